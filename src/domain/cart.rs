@@ -1,0 +1,1002 @@
+//! The cart aggregate: line items, custom items and gift certificates, and the
+//! rules that add, change and price them. Pure: no I/O, the time comes in as an
+//! argument, products come in already loaded.
+
+use super::catalog::{ModifierType, Product, ProductType};
+use super::error::DomainError;
+use super::money::{Currency, Money};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// More units than this on one line is a mistake, not an order.
+pub const MAX_LINE_QUANTITY: i64 = 100_000;
+/// Lines (of every kind) one cart may hold.
+pub const MAX_CART_LINES: usize = 1_000;
+/// Carts expire this long after their last change.
+pub const CART_LIFETIME_SECS: i64 = 30 * 24 * 60 * 60;
+
+pub const GIFT_CERTIFICATE_THEMES: &[&str] = &[
+    "Birthday",
+    "Boy",
+    "Celebration",
+    "Christmas",
+    "General",
+    "Girl",
+];
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Cart {
+    pub id: Uuid,
+    pub customer_id: i64,
+    pub channel_id: i64,
+    pub email: String,
+    pub currency: Currency,
+    pub locale: String,
+    pub tax_included: bool,
+    pub line_items: Vec<LineItem>,
+    pub custom_items: Vec<CustomItem>,
+    pub gift_certificates: Vec<GiftCertificateItem>,
+    pub version: i64,
+    pub created_time: i64,
+    pub updated_time: i64,
+    pub totals: CartTotals,
+}
+
+/// What the pricing engine last computed; persisted so a read does no arithmetic.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CartTotals {
+    pub base_amount: Money,
+    pub discount_amount: Money,
+    pub manual_discount_amount: Money,
+    pub cart_amount: Money,
+}
+
+/// A catalog product on the cart (physical or digital).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LineItem {
+    pub id: Uuid,
+    pub product_id: i64,
+    pub variant_id: i64,
+    pub kind: ProductType,
+    pub sku: String,
+    pub name: String,
+    pub url: String,
+    pub image_url: String,
+    pub quantity: i64,
+    pub taxable: bool,
+    pub weight: Decimal,
+    pub options: Vec<SelectedOption>,
+    /// Regular unit price with modifier adjustments, in the cart's currency.
+    pub original_price: Money,
+    /// Catalog unit price the shopper pays (sale price when on sale) with adjustments.
+    pub catalog_price: Money,
+    /// A `list_price` the API caller set, which wins over the catalog.
+    pub list_price_override: Option<Money>,
+    pub name_override: Option<String>,
+    /// Identifies "the same item" so adding it again raises the quantity.
+    pub selection_key: String,
+    pub pricing: LinePricing,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LinePricing {
+    pub list_price: Money,
+    pub sale_price: Money,
+    pub extended_list_price: Money,
+    pub extended_sale_price: Money,
+    pub discount_amount: Money,
+    pub coupon_amount: Money,
+}
+
+/// One option or modifier choice on a line, as shown back to the caller.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SelectedOption {
+    pub name: String,
+    pub name_id: i64,
+    pub value: String,
+    pub value_id: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CustomItem {
+    pub id: Uuid,
+    pub sku: String,
+    pub name: String,
+    pub quantity: i64,
+    pub list_price: Money,
+    pub image_url: String,
+    pub extended_list_price: Money,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GiftCertificateItem {
+    pub id: Uuid,
+    pub name: String,
+    pub theme: String,
+    pub amount: Money,
+    pub quantity: i64,
+    pub sender: Contact,
+    pub recipient: Contact,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Contact {
+    pub name: String,
+    pub email: String,
+}
+
+/// What the caller asks for in a catalog line, already parsed from the wire.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LineItemSpec {
+    pub product_id: i64,
+    pub variant_id: Option<i64>,
+    pub quantity: i64,
+    pub list_price: Option<Money>,
+    pub name: Option<String>,
+    pub option_selections: Vec<OptionSelection>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct OptionSelection {
+    pub option_id: i64,
+    pub value: SelectionValue,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum SelectionValue {
+    /// An option value id (pick lists, checkboxes, variant options).
+    Id(i64),
+    /// Free text (text modifiers, or a number sent as a string).
+    Text(String),
+    /// Structured values (dates as objects, file uploads).
+    Json(serde_json::Value),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CustomItemSpec {
+    pub sku: String,
+    pub name: String,
+    pub quantity: i64,
+    pub list_price: Money,
+    pub image_url: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct GiftCertificateSpec {
+    pub name: String,
+    pub theme: String,
+    pub amount: Money,
+    pub quantity: i64,
+    pub sender: Contact,
+    pub recipient: Contact,
+    pub message: String,
+}
+
+/// Everything a new cart is made from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewCart {
+    pub customer_id: i64,
+    pub channel_id: i64,
+    pub currency: Currency,
+    pub locale: String,
+    pub tax_included: bool,
+    pub line_items: Vec<LineItemSpec>,
+    pub custom_items: Vec<CustomItemSpec>,
+    pub gift_certificates: Vec<GiftCertificateSpec>,
+}
+
+/// Products by id, as loaded for one change.
+pub type ProductsById = HashMap<i64, Product>;
+
+/// A change that leaves the cart empty deletes it, as BigCommerce does.
+#[derive(Debug, PartialEq)]
+pub enum Outcome {
+    Kept,
+    Emptied,
+}
+
+impl Cart {
+    pub fn create(
+        id: Uuid,
+        new: NewCart,
+        products: &ProductsById,
+        now: i64,
+        mut new_id: impl FnMut() -> Uuid,
+    ) -> Result<Cart, DomainError> {
+        if new.line_items.is_empty()
+            && new.custom_items.is_empty()
+            && new.gift_certificates.is_empty()
+        {
+            return Err(DomainError::field(
+                "line_items",
+                "A cart needs at least one line item, custom item or gift certificate.",
+            ));
+        }
+        let mut cart = Cart {
+            id,
+            customer_id: new.customer_id,
+            channel_id: new.channel_id,
+            email: String::new(),
+            currency: new.currency,
+            locale: new.locale,
+            tax_included: new.tax_included,
+            line_items: Vec::new(),
+            custom_items: Vec::new(),
+            gift_certificates: Vec::new(),
+            version: 0,
+            created_time: now,
+            updated_time: now,
+            totals: CartTotals::default(),
+        };
+        cart.add_items(
+            &new.line_items,
+            &new.custom_items,
+            &new.gift_certificates,
+            products,
+            &mut new_id,
+        )?;
+        cart.touch(now);
+        Ok(cart)
+    }
+
+    /// Adds items; an item identical to one already on the cart raises its quantity.
+    pub fn add_items(
+        &mut self,
+        line_items: &[LineItemSpec],
+        custom_items: &[CustomItemSpec],
+        gift_certificates: &[GiftCertificateSpec],
+        products: &ProductsById,
+        new_id: &mut impl FnMut() -> Uuid,
+    ) -> Result<(), DomainError> {
+        for (i, spec) in line_items.iter().enumerate() {
+            let resolved = resolve_line(spec, products, &self.currency)
+                .map_err(|e| prefix_field(e, &format!("line_items[{i}]")))?;
+            match self
+                .line_items
+                .iter_mut()
+                .find(|l| l.selection_key == resolved.selection_key)
+            {
+                Some(existing) => {
+                    let total = existing.quantity + resolved.quantity;
+                    check_quantity(total, &format!("line_items[{i}].quantity"))?;
+                    existing.quantity = total;
+                }
+                None => {
+                    let mut line = resolved;
+                    line.id = new_id();
+                    self.line_items.push(line);
+                }
+            }
+        }
+        for (i, spec) in custom_items.iter().enumerate() {
+            validate_custom_item(spec, &self.currency)
+                .map_err(|e| prefix_field(e, &format!("custom_items[{i}]")))?;
+            self.custom_items.push(CustomItem {
+                id: new_id(),
+                sku: spec.sku.clone(),
+                name: spec.name.clone(),
+                quantity: spec.quantity,
+                list_price: self.currency.round(spec.list_price),
+                image_url: spec.image_url.clone(),
+                extended_list_price: Money::ZERO,
+            });
+        }
+        for (i, spec) in gift_certificates.iter().enumerate() {
+            validate_gift_certificate(spec, &self.currency)
+                .map_err(|e| prefix_field(e, &format!("gift_certificates[{i}]")))?;
+            self.gift_certificates.push(GiftCertificateItem {
+                id: new_id(),
+                name: spec.name.clone(),
+                theme: spec.theme.clone(),
+                amount: spec.amount,
+                quantity: spec.quantity,
+                sender: spec.sender.clone(),
+                recipient: spec.recipient.clone(),
+                message: spec.message.clone(),
+            });
+        }
+        self.check_limits(products)
+    }
+
+    /// Replaces a catalog line with a new choice (quantity, variant, options, price), keeping its id.
+    /// A quantity of zero removes the line.
+    pub fn update_line_item(
+        &mut self,
+        item_id: Uuid,
+        spec: &LineItemSpec,
+        products: &ProductsById,
+    ) -> Result<Outcome, DomainError> {
+        let pos = self
+            .line_items
+            .iter()
+            .position(|l| l.id == item_id)
+            .ok_or_else(|| item_not_found(item_id))?;
+        if spec.quantity == 0 {
+            return Ok(self.remove_item(item_id).unwrap_or(Outcome::Kept));
+        }
+        let mut resolved = resolve_line(spec, products, &self.currency)
+            .map_err(|e| prefix_field(e, "line_item"))?;
+        resolved.id = item_id;
+        // Merging into another identical line keeps one line per selection.
+        if let Some(other) = self
+            .line_items
+            .iter()
+            .position(|l| l.id != item_id && l.selection_key == resolved.selection_key)
+        {
+            let total = self.line_items[other].quantity + resolved.quantity;
+            check_quantity(total, "line_item.quantity")?;
+            self.line_items[other].quantity = total;
+            self.line_items.remove(pos);
+        } else {
+            self.line_items[pos] = resolved;
+        }
+        self.check_limits(products)?;
+        Ok(Outcome::Kept)
+    }
+
+    pub fn update_custom_item(
+        &mut self,
+        item_id: Uuid,
+        quantity: i64,
+        list_price: Option<Money>,
+    ) -> Result<Outcome, DomainError> {
+        if quantity == 0 {
+            return self.remove_item(item_id);
+        }
+        check_quantity(quantity, "quantity")?;
+        let currency = self.currency.clone();
+        let item = self
+            .custom_items
+            .iter_mut()
+            .find(|c| c.id == item_id)
+            .ok_or_else(|| item_not_found(item_id))?;
+        item.quantity = quantity;
+        if let Some(p) = list_price {
+            check_price(p, &currency, "list_price")?;
+            item.list_price = currency.round(p);
+        }
+        Ok(Outcome::Kept)
+    }
+
+    pub fn update_gift_certificate(
+        &mut self,
+        item_id: Uuid,
+        spec: &GiftCertificateSpec,
+    ) -> Result<Outcome, DomainError> {
+        validate_gift_certificate(spec, &self.currency)
+            .map_err(|e| prefix_field(e, "gift_certificate"))?;
+        let item = self
+            .gift_certificates
+            .iter_mut()
+            .find(|g| g.id == item_id)
+            .ok_or_else(|| item_not_found(item_id))?;
+        item.name = spec.name.clone();
+        item.theme = spec.theme.clone();
+        item.amount = spec.amount;
+        item.quantity = spec.quantity;
+        item.sender = spec.sender.clone();
+        item.recipient = spec.recipient.clone();
+        item.message = spec.message.clone();
+        Ok(Outcome::Kept)
+    }
+
+    /// Which kind of item an id names, if any.
+    pub fn item_kind(&self, item_id: Uuid) -> Option<ItemKind> {
+        if self.line_items.iter().any(|l| l.id == item_id) {
+            Some(ItemKind::Product)
+        } else if self.custom_items.iter().any(|c| c.id == item_id) {
+            Some(ItemKind::Custom)
+        } else if self.gift_certificates.iter().any(|g| g.id == item_id) {
+            Some(ItemKind::GiftCertificate)
+        } else {
+            None
+        }
+    }
+
+    pub fn remove_item(&mut self, item_id: Uuid) -> Result<Outcome, DomainError> {
+        let before = self.item_count();
+        self.line_items.retain(|l| l.id != item_id);
+        self.custom_items.retain(|c| c.id != item_id);
+        self.gift_certificates.retain(|g| g.id != item_id);
+        if self.item_count() == before {
+            return Err(item_not_found(item_id));
+        }
+        Ok(if self.item_count() == 0 {
+            Outcome::Emptied
+        } else {
+            Outcome::Kept
+        })
+    }
+
+    pub fn item_count(&self) -> usize {
+        self.line_items.len() + self.custom_items.len() + self.gift_certificates.len()
+    }
+
+    /// Products whose ids the cart's catalog lines use.
+    pub fn product_ids(&self) -> Vec<i64> {
+        let mut ids: Vec<i64> = self.line_items.iter().map(|l| l.product_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// Stamps a change: new version, new time, fresh totals.
+    pub fn touch(&mut self, now: i64) {
+        self.version += 1;
+        self.updated_time = now;
+        self.reprice();
+    }
+
+    pub fn expires_at(&self) -> i64 {
+        self.updated_time + CART_LIFETIME_SECS
+    }
+
+    /// The pricing engine for a cart without checkout state: every line's
+    /// amounts and the cart's totals, rounded to the currency per line.
+    pub fn reprice(&mut self) {
+        let cur = self.currency.clone();
+        let mut base = Money::ZERO;
+        for line in &mut self.line_items {
+            let list = cur.round(line.list_price_override.unwrap_or(line.catalog_price));
+            let discount_per_unit = Money::ZERO;
+            let sale = list - discount_per_unit;
+            line.pricing = LinePricing {
+                list_price: list,
+                sale_price: sale,
+                extended_list_price: list.times(line.quantity as u32),
+                extended_sale_price: sale.times(line.quantity as u32),
+                discount_amount: Money::ZERO,
+                coupon_amount: Money::ZERO,
+            };
+            base += line.pricing.extended_list_price;
+        }
+        for item in &mut self.custom_items {
+            item.extended_list_price = item.list_price.times(item.quantity as u32);
+            base += item.extended_list_price;
+        }
+        for gc in &self.gift_certificates {
+            base += gc.amount.times(gc.quantity as u32);
+        }
+        let discount = Money::ZERO;
+        let manual = Money::ZERO;
+        self.totals = CartTotals {
+            base_amount: base,
+            discount_amount: discount,
+            manual_discount_amount: manual,
+            cart_amount: (base - discount - manual).max(Money::ZERO),
+        };
+    }
+
+    /// Stock and line-count limits that depend on the whole cart.
+    fn check_limits(&self, products: &ProductsById) -> Result<(), DomainError> {
+        if self.item_count() > MAX_CART_LINES {
+            return Err(DomainError::invalid(format!(
+                "A cart can hold at most {MAX_CART_LINES} line items."
+            )));
+        }
+        let mut per_variant: HashMap<(i64, i64), i64> = HashMap::new();
+        for l in &self.line_items {
+            *per_variant.entry((l.product_id, l.variant_id)).or_default() += l.quantity;
+        }
+        let mut per_product: HashMap<i64, i64> = HashMap::new();
+        for ((pid, _), q) in &per_variant {
+            *per_product.entry(*pid).or_default() += q;
+        }
+        for ((pid, vid), qty) in per_variant {
+            let Some(product) = products.get(&pid) else {
+                continue;
+            };
+            let Some(variant) = product.variant(vid) else {
+                continue;
+            };
+            let wanted = match product.inventory_tracking {
+                super::catalog::InventoryTracking::Product => {
+                    per_product.get(&pid).copied().unwrap_or(qty)
+                }
+                _ => qty,
+            };
+            if let Some(stock) = product.stock_of(variant).filter(|s| wanted > *s) {
+                return Err(DomainError::field(
+                    "quantity",
+                    if stock <= 0 {
+                        format!("{} is out of stock.", product.name)
+                    } else {
+                        format!(
+                            "Only {stock} of {} are in stock; the cart asks for {wanted}.",
+                            product.name
+                        )
+                    },
+                ));
+            }
+            if product.order_quantity_maximum > 0 && qty > product.order_quantity_maximum {
+                return Err(DomainError::field(
+                    "quantity",
+                    format!(
+                        "{} can be bought at most {} at a time.",
+                        product.name, product.order_quantity_maximum
+                    ),
+                ));
+            }
+            if product.order_quantity_minimum > 0 && qty < product.order_quantity_minimum {
+                return Err(DomainError::field(
+                    "quantity",
+                    format!(
+                        "{} must be bought at least {} at a time.",
+                        product.name, product.order_quantity_minimum
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ItemKind {
+    Product,
+    Custom,
+    GiftCertificate,
+}
+
+fn item_not_found(id: Uuid) -> DomainError {
+    DomainError::not_found(format!("Line item {id} does not exist on this cart."))
+}
+
+fn prefix_field(e: DomainError, prefix: &str) -> DomainError {
+    match e {
+        DomainError::Unprocessable { title, errors } => DomainError::Unprocessable {
+            title,
+            errors: errors
+                .into_iter()
+                .map(|(f, m)| (format!("{prefix}.{f}"), m))
+                .collect(),
+        },
+        other => other,
+    }
+}
+
+fn check_quantity(q: i64, field: &str) -> Result<(), DomainError> {
+    if q < 1 {
+        return Err(DomainError::field(field, "Quantity must be at least 1."));
+    }
+    if q > MAX_LINE_QUANTITY {
+        return Err(DomainError::field(
+            field,
+            format!("Quantity must be at most {MAX_LINE_QUANTITY}."),
+        ));
+    }
+    Ok(())
+}
+
+fn check_price(p: Money, currency: &Currency, field: &str) -> Result<(), DomainError> {
+    if p.is_negative() {
+        return Err(DomainError::field(field, "A price cannot be negative."));
+    }
+    if p.amount() > Decimal::from(1_000_000_000i64) * currency.exchange_rate.max(Decimal::ONE) {
+        return Err(DomainError::field(field, "The price is too large."));
+    }
+    Ok(())
+}
+
+/// Turns a request for a catalog product into a priced line: finds the variant,
+/// checks the option and modifier choices, and applies their adjustments.
+pub fn resolve_line(
+    spec: &LineItemSpec,
+    products: &ProductsById,
+    currency: &Currency,
+) -> Result<LineItem, DomainError> {
+    check_quantity(spec.quantity, "quantity")?;
+    let product = products.get(&spec.product_id).ok_or_else(|| {
+        DomainError::field(
+            "product_id",
+            format!("Product {} does not exist.", spec.product_id),
+        )
+    })?;
+    if product.availability == super::catalog::Availability::Disabled {
+        return Err(DomainError::field(
+            "product_id",
+            format!("{} cannot be purchased.", product.name),
+        ));
+    }
+    if let Some(p) = spec.list_price {
+        check_price(p, currency, "list_price")?;
+    }
+
+    // Split the selections into variant options and modifiers.
+    let mut chosen_option_values: Vec<(i64, i64)> = Vec::new();
+    let mut modifier_choices: Vec<&OptionSelection> = Vec::new();
+    for sel in &spec.option_selections {
+        if let Some(opt) = product.options.iter().find(|o| o.id == sel.option_id) {
+            let value_id = match &sel.value {
+                SelectionValue::Id(v) => Some(*v),
+                SelectionValue::Text(t) => t.trim().parse::<i64>().ok(),
+                SelectionValue::Json(_) => None,
+            }
+            .filter(|v| opt.option_values.iter().any(|ov| ov.id == *v))
+            .ok_or_else(|| {
+                DomainError::field(
+                    "option_selections",
+                    format!(
+                        "Option value is not one of the values of option {} ({}).",
+                        opt.id, opt.display_name
+                    ),
+                )
+            })?;
+            chosen_option_values.push((opt.id, value_id));
+        } else if product.modifiers.iter().any(|m| m.id == sel.option_id) {
+            modifier_choices.push(sel);
+        } else {
+            return Err(DomainError::field(
+                "option_selections",
+                format!(
+                    "Option {} does not belong to product {}.",
+                    sel.option_id, product.id
+                ),
+            ));
+        }
+    }
+
+    let variant = match spec.variant_id {
+        Some(vid) => {
+            let v = product.variant(vid).ok_or_else(|| {
+                DomainError::field(
+                    "variant_id",
+                    format!("Variant {vid} does not belong to product {}.", product.id),
+                )
+            })?;
+            for (oid, vid_chosen) in &chosen_option_values {
+                let matches = v
+                    .option_values
+                    .iter()
+                    .any(|ov| ov.option_id == *oid && ov.id == *vid_chosen);
+                if !matches {
+                    return Err(DomainError::field(
+                        "option_selections",
+                        format!("The option selections do not match variant {}.", v.id),
+                    ));
+                }
+            }
+            v
+        }
+        None if product.options.is_empty() => product.base_variant().ok_or_else(|| {
+            DomainError::field(
+                "product_id",
+                format!("Product {} has no purchasable variant.", product.id),
+            )
+        })?,
+        None => {
+            for opt in &product.options {
+                if !chosen_option_values.iter().any(|(oid, _)| *oid == opt.id) {
+                    return Err(DomainError::field(
+                        "variant_id",
+                        format!(
+                            "Product {} has variants: send variant_id or choose a value for option {} ({}).",
+                            product.id, opt.id, opt.display_name
+                        ),
+                    ));
+                }
+            }
+            product
+                .variants
+                .iter()
+                .find(|v| {
+                    chosen_option_values.iter().all(|(oid, vid)| {
+                        v.option_values
+                            .iter()
+                            .any(|ov| ov.option_id == *oid && ov.id == *vid)
+                    })
+                })
+                .ok_or_else(|| {
+                    DomainError::field(
+                        "option_selections",
+                        "No variant of this product matches the option selections.",
+                    )
+                })?
+        }
+    };
+    if variant.purchasing_disabled {
+        let why = if variant.purchasing_disabled_message.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", variant.purchasing_disabled_message)
+        };
+        return Err(DomainError::field(
+            "variant_id",
+            format!("This variant of {} cannot be purchased.{why}", product.name),
+        ));
+    }
+
+    let regular = product.variant_price(variant).amount();
+    let selling = product.variant_selling_price(variant).amount();
+    let mut regular_adj = Decimal::ZERO;
+    let mut selling_adj = Decimal::ZERO;
+    let mut weight = product.variant_weight(variant);
+    let mut options: Vec<SelectedOption> = Vec::new();
+
+    for opt in &product.options {
+        let chosen = variant
+            .option_values
+            .iter()
+            .find(|ov| ov.option_id == opt.id);
+        if let Some(ov) = chosen {
+            options.push(SelectedOption {
+                name: opt.display_name.clone(),
+                name_id: opt.id,
+                value: ov.label.clone(),
+                value_id: Some(ov.id),
+            });
+        }
+    }
+
+    let mut modifiers: Vec<_> = product.modifiers.iter().collect();
+    modifiers.sort_by_key(|m| (m.sort_order, m.id));
+    for m in modifiers {
+        let sel = modifier_choices.iter().find(|s| s.option_id == m.id);
+        let Some(sel) = sel else {
+            if m.required && m.modifier_type != ModifierType::Checkbox {
+                return Err(DomainError::field(
+                    "option_selections",
+                    format!("{} is required for {}.", m.display_name, product.name),
+                ));
+            }
+            continue;
+        };
+        if m.modifier_type.has_values() {
+            let value_id = match &sel.value {
+                SelectionValue::Id(v) => Some(*v),
+                SelectionValue::Text(t) => t.trim().parse::<i64>().ok(),
+                SelectionValue::Json(_) => None,
+            };
+            let value = value_id
+                .and_then(|v| m.option_values.iter().find(|mv| mv.id == v))
+                .ok_or_else(|| {
+                    DomainError::field(
+                        "option_selections",
+                        format!(
+                            "The value chosen for {} is not one of its values.",
+                            m.display_name
+                        ),
+                    )
+                })?;
+            if value.adjustments.purchasing_disabled.status {
+                return Err(DomainError::field(
+                    "option_selections",
+                    format!("{}: {} cannot be purchased.", m.display_name, value.label),
+                ));
+            }
+            if let Some(a) = &value.adjustments.price {
+                regular_adj += a.amount_on(regular);
+                selling_adj += a.amount_on(selling);
+            }
+            if let Some(a) = &value.adjustments.weight {
+                weight += a.amount_on(weight);
+            }
+            options.push(SelectedOption {
+                name: m.display_name.clone(),
+                name_id: m.id,
+                value: value.label.clone(),
+                value_id: Some(value.id),
+            });
+        } else {
+            let text = match &sel.value {
+                SelectionValue::Id(v) => v.to_string(),
+                SelectionValue::Text(t) => t.clone(),
+                SelectionValue::Json(j) => j.to_string(),
+            };
+            validate_free_modifier(m, &text)?;
+            options.push(SelectedOption {
+                name: m.display_name.clone(),
+                name_id: m.id,
+                value: text,
+                value_id: None,
+            });
+        }
+    }
+
+    let original_price = currency.convert(Money::new((regular + regular_adj).max(Decimal::ZERO)));
+    let catalog_price = currency.convert(Money::new((selling + selling_adj).max(Decimal::ZERO)));
+    let list_price_override = spec.list_price.map(|p| currency.round(p));
+    let name_override = spec.name.clone().filter(|n| !n.trim().is_empty());
+
+    let mut key = format!("{}:{}", product.id, variant.id);
+    for o in options
+        .iter()
+        .filter(|o| product.modifiers.iter().any(|m| m.id == o.name_id))
+    {
+        key.push_str(&format!("|{}={}", o.name_id, o.value));
+    }
+    if let Some(p) = list_price_override {
+        key.push_str(&format!("|price={p}"));
+    }
+    if let Some(n) = &name_override {
+        key.push_str(&format!("|name={n}"));
+    }
+
+    Ok(LineItem {
+        id: Uuid::nil(),
+        product_id: product.id,
+        variant_id: variant.id,
+        kind: product.product_type,
+        sku: if variant.sku.is_empty() {
+            product.sku.clone()
+        } else {
+            variant.sku.clone()
+        },
+        name: name_override
+            .clone()
+            .unwrap_or_else(|| product.name.clone()),
+        url: product.url.clone(),
+        image_url: if variant.image_url.is_empty() {
+            product.image_url.clone()
+        } else {
+            variant.image_url.clone()
+        },
+        quantity: spec.quantity,
+        taxable: true,
+        weight,
+        options,
+        original_price,
+        catalog_price,
+        list_price_override,
+        name_override,
+        selection_key: key,
+        pricing: LinePricing::default(),
+    })
+}
+
+/// Checks a free-form modifier value (text, number, date, file) against its config.
+fn validate_free_modifier(m: &super::catalog::Modifier, text: &str) -> Result<(), DomainError> {
+    let cfg = &m.config;
+    let len = text.chars().count() as i64;
+    let err = |msg: String| DomainError::field("option_selections", msg);
+    match m.modifier_type {
+        ModifierType::Text | ModifierType::MultiLineText => {
+            if cfg.get("text_characters_limited").and_then(|v| v.as_bool()) == Some(true) {
+                let min = cfg
+                    .get("text_min_length")
+                    .and_then(|v| v.as_i64())
+                    .unwrap_or(0);
+                let max = cfg
+                    .get("text_max_length")
+                    .and_then(|v| v.as_i64())
+                    .unwrap_or(i64::MAX);
+                if len < min || len > max {
+                    return Err(err(format!(
+                        "{} must be between {min} and {max} characters.",
+                        m.display_name
+                    )));
+                }
+            }
+            if len > 10_000 {
+                return Err(err(format!("{} is too long.", m.display_name)));
+            }
+            if m.required && text.trim().is_empty() {
+                return Err(err(format!("{} is required.", m.display_name)));
+            }
+        }
+        ModifierType::NumbersOnlyText => {
+            let n: Decimal = text
+                .trim()
+                .parse()
+                .map_err(|_| err(format!("{} must be a number.", m.display_name)))?;
+            if cfg.get("number_limited").and_then(|v| v.as_bool()) == Some(true) {
+                let lower = cfg
+                    .get("number_lowest_value")
+                    .and_then(|v| v.as_str().map(String::from).or_else(|| Some(v.to_string())))
+                    .and_then(|s| s.parse::<Decimal>().ok());
+                let upper = cfg
+                    .get("number_highest_value")
+                    .and_then(|v| v.as_str().map(String::from).or_else(|| Some(v.to_string())))
+                    .and_then(|s| s.parse::<Decimal>().ok());
+                if lower.is_some_and(|l| n < l) || upper.is_some_and(|u| n > u) {
+                    return Err(err(format!("{} is out of range.", m.display_name)));
+                }
+            }
+        }
+        _ => {
+            if len > 10_000 {
+                return Err(err(format!("{} is too long.", m.display_name)));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn validate_custom_item(spec: &CustomItemSpec, currency: &Currency) -> Result<(), DomainError> {
+    let n = spec.name.trim().chars().count();
+    if n == 0 || n > 250 {
+        return Err(DomainError::field(
+            "name",
+            "A custom item needs a name of 1 to 250 characters.",
+        ));
+    }
+    if spec.sku.chars().count() > 255 {
+        return Err(DomainError::field(
+            "sku",
+            "The SKU is longer than 255 characters.",
+        ));
+    }
+    check_quantity(spec.quantity, "quantity")?;
+    check_price(spec.list_price, currency, "list_price")
+}
+
+fn validate_gift_certificate(
+    spec: &GiftCertificateSpec,
+    currency: &Currency,
+) -> Result<(), DomainError> {
+    if spec.name.trim().is_empty() || spec.name.chars().count() > 255 {
+        return Err(DomainError::field(
+            "name",
+            "A gift certificate needs a name of 1 to 255 characters.",
+        ));
+    }
+    if !GIFT_CERTIFICATE_THEMES.contains(&spec.theme.as_str()) {
+        return Err(DomainError::field(
+            "theme",
+            format!(
+                "Theme must be one of {}.",
+                GIFT_CERTIFICATE_THEMES.join(", ")
+            ),
+        ));
+    }
+    let min = currency.convert(Money::new(Decimal::ONE));
+    let max = currency.convert(Money::new(Decimal::from(1000)));
+    if spec.amount < min || spec.amount > max {
+        return Err(DomainError::field(
+            "amount",
+            format!("A gift certificate amount must be between {min} and {max}."),
+        ));
+    }
+    if currency.round(spec.amount) != spec.amount {
+        return Err(DomainError::field(
+            "amount",
+            format!(
+                "A {} amount has at most {} decimal places.",
+                currency.code, currency.decimal_places
+            ),
+        ));
+    }
+    check_quantity(spec.quantity, "quantity")?;
+    for (who, c) in [("sender", &spec.sender), ("recipient", &spec.recipient)] {
+        if c.name.trim().is_empty() {
+            return Err(DomainError::field(
+                format!("{who}.name"),
+                format!("The {who} needs a name."),
+            ));
+        }
+        if !is_plausible_email(&c.email) {
+            return Err(DomainError::field(
+                format!("{who}.email"),
+                format!("The {who}'s email address is not valid."),
+            ));
+        }
+    }
+    if spec.message.chars().count() > 200 {
+        return Err(DomainError::field(
+            "message",
+            "The message is longer than 200 characters.",
+        ));
+    }
+    Ok(())
+}
+
+/// An address with one `@`, something before it and a dotted domain after it.
+pub fn is_plausible_email(s: &str) -> bool {
+    let s = s.trim();
+    if s.len() > 254 || s.chars().any(char::is_whitespace) {
+        return false;
+    }
+    match s.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        }
+        None => false,
+    }
+}

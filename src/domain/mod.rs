@@ -1,0 +1,11 @@
+//! Pure business rules: no I/O, no clock. Everything here is testable with values.
+
+pub mod cart;
+pub mod catalog;
+pub mod error;
+pub mod money;
+pub mod scope;
+pub mod settings;
+
+pub use error::DomainError;
+pub use money::{Currency, Money};

@@ -1,0 +1,184 @@
+//! Exact money. Amounts are `rust_decimal::Decimal`; a `Currency` knows how many
+//! decimal places it settles in and rounds at the named points the pricing engine uses.
+
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Serialize, Serializer};
+use std::fmt;
+use std::ops::{Add, AddAssign, Mul, Neg, Sub, SubAssign};
+
+/// An amount of money in some currency. Never a float.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(transparent)]
+pub struct Money(pub Decimal);
+
+impl Money {
+    pub const ZERO: Money = Money(Decimal::ZERO);
+
+    pub fn new(d: Decimal) -> Self {
+        Money(d)
+    }
+
+    pub fn amount(self) -> Decimal {
+        self.0
+    }
+
+    pub fn is_negative(self) -> bool {
+        self.0.is_sign_negative() && !self.0.is_zero()
+    }
+
+    pub fn max(self, other: Money) -> Money {
+        if self >= other { self } else { other }
+    }
+
+    pub fn min(self, other: Money) -> Money {
+        if self <= other { self } else { other }
+    }
+
+    pub fn times(self, quantity: u32) -> Money {
+        Money(self.0 * Decimal::from(quantity))
+    }
+
+    /// Four decimal places as a string, the V2 wire format (`"54.0000"`).
+    pub fn to_v2_string(self) -> String {
+        let mut d = self
+            .0
+            .round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero);
+        d.rescale(4);
+        d.to_string()
+    }
+}
+
+/// Money goes out as a JSON number with no trailing zeros (`27.95`, `25`).
+impl Serialize for Money {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        json_number(self.0).serialize(s)
+    }
+}
+
+/// A decimal as an exact JSON number (needs serde_json's `arbitrary_precision`).
+pub fn json_number(d: Decimal) -> serde_json::Number {
+    let text = d.normalize().to_string();
+    text.parse().unwrap_or_else(|_| serde_json::Number::from(0))
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.normalize())
+    }
+}
+
+impl Add for Money {
+    type Output = Money;
+    fn add(self, o: Money) -> Money {
+        Money(self.0 + o.0)
+    }
+}
+impl AddAssign for Money {
+    fn add_assign(&mut self, o: Money) {
+        self.0 += o.0;
+    }
+}
+impl Sub for Money {
+    type Output = Money;
+    fn sub(self, o: Money) -> Money {
+        Money(self.0 - o.0)
+    }
+}
+impl SubAssign for Money {
+    fn sub_assign(&mut self, o: Money) {
+        self.0 -= o.0;
+    }
+}
+impl Neg for Money {
+    type Output = Money;
+    fn neg(self) -> Money {
+        Money(-self.0)
+    }
+}
+impl Mul<Decimal> for Money {
+    type Output = Money;
+    fn mul(self, k: Decimal) -> Money {
+        Money(self.0 * k)
+    }
+}
+impl std::iter::Sum for Money {
+    fn sum<I: Iterator<Item = Money>>(iter: I) -> Money {
+        iter.fold(Money::ZERO, |a, b| a + b)
+    }
+}
+
+/// How a half is rounded; half-up is the default, half-even a store option.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rounding {
+    #[default]
+    HalfUp,
+    HalfEven,
+}
+
+/// A currency a store transacts in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Currency {
+    /// ISO 4217 code, upper case.
+    pub code: String,
+    /// Decimal places the currency settles in (2 for USD, 0 for JPY).
+    pub decimal_places: u32,
+    /// Units of this currency per one unit of the store's default currency.
+    pub exchange_rate: Decimal,
+    #[serde(default)]
+    pub rounding: Rounding,
+}
+
+impl Currency {
+    pub fn new(code: &str, decimal_places: u32, exchange_rate: Decimal) -> Self {
+        Currency {
+            code: code.to_ascii_uppercase(),
+            decimal_places,
+            exchange_rate,
+            rounding: Rounding::HalfUp,
+        }
+    }
+
+    pub fn round(&self, m: Money) -> Money {
+        let strategy = match self.rounding {
+            Rounding::HalfUp => RoundingStrategy::MidpointAwayFromZero,
+            Rounding::HalfEven => RoundingStrategy::MidpointNearestEven,
+        };
+        Money(m.0.round_dp_with_strategy(self.decimal_places, strategy))
+    }
+
+    /// Converts an amount in the store's default currency into this one, rounded.
+    pub fn convert(&self, m: Money) -> Money {
+        self.round(m * self.exchange_rate)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn serializes_as_plain_json_number() {
+        let v = serde_json::to_string(&Money(dec!(27.950))).unwrap();
+        assert_eq!(v, "27.95");
+        let v = serde_json::to_string(&Money(dec!(25.00))).unwrap();
+        assert_eq!(v, "25");
+    }
+
+    #[test]
+    fn v2_string_has_four_places() {
+        assert_eq!(Money(dec!(54)).to_v2_string(), "54.0000");
+        assert_eq!(Money(dec!(1.23456)).to_v2_string(), "1.2346");
+    }
+
+    #[test]
+    fn rounding_modes() {
+        let mut usd = Currency::new("usd", 2, Decimal::ONE);
+        assert_eq!(usd.round(Money(dec!(0.125))), Money(dec!(0.13)));
+        usd.rounding = Rounding::HalfEven;
+        assert_eq!(usd.round(Money(dec!(0.125))), Money(dec!(0.12)));
+        let jpy = Currency::new("JPY", 0, dec!(150));
+        assert_eq!(jpy.convert(Money(dec!(19.99))), Money(dec!(2999)));
+    }
+}

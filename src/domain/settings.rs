@@ -1,0 +1,55 @@
+//! A store's own configuration that checkouts depend on.
+
+use super::money::Currency;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoreSettings {
+    /// Currencies the store transacts in; the first is the default (catalog) currency.
+    pub currencies: Vec<Currency>,
+    /// Catalog prices already include tax.
+    #[serde(default)]
+    pub prices_include_tax: bool,
+    /// Global cart setting: whether shoppers may purchase at all.
+    #[serde(default = "yes")]
+    pub allow_purchasing: bool,
+    #[serde(default = "default_locale")]
+    pub default_locale: String,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_locale() -> String {
+    "en".to_string()
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        StoreSettings {
+            currencies: vec![Currency::new("USD", 2, Decimal::ONE)],
+            prices_include_tax: false,
+            allow_purchasing: true,
+            default_locale: default_locale(),
+        }
+    }
+}
+
+impl StoreSettings {
+    pub fn default_currency(&self) -> Currency {
+        self.currencies
+            .first()
+            .cloned()
+            .unwrap_or_else(|| Currency::new("USD", 2, Decimal::ONE))
+    }
+
+    /// The store's currency with this ISO code, case-insensitively.
+    pub fn currency(&self, code: &str) -> Option<Currency> {
+        self.currencies
+            .iter()
+            .find(|c| c.code.eq_ignore_ascii_case(code.trim()))
+            .cloned()
+    }
+}

@@ -1,0 +1,118 @@
+//! The one HTTP error type: every failure leaves as BigCommerce's v3 error body
+//! `{status, title, type, errors?}` and never leaks internals.
+
+use crate::domain::DomainError;
+use crate::service::ServiceError;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+pub const ERROR_TYPE: &str =
+    "https://developer.bigcommerce.com/api-docs/getting-started/api-status-codes";
+pub const CONFLICT_TITLE: &str = "The request cannot be processed due to a possible conflict. Please review the changes and try again.";
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub title: String,
+    pub errors: BTreeMap<String, String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub status: u16,
+    pub title: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub errors: BTreeMap<String, String>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, title: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            title: title.into(),
+            errors: BTreeMap::new(),
+        }
+    }
+
+    pub fn bad_request(title: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, title)
+    }
+
+    pub fn unprocessable(field: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        let mut e = Self::new(StatusCode::UNPROCESSABLE_ENTITY, message.clone());
+        e.errors.insert(field.to_string(), message);
+        e
+    }
+
+    pub fn not_found(title: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, title)
+    }
+
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            status: self.status.as_u16(),
+            title: self.title.clone(),
+            kind: ERROR_TYPE,
+            errors: self.errors.clone(),
+        }
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::Unprocessable { title, errors } => ApiError {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                title,
+                errors: errors.into_iter().collect(),
+            },
+            DomainError::NotFound(t) => ApiError::not_found(t),
+        }
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Rule(d) => d.into(),
+            ServiceError::NotFound(t) => ApiError::not_found(t),
+            ServiceError::Conflict => ApiError::new(StatusCode::CONFLICT, CONFLICT_TITLE),
+            ServiceError::Unauthorized => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "Missing or unknown X-Auth-Token for this store.",
+            ),
+            ServiceError::Forbidden(scope) => ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!("This API account lacks the `{scope}` scope this operation needs."),
+            ),
+            ServiceError::BadRequest(t) => ApiError::bad_request(t),
+            ServiceError::Store(err) => {
+                tracing::error!(error = %err, "storage failure");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The store's data could not be reached. Try again shortly.",
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status;
+        let body = serde_json::to_vec(&self.body()).unwrap_or_default();
+        let mut res = (status, body).into_response();
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        res
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

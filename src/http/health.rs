@@ -1,0 +1,36 @@
+//! Liveness and readiness.
+
+use super::AppState;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use serde_json::json;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+}
+
+async fn health() -> axum::response::Response {
+    super::wire::json_response(&json!({ "status": "ok" }))
+}
+
+async fn ready(State(state): State<AppState>) -> (StatusCode, axum::response::Response) {
+    if state.kassa.store.ping().await {
+        (
+            StatusCode::OK,
+            super::wire::json_response(
+                &json!({ "status": "ready", "database": state.kassa.store.backend() }),
+            ),
+        )
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            super::wire::json_response(
+                &json!({ "status": "unavailable", "database": state.kassa.store.backend() }),
+            ),
+        )
+    }
+}

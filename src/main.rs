@@ -1,0 +1,211 @@
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use kassa::domain::scope::Scopes;
+use kassa::service::Kassa;
+use kassa::startup::{Application, Settings, shutdown_signal};
+use kassa::store::{Store, redact_url};
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(
+    name = "kassa",
+    version,
+    about = "Headless cart and checkout engine speaking BigCommerce's APIs"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Args, Clone)]
+struct DatabaseArg {
+    /// Database URL: sqlite://FILE (created if missing) or postgres://…
+    #[arg(
+        long = "database",
+        env = "KASSA_DATABASE_URL",
+        default_value = "sqlite://kassa.db"
+    )]
+    url: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (the default).
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate(DatabaseArg),
+    /// Manage stores.
+    #[command(subcommand)]
+    Store(StoreCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Args, Clone)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "KASSA_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: String,
+    #[command(flatten)]
+    database: DatabaseArg,
+    /// Create the demo store (hash `demo`) if it is missing.
+    #[arg(long, env = "KASSA_DEMO")]
+    demo: bool,
+    /// The demo store's API token; generated and printed once when unset.
+    #[arg(long, env = "KASSA_DEMO_TOKEN", hide_env_values = true)]
+    demo_token: Option<String>,
+    /// Base URL shoppers reach Kassa at (for cart and checkout URLs).
+    #[arg(long, env = "KASSA_PUBLIC_URL")]
+    public_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum StoreCommand {
+    /// Create a store.
+    Create {
+        /// The store hash used in API paths (`/stores/{hash}/…`).
+        #[arg(long)]
+        hash: String,
+        #[arg(long, default_value = "My Store")]
+        name: String,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// List stores.
+    List {
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Mint an API token for a store and print it (it is stored hashed and cannot be shown again).
+    Create {
+        #[arg(long)]
+        store: String,
+        /// Comma-separated BigCommerce scope names, or `all`.
+        #[arg(long, default_value = "all")]
+        scopes: String,
+        #[arg(long, default_value = "cli")]
+        label: String,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+}
+
+async fn services(url: &str) -> anyhow::Result<Kassa> {
+    let store = Store::connect(url)
+        .await
+        .with_context(|| format!("opening database {}", redact_url(url)))?;
+    store.migrate().await.context("applying migrations")?;
+    Ok(Kassa {
+        store,
+        clock: Arc::new(kassa::clock::SystemClock),
+        public_url: String::new(),
+    })
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    kassa::telemetry::init();
+    let cli = Cli::parse();
+    // `kassa` alone means `kassa serve` (flags then come from the environment).
+    let command = match cli.command {
+        Some(c) => c,
+        None => Cli::parse_from(["kassa", "serve"])
+            .command
+            .ok_or_else(|| anyhow::anyhow!("no command"))?,
+    };
+    match command {
+        Command::Serve(args) => serve(args).await,
+        Command::Migrate(db) => {
+            let k = services(&db.url).await?;
+            println!(
+                "migrations applied to {} ({})",
+                redact_url(&db.url),
+                k.store.backend()
+            );
+            Ok(())
+        }
+        Command::Store(StoreCommand::Create {
+            hash,
+            name,
+            database,
+        }) => {
+            let k = services(&database.url).await?;
+            let s = k
+                .create_store(&hash, &name, Default::default())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("created store `{}` ({})", s.hash, s.name);
+            Ok(())
+        }
+        Command::Store(StoreCommand::List { database }) => {
+            let k = services(&database.url).await?;
+            for (hash, name) in k.store.list_stores().await? {
+                println!("{hash}\t{name}");
+            }
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create {
+            store,
+            scopes,
+            label,
+            database,
+        }) => {
+            let scopes = if scopes == "all" {
+                Scopes::every()
+            } else {
+                Scopes::parse_list(&scopes).map_err(|e| anyhow::anyhow!(e))?
+            };
+            let k = services(&database.url).await?;
+            let token = k
+                .create_token(&store, &label, &scopes, None)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{token}");
+            eprintln!("token for store `{store}` with scopes {}", scopes.to_list());
+            Ok(())
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let settings = Settings {
+        listen: args.listen.clone(),
+        database_url: args.database.url.clone(),
+        public_url: args.public_url.clone(),
+    };
+    let app = Application::build(&settings).await.with_context(|| {
+        format!(
+            "starting on {} with {}",
+            args.listen,
+            redact_url(&args.database.url)
+        )
+    })?;
+    if args.demo || args.demo_token.is_some() {
+        let demo = app
+            .kassa
+            .ensure_demo_store(args.demo_token.clone())
+            .await
+            .map_err(|e| anyhow::anyhow!("setting up the demo store: {e}"))?;
+        if demo.created_store {
+            tracing::info!("demo store `demo` created with its catalog");
+        }
+        if let Some(token) = demo.token {
+            // Printed to stdout once, never logged.
+            println!("Demo store `demo` API token (shown once): {token}");
+        }
+    }
+    tracing::info!(
+        listen = %app.local_addr(),
+        database = %redact_url(&args.database.url),
+        backend = app.kassa.store.backend(),
+        "kassa is serving"
+    );
+    app.run_until(shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}

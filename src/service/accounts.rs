@@ -1,0 +1,113 @@
+//! Stores (tenants) and their API accounts.
+
+use super::{Kassa, ServiceError, ServiceResult, hash_secret, random_secret};
+use crate::domain::scope::{Scope, Scopes};
+use crate::domain::settings::StoreSettings;
+use crate::store::StoreRecord;
+
+/// Who is calling: an API account of one store, with its scopes.
+#[derive(Clone, Debug)]
+pub struct Principal {
+    pub store: StoreRecord,
+    pub scopes: Scopes,
+}
+
+impl Principal {
+    pub fn require(&self, scope: Scope) -> ServiceResult<()> {
+        if self.scopes.allows(scope) {
+            Ok(())
+        } else {
+            Err(ServiceError::Forbidden(scope))
+        }
+    }
+}
+
+/// Store hashes are what BigCommerce uses: short, lower-case, URL-safe.
+pub fn valid_store_hash(hash: &str) -> bool {
+    !hash.is_empty()
+        && hash.len() <= 64
+        && hash
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+impl Kassa {
+    pub async fn create_store(
+        &self,
+        hash: &str,
+        name: &str,
+        settings: StoreSettings,
+    ) -> ServiceResult<StoreRecord> {
+        if !valid_store_hash(hash) {
+            return Err(ServiceError::BadRequest(format!(
+                "store hash `{hash}` must be 1-64 characters of a-z, 0-9, - and _"
+            )));
+        }
+        match self
+            .store
+            .create_store(hash, name, &settings, self.now())
+            .await
+        {
+            Ok(s) => Ok(s),
+            Err(e) if e.unique_violation() => Err(ServiceError::BadRequest(format!(
+                "a store with hash `{hash}` already exists"
+            ))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn find_store(&self, hash: &str) -> ServiceResult<StoreRecord> {
+        self.store
+            .find_store(hash)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("no store with hash `{hash}`")))
+    }
+
+    /// Mints an API token for a store. The plain token is returned once and only its hash is kept.
+    pub async fn create_token(
+        &self,
+        store_hash: &str,
+        label: &str,
+        scopes: &Scopes,
+        token: Option<String>,
+    ) -> ServiceResult<String> {
+        let store = self.find_store(store_hash).await?;
+        let token = token.unwrap_or_else(random_secret);
+        if token.len() < 16 {
+            return Err(ServiceError::BadRequest(
+                "an API token must be at least 16 characters".into(),
+            ));
+        }
+        self.store
+            .insert_token(
+                store.id,
+                &hash_secret(&token),
+                label,
+                &scopes.to_list(),
+                self.now(),
+            )
+            .await?;
+        Ok(token)
+    }
+
+    /// Resolves `X-Auth-Token` for the store named in the path. A token of another
+    /// store is as unknown as a made-up one.
+    pub async fn authenticate(&self, store_hash: &str, token: &str) -> ServiceResult<Principal> {
+        if token.is_empty() || token.len() > 512 {
+            return Err(ServiceError::Unauthorized);
+        }
+        let grant = self
+            .store
+            .find_token(&hash_secret(token))
+            .await?
+            .ok_or(ServiceError::Unauthorized)?;
+        if grant.store.hash != store_hash {
+            return Err(ServiceError::Unauthorized);
+        }
+        let scopes = Scopes::parse_list(&grant.scopes).unwrap_or_default();
+        Ok(Principal {
+            store: grant.store,
+            scopes,
+        })
+    }
+}

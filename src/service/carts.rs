@@ -1,0 +1,390 @@
+//! Cart use cases: create, read, change items, delete, redirect URLs.
+
+use super::accounts::Principal;
+use super::{Kassa, ServiceError, ServiceResult, hash_secret, random_secret};
+use crate::domain::DomainError;
+use crate::domain::cart::{
+    Cart, CustomItemSpec, GiftCertificateSpec, ItemKind, LineItemSpec, NewCart, Outcome,
+    ProductsById,
+};
+use crate::domain::money::Money;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// How many times a change is retried when concurrent writers keep winning.
+const MAX_ATTEMPTS: u32 = 200;
+
+/// The wire-independent request to create a cart.
+#[derive(Clone, Debug)]
+pub struct CreateCart {
+    pub customer_id: i64,
+    pub channel_id: i64,
+    pub currency_code: Option<String>,
+    pub locale: Option<String>,
+    pub line_items: Vec<LineItemSpec>,
+    pub custom_items: Vec<CustomItemSpec>,
+    pub gift_certificates: Vec<GiftCertificateSpec>,
+}
+
+/// A change to one item, by what kind of item it is.
+#[derive(Clone, Debug)]
+pub enum ItemUpdate {
+    LineItem(LineItemSpec),
+    /// Quantity (and optionally price) of a custom item.
+    Custom {
+        quantity: i64,
+        list_price: Option<Money>,
+    },
+    GiftCertificate(GiftCertificateSpec),
+}
+
+/// What a change produced: the saved cart, or nothing because it emptied and was deleted.
+pub type Changed = Option<Cart>;
+
+#[derive(Clone, Debug)]
+pub struct RedirectUrls {
+    pub cart_url: String,
+    pub checkout_url: String,
+    pub embedded_checkout_url: String,
+}
+
+/// Redirect tokens live as long as a cart can.
+const REDIRECT_TOKEN_LIFETIME: i64 = crate::domain::cart::CART_LIFETIME_SECS;
+
+impl Kassa {
+    pub async fn create_cart(&self, who: &Principal, req: CreateCart) -> ServiceResult<Cart> {
+        let settings = &who.store.settings;
+        let currency = match &req.currency_code {
+            Some(code) => settings.currency(code).ok_or_else(|| {
+                DomainError::field(
+                    "currency.code",
+                    format!(
+                        "Currency `{code}` is not one this store accepts ({}).",
+                        settings
+                            .currencies
+                            .iter()
+                            .map(|c| c.code.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+            })?,
+            None => settings.default_currency(),
+        };
+        let locale = match req.locale {
+            Some(l) => {
+                validate_locale(&l)?;
+                l
+            }
+            None => settings.default_locale.clone(),
+        };
+        if req.customer_id < 0 {
+            return Err(
+                DomainError::field("customer_id", "customer_id cannot be negative.").into(),
+            );
+        }
+        if req.channel_id < 1 {
+            return Err(DomainError::field("channel_id", "channel_id must be 1 or more.").into());
+        }
+        let products = self
+            .load_products(who, req.line_items.iter().map(|l| l.product_id))
+            .await?;
+        let cart = Cart::create(
+            Uuid::new_v4(),
+            NewCart {
+                customer_id: req.customer_id,
+                channel_id: req.channel_id,
+                currency,
+                locale,
+                tax_included: settings.prices_include_tax,
+                line_items: req.line_items,
+                custom_items: req.custom_items,
+                gift_certificates: req.gift_certificates,
+            },
+            &products,
+            self.now(),
+            Uuid::new_v4,
+        )?;
+        self.store.insert_cart(who.store.id, &cart).await?;
+        Ok(cart)
+    }
+
+    pub async fn get_cart(&self, who: &Principal, id: Uuid) -> ServiceResult<Cart> {
+        self.store
+            .get_cart(who.store.id, id, self.now())
+            .await?
+            .ok_or_else(|| cart_not_found(id))
+    }
+
+    pub async fn update_cart_customer(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        customer_id: i64,
+        version: Option<i64>,
+    ) -> ServiceResult<Cart> {
+        if customer_id < 0 {
+            return Err(
+                DomainError::field("customer_id", "customer_id cannot be negative.").into(),
+            );
+        }
+        let changed = self
+            .change_cart(who, id, version, &[], |cart, _| {
+                cart.customer_id = customer_id;
+                Ok(Outcome::Kept)
+            })
+            .await?;
+        changed.ok_or_else(|| cart_not_found(id))
+    }
+
+    pub async fn add_cart_items(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        version: Option<i64>,
+        line_items: Vec<LineItemSpec>,
+        custom_items: Vec<CustomItemSpec>,
+        gift_certificates: Vec<GiftCertificateSpec>,
+    ) -> ServiceResult<Cart> {
+        if line_items.is_empty() && custom_items.is_empty() && gift_certificates.is_empty() {
+            return Err(DomainError::field(
+                "line_items",
+                "Send at least one line item, custom item or gift certificate to add.",
+            )
+            .into());
+        }
+        let ids: Vec<i64> = line_items.iter().map(|l| l.product_id).collect();
+        let changed = self
+            .change_cart(who, id, version, &ids, |cart, products| {
+                cart.add_items(
+                    &line_items,
+                    &custom_items,
+                    &gift_certificates,
+                    products,
+                    &mut Uuid::new_v4,
+                )?;
+                Ok(Outcome::Kept)
+            })
+            .await?;
+        changed.ok_or_else(|| cart_not_found(id))
+    }
+
+    pub async fn update_cart_item(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        item_id: Uuid,
+        version: Option<i64>,
+        update: ItemUpdate,
+    ) -> ServiceResult<Changed> {
+        let ids: Vec<i64> = match &update {
+            ItemUpdate::LineItem(spec) => vec![spec.product_id],
+            _ => Vec::new(),
+        };
+        self.change_cart(who, id, version, &ids, |cart, products| {
+            let kind = cart.item_kind(item_id).ok_or_else(|| {
+                DomainError::not_found(format!("Line item {item_id} does not exist on this cart."))
+            })?;
+            match (kind, &update) {
+                (ItemKind::Product, ItemUpdate::LineItem(spec)) => {
+                    cart.update_line_item(item_id, spec, products)
+                }
+                (
+                    ItemKind::Custom,
+                    ItemUpdate::Custom {
+                        quantity,
+                        list_price,
+                    },
+                ) => cart.update_custom_item(item_id, *quantity, *list_price),
+                (ItemKind::Custom, ItemUpdate::LineItem(spec)) => {
+                    cart.update_custom_item(item_id, spec.quantity, spec.list_price)
+                }
+                (ItemKind::GiftCertificate, ItemUpdate::GiftCertificate(spec)) => {
+                    cart.update_gift_certificate(item_id, spec)
+                }
+                (ItemKind::GiftCertificate, _) => Err(DomainError::field(
+                    "gift_certificate",
+                    "This item is a gift certificate: send `gift_certificate` to change it.",
+                )),
+                (_, _) => Err(DomainError::field(
+                    "line_item",
+                    "This item is not a gift certificate: send `line_item` to change it.",
+                )),
+            }
+        })
+        .await
+    }
+
+    pub async fn delete_cart_item(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        item_id: Uuid,
+        version: Option<i64>,
+    ) -> ServiceResult<Changed> {
+        self.change_cart(who, id, version, &[], |cart, _| cart.remove_item(item_id))
+            .await
+    }
+
+    pub async fn delete_cart(&self, who: &Principal, id: Uuid) -> ServiceResult<()> {
+        // A cart past its expiry is gone for the API even if its row lingers.
+        self.get_cart(who, id).await?;
+        if self.store.delete_cart(who.store.id, id, None).await? {
+            Ok(())
+        } else {
+            Err(cart_not_found(id))
+        }
+    }
+
+    /// Issues fresh single-use URLs that open this cart on Kassa's own pages.
+    pub async fn create_redirect_urls(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        query_params: &[(String, String)],
+    ) -> ServiceResult<RedirectUrls> {
+        self.get_cart(who, id).await?;
+        let expires = self.now() + REDIRECT_TOKEN_LIFETIME;
+        let base = self.public_url.trim_end_matches('/');
+        let extra: String = query_params
+            .iter()
+            .map(|(k, v)| format!("&{}={}", url_escape(k), url_escape(v)))
+            .collect();
+        let mut urls = Vec::with_capacity(3);
+        for kind in ["cart", "checkout", "embedded_checkout"] {
+            let token = random_secret();
+            self.store
+                .insert_redirect_token(who.store.id, id, kind, &hash_secret(&token), expires)
+                .await?;
+            let action = match kind {
+                "cart" => "load",
+                _ => "loadInCheckout",
+            };
+            let embedded = if kind == "embedded_checkout" {
+                "embedded=1&"
+            } else {
+                ""
+            };
+            urls.push(format!(
+                "{base}/stores/{}/cart.php?{embedded}action={action}&id={id}&token={token}{extra}",
+                who.store.hash
+            ));
+        }
+        let mut it = urls.into_iter();
+        Ok(RedirectUrls {
+            cart_url: it.next().unwrap_or_default(),
+            checkout_url: it.next().unwrap_or_default(),
+            embedded_checkout_url: it.next().unwrap_or_default(),
+        })
+    }
+
+    async fn load_products(
+        &self,
+        who: &Principal,
+        ids: impl Iterator<Item = i64>,
+    ) -> ServiceResult<ProductsById> {
+        let mut ids: Vec<i64> = ids.collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let products = self.store.get_products(who.store.id, &ids).await?;
+        Ok(products.into_iter().map(|p| (p.id, p)).collect())
+    }
+
+    /// Load, change in memory, save only if nobody else saved in between. When the
+    /// caller sent a `version` a mismatch is a 409; otherwise the change is replayed
+    /// on the newer cart so concurrent changes are never lost.
+    async fn change_cart<F>(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        expected_version: Option<i64>,
+        extra_product_ids: &[i64],
+        change: F,
+    ) -> ServiceResult<Changed>
+    where
+        F: Fn(&mut Cart, &ProductsById) -> Result<Outcome, DomainError>,
+    {
+        for attempt in 0..MAX_ATTEMPTS {
+            let current = self.get_cart(who, id).await?;
+            if expected_version.is_some_and(|v| v != current.version) {
+                return Err(ServiceError::Conflict);
+            }
+            let products = self
+                .load_products(
+                    who,
+                    current
+                        .product_ids()
+                        .into_iter()
+                        .chain(extra_product_ids.iter().copied()),
+                )
+                .await?;
+            let mut cart = current.clone();
+            let outcome = change(&mut cart, &products)?;
+            let saved = match outcome {
+                Outcome::Emptied => {
+                    if self
+                        .store
+                        .delete_cart(who.store.id, id, Some(current.version))
+                        .await?
+                    {
+                        return Ok(None);
+                    }
+                    false
+                }
+                Outcome::Kept => {
+                    cart.touch(self.now());
+                    self.store
+                        .save_cart(who.store.id, &cart, current.version)
+                        .await?
+                }
+            };
+            if saved {
+                return Ok(Some(cart));
+            }
+            if expected_version.is_some() {
+                return Err(ServiceError::Conflict);
+            }
+            // Someone else won the race: back off a little, with jitter, and replay.
+            let jitter = (rand::random::<u64>() % 5) + u64::from(attempt.min(20));
+            tokio::time::sleep(Duration::from_millis(jitter)).await;
+        }
+        Err(ServiceError::Conflict)
+    }
+}
+
+pub fn cart_not_found(id: Uuid) -> ServiceError {
+    ServiceError::NotFound(format!("Cart {id} does not exist."))
+}
+
+fn validate_locale(l: &str) -> Result<(), DomainError> {
+    let ok = match l.split_once('-') {
+        None => l.len() == 2 && l.chars().all(|c| c.is_ascii_alphabetic()),
+        Some((lang, region)) => {
+            lang.len() == 2
+                && lang.chars().all(|c| c.is_ascii_alphabetic())
+                && (2..=3).contains(&region.len())
+                && region.chars().all(|c| c.is_ascii_alphanumeric())
+        }
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(DomainError::field(
+            "locale",
+            format!("Locale `{l}` must look like `en` or `en-US`."),
+        ))
+    }
+}
+
+fn url_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}

@@ -1,0 +1,63 @@
+//! Use cases. Each takes what the HTTP layer parsed, loads what it needs, asks the
+//! domain, and persists the outcome in one write.
+
+pub mod accounts;
+pub mod carts;
+pub mod catalog;
+pub mod demo;
+
+use crate::clock::Clock;
+use crate::domain::DomainError;
+use crate::domain::scope::Scope;
+use crate::store::{Store, StoreError};
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{0}")]
+    Rule(#[from] DomainError),
+    #[error("{0}")]
+    NotFound(String),
+    /// The caller's `version` is stale, or a concurrent change could not be merged.
+    #[error("the request conflicts with a concurrent change")]
+    Conflict,
+    #[error("missing or unknown API token")]
+    Unauthorized,
+    #[error("the API token lacks the `{0}` scope")]
+    Forbidden(Scope),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// Everything a use case needs: persistence, time, and how Kassa is reached from outside.
+#[derive(Clone, Debug)]
+pub struct Kassa {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    /// Base URL shoppers reach this deployment at (for `redirect_urls`).
+    pub public_url: String,
+}
+
+impl Kassa {
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+}
+
+/// A random secret as 64 hex characters.
+pub fn random_secret() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// How secrets are kept at rest: SHA-256, hex. Tokens are random, so no salt is needed.
+pub fn hash_secret(secret: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}

@@ -1,0 +1,97 @@
+//! A small migrator: the SQL files are compiled into the binary, applied in order,
+//! each in its own transaction, and recorded in `kassa_migrations`. On PostgreSQL an
+//! advisory lock keeps nodes that start together from racing.
+
+use super::{Db, StoreError, StoreResult};
+
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "0001_foundation",
+    sqlite: include_str!("../../migrations/sqlite/0001_foundation.sql"),
+    postgres: include_str!("../../migrations/postgres/0001_foundation.sql"),
+}];
+
+const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS kassa_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
+
+pub(super) async fn run(db: &Db) -> StoreResult<usize> {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let mut applied = 0;
+    match db {
+        Db::Sqlite { write, .. } => {
+            sqlx::raw_sql(CREATE_TABLE).execute(write).await?;
+            for m in MIGRATIONS {
+                let mut tx = write.begin().await?;
+                let done: Option<i64> =
+                    sqlx::query_scalar("SELECT version FROM kassa_migrations WHERE version = $1")
+                        .bind(m.version)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                if done.is_some() {
+                    continue;
+                }
+                sqlx::raw_sql(m.sqlite)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| StoreError::Migration(m.name.into(), e))?;
+                sqlx::query(
+                    "INSERT INTO kassa_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                )
+                .bind(m.version)
+                .bind(m.name)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                applied += 1;
+            }
+        }
+        Db::Postgres(pool) => {
+            let mut conn = pool.acquire().await?;
+            sqlx::query("SELECT pg_advisory_lock(7243110)")
+                .execute(&mut *conn)
+                .await?;
+            let result: StoreResult<usize> = async {
+                sqlx::raw_sql(CREATE_TABLE).execute(&mut *conn).await?;
+                let mut n = 0;
+                for m in MIGRATIONS {
+                    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                    let done: Option<i64> = sqlx::query_scalar(
+                        "SELECT version FROM kassa_migrations WHERE version = $1",
+                    )
+                    .bind(m.version)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if done.is_some() {
+                        continue;
+                    }
+                    sqlx::raw_sql(m.postgres)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| StoreError::Migration(m.name.into(), e))?;
+                    sqlx::query("INSERT INTO kassa_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+                        .bind(m.version)
+                        .bind(m.name)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    n += 1;
+                }
+                Ok(n)
+            }
+            .await;
+            sqlx::query("SELECT pg_advisory_unlock(7243110)")
+                .execute(&mut *conn)
+                .await?;
+            applied = result?;
+        }
+    }
+    Ok(applied)
+}

@@ -1,0 +1,488 @@
+//! Queries for stores, API tokens, id counters, products and carts.
+
+use super::{StoreResult, on_pool};
+use crate::domain::cart::Cart;
+use crate::domain::catalog::Product;
+use crate::domain::settings::StoreSettings;
+use crate::store::Store;
+use sqlx::Row;
+use uuid::Uuid;
+
+/// A merchant's store (a tenant).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoreRecord {
+    pub id: i64,
+    pub hash: String,
+    pub name: String,
+    pub settings: StoreSettings,
+    pub config_version: i64,
+}
+
+/// What an API token grants.
+#[derive(Clone, Debug)]
+pub struct TokenGrant {
+    pub store: StoreRecord,
+    pub scopes: String,
+}
+
+/// Filters for listing products (a subset of Catalog V3's query parameters).
+#[derive(Clone, Debug, Default)]
+pub struct ProductFilter {
+    pub ids: Option<Vec<i64>>,
+    pub name: Option<String>,
+    pub name_like: Option<String>,
+    pub sku: Option<String>,
+}
+
+impl Store {
+    pub async fn create_store(
+        &self,
+        hash: &str,
+        name: &str,
+        settings: &StoreSettings,
+        now: i64,
+    ) -> StoreResult<StoreRecord> {
+        let settings_json = serde_json::to_string(settings)?;
+        let id: i64 = on_pool!(self, write, |p| {
+            sqlx::query_scalar(
+                "INSERT INTO stores (hash, name, settings, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+            )
+            .bind(hash)
+            .bind(name)
+            .bind(&settings_json)
+            .bind(now)
+            .fetch_one(p)
+            .await?
+        });
+        Ok(StoreRecord {
+            id,
+            hash: hash.to_string(),
+            name: name.to_string(),
+            settings: settings.clone(),
+            config_version: 1,
+        })
+    }
+
+    pub async fn find_store(&self, hash: &str) -> StoreResult<Option<StoreRecord>> {
+        let row = on_pool!(self, read, |p| {
+            sqlx::query(
+                "SELECT id, hash, name, settings, config_version FROM stores WHERE hash = $1",
+            )
+            .bind(hash)
+            .fetch_optional(p)
+            .await?
+            .map(|r| -> StoreResult<_> {
+                Ok((
+                    r.try_get::<i64, _>("id")?,
+                    r.try_get::<String, _>("hash")?,
+                    r.try_get::<String, _>("name")?,
+                    r.try_get::<String, _>("settings")?,
+                    r.try_get::<i64, _>("config_version")?,
+                ))
+            })
+            .transpose()?
+        });
+        row.map(|(id, hash, name, settings, config_version)| {
+            Ok(StoreRecord {
+                id,
+                hash,
+                name,
+                settings: serde_json::from_str(&settings)?,
+                config_version,
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn list_stores(&self) -> StoreResult<Vec<(String, String)>> {
+        on_pool!(self, read, |p| {
+            let rows = sqlx::query("SELECT hash, name FROM stores ORDER BY id")
+                .fetch_all(p)
+                .await?;
+            rows.iter()
+                .map(|r| Ok((r.try_get("hash")?, r.try_get("name")?)))
+                .collect()
+        })
+    }
+
+    pub async fn update_store_settings(
+        &self,
+        store_id: i64,
+        settings: &StoreSettings,
+    ) -> StoreResult<()> {
+        let json = serde_json::to_string(settings)?;
+        on_pool!(self, write, |p| {
+            sqlx::query(
+                "UPDATE stores SET settings = $1, config_version = config_version + 1 WHERE id = $2",
+            )
+            .bind(&json)
+            .bind(store_id)
+            .execute(p)
+            .await?;
+        });
+        Ok(())
+    }
+
+    pub async fn insert_token(
+        &self,
+        store_id: i64,
+        token_hash: &str,
+        label: &str,
+        scopes: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        on_pool!(self, write, |p| {
+            sqlx::query(
+                "INSERT INTO api_tokens (store_id, token_hash, label, scopes, created_at) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (token_hash) DO UPDATE SET scopes = excluded.scopes, store_id = excluded.store_id",
+            )
+            .bind(store_id)
+            .bind(token_hash)
+            .bind(label)
+            .bind(scopes)
+            .bind(now)
+            .execute(p)
+            .await?;
+        });
+        Ok(())
+    }
+
+    pub async fn find_token(&self, token_hash: &str) -> StoreResult<Option<TokenGrant>> {
+        on_pool!(self, read, |p| {
+            let row = sqlx::query(
+                "SELECT s.id, s.hash, s.name, s.settings, s.config_version, t.scopes
+                 FROM api_tokens t JOIN stores s ON s.id = t.store_id WHERE t.token_hash = $1",
+            )
+            .bind(token_hash)
+            .fetch_optional(p)
+            .await?;
+            row.map(|r| -> StoreResult<_> {
+                let settings: String = r.try_get(3)?;
+                Ok(TokenGrant {
+                    store: StoreRecord {
+                        id: r.try_get(0)?,
+                        hash: r.try_get(1)?,
+                        name: r.try_get(2)?,
+                        settings: serde_json::from_str(&settings)?,
+                        config_version: r.try_get(4)?,
+                    },
+                    scopes: r.try_get(5)?,
+                })
+            })
+            .transpose()
+        })
+    }
+
+    /// Reserves `count` consecutive ids of a per-store sequence and returns the first.
+    pub async fn next_ids(&self, store_id: i64, name: &str, count: i64) -> StoreResult<i64> {
+        let last: i64 = on_pool!(self, write, |p| {
+            sqlx::query_scalar(
+                "INSERT INTO counters (store_id, name, value) VALUES ($1, $2, $3)
+                 ON CONFLICT (store_id, name) DO UPDATE SET value = counters.value + excluded.value
+                 RETURNING value",
+            )
+            .bind(store_id)
+            .bind(name)
+            .bind(count)
+            .fetch_one(p)
+            .await?
+        });
+        Ok(last - count + 1)
+    }
+
+    pub async fn insert_product(&self, store_id: i64, product: &Product) -> StoreResult<()> {
+        let doc = serde_json::to_string(product)?;
+        on_pool!(self, write, |p| {
+            sqlx::query(
+                "INSERT INTO products (store_id, id, name, sku, doc, date_modified) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(store_id)
+            .bind(product.id)
+            .bind(&product.name)
+            .bind(&product.sku)
+            .bind(&doc)
+            .bind(product.date_modified)
+            .execute(p)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Replaces a product; false when it no longer exists.
+    pub async fn update_product(&self, store_id: i64, product: &Product) -> StoreResult<bool> {
+        let doc = serde_json::to_string(product)?;
+        let n = on_pool!(self, write, |p| {
+            sqlx::query(
+                "UPDATE products SET name = $3, sku = $4, doc = $5, date_modified = $6 WHERE store_id = $1 AND id = $2",
+            )
+            .bind(store_id)
+            .bind(product.id)
+            .bind(&product.name)
+            .bind(&product.sku)
+            .bind(&doc)
+            .bind(product.date_modified)
+            .execute(p)
+            .await?
+            .rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    pub async fn delete_product(&self, store_id: i64, id: i64) -> StoreResult<bool> {
+        let n = on_pool!(self, write, |p| {
+            sqlx::query("DELETE FROM products WHERE store_id = $1 AND id = $2")
+                .bind(store_id)
+                .bind(id)
+                .execute(p)
+                .await?
+                .rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    pub async fn get_product(&self, store_id: i64, id: i64) -> StoreResult<Option<Product>> {
+        let doc: Option<String> = on_pool!(self, read, |p| {
+            sqlx::query_scalar("SELECT doc FROM products WHERE store_id = $1 AND id = $2")
+                .bind(store_id)
+                .bind(id)
+                .fetch_optional(p)
+                .await?
+        });
+        doc.map(|d| Ok(serde_json::from_str(&d)?)).transpose()
+    }
+
+    /// The products with these ids that exist, in one query.
+    pub async fn get_products(&self, store_id: i64, ids: &[i64]) -> StoreResult<Vec<Product>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Ids are integers we parsed, so inlining them is safe and keeps one query for both backends.
+        let list = ids
+            .iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let sql = format!("SELECT doc FROM products WHERE store_id = $1 AND id IN ({list})");
+        let docs: Vec<String> = on_pool!(self, read, |p| {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(store_id)
+                .fetch_all(p)
+                .await?
+        });
+        docs.iter().map(|d| Ok(serde_json::from_str(d)?)).collect()
+    }
+
+    /// One page of products, ordered by id, and the total matching the filter.
+    pub async fn list_products(
+        &self,
+        store_id: i64,
+        filter: &ProductFilter,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<(Vec<Product>, i64)> {
+        let mut conds = String::from("store_id = $1");
+        if let Some(ids) = &filter.ids {
+            if ids.is_empty() {
+                return Ok((Vec::new(), 0));
+            }
+            let list = ids
+                .iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(",");
+            conds.push_str(&format!(" AND id IN ({list})"));
+        }
+        if filter.name.is_some() {
+            conds.push_str(" AND name = $2");
+        }
+        if filter.name_like.is_some() {
+            conds.push_str(" AND LOWER(name) LIKE $3");
+        }
+        if filter.sku.is_some() {
+            conds.push_str(" AND sku = $4");
+        }
+        let name = filter.name.clone().unwrap_or_default();
+        let like = format!(
+            "%{}%",
+            filter.name_like.clone().unwrap_or_default().to_lowercase()
+        );
+        let sku = filter.sku.clone().unwrap_or_default();
+        // Unused parameters are still bound, so both backends see the same four.
+        let guard = "AND ($2 = $2 AND $3 = $3 AND $4 = $4)";
+        let count_sql = format!("SELECT COUNT(*) FROM products WHERE {conds} {guard}");
+        let page_sql = format!(
+            "SELECT doc FROM products WHERE {conds} {guard} ORDER BY id LIMIT {limit} OFFSET {offset}"
+        );
+        let (total, docs): (i64, Vec<String>) = on_pool!(self, read, |p| {
+            let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql.clone()))
+                .bind(store_id)
+                .bind(&name)
+                .bind(&like)
+                .bind(&sku)
+                .fetch_one(p)
+                .await?;
+            let docs: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(page_sql.clone()))
+                .bind(store_id)
+                .bind(&name)
+                .bind(&like)
+                .bind(&sku)
+                .fetch_all(p)
+                .await?;
+            (total, docs)
+        });
+        let products = docs
+            .iter()
+            .map(|d| Ok(serde_json::from_str(d)?))
+            .collect::<StoreResult<Vec<Product>>>()?;
+        Ok((products, total))
+    }
+
+    pub async fn insert_cart(&self, store_id: i64, cart: &Cart) -> StoreResult<()> {
+        let doc = serde_json::to_string(cart)?;
+        on_pool!(self, write, |p| {
+            sqlx::query(
+                "INSERT INTO carts (id, store_id, version, doc, updated_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(cart.id.to_string())
+            .bind(store_id)
+            .bind(cart.version)
+            .bind(&doc)
+            .bind(cart.updated_time)
+            .bind(cart.expires_at())
+            .execute(p)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// A live (unexpired) cart of this store.
+    pub async fn get_cart(&self, store_id: i64, id: Uuid, now: i64) -> StoreResult<Option<Cart>> {
+        let doc: Option<String> = on_pool!(self, read, |p| {
+            sqlx::query_scalar(
+                "SELECT doc FROM carts WHERE id = $1 AND store_id = $2 AND expires_at > $3",
+            )
+            .bind(id.to_string())
+            .bind(store_id)
+            .bind(now)
+            .fetch_optional(p)
+            .await?
+        });
+        doc.map(|d| Ok(serde_json::from_str(&d)?)).transpose()
+    }
+
+    /// Saves a changed cart if nobody else changed it since `expected_version`.
+    /// False means a concurrent writer won.
+    pub async fn save_cart(
+        &self,
+        store_id: i64,
+        cart: &Cart,
+        expected_version: i64,
+    ) -> StoreResult<bool> {
+        let doc = serde_json::to_string(cart)?;
+        let n = on_pool!(self, write, |p| {
+            sqlx::query(
+                "UPDATE carts SET version = $1, doc = $2, updated_at = $3, expires_at = $4
+                 WHERE id = $5 AND store_id = $6 AND version = $7",
+            )
+            .bind(cart.version)
+            .bind(&doc)
+            .bind(cart.updated_time)
+            .bind(cart.expires_at())
+            .bind(cart.id.to_string())
+            .bind(store_id)
+            .bind(expected_version)
+            .execute(p)
+            .await?
+            .rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    /// Deletes a cart (and what hangs off it) if it is still at `expected_version`,
+    /// or whatever its version when `None`. False when there was nothing to delete.
+    pub async fn delete_cart(
+        &self,
+        store_id: i64,
+        id: Uuid,
+        expected_version: Option<i64>,
+    ) -> StoreResult<bool> {
+        let id = id.to_string();
+        let n = on_pool!(self, write, |p| {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query(
+                "DELETE FROM carts WHERE id = $1 AND store_id = $2 AND ($3 < 0 OR version = $3)",
+            )
+            .bind(&id)
+            .bind(store_id)
+            .bind(expected_version.unwrap_or(-1))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 1 {
+                sqlx::query("DELETE FROM cart_metafields WHERE cart_id = $1 AND store_id = $2")
+                    .bind(&id)
+                    .bind(store_id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "DELETE FROM cart_redirect_tokens WHERE cart_id = $1 AND store_id = $2",
+                )
+                .bind(&id)
+                .bind(store_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            n
+        });
+        Ok(n == 1)
+    }
+
+    pub async fn insert_redirect_token(
+        &self,
+        store_id: i64,
+        cart_id: Uuid,
+        kind: &str,
+        token_hash: &str,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        on_pool!(self, write, |p| {
+            sqlx::query(
+                "INSERT INTO cart_redirect_tokens (token_hash, store_id, cart_id, kind, expires_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(token_hash)
+            .bind(store_id)
+            .bind(cart_id.to_string())
+            .bind(kind)
+            .bind(expires_at)
+            .execute(p)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Marks a redirect token used and returns its cart, once: a second use, an
+    /// expired token or an unknown one gives `None`.
+    pub async fn redeem_redirect_token(
+        &self,
+        token_hash: &str,
+        kind: &str,
+        now: i64,
+    ) -> StoreResult<Option<(i64, Uuid)>> {
+        let row: Option<(i64, String)> = on_pool!(self, write, |p| {
+            let r = sqlx::query(
+                "UPDATE cart_redirect_tokens SET used_at = $1
+                 WHERE token_hash = $2 AND kind = $3 AND used_at IS NULL AND expires_at > $1
+                 RETURNING store_id, cart_id",
+            )
+            .bind(now)
+            .bind(token_hash)
+            .bind(kind)
+            .fetch_optional(p)
+            .await?;
+            r.map(|r| -> StoreResult<_> { Ok((r.try_get(0)?, r.try_get(1)?)) })
+                .transpose()?
+        });
+        Ok(row.and_then(|(s, c)| Uuid::parse_str(&c).ok().map(|u| (s, u))))
+    }
+}
