@@ -97,6 +97,63 @@ pub struct SelectedOption {
     pub name_id: i64,
     pub value: String,
     pub value_id: Option<i64>,
+    /// A variant option (implied by the variant) rather than a modifier.
+    #[serde(default)]
+    pub is_variant_option: bool,
+}
+
+/// A change to a catalog line where anything left out keeps the line's current value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LineItemChange {
+    pub product_id: Option<i64>,
+    pub variant_id: Option<i64>,
+    pub quantity: i64,
+    pub list_price: Option<Money>,
+    pub name: Option<String>,
+    pub option_selections: Option<Vec<OptionSelection>>,
+}
+
+impl LineItem {
+    /// The full request this line would be after `change`. Switching product drops
+    /// the old choices; switching variant keeps the modifier choices.
+    pub fn respec(&self, change: &LineItemChange) -> LineItemSpec {
+        let product_id = change.product_id.unwrap_or(self.product_id);
+        let same_product = product_id == self.product_id;
+        let option_selections = match &change.option_selections {
+            Some(sel) => sel.clone(),
+            None if same_product => self
+                .options
+                .iter()
+                .filter(|o| !o.is_variant_option)
+                .map(|o| OptionSelection {
+                    option_id: o.name_id,
+                    value: match o.value_id {
+                        Some(v) => SelectionValue::Id(v),
+                        None => SelectionValue::Text(o.value.clone()),
+                    },
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        LineItemSpec {
+            product_id,
+            variant_id: change
+                .variant_id
+                .or(same_product.then_some(self.variant_id)),
+            quantity: change.quantity,
+            list_price: change.list_price.or(if same_product {
+                self.list_price_override
+            } else {
+                None
+            }),
+            name: change.name.clone().or(if same_product {
+                self.name_override.clone()
+            } else {
+                None
+            }),
+            option_selections,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -301,12 +358,12 @@ impl Cart {
         self.check_limits(products)
     }
 
-    /// Replaces a catalog line with a new choice (quantity, variant, options, price), keeping its id.
+    /// Changes a catalog line (quantity, variant, options, price), keeping its id.
     /// A quantity of zero removes the line.
     pub fn update_line_item(
         &mut self,
         item_id: Uuid,
-        spec: &LineItemSpec,
+        change: &LineItemChange,
         products: &ProductsById,
     ) -> Result<Outcome, DomainError> {
         let pos = self
@@ -314,10 +371,11 @@ impl Cart {
             .iter()
             .position(|l| l.id == item_id)
             .ok_or_else(|| item_not_found(item_id))?;
-        if spec.quantity == 0 {
-            return Ok(self.remove_item(item_id).unwrap_or(Outcome::Kept));
+        if change.quantity == 0 {
+            return self.remove_item(item_id);
         }
-        let mut resolved = resolve_line(spec, products, &self.currency)
+        let spec = self.line_items[pos].respec(change);
+        let mut resolved = resolve_line(&spec, products, &self.currency)
             .map_err(|e| prefix_field(e, "line_item"))?;
         resolved.id = item_id;
         // Merging into another identical line keeps one line per selection.
@@ -727,6 +785,7 @@ pub fn resolve_line(
                 name_id: opt.id,
                 value: ov.label.clone(),
                 value_id: Some(ov.id),
+                is_variant_option: true,
             });
         }
     }
@@ -779,6 +838,7 @@ pub fn resolve_line(
                 name_id: m.id,
                 value: value.label.clone(),
                 value_id: Some(value.id),
+                is_variant_option: false,
             });
         } else {
             let text = match &sel.value {
@@ -792,6 +852,7 @@ pub fn resolve_line(
                 name_id: m.id,
                 value: text,
                 value_id: None,
+                is_variant_option: false,
             });
         }
     }

@@ -6,8 +6,8 @@ use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{Auth, Includes, JsonBody};
 use super::wire::{Envelope, rfc3339};
 use crate::domain::cart::{
-    Cart, Contact, CustomItemSpec, GiftCertificateSpec, LineItem, LineItemSpec, OptionSelection,
-    SelectionValue,
+    Cart, Contact, CustomItemSpec, GiftCertificateSpec, LineItem, LineItemChange, LineItemSpec,
+    OptionSelection, SelectionValue,
 };
 use crate::domain::catalog::ProductType;
 use crate::domain::money::Money;
@@ -710,44 +710,17 @@ async fn update_cart_item(
                 "Quantity cannot be negative.",
             ));
         }
-        // Omitted product/variant/options keep the line's current ones.
-        let current = state.kassa.get_cart(&who, id).await?;
-        match current.line_items.iter().find(|x| x.id == item) {
-            Some(existing) => {
-                let product_id = l.product_id.unwrap_or(existing.product_id);
-                let same_product = product_id == existing.product_id;
-                let option_selections = match &l.option_selections {
-                    Some(sel) => sel.iter().map(selection).collect(),
-                    None if same_product => existing
-                        .options
-                        .iter()
-                        .map(|o| OptionSelection {
-                            option_id: o.name_id,
-                            value: match o.value_id {
-                                Some(v) => SelectionValue::Id(v),
-                                None => SelectionValue::Text(o.value.clone()),
-                            },
-                        })
-                        .collect(),
-                    None => Vec::new(),
-                };
-                ItemUpdate::LineItem(LineItemSpec {
-                    product_id,
-                    variant_id: l.variant_id.or(same_product.then_some(existing.variant_id)),
-                    quantity,
-                    list_price: l
-                        .list_price
-                        .map(Money::new)
-                        .or(existing.list_price_override),
-                    name: l.name.clone().or(existing.name_override.clone()),
-                    option_selections,
-                })
-            }
-            None => ItemUpdate::Custom {
-                quantity,
-                list_price: l.list_price.map(Money::new),
-            },
-        }
+        ItemUpdate::LineItem(LineItemChange {
+            product_id: l.product_id,
+            variant_id: l.variant_id,
+            quantity,
+            list_price: l.list_price.map(Money::new),
+            name: l.name.clone(),
+            option_selections: l
+                .option_selections
+                .as_ref()
+                .map(|sel| sel.iter().map(selection).collect()),
+        })
     } else if let Some(g) = body
         .gift_certificate
         .as_ref()

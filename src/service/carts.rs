@@ -4,8 +4,8 @@ use super::accounts::Principal;
 use super::{Kassa, ServiceError, ServiceResult, hash_secret, random_secret};
 use crate::domain::DomainError;
 use crate::domain::cart::{
-    Cart, CustomItemSpec, GiftCertificateSpec, ItemKind, LineItemSpec, NewCart, Outcome,
-    ProductsById,
+    Cart, CustomItemSpec, GiftCertificateSpec, ItemKind, LineItemChange, LineItemSpec, NewCart,
+    Outcome, ProductsById,
 };
 use crate::domain::money::Money;
 use std::time::Duration;
@@ -29,7 +29,9 @@ pub struct CreateCart {
 /// A change to one item, by what kind of item it is.
 #[derive(Clone, Debug)]
 pub enum ItemUpdate {
-    LineItem(LineItemSpec),
+    /// `line_item`: for a catalog line, fields left out keep their values; for a
+    /// custom item only quantity and price apply.
+    LineItem(LineItemChange),
     /// Quantity (and optionally price) of a custom item.
     Custom {
         quantity: i64,
@@ -178,7 +180,7 @@ impl Kassa {
         update: ItemUpdate,
     ) -> ServiceResult<Changed> {
         let ids: Vec<i64> = match &update {
-            ItemUpdate::LineItem(spec) => vec![spec.product_id],
+            ItemUpdate::LineItem(change) => change.product_id.into_iter().collect(),
             _ => Vec::new(),
         };
         self.change_cart(who, id, version, &ids, |cart, products| {
@@ -186,8 +188,8 @@ impl Kassa {
                 DomainError::not_found(format!("Line item {item_id} does not exist on this cart."))
             })?;
             match (kind, &update) {
-                (ItemKind::Product, ItemUpdate::LineItem(spec)) => {
-                    cart.update_line_item(item_id, spec, products)
+                (ItemKind::Product, ItemUpdate::LineItem(change)) => {
+                    cart.update_line_item(item_id, change, products)
                 }
                 (
                     ItemKind::Custom,
@@ -196,8 +198,8 @@ impl Kassa {
                         list_price,
                     },
                 ) => cart.update_custom_item(item_id, *quantity, *list_price),
-                (ItemKind::Custom, ItemUpdate::LineItem(spec)) => {
-                    cart.update_custom_item(item_id, spec.quantity, spec.list_price)
+                (ItemKind::Custom, ItemUpdate::LineItem(change)) => {
+                    cart.update_custom_item(item_id, change.quantity, change.list_price)
                 }
                 (ItemKind::GiftCertificate, ItemUpdate::GiftCertificate(spec)) => {
                     cart.update_gift_certificate(item_id, spec)

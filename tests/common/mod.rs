@@ -244,3 +244,277 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// Catalog fixtures written straight through the store, so cart tests do not
+/// depend on the catalog API's own behaviour.
+pub mod fixtures {
+    use kassa::domain::catalog::*;
+    use kassa::domain::money::Money;
+    use rust_decimal::Decimal;
+
+    pub fn money(s: &str) -> Money {
+        Money::new(s.parse::<Decimal>().expect("decimal"))
+    }
+
+    /// A simple physical product with its base variant (`id * 100`).
+    pub fn simple(id: i64, name: &str, price: &str) -> Product {
+        Product {
+            id,
+            name: name.into(),
+            product_type: ProductType::Physical,
+            sku: format!("SKU-{id}"),
+            description: String::new(),
+            weight: Decimal::ONE,
+            width: Decimal::ZERO,
+            depth: Decimal::ZERO,
+            height: Decimal::ZERO,
+            price: money(price),
+            cost_price: Money::ZERO,
+            retail_price: Money::ZERO,
+            sale_price: Money::ZERO,
+            map_price: Money::ZERO,
+            tax_class_id: 0,
+            categories: vec![1],
+            brand_id: 0,
+            inventory_level: 0,
+            inventory_warning_level: 0,
+            inventory_tracking: InventoryTracking::None,
+            is_visible: true,
+            is_free_shipping: false,
+            fixed_cost_shipping_price: Money::ZERO,
+            availability: Availability::Available,
+            order_quantity_minimum: 0,
+            order_quantity_maximum: 0,
+            url: format!("/products/{id}/"),
+            image_url: String::new(),
+            date_created: 0,
+            date_modified: 0,
+            variants: vec![variant(id * 100, id, vec![])],
+            options: vec![],
+            modifiers: vec![],
+        }
+    }
+
+    pub fn variant(id: i64, product_id: i64, option_values: Vec<VariantOptionValueRef>) -> Variant {
+        Variant {
+            id,
+            product_id,
+            sku: format!("V-{id}"),
+            price: None,
+            sale_price: None,
+            retail_price: None,
+            map_price: None,
+            cost_price: None,
+            weight: None,
+            width: None,
+            height: None,
+            depth: None,
+            inventory_level: 0,
+            inventory_warning_level: 0,
+            purchasing_disabled: false,
+            purchasing_disabled_message: String::new(),
+            image_url: String::new(),
+            upc: String::new(),
+            mpn: String::new(),
+            gtin: String::new(),
+            bin_picking_number: String::new(),
+            option_values,
+        }
+    }
+
+    /// T-shirt (id 910, 20.00): Size option 11 (S=111, L=112) × Colour option 12
+    /// (Red=121, Blue=122). Variants 1001 S/Red, 1002 S/Blue, 1003 L/Red (24.00),
+    /// 1004 L/Blue (purchasing disabled).
+    pub fn tshirt() -> Product {
+        let mut p = simple(910, "T-Shirt", "20.00");
+        p.options = vec![
+            VariantOption {
+                id: 11,
+                product_id: 910,
+                name: "Size".into(),
+                display_name: "Size".into(),
+                option_type: "radio_buttons".into(),
+                sort_order: 0,
+                option_values: vec![ov(111, "S"), ov(112, "L")],
+            },
+            VariantOption {
+                id: 12,
+                product_id: 910,
+                name: "Colour".into(),
+                display_name: "Colour".into(),
+                option_type: "swatch".into(),
+                sort_order: 1,
+                option_values: vec![ov(121, "Red"), ov(122, "Blue")],
+            },
+        ];
+        let r = |id, label: &str, option_id, name: &str| VariantOptionValueRef {
+            id,
+            label: label.into(),
+            option_id,
+            option_display_name: name.into(),
+        };
+        let mut vs = vec![
+            variant(
+                1001,
+                910,
+                vec![r(111, "S", 11, "Size"), r(121, "Red", 12, "Colour")],
+            ),
+            variant(
+                1002,
+                910,
+                vec![r(111, "S", 11, "Size"), r(122, "Blue", 12, "Colour")],
+            ),
+            variant(
+                1003,
+                910,
+                vec![r(112, "L", 11, "Size"), r(121, "Red", 12, "Colour")],
+            ),
+            variant(
+                1004,
+                910,
+                vec![r(112, "L", 11, "Size"), r(122, "Blue", 12, "Colour")],
+            ),
+        ];
+        vs[2].price = Some(money("24.00"));
+        vs[3].purchasing_disabled = true;
+        vs[3].purchasing_disabled_message = "Coming soon.".into();
+        p.variants = vs;
+        p
+    }
+
+    fn ov(id: i64, label: &str) -> OptionValue {
+        OptionValue {
+            id,
+            label: label.into(),
+            sort_order: 0,
+            is_default: false,
+            value_data: None,
+        }
+    }
+
+    /// Mug (id 920, 40.00) with modifiers: gift wrap 21 (checkbox: Yes=211 +5.00,
+    /// No=212), engraving 22 (text, max 10 chars), finish 23 (dropdown, required:
+    /// Matte=231 +0, Gold=232 +10%).
+    pub fn mug() -> Product {
+        let mut p = simple(920, "Mug", "40.00");
+        let value = |id, label: &str, price: Option<Adjuster>| ModifierValue {
+            id,
+            label: label.into(),
+            sort_order: 0,
+            is_default: false,
+            value_data: None,
+            adjustments: Adjustments {
+                price,
+                ..Default::default()
+            },
+        };
+        p.modifiers = vec![
+            Modifier {
+                id: 21,
+                product_id: 920,
+                name: "Gift wrap".into(),
+                display_name: "Gift wrap".into(),
+                modifier_type: ModifierType::Checkbox,
+                required: false,
+                sort_order: 0,
+                config: serde_json::json!({"checkbox_label": "Wrap it"}),
+                option_values: vec![
+                    value(
+                        211,
+                        "Yes",
+                        Some(Adjuster {
+                            adjuster: AdjusterKind::Relative,
+                            adjuster_value: "5.00".parse().expect("dec"),
+                        }),
+                    ),
+                    value(212, "No", None),
+                ],
+            },
+            Modifier {
+                id: 22,
+                product_id: 920,
+                name: "Engraving".into(),
+                display_name: "Engraving".into(),
+                modifier_type: ModifierType::Text,
+                required: false,
+                sort_order: 1,
+                config: serde_json::json!({"text_characters_limited": true, "text_min_length": 1, "text_max_length": 10}),
+                option_values: vec![],
+            },
+            Modifier {
+                id: 23,
+                product_id: 920,
+                name: "Finish".into(),
+                display_name: "Finish".into(),
+                modifier_type: ModifierType::Dropdown,
+                required: true,
+                sort_order: 2,
+                config: serde_json::json!({}),
+                option_values: vec![
+                    value(231, "Matte", None),
+                    value(
+                        232,
+                        "Gold",
+                        Some(Adjuster {
+                            adjuster: AdjusterKind::Percentage,
+                            adjuster_value: "10".parse().expect("dec"),
+                        }),
+                    ),
+                ],
+            },
+        ];
+        p
+    }
+
+    /// E-book (id 930, 9.99), digital.
+    pub fn ebook() -> Product {
+        let mut p = simple(930, "E-Book", "9.99");
+        p.product_type = ProductType::Digital;
+        p.weight = Decimal::ZERO;
+        p
+    }
+
+    /// Lamp (id 940, 19.99) with 3 in stock, tracked by product.
+    pub fn lamp() -> Product {
+        let mut p = simple(940, "Lamp", "19.99");
+        p.inventory_tracking = InventoryTracking::Product;
+        p.inventory_level = 3;
+        p
+    }
+
+    /// Jacket (id 950) regular 40.00, on sale for 29.99.
+    pub fn jacket() -> Product {
+        let mut p = simple(950, "Jacket", "40.00");
+        p.sale_price = money("29.99");
+        p
+    }
+
+    /// Old radio (id 960, 5.00), availability disabled.
+    pub fn radio() -> Product {
+        let mut p = simple(960, "Old Radio", "5.00");
+        p.availability = Availability::Disabled;
+        p
+    }
+
+    pub fn all() -> Vec<Product> {
+        vec![tshirt(), mug(), ebook(), lamp(), jacket(), radio()]
+    }
+}
+
+impl TestApp {
+    /// Writes the fixture catalog into the demo store.
+    pub async fn with_fixtures(self) -> Self {
+        let store = self.kassa.find_store("demo").await.expect("demo store");
+        for p in fixtures::all() {
+            // The demo catalog may already use these names; the fixtures get their own.
+            let mut p = p;
+            p.name = format!("{} (fixture)", p.name);
+            self.kassa
+                .store
+                .insert_product(store.id, &p)
+                .await
+                .expect("insert fixture product");
+        }
+        self
+    }
+}
