@@ -540,7 +540,8 @@ pub fn cart_wire(cart: &Cart, inc: &Includes) -> CartWire {
         redirect_urls: None,
         promotions: inc
             .has("promotions.banners")
-            .then(|| serde_json::json!({ "banners": [] })),
+            // `carts.v3.yml` types `banners` as one object, so with none it is left out.
+            .then(|| serde_json::json!({})),
     }
 }
 
