@@ -2,7 +2,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use kassa::domain::scope::Scopes;
 use kassa::service::Kassa;
-use kassa::startup::{Application, Settings, shutdown_signal};
+use kassa::startup::{Application, Settings, TlsFiles, shutdown_signal};
 use kassa::store::{Store, redact_url};
 use std::sync::Arc;
 
@@ -58,6 +58,12 @@ struct ServeArgs {
     /// Base URL shoppers reach Kassa at (for cart and checkout URLs).
     #[arg(long, env = "KASSA_PUBLIC_URL")]
     public_url: Option<String>,
+    /// PEM certificate (chain) to serve HTTPS; needs --tls-key.
+    #[arg(long, env = "KASSA_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "KASSA_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -177,6 +183,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         listen: args.listen.clone(),
         database_url: args.database.url.clone(),
         public_url: args.public_url.clone(),
+        tls: match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            _ => None,
+        },
     };
     let app = Application::build(&settings).await.with_context(|| {
         format!(

@@ -4,6 +4,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::http::{AppState, app};
 use crate::service::Kassa;
 use crate::store::Store;
+use axum_server::tls_rustls::RustlsConfig;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -12,13 +13,22 @@ use tokio::net::TcpListener;
 pub struct Settings {
     pub listen: String,
     pub database_url: String,
-    /// Base URL shoppers reach Kassa at; defaults to `http://{listen address}`.
+    /// Base URL shoppers reach Kassa at; defaults to `http(s)://{listen address}`.
     pub public_url: Option<String>,
+    /// PEM certificate chain and private key: serve HTTPS instead of HTTP.
+    pub tls: Option<TlsFiles>,
+}
+
+#[derive(Clone, Debug)]
+pub struct TlsFiles {
+    pub cert: std::path::PathBuf,
+    pub key: std::path::PathBuf,
 }
 
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
+    tls: Option<RustlsConfig>,
     pub kassa: Kassa,
 }
 
@@ -32,14 +42,32 @@ impl Application {
         settings: &Settings,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Application> {
+        let tls = match &settings.tls {
+            Some(files) => {
+                // ring needs no C toolchain beyond cc; installing twice is harmless.
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                Some(
+                    RustlsConfig::from_pem_file(&files.cert, &files.key)
+                        .await
+                        .map_err(|e| {
+                            anyhow::anyhow!(
+                                "reading TLS certificate {} and key {}: {e}",
+                                files.cert.display(),
+                                files.key.display()
+                            )
+                        })?,
+                )
+            }
+            None => None,
+        };
         let store = Store::connect(&settings.database_url).await?;
         store.migrate().await?;
         let listener = TcpListener::bind(&settings.listen).await?;
         let addr = listener.local_addr()?;
-        let public_url = settings
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{addr}"));
+        let public_url = settings.public_url.clone().unwrap_or_else(|| {
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            format!("{scheme}://{addr}")
+        });
         let kassa = Kassa {
             store,
             clock,
@@ -51,6 +79,7 @@ impl Application {
         Ok(Application {
             listener,
             router,
+            tls,
             kassa,
         })
     }
@@ -66,9 +95,25 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        match self.tls {
+            None => {
+                axum::serve(self.listener, self.router)
+                    .with_graceful_shutdown(shutdown)
+                    .await?
+            }
+            Some(config) => {
+                let handle = axum_server::Handle::new();
+                let on_signal = handle.clone();
+                tokio::spawn(async move {
+                    shutdown.await;
+                    on_signal.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
+                });
+                axum_server::tls_rustls::from_tcp_rustls(self.listener.into_std()?, config)?
+                    .handle(handle)
+                    .serve(self.router.into_make_service())
+                    .await?
+            }
+        }
         self.kassa.store.close().await;
         Ok(())
     }

@@ -105,12 +105,22 @@ async fn fresh_database(backend: Backend) -> Option<String> {
 /// Starts Kassa on port 0 against a fresh database with the demo store, whose
 /// token is [`TOKEN`]. `None` means the backend is not available and the test is skipped.
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, None).await
+}
+
+/// [`spawn_app`], serving HTTPS with the given certificate and key when `tls` is set.
+pub async fn spawn_app_with(
+    backend: Backend,
+    tls: Option<kassa::startup::TlsFiles>,
+) -> Option<TestApp> {
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let database_url = fresh_database(backend).await?;
     let clock = ManualClock::new(time::OffsetDateTime::now_utc().unix_timestamp());
     let settings = Settings {
         listen: "127.0.0.1:0".into(),
         database_url,
         public_url: None,
+        tls,
     };
     let app = Application::build_with_clock(&settings, Arc::new(clock.clone()))
         .await
@@ -120,7 +130,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
         .ensure_demo_store(Some(TOKEN.to_string()))
         .await
         .expect("demo store");
-    let base = format!("http://{}", app.local_addr());
+    let base = format!("{scheme}://{}", app.local_addr());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until(async {
         let _ = rx.await;

@@ -1,0 +1,79 @@
+"""Drives Kassa's Cart API with BigCommerce's own Python client library (`bigcommerce`
+on PyPI), unchanged but for the host it talks to. Run by tests/client_library.rs.
+
+Environment: KASSA_HOST (host:port serving HTTPS), KASSA_TOKEN, REQUESTS_CA_BUNDLE
+(the test's self-signed certificate), KASSA_PRODUCT_ID (a 19.99 product, 3 in stock).
+Exits non-zero with a message on the first mismatch.
+"""
+
+import os
+import sys
+
+from bigcommerce.connection import OAuthConnection
+from bigcommerce.exception import ClientRequestException
+
+
+def check(cond, what):
+    if not cond:
+        print("MISMATCH: " + what, file=sys.stderr)
+        sys.exit(1)
+
+
+conn = OAuthConnection(
+    client_id="any-client-id",
+    store_hash="demo",
+    access_token=os.environ["KASSA_TOKEN"],
+    host=os.environ["KASSA_HOST"],
+    api_path="/stores/{}/v3/{}",
+)
+product_id = int(os.environ["KASSA_PRODUCT_ID"])
+
+created = conn.create(
+    "carts",
+    {
+        "line_items": [{"product_id": product_id, "quantity": 2}],
+        "custom_items": [{"sku": "PY-1", "name": "Python item", "quantity": 1, "list_price": 5.25}],
+    },
+)
+cart = created["data"]
+cart_id = cart["id"]
+check(cart["cart_amount"] == 45.23, "cart_amount after create: %r" % cart["cart_amount"])
+check(cart["line_items"]["physical_items"][0]["extended_sale_price"] == 39.98, "extended price")
+
+got = conn.get("carts", cart_id)["data"]
+check(got["id"] == cart_id and got["version"] == 1, "get: %r" % got.get("version"))
+
+added = conn.post("carts/%s/items" % cart_id, {"line_items": [{"product_id": product_id, "quantity": 1}]})["data"]
+line = added["line_items"]["physical_items"][0]
+check(line["quantity"] == 3, "merged quantity: %r" % line["quantity"])
+check(added["cart_amount"] == 65.22, "cart_amount after add: %r" % added["cart_amount"])
+
+try:
+    conn.post("carts/%s/items" % cart_id, {"line_items": [{"product_id": product_id, "quantity": 1}]})
+    check(False, "a fourth unit of a product with 3 in stock was accepted")
+except ClientRequestException as e:
+    check(e.response.status_code == 422, "out of stock status: %r" % e.response.status_code)
+
+updated = conn.update("carts/%s/items" % cart_id, line["id"], {"line_item": {"quantity": 1}})["data"]
+check(updated["cart_amount"] == 25.24, "cart_amount after update: %r" % updated["cart_amount"])
+
+urls = conn.make_request("POST", "carts/%s/redirect_urls" % cart_id)["data"]
+check(urls["checkout_url"].startswith("https://"), "checkout_url: %r" % urls["checkout_url"])
+
+customer = conn.update("carts", cart_id, {"customer_id": 0, "version": updated["version"]})["data"]
+check(customer["version"] == updated["version"] + 1, "version after update")
+
+try:
+    conn.update("carts", cart_id, {"customer_id": 0, "version": 1})
+    check(False, "a stale version was accepted")
+except ClientRequestException as e:
+    check(e.response.status_code == 409, "stale version status: %r" % e.response.status_code)
+
+conn.delete("carts", cart_id)
+try:
+    conn.get("carts", cart_id)
+    check(False, "deleted cart still readable")
+except ClientRequestException as e:
+    check(e.response.status_code == 404, "deleted cart status: %r" % e.response.status_code)
+
+print("bigcommerce python client: all cart operations matched")

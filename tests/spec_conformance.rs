@@ -1,0 +1,282 @@
+//! Responses checked against BigCommerce's own schemas in `carts.v3.yml` (read from
+//! `../shared/reference/bigcommerce/` beside the repository). The validator covers the
+//! OpenAPI 3.0 subset those files use: `$ref`, `type`, `properties`, `required`, `items`,
+//! `enum`, `allOf`, `oneOf`, `anyOf`, `nullable`.
+
+mod common;
+
+use common::TestApp;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::io::Write;
+use std::path::PathBuf;
+
+on_both_backends!(cart_responses_match_carts_v3);
+
+fn spec_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("../shared/reference/bigcommerce/{name}"))
+}
+
+/// The spec as JSON, or `None` (skip, with a notice) when the reference files are absent.
+fn load_spec(name: &str) -> Option<Value> {
+    let path = spec_path(name);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Some(serde_yaml::from_str(&text).expect("spec parses")),
+        Err(_) => {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("CI=true but {} is missing", path.display());
+            }
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n*** spec conformance SKIPPED: {} not found ***\n",
+                path.display()
+            );
+            None
+        }
+    }
+}
+
+fn resolve<'a>(spec: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema.get("$ref").and_then(Value::as_str) {
+        Some(r) => {
+            let mut node = spec;
+            for part in r.trim_start_matches("#/").split('/') {
+                node = &node[part];
+            }
+            resolve(spec, node)
+        }
+        None => schema,
+    }
+}
+
+/// Every violation of `schema` by `value`, each with its JSON path.
+fn violations(spec: &Value, schema: &Value, value: &Value, path: &str, out: &mut Vec<String>) {
+    let schema = resolve(spec, schema);
+    if value.is_null() && schema.get("nullable").and_then(Value::as_bool) == Some(true) {
+        return;
+    }
+    if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
+        for s in all {
+            violations(spec, s, value, path, out);
+        }
+    }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(alts) = schema.get(key).and_then(Value::as_array) {
+            let matching = alts
+                .iter()
+                .filter(|s| {
+                    let mut v = Vec::new();
+                    violations(spec, s, value, path, &mut v);
+                    v.is_empty()
+                })
+                .count();
+            let ok = if key == "oneOf" {
+                matching >= 1
+            } else {
+                matching >= 1
+            };
+            if !ok {
+                out.push(format!("{path}: matches none of {key}"));
+            }
+        }
+    }
+    if let Some(t) = schema.get("type").and_then(Value::as_str) {
+        let ok = match t {
+            "object" => value.is_object(),
+            "array" => value.is_array(),
+            "string" => value.is_string(),
+            "integer" => value.as_i64().is_some() || value.as_u64().is_some(),
+            "number" => value.is_number(),
+            "boolean" => value.is_boolean(),
+            _ => true,
+        };
+        if !ok {
+            out.push(format!("{path}: expected {t}, got {value}"));
+            return;
+        }
+    }
+    if let Some(values) = schema.get("enum").and_then(Value::as_array) {
+        if !values
+            .iter()
+            .any(|e| e == value || e.as_str().is_some_and(|s| Some(s) == value.as_str()))
+        {
+            out.push(format!("{path}: {value} is not one of {values:?}"));
+        }
+    }
+    if let (Some(props), Some(obj)) = (
+        schema.get("properties").and_then(Value::as_object),
+        value.as_object(),
+    ) {
+        for (name, sub) in props {
+            if let Some(v) = obj.get(name) {
+                violations(spec, sub, v, &format!("{path}.{name}"), out);
+            }
+        }
+    }
+    if let (Some(req), Some(obj)) = (
+        schema.get("required").and_then(Value::as_array),
+        value.as_object(),
+    ) {
+        for r in req.iter().filter_map(Value::as_str) {
+            if !obj.contains_key(r) {
+                out.push(format!("{path}: required field `{r}` is missing"));
+            }
+        }
+    }
+    if let (Some(items), Some(arr)) = (schema.get("items"), value.as_array()) {
+        for (i, v) in arr.iter().enumerate() {
+            violations(spec, items, v, &format!("{path}[{i}]"), out);
+        }
+    }
+}
+
+fn assert_conforms(spec: &Value, schema_ref: &str, body: &Value, what: &str) {
+    let schema = json!({ "$ref": schema_ref });
+    let mut out = Vec::new();
+    violations(spec, &schema, body, "$", &mut out);
+    assert!(
+        out.is_empty(),
+        "{what} does not match {schema_ref}:\n{}\nbody: {body}",
+        out.join("\n")
+    );
+}
+
+/// Validates a response body against the schema the spec gives an operation's status.
+fn check_op(spec: &Value, path: &str, method: &str, status: &str, body: &Value) {
+    let response = resolve(spec, &spec["paths"][path][method]["responses"][status]);
+    let schema = &response["content"]["application/json"]["schema"];
+    assert!(schema.is_object(), "no schema for {method} {path} {status}");
+    let mut out = Vec::new();
+    violations(spec, schema, body, "$", &mut out);
+    assert!(
+        out.is_empty(),
+        "{method} {path} {status} does not match its schema:\n{}\nbody: {body}",
+        out.join("\n")
+    );
+    if schema["properties"].get("meta").is_some() {
+        assert!(body["meta"].is_object(), "{method} {path}: no meta object");
+    }
+}
+
+async fn cart_responses_match_carts_v3(app: TestApp) {
+    let Some(spec) = load_spec("carts.v3.yml") else {
+        return;
+    };
+    let app = app.with_fixtures().await;
+    let carts = "/stores/demo/v3/carts";
+    let created = app
+        .post(
+            &format!("{carts}?include=redirect_urls,line_items.physical_items.options,line_items.digital_items.options,promotions.banners"),
+            json!({
+                "line_items": [
+                    {"product_id": 910, "variant_id": 1003, "quantity": 2},
+                    {"product_id": 920, "quantity": 1, "option_selections": [{"option_id": 21, "option_value": 211}, {"option_id": 23, "option_value": 232}, {"option_id": 22, "option_value": "Hi"}]},
+                    {"product_id": 930, "quantity": 1}
+                ],
+                "custom_items": [{"sku": "C-1", "name": "Custom", "quantity": 1, "list_price": 10}],
+                "gift_certificates": [{"name": "G", "theme": "General", "amount": 20, "quantity": 1,
+                    "sender": {"name": "S", "email": "s@example.com"}, "recipient": {"name": "R", "email": "r@example.com"}}]
+            }),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    check_op(&spec, "/carts", "post", "201", &created.body);
+    let id = created.data()["id"].as_str().unwrap().to_string();
+
+    let got = app
+        .get(&format!(
+            "{carts}/{id}?include=line_items.physical_items.options"
+        ))
+        .await;
+    check_op(&spec, "/carts/{cartId}", "get", "200", &got.body);
+
+    let added = app
+        .post(
+            &format!("{carts}/{id}/items"),
+            json!({"line_items": [{"product_id": 940, "quantity": 1}]}),
+        )
+        .await;
+    check_op(&spec, "/carts/{cartId}/items", "post", "201", &added.body);
+
+    let item = added.data()["line_items"]["physical_items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let updated = app
+        .put(
+            &format!("{carts}/{id}/items/{item}"),
+            json!({"line_item": {"quantity": 3}}),
+        )
+        .await;
+    check_op(
+        &spec,
+        "/carts/{cartId}/items/{itemId}",
+        "put",
+        "200",
+        &updated.body,
+    );
+
+    let redirect = app
+        .post(&format!("{carts}/{id}/redirect_urls"), json!({}))
+        .await;
+    check_op(
+        &spec,
+        "/carts/{cartId}/redirect_urls",
+        "post",
+        "201",
+        &redirect.body,
+    );
+
+    let conflict = app
+        .put(
+            &format!("{carts}/{id}"),
+            json!({"customer_id": 1, "version": 1}),
+        )
+        .await;
+    assert_eq!(conflict.status, StatusCode::CONFLICT);
+    assert_conforms(
+        &spec,
+        "#/components/schemas/ErrorResponse",
+        &conflict.body,
+        "409 body",
+    );
+
+    let bad = app
+        .post(
+            carts,
+            json!({"line_items": [{"product_id": 1, "quantity": 0}]}),
+        )
+        .await;
+    assert_conforms(
+        &spec,
+        "#/components/schemas/ErrorResponse",
+        &bad.body,
+        "422 body",
+    );
+}
+
+/// The validator itself must be able to fail, or the checks above prove nothing.
+#[test]
+fn validator_catches_mismatches() {
+    let Some(spec) = load_spec("carts.v3.yml") else {
+        return;
+    };
+    let response = resolve(
+        &spec,
+        &spec["paths"]["/carts/{cartId}"]["get"]["responses"]["200"],
+    );
+    let schema = &response["content"]["application/json"]["schema"];
+    let bad = json!({"data": {"id": "x", "cart_amount": "12.00", "line_items": {"physical_items": [{"quantity": 1}]}}, "meta": {}});
+    let mut out = Vec::new();
+    violations(&spec, schema, &bad, "$", &mut out);
+    assert!(
+        out.iter().any(|v| v.contains("$.data.cart_amount")),
+        "{out:?}"
+    );
+    assert!(
+        out.iter()
+            .any(|v| v.contains("required field `variant_id`")),
+        "{out:?}"
+    );
+}
