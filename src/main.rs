@@ -2,7 +2,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use kassa::domain::scope::Scopes;
 use kassa::service::Kassa;
-use kassa::startup::{Application, Settings, TlsFiles, shutdown_signal};
+use kassa::startup::{Application, Settings, TlsFiles, shutdown_signal, spawn_cart_sweeper};
 use kassa::store::{Store, redact_url};
 use std::sync::Arc;
 
@@ -218,7 +218,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         backend = app.kassa.store.backend(),
         "kassa is serving"
     );
+    let sweeper = spawn_cart_sweeper(app.kassa.clone());
     app.run_until(shutdown_signal()).await?;
+    sweeper.abort();
     tracing::info!("stopped");
     Ok(())
 }

@@ -119,6 +119,31 @@ impl Application {
     }
 }
 
+/// Every so often, deletes carts past their 30 days. Safe on many nodes at once.
+pub fn spawn_cart_sweeper(kassa: Kassa) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            loop {
+                match kassa.store.purge_expired_carts(kassa.now(), 500).await {
+                    Ok(n) if n == 500 => continue,
+                    Ok(n) => {
+                        if n > 0 {
+                            tracing::info!(carts = n, "expired carts deleted");
+                        }
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "expired cart sweep failed; will retry");
+                        break;
+                    }
+                }
+            }
+        }
+    })
+}
+
 /// Resolves on SIGINT or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {

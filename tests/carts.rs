@@ -834,6 +834,14 @@ async fn carts_expire_after_30_days(app: TestApp) {
         app.get(&format!("{CARTS}/{id}")).await.status,
         StatusCode::NOT_FOUND
     );
+    // The sweeper then removes the row for good.
+    let purged = app
+        .kassa
+        .store
+        .purge_expired_carts(app.kassa.now(), 100)
+        .await
+        .unwrap();
+    assert_eq!(purged, 1);
 }
 
 async fn update_customer(app: TestApp) {

@@ -552,7 +552,7 @@ fn cart_response(status: StatusCode, cart: CartWire) -> Response {
 // ---------- handlers ----------
 
 /// Create a cart.
-#[utoipa::path(post, path = "/stores/{store_hash}/v3/carts", tag = "Carts",
+#[utoipa::path(post, path = "/stores/{store_hash}/v3/carts", tag = "Carts", operation_id = "createCart",
     params(("store_hash" = String, Path), ("include" = Option<String>, Query, description = "redirect_urls, line_items.physical_items.options, line_items.digital_items.options, promotions.banners")),
     request_body = CreateCartRequest,
     responses((status = 201, description = "The new cart", body = inline(Envelope<CartWire>)), (status = 422, body = ErrorBody)))]
@@ -593,7 +593,7 @@ async fn create_cart(
 }
 
 /// Get a cart.
-#[utoipa::path(get, path = "/stores/{store_hash}/v3/carts/{cart_id}", tag = "Carts",
+#[utoipa::path(get, path = "/stores/{store_hash}/v3/carts/{cart_id}", tag = "Carts", operation_id = "getCart",
     params(("store_hash" = String, Path), ("cart_id" = String, Path), ("include" = Option<String>, Query)),
     responses((status = 200, body = inline(Envelope<CartWire>)), (status = 404, body = ErrorBody)))]
 async fn get_cart(
@@ -615,7 +615,7 @@ async fn get_cart(
 }
 
 /// Update a cart's customer.
-#[utoipa::path(put, path = "/stores/{store_hash}/v3/carts/{cart_id}", tag = "Carts",
+#[utoipa::path(put, path = "/stores/{store_hash}/v3/carts/{cart_id}", tag = "Carts", operation_id = "updateCart",
     params(("store_hash" = String, Path), ("cart_id" = String, Path)),
     request_body = UpdateCartRequest,
     responses((status = 200, body = inline(Envelope<CartWire>)), (status = 409, body = ErrorBody)))]
@@ -640,7 +640,7 @@ async fn update_cart(
 }
 
 /// Delete a cart.
-#[utoipa::path(delete, path = "/stores/{store_hash}/v3/carts/{cart_id}", tag = "Carts",
+#[utoipa::path(delete, path = "/stores/{store_hash}/v3/carts/{cart_id}", tag = "Carts", operation_id = "deleteCart",
     params(("store_hash" = String, Path), ("cart_id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)))]
 async fn delete_cart(
@@ -655,7 +655,7 @@ async fn delete_cart(
 }
 
 /// Add items to a cart.
-#[utoipa::path(post, path = "/stores/{store_hash}/v3/carts/{cart_id}/items", tag = "Carts",
+#[utoipa::path(post, path = "/stores/{store_hash}/v3/carts/{cart_id}/items", tag = "Carts", operation_id = "addCartLineItems",
     params(("store_hash" = String, Path), ("cart_id" = String, Path), ("include" = Option<String>, Query)),
     request_body = AddItemsRequest,
     responses((status = 201, body = inline(Envelope<CartWire>)), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -689,7 +689,7 @@ async fn add_cart_items(
 }
 
 /// Update one item. A quantity of 0 removes it; removing the last item deletes the cart (204).
-#[utoipa::path(put, path = "/stores/{store_hash}/v3/carts/{cart_id}/items/{item_id}", tag = "Carts",
+#[utoipa::path(put, path = "/stores/{store_hash}/v3/carts/{cart_id}/items/{item_id}", tag = "Carts", operation_id = "updateCartLineItem",
     params(("store_hash" = String, Path), ("cart_id" = String, Path), ("item_id" = String, Path), ("include" = Option<String>, Query)),
     request_body = UpdateItemRequest,
     responses((status = 200, body = inline(Envelope<CartWire>)), (status = 204), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -753,7 +753,7 @@ async fn update_cart_item(
 }
 
 /// Delete one item; deleting the last one deletes the cart (204).
-#[utoipa::path(delete, path = "/stores/{store_hash}/v3/carts/{cart_id}/items/{item_id}", tag = "Carts",
+#[utoipa::path(delete, path = "/stores/{store_hash}/v3/carts/{cart_id}/items/{item_id}", tag = "Carts", operation_id = "deleteCartLineItem",
     params(("store_hash" = String, Path), ("cart_id" = String, Path), ("item_id" = String, Path), ("include" = Option<String>, Query)),
     responses((status = 200, body = inline(Envelope<CartWire>)), (status = 204), (status = 404, body = ErrorBody)))]
 async fn delete_cart_item(
@@ -780,7 +780,7 @@ async fn delete_cart_item(
 }
 
 /// Create single-use URLs that open the cart on Kassa's hosted pages.
-#[utoipa::path(post, path = "/stores/{store_hash}/v3/carts/{cart_id}/redirect_urls", tag = "Carts",
+#[utoipa::path(post, path = "/stores/{store_hash}/v3/carts/{cart_id}/redirect_urls", tag = "Carts", operation_id = "createCartRedirectURL",
     params(("store_hash" = String, Path), ("cart_id" = String, Path)),
     request_body = RedirectUrlsRequest,
     responses((status = 201, body = inline(Envelope<RedirectUrlsWire>)), (status = 404, body = ErrorBody)))]

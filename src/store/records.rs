@@ -486,3 +486,31 @@ impl Store {
         Ok(row.and_then(|(s, c)| Uuid::parse_str(&c).ok().map(|u| (s, u))))
     }
 }
+
+impl Store {
+    /// Deletes carts (and their metafields and redirect tokens) that expired before
+    /// `now`, at most `limit` at a time. Returns how many carts went.
+    pub async fn purge_expired_carts(&self, now: i64, limit: i64) -> StoreResult<u64> {
+        on_pool!(self, write, |p| {
+            let mut tx = p.begin().await?;
+            let ids: Vec<String> = sqlx::query_scalar(
+                "SELECT id FROM carts WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2",
+            )
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await?;
+            for id in &ids {
+                for sql in [
+                    "DELETE FROM cart_metafields WHERE cart_id = $1",
+                    "DELETE FROM cart_redirect_tokens WHERE cart_id = $1",
+                    "DELETE FROM carts WHERE id = $1",
+                ] {
+                    sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+                }
+            }
+            tx.commit().await?;
+            Ok(ids.len() as u64)
+        })
+    }
+}
