@@ -300,7 +300,28 @@ impl Cart {
     }
 
     /// Adds items; an item identical to one already on the cart raises its quantity.
+    /// All or nothing: when any item is refused the cart is left as it was.
     pub fn add_items(
+        &mut self,
+        line_items: &[LineItemSpec],
+        custom_items: &[CustomItemSpec],
+        gift_certificates: &[GiftCertificateSpec],
+        products: &ProductsById,
+        new_id: &mut impl FnMut() -> Uuid,
+    ) -> Result<(), DomainError> {
+        let mut next = self.clone();
+        next.add_items_in_place(
+            line_items,
+            custom_items,
+            gift_certificates,
+            products,
+            new_id,
+        )?;
+        *self = next;
+        Ok(())
+    }
+
+    fn add_items_in_place(
         &mut self,
         line_items: &[LineItemSpec],
         custom_items: &[CustomItemSpec],
@@ -378,6 +399,7 @@ impl Cart {
         let mut resolved = resolve_line(&spec, products, &self.currency)
             .map_err(|e| prefix_field(e, "line_item"))?;
         resolved.id = item_id;
+        let before = self.line_items.clone();
         // Merging into another identical line keeps one line per selection.
         if let Some(other) = self
             .line_items
@@ -391,7 +413,10 @@ impl Cart {
         } else {
             self.line_items[pos] = resolved;
         }
-        self.check_limits(products)?;
+        if let Err(e) = self.check_limits(products) {
+            self.line_items = before;
+            return Err(e);
+        }
         Ok(Outcome::Kept)
     }
 
@@ -1059,5 +1084,209 @@ pub fn is_plausible_email(s: &str) -> bool {
                 && !domain.ends_with('.')
         }
         None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::catalog::{Availability, InventoryTracking, Variant};
+    use proptest::prelude::*;
+    use rust_decimal::Decimal;
+
+    fn product(id: i64, cents: i64, stock: Option<i64>) -> Product {
+        Product {
+            id,
+            name: format!("P{id}"),
+            product_type: ProductType::Physical,
+            sku: String::new(),
+            description: String::new(),
+            weight: Decimal::ONE,
+            width: Decimal::ZERO,
+            depth: Decimal::ZERO,
+            height: Decimal::ZERO,
+            price: Money::new(Decimal::new(cents, 2)),
+            cost_price: Money::ZERO,
+            retail_price: Money::ZERO,
+            sale_price: Money::ZERO,
+            map_price: Money::ZERO,
+            tax_class_id: 0,
+            categories: vec![],
+            brand_id: 0,
+            inventory_level: stock.unwrap_or(0),
+            inventory_warning_level: 0,
+            inventory_tracking: if stock.is_some() {
+                InventoryTracking::Product
+            } else {
+                InventoryTracking::None
+            },
+            is_visible: true,
+            is_free_shipping: false,
+            fixed_cost_shipping_price: Money::ZERO,
+            availability: Availability::Available,
+            order_quantity_minimum: 0,
+            order_quantity_maximum: 0,
+            url: String::new(),
+            image_url: String::new(),
+            date_created: 0,
+            date_modified: 0,
+            variants: vec![Variant {
+                id: id * 10,
+                product_id: id,
+                sku: String::new(),
+                price: None,
+                sale_price: None,
+                retail_price: None,
+                map_price: None,
+                cost_price: None,
+                weight: None,
+                width: None,
+                height: None,
+                depth: None,
+                inventory_level: 0,
+                inventory_warning_level: 0,
+                purchasing_disabled: false,
+                purchasing_disabled_message: String::new(),
+                image_url: String::new(),
+                upc: String::new(),
+                mpn: String::new(),
+                gtin: String::new(),
+                bin_picking_number: String::new(),
+                option_values: vec![],
+            }],
+            options: vec![],
+            modifiers: vec![],
+        }
+    }
+
+    fn usd() -> Currency {
+        Currency::new("USD", 2, Decimal::ONE)
+    }
+
+    fn spec(product_id: i64, quantity: i64) -> LineItemSpec {
+        LineItemSpec {
+            product_id,
+            variant_id: None,
+            quantity,
+            list_price: None,
+            name: None,
+            option_selections: vec![],
+        }
+    }
+
+    fn new_cart(lines: Vec<LineItemSpec>, customs: Vec<CustomItemSpec>) -> NewCart {
+        NewCart {
+            customer_id: 0,
+            channel_id: 1,
+            currency: usd(),
+            locale: "en".into(),
+            tax_included: false,
+            line_items: lines,
+            custom_items: customs,
+            gift_certificates: vec![],
+        }
+    }
+
+    proptest! {
+        /// The cart total is exactly the sum of its lines, to the cent, and never negative.
+        #[test]
+        fn totals_are_the_sum_of_lines(
+            prices in proptest::collection::vec(0i64..100_000_00, 1..8),
+            quantities in proptest::collection::vec(1i64..50, 8),
+            custom_cents in 0i64..10_000_00,
+        ) {
+            let products: ProductsById = prices
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (i as i64 + 1, product(i as i64 + 1, *c, None)))
+                .collect();
+            let lines: Vec<_> = (0..prices.len()).map(|i| spec(i as i64 + 1, quantities[i])).collect();
+            let customs = vec![CustomItemSpec {
+                sku: String::new(),
+                name: "c".into(),
+                quantity: 2,
+                list_price: Money::new(Decimal::new(custom_cents, 2)),
+                image_url: String::new(),
+            }];
+            let cart = Cart::create(Uuid::nil(), new_cart(lines, customs), &products, 0, Uuid::new_v4).unwrap();
+            let expected: Decimal = prices.iter().zip(&quantities).map(|(c, q)| Decimal::new(*c, 2) * Decimal::from(*q)).sum::<Decimal>()
+                + Decimal::new(custom_cents, 2) * Decimal::from(2);
+            prop_assert_eq!(cart.totals.base_amount.amount(), expected);
+            prop_assert_eq!(cart.totals.cart_amount, cart.totals.base_amount);
+            prop_assert!(!cart.totals.cart_amount.is_negative());
+            let lines_sum: Money = cart.line_items.iter().map(|l| l.pricing.extended_sale_price).sum::<Money>()
+                + cart.custom_items.iter().map(|c| c.extended_list_price).sum::<Money>();
+            prop_assert_eq!(lines_sum, cart.totals.cart_amount);
+        }
+
+        /// Adding the same item in pieces equals adding it at once, and never exceeds stock.
+        #[test]
+        fn split_additions_merge(pieces in proptest::collection::vec(1i64..5, 1..10), stock in 1i64..30) {
+            let products: ProductsById = [(1, product(1, 1999, Some(stock)))].into_iter().collect();
+            let first = pieces[0];
+            let created = Cart::create(Uuid::nil(), new_cart(vec![spec(1, first)], vec![]), &products, 0, Uuid::new_v4);
+            if first > stock {
+                prop_assert!(created.is_err());
+                return Ok(());
+            }
+            let mut cart = created.unwrap();
+            let mut total = first;
+            for p in &pieces[1..] {
+                let r = cart.add_items(&[spec(1, *p)], &[], &[], &products, &mut Uuid::new_v4);
+                if total + p > stock {
+                    // Refused, and the cart is exactly as it was.
+                    prop_assert!(r.is_err());
+                    prop_assert_eq!(cart.line_items[0].quantity, total);
+                    continue;
+                }
+                prop_assert!(r.is_ok());
+                total += p;
+            }
+            cart.reprice();
+            prop_assert_eq!(cart.line_items.len(), 1);
+            prop_assert_eq!(cart.line_items[0].quantity, total);
+            prop_assert_eq!(cart.totals.cart_amount.amount(), Decimal::new(1999, 2) * Decimal::from(total));
+        }
+
+        /// Converted prices are rounded to the currency's places, half up.
+        #[test]
+        fn conversion_rounds_to_currency_places(cents in 0i64..1_000_000_00, rate_milli in 1i64..200_000) {
+            let eur = Currency::new("EUR", 2, Decimal::new(rate_milli, 3));
+            let jpy = Currency::new("JPY", 0, Decimal::new(rate_milli, 3));
+            let m = Money::new(Decimal::new(cents, 2));
+            prop_assert!(eur.convert(m).amount().scale() <= 2);
+            prop_assert!(jpy.convert(m).amount().scale() == 0);
+            let exact = m.amount() * eur.exchange_rate;
+            prop_assert!((eur.convert(m).amount() - exact).abs() <= Decimal::new(5, 3));
+        }
+    }
+
+    #[test]
+    fn emptying_is_reported() {
+        let products: ProductsById = [(1, product(1, 500, None))].into_iter().collect();
+        let mut cart = Cart::create(
+            Uuid::nil(),
+            new_cart(vec![spec(1, 1)], vec![]),
+            &products,
+            0,
+            Uuid::new_v4,
+        )
+        .unwrap();
+        let id = cart.line_items[0].id;
+        assert_eq!(cart.remove_item(id), Ok(Outcome::Emptied));
+        assert!(matches!(
+            cart.remove_item(id),
+            Err(DomainError::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn email_plausibility() {
+        assert!(is_plausible_email("a@b.co"));
+        for bad in [
+            "", "a", "a@b", "@b.co", "a@@b.co", "a b@c.de", "a@.b", "a@b.",
+        ] {
+            assert!(!is_plausible_email(bad), "{bad}");
+        }
     }
 }
