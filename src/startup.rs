@@ -127,7 +127,7 @@ pub fn spawn_cart_sweeper(kassa: Kassa) -> tokio::task::JoinHandle<()> {
             tick.tick().await;
             loop {
                 match kassa.store.purge_expired_carts(kassa.now(), 500).await {
-                    Ok(n) if n == 500 => continue,
+                    Ok(500) => continue,
                     Ok(n) => {
                         if n > 0 {
                             tracing::info!(carts = n, "expired carts deleted");

@@ -72,7 +72,7 @@ fn violations(spec: &Value, schema: &Value, value: &Value, path: &str, out: &mut
                 })
                 .count();
             let ok = if key == "oneOf" {
-                matching >= 1
+                matching == 1
             } else {
                 matching >= 1
             };
@@ -96,13 +96,12 @@ fn violations(spec: &Value, schema: &Value, value: &Value, path: &str, out: &mut
             return;
         }
     }
-    if let Some(values) = schema.get("enum").and_then(Value::as_array) {
-        if !values
+    if let Some(values) = schema.get("enum").and_then(Value::as_array)
+        && !values
             .iter()
             .any(|e| e == value || e.as_str().is_some_and(|s| Some(s) == value.as_str()))
-        {
-            out.push(format!("{path}: {value} is not one of {values:?}"));
-        }
+    {
+        out.push(format!("{path}: {value} is not one of {values:?}"));
     }
     if let (Some(props), Some(obj)) = (
         schema.get("properties").and_then(Value::as_object),

@@ -1191,9 +1191,9 @@ mod tests {
         /// The cart total is exactly the sum of its lines, to the cent, and never negative.
         #[test]
         fn totals_are_the_sum_of_lines(
-            prices in proptest::collection::vec(0i64..100_000_00, 1..8),
+            prices in proptest::collection::vec(0i64..10_000_000, 1..8),
             quantities in proptest::collection::vec(1i64..50, 8),
-            custom_cents in 0i64..10_000_00,
+            custom_cents in 0i64..1_000_000,
         ) {
             let products: ProductsById = prices
                 .iter()
@@ -1250,7 +1250,7 @@ mod tests {
 
         /// Converted prices are rounded to the currency's places, half up.
         #[test]
-        fn conversion_rounds_to_currency_places(cents in 0i64..1_000_000_00, rate_milli in 1i64..200_000) {
+        fn conversion_rounds_to_currency_places(cents in 0i64..100_000_000, rate_milli in 1i64..200_000) {
             let eur = Currency::new("EUR", 2, Decimal::new(rate_milli, 3));
             let jpy = Currency::new("JPY", 0, Decimal::new(rate_milli, 3));
             let m = Money::new(Decimal::new(cents, 2));

@@ -3,6 +3,7 @@
 pub mod cart;
 pub mod catalog;
 pub mod error;
+pub mod metafield;
 pub mod money;
 pub mod scope;
 pub mod settings;

@@ -82,6 +82,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Rule(d) => d.into(),
             ServiceError::NotFound(t) => ApiError::not_found(t),
             ServiceError::Conflict => ApiError::new(StatusCode::CONFLICT, CONFLICT_TITLE),
+            ServiceError::Duplicate(t) => ApiError::new(StatusCode::CONFLICT, t),
             ServiceError::Unauthorized => ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "Missing or unknown X-Auth-Token for this store.",

@@ -1,6 +1,8 @@
 //! HTTP: routes, extractors and wire types. Handlers parse, call one use case, and
 //! shape the answer; they hold no business rules.
 
+pub mod cart_metafields;
+pub mod cart_settings;
 pub mod carts;
 pub mod catalog;
 pub mod error;
@@ -54,6 +56,8 @@ impl utoipa::Modify for SecurityAddon {
 pub fn app(state: AppState) -> Router {
     let (api, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(carts::router())
+        .merge(cart_settings::router())
+        .merge(cart_metafields::router())
         .merge(catalog::router())
         .split_for_parts();
     let spec = std::sync::Arc::new(spec);

@@ -40,6 +40,14 @@ pub enum ItemUpdate {
     GiftCertificate(GiftCertificateSpec),
 }
 
+/// Whether a change puts more on the cart (refused where purchasing is switched off)
+/// or only edits what is there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Purpose {
+    Purchase,
+    Edit,
+}
+
 /// What a change produced: the saved cart, or nothing because it emptied and was deleted.
 pub type Changed = Option<Cart>;
 
@@ -88,6 +96,7 @@ impl Kassa {
         if req.channel_id < 1 {
             return Err(DomainError::field("channel_id", "channel_id must be 1 or more.").into());
         }
+        self.ensure_purchasing_allowed(who, req.channel_id).await?;
         let products = self
             .load_products(who, req.line_items.iter().map(|l| l.product_id))
             .await?;
@@ -131,7 +140,7 @@ impl Kassa {
             );
         }
         let changed = self
-            .change_cart(who, id, version, &[], |cart, _| {
+            .change_cart(who, id, version, &[], Purpose::Edit, |cart, _| {
                 cart.customer_id = customer_id;
                 Ok(Outcome::Kept)
             })
@@ -157,16 +166,23 @@ impl Kassa {
         }
         let ids: Vec<i64> = line_items.iter().map(|l| l.product_id).collect();
         let changed = self
-            .change_cart(who, id, version, &ids, |cart, products| {
-                cart.add_items(
-                    &line_items,
-                    &custom_items,
-                    &gift_certificates,
-                    products,
-                    &mut Uuid::new_v4,
-                )?;
-                Ok(Outcome::Kept)
-            })
+            .change_cart(
+                who,
+                id,
+                version,
+                &ids,
+                Purpose::Purchase,
+                |cart, products| {
+                    cart.add_items(
+                        &line_items,
+                        &custom_items,
+                        &gift_certificates,
+                        products,
+                        &mut Uuid::new_v4,
+                    )?;
+                    Ok(Outcome::Kept)
+                },
+            )
             .await?;
         changed.ok_or_else(|| cart_not_found(id))
     }
@@ -183,37 +199,46 @@ impl Kassa {
             ItemUpdate::LineItem(change) => change.product_id.into_iter().collect(),
             _ => Vec::new(),
         };
-        self.change_cart(who, id, version, &ids, |cart, products| {
-            let kind = cart.item_kind(item_id).ok_or_else(|| {
-                DomainError::not_found(format!("Line item {item_id} does not exist on this cart."))
-            })?;
-            match (kind, &update) {
-                (ItemKind::Product, ItemUpdate::LineItem(change)) => {
-                    cart.update_line_item(item_id, change, products)
+        self.change_cart(
+            who,
+            id,
+            version,
+            &ids,
+            Purpose::Purchase,
+            |cart, products| {
+                let kind = cart.item_kind(item_id).ok_or_else(|| {
+                    DomainError::not_found(format!(
+                        "Line item {item_id} does not exist on this cart."
+                    ))
+                })?;
+                match (kind, &update) {
+                    (ItemKind::Product, ItemUpdate::LineItem(change)) => {
+                        cart.update_line_item(item_id, change, products)
+                    }
+                    (
+                        ItemKind::Custom,
+                        ItemUpdate::Custom {
+                            quantity,
+                            list_price,
+                        },
+                    ) => cart.update_custom_item(item_id, *quantity, *list_price),
+                    (ItemKind::Custom, ItemUpdate::LineItem(change)) => {
+                        cart.update_custom_item(item_id, change.quantity, change.list_price)
+                    }
+                    (ItemKind::GiftCertificate, ItemUpdate::GiftCertificate(spec)) => {
+                        cart.update_gift_certificate(item_id, spec)
+                    }
+                    (ItemKind::GiftCertificate, _) => Err(DomainError::field(
+                        "gift_certificate",
+                        "This item is a gift certificate: send `gift_certificate` to change it.",
+                    )),
+                    (_, _) => Err(DomainError::field(
+                        "line_item",
+                        "This item is not a gift certificate: send `line_item` to change it.",
+                    )),
                 }
-                (
-                    ItemKind::Custom,
-                    ItemUpdate::Custom {
-                        quantity,
-                        list_price,
-                    },
-                ) => cart.update_custom_item(item_id, *quantity, *list_price),
-                (ItemKind::Custom, ItemUpdate::LineItem(change)) => {
-                    cart.update_custom_item(item_id, change.quantity, change.list_price)
-                }
-                (ItemKind::GiftCertificate, ItemUpdate::GiftCertificate(spec)) => {
-                    cart.update_gift_certificate(item_id, spec)
-                }
-                (ItemKind::GiftCertificate, _) => Err(DomainError::field(
-                    "gift_certificate",
-                    "This item is a gift certificate: send `gift_certificate` to change it.",
-                )),
-                (_, _) => Err(DomainError::field(
-                    "line_item",
-                    "This item is not a gift certificate: send `line_item` to change it.",
-                )),
-            }
-        })
+            },
+        )
         .await
     }
 
@@ -224,8 +249,10 @@ impl Kassa {
         item_id: Uuid,
         version: Option<i64>,
     ) -> ServiceResult<Changed> {
-        self.change_cart(who, id, version, &[], |cart, _| cart.remove_item(item_id))
-            .await
+        self.change_cart(who, id, version, &[], Purpose::Edit, |cart, _| {
+            cart.remove_item(item_id)
+        })
+        .await
     }
 
     pub async fn delete_cart(&self, who: &Principal, id: Uuid) -> ServiceResult<()> {
@@ -301,6 +328,7 @@ impl Kassa {
         id: Uuid,
         expected_version: Option<i64>,
         extra_product_ids: &[i64],
+        purpose: Purpose,
         change: F,
     ) -> ServiceResult<Changed>
     where
@@ -310,6 +338,10 @@ impl Kassa {
             let current = self.get_cart(who, id).await?;
             if expected_version.is_some_and(|v| v != current.version) {
                 return Err(ServiceError::Conflict);
+            }
+            if attempt == 0 && purpose == Purpose::Purchase {
+                self.ensure_purchasing_allowed(who, current.channel_id)
+                    .await?;
             }
             let products = self
                 .load_products(

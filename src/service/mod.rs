@@ -2,6 +2,8 @@
 //! domain, and persists the outcome in one write.
 
 pub mod accounts;
+pub mod cart_metafields;
+pub mod cart_settings;
 pub mod carts;
 pub mod catalog;
 pub mod demo;
@@ -21,6 +23,9 @@ pub enum ServiceError {
     /// The caller's `version` is stale, or a concurrent change could not be merged.
     #[error("the request conflicts with a concurrent change")]
     Conflict,
+    /// The request would create a second resource where only one may exist (409).
+    #[error("{0}")]
+    Duplicate(String),
     #[error("missing or unknown API token")]
     Unauthorized,
     #[error("the API token lacks the `{0}` scope")]

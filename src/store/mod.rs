@@ -3,6 +3,9 @@
 //! (`$N` parameters, `ON CONFLICT`, `RETURNING`) and run on whichever pool is live;
 //! the schemas differ only in type names and live in `migrations/{sqlite,postgres}`.
 
+mod cart_settings;
+pub mod catalog;
+mod metafields;
 mod migrate;
 pub mod records;
 
@@ -12,6 +15,7 @@ use sqlx::{PgPool, SqlitePool};
 use std::str::FromStr;
 use std::time::Duration;
 
+pub use metafields::{MetafieldFilter, MetafieldRecord, MetafieldWrite, NewMetafieldRow};
 pub use records::*;
 
 #[derive(Debug, thiserror::Error)]
