@@ -64,6 +64,7 @@ async fn simple_product_totals(app: TestApp) {
     assert_eq!(line["variant_id"], 94000);
     assert_eq!(line["name"], "Lamp (fixture)");
     assert_eq!(line["sku"], "V-94000");
+    assert_eq!(line["url"], format!("{}/products/940/", app.base));
     assert_eq!(line["quantity"], 3);
     assert_eq!(num(&line["list_price"]), 19.99);
     assert_eq!(num(&line["sale_price"]), 19.99);

@@ -429,14 +429,14 @@ impl From<RedirectUrls> for RedirectUrlsWire {
     }
 }
 
-fn item_wire(l: &LineItem, with_options: bool) -> ItemWire {
+fn item_wire(l: &LineItem, with_options: bool, base: &str) -> ItemWire {
     ItemWire {
         id: l.id,
         variant_id: l.variant_id,
         product_id: l.product_id,
         sku: l.sku.clone(),
         name: l.name.clone(),
-        url: l.url.clone(),
+        url: absolute_url(base, &l.url),
         quantity: l.quantity,
         taxable: l.taxable,
         image_url: l.image_url.clone(),
@@ -467,7 +467,8 @@ fn item_wire(l: &LineItem, with_options: bool) -> ItemWire {
     }
 }
 
-pub fn cart_wire(cart: &Cart, inc: &Includes) -> CartWire {
+/// `base` makes catalog paths absolute (`https://shop.example/kassa-t-shirt/`).
+pub fn cart_wire(cart: &Cart, inc: &Includes, base: &str) -> CartWire {
     let physical_opts = inc.has("line_items.physical_items.options");
     let digital_opts = inc.has("line_items.digital_items.options");
     CartWire {
@@ -490,13 +491,13 @@ pub fn cart_wire(cart: &Cart, inc: &Includes) -> CartWire {
                 .line_items
                 .iter()
                 .filter(|l| l.kind == ProductType::Physical)
-                .map(|l| item_wire(l, physical_opts))
+                .map(|l| item_wire(l, physical_opts, base))
                 .collect(),
             digital_items: cart
                 .line_items
                 .iter()
                 .filter(|l| l.kind == ProductType::Digital)
-                .map(|l| item_wire(l, digital_opts))
+                .map(|l| item_wire(l, digital_opts, base))
                 .collect(),
             gift_certificates: cart
                 .gift_certificates
@@ -545,6 +546,18 @@ pub fn cart_wire(cart: &Cart, inc: &Includes) -> CartWire {
     }
 }
 
+fn absolute_url(base: &str, path: &str) -> String {
+    if path.is_empty() || path.starts_with("http://") || path.starts_with("https://") {
+        path.to_string()
+    } else {
+        format!(
+            "{}/{}",
+            base.trim_end_matches('/'),
+            path.trim_start_matches('/')
+        )
+    }
+}
+
 fn cart_response(status: StatusCode, cart: CartWire) -> Response {
     (status, Envelope::new(cart)).into_response()
 }
@@ -584,7 +597,7 @@ async fn create_cart(
             },
         )
         .await?;
-    let mut wire = cart_wire(&cart, &inc);
+    let mut wire = cart_wire(&cart, &inc, &state.kassa.public_url);
     if inc.has("redirect_urls") {
         let urls = state.kassa.create_redirect_urls(&who, cart.id, &[]).await?;
         wire.redirect_urls = Some(urls.into());
@@ -606,7 +619,7 @@ async fn get_cart(
     let id = parse_cart_id(&path.1)?;
     let inc = Includes::from_query(q.as_deref());
     let cart = state.kassa.get_cart(&who, id).await?;
-    let mut wire = cart_wire(&cart, &inc);
+    let mut wire = cart_wire(&cart, &inc, &state.kassa.public_url);
     if inc.has("redirect_urls") && who.scopes.allows(Scope::Cart) {
         let urls = state.kassa.create_redirect_urls(&who, id, &[]).await?;
         wire.redirect_urls = Some(urls.into());
@@ -636,7 +649,10 @@ async fn update_cart(
         .update_cart_customer(&who, id, customer_id, body.version)
         .await?;
     let inc = Includes::from_query(q.as_deref());
-    Ok(cart_response(StatusCode::OK, cart_wire(&cart, &inc)))
+    Ok(cart_response(
+        StatusCode::OK,
+        cart_wire(&cart, &inc, &state.kassa.public_url),
+    ))
 }
 
 /// Delete a cart.
@@ -685,7 +701,10 @@ async fn add_cart_items(
         )
         .await?;
     let inc = Includes::from_query(q.as_deref());
-    Ok(cart_response(StatusCode::CREATED, cart_wire(&cart, &inc)))
+    Ok(cart_response(
+        StatusCode::CREATED,
+        cart_wire(&cart, &inc, &state.kassa.public_url),
+    ))
 }
 
 /// Update one item. A quantity of 0 removes it; removing the last item deletes the cart (204).
@@ -746,7 +765,10 @@ async fn update_cart_item(
     {
         Some(cart) => {
             let inc = Includes::from_query(q.as_deref());
-            Ok(cart_response(StatusCode::OK, cart_wire(&cart, &inc)))
+            Ok(cart_response(
+                StatusCode::OK,
+                cart_wire(&cart, &inc, &state.kassa.public_url),
+            ))
         }
         None => Ok(StatusCode::NO_CONTENT.into_response()),
     }
@@ -773,7 +795,10 @@ async fn delete_cart_item(
     {
         Some(cart) => {
             let inc = Includes::from_query(q.as_deref());
-            Ok(cart_response(StatusCode::OK, cart_wire(&cart, &inc)))
+            Ok(cart_response(
+                StatusCode::OK,
+                cart_wire(&cart, &inc, &state.kassa.public_url),
+            ))
         }
         None => Ok(StatusCode::NO_CONTENT.into_response()),
     }

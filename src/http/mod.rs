@@ -97,7 +97,13 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            TraceLayer::new_for_http()
+                .on_response(
+                    tower_http::trace::DefaultOnResponse::new()
+                        .level(tracing::Level::INFO)
+                        .latency_unit(tower_http::LatencyUnit::Micros),
+                )
+                .make_span_with(|req: &Request<_>| {
                 let id = req
                     .headers()
                     .get("x-request-id")
