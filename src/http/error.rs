@@ -117,3 +117,30 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// axum's own extractors (path, query) reject in plain text; clients of a
+/// BigCommerce API expect its JSON error shape for every 4xx, so those are rewritten.
+pub async fn plain_rejections_as_v3(res: Response) -> Response {
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !res.status().is_client_error() || is_json {
+        return res;
+    }
+    let status = res.status();
+    let text = axum::body::to_bytes(res.into_body(), 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let title = if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("The request was not accepted.")
+            .to_string()
+    } else {
+        text
+    };
+    ApiError::new(status, title).into_response()
+}

@@ -83,6 +83,7 @@ pub fn app(state: AppState) -> Router {
             .into_response()
         })
         .with_state(state)
+        .layer(axum::middleware::map_response(error::plain_rejections_as_v3))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::new(
