@@ -106,11 +106,11 @@ async fn services(url: &str) -> anyhow::Result<Kassa> {
         .await
         .with_context(|| format!("opening database {}", redact_url(url)))?;
     store.migrate().await.context("applying migrations")?;
-    Ok(Kassa {
+    Ok(Kassa::new(
         store,
-        clock: Arc::new(kassa::clock::SystemClock),
-        public_url: String::new(),
-    })
+        Arc::new(kassa::clock::SystemClock),
+        String::new(),
+    ))
 }
 
 #[tokio::main]

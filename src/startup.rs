@@ -68,11 +68,7 @@ impl Application {
             let scheme = if tls.is_some() { "https" } else { "http" };
             format!("{scheme}://{addr}")
         });
-        let kassa = Kassa {
-            store,
-            clock,
-            public_url,
-        };
+        let kassa = Kassa::new(store, clock, public_url);
         let router = app(AppState {
             kassa: kassa.clone(),
         });

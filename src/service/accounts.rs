@@ -4,6 +4,42 @@ use super::{Kassa, ServiceError, ServiceResult, hash_secret, random_secret};
 use crate::domain::scope::{Scope, Scopes};
 use crate::domain::settings::StoreSettings;
 use crate::store::StoreRecord;
+use std::collections::HashMap;
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
+
+/// How long a node trusts what it learned about a token (its store, settings, scopes).
+/// Other nodes see a settings change or a revoked token within this time.
+const AUTH_CACHE_TTL: Duration = Duration::from_secs(2);
+const AUTH_CACHE_MAX: usize = 10_000;
+
+/// Recently authenticated tokens, by hash, so a request is one query, not two.
+#[derive(Debug, Default)]
+pub struct AuthCache(RwLock<HashMap<String, (Principal, Instant)>>);
+
+impl AuthCache {
+    fn get(&self, token_hash: &str) -> Option<Principal> {
+        let map = self.0.read().ok()?;
+        let (p, at) = map.get(token_hash)?;
+        (at.elapsed() < AUTH_CACHE_TTL).then(|| p.clone())
+    }
+
+    fn put(&self, token_hash: String, p: Principal) {
+        if let Ok(mut map) = self.0.write() {
+            if map.len() >= AUTH_CACHE_MAX {
+                map.clear();
+            }
+            map.insert(token_hash, (p, Instant::now()));
+        }
+    }
+
+    /// Forgets everything; called after this node changes a store's settings.
+    pub fn clear(&self) {
+        if let Ok(mut map) = self.0.write() {
+            map.clear();
+        }
+    }
+}
 
 /// Who is calling: an API account of one store, with its scopes.
 #[derive(Clone, Debug)]
@@ -96,18 +132,26 @@ impl Kassa {
         if token.is_empty() || token.len() > 512 {
             return Err(ServiceError::Unauthorized);
         }
-        let grant = self
-            .store
-            .find_token(&hash_secret(token))
-            .await?
-            .ok_or(ServiceError::Unauthorized)?;
-        if grant.store.hash != store_hash {
+        let token_hash = hash_secret(token);
+        let principal = match self.auth_cache.get(&token_hash) {
+            Some(p) => p,
+            None => {
+                let grant = self
+                    .store
+                    .find_token(&token_hash)
+                    .await?
+                    .ok_or(ServiceError::Unauthorized)?;
+                let p = Principal {
+                    scopes: Scopes::parse_list(&grant.scopes).unwrap_or_default(),
+                    store: grant.store,
+                };
+                self.auth_cache.put(token_hash, p.clone());
+                p
+            }
+        };
+        if principal.store.hash != store_hash {
             return Err(ServiceError::Unauthorized);
         }
-        let scopes = Scopes::parse_list(&grant.scopes).unwrap_or_default();
-        Ok(Principal {
-            store: grant.store,
-            scopes,
-        })
+        Ok(principal)
     }
 }

@@ -52,6 +52,7 @@ impl Kassa {
         self.store
             .update_store_settings(who.store.id, &settings)
             .await?;
+        self.auth_cache.clear();
         Ok(allow)
     }
 

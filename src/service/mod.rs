@@ -45,9 +45,19 @@ pub struct Kassa {
     pub clock: Arc<dyn Clock>,
     /// Base URL shoppers reach this deployment at (for `redirect_urls`).
     pub public_url: String,
+    pub(crate) auth_cache: Arc<accounts::AuthCache>,
 }
 
 impl Kassa {
+    pub fn new(store: Store, clock: Arc<dyn Clock>, public_url: String) -> Self {
+        Kassa {
+            store,
+            clock,
+            public_url,
+            auth_cache: Arc::default(),
+        }
+    }
+
     pub fn now(&self) -> i64 {
         self.clock.now()
     }
