@@ -1,5 +1,6 @@
 //! Pure business rules: no I/O, no clock. Everything here is testable with values.
 
+pub mod address;
 pub mod cart;
 pub mod catalog;
 pub mod error;

@@ -5,6 +5,7 @@
 
 mod cart_settings;
 pub mod catalog;
+mod config_docs;
 mod metafields;
 mod migrate;
 pub mod records;

@@ -1,0 +1,11 @@
+-- Store configuration that checkouts read (shipping zones and methods, pickup locations,
+-- tax zones, classes and settings…), one JSON document per object. `kind` names the
+-- collection; ids are per store and kind.
+CREATE TABLE config_docs (
+    store_id BIGINT NOT NULL REFERENCES stores(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    id BIGINT NOT NULL,
+    doc TEXT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (store_id, kind, id)
+);
