@@ -101,3 +101,16 @@ impl Store {
         Ok(n > 0)
     }
 }
+
+impl Store {
+    /// The store's configuration version: it moves on with every configuration write.
+    pub async fn config_version(&self, store_id: i64) -> StoreResult<i64> {
+        let v: Option<i64> = on_pool!(self, read, |p| {
+            sqlx::query_scalar("SELECT config_version FROM stores WHERE id = $1")
+                .bind(store_id)
+                .fetch_optional(p)
+                .await?
+        });
+        Ok(v.unwrap_or(0))
+    }
+}
