@@ -3,6 +3,7 @@
 //! argument, products come in already loaded.
 
 use super::catalog::{ModifierType, Product, ProductType};
+use super::checkout::CheckoutState;
 use super::error::DomainError;
 use super::money::{Currency, Money};
 use rust_decimal::Decimal;
@@ -42,6 +43,9 @@ pub struct Cart {
     pub created_time: i64,
     pub updated_time: i64,
     pub totals: CartTotals,
+    /// Billing address, consignments, fees… (the checkout's id is the cart's).
+    #[serde(default)]
+    pub checkout: CheckoutState,
 }
 
 /// What the pricing engine last computed; persisted so a read does no arithmetic.
@@ -78,6 +82,15 @@ pub struct LineItem {
     /// Identifies "the same item" so adding it again raises the quantity.
     pub selection_key: String,
     pub pricing: LinePricing,
+    /// The product's tax class (0 is the default class).
+    #[serde(default)]
+    pub tax_class_id: i64,
+    /// Ships free: does not count toward shipping rates.
+    #[serde(default)]
+    pub is_free_shipping: bool,
+    /// A fixed shipping price per unit, in the store's default currency, replacing rates.
+    #[serde(default)]
+    pub fixed_shipping_price: Option<Money>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -287,6 +300,7 @@ impl Cart {
             created_time: now,
             updated_time: now,
             totals: CartTotals::default(),
+            checkout: CheckoutState::default(),
         };
         cart.add_items(
             &new.line_items,
@@ -930,6 +944,10 @@ pub fn resolve_line(
         name_override,
         selection_key: key,
         pricing: LinePricing::default(),
+        tax_class_id: product.tax_class_id,
+        is_free_shipping: product.is_free_shipping,
+        fixed_shipping_price: (product.fixed_cost_shipping_price > Money::ZERO)
+            .then_some(product.fixed_cost_shipping_price),
     })
 }
 

@@ -1,13 +1,18 @@
 //! Pure business rules: no I/O, no clock. Everything here is testable with values.
 
 pub mod address;
+pub mod address_rules;
 pub mod cart;
 pub mod catalog;
+pub mod checkout;
+pub mod countries;
 pub mod error;
 pub mod metafield;
 pub mod money;
 pub mod scope;
 pub mod settings;
+pub mod shipping;
+pub mod tax;
 
 pub use error::DomainError;
 pub use money::{Currency, Money};

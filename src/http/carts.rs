@@ -483,7 +483,8 @@ pub fn cart_wire(cart: &Cart, inc: &Includes, base: &str) -> CartWire {
         base_amount: cart.totals.base_amount,
         discount_amount: cart.totals.discount_amount,
         manual_discount_amount: cart.totals.manual_discount_amount,
-        cart_amount: cart.totals.cart_amount,
+        // Includes tax where a checkout address makes it apply, as BigCommerce's does.
+        cart_amount: cart.checkout.totals.cart_amount_inc_tax,
         coupons: Vec::new(),
         discounts: Vec::new(),
         line_items: LineItemsWire {
@@ -546,7 +547,7 @@ pub fn cart_wire(cart: &Cart, inc: &Includes, base: &str) -> CartWire {
     }
 }
 
-fn absolute_url(base: &str, path: &str) -> String {
+pub(crate) fn absolute_url(base: &str, path: &str) -> String {
     if path.is_empty() || path.starts_with("http://") || path.starts_with("https://") {
         path.to_string()
     } else {

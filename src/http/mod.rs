@@ -5,9 +5,13 @@ pub mod cart_metafields;
 pub mod cart_settings;
 pub mod carts;
 pub mod catalog;
+pub mod checkouts;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod shipping;
+pub mod tax;
+pub mod v2;
 pub mod wire;
 
 use crate::service::Kassa;
@@ -59,6 +63,9 @@ pub fn app(state: AppState) -> Router {
         .merge(cart_settings::router())
         .merge(cart_metafields::router())
         .merge(catalog::router())
+        .merge(shipping::router())
+        .merge(tax::router())
+        .merge(checkouts::router())
         .split_for_parts();
     let spec = std::sync::Arc::new(spec);
     let request_id = HeaderName::from_static("x-request-id");

@@ -43,7 +43,7 @@ pub enum ItemUpdate {
 /// Whether a change puts more on the cart (refused where purchasing is switched off)
 /// or only edits what is there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Purpose {
+pub(crate) enum Purpose {
     Purchase,
     Edit,
 }
@@ -116,6 +116,8 @@ impl Kassa {
             self.now(),
             Uuid::new_v4,
         )?;
+        let mut cart = cart;
+        self.price_cart(who, &mut cart).await?;
         self.store.insert_cart(who.store.id, &cart).await?;
         Ok(cart)
     }
@@ -322,7 +324,7 @@ impl Kassa {
     /// Load, change in memory, save only if nobody else saved in between. When the
     /// caller sent a `version` a mismatch is a 409; otherwise the change is replayed
     /// on the newer cart so concurrent changes are never lost.
-    async fn change_cart<F>(
+    pub(crate) async fn change_cart<F>(
         &self,
         who: &Principal,
         id: Uuid,
@@ -367,6 +369,7 @@ impl Kassa {
                 }
                 Outcome::Kept => {
                     cart.touch(self.now());
+                    self.price_cart(who, &mut cart).await?;
                     self.store
                         .save_cart(who.store.id, &cart, current.version)
                         .await?

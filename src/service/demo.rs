@@ -41,6 +41,8 @@ impl Kassa {
         };
         if created {
             self.seed_demo_catalog(&store).await?;
+            self.seed_demo_shipping(&store).await?;
+            self.seed_demo_tax(&store).await?;
         }
         let token = match token {
             Some(t) => {

@@ -6,7 +6,10 @@ pub mod cart_metafields;
 pub mod cart_settings;
 pub mod carts;
 pub mod catalog;
+pub mod checkouts;
 pub mod demo;
+pub mod shipping;
+pub mod tax;
 
 use crate::clock::Clock;
 use crate::domain::DomainError;
@@ -46,6 +49,7 @@ pub struct Kassa {
     /// Base URL shoppers reach this deployment at (for `redirect_urls`).
     pub public_url: String,
     pub(crate) auth_cache: Arc<accounts::AuthCache>,
+    pub(crate) rules_cache: Arc<checkouts::RulesCache>,
 }
 
 impl Kassa {
@@ -55,6 +59,7 @@ impl Kassa {
             clock,
             public_url,
             auth_cache: Arc::default(),
+            rules_cache: Arc::default(),
         }
     }
 
