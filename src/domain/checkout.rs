@@ -119,6 +119,8 @@ pub struct PricingRules<'a> {
     pub prices_include_tax: bool,
     /// Which address decides tax for items that ship nowhere (digital, custom, fees).
     pub tax_on_billing_address: bool,
+    /// The class shipping and handling are taxed in, when the method is taxable.
+    pub shipping_tax_class_id: i64,
 }
 
 /// What a new consignment is made of.
@@ -523,6 +525,35 @@ impl Cart {
             .map(|(id, v)| (*id, *v - discount.get(id).copied().unwrap_or_default()))
             .collect();
 
+        let facts: HashMap<Uuid, LineFacts> = self
+            .line_items
+            .iter()
+            .map(|l| {
+                (
+                    l.id,
+                    LineFacts {
+                        tax_class_id: l.tax_class_id,
+                        quantity: l.quantity,
+                        unit_weight: l.weight,
+                        is_free_shipping: l.is_free_shipping,
+                        fixed_shipping_price: l.fixed_shipping_price,
+                    },
+                )
+            })
+            .chain(self.custom_items.iter().map(|c| {
+                (
+                    c.id,
+                    LineFacts {
+                        tax_class_id: 0,
+                        quantity: c.quantity,
+                        unit_weight: Decimal::ZERO,
+                        is_free_shipping: false,
+                        fixed_shipping_price: None,
+                    },
+                )
+            }))
+            .collect();
+
         // 3. Shipping quotes per consignment.
         let shipping_rules = rules.map(|r| r.shipping);
         for c in &mut self.checkout.consignments {
@@ -530,11 +561,15 @@ impl Cart {
                 .items
                 .iter()
                 .filter_map(|it| {
-                    shippable(
-                        self_line(&self.line_items, &self.custom_items, it.item_id)?,
-                        it,
-                        &net,
-                    )
+                    let f = facts.get(&it.item_id)?;
+                    let value = net.get(&it.item_id).copied().unwrap_or_default();
+                    Some(ShippableItem {
+                        quantity: it.quantity,
+                        unit_weight: f.unit_weight,
+                        unit_price: Money::new(value.amount() / Decimal::from(f.quantity.max(1))),
+                        is_free_shipping: f.is_free_shipping,
+                        fixed_shipping_price: f.fixed_shipping_price,
+                    })
                 })
                 .collect();
             c.available_options = match (shipping_rules, c.pickup_method_id) {
@@ -575,6 +610,7 @@ impl Cart {
             _ => billing.clone(),
         };
         let mut groups: Vec<(Option<Address>, Vec<TaxableAmount>)> = Vec::new();
+        let mut allocated_value: HashMap<Uuid, Money> = HashMap::new();
         let mut unallocated: HashMap<Uuid, i64> = self
             .line_items
             .iter()
@@ -587,13 +623,17 @@ impl Cart {
                 if let Some(q) = unallocated.get_mut(&it.item_id) {
                     *q -= it.quantity;
                 }
-                let (class, qty) = line_class_and_qty(self, it.item_id);
+                let (class, qty) = facts
+                    .get(&it.item_id)
+                    .map(|f| (f.tax_class_id, f.quantity))
+                    .unwrap_or((0, 1));
                 let share = portion(
                     net.get(&it.item_id).copied().unwrap_or_default(),
                     it.quantity,
                     qty,
                     &cur,
                 );
+                *allocated_value.entry(it.item_id).or_default() += share;
                 amounts.push(TaxableAmount {
                     key: format!("{}@{}", it.item_id, c.id),
                     tax_class_id: class,
@@ -601,7 +641,8 @@ impl Cart {
                 });
             }
             if let Some(q) = &c.selected_option
-                && let Some(class) = q.tax_class_id
+                && q.tax_class_id.is_some()
+                && let Some(class) = rules.map(|r| r.shipping_tax_class_id)
             {
                 let (cost, handling) = shipping_and_handling(q);
                 amounts.push(TaxableAmount {
@@ -622,26 +663,12 @@ impl Cart {
             if *q <= 0 {
                 continue;
             }
-            let (class, qty) = line_class_and_qty(self, *id);
-            let allocated_value: Money = self
-                .checkout
-                .consignments
-                .iter()
-                .flat_map(|c| c.items.iter())
-                .filter(|it| it.item_id == *id)
-                .map(|it| {
-                    portion(
-                        net.get(id).copied().unwrap_or_default(),
-                        it.quantity,
-                        qty,
-                        &cur,
-                    )
-                })
-                .sum();
+            let class = facts.get(id).map(|f| f.tax_class_id).unwrap_or(0);
+            let allocated = allocated_value.get(id).copied().unwrap_or_default();
             rest.push(TaxableAmount {
                 key: format!("{id}@-"),
                 tax_class_id: class,
-                amount: net.get(id).copied().unwrap_or_default() - allocated_value,
+                amount: net.get(id).copied().unwrap_or_default() - allocated,
             });
         }
         for f in &self.checkout.fees {
@@ -656,7 +683,8 @@ impl Cart {
         rest.sort_by(|a, b| a.key.cmp(&b.key));
         groups.push((fallback, rest));
 
-        let mut tax_by_key: HashMap<String, Money> = HashMap::new();
+        // Every taxed amount by key: (as entered, excluding tax, including tax).
+        let mut taxed: HashMap<String, (Money, Money, Money)> = HashMap::new();
         let mut taxes: Vec<TaxTotal> = Vec::new();
         if let Some(r) = rules {
             for (addr, amounts) in &groups {
@@ -668,8 +696,19 @@ impl Cart {
                     .filter(|a| !a.country_code.is_empty())
                     .map(|a| a.location());
                 let result = compute_tax(r.tax, location, amounts, include, &cur)?;
+                let mut entered_by_key: HashMap<&str, Money> = HashMap::new();
+                for a in amounts {
+                    *entered_by_key.entry(a.key.as_str()).or_default() += a.amount;
+                }
                 for lt in result.lines {
-                    *tax_by_key.entry(lt.key).or_default() += lt.tax;
+                    let entered = entered_by_key
+                        .get(lt.key.as_str())
+                        .copied()
+                        .unwrap_or_default();
+                    let e = taxed.entry(lt.key).or_default();
+                    e.0 += entered;
+                    e.1 += lt.amount_ex_tax;
+                    e.2 += lt.amount_inc_tax;
                 }
                 for AppliedRate { name, amount, .. } in result.taxes {
                     match taxes.iter_mut().find(|t| t.name == name) {
@@ -681,17 +720,26 @@ impl Cart {
         }
         taxes.retain(|t| !t.amount.amount().is_zero());
 
-        // 5. Totals.
-        let tax_of = |key: &str| tax_by_key.get(key).copied().unwrap_or_default();
+        // 5. Totals. An amount nobody taxed counts as entered on both sides.
+        let ex_inc = |key: &str, entered: Money| {
+            taxed
+                .get(key)
+                .map(|(_, ex, inc)| (*ex, *inc))
+                .unwrap_or((entered, entered))
+        };
         let mut line_tax: BTreeMap<Uuid, Money> = BTreeMap::new();
-        for (k, t) in &tax_by_key {
+        let (mut items_entered, mut items_ex, mut items_inc) =
+            (Money::ZERO, Money::ZERO, Money::ZERO);
+        for (k, (entered, ex, inc)) in &taxed {
             if let Some((id, _)) = k.split_once('@')
                 && let Ok(id) = Uuid::parse_str(id)
             {
-                *line_tax.entry(id).or_default() += *t;
+                *line_tax.entry(id).or_default() += *inc - *ex;
+                items_entered += *entered;
+                items_ex += *ex;
+                items_inc += *inc;
             }
         }
-        let items_tax: Money = line_tax.values().copied().sum();
         let (mut ship_ex, mut ship_inc, mut hand_ex, mut hand_inc) =
             (Money::ZERO, Money::ZERO, Money::ZERO, Money::ZERO);
         for c in &mut self.checkout.consignments {
@@ -700,18 +748,10 @@ impl Cart {
                 .as_ref()
                 .map(shipping_and_handling)
                 .unwrap_or_default();
-            let st = tax_of(&format!("shipping:{}", c.id));
-            let ht = tax_of(&format!("handling:{}", c.id));
-            (
-                c.shipping_cost_ex_tax,
-                c.shipping_cost_inc_tax,
-                c.handling_cost_ex_tax,
-                c.handling_cost_inc_tax,
-            ) = if include {
-                (cost - st, cost, handling - ht, handling)
-            } else {
-                (cost, cost + st, handling, handling + ht)
-            };
+            (c.shipping_cost_ex_tax, c.shipping_cost_inc_tax) =
+                ex_inc(&format!("shipping:{}", c.id), cost);
+            (c.handling_cost_ex_tax, c.handling_cost_inc_tax) =
+                ex_inc(&format!("handling:{}", c.id), handling);
             ship_ex += c.shipping_cost_ex_tax;
             ship_inc += c.shipping_cost_inc_tax;
             hand_ex += c.handling_cost_ex_tax;
@@ -719,23 +759,17 @@ impl Cart {
         }
         let (mut fees_ex, mut fees_inc) = (Money::ZERO, Money::ZERO);
         for f in &mut self.checkout.fees {
-            let t = tax_of(&format!("fee:{}", f.id));
-            (f.cost_ex_tax, f.cost_inc_tax) = if include {
-                (f.cost - t, f.cost)
-            } else {
-                (f.cost, f.cost + t)
-            };
+            (f.cost_ex_tax, f.cost_inc_tax) = ex_inc(&format!("fee:{}", f.id), f.cost);
             fees_ex += f.cost_ex_tax;
             fees_inc += f.cost_inc_tax;
         }
         let tax_total: Money = taxes.iter().map(|t| t.amount).sum();
         let base = self.totals.base_amount;
         let items_net = self.totals.cart_amount;
-        let (subtotal_ex, subtotal_inc, cart_ex, cart_inc) = if include {
-            (base - items_tax, base, items_net - items_tax, items_net)
-        } else {
-            (base, base + items_tax, items_net, items_net + items_tax)
-        };
+        let cart_ex = items_net - items_entered + items_ex;
+        let cart_inc = items_net - items_entered + items_inc;
+        let subtotal_ex = base - items_entered + items_ex;
+        let subtotal_inc = base - items_entered + items_inc;
         let grand_total = (cart_inc + ship_inc + hand_inc + fees_inc).max(Money::ZERO);
         self.checkout.totals = CheckoutTotals {
             subtotal_ex_tax: subtotal_ex,
@@ -805,59 +839,13 @@ pub fn shipping_and_handling(q: &ShippingQuote) -> (Money, Money) {
     }
 }
 
-enum LineRef<'a> {
-    Catalog(&'a super::cart::LineItem),
-    Custom(&'a super::cart::CustomItem),
-}
-
-fn self_line<'a>(
-    lines: &'a [super::cart::LineItem],
-    customs: &'a [super::cart::CustomItem],
-    id: Uuid,
-) -> Option<LineRef<'a>> {
-    lines
-        .iter()
-        .find(|l| l.id == id)
-        .map(LineRef::Catalog)
-        .or_else(|| customs.iter().find(|c| c.id == id).map(LineRef::Custom))
-}
-
-fn shippable(
-    line: LineRef<'_>,
-    it: &ConsignmentItem,
-    net: &HashMap<Uuid, Money>,
-) -> Option<ShippableItem> {
-    let value = net.get(&it.item_id).copied().unwrap_or_default();
-    match line {
-        LineRef::Catalog(l) => Some(ShippableItem {
-            quantity: it.quantity,
-            unit_weight: l.weight,
-            unit_price: Money::new(value.amount() / Decimal::from(l.quantity.max(1))),
-            is_free_shipping: l.is_free_shipping,
-            fixed_shipping_price: l.fixed_shipping_price,
-        }),
-        LineRef::Custom(c) => Some(ShippableItem {
-            quantity: it.quantity,
-            unit_weight: Decimal::ZERO,
-            unit_price: Money::new(value.amount() / Decimal::from(c.quantity.max(1))),
-            is_free_shipping: false,
-            fixed_shipping_price: None,
-        }),
-    }
-}
-
-fn line_class_and_qty(cart: &Cart, id: Uuid) -> (i64, i64) {
-    cart.line_items
-        .iter()
-        .find(|l| l.id == id)
-        .map(|l| (l.tax_class_id, l.quantity))
-        .or_else(|| {
-            cart.custom_items
-                .iter()
-                .find(|c| c.id == id)
-                .map(|c| (0, c.quantity))
-        })
-        .unwrap_or((0, 1))
+/// What pricing needs to know of a cart line, indexed once per pricing run.
+struct LineFacts {
+    tax_class_id: i64,
+    quantity: i64,
+    unit_weight: Decimal,
+    is_free_shipping: bool,
+    fixed_shipping_price: Option<Money>,
 }
 
 /// `qty` of `of` units of a line worth `value`, rounded to the currency.

@@ -65,6 +65,7 @@ impl Kassa {
             tax: &rules.tax,
             prices_include_tax: who.store.settings.prices_include_tax,
             tax_on_billing_address: rules.tax.settings.tax_address == TaxAddress::Billing,
+            shipping_tax_class_id: rules.tax.settings.shipping_tax_class_id,
         };
         cart.price(Some(&pricing))?;
         Ok(())
@@ -156,6 +157,32 @@ impl Kassa {
                 .into());
             }
         }
+        // A pickup consignment without an address is taxed where it is collected.
+        let specs: Vec<ConsignmentSpec> = specs
+            .into_iter()
+            .map(|mut s| {
+                if s.address.is_none()
+                    && let Some(loc) = s
+                        .pickup_method_id
+                        .and_then(|p| rules.shipping.pickup_locations.iter().find(|l| l.id == p))
+                {
+                    let a = &loc.address;
+                    s.address = Some(Address {
+                        address1: a.address1.clone(),
+                        address2: a.address2.clone(),
+                        city: a.city.clone(),
+                        state_or_province: a.state_or_province.clone(),
+                        state_or_province_code: a.state_or_province_code.clone(),
+                        country_code: a.country_code.clone(),
+                        postal_code: a.postal_code.clone(),
+                        phone: a.phone.clone(),
+                        company: loc.name.clone(),
+                        ..Address::default()
+                    });
+                }
+                s
+            })
+            .collect();
         self.change_checkout(who, id, version, |cart| {
             cart.add_consignments(&specs)?;
             Ok(Outcome::Kept)
@@ -188,6 +215,7 @@ impl Kassa {
             tax: &rules.tax,
             prices_include_tax: who.store.settings.prices_include_tax,
             tax_on_billing_address: rules.tax.settings.tax_address == TaxAddress::Billing,
+            shipping_tax_class_id: rules.tax.settings.shipping_tax_class_id,
         };
         self.change_checkout(who, id, version, |cart| {
             cart.update_consignment(&consignment_id, &change)?;
