@@ -11,7 +11,10 @@ use serde_json::{Value, json};
 use std::io::Write;
 use std::path::PathBuf;
 
-on_both_backends!(cart_responses_match_carts_v3);
+on_both_backends!(
+    cart_responses_match_carts_v3,
+    checkout_responses_match_checkouts_v3
+);
 
 fn spec_path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -277,5 +280,199 @@ fn validator_catches_mismatches() {
         out.iter()
             .any(|v| v.contains("required field `variant_id`")),
         "{out:?}"
+    );
+
+    let Some(checkouts) = load_spec("checkouts.v3.yml") else {
+        return;
+    };
+    let response = resolve(
+        &checkouts,
+        &checkouts["paths"]["/checkouts/{checkoutId}"]["get"]["responses"]["200"],
+    );
+    let schema = &response["content"]["application/json"]["schema"];
+    let bad = json!({"data": {"grand_total": "1.00", "consignments": [{"shipping_cost_ex_tax": "x"}], "taxes": {}}, "meta": {}});
+    let mut out = Vec::new();
+    violations(&checkouts, schema, &bad, "$", &mut out);
+    assert!(
+        out.iter().any(|v| v.contains("$.data.grand_total")),
+        "{out:?}"
+    );
+    assert!(
+        out.iter().any(|v| v.contains("shipping_cost_ex_tax")),
+        "{out:?}"
+    );
+    assert!(out.iter().any(|v| v.contains("$.data.taxes")), "{out:?}");
+}
+
+async fn checkout_responses_match_checkouts_v3(app: TestApp) {
+    let Some(spec) = load_spec("checkouts.v3.yml") else {
+        return;
+    };
+    let app = app.with_fixtures().await;
+    let created = app
+        .post(
+            "/stores/demo/v3/carts",
+            json!({
+                "line_items": [{"product_id": 940, "quantity": 2}, {"product_id": 930, "quantity": 1},
+                               {"product_id": 910, "variant_id": 1003, "quantity": 1}],
+                "custom_items": [{"sku": "C-1", "name": "Custom", "quantity": 1, "list_price": 10}],
+                "gift_certificates": [{"name": "G", "theme": "General", "amount": 20, "quantity": 1,
+                    "sender": {"name": "S", "email": "s@example.com"}, "recipient": {"name": "R", "email": "r@example.com"}}]
+            }),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let id = created.data()["id"].as_str().unwrap().to_string();
+    let lamp = created.data()["line_items"]["physical_items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let base = format!("/stores/demo/v3/checkouts/{id}");
+    let address = json!({"first_name": "Ada", "last_name": "L", "email": "ada@example.com", "address1": "1 Market St",
+        "city": "San Francisco", "state_or_province": "California", "country_code": "US", "postal_code": "94105",
+        "phone": "+1 415 555 0100"});
+
+    let got = app
+        .get(&format!(
+            "{base}?include=cart.line_items.physical_items.options,promotions.banners"
+        ))
+        .await;
+    check_op(&spec, "/checkouts/{checkoutId}", "get", "200", &got.body);
+
+    let billing = app
+        .post(&format!("{base}/billing-address"), address.clone())
+        .await;
+    assert_eq!(billing.status, StatusCode::OK, "{}", billing.body);
+    check_op(
+        &spec,
+        "/checkouts/{checkoutId}/billing-address",
+        "post",
+        "200",
+        &billing.body,
+    );
+    let address_id = billing.data()["billing_address"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let updated = app
+        .put(
+            &format!("{base}/billing-address/{address_id}"),
+            address.clone(),
+        )
+        .await;
+    check_op(
+        &spec,
+        "/checkouts/{checkoutId}/billing-address/{addressId}",
+        "put",
+        "200",
+        &updated.body,
+    );
+
+    let cons = app
+        .post(
+            &format!("{base}/consignments?include=consignments.available_shipping_options"),
+            json!([{"address": address, "line_items": [{"item_id": lamp, "quantity": 2}]}]),
+        )
+        .await;
+    assert_eq!(cons.status, StatusCode::OK, "{}", cons.body);
+    check_op(
+        &spec,
+        "/checkouts/{checkoutId}/consignments",
+        "post",
+        "200",
+        &cons.body,
+    );
+    let c = &cons.data()["consignments"][0];
+    let cid = c["id"].as_str().unwrap().to_string();
+    let option = c["available_shipping_options"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let selected = app
+        .put(
+            &format!("{base}/consignments/{cid}"),
+            json!({"shipping_option_id": option}),
+        )
+        .await;
+    assert_eq!(selected.status, StatusCode::OK, "{}", selected.body);
+    check_op(
+        &spec,
+        "/checkouts/{checkoutId}/consignments/{consignmentId}",
+        "put",
+        "200",
+        &selected.body,
+    );
+
+    let fees = app
+        .post(
+            &format!("{base}/fees"),
+            json!({"fees": [{"type": "custom_fee", "name": "Wrap", "display_name": "Gift wrap", "cost": 3, "source": "test", "tax_class_id": 0}]}),
+        )
+        .await;
+    assert_eq!(fees.status, StatusCode::OK, "{}", fees.body);
+    check_op(
+        &spec,
+        "/checkouts/{checkoutId}/fees",
+        "post",
+        "200",
+        &fees.body,
+    );
+
+    let discounts = app
+        .post(
+            &format!("{base}/discounts"),
+            json!({"cart": {"discounts": [{"discounted_amount": 5}]}}),
+        )
+        .await;
+    check_op(
+        &spec,
+        "/checkouts/{checkoutId}/discounts",
+        "post",
+        "200",
+        &discounts.body,
+    );
+
+    let message = app.put(&base, json!({"customer_message": "Thanks"})).await;
+    check_op(
+        &spec,
+        "/checkouts/{checkoutId}",
+        "put",
+        "200",
+        &message.body,
+    );
+
+    let full = app
+        .get(&format!(
+            "{base}?include=consignments.available_shipping_options"
+        ))
+        .await;
+    check_op(&spec, "/checkouts/{checkoutId}", "get", "200", &full.body);
+    assert!(full.data()["tax_total"].as_f64().unwrap() > 0.0);
+
+    let deleted = app
+        .call(
+            reqwest::Method::DELETE,
+            &format!("{base}/consignments/{cid}"),
+            None,
+        )
+        .await;
+    check_op(
+        &spec,
+        "/checkouts/{checkoutId}/consignments/{consignmentId}",
+        "delete",
+        "200",
+        &deleted.body,
+    );
+
+    let conflict = app
+        .put(&base, json!({"customer_message": "x", "version": 1}))
+        .await;
+    assert_eq!(conflict.status, StatusCode::CONFLICT);
+    check_op(
+        &spec,
+        "/checkouts/{checkoutId}",
+        "put",
+        "409",
+        &conflict.body,
     );
 }

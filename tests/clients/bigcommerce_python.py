@@ -57,6 +57,29 @@ except ClientRequestException as e:
 updated = conn.update("carts/%s/items" % cart_id, line["id"], {"line_item": {"quantity": 1}})["data"]
 check(updated["cart_amount"] == 25.24, "cart_amount after update: %r" % updated["cart_amount"])
 
+# The headless checkout flow: billing address, a consignment with its shipping options,
+# the chosen option, and the totals (lamp 19.99 + custom 5.25, Standard 7.50 + 1.00
+# handling, CA tax 1.45 + 0.38 + 0.54 + 0.07).
+address = {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com",
+           "address1": "1 Market St", "city": "San Francisco", "state_or_province": "California",
+           "country_code": "US", "postal_code": "94105"}
+checkout = conn.create("checkouts/%s/billing-address" % cart_id, address)["data"]
+check(checkout["billing_address"]["state_or_province_code"] == "CA", "billing address")
+custom_id = checkout["cart"]["line_items"]["custom_items"][0]["id"]
+checkout = conn.make_request(
+    "POST", "checkouts/%s/consignments" % cart_id,
+    [{"address": address, "line_items": [{"item_id": line["id"], "quantity": 1}, {"item_id": custom_id, "quantity": 1}]}],
+    params={"include": "consignments.available_shipping_options"},
+)["data"]
+consignment = checkout["consignments"][0]
+standard = [o for o in consignment["available_shipping_options"] if o["description"] == "Standard"][0]
+checkout = conn.update("checkouts/%s/consignments" % cart_id, consignment["id"], {"shipping_option_id": standard["id"]})["data"]
+check(checkout["shipping_cost_total_ex_tax"] == 7.5, "shipping: %r" % checkout["shipping_cost_total_ex_tax"])
+check(checkout["handling_cost_total_ex_tax"] == 1.0, "handling: %r" % checkout["handling_cost_total_ex_tax"])
+check(checkout["tax_total"] == 2.44, "tax_total: %r" % checkout["tax_total"])
+check(checkout["grand_total"] == 36.18, "grand_total: %r" % checkout["grand_total"])
+updated = conn.get("carts", cart_id)["data"]
+
 urls = conn.make_request("POST", "carts/%s/redirect_urls" % cart_id)["data"]
 check(urls["checkout_url"].startswith("https://"), "checkout_url: %r" % urls["checkout_url"])
 
