@@ -773,30 +773,33 @@ impl Product {
     }
 }
 
-fn blank_variant(id: i64, product_id: i64) -> Variant {
-    Variant {
-        id,
-        product_id,
-        sku: String::new(),
-        price: None,
-        sale_price: None,
-        retail_price: None,
-        map_price: None,
-        cost_price: None,
-        weight: None,
-        width: None,
-        height: None,
-        depth: None,
-        inventory_level: 0,
-        inventory_warning_level: 0,
-        purchasing_disabled: false,
-        purchasing_disabled_message: String::new(),
-        image_url: String::new(),
-        upc: String::new(),
-        mpn: String::new(),
-        gtin: String::new(),
-        bin_picking_number: String::new(),
-        option_values: Vec::new(),
+impl Variant {
+    /// A variant with nothing set: it inherits price and weight from its product.
+    pub fn blank(id: i64, product_id: i64) -> Variant {
+        Variant {
+            id,
+            product_id,
+            sku: String::new(),
+            price: None,
+            sale_price: None,
+            retail_price: None,
+            map_price: None,
+            cost_price: None,
+            weight: None,
+            width: None,
+            height: None,
+            depth: None,
+            inventory_level: 0,
+            inventory_warning_level: 0,
+            purchasing_disabled: false,
+            purchasing_disabled_message: String::new(),
+            image_url: String::new(),
+            upc: String::new(),
+            mpn: String::new(),
+            gtin: String::new(),
+            bin_picking_number: String::new(),
+            option_values: Vec::new(),
+        }
     }
 }
 
@@ -1304,13 +1307,13 @@ pub fn new_product(
         });
     }
     if inputs.is_empty() {
-        let mut v = blank_variant(ids.first_variant, ids.product);
+        let mut v = Variant::blank(ids.first_variant, ids.product);
         v.sku = cp.product.sku.clone();
         cp.product.variants.push(v);
     }
     for (i, vi) in inputs.iter().enumerate() {
         let field = format!("variants[{i}]");
-        let mut v = blank_variant(ids.first_variant + i as i64, ids.product);
+        let mut v = Variant::blank(ids.first_variant + i as i64, ids.product);
         let mut d = VariantDetails::default();
         apply_variant(&mut v, &mut d, vi, &field)?;
         if v.sku.is_empty() {
@@ -1443,7 +1446,7 @@ pub fn add_variant(
             "This product has no options yet: create its options first.",
         ));
     }
-    let mut v = blank_variant(id, cp.product.id);
+    let mut v = Variant::blank(id, cp.product.id);
     let mut d = VariantDetails::default();
     apply_variant(&mut v, &mut d, input, "")?;
     v.sku = sku.to_string();

@@ -307,28 +307,9 @@ pub mod fixtures {
 
     pub fn variant(id: i64, product_id: i64, option_values: Vec<VariantOptionValueRef>) -> Variant {
         Variant {
-            id,
-            product_id,
             sku: format!("V-{id}"),
-            price: None,
-            sale_price: None,
-            retail_price: None,
-            map_price: None,
-            cost_price: None,
-            weight: None,
-            width: None,
-            height: None,
-            depth: None,
-            inventory_level: 0,
-            inventory_warning_level: 0,
-            purchasing_disabled: false,
-            purchasing_disabled_message: String::new(),
-            image_url: String::new(),
-            upc: String::new(),
-            mpn: String::new(),
-            gtin: String::new(),
-            bin_picking_number: String::new(),
             option_values,
+            ..Variant::blank(id, product_id)
         }
     }
 
