@@ -5,6 +5,7 @@ pub mod address_rules;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
+pub mod checkout_settings;
 pub mod countries;
 pub mod error;
 pub mod metafield;

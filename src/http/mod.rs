@@ -5,6 +5,7 @@ pub mod cart_metafields;
 pub mod cart_settings;
 pub mod carts;
 pub mod catalog;
+pub mod checkout_settings;
 pub mod checkouts;
 pub mod error;
 pub mod extract;
@@ -66,6 +67,7 @@ pub fn app(state: AppState) -> Router {
         .merge(shipping::router())
         .merge(tax::router())
         .merge(checkouts::router())
+        .merge(checkout_settings::router())
         .split_for_parts();
     let spec = std::sync::Arc::new(spec);
     let request_id = HeaderName::from_static("x-request-id");

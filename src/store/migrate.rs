@@ -24,6 +24,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0002_config_docs.sql"),
         postgres: include_str!("../../migrations/postgres/0002_config_docs.sql"),
     },
+    Migration {
+        version: 3,
+        name: "0003_checkout_tokens",
+        sqlite: include_str!("../../migrations/sqlite/0003_checkout_tokens.sql"),
+        postgres: include_str!("../../migrations/postgres/0003_checkout_tokens.sql"),
+    },
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS kassa_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";

@@ -5,6 +5,7 @@
 
 mod cart_settings;
 pub mod catalog;
+mod checkout_tokens;
 mod config_docs;
 mod metafields;
 mod migrate;

@@ -431,6 +431,11 @@ impl Store {
                 .bind(store_id)
                 .execute(&mut *tx)
                 .await?;
+                sqlx::query("DELETE FROM checkout_tokens WHERE cart_id = $1 AND store_id = $2")
+                    .bind(&id)
+                    .bind(store_id)
+                    .execute(&mut *tx)
+                    .await?;
             }
             tx.commit().await?;
             n
@@ -488,7 +493,7 @@ impl Store {
 }
 
 impl Store {
-    /// Deletes carts (and their metafields and redirect tokens) that expired before
+    /// Deletes carts (and their metafields, redirect and checkout tokens) that expired before
     /// `now`, at most `limit` at a time. Returns how many carts went.
     pub async fn purge_expired_carts(&self, now: i64, limit: i64) -> StoreResult<u64> {
         on_pool!(self, write, |p| {
@@ -504,6 +509,7 @@ impl Store {
                 for sql in [
                     "DELETE FROM cart_metafields WHERE cart_id = $1",
                     "DELETE FROM cart_redirect_tokens WHERE cart_id = $1",
+                    "DELETE FROM checkout_tokens WHERE cart_id = $1",
                     "DELETE FROM carts WHERE id = $1",
                 ] {
                     sqlx::query(sql).bind(id).execute(&mut *tx).await?;
