@@ -178,6 +178,9 @@ pub struct CustomItem {
     pub list_price: Money,
     pub image_url: String,
     pub extended_list_price: Money,
+    /// This item's share of manual discounts.
+    #[serde(default)]
+    pub discount_amount: Money,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -374,6 +377,7 @@ impl Cart {
                 list_price: self.currency.round(spec.list_price),
                 image_url: spec.image_url.clone(),
                 extended_list_price: Money::ZERO,
+                discount_amount: Money::ZERO,
             });
         }
         for (i, spec) in gift_certificates.iter().enumerate() {

@@ -512,8 +512,10 @@ impl Cart {
         }
         let manual_total: Money = discount.values().copied().sum();
         for l in &mut self.line_items {
-            let d = discount.get(&l.id).copied().unwrap_or_default();
-            l.pricing.discount_amount = d;
+            l.pricing.discount_amount = discount.get(&l.id).copied().unwrap_or_default();
+        }
+        for c in &mut self.custom_items {
+            c.discount_amount = discount.get(&c.id).copied().unwrap_or_default();
         }
         self.totals.manual_discount_amount = manual_total;
         self.totals.discount_amount = manual_total;
@@ -610,34 +612,51 @@ impl Cart {
             _ => billing.clone(),
         };
         let mut groups: Vec<(Option<Address>, Vec<TaxableAmount>)> = Vec::new();
-        let mut allocated_value: HashMap<Uuid, Money> = HashMap::new();
-        let mut unallocated: HashMap<Uuid, i64> = self
-            .line_items
-            .iter()
-            .map(|l| (l.id, l.quantity))
-            .chain(self.custom_items.iter().map(|c| (c.id, c.quantity)))
-            .collect();
-        for c in &self.checkout.consignments {
+        // Each line's value split over where its units go (consignments, then the units
+        // that ship nowhere), in whole minor units so the parts add up to the line.
+        let mut placement: HashMap<Uuid, Vec<(Option<usize>, i64)>> = HashMap::new();
+        for (ci, c) in self.checkout.consignments.iter().enumerate() {
+            for it in &c.items {
+                placement
+                    .entry(it.item_id)
+                    .or_default()
+                    .push((Some(ci), it.quantity));
+            }
+        }
+        for (id, f) in &facts {
+            let placed: i64 = placement
+                .get(id)
+                .map(|parts| parts.iter().map(|p| p.1).sum())
+                .unwrap_or(0);
+            if f.quantity > placed {
+                placement
+                    .entry(*id)
+                    .or_default()
+                    .push((None, f.quantity - placed));
+            }
+        }
+        let mut share: HashMap<(Uuid, Option<usize>), Money> = HashMap::new();
+        for (id, parts) in &placement {
+            let weights: Vec<Money> = parts
+                .iter()
+                .map(|p| Money::new(Decimal::from(p.1)))
+                .collect();
+            let value = net.get(id).copied().unwrap_or_default();
+            for (part, amount) in parts.iter().zip(allocate(value, &weights, &cur)) {
+                share.insert((*id, part.0), amount);
+            }
+        }
+        for (ci, c) in self.checkout.consignments.iter().enumerate() {
             let mut amounts = Vec::new();
             for it in &c.items {
-                if let Some(q) = unallocated.get_mut(&it.item_id) {
-                    *q -= it.quantity;
-                }
-                let (class, qty) = facts
-                    .get(&it.item_id)
-                    .map(|f| (f.tax_class_id, f.quantity))
-                    .unwrap_or((0, 1));
-                let share = portion(
-                    net.get(&it.item_id).copied().unwrap_or_default(),
-                    it.quantity,
-                    qty,
-                    &cur,
-                );
-                *allocated_value.entry(it.item_id).or_default() += share;
+                let class = facts.get(&it.item_id).map(|f| f.tax_class_id).unwrap_or(0);
                 amounts.push(TaxableAmount {
                     key: format!("{}@{}", it.item_id, c.id),
                     tax_class_id: class,
-                    amount: share,
+                    amount: share
+                        .get(&(it.item_id, Some(ci)))
+                        .copied()
+                        .unwrap_or_default(),
                 });
             }
             if let Some(q) = &c.selected_option
@@ -659,16 +678,14 @@ impl Cart {
             groups.push((Some(c.address.address.clone()), amounts));
         }
         let mut rest = Vec::new();
-        for (id, q) in &unallocated {
-            if *q <= 0 {
+        for ((id, part), amount) in &share {
+            if part.is_some() {
                 continue;
             }
-            let class = facts.get(id).map(|f| f.tax_class_id).unwrap_or(0);
-            let allocated = allocated_value.get(id).copied().unwrap_or_default();
             rest.push(TaxableAmount {
                 key: format!("{id}@-"),
-                tax_class_id: class,
-                amount: net.get(id).copied().unwrap_or_default() - allocated,
+                tax_class_id: facts.get(id).map(|f| f.tax_class_id).unwrap_or(0),
+                amount: *amount,
             });
         }
         for f in &self.checkout.fees {
@@ -846,16 +863,6 @@ struct LineFacts {
     unit_weight: Decimal,
     is_free_shipping: bool,
     fixed_shipping_price: Option<Money>,
-}
-
-/// `qty` of `of` units of a line worth `value`, rounded to the currency.
-fn portion(value: Money, qty: i64, of: i64, cur: &Currency) -> Money {
-    if of <= 0 || qty >= of {
-        return value;
-    }
-    cur.round(Money::new(
-        value.amount() * Decimal::from(qty) / Decimal::from(of),
-    ))
 }
 
 fn merge_items(into: &mut Vec<ConsignmentItem>, add: &[ConsignmentItem]) {

@@ -472,6 +472,7 @@ pub fn checkout_wire(cart: &Cart, inc: &Includes, base: &str) -> CheckoutWire {
             "custom_items": cart.custom_items.iter().map(|c| json!({
                 "id": c.id, "sku": c.sku, "name": c.name, "quantity": c.quantity,
                 "list_price": c.list_price, "extended_list_price": c.extended_list_price, "image_url": c.image_url,
+                "discount_amount": c.discount_amount,
             })).collect::<Vec<_>>(),
         },
         "created_time": rfc3339(cart.created_time),
