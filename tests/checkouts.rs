@@ -314,6 +314,30 @@ async fn consignment_errors(app: TestApp) {
         )
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // A pickup location that does not exist, when changing an existing consignment.
+    let r = app
+        .post(
+            &path,
+            json!([{"address": us_address(), "line_items": [{"item_id": lamp, "quantity": 1}]}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let cid = r.data()["consignments"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = app
+        .put(
+            &format!("{path}/{cid}"),
+            json!({"pickup_option": {"pickup_method_id": 999}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(
+        r.body["errors"]["pickup_option.pickup_method_id"].is_string(),
+        "{}",
+        r.body
+    );
 }
 
 async fn reducing_cart_quantity_shrinks_consignments(app: TestApp) {

@@ -64,6 +64,7 @@
 use super::DomainError;
 use super::address::Location;
 use super::money::{Currency, Money};
+use super::{address_rules, countries};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -1175,24 +1176,205 @@ pub fn build_method(
     })
 }
 
-/// Checks a pickup location and tidies its fields.
+/// Longest `collection_instructions` / `collection_time_description`, in characters.
+pub const MAX_PICKUP_TEXT_LEN: usize = 2000;
+
+/// Checks a pickup location and tidies its fields (every string trimmed).
+///
+/// - `name` must not be blank (at most 255 characters);
+/// - `address.country_code` is required: an ISO 3166-1 alpha-2 code, upper-cased
+///   ([`countries::country_name`]), since a pickup consignment is taxed at the location;
+/// - where Kassa knows the country's subdivisions, the state is resolved from
+///   `state_or_province_code` or `state_or_province` ([`countries::subdivision`]: code,
+///   `US-CA` form or name) and both are rewritten to the canonical code and name; a
+///   state is required where shipping addresses need one ([`countries::state_required`]).
+///   Elsewhere the state is kept as sent, its code upper-cased;
+/// - `address.postal_code` must fit the country's format and is written in its usual form
+///   (required where the country uses postal codes);
+/// - `address.phone`, when given, must be a phone number and is kept without spaces,
+///   dashes, dots and parentheses (as checkout addresses are);
+/// - single-line fields hold at most 255 characters and no control characters; the two
+///   collection texts at most [`MAX_PICKUP_TEXT_LEN`].
+///
+/// Errors name the field (`name`, `address.country_code`, …).
 pub fn validate_pickup_location(mut p: PickupLocation) -> Result<PickupLocation, DomainError> {
     p.name = name_of("name", &p.name)?;
-    p.address.country_code = p.address.country_code.trim().to_uppercase();
-    if !p.address.country_code.is_empty()
-        && (p.address.country_code.len() != 2
-            || !p
-                .address
-                .country_code
-                .chars()
-                .all(|c| c.is_ascii_alphabetic()))
-    {
-        return Err(DomainError::field(
-            "address.country_code",
-            "The field `address.country_code` must be a 2-letter ISO 3166-1 country code.",
+    for (field, text) in [
+        ("collection_instructions", &mut p.collection_instructions),
+        (
+            "collection_time_description",
+            &mut p.collection_time_description,
+        ),
+    ] {
+        *text = text.trim().to_string();
+        if text.chars().count() > MAX_PICKUP_TEXT_LEN {
+            return Err(DomainError::field(
+                field,
+                format!("The field `{field}` is longer than {MAX_PICKUP_TEXT_LEN} characters."),
+            ));
+        }
+    }
+    p.address = validate_pickup_address(p.address)?;
+    Ok(p)
+}
+
+fn validate_pickup_address(mut a: PickupAddress) -> Result<PickupAddress, DomainError> {
+    let err =
+        |field: &str, message: String| DomainError::field(format!("address.{field}"), message);
+    for (field, text) in [
+        ("address1", &mut a.address1),
+        ("address2", &mut a.address2),
+        ("city", &mut a.city),
+        ("state_or_province", &mut a.state_or_province),
+        ("state_or_province_code", &mut a.state_or_province_code),
+        ("postal_code", &mut a.postal_code),
+        ("country_code", &mut a.country_code),
+        ("phone", &mut a.phone),
+    ] {
+        *text = text.trim().to_string();
+        if text.chars().count() > 255 {
+            return Err(err(
+                field,
+                format!("The field `address.{field}` is longer than 255 characters."),
+            ));
+        }
+        if text.chars().any(char::is_control) {
+            return Err(err(
+                field,
+                format!(
+                    "The field `address.{field}` must be a single line without control characters."
+                ),
+            ));
+        }
+    }
+
+    a.country_code = a.country_code.to_ascii_uppercase();
+    if a.country_code.is_empty() {
+        return Err(err(
+            "country_code",
+            "The field `address.country_code` is required: the ISO 3166-1 alpha-2 code of the \
+             country, such as US or DE."
+                .into(),
         ));
     }
-    Ok(p)
+    let country = match countries::country_name(&a.country_code) {
+        Some(_) if a.country_code.len() == 2 => a.country_code.clone(),
+        _ => {
+            return Err(err(
+                "country_code",
+                format!(
+                    "The field `address.country_code` must be an ISO 3166-1 alpha-2 country code \
+                     (such as US, GB or DE), not `{}`.",
+                    a.country_code
+                ),
+            ));
+        }
+    };
+
+    if countries::has_subdivisions(&country) {
+        let kind = countries::subdivision_kind(&country).unwrap_or("subdivisions");
+        let by_code = if a.state_or_province_code.is_empty() {
+            None
+        } else {
+            Some(
+                countries::subdivision(&country, &a.state_or_province_code).ok_or_else(|| {
+                    err(
+                        "state_or_province_code",
+                        format!(
+                            "The field `address.state_or_province_code` must be one of the {kind} \
+                             of {country}, not `{}`.",
+                            a.state_or_province_code
+                        ),
+                    )
+                })?,
+            )
+        };
+        let by_name = if a.state_or_province.is_empty() {
+            None
+        } else {
+            countries::subdivision(&country, &a.state_or_province)
+        };
+        let resolved = match (by_code, by_name) {
+            (Some(code), Some(name)) if code != name => {
+                return Err(err(
+                    "state_or_province",
+                    format!(
+                        "The fields `address.state_or_province` ({}) and \
+                         `address.state_or_province_code` ({}) name different {kind}; send one, \
+                         or make them agree.",
+                        name.1, code.0
+                    ),
+                ));
+            }
+            (Some(found), _) | (None, Some(found)) => Some(found),
+            (None, None) if !a.state_or_province.is_empty() => {
+                return Err(err(
+                    "state_or_province",
+                    format!(
+                        "The field `address.state_or_province` must be one of the {kind} of \
+                         {country}, not `{}`.",
+                        a.state_or_province
+                    ),
+                ));
+            }
+            (None, None) if countries::state_required(&country) => {
+                return Err(err(
+                    "state_or_province_code",
+                    format!(
+                        "The field `address.state_or_province_code` is required for \
+                         locations in {country}: one of its {kind}."
+                    ),
+                ));
+            }
+            (None, None) => None,
+        };
+        if let Some((code, name)) = resolved {
+            a.state_or_province_code = code.to_string();
+            a.state_or_province = name.to_string();
+        }
+    } else {
+        a.state_or_province_code = a.state_or_province_code.to_ascii_uppercase();
+    }
+
+    if a.postal_code.is_empty() {
+        if countries::postal_code_required(&country) {
+            return Err(err(
+                "postal_code",
+                format!(
+                    "The field `address.postal_code` is required for locations in {country} \
+                     (format: {}).",
+                    countries::postal_code_format(&country)
+                ),
+            ));
+        }
+    } else {
+        a.postal_code =
+            countries::canonical_postal_code(&country, &a.postal_code).ok_or_else(|| {
+                err(
+                    "postal_code",
+                    format!(
+                        "The field `address.postal_code` `{}` is not a valid postal code for \
+                         {country} (format: {}).",
+                        a.postal_code,
+                        countries::postal_code_format(&country)
+                    ),
+                )
+            })?;
+    }
+
+    if !a.phone.is_empty() {
+        a.phone = address_rules::phone_digits(&a.phone).ok_or_else(|| {
+            err(
+                "phone",
+                format!(
+                    "The field `address.phone` `{}` is not a phone number: expected digits with \
+                     an optional leading + and an optional extension (`+14155550123`).",
+                    a.phone
+                ),
+            )
+        })?;
+    }
+    Ok(a)
 }
 
 #[cfg(test)]
@@ -1846,5 +2028,88 @@ mod tests {
                 prop_assert!(a.cost >= b.cost, "{:?} -> {:?}", b.cost, a.cost);
             }
         }
+    }
+
+    fn pickup(country: &str, state_code: &str, state: &str, zip: &str) -> PickupLocation {
+        PickupLocation {
+            id: 0,
+            name: "  Depot ".into(),
+            address: PickupAddress {
+                address1: "1 Main St".into(),
+                city: "Springfield".into(),
+                state_or_province: state.into(),
+                state_or_province_code: state_code.into(),
+                postal_code: zip.into(),
+                country_code: country.into(),
+                ..Default::default()
+            },
+            collection_instructions: String::new(),
+            collection_time_description: String::new(),
+            enabled: true,
+        }
+    }
+
+    fn field_of(e: DomainError) -> String {
+        match e {
+            DomainError::Unprocessable { errors, .. } => errors[0].0.clone(),
+            other => panic!("expected a field error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn pickup_locations_are_tidied_and_checked() {
+        let p = validate_pickup_location(pickup("us", "ca", "", "94105")).expect("valid");
+        assert_eq!(p.name, "Depot");
+        assert_eq!(p.address.country_code, "US");
+        assert_eq!(p.address.state_or_province_code, "CA");
+        assert_eq!(p.address.state_or_province, "California");
+        // Idempotent.
+        assert_eq!(validate_pickup_location(p.clone()), Ok(p));
+        // A state by name only is resolved to its code.
+        let p = validate_pickup_location(pickup("US", "", "New York", "10004")).expect("valid");
+        assert_eq!(p.address.state_or_province_code, "NY");
+        // Countries without known subdivisions keep what was sent.
+        let p = validate_pickup_location(pickup("NZ", "", "Auckland", "1010")).expect("valid");
+        assert_eq!(p.address.state_or_province, "Auckland");
+
+        let cases = [
+            (pickup("", "", "", ""), "address.country_code"),
+            (pickup("XX", "", "", ""), "address.country_code"),
+            (pickup("USA", "", "", ""), "address.country_code"),
+            (
+                pickup("US", "ZZ", "", "94105"),
+                "address.state_or_province_code",
+            ),
+            (
+                pickup("US", "", "", "94105"),
+                "address.state_or_province_code",
+            ),
+            (
+                pickup("US", "", "Narnia", "94105"),
+                "address.state_or_province",
+            ),
+            (
+                pickup("US", "CA", "New York", "94105"),
+                "address.state_or_province",
+            ),
+            (pickup("US", "CA", "", ""), "address.postal_code"),
+            (pickup("US", "CA", "", "ABC"), "address.postal_code"),
+        ];
+        for (p, field) in cases {
+            let got = validate_pickup_location(p.clone()).expect_err("invalid");
+            assert_eq!(field_of(got), field, "{p:?}");
+        }
+        let mut blank = pickup("US", "CA", "", "94105");
+        blank.name = " ".into();
+        assert_eq!(
+            field_of(validate_pickup_location(blank).unwrap_err()),
+            "name"
+        );
+        let mut long = pickup("US", "CA", "", "94105");
+        long.collection_instructions = "x".repeat(MAX_PICKUP_TEXT_LEN + 1);
+        assert_eq!(
+            field_of(validate_pickup_location(long).unwrap_err()),
+            "collection_instructions"
+        );
     }
 }

@@ -10,6 +10,7 @@ pub mod checkouts;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod pickup;
 pub mod shipping;
 pub mod tax;
 pub mod v2;
@@ -65,6 +66,7 @@ pub fn app(state: AppState) -> Router {
         .merge(cart_metafields::router())
         .merge(catalog::router())
         .merge(shipping::router())
+        .merge(pickup::router())
         .merge(tax::router())
         .merge(checkouts::router())
         .merge(checkout_settings::router())

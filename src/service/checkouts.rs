@@ -147,14 +147,12 @@ impl Kassa {
             .collect::<Result<Vec<_>, DomainError>>()?;
         let rules = self.store_rules(who).await?;
         for (i, s) in specs.iter().enumerate() {
-            if let Some(p) = s.pickup_method_id
-                && !rules.shipping.pickup_locations.iter().any(|l| l.id == p)
-            {
-                return Err(DomainError::field(
-                    format!("[{i}].pickup_option.pickup_method_id"),
-                    format!("Pickup method {p} does not exist."),
-                )
-                .into());
+            if let Some(p) = s.pickup_method_id {
+                usable_pickup_location(
+                    &rules.shipping,
+                    p,
+                    &format!("[{i}].pickup_option.pickup_method_id"),
+                )?;
             }
         }
         // A pickup consignment without an address is taxed where it is collected.
@@ -210,6 +208,9 @@ impl Kassa {
         }
         let consignment_id = consignment_id.to_string();
         let rules = self.store_rules(who).await?;
+        if let Some(p) = change.pickup_method_id {
+            usable_pickup_location(&rules.shipping, p, "pickup_option.pickup_method_id")?;
+        }
         let pricing = PricingRules {
             shipping: &rules.shipping,
             tax: &rules.tax,
@@ -348,5 +349,24 @@ impl Kassa {
             .change_cart(who, id, version, &[], Purpose::Edit, |cart, _| change(cart))
             .await?;
         changed.ok_or_else(|| cart_not_found(id))
+    }
+}
+
+/// A pickup location a consignment may name: one that exists and is enabled.
+fn usable_pickup_location(
+    shipping: &ShippingConfig,
+    id: i64,
+    field: &str,
+) -> Result<(), DomainError> {
+    match shipping.pickup_locations.iter().find(|l| l.id == id) {
+        None => Err(DomainError::field(
+            field,
+            format!("Pickup method {id} does not exist."),
+        )),
+        Some(l) if !l.enabled => Err(DomainError::field(
+            field,
+            format!("Pickup method {id} is disabled."),
+        )),
+        Some(_) => Ok(()),
     }
 }
