@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod checkout;
 pub mod checkout_settings;
 pub mod countries;
+pub mod coupon;
 pub mod error;
 pub mod metafield;
 pub mod money;

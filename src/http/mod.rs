@@ -7,6 +7,7 @@ pub mod carts;
 pub mod catalog;
 pub mod checkout_settings;
 pub mod checkouts;
+pub mod coupons;
 pub mod error;
 pub mod extract;
 pub mod health;
@@ -70,6 +71,7 @@ pub fn app(state: AppState) -> Router {
         .merge(tax::router())
         .merge(checkouts::router())
         .merge(checkout_settings::router())
+        .merge(coupons::router())
         .split_for_parts();
     let spec = std::sync::Arc::new(spec);
     let request_id = HeaderName::from_static("x-request-id");

@@ -8,6 +8,7 @@ pub mod carts;
 pub mod catalog;
 pub mod checkout_settings;
 pub mod checkouts;
+pub mod coupons;
 pub mod demo;
 pub mod shipping;
 pub mod tax;
