@@ -513,6 +513,30 @@ async fn coupons_without_promotions(app: TestApp) {
         )
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // A coupon the store defined is refused too, and the message says why.
+    let r = app
+        .post(
+            "/stores/demo/v2/coupons",
+            json!({"name": "Ten off", "code": "TENOFF", "type": "per_total_discount", "amount": "10",
+                   "applies_to": {"entity": "categories", "ids": [0]}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = app
+        .post(
+            &format!("{CHECKOUTS}/{id}/coupons"),
+            json!({"coupon_code": "tenoff"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body["title"]
+            .as_str()
+            .unwrap()
+            .contains("does not apply coupons"),
+        "{}",
+        r.body
+    );
 }
 
 async fn stale_version_is_409(app: TestApp) {

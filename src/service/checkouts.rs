@@ -301,7 +301,8 @@ impl Kassa {
         .await
     }
 
-    /// Coupon rules arrive with promotions; until a store defines coupons, no code is valid.
+    /// Coupons are stored (`/v2/coupons`) but not yet applied to checkouts: every code is refused,
+    /// saying whether it exists.
     pub async fn apply_coupon(
         &self,
         who: &Principal,
@@ -316,11 +317,13 @@ impl Kassa {
             );
         }
         self.get_cart(who, id).await?;
-        Err(DomainError::field(
-            "coupon_code",
-            format!("The coupon code `{code}` is not valid for this store."),
-        )
-        .into())
+        let message = match self.coupon_by_code(who.store.id, code).await? {
+            Some(_) => format!(
+                "The coupon `{code}` exists, but Kassa does not apply coupons to checkouts yet; it was not applied."
+            ),
+            None => format!("The coupon code `{code}` is not valid for this store."),
+        };
+        Err(DomainError::field("coupon_code", message).into())
     }
 
     pub async fn delete_coupon(
