@@ -35,19 +35,16 @@ use kassa::domain::shipping::{
     ShipmentRequest, ShippableItem, ShippingConfig, ShippingMethod, ShippingZone, ZoneLocation,
     ZoneType,
 };
-use kassa::domain::tax::{
-    self, ClassRate, ShopperTargetSettings, TaxClass, TaxConfig, TaxRate, TaxSettings, TaxZone,
-    TaxableAmount, ZonePriceDisplay,
-};
+use kassa::domain::tax::{self, TaxConfig, TaxableAmount};
 use rust_decimal::Decimal;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 /// Tax class ids as in the demo store.
-const NON_TAXABLE_CLASS: i64 = 1;
-const SHIPPING_CLASS: i64 = 2;
-const GIFT_WRAPPING_CLASS: i64 = 3;
+#[path = "../tests/support/demo_rules.rs"]
+mod demo_rules;
+use demo_rules::{NON_TAXABLE_CLASS, demo_tax_config};
 
 struct Options {
     seconds: f64,
@@ -221,85 +218,8 @@ fn shipping_config() -> ShippingConfig {
     }
 }
 
-/// The demo store's tax (src/service/tax.rs): CA 7.25 %, NY 8.875 %, EU VAT 20 %, on
-/// goods, shipping and gift wrapping; per-line rounding; shipping taxed in class 2.
 fn tax_config() -> TaxConfig {
-    let us = |state: &str| ShopperTargetSettings {
-        locations: vec![tax::ZoneLocation {
-            country_code: "US".into(),
-            subdivision_codes: vec![state.into()],
-            postal_codes: vec![],
-        }],
-        customer_groups: vec![],
-    };
-    let zone = |id: i64, name: &str, targets| TaxZone {
-        id,
-        name: name.into(),
-        enabled: true,
-        price_display_settings: ZonePriceDisplay::default(),
-        shopper_target_settings: targets,
-    };
-    let rate = |id: i64, name: &str, zone_id: i64, percent: Decimal| TaxRate {
-        id,
-        name: name.into(),
-        enabled: true,
-        priority: 1,
-        class_rates: [0, SHIPPING_CLASS, GIFT_WRAPPING_CLASS]
-            .iter()
-            .map(|c| ClassRate {
-                tax_class_id: *c,
-                rate: percent,
-            })
-            .chain(std::iter::once(ClassRate {
-                tax_class_id: NON_TAXABLE_CLASS,
-                rate: Decimal::ZERO,
-            }))
-            .collect(),
-        tax_zone_id: zone_id,
-    };
-    let class = |id: i64, name: &str| TaxClass {
-        id,
-        name: name.into(),
-        created_at: 0,
-        updated_at: 0,
-    };
-    TaxConfig {
-        settings: TaxSettings {
-            shipping_tax_class_id: SHIPPING_CLASS,
-            gift_wrapping_tax_class_id: GIFT_WRAPPING_CLASS,
-            ..TaxSettings::default()
-        },
-        zones: vec![
-            TaxZone::default_zone(),
-            zone(2, "California", us("CA")),
-            zone(3, "New York", us("NY")),
-            zone(
-                4,
-                "EU VAT",
-                ShopperTargetSettings {
-                    locations: ["AT", "BE", "DE", "ES", "FR", "IE", "IT", "NL"]
-                        .iter()
-                        .map(|c| tax::ZoneLocation {
-                            country_code: (*c).into(),
-                            subdivision_codes: vec![],
-                            postal_codes: vec![],
-                        })
-                        .collect(),
-                    customer_groups: vec![],
-                },
-            ),
-        ],
-        rates: vec![
-            rate(1, "CA Sales Tax", 2, dec("7.25")),
-            rate(2, "NY Sales Tax", 3, dec("8.875")),
-            rate(3, "VAT", 4, dec("20")),
-        ],
-        classes: vec![
-            class(NON_TAXABLE_CLASS, "Non-Taxable Products"),
-            class(SHIPPING_CLASS, "Shipping"),
-            class(GIFT_WRAPPING_CLASS, "Gift Wrapping"),
-        ],
-    }
+    demo_tax_config()
 }
 
 /// Product `id`: a price between 1.00 and 200.99, 0.05–2.00 kg, every tenth one digital,

@@ -32,18 +32,15 @@ use kassa::domain::shipping::{
     DefaultCostType, FreeShipping, HandlingFees, MethodSettings, MethodType, RateRange,
     ShippingConfig, ShippingMethod, ShippingZone, ZoneLocation, ZoneType,
 };
-use kassa::domain::tax::{
-    self, ClassRate, ShopperTargetSettings, TaxClass, TaxConfig, TaxRate, TaxRoundingStrategy,
-    TaxSettings, TaxZone, ZonePriceDisplay,
-};
+use kassa::domain::tax::{TaxConfig, TaxRoundingStrategy};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 use std::collections::HashMap;
 use uuid::Uuid;
 
-const NON_TAXABLE_CLASS: i64 = 1;
-const SHIPPING_CLASS: i64 = 2;
-const GIFT_WRAPPING_CLASS: i64 = 3;
+#[path = "support/demo_rules.rs"]
+mod demo_rules;
+use demo_rules::{NON_TAXABLE_CLASS, SHIPPING_CLASS, demo_tax_config};
 /// Consignment destinations: US/CA, US/NY, US/TX, DE.
 const PLACES: usize = 4;
 
@@ -177,86 +174,12 @@ fn tax_config(
     should_subtract_store_tax: bool,
     store_tax_zone_id: i64,
 ) -> TaxConfig {
-    let us = |state: &str| ShopperTargetSettings {
-        locations: vec![tax::ZoneLocation {
-            country_code: "US".into(),
-            subdivision_codes: vec![state.into()],
-            postal_codes: vec![],
-        }],
-        customer_groups: vec![],
-    };
-    let zone = |id: i64, name: &str, targets| TaxZone {
-        id,
-        name: name.into(),
-        enabled: true,
-        price_display_settings: ZonePriceDisplay::default(),
-        shopper_target_settings: targets,
-    };
-    let rate = |id: i64, name: &str, zone_id: i64, percent: Decimal| TaxRate {
-        id,
-        name: name.into(),
-        enabled: true,
-        priority: 1,
-        class_rates: [0, SHIPPING_CLASS, GIFT_WRAPPING_CLASS]
-            .iter()
-            .map(|c| ClassRate {
-                tax_class_id: *c,
-                rate: percent,
-            })
-            .chain(std::iter::once(ClassRate {
-                tax_class_id: NON_TAXABLE_CLASS,
-                rate: Decimal::ZERO,
-            }))
-            .collect(),
-        tax_zone_id: zone_id,
-    };
-    let class = |id: i64, name: &str| TaxClass {
-        id,
-        name: name.into(),
-        created_at: 0,
-        updated_at: 0,
-    };
-    TaxConfig {
-        settings: TaxSettings {
-            tax_entered_with_prices: prices_include_tax,
-            should_subtract_store_tax,
-            store_tax_zone_id,
-            rounding_strategy: rounding,
-            shipping_tax_class_id: SHIPPING_CLASS,
-            gift_wrapping_tax_class_id: GIFT_WRAPPING_CLASS,
-            ..TaxSettings::default()
-        },
-        zones: vec![
-            TaxZone::default_zone(),
-            zone(2, "California", us("CA")),
-            zone(3, "New York", us("NY")),
-            zone(
-                4,
-                "EU VAT",
-                ShopperTargetSettings {
-                    locations: ["AT", "BE", "DE", "ES", "FR", "IE", "IT", "NL"]
-                        .iter()
-                        .map(|c| tax::ZoneLocation {
-                            country_code: (*c).into(),
-                            subdivision_codes: vec![],
-                            postal_codes: vec![],
-                        })
-                        .collect(),
-                    customer_groups: vec![],
-                },
-            ),
-        ],
-        rates: vec![
-            rate(1, "CA Sales Tax", 2, dec("7.25")),
-            rate(2, "NY Sales Tax", 3, dec("8.875")),
-            rate(3, "VAT", 4, dec("20")),
-        ],
-        classes: vec![
-            class(NON_TAXABLE_CLASS, "Non-Taxable Products"),
-            class(SHIPPING_CLASS, "Shipping"),
-            class(GIFT_WRAPPING_CLASS, "Gift Wrapping"),
-        ],
-    }
+    let mut config = demo_tax_config();
+    config.settings.tax_entered_with_prices = prices_include_tax;
+    config.settings.should_subtract_store_tax = should_subtract_store_tax;
+    config.settings.store_tax_zone_id = store_tax_zone_id;
+    config.settings.rounding_strategy = rounding;
+    config
 }
 
 fn address(place: usize) -> Address {
