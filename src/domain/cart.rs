@@ -91,6 +91,14 @@ pub struct LineItem {
     /// A fixed shipping price per unit, in the store's default currency, replacing rates.
     #[serde(default)]
     pub fixed_shipping_price: Option<Money>,
+    /// What coupons and promotions match items on.
+    #[serde(default)]
+    pub brand_id: i64,
+    #[serde(default)]
+    pub category_ids: Vec<i64>,
+    /// Sold below its regular price (promotions may exclude such items).
+    #[serde(default)]
+    pub on_sale: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -952,6 +960,9 @@ pub fn resolve_line(
         is_free_shipping: product.is_free_shipping,
         fixed_shipping_price: (product.fixed_cost_shipping_price > Money::ZERO)
             .then_some(product.fixed_cost_shipping_price),
+        brand_id: product.brand_id,
+        category_ids: product.categories.clone(),
+        on_sale: catalog_price < original_price,
     })
 }
 

@@ -11,6 +11,7 @@ pub mod coupon;
 pub mod error;
 pub mod metafield;
 pub mod money;
+pub mod promotion;
 pub mod scope;
 pub mod settings;
 pub mod shipping;

@@ -38,6 +38,22 @@ impl Money {
         Money(self.0 * Decimal::from(quantity))
     }
 
+    /// Whole ten-thousandths, as balances are stored (`12.5` → `125000`). Amounts
+    /// finer than that are rounded half away from zero; amounts beyond i64 saturate.
+    pub fn to_e4(self) -> i64 {
+        let scaled = (self.0 * Decimal::from(10_000))
+            .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero);
+        i64::try_from(scaled).unwrap_or(if scaled.is_sign_negative() {
+            i64::MIN
+        } else {
+            i64::MAX
+        })
+    }
+
+    pub fn from_e4(e4: i64) -> Money {
+        Money(Decimal::new(e4, 4).normalize())
+    }
+
     /// Four decimal places as a string, the V2 wire format (`"54.0000"`).
     pub fn to_v2_string(self) -> String {
         let mut d = self

@@ -30,6 +30,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0003_checkout_tokens.sql"),
         postgres: include_str!("../../migrations/postgres/0003_checkout_tokens.sql"),
     },
+    Migration {
+        version: 4,
+        name: "0004_promotions_orders",
+        sqlite: include_str!("../../migrations/sqlite/0004_promotions_orders.sql"),
+        postgres: include_str!("../../migrations/postgres/0004_promotions_orders.sql"),
+    },
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS kassa_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";

@@ -10,6 +10,7 @@ mod config_docs;
 mod metafields;
 mod migrate;
 pub mod records;
+mod usage;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -19,6 +20,7 @@ use std::time::Duration;
 
 pub use metafields::{MetafieldFilter, MetafieldRecord, MetafieldWrite, NewMetafieldRow};
 pub use records::*;
+pub use usage::UseKind;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

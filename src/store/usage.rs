@@ -1,0 +1,58 @@
+//! Usage counters of coupons, promotions and promotion codes (`promotion_uses`).
+//! Reads here are for display and pre-checks; the authoritative claim happens in the
+//! order-placing transaction (see `orders.rs`), guarded by the limit in SQL.
+
+use super::{Store, StoreResult, on_pool};
+use std::collections::HashMap;
+
+/// What a counter counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UseKind {
+    /// A Marketing V2 coupon (ref = coupon id).
+    Coupon,
+    /// A V3 promotion (ref = promotion id).
+    Promotion,
+    /// One code of a V3 coupon promotion (ref = code id).
+    PromotionCode,
+}
+
+impl UseKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UseKind::Coupon => "coupon",
+            UseKind::Promotion => "promotion",
+            UseKind::PromotionCode => "promotion_code",
+        }
+    }
+}
+
+impl Store {
+    /// Uses so far of each of `ref_ids` by `customer_id` (0 = everyone together).
+    /// Ids never used are absent.
+    pub async fn use_counts(
+        &self,
+        store_id: i64,
+        kind: UseKind,
+        customer_id: i64,
+        ref_ids: &[i64],
+    ) -> StoreResult<HashMap<i64, i64>> {
+        if ref_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows: Vec<(i64, i64)> = on_pool!(self, read, |p| {
+            sqlx::query_as(
+                "SELECT ref_id, uses FROM promotion_uses
+                 WHERE store_id = $1 AND kind = $2 AND customer_id = $3",
+            )
+            .bind(store_id)
+            .bind(kind.as_str())
+            .bind(customer_id)
+            .fetch_all(p)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .filter(|(id, _)| ref_ids.contains(id))
+            .collect())
+    }
+}
