@@ -18,7 +18,7 @@ on_both_backends!(
     customer_message,
     fees_lifecycle,
     manual_discounts_allocate_to_the_cent,
-    coupons_without_promotions,
+    coupons_apply_and_come_off,
     stale_version_is_409,
     unknown_checkout_is_404,
     scopes_guard_checkouts,
@@ -487,7 +487,7 @@ async fn manual_discounts_allocate_to_the_cent(app: TestApp) {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
-async fn coupons_without_promotions(app: TestApp) {
+async fn coupons_apply_and_come_off(app: TestApp) {
     let app = app.with_fixtures().await;
     let (id, _) = cart(&app).await;
     let r = app
@@ -513,7 +513,7 @@ async fn coupons_without_promotions(app: TestApp) {
         )
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    // A coupon the store defined is refused too, and the message says why.
+    // A coupon the store defined applies (in any case) and comes off again exactly.
     let r = app
         .post(
             "/stores/demo/v2/coupons",
@@ -522,21 +522,36 @@ async fn coupons_without_promotions(app: TestApp) {
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let before = app.get(&format!("{CHECKOUTS}/{id}")).await;
     let r = app
         .post(
             &format!("{CHECKOUTS}/{id}/coupons"),
             json!({"coupon_code": "tenoff"}),
         )
         .await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let coupons = &r.data()["coupons"];
+    assert_eq!(coupons[0]["code"], "TENOFF", "{}", r.body);
+    assert_eq!(coupons[0]["coupon_type"], "per_total_discount");
+    assert_eq!(coupons[0]["discounted_amount"], json!(10));
+    assert_eq!(r.data()["cart"]["coupons"], *coupons);
+    let total = |v: &Value| v["grand_total"].as_f64().unwrap();
     assert!(
-        r.body["title"]
-            .as_str()
-            .unwrap()
-            .contains("does not apply coupons"),
-        "{}",
+        (total(before.data()) - total(r.data()) - 10.0).abs() < 1e-9,
+        "{} vs {}",
+        before.body,
         r.body
     );
+    let r = app
+        .call(
+            Method::DELETE,
+            &format!("{CHECKOUTS}/{id}/coupons/TenOff"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.data()["grand_total"], before.data()["grand_total"]);
+    assert_eq!(r.data()["coupons"], json!([]));
 }
 
 async fn stale_version_is_409(app: TestApp) {

@@ -13,7 +13,10 @@ use std::path::PathBuf;
 
 on_both_backends!(
     cart_responses_match_carts_v3,
-    checkout_responses_match_checkouts_v3
+    checkout_responses_match_checkouts_v3,
+    gift_certificate_responses_match_marketing_v2,
+    customer_responses_match_customers_v3,
+    promotion_responses_match_promotions_v3
 );
 
 fn spec_path(name: &str) -> PathBuf {
@@ -546,4 +549,301 @@ async fn checkout_responses_match_checkouts_v3(app: TestApp) {
         "409",
         &conflict.body,
     );
+}
+
+async fn gift_certificate_responses_match_marketing_v2(app: TestApp) {
+    let Some(spec) = load_spec("admin/marketing.v2.yml") else {
+        return;
+    };
+    let base = "/stores/demo/v2/gift_certificates";
+    let created = app
+        .post(
+            base,
+            json!({"to_name": "Sam", "to_email": "sam@example.com", "from_name": "Alex",
+                   "from_email": "alex@example.com", "amount": "25", "template": "christmas.html",
+                   "message": "Enjoy", "expiry_date": "Tue, 13 Mar 2040 16:18:59 +0000"}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    check_op(&spec, "/gift_certificates", "post", "201", &created.body);
+    let id = created.body["id"].as_i64().expect("id");
+    // One without an expiry date or a message, and with a generated code.
+    let plain = app
+        .post(
+            base,
+            json!({"to_name": "Kim", "to_email": "kim@example.com", "from_name": "Lee",
+                   "from_email": "lee@example.com", "amount": 5}),
+        )
+        .await;
+    check_op(&spec, "/gift_certificates", "post", "201", &plain.body);
+
+    let one = app.get(&format!("{base}/{id}")).await;
+    check_op(&spec, "/gift_certificates/{id}", "get", "200", &one.body);
+    let updated = app
+        .put(
+            &format!("{base}/{id}"),
+            json!({"balance": "12.5", "status": "disabled"}),
+        )
+        .await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.body);
+    check_op(
+        &spec,
+        "/gift_certificates/{id}",
+        "put",
+        "200",
+        &updated.body,
+    );
+    let list = app.get(base).await;
+    assert_eq!(list.body.as_array().map(Vec::len), Some(4), "{}", list.body);
+    check_op(&spec, "/gift_certificates", "get", "200", &list.body);
+    // The check can fail: money as a number and an unknown template are caught.
+    let mut wrong = one.body.clone();
+    wrong["amount"] = json!(25);
+    wrong["template"] = json!("nope.html");
+    let mut out = Vec::new();
+    violations(
+        &spec,
+        &json!({"$ref": "#/components/schemas/giftCertificate_Full"}),
+        &wrong,
+        "$",
+        &mut out,
+    );
+    assert!(
+        out.iter().any(|v| v.contains("$.amount")) && out.iter().any(|v| v.contains("$.template")),
+        "{out:?}"
+    );
+}
+
+async fn customer_responses_match_customers_v3(app: TestApp) {
+    let Some(spec) = load_spec("admin/customers.v3.yml") else {
+        return;
+    };
+    let base = "/stores/demo/v3/customers";
+    let created = app
+        .post(
+            base,
+            json!([
+                {"email": "ann@example.com", "first_name": "Ann", "last_name": "Adams",
+                 "company": "Acme", "phone": "555", "customer_group_id": 1, "channel_ids": [1],
+                 "store_credit_amounts": [{"amount": 43.15}],
+                 "authentication": {"force_password_reset": true}},
+                {"email": "bob@example.com", "first_name": "Bob", "last_name": "Brown"}
+            ]),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    check_op(&spec, "/customers", "post", "200", &created.body);
+    let id = created.data()[0]["id"].as_i64().expect("id");
+
+    let updated = app
+        .put(
+            base,
+            json!([{"id": id, "notes": "VIP", "store_credit_amounts": [{"amount": 1.5}]}]),
+        )
+        .await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.body);
+    check_op(&spec, "/customers", "put", "200", &updated.body);
+
+    for query in [
+        "",
+        "?include=storecredit,addresses,attributes,formfields",
+        "?limit=1&page=2&sort=last_name:desc",
+    ] {
+        let list = app.get(&format!("{base}{query}")).await;
+        assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+        check_op(&spec, "/customers", "get", "200", &list.body);
+    }
+
+    let bad = app
+        .post(
+            base,
+            json!([{"email": "nope", "first_name": "A", "last_name": "B"}]),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    check_op(&spec, "/customers", "post", "422", &bad.body);
+    let bad = app
+        .put(base, json!([{"id": id, "email": "bob@example.com"}]))
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    check_op(&spec, "/customers", "put", "422", &bad.body);
+    let bad = app.get(&format!("{base}?sort=nonsense")).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    check_op(&spec, "/customers", "get", "422", &bad.body);
+}
+
+/// `promotions.v3.yml` writes its item matchers, conditions and actions as `oneOf` /
+/// `anyOf` alternatives that each hold one property and require none, so under strict
+/// `oneOf` `{"products": [1]}` matches every alternative, and under `anyOf` any action
+/// passes. Each such alternative is told apart by its one key, which is what the spec
+/// means: it is made required here.
+fn require_single_keys_of_alternatives(spec: &mut Value) {
+    let names: Vec<String> = spec["components"]["schemas"]
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    let mut targets: Vec<String> = Vec::new();
+    for name in &names {
+        let schema = &spec["components"]["schemas"][name];
+        let alternatives = schema["oneOf"].as_array().into_iter().flatten();
+        for alt in alternatives.chain(schema["anyOf"].as_array().into_iter().flatten()) {
+            if let Some(r) = alt["$ref"].as_str() {
+                targets.push(r.trim_start_matches("#/components/schemas/").to_string());
+            }
+        }
+    }
+    for t in targets {
+        let schema = &mut spec["components"]["schemas"][&t];
+        let keys: Vec<String> = schema["properties"]
+            .as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        if keys.len() == 1 && schema.get("required").is_none() {
+            schema["required"] = json!(keys);
+        }
+    }
+}
+
+async fn promotion_responses_match_promotions_v3(app: TestApp) {
+    let Some(mut spec) = load_spec("admin/promotions.v3.yml") else {
+        return;
+    };
+    require_single_keys_of_alternatives(&mut spec);
+    let spec = spec;
+    let base = "/stores/demo/v3/promotions";
+    let bodies = [
+        json!({"redemption_type": "AUTOMATIC", "name": "Ten off", "channels": [{"id": 1}],
+               "customer": {"group_ids": [1]}, "end_date": "2040-01-01T00:00:00Z",
+               "notifications": [{"content": "Saved", "type": "APPLIED", "locations": ["CART_PAGE"]}],
+               "shipping_address": {"countries": [{"iso2_country_code": "US"}]},
+               "rules": [{"action": {"cart_value": {"discount": {"percentage_amount": "10"},
+                                                    "maximum_allowed_discount_amount": "20"}},
+                          "condition": {"cart": {"minimum_spend": "100"}}}]}),
+        json!({"redemption_type": "AUTOMATIC", "name": "BXGY",
+               "rules": [{"action": {"cart_items": {"discount": {"percentage_amount": "100"},
+                                                    "items": {"or": [{"products": [5]}, {"not": {"brands": [1]}}]},
+                                                    "quantity": 1}},
+                          "apply_once": false,
+                          "condition": {"and": [{"cart": {"items": {"products": [2]}, "minimum_quantity": 1}},
+                                                {"cart": {"minimum_spend": "10"}}]}}]}),
+        json!({"redemption_type": "AUTOMATIC", "name": "Ship",
+               "rules": [{"action": {"shipping": {"zone_ids": "*"}}},
+                         {"action": {"shipping": {"zone_ids": [1]}}}]}),
+        json!({"redemption_type": "COUPON", "name": "Coupon", "codes": {"code": "CONFORM-1", "max_uses": 5},
+               "can_be_used_with_other_promotions": false, "coupon_overrides_other_promotions": true,
+               "rules": [{"action": {"cart_value": {"discount": {"fixed_amount": "5"}}}}]}),
+        json!({"redemption_type": "COUPON", "name": "Bulk", "coupon_type": "BULK",
+               "rules": [{"action": {"cart_value": {"discount": {"fixed_amount": "5"}}}}]}),
+    ];
+    let mut ids = Vec::new();
+    for body in bodies {
+        let created = app.post(base, body).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        check_op(&spec, "/promotions", "post", "201", &created.body);
+        ids.push(created.data()["id"].as_i64().expect("id"));
+    }
+    let (coupon, bulk) = (ids[3], ids[4]);
+
+    let list = app.get(&format!("{base}?limit=50")).await;
+    check_op(&spec, "/promotions", "get", "200", &list.body);
+    for id in &ids {
+        let one = app.get(&format!("{base}/{id}")).await;
+        check_op(&spec, "/promotions/{id}", "get", "200", &one.body);
+    }
+    let updated = app
+        .put(
+            &format!("{base}/{}", ids[0]),
+            json!({"name": "Renamed", "end_date": null}),
+        )
+        .await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.body);
+    check_op(&spec, "/promotions/{id}", "put", "200", &updated.body);
+
+    let code = app
+        .post(
+            &format!("{base}/{bulk}/codes"),
+            json!({"code": "CONFORM-2"}),
+        )
+        .await;
+    assert_eq!(code.status, StatusCode::CREATED, "{}", code.body);
+    check_op(
+        &spec,
+        "/promotions/{promotion_id}/codes",
+        "post",
+        "201",
+        &code.body,
+    );
+    let generated = app
+        .post(&format!("{base}/{bulk}/codegen"), json!({"batch_size": 3}))
+        .await;
+    assert_eq!(generated.status, StatusCode::CREATED, "{}", generated.body);
+    check_op(
+        &spec,
+        "/promotions/{promotion_id}/codegen",
+        "post",
+        "201",
+        &generated.body,
+    );
+    for query in ["", "?limit=2", "?page=1&limit=2"] {
+        let codes = app.get(&format!("{base}/{bulk}/codes{query}")).await;
+        check_op(
+            &spec,
+            "/promotions/{promotion_id}/codes",
+            "get",
+            "200",
+            &codes.body,
+        );
+    }
+    let by_code = app.get(&format!("{base}/codes?code=conform-1")).await;
+    assert_eq!(
+        by_code.data().as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        by_code.body
+    );
+    check_op(&spec, "/promotions/codes", "get", "200", &by_code.body);
+
+    let kept = app.delete(&format!("{base}?id:in={coupon}")).await;
+    assert_eq!(
+        kept.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        kept.body
+    );
+    check_op(&spec, "/promotions", "delete", "422", &kept.body);
+    let missing = app.delete(base).await;
+    check_op(&spec, "/promotions", "delete", "422", &missing.body);
+    let not_found = app.get(&format!("{base}/424242")).await;
+    assert_eq!(not_found.status, StatusCode::NOT_FOUND);
+    check_op(&spec, "/promotions/{id}", "get", "404", &not_found.body);
+
+    // The check can fail: each of these mistakes alone is caught.
+    let good = app.get(&format!("{base}/{}", ids[1])).await.body;
+    let response = resolve(
+        &spec,
+        &spec["paths"]["/promotions/{id}"]["get"]["responses"]["200"],
+    );
+    let schema = &response["content"]["application/json"]["schema"];
+    let mistakes: [(&str, Value); 4] = [
+        (
+            "/data/rules/0/action/cart_items/discount",
+            json!({"percentage_amount": 100}),
+        ),
+        (
+            "/data/rules/0/condition/and/0/cart/items",
+            json!({"products": [2], "brands": [1]}),
+        ),
+        ("/data/rules/0/action", json!({"cart_itemz": {}})),
+        ("/data/start_date", json!(1_700_000_000)),
+    ];
+    for (pointer, value) in mistakes {
+        let mut wrong = good.clone();
+        *wrong.pointer_mut(pointer).expect("pointer") = value;
+        let mut out = Vec::new();
+        violations(&spec, schema, &wrong, "$", &mut out);
+        assert!(!out.is_empty(), "a wrong {pointer} passed");
+    }
+    let mut out = Vec::new();
+    violations(&spec, schema, &good, "$", &mut out);
+    assert!(out.is_empty(), "{out:?}");
 }

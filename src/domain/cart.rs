@@ -109,6 +109,15 @@ pub struct LinePricing {
     pub extended_sale_price: Money,
     pub discount_amount: Money,
     pub coupon_amount: Money,
+    /// Each discount on this line: promotion id, `coupon` or `manual-discount`.
+    #[serde(default)]
+    pub discounts: Vec<LineDiscount>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LineDiscount {
+    pub id: String,
+    pub amount: Money,
 }
 
 /// One option or modifier choice on a line, as shown back to the caller.
@@ -559,6 +568,7 @@ impl Cart {
                 extended_sale_price: sale.times(line.quantity as u32),
                 discount_amount: Money::ZERO,
                 coupon_amount: Money::ZERO,
+                discounts: Vec::new(),
             };
             base += line.pricing.extended_list_price;
         }

@@ -8,10 +8,15 @@
 //! units, so every part adds up to its whole exactly.
 
 use super::address::{Address, Location};
-use super::cart::Cart;
+use super::cart::{Cart, LineDiscount};
 use super::catalog::ProductType;
+use super::discount::{
+    COUPON_DISCOUNT_ID, CodeOffer, DiscountContext, DiscountLine, ItemDiscounts, ShipmentCost,
+    Source, discount_items, settle_shipping,
+};
 use super::error::DomainError;
 use super::money::{Currency, Money};
+use super::promotion::{ItemFacts, Promotion};
 use super::shipping::{ShipmentRequest, ShippableItem, ShippingConfig, ShippingQuote, quotes};
 use super::tax::{AppliedRate, TaxConfig, TaxableAmount, compute_tax};
 use rust_decimal::Decimal;
@@ -34,6 +39,78 @@ pub struct CheckoutState {
     pub fees: Vec<Fee>,
     pub manual_discounts: ManualDiscounts,
     pub totals: CheckoutTotals,
+    /// Coupon codes on the checkout, as the store spells them, in the order applied.
+    #[serde(default)]
+    pub coupon_codes: Vec<String>,
+    /// What each code took, as last priced (same order as `coupon_codes`).
+    #[serde(default)]
+    pub coupons: Vec<AppliedCoupon>,
+    /// Automatic promotions that took something: (promotion id, amount off items).
+    #[serde(default)]
+    pub promotion_discounts: Vec<(i64, Money)>,
+    #[serde(default)]
+    pub banners: Vec<BannerRecord>,
+    /// Gift certificates offered as payment, in the order applied.
+    #[serde(default)]
+    pub gift_certificates: Vec<AppliedGiftCertificate>,
+    /// The customer's store credit (store default currency) when they chose to use it.
+    #[serde(default)]
+    pub store_credit: Option<Money>,
+    /// What is left to pay after gift certificates and store credit, as last priced.
+    #[serde(default)]
+    pub payments: StoredValueTotals,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AppliedCoupon {
+    pub code: String,
+    /// V2 coupon id, or the promotion's id for a promotion code.
+    pub id: i64,
+    pub coupon_type: String,
+    pub display_name: String,
+    /// Off items and shipping together.
+    pub discounted_amount: Money,
+    /// Why the code currently takes nothing, if it does not.
+    pub not_applied: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BannerRecord {
+    pub promotion_id: i64,
+    pub kind: String,
+    pub pages: Vec<String>,
+    pub text: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AppliedGiftCertificate {
+    pub id: i64,
+    pub code: String,
+    /// Balance when applied, in the cart's currency.
+    pub balance: Money,
+    pub purchase_date: i64,
+    /// What this certificate pays of the order, as last priced.
+    #[serde(default)]
+    pub used: Money,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StoredValueTotals {
+    pub gift_certificates: Money,
+    pub store_credit: Money,
+    pub outstanding_balance: Money,
+}
+
+/// The store's offers pricing weighs: automatic promotions and the checkout's codes.
+#[derive(Clone, Debug, Default)]
+pub struct Offers<'a> {
+    pub automatic: &'a [Promotion],
+    /// The checkout's codes resolved, in the order applied (unknown codes left out).
+    pub codes: Vec<CodeOffer<'a>>,
+    pub now: i64,
+    pub default_currency_code: &'a str,
+    pub customer_group_id: i64,
+    pub customer_order_count: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -57,6 +134,12 @@ pub struct Consignment {
     pub shipping_cost_inc_tax: Money,
     pub handling_cost_ex_tax: Money,
     pub handling_cost_inc_tax: Money,
+    /// Off this consignment's shipping, by code.
+    #[serde(default)]
+    pub coupon_discounts: Vec<(String, Money)>,
+    /// Automatic promotions that discounted this consignment's shipping.
+    #[serde(default)]
+    pub promotion_ids: Vec<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -233,6 +316,8 @@ impl Cart {
                     shipping_cost_inc_tax: Money::ZERO,
                     handling_cost_ex_tax: Money::ZERO,
                     handling_cost_inc_tax: Money::ZERO,
+                    coupon_discounts: Vec::new(),
+                    promotion_ids: Vec::new(),
                 }),
             }
         }
@@ -482,14 +567,96 @@ impl Cart {
             .retain(|(id, _)| known.contains(id) || self.custom_items.iter().any(|c| c.id == *id));
     }
 
-    /// The whole pricing engine: lines, discounts, shipping, tax and every total.
-    /// Without rules (no checkout state yet) there is no shipping and no tax.
+    /// The whole pricing engine without promotions or coupons.
     pub fn price(&mut self, rules: Option<&PricingRules>) -> Result<(), DomainError> {
+        self.price_with(rules, &Offers::default())
+    }
+
+    /// The lines as the discount engine sees them.
+    pub fn discount_lines(&self) -> Vec<DiscountLine<'_>> {
+        self.line_items
+            .iter()
+            .map(|l| DiscountLine {
+                id: l.id,
+                facts: Some(ItemFacts {
+                    product_id: l.product_id,
+                    variant_id: l.variant_id,
+                    brand_id: l.brand_id,
+                    category_ids: &l.category_ids,
+                }),
+                quantity: l.quantity,
+                value: l.pricing.extended_sale_price,
+                on_sale: l.on_sale,
+            })
+            .chain(self.custom_items.iter().map(|c| DiscountLine {
+                id: c.id,
+                facts: None,
+                quantity: c.quantity,
+                value: c.extended_list_price,
+                on_sale: false,
+            }))
+            .collect()
+    }
+
+    /// What the discount engine needs to know of the shopper and the shipments.
+    pub fn discount_context<'a>(&'a self, offers: &Offers<'a>) -> DiscountContext<'a> {
+        let mut destinations: Vec<String> = self
+            .checkout
+            .consignments
+            .iter()
+            .filter(|c| c.pickup_method_id.is_none())
+            .map(|c| c.address.address.country_code.to_ascii_uppercase())
+            .filter(|c| !c.is_empty())
+            .collect();
+        destinations.dedup();
+        DiscountContext {
+            now: offers.now,
+            currency: &self.currency,
+            default_currency_code: if offers.default_currency_code.is_empty() {
+                &self.currency.code
+            } else {
+                offers.default_currency_code
+            },
+            channel_id: self.channel_id,
+            customer_group_id: offers.customer_group_id,
+            customer_order_count: offers.customer_order_count,
+            destinations,
+            selected_methods: self
+                .checkout
+                .consignments
+                .iter()
+                .filter_map(|c| c.selected_option.as_ref().map(|q| q.description.clone()))
+                .collect(),
+        }
+    }
+
+    /// The whole pricing engine: lines, promotions and coupons, manual discounts,
+    /// shipping and its discounts, tax, every total, and what stored value pays.
+    /// Without rules (no checkout state yet) there is no shipping and no tax.
+    pub fn price_with(
+        &mut self,
+        rules: Option<&PricingRules>,
+        offers: &Offers,
+    ) -> Result<(), DomainError> {
         self.reprice();
         self.reconcile_consignments();
         let cur = self.currency.clone();
 
-        // 1. Manual discounts onto lines.
+        // 1. Promotions and coupons onto lines — unless the merchant set manual
+        //    discounts, which replace them (as BigCommerce's discounts endpoint does).
+        let manual_set = !self.checkout.manual_discounts.cart_level.is_empty()
+            || !self.checkout.manual_discounts.per_line.is_empty();
+        let offered: ItemDiscounts = if manual_set {
+            ItemDiscounts::default()
+        } else {
+            let ctx = self.discount_context(offers);
+            discount_items(
+                &self.discount_lines(),
+                offers.automatic,
+                &offers.codes,
+                &ctx,
+            )
+        };
         let lines = self.discountable_lines();
         let cart_level: Money = self
             .checkout
@@ -498,28 +665,56 @@ impl Cart {
             .iter()
             .copied()
             .sum();
-        let mut discount: HashMap<Uuid, Money> = HashMap::new();
+        let mut manual: HashMap<Uuid, Money> = HashMap::new();
         for (id, m) in &self.checkout.manual_discounts.per_line {
-            *discount.entry(*id).or_default() += *m;
+            *manual.entry(*id).or_default() += *m;
         }
         let remaining: Vec<Money> = lines
             .iter()
-            .map(|(id, v)| (*v - discount.get(id).copied().unwrap_or_default()).max(Money::ZERO))
+            .map(|(id, v)| (*v - manual.get(id).copied().unwrap_or_default()).max(Money::ZERO))
             .collect();
         let cart_level = cart_level.min(remaining.iter().copied().sum());
         for ((id, _), share) in lines.iter().zip(allocate(cart_level, &remaining, &cur)) {
-            *discount.entry(*id).or_default() += share;
+            *manual.entry(*id).or_default() += share;
         }
-        let manual_total: Money = discount.values().copied().sum();
+        let manual_total: Money = manual.values().copied().sum();
+        let mut discount: HashMap<Uuid, Money> = manual.clone();
+        for (id, _) in &lines {
+            let offered_here = offered.line_total(id);
+            if offered_here > Money::ZERO {
+                *discount.entry(*id).or_default() += offered_here;
+            }
+        }
+        let all_discounts: Money = discount.values().copied().sum();
         for l in &mut self.line_items {
             l.pricing.discount_amount = discount.get(&l.id).copied().unwrap_or_default();
+            l.pricing.coupon_amount = offered.line_coupon_total(&l.id);
+            l.pricing.discounts = line_discounts(
+                offered
+                    .per_line
+                    .get(&l.id)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default(),
+                manual.get(&l.id).copied().unwrap_or_default(),
+            );
         }
         for c in &mut self.custom_items {
             c.discount_amount = discount.get(&c.id).copied().unwrap_or_default();
         }
         self.totals.manual_discount_amount = manual_total;
-        self.totals.discount_amount = manual_total;
-        self.totals.cart_amount = (self.totals.base_amount - manual_total).max(Money::ZERO);
+        self.totals.discount_amount = manual_total + offered.order_level;
+        self.totals.cart_amount = (self.totals.base_amount - all_discounts).max(Money::ZERO);
+        self.checkout.promotion_discounts = offered.promotions.clone();
+        self.checkout.banners = offered
+            .banners
+            .iter()
+            .map(|b| BannerRecord {
+                promotion_id: b.promotion_id,
+                kind: b.kind.to_string(),
+                pages: b.pages.clone(),
+                text: b.text.clone(),
+            })
+            .collect();
 
         // 2. What each line is worth after discounts.
         let net: HashMap<Uuid, Money> = lines
@@ -589,10 +784,59 @@ impl Cart {
                 .selected_option_id
                 .as_ref()
                 .and_then(|id| c.available_options.iter().find(|q| &q.id == id).cloned());
-            if c.selected_option.is_none() {
-                c.selected_option_id = None;
-            }
+            // A choice the consignment's quotes no longer offer is hidden, not
+            // forgotten: it comes back when the option does (say, a coupon removed).
         }
+
+        // 3b. Shipping discounts (free shipping, amounts off) on the chosen options.
+        let shipments: Vec<Option<ShipmentCost<'_>>> = self
+            .checkout
+            .consignments
+            .iter()
+            .map(|c| {
+                c.selected_option.as_ref().map(|q| ShipmentCost {
+                    zone_id: q.zone_id,
+                    method_name: &q.description,
+                    cost: shipping_and_handling(q).0,
+                })
+            })
+            .collect();
+        let shipping_off = settle_shipping(&offered.shipping, &shipments, &cur);
+        let mut code_shipping: HashMap<String, Money> = HashMap::new();
+        let mut shipping_discount: Vec<Money> = Vec::new();
+        for (c, taken) in self.checkout.consignments.iter_mut().zip(&shipping_off) {
+            c.coupon_discounts.clear();
+            c.promotion_ids.clear();
+            for (source, amount) in taken {
+                match source {
+                    Source::Code(code) => {
+                        c.coupon_discounts.push((code.clone(), *amount));
+                        *code_shipping.entry(code.clone()).or_default() += *amount;
+                    }
+                    Source::Promotion(id) => {
+                        if !c.promotion_ids.contains(id) {
+                            c.promotion_ids.push(*id);
+                        }
+                    }
+                }
+            }
+            shipping_discount.push(taken.iter().map(|t| t.1).sum());
+        }
+        self.checkout.coupons = offered
+            .codes
+            .iter()
+            .map(|r| {
+                let total = r.item_amount + code_shipping.get(&r.code).copied().unwrap_or_default();
+                AppliedCoupon {
+                    code: r.code.clone(),
+                    id: r.id,
+                    coupon_type: r.coupon_type.clone(),
+                    display_name: r.display_name.clone(),
+                    discounted_amount: total,
+                    not_applied: r.not_applied.clone(),
+                }
+            })
+            .collect();
 
         // 4. Tax, per destination.
         let include = rules.is_some_and(|r| r.prices_include_tax);
@@ -611,7 +855,6 @@ impl Cart {
                 .or(billing.clone()),
             _ => billing.clone(),
         };
-        let mut groups: Vec<(Option<Address>, Vec<TaxableAmount>)> = Vec::new();
         // Each line's value split over where its units go (consignments, then the units
         // that ship nowhere), in whole minor units so the parts add up to the line.
         let mut placement: HashMap<Uuid, Vec<(Option<usize>, i64)>> = HashMap::new();
@@ -635,35 +878,69 @@ impl Cart {
                     .push((None, f.quantity - placed));
             }
         }
-        let mut share: HashMap<(Uuid, Option<usize>), Money> = HashMap::new();
-        for (id, parts) in &placement {
-            let weights: Vec<Money> = parts
+        // Taxable item amounts per destination (one list per consignment, then the
+        // units that ship nowhere), from the given per-line values.
+        let item_amounts = |values: &HashMap<Uuid, Money>| -> Vec<Vec<TaxableAmount>> {
+            let mut share: HashMap<(Uuid, Option<usize>), Money> = HashMap::new();
+            for (id, parts) in &placement {
+                let weights: Vec<Money> = parts
+                    .iter()
+                    .map(|p| Money::new(Decimal::from(p.1)))
+                    .collect();
+                let value = values.get(id).copied().unwrap_or_default();
+                for (part, amount) in parts.iter().zip(allocate(value, &weights, &cur)) {
+                    share.insert((*id, part.0), amount);
+                }
+            }
+            let class = |id: &Uuid| facts.get(id).map(|f| f.tax_class_id).unwrap_or(0);
+            let mut out: Vec<Vec<TaxableAmount>> = self
+                .checkout
+                .consignments
                 .iter()
-                .map(|p| Money::new(Decimal::from(p.1)))
+                .enumerate()
+                .map(|(ci, c)| {
+                    c.items
+                        .iter()
+                        .map(|it| TaxableAmount {
+                            key: format!("{}@{}", it.item_id, c.id),
+                            tax_class_id: class(&it.item_id),
+                            amount: share
+                                .get(&(it.item_id, Some(ci)))
+                                .copied()
+                                .unwrap_or_default(),
+                        })
+                        .collect()
+                })
                 .collect();
-            let value = net.get(id).copied().unwrap_or_default();
-            for (part, amount) in parts.iter().zip(allocate(value, &weights, &cur)) {
-                share.insert((*id, part.0), amount);
-            }
-        }
+            let mut rest: Vec<TaxableAmount> = share
+                .iter()
+                .filter(|((_, part), _)| part.is_none())
+                .map(|((id, _), amount)| TaxableAmount {
+                    key: format!("{id}@-"),
+                    tax_class_id: class(id),
+                    amount: *amount,
+                })
+                .collect();
+            rest.sort_by(|a, b| a.key.cmp(&b.key));
+            out.push(rest);
+            out
+        };
+        let mut destinations: Vec<Option<Address>> = self
+            .checkout
+            .consignments
+            .iter()
+            .map(|c| Some(c.address.address.clone()))
+            .collect();
+        destinations.push(fallback);
+        let mut amounts_by_destination = item_amounts(&net);
         for (ci, c) in self.checkout.consignments.iter().enumerate() {
-            let mut amounts = Vec::new();
-            for it in &c.items {
-                let class = facts.get(&it.item_id).map(|f| f.tax_class_id).unwrap_or(0);
-                amounts.push(TaxableAmount {
-                    key: format!("{}@{}", it.item_id, c.id),
-                    tax_class_id: class,
-                    amount: share
-                        .get(&(it.item_id, Some(ci)))
-                        .copied()
-                        .unwrap_or_default(),
-                });
-            }
             if let Some(q) = &c.selected_option
                 && q.tax_class_id.is_some()
                 && let Some(class) = rules.map(|r| r.shipping_tax_class_id)
+                && let Some(amounts) = amounts_by_destination.get_mut(ci)
             {
                 let (cost, handling) = shipping_and_handling(q);
+                let cost = cost - shipping_discount.get(ci).copied().unwrap_or_default();
                 amounts.push(TaxableAmount {
                     key: format!("shipping:{}", c.id),
                     tax_class_id: class,
@@ -675,30 +952,47 @@ impl Cart {
                     amount: handling,
                 });
             }
-            groups.push((Some(c.address.address.clone()), amounts));
         }
-        let mut rest = Vec::new();
-        for ((id, part), amount) in &share {
-            if part.is_some() {
-                continue;
-            }
-            rest.push(TaxableAmount {
-                key: format!("{id}@-"),
-                tax_class_id: facts.get(id).map(|f| f.tax_class_id).unwrap_or(0),
-                amount: *amount,
-            });
-        }
-        for f in &self.checkout.fees {
-            if let Some(class) = f.tax_class_id {
-                rest.push(TaxableAmount {
-                    key: format!("fee:{}", f.id),
-                    tax_class_id: class,
-                    amount: f.cost,
-                });
+        if let Some(rest) = amounts_by_destination.last_mut() {
+            for f in &self.checkout.fees {
+                if let Some(class) = f.tax_class_id {
+                    rest.push(TaxableAmount {
+                        key: format!("fee:{}", f.id),
+                        tax_class_id: class,
+                        amount: f.cost,
+                    });
+                }
             }
         }
-        rest.sort_by(|a, b| a.key.cmp(&b.key));
-        groups.push((fallback, rest));
+        let groups: Vec<(Option<Address>, Vec<TaxableAmount>)> = destinations
+            .iter()
+            .cloned()
+            .zip(amounts_by_destination)
+            .collect();
+
+        // With prices entered including tax, the subtotal excluding tax is that of the
+        // undiscounted lines: tax their full values too (only needed when discounted).
+        let mut gross_ex_correction = Money::ZERO;
+        if let Some(r) = rules
+            && include
+            && all_discounts > Money::ZERO
+        {
+            let gross: HashMap<Uuid, Money> = lines.iter().copied().collect();
+            for (addr, amounts) in destinations.iter().zip(item_amounts(&gross)) {
+                if amounts.is_empty() {
+                    continue;
+                }
+                let location = addr
+                    .as_ref()
+                    .filter(|a| !a.country_code.is_empty())
+                    .map(|a| a.location());
+                let result = compute_tax(r.tax, location, &amounts, include, &cur)?;
+                for lt in result.lines {
+                    // Entered minus excluding-tax: the tax inside the full value.
+                    gross_ex_correction += lt.amount_inc_tax - lt.amount_ex_tax;
+                }
+            }
+        }
 
         // Every taxed amount by key: (as entered, excluding tax, including tax).
         let mut taxed: HashMap<String, (Money, Money, Money)> = HashMap::new();
@@ -759,12 +1053,13 @@ impl Cart {
         }
         let (mut ship_ex, mut ship_inc, mut hand_ex, mut hand_inc) =
             (Money::ZERO, Money::ZERO, Money::ZERO, Money::ZERO);
-        for c in &mut self.checkout.consignments {
+        for (ci, c) in self.checkout.consignments.iter_mut().enumerate() {
             let (cost, handling) = c
                 .selected_option
                 .as_ref()
                 .map(shipping_and_handling)
                 .unwrap_or_default();
+            let cost = cost - shipping_discount.get(ci).copied().unwrap_or_default();
             (c.shipping_cost_ex_tax, c.shipping_cost_inc_tax) =
                 ex_inc(&format!("shipping:{}", c.id), cost);
             (c.handling_cost_ex_tax, c.handling_cost_inc_tax) =
@@ -785,7 +1080,11 @@ impl Cart {
         let items_net = self.totals.cart_amount;
         let cart_ex = items_net - items_entered + items_ex;
         let cart_inc = items_net - items_entered + items_inc;
-        let subtotal_ex = base - items_entered + items_ex;
+        let subtotal_ex = if gross_ex_correction > Money::ZERO {
+            base - gross_ex_correction
+        } else {
+            base - items_entered + items_ex
+        };
         let subtotal_inc = base - items_entered + items_inc;
         let grand_total = (cart_inc + ship_inc + hand_inc + fees_inc).max(Money::ZERO);
         self.checkout.totals = CheckoutTotals {
@@ -803,6 +1102,26 @@ impl Cart {
             cart_amount_inc_tax: cart_inc,
             taxes,
             line_tax,
+        };
+
+        // 6. Stored value: gift certificates first, in the order applied, then store credit.
+        let mut due = grand_total;
+        let mut by_gift = Money::ZERO;
+        for g in &mut self.checkout.gift_certificates {
+            g.used = g.balance.min(due).max(Money::ZERO);
+            due -= g.used;
+            by_gift += g.used;
+        }
+        let by_credit = self
+            .checkout
+            .store_credit
+            .map(|c| cur.convert(c).min(due).max(Money::ZERO))
+            .unwrap_or_default();
+        due -= by_credit;
+        self.checkout.payments = StoredValueTotals {
+            gift_certificates: by_gift,
+            store_credit: by_credit,
+            outstanding_balance: due,
         };
         Ok(())
     }
@@ -854,6 +1173,31 @@ pub fn shipping_and_handling(q: &ShippingQuote) -> (Money, Money) {
     } else {
         (q.cost + q.handling, Money::ZERO)
     }
+}
+
+/// A line's `discounts` list: each promotion by id, coupons together, manual discounts.
+fn line_discounts(offered: &[(Source, Money)], manual: Money) -> Vec<LineDiscount> {
+    let mut out: Vec<LineDiscount> = Vec::new();
+    for (source, amount) in offered {
+        let id = match source {
+            Source::Promotion(id) => id.to_string(),
+            Source::Code(_) => COUPON_DISCOUNT_ID.to_string(),
+        };
+        match out.iter_mut().find(|d| d.id == id) {
+            Some(d) => d.amount += *amount,
+            None => out.push(LineDiscount {
+                id,
+                amount: *amount,
+            }),
+        }
+    }
+    if manual > Money::ZERO {
+        out.push(LineDiscount {
+            id: MANUAL_DISCOUNT_ID.to_string(),
+            amount: manual,
+        });
+    }
+    out
 }
 
 /// What pricing needs to know of a cart line, indexed once per pricing run.

@@ -240,3 +240,11 @@ impl Promotion {
         }
     }
 }
+
+/// Store-wide promotion settings (the control panel's "Promotion settings").
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PromotionSettings {
+    /// Whether a checkout may carry more than one coupon code.
+    #[serde(default)]
+    pub multiple_coupons: bool,
+}

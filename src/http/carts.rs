@@ -440,7 +440,12 @@ fn item_wire(l: &LineItem, with_options: bool, base: &str) -> ItemWire {
         quantity: l.quantity,
         taxable: l.taxable,
         image_url: l.image_url.clone(),
-        discounts: Vec::new(),
+        discounts: l
+            .pricing
+            .discounts
+            .iter()
+            .map(|d| serde_json::json!({"id": d.id, "discounted_amount": d.amount}))
+            .collect(),
         coupons: Vec::new(),
         discount_amount: l.pricing.discount_amount,
         coupon_amount: l.pricing.coupon_amount,
@@ -485,8 +490,8 @@ pub fn cart_wire(cart: &Cart, inc: &Includes, base: &str) -> CartWire {
         manual_discount_amount: cart.totals.manual_discount_amount,
         // Includes tax where a checkout address makes it apply, as BigCommerce's does.
         cart_amount: cart.checkout.totals.cart_amount_inc_tax,
-        coupons: Vec::new(),
-        discounts: Vec::new(),
+        coupons: super::checkouts::coupons_wire(cart),
+        discounts: super::checkouts::cart_discounts_wire(cart),
         line_items: LineItemsWire {
             physical_items: cart
                 .line_items
@@ -540,10 +545,18 @@ pub fn cart_wire(cart: &Cart, inc: &Includes, base: &str) -> CartWire {
         locale: cart.locale.clone(),
         version: cart.version,
         redirect_urls: None,
+        // `carts.v3.yml` types `banners` as one object: the first banner, if any.
         promotions: inc
             .has("promotions.banners")
-            // `carts.v3.yml` types `banners` as one object, so with none it is left out.
-            .then(|| serde_json::json!({})),
+            .then(|| match cart.checkout.banners.first() {
+                Some(b) => serde_json::json!({"banners": {
+                    "id": b.promotion_id.to_string(),
+                    "type": b.kind,
+                    "page": b.pages,
+                    "text": b.text,
+                }}),
+                None => serde_json::json!({}),
+            }),
     }
 }
 

@@ -36,6 +36,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(delete_coupon))
         .routes(routes!(add_discounts))
         .routes(routes!(add_fees, update_fees, delete_fees))
+        .routes(routes!(create_order))
+        .routes(routes!(add_gift_certificate))
+        .routes(routes!(remove_gift_certificate))
+        .routes(routes!(add_store_credit, remove_store_credit))
 }
 
 // ---------- requests ----------
@@ -166,6 +170,19 @@ pub struct CouponRequest {
     pub coupon_code: String,
     #[serde(default)]
     pub version: Option<i64>,
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+pub struct GiftCertificateRequest {
+    #[serde(default)]
+    pub gift_certificate_code: String,
+    #[serde(default)]
+    pub version: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OrderCreated {
+    pub id: i64,
 }
 
 #[derive(Deserialize, ToSchema, Default)]
@@ -324,6 +341,16 @@ pub struct CheckoutWire {
     pub customer_message: String,
     #[schema(value_type = Vec<Object>)]
     pub promotions: Vec<Value>,
+    /// Kassa: gift certificates offered as payment (`POST …/gift-certificates`).
+    #[schema(value_type = Vec<Object>)]
+    pub gift_certificates: Vec<Value>,
+    /// Kassa: whether the customer's store credit is applied.
+    pub is_store_credit_applied: bool,
+    #[schema(value_type = f64)]
+    pub store_credit_used: Money,
+    /// Kassa: what is left to pay after gift certificates and store credit.
+    #[schema(value_type = f64)]
+    pub outstanding_balance: Money,
     pub version: i64,
 }
 
@@ -364,8 +391,8 @@ fn consignment_wire(c: &Consignment, with_options: bool) -> Value {
     let mut v = json!({
         "id": c.id,
         "address": address_wire(&c.address),
-        "coupon_discounts": [],
-        "discounts": [],
+        "coupon_discounts": c.coupon_discounts.iter().map(|(code, amount)| json!({"code": code, "amount": amount})).collect::<Vec<_>>(),
+        "discounts": c.promotion_ids.iter().map(|id| json!({"id": id})).collect::<Vec<_>>(),
         "shipping_cost_inc_tax": c.shipping_cost_inc_tax,
         "shipping_cost_ex_tax": c.shipping_cost_ex_tax,
         "handling_cost_inc_tax": c.handling_cost_inc_tax,
@@ -393,12 +420,12 @@ fn consignment_wire(c: &Consignment, with_options: bool) -> Value {
 }
 
 fn checkout_item(l: &LineItem, with_options: bool, base: &str) -> Value {
-    let mut discounts = Vec::new();
-    if l.pricing.discount_amount > Money::ZERO {
-        discounts.push(
-            json!({"id": MANUAL_DISCOUNT_ID, "discounted_amount": l.pricing.discount_amount}),
-        );
-    }
+    let discounts: Vec<Value> = l
+        .pricing
+        .discounts
+        .iter()
+        .map(|d| json!({"id": d.id, "discounted_amount": d.amount}))
+        .collect();
     let mut v = json!({
         "id": l.id,
         "variant_id": l.variant_id,
@@ -443,10 +470,8 @@ pub fn checkout_wire(cart: &Cart, inc: &Includes, base: &str) -> CheckoutWire {
     let phys_opts = inc.has("cart.line_items.physical_items.options");
     let dig_opts = inc.has("cart.line_items.digital_items.options");
     let with_options = inc.has("consignments.available_shipping_options");
-    let mut discounts = Vec::new();
-    if cart.totals.manual_discount_amount > Money::ZERO {
-        discounts.push(json!({"id": MANUAL_DISCOUNT_ID, "discounted_amount": cart.totals.manual_discount_amount}));
-    }
+    let discounts = cart_discounts_wire(cart);
+    let coupons = coupons_wire(cart);
     let cart_json = json!({
         "id": cart.id,
         "customer_id": cart.customer_id,
@@ -458,7 +483,7 @@ pub fn checkout_wire(cart: &Cart, inc: &Includes, base: &str) -> CheckoutWire {
         "discount_amount": cart.totals.discount_amount,
         "cart_amount_inc_tax": t.cart_amount_inc_tax,
         "cart_amount_ex_tax": t.cart_amount_ex_tax,
-        "coupons": [],
+        "coupons": coupons,
         "discounts": discounts,
         "line_items": {
             "physical_items": cart.line_items.iter().filter(|l| l.kind == ProductType::Physical).map(|l| checkout_item(l, phys_opts, base)).collect::<Vec<_>>(),
@@ -492,7 +517,7 @@ pub fn checkout_wire(cart: &Cart, inc: &Includes, base: &str) -> CheckoutWire {
             .iter()
             .map(|x| json!({"name": x.name, "amount": x.amount}))
             .collect(),
-        coupons: Vec::new(),
+        coupons: coupons_wire(cart),
         fees: ck
             .fees
             .iter()
@@ -517,12 +542,64 @@ pub fn checkout_wire(cart: &Cart, inc: &Includes, base: &str) -> CheckoutWire {
         updated_time: rfc3339(cart.updated_time),
         customer_message: ck.customer_message.clone(),
         promotions: if inc.has("promotions.banners") {
-            vec![json!({"banners": []})]
+            vec![json!({"banners": ck.banners.iter().map(|b| json!({
+                "id": b.promotion_id.to_string(),
+                "type": b.kind,
+                "page": b.pages,
+                "text": b.text,
+            })).collect::<Vec<_>>()})]
         } else {
             Vec::new()
         },
+        gift_certificates: ck
+            .gift_certificates
+            .iter()
+            .map(|g| {
+                json!({
+                    "code": g.code,
+                    "balance": g.balance,
+                    "used": g.used,
+                    "remaining": g.balance - g.used,
+                    "purchase_date": rfc3339(g.purchase_date),
+                })
+            })
+            .collect(),
+        is_store_credit_applied: ck.store_credit.is_some(),
+        store_credit_used: ck.payments.store_credit,
+        outstanding_balance: ck.payments.outstanding_balance,
         version: cart.version,
     }
+}
+
+/// `cart.coupons`: every code on the checkout with what it takes off (0 while it does not apply).
+pub fn coupons_wire(cart: &Cart) -> Vec<Value> {
+    cart.checkout
+        .coupons
+        .iter()
+        .map(|c| {
+            json!({
+                "id": c.id,
+                "code": c.code,
+                "coupon_type": c.coupon_type,
+                "display_name": c.display_name,
+                "discounted_amount": c.discounted_amount,
+            })
+        })
+        .collect()
+}
+
+/// `cart.discounts`: each automatic promotion that took something, then manual discounts.
+pub fn cart_discounts_wire(cart: &Cart) -> Vec<Value> {
+    let mut out: Vec<Value> = cart
+        .checkout
+        .promotion_discounts
+        .iter()
+        .map(|(id, amount)| json!({"id": id.to_string(), "discounted_amount": amount}))
+        .collect();
+    if cart.totals.manual_discount_amount > Money::ZERO {
+        out.push(json!({"id": MANUAL_DISCOUNT_ID, "discounted_amount": cart.totals.manual_discount_amount}));
+    }
+    out
 }
 
 fn respond(state: &AppState, cart: &Cart, q: Option<&str>) -> Response {
@@ -895,6 +972,104 @@ async fn delete_fees(
     let cart = state
         .kassa
         .delete_fees(&who, checkout_id(&path.1)?, ids, body.version)
+        .await?;
+    Ok(respond(&state, &cart, q.as_deref()))
+}
+
+/// Place an order from a complete checkout. Claims coupon and promotion uses and debits
+/// applied gift certificates and store credit in the same transaction.
+#[utoipa::path(post, path = "/stores/{store_hash}/v3/checkouts/{checkout_id}/orders", tag = "Checkouts", operation_id = "createOrder",
+    params(("store_hash" = String, Path), ("checkout_id" = String, Path)),
+    responses((status = 200, body = inline(Envelope<OrderCreated>)), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_order(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(path): Path<(String, String)>,
+) -> ApiResult<Response> {
+    who.require(Scope::Checkouts)?;
+    let id = state
+        .kassa
+        .create_order(&who, checkout_id(&path.1)?)
+        .await?;
+    Ok(Envelope::new(OrderCreated { id }).into_response())
+}
+
+/// Kassa extension (BigCommerce offers this on the storefront API only): offer a gift
+/// certificate as payment. Wrong codes are limited to 20 distinct codes per checkout per hour.
+#[utoipa::path(post, path = "/stores/{store_hash}/v3/checkouts/{checkout_id}/gift-certificates", tag = "Checkouts", operation_id = "addCheckoutGiftCertificate",
+    params(("store_hash" = String, Path), ("checkout_id" = String, Path)),
+    request_body = GiftCertificateRequest,
+    responses((status = 200, body = inline(Envelope<CheckoutWire>)), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+async fn add_gift_certificate(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(path): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+    JsonBody(body): JsonBody<GiftCertificateRequest>,
+) -> ApiResult<Response> {
+    who.require(Scope::Checkouts)?;
+    let cart = state
+        .kassa
+        .apply_gift_certificate(
+            &who,
+            checkout_id(&path.1)?,
+            &body.gift_certificate_code,
+            body.version,
+        )
+        .await?;
+    Ok(respond(&state, &cart, q.as_deref()))
+}
+
+/// Kassa extension: take a gift certificate off the checkout.
+#[utoipa::path(delete, path = "/stores/{store_hash}/v3/checkouts/{checkout_id}/gift-certificates/{gift_certificate_code}", tag = "Checkouts", operation_id = "deleteCheckoutGiftCertificate",
+    params(("store_hash" = String, Path), ("checkout_id" = String, Path), ("gift_certificate_code" = String, Path)),
+    responses((status = 200, body = inline(Envelope<CheckoutWire>)), (status = 404, body = ErrorBody)))]
+async fn remove_gift_certificate(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(path): Path<(String, String, String)>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    who.require(Scope::Checkouts)?;
+    let cart = state
+        .kassa
+        .remove_gift_certificate(&who, checkout_id(&path.1)?, &path.2)
+        .await?;
+    Ok(respond(&state, &cart, q.as_deref()))
+}
+
+/// Kassa extension: apply all of the customer's store credit (up to the order's total).
+#[utoipa::path(post, path = "/stores/{store_hash}/v3/checkouts/{checkout_id}/store-credit", tag = "Checkouts", operation_id = "addCheckoutStoreCredit",
+    params(("store_hash" = String, Path), ("checkout_id" = String, Path)),
+    responses((status = 200, body = inline(Envelope<CheckoutWire>)), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn add_store_credit(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(path): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    who.require(Scope::Checkouts)?;
+    let cart = state
+        .kassa
+        .apply_store_credit(&who, checkout_id(&path.1)?)
+        .await?;
+    Ok(respond(&state, &cart, q.as_deref()))
+}
+
+/// Kassa extension: stop using store credit on the checkout.
+#[utoipa::path(delete, path = "/stores/{store_hash}/v3/checkouts/{checkout_id}/store-credit", tag = "Checkouts", operation_id = "removeCheckoutStoreCredit",
+    params(("store_hash" = String, Path), ("checkout_id" = String, Path)),
+    responses((status = 200, body = inline(Envelope<CheckoutWire>)), (status = 404, body = ErrorBody)))]
+async fn remove_store_credit(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(path): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    who.require(Scope::Checkouts)?;
+    let cart = state
+        .kassa
+        .remove_store_credit(&who, checkout_id(&path.1)?)
         .await?;
     Ok(respond(&state, &cart, q.as_deref()))
 }

@@ -17,6 +17,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub title: String,
     pub errors: BTreeMap<String, String>,
+    /// Seconds to wait before retrying (`Retry-After`, `X-Retry-After`), for 429s.
+    pub retry_after: Option<i64>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -35,6 +37,7 @@ impl ApiError {
             status,
             title: title.into(),
             errors: BTreeMap::new(),
+            retry_after: None,
         }
     }
 
@@ -70,6 +73,7 @@ impl From<DomainError> for ApiError {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
                 title,
                 errors: errors.into_iter().collect(),
+                retry_after: None,
             },
             DomainError::NotFound(t) => ApiError::not_found(t),
         }
@@ -92,6 +96,10 @@ impl From<ServiceError> for ApiError {
                 format!("This API account lacks the `{scope}` scope this operation needs."),
             ),
             ServiceError::BadRequest(t) => ApiError::bad_request(t),
+            ServiceError::RateLimited(t, wait) => ApiError {
+                retry_after: Some(wait),
+                ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, t)
+            },
             ServiceError::Store(err) => {
                 tracing::error!(error = %err, "storage failure");
                 ApiError::new(
@@ -112,6 +120,11 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
+        if let Some(wait) = self.retry_after {
+            let v = HeaderValue::from(wait.max(1));
+            res.headers_mut().insert(header::RETRY_AFTER, v.clone());
+            res.headers_mut().insert("x-retry-after", v);
+        }
         res
     }
 }

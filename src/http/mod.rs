@@ -8,10 +8,14 @@ pub mod catalog;
 pub mod checkout_settings;
 pub mod checkouts;
 pub mod coupons;
+pub mod customers;
 pub mod error;
 pub mod extract;
+pub mod gift_certificates;
 pub mod health;
 pub mod pickup;
+pub mod promotion_settings;
+pub mod promotions;
 pub mod shipping;
 pub mod tax;
 pub mod v2;
@@ -72,6 +76,10 @@ pub fn app(state: AppState) -> Router {
         .merge(checkouts::router())
         .merge(checkout_settings::router())
         .merge(coupons::router())
+        .merge(promotion_settings::router())
+        .merge(promotions::router())
+        .merge(gift_certificates::router())
+        .merge(customers::router())
         .split_for_parts();
     let spec = std::sync::Arc::new(spec);
     let request_id = HeaderName::from_static("x-request-id");

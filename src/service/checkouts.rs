@@ -3,33 +3,128 @@
 
 use super::accounts::Principal;
 use super::carts::{Changed, Purpose, cart_not_found};
+use super::coupons::COUPON_KIND;
+use super::promotions::PROMOTION_KIND;
 use super::{Kassa, ServiceError, ServiceResult};
 use crate::domain::DomainError;
 use crate::domain::address::Address;
 use crate::domain::address_rules::{AddressPurpose, normalize_and_validate};
 use crate::domain::cart::{Cart, Outcome};
-use crate::domain::checkout::{ConsignmentChange, ConsignmentSpec, FeeSpec, PricingRules};
+use crate::domain::checkout::{ConsignmentChange, ConsignmentSpec, FeeSpec, Offers, PricingRules};
+use crate::domain::coupon::{CODE_MAX_CHARS, Coupon};
+use crate::domain::discount::{CodeOffer, check_code};
 use crate::domain::money::Money;
+use crate::domain::promotion::{Promotion, PromotionSettings};
 use crate::domain::shipping::ShippingConfig;
 use crate::domain::tax::{TaxAddress, TaxConfig};
+use crate::store::UseKind;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use uuid::Uuid;
 
-/// A store's shipping and tax rules as of one `config_version`.
+/// A store's pricing rules (shipping, tax, promotions, coupons) as of one `config_version`.
 #[derive(Debug)]
 pub struct StoreRules {
     pub config_version: i64,
     pub shipping: ShippingConfig,
     pub tax: TaxConfig,
+    /// Every promotion, automatic and coupon, by priority then id.
+    pub promotions: Vec<Promotion>,
+    /// V2 coupons by lower-cased code.
+    pub coupons: HashMap<String, Coupon>,
+    /// Lower-cased promotion code → (index in `promotions`, index in its `codes`).
+    pub promotion_codes: HashMap<String, (usize, usize)>,
+    pub promotion_settings: PromotionSettings,
+}
+
+impl StoreRules {
+    /// What a typed code names, ignoring case.
+    pub fn code_offer(&self, typed: &str) -> Option<CodeOffer<'_>> {
+        let key = typed.trim().to_lowercase();
+        if let Some(c) = self.coupons.get(&key) {
+            return Some(CodeOffer::Legacy(c));
+        }
+        let (p, c) = self.promotion_codes.get(&key)?;
+        let promotion = self.promotions.get(*p)?;
+        Some(CodeOffer::Promotion {
+            promotion,
+            code: promotion.codes.get(*c)?,
+        })
+    }
 }
 
 /// Rules per store, reloaded when the store's `config_version` moves on.
 #[derive(Debug, Default)]
 pub struct RulesCache(RwLock<HashMap<i64, Arc<StoreRules>>>);
 
+/// Everything pricing a cart needs, loaded once per change.
+pub(crate) struct PricingKit {
+    rules: Arc<StoreRules>,
+    prices_include_tax: bool,
+    default_currency: String,
+    now: i64,
+    customer_group_id: i64,
+    customer_order_count: i64,
+}
+
+impl PricingKit {
+    pub fn rules(&self) -> &StoreRules {
+        &self.rules
+    }
+
+    /// The automatic promotions and the cart's codes, as pricing weighs them.
+    pub fn offers<'a>(&'a self, cart: &Cart) -> Offers<'a> {
+        Offers {
+            automatic: &self.rules.promotions,
+            codes: cart
+                .checkout
+                .coupon_codes
+                .iter()
+                .filter_map(|c| self.rules.code_offer(c))
+                .collect(),
+            now: self.now,
+            default_currency_code: &self.default_currency,
+            customer_group_id: self.customer_group_id,
+            customer_order_count: self.customer_order_count,
+        }
+    }
+
+    pub fn price(&self, cart: &mut Cart) -> Result<(), DomainError> {
+        let rules = &self.rules;
+        let pricing = PricingRules {
+            shipping: &rules.shipping,
+            tax: &rules.tax,
+            prices_include_tax: self.prices_include_tax,
+            tax_on_billing_address: rules.tax.settings.tax_address == TaxAddress::Billing,
+            shipping_tax_class_id: rules.tax.settings.shipping_tax_class_id,
+        };
+        let offers = self.offers(cart);
+        let with = cart.needs_rules().then_some(&pricing);
+        cart.price_with(with, &offers)
+    }
+}
+
+/// Where the promotion settings live among the configuration documents.
+pub const PROMOTION_SETTINGS_KIND: &str = "promotion_settings";
+
+/// The usage limits a code is under: (counter, id, max uses, max uses per customer).
+pub fn code_limits(offer: &CodeOffer<'_>) -> Vec<(UseKind, i64, i64, i64)> {
+    match offer {
+        CodeOffer::Legacy(c) => vec![(UseKind::Coupon, c.id, c.max_uses, c.max_uses_per_customer)],
+        CodeOffer::Promotion { promotion, code } => vec![
+            (UseKind::Promotion, promotion.id, promotion.max_uses, 0),
+            (
+                UseKind::PromotionCode,
+                code.id,
+                code.max_uses,
+                code.max_uses_per_customer,
+            ),
+        ],
+    }
+}
+
 impl Kassa {
-    /// The shipping and tax rules for pricing: one small query when nothing changed.
+    /// The store's pricing rules: one small query when nothing changed.
     pub async fn store_rules(&self, who: &Principal) -> ServiceResult<Arc<StoreRules>> {
         let version = self.store.config_version(who.store.id).await?;
         if let Some(r) = self
@@ -42,10 +137,31 @@ impl Kassa {
         {
             return Ok(r);
         }
+        let mut promotions: Vec<Promotion> =
+            self.store.config_docs(who.store.id, PROMOTION_KIND).await?;
+        promotions.sort_by_key(|p| (p.priority, p.id));
+        let mut promotion_codes = HashMap::new();
+        for (pi, p) in promotions.iter().enumerate() {
+            for (ci, c) in p.codes.iter().enumerate() {
+                promotion_codes.insert(c.code.trim().to_lowercase(), (pi, ci));
+            }
+        }
+        let coupons: Vec<Coupon> = self.store.config_docs(who.store.id, COUPON_KIND).await?;
         let rules = Arc::new(StoreRules {
             config_version: version,
             shipping: self.shipping_config(who.store.id).await?,
             tax: self.tax_config(who.store.id).await?,
+            promotions,
+            coupons: coupons
+                .into_iter()
+                .map(|c| (c.code.trim().to_lowercase(), c))
+                .collect(),
+            promotion_codes,
+            promotion_settings: self
+                .store
+                .config_doc(who.store.id, PROMOTION_SETTINGS_KIND, 1)
+                .await?
+                .unwrap_or_default(),
         });
         if let Ok(mut m) = self.rules_cache.0.write() {
             m.insert(who.store.id, rules.clone());
@@ -53,21 +169,56 @@ impl Kassa {
         Ok(rules)
     }
 
-    /// Prices a cart in full with the store's rules (loaded only when the checkout needs them).
-    pub(crate) async fn price_cart(&self, who: &Principal, cart: &mut Cart) -> ServiceResult<()> {
-        if !cart.needs_rules() {
-            cart.price(None)?;
-            return Ok(());
-        }
+    pub async fn promotion_settings(&self, store_id: i64) -> ServiceResult<PromotionSettings> {
+        Ok(self
+            .store
+            .config_doc(store_id, PROMOTION_SETTINGS_KIND, 1)
+            .await?
+            .unwrap_or_default())
+    }
+
+    pub async fn set_promotion_settings(
+        &self,
+        store_id: i64,
+        settings: PromotionSettings,
+    ) -> ServiceResult<PromotionSettings> {
+        self.store
+            .put_config_doc(store_id, PROMOTION_SETTINGS_KIND, 1, &settings, self.now())
+            .await?;
+        Ok(settings)
+    }
+
+    /// Rules plus what pricing needs to know of the cart's customer.
+    pub(crate) async fn pricing_kit(
+        &self,
+        who: &Principal,
+        customer_id: i64,
+    ) -> ServiceResult<PricingKit> {
         let rules = self.store_rules(who).await?;
-        let pricing = PricingRules {
-            shipping: &rules.shipping,
-            tax: &rules.tax,
-            prices_include_tax: who.store.settings.prices_include_tax,
-            tax_on_billing_address: rules.tax.settings.tax_address == TaxAddress::Billing,
-            shipping_tax_class_id: rules.tax.settings.shipping_tax_class_id,
+        let (customer_group_id, customer_order_count) = if customer_id != 0
+            && rules.promotions.iter().any(|p| {
+                !p.customer.group_ids.is_empty()
+                    || !p.customer.excluded_group_ids.is_empty()
+                    || p.customer.minimum_order_count > 0
+            }) {
+            self.customer_facts(who.store.id, customer_id).await?
+        } else {
+            (0, 0)
         };
-        cart.price(Some(&pricing))?;
+        Ok(PricingKit {
+            rules,
+            prices_include_tax: who.store.settings.prices_include_tax,
+            default_currency: who.store.settings.default_currency().code,
+            now: self.now(),
+            customer_group_id,
+            customer_order_count,
+        })
+    }
+
+    /// Prices a cart in full with the store's rules and offers.
+    pub(crate) async fn price_cart(&self, who: &Principal, cart: &mut Cart) -> ServiceResult<()> {
+        let kit = self.pricing_kit(who, cart.customer_id).await?;
+        kit.price(cart)?;
         Ok(())
     }
 
@@ -207,22 +358,16 @@ impl Kassa {
             )?);
         }
         let consignment_id = consignment_id.to_string();
-        let rules = self.store_rules(who).await?;
+        let current = self.get_cart(who, id).await?;
+        let kit = self.pricing_kit(who, current.customer_id).await?;
         if let Some(p) = change.pickup_method_id {
-            usable_pickup_location(&rules.shipping, p, "pickup_option.pickup_method_id")?;
+            usable_pickup_location(&kit.rules().shipping, p, "pickup_option.pickup_method_id")?;
         }
-        let pricing = PricingRules {
-            shipping: &rules.shipping,
-            tax: &rules.tax,
-            prices_include_tax: who.store.settings.prices_include_tax,
-            tax_on_billing_address: rules.tax.settings.tax_address == TaxAddress::Billing,
-            shipping_tax_class_id: rules.tax.settings.shipping_tax_class_id,
-        };
         self.change_checkout(who, id, version, |cart| {
             cart.update_consignment(&consignment_id, &change)?;
             if let Some(option) = &shipping_option_id {
                 // Quotes for the consignment as changed, then the choice among them.
-                cart.price(Some(&pricing))?;
+                kit.price(cart)?;
                 cart.select_shipping_option(&consignment_id, option)?;
             }
             Ok(Outcome::Kept)
@@ -301,29 +446,118 @@ impl Kassa {
         .await
     }
 
-    /// Coupons are stored (`/v2/coupons`) but not yet applied to checkouts: every code is refused,
-    /// saying whether it exists.
+    /// Applies a coupon code (a V2 coupon's or a coupon promotion's). Refused with the
+    /// reason when the code is unknown, expired, used up or does not fit this checkout;
+    /// a second code only when the store allows several.
     pub async fn apply_coupon(
         &self,
         who: &Principal,
         id: Uuid,
         code: &str,
-        _version: Option<i64>,
+        version: Option<i64>,
     ) -> ServiceResult<Cart> {
-        let code = code.trim();
-        if code.is_empty() || code.chars().count() > 50 {
-            return Err(
-                DomainError::field("coupon_code", "A coupon code is 1 to 50 characters.").into(),
-            );
+        let typed = code.trim();
+        if typed.is_empty() || typed.chars().count() > CODE_MAX_CHARS {
+            return Err(DomainError::field(
+                "coupon_code",
+                format!("A coupon code is 1 to {CODE_MAX_CHARS} characters."),
+            )
+            .into());
         }
-        self.get_cart(who, id).await?;
-        let message = match self.coupon_by_code(who.store.id, code).await? {
-            Some(_) => format!(
-                "The coupon `{code}` exists, but Kassa does not apply coupons to checkouts yet; it was not applied."
-            ),
-            None => format!("The coupon code `{code}` is not valid for this store."),
-        };
-        Err(DomainError::field("coupon_code", message).into())
+        let current = self.get_cart(who, id).await?;
+        let kit = self.pricing_kit(who, current.customer_id).await?;
+        let offer = kit.rules().code_offer(typed).ok_or_else(|| {
+            DomainError::field(
+                "coupon_code",
+                format!("The coupon code `{typed}` is not valid for this store."),
+            )
+        })?;
+        let stored = offer.code().to_string();
+        self.check_code_uses(who, &offer, current.customer_id)
+            .await?;
+        let multiple = kit.rules().promotion_settings.multiple_coupons;
+        let now = self.now();
+        self.change_checkout(who, id, version, |cart| {
+            let codes = &cart.checkout.coupon_codes;
+            if codes.iter().any(|c| c.eq_ignore_ascii_case(&stored)) {
+                return Err(DomainError::field(
+                    "coupon_code",
+                    format!("The coupon `{stored}` is already applied to this checkout."),
+                ));
+            }
+            if !codes.is_empty() && !multiple {
+                return Err(DomainError::field(
+                    "coupon_code",
+                    format!(
+                        "This store allows one coupon per order and `{}` is already applied; remove it first.",
+                        codes.join("`, `")
+                    ),
+                ));
+            }
+            let offers = kit.offers(cart);
+            let ctx = cart.discount_context(&offers);
+            let _ = now;
+            check_code(
+                &offer,
+                &cart.discount_lines(),
+                &kit.rules().promotions,
+                &offers.codes,
+                &ctx,
+            )?;
+            cart.checkout.coupon_codes.push(stored.clone());
+            Ok(Outcome::Kept)
+        })
+        .await
+    }
+
+    /// Refuses a code whose uses (in all, or by this customer) are exhausted.
+    async fn check_code_uses(
+        &self,
+        who: &Principal,
+        offer: &CodeOffer<'_>,
+        customer_id: i64,
+    ) -> ServiceResult<()> {
+        for (kind, ref_id, max, per_customer) in code_limits(offer) {
+            if max > 0 {
+                let used = self
+                    .store
+                    .use_counts(who.store.id, kind, 0, &[ref_id])
+                    .await?
+                    .get(&ref_id)
+                    .copied()
+                    .unwrap_or(0);
+                if used >= max {
+                    return Err(DomainError::field(
+                        "coupon_code",
+                        format!(
+                            "The coupon `{}` has been used the maximum number of times.",
+                            offer.code()
+                        ),
+                    )
+                    .into());
+                }
+            }
+            if per_customer > 0 && customer_id != 0 {
+                let used = self
+                    .store
+                    .use_counts(who.store.id, kind, customer_id, &[ref_id])
+                    .await?
+                    .get(&ref_id)
+                    .copied()
+                    .unwrap_or(0);
+                if used >= per_customer {
+                    return Err(DomainError::field(
+                        "coupon_code",
+                        format!(
+                            "The coupon `{}` has already been used the maximum number of times by this customer.",
+                            offer.code()
+                        ),
+                    )
+                    .into());
+                }
+            }
+        }
+        Ok(())
     }
 
     pub async fn delete_coupon(
@@ -332,13 +566,28 @@ impl Kassa {
         id: Uuid,
         code: &str,
     ) -> ServiceResult<Cart> {
-        self.get_cart(who, id).await?;
-        Err(ServiceError::NotFound(format!(
-            "The coupon code `{code}` is not applied to this checkout."
-        )))
+        let typed = code.trim().to_string();
+        let current = self.get_cart(who, id).await?;
+        if !current
+            .checkout
+            .coupon_codes
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(&typed))
+        {
+            return Err(ServiceError::NotFound(format!(
+                "The coupon code `{typed}` is not applied to this checkout."
+            )));
+        }
+        self.change_checkout(who, id, None, |cart| {
+            cart.checkout
+                .coupon_codes
+                .retain(|c| !c.eq_ignore_ascii_case(&typed));
+            Ok(Outcome::Kept)
+        })
+        .await
     }
 
-    async fn change_checkout<F>(
+    pub(crate) async fn change_checkout<F>(
         &self,
         who: &Principal,
         id: Uuid,

@@ -8,7 +8,7 @@
 
 use super::{Kassa, ServiceError, ServiceResult};
 use crate::domain::coupon::{self, Coupon, CouponInput, CouponType, same_code};
-use crate::store::StoreRecord;
+use crate::store::{StoreRecord, UseKind};
 
 pub const COUPON_KIND: &str = "coupon";
 
@@ -46,8 +46,23 @@ impl CouponFilter {
 }
 
 impl Kassa {
+    /// Every coupon with `num_uses` from the usage counters (orders placed with it).
     async fn all_coupons(&self, store_id: i64) -> ServiceResult<Vec<Coupon>> {
-        Ok(self.store.config_docs(store_id, COUPON_KIND).await?)
+        let mut coupons: Vec<Coupon> = self.store.config_docs(store_id, COUPON_KIND).await?;
+        self.fill_num_uses(store_id, &mut coupons).await?;
+        Ok(coupons)
+    }
+
+    async fn fill_num_uses(&self, store_id: i64, coupons: &mut [Coupon]) -> ServiceResult<()> {
+        let ids: Vec<i64> = coupons.iter().map(|c| c.id).collect();
+        let uses = self
+            .store
+            .use_counts(store_id, UseKind::Coupon, 0, &ids)
+            .await?;
+        for c in coupons {
+            c.num_uses = uses.get(&c.id).copied().unwrap_or(0);
+        }
+        Ok(())
     }
 
     /// The coupons matching `filter`, by id, one page (`page` from 1).
@@ -74,10 +89,90 @@ impl Kassa {
     }
 
     pub async fn get_admin_coupon(&self, store: &StoreRecord, id: i64) -> ServiceResult<Coupon> {
-        self.store
+        let c: Coupon = self
+            .store
             .config_doc(store.id, COUPON_KIND, id)
             .await?
-            .ok_or_else(|| not_found(id))
+            .ok_or_else(|| not_found(id))?;
+        let mut one = [c];
+        self.fill_num_uses(store.id, &mut one).await?;
+        let [c] = one;
+        Ok(c)
+    }
+
+    /// The demo store's coupons: one of each type BigCommerce has (idempotent by code).
+    pub async fn seed_demo_coupons(&self, store: &StoreRecord) -> ServiceResult<()> {
+        let all = |ids: Vec<i64>| {
+            Some(coupon::AppliesToInput {
+                entity: Some("categories".into()),
+                ids: Some(ids),
+            })
+        };
+        let products = |ids: Vec<i64>| {
+            Some(coupon::AppliesToInput {
+                entity: Some("products".into()),
+                ids: Some(ids),
+            })
+        };
+        let demo = [
+            (
+                "Two off each mug",
+                "MUG2",
+                "per_item_discount",
+                2,
+                0,
+                products(vec![2]),
+            ),
+            (
+                "Ten percent off",
+                "TENPERCENT",
+                "percentage_discount",
+                10,
+                0,
+                all(vec![0]),
+            ),
+            (
+                "Five off orders over 25",
+                "FIVEOFF",
+                "per_total_discount",
+                5,
+                25,
+                all(vec![0]),
+            ),
+            (
+                "Five off shipping",
+                "SHIP5",
+                "shipping_discount",
+                5,
+                0,
+                all(vec![0]),
+            ),
+            (
+                "Free shipping",
+                "FREESHIP",
+                "free_shipping",
+                0,
+                0,
+                all(vec![0]),
+            ),
+        ];
+        for (name, code, kind, amount, min, applies_to) in demo {
+            if self.coupon_by_code(store.id, code).await?.is_some() {
+                continue;
+            }
+            let input = CouponInput {
+                name: Some(name.into()),
+                coupon_type: Some(kind.into()),
+                amount: Some(amount.into()),
+                min_purchase: Some(min.into()),
+                code: Some(code.into()),
+                applies_to,
+                enabled: Some(true),
+                ..CouponInput::default()
+            };
+            self.create_admin_coupon(store, &input).await?;
+        }
+        Ok(())
     }
 
     /// The coupon a shopper's code names (any case), enabled or not; the checkout decides
@@ -90,8 +185,15 @@ impl Kassa {
             .find(|c| c.has_code(code)))
     }
 
-    /// Refuses a code or name another coupon already has (409).
+    /// Refuses a code or name another coupon already has, or a code a V3 promotion
+    /// already has (409).
     async fn check_unique(&self, store_id: i64, c: &Coupon) -> ServiceResult<()> {
+        if let Some((p, code)) = self.promotion_by_code(store_id, &c.code).await? {
+            return Err(ServiceError::Duplicate(format!(
+                "The field `code`: promotion {} already has the code `{}` (codes are compared without regard to case).",
+                p.id, code.code
+            )));
+        }
         for other in self.all_coupons(store_id).await? {
             if other.id == c.id {
                 continue;

@@ -43,6 +43,10 @@ impl Kassa {
             self.seed_demo_catalog(&store).await?;
             self.seed_demo_shipping(&store).await?;
             self.seed_demo_tax(&store).await?;
+            self.seed_demo_coupons(&store).await?;
+            self.seed_demo_promotions(&store).await?;
+            self.seed_demo_gift_certificates(&store).await?;
+            self.seed_demo_customers(&store).await?;
         }
         let token = match token {
             Some(t) => {

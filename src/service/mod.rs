@@ -9,8 +9,13 @@ pub mod catalog;
 pub mod checkout_settings;
 pub mod checkouts;
 pub mod coupons;
+pub mod customers;
 pub mod demo;
+pub mod gift_certificates;
+pub mod orders;
+pub mod promotions;
 pub mod shipping;
+pub mod stored_value;
 pub mod tax;
 
 use crate::clock::Clock;
@@ -37,6 +42,9 @@ pub enum ServiceError {
     Forbidden(Scope),
     #[error("{0}")]
     BadRequest(String),
+    /// Too many attempts; try again after this many seconds.
+    #[error("{0}")]
+    RateLimited(String, i64),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -7,10 +7,13 @@ mod cart_settings;
 pub mod catalog;
 mod checkout_tokens;
 mod config_docs;
+pub mod customers;
+pub mod gift_certificates;
 mod metafields;
 mod migrate;
+mod orders;
 pub mod records;
-mod usage;
+pub mod usage;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -19,6 +22,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 pub use metafields::{MetafieldFilter, MetafieldRecord, MetafieldWrite, NewMetafieldRow};
+pub use orders::{BalanceDebit, NewOrder, PlaceOrderError, UseClaim};
 pub use records::*;
 pub use usage::UseKind;
 

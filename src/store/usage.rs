@@ -56,3 +56,50 @@ impl Store {
             .collect())
     }
 }
+
+impl Store {
+    /// Remembers a wrong gift-certificate code tried on a cart (each code once).
+    pub async fn record_wrong_gift_code(
+        &self,
+        store_id: i64,
+        cart_id: &str,
+        code_key: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        on_pool!(self, write, |p| {
+            sqlx::query(
+                "INSERT INTO gift_certificate_attempts (store_id, cart_id, code_key, at)
+                 VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (store_id, cart_id, code_key) DO UPDATE SET at = excluded.at",
+            )
+            .bind(store_id)
+            .bind(cart_id)
+            .bind(code_key)
+            .bind(now)
+            .execute(p)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Distinct wrong codes tried on a cart since `since`, and when the oldest was tried.
+    pub async fn wrong_gift_codes_since(
+        &self,
+        store_id: i64,
+        cart_id: &str,
+        since: i64,
+    ) -> StoreResult<(i64, Option<i64>)> {
+        let row: (i64, Option<i64>) = on_pool!(self, read, |p| {
+            sqlx::query_as(
+                "SELECT COUNT(*), MIN(at) FROM gift_certificate_attempts
+                 WHERE store_id = $1 AND cart_id = $2 AND at >= $3",
+            )
+            .bind(store_id)
+            .bind(cart_id)
+            .bind(since)
+            .fetch_one(p)
+            .await?
+        });
+        Ok(row)
+    }
+}

@@ -130,6 +130,25 @@ pub async fn spawn_app_with(
         .ensure_demo_store(Some(TOKEN.to_string()))
         .await
         .expect("demo store");
+    // The demo store's promotions would discount every scenario that crosses their
+    // thresholds, and its coupons would crowd the coupon listings: tests start without
+    // them and create the ones they test.
+    let store = kassa.find_store("demo").await.expect("demo store");
+    for kind in ["promotion", "coupon"] {
+        let docs: Vec<serde_json::Value> = kassa
+            .store
+            .config_docs(store.id, kind)
+            .await
+            .expect("demo marketing");
+        for d in docs {
+            let id = d["id"].as_i64().expect("id");
+            kassa
+                .store
+                .delete_config_doc(store.id, kind, id)
+                .await
+                .expect("delete demo marketing");
+        }
+    }
     let base = format!("{scheme}://{}", app.local_addr());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until(async {

@@ -1,0 +1,254 @@
+//! Placing an order from a checkout (`POST /checkouts/{id}/orders`).
+//!
+//! The checkout is priced afresh, checked for completeness, and then placed in one
+//! transaction that claims every limited use (coupons, promotions, promotion codes, in
+//! total and per customer), debits the gift certificates and store credit the checkout
+//! uses, and inserts the order with an immutable snapshot of the priced checkout.
+//! Uses and balances are therefore taken when the order is placed — never when a code
+//! or certificate is merely applied — and a limit of K uses lets exactly K orders
+//! through however many race for it.
+//!
+//! An order is created Incomplete (awaiting payment); when gift certificates and store
+//! credit cover all of it, nothing is left to pay, so it is created Awaiting
+//! Fulfillment and its cart is deleted.
+
+use super::accounts::Principal;
+use super::checkouts::code_limits;
+use super::{Kassa, ServiceError, ServiceResult};
+use crate::domain::DomainError;
+use crate::domain::address_rules::{AddressPurpose, normalize_and_validate};
+use crate::domain::cart::Cart;
+use crate::domain::catalog::ProductType;
+use crate::domain::money::Money;
+use crate::store::{BalanceDebit, NewOrder, PlaceOrderError, UseClaim, UseKind};
+use serde_json::json;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// BigCommerce order status ids used here.
+pub const STATUS_INCOMPLETE: i64 = 0;
+pub const STATUS_AWAITING_FULFILLMENT: i64 = 11;
+
+impl Kassa {
+    /// A customer's group and number of completed orders (for promotion eligibility).
+    pub(crate) async fn customer_facts(
+        &self,
+        store_id: i64,
+        customer_id: i64,
+    ) -> ServiceResult<(i64, i64)> {
+        let group = self
+            .store
+            .customer(store_id, customer_id)
+            .await?
+            .map(|c| c.customer_group_id)
+            .unwrap_or(0);
+        let orders = self
+            .store
+            .completed_order_count(store_id, customer_id)
+            .await?;
+        Ok((group, orders))
+    }
+
+    /// Places an order from a complete checkout; returns the new order id.
+    pub async fn create_order(&self, who: &Principal, id: Uuid) -> ServiceResult<i64> {
+        let mut cart = self.get_cart(who, id).await?;
+        let kit = self.pricing_kit(who, cart.customer_id).await?;
+        kit.price(&mut cart)?;
+        check_complete(&cart)?;
+
+        let mut claims = Vec::new();
+        let offers = kit.offers(&cart);
+        for applied in &cart.checkout.coupons {
+            if let Some(why) = &applied.not_applied {
+                return Err(DomainError::field(
+                    "coupons",
+                    format!(
+                        "The coupon `{}` no longer applies: it {why}. Remove it to place the order.",
+                        applied.code
+                    ),
+                )
+                .into());
+            }
+        }
+        for offer in &offers.codes {
+            let used_up = format!(
+                "The coupon `{}` has been used the maximum number of times; remove it to place the order.",
+                offer.code()
+            );
+            for (kind, ref_id, max, per_customer) in code_limits(offer) {
+                claims.push(UseClaim {
+                    kind,
+                    ref_id,
+                    customer_id: 0,
+                    max,
+                    label: used_up.clone(),
+                });
+                if cart.customer_id != 0 {
+                    claims.push(UseClaim {
+                        kind,
+                        ref_id,
+                        customer_id: cart.customer_id,
+                        max: per_customer,
+                        label: format!(
+                            "This customer has used the coupon `{}` the maximum number of times.",
+                            offer.code()
+                        ),
+                    });
+                }
+            }
+        }
+        let promotions: HashMap<i64, i64> = kit
+            .rules()
+            .promotions
+            .iter()
+            .map(|p| (p.id, p.max_uses))
+            .collect();
+        for (pid, _) in &cart.checkout.promotion_discounts {
+            claims.push(UseClaim {
+                kind: UseKind::Promotion,
+                ref_id: *pid,
+                customer_id: 0,
+                max: promotions.get(pid).copied().unwrap_or(0),
+                label: format!(
+                    "Promotion {pid} has reached its usage limit; refresh the checkout to see its new total."
+                ),
+            });
+        }
+        let gift_certificates: Vec<BalanceDebit> = cart
+            .checkout
+            .gift_certificates
+            .iter()
+            .filter(|g| g.used > Money::ZERO)
+            .map(|g| BalanceDebit {
+                id: g.id,
+                amount_e4: g.used.to_e4(),
+                label: format!(
+                    "The gift certificate `{}` no longer has {} to spend; remove it and apply it again.",
+                    g.code, g.used
+                ),
+            })
+            .collect();
+        let payments = &cart.checkout.payments;
+        let store_credit_e4 = if payments.store_credit > Money::ZERO {
+            // Store credit is kept in the store's default currency.
+            let rate = cart.currency.exchange_rate;
+            if rate.is_zero() {
+                0
+            } else {
+                Money::new(payments.store_credit.amount() / rate).to_e4()
+            }
+        } else {
+            0
+        };
+        let paid_in_full = payments.outstanding_balance <= Money::ZERO;
+        let status_id = if paid_in_full {
+            STATUS_AWAITING_FULFILLMENT
+        } else {
+            STATUS_INCOMPLETE
+        };
+        let now = self.now();
+        let doc = json!({
+            "status_id": status_id,
+            "date_created": now,
+            "cart": &cart,
+        });
+        let order = NewOrder {
+            cart_id: cart.id.to_string(),
+            status_id,
+            customer_id: cart.customer_id,
+            currency_code: cart.currency.code.clone(),
+            total_inc_tax_e4: cart.checkout.totals.grand_total.to_e4(),
+            now,
+            claims,
+            gift_certificates,
+            store_credit_e4,
+            doc,
+        };
+        let order_id = match self.store.place_order(who.store.id, &order).await {
+            Ok(id) => id,
+            Err(PlaceOrderError::Refused(why)) => {
+                return Err(DomainError::invalid(why).into());
+            }
+            Err(PlaceOrderError::Store(e)) => return Err(e.into()),
+        };
+        if paid_in_full {
+            // Paid: the cart has done its job (BigCommerce deletes it on payment).
+            self.store.delete_cart(who.store.id, id, None).await?;
+        }
+        Ok(order_id)
+    }
+}
+
+/// What an order needs that a checkout may still lack, named field by field.
+fn check_complete(cart: &Cart) -> Result<(), ServiceError> {
+    if cart.line_items.is_empty()
+        && cart.custom_items.is_empty()
+        && cart.gift_certificates.is_empty()
+    {
+        return Err(DomainError::invalid("The checkout has no items.").into());
+    }
+    let Some(billing) = &cart.checkout.billing_address else {
+        return Err(DomainError::field(
+            "billing_address",
+            "The checkout has no billing address; add one with POST /checkouts/{id}/billing-address.",
+        )
+        .into());
+    };
+    let b = &billing.address;
+    for (field, value) in [
+        ("first_name", &b.first_name),
+        ("last_name", &b.last_name),
+        ("email", &b.email),
+        ("address1", &b.address1),
+        ("city", &b.city),
+        ("country_code", &b.country_code),
+    ] {
+        if value.trim().is_empty() {
+            return Err(DomainError::field(
+                format!("billing_address.{field}"),
+                format!("The billing address needs `{field}` before an order can be placed."),
+            )
+            .into());
+        }
+    }
+    normalize_and_validate(b.clone(), AddressPurpose::Shipping, "billing_address.")?;
+
+    let mut placed: HashMap<Uuid, i64> = HashMap::new();
+    for c in &cart.checkout.consignments {
+        for it in &c.items {
+            *placed.entry(it.item_id).or_default() += it.quantity;
+        }
+        if c.pickup_method_id.is_none() && c.selected_option.is_none() {
+            return Err(DomainError::field(
+                "consignments.selected_shipping_option",
+                format!(
+                    "Consignment {} has no shipping option selected; choose one of its available_shipping_options.",
+                    c.id
+                ),
+            )
+            .into());
+        }
+    }
+    let unshipped = cart
+        .line_items
+        .iter()
+        .filter(|l| l.kind == ProductType::Physical)
+        .map(|l| (l.id, l.quantity, l.name.as_str()))
+        .chain(
+            cart.custom_items
+                .iter()
+                .map(|c| (c.id, c.quantity, c.name.as_str())),
+        )
+        .find(|(id, qty, _)| placed.get(id).copied().unwrap_or(0) < *qty);
+    if let Some((item, qty, name)) = unshipped {
+        return Err(DomainError::field(
+            "consignments",
+            format!(
+                "Item {item} ({name}): {} of {qty} units are in no consignment; every physical item must ship somewhere.",
+                qty - placed.get(&item).copied().unwrap_or(0)
+            ),
+        )
+        .into());
+    }
+    Ok(())
+}
