@@ -16,7 +16,8 @@ on_both_backends!(
     checkout_responses_match_checkouts_v3,
     gift_certificate_responses_match_marketing_v2,
     customer_responses_match_customers_v3,
-    promotion_responses_match_promotions_v3
+    promotion_responses_match_promotions_v3,
+    discounted_checkouts_match_checkouts_and_carts_v3
 );
 
 fn spec_path(name: &str) -> PathBuf {
@@ -846,4 +847,146 @@ async fn promotion_responses_match_promotions_v3(app: TestApp) {
     let mut out = Vec::new();
     violations(&spec, schema, &good, "$", &mut out);
     assert!(out.is_empty(), "{out:?}");
+}
+
+/// A checkout carrying every kind of discount — an automatic promotion with a banner, a
+/// coupon on items, a free-shipping coupon on a consignment, a coupon promotion — and the
+/// order placed from it, against `checkouts.v3.yml`; the cart view against `carts.v3.yml`.
+async fn discounted_checkouts_match_checkouts_and_carts_v3(app: TestApp) {
+    let (Some(spec), Some(carts)) = (load_spec("checkouts.v3.yml"), load_spec("carts.v3.yml"))
+    else {
+        return;
+    };
+    let app = app.with_fixtures().await;
+    let r = app
+        .put(
+            "/stores/demo/v3/promotions/settings",
+            json!({"multiple_coupons": true}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    for body in [
+        json!({"name": "Lamps 10% off", "redemption_type": "AUTOMATIC",
+               "notifications": [{"content": "10% off lamps!", "type": "APPLIED", "locations": ["CART_PAGE"]}],
+               "rules": [{"action": {"cart_items": {"discount": {"percentage_amount": "10"},
+                                                    "items": {"products": [940]}}}}]}),
+        json!({"name": "Code promo", "redemption_type": "COUPON", "codes": {"code": "PROMO2", "max_uses": 5},
+               "rules": [{"action": {"cart_value": {"discount": {"fixed_amount": "2"}}}}]}),
+    ] {
+        let r = app.post("/stores/demo/v3/promotions", body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    for body in [
+        json!({"name": "Five off", "code": "FIVE", "type": "per_total_discount", "amount": "5",
+               "applies_to": {"entity": "categories", "ids": [0]}}),
+        json!({"name": "Ship free", "code": "SHIPFREE", "type": "free_shipping", "amount": "0",
+               "applies_to": {"entity": "categories", "ids": [0]}}),
+    ] {
+        let r = app.post("/stores/demo/v2/coupons", body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    let created = app
+        .post(
+            "/stores/demo/v3/carts",
+            json!({"line_items": [{"product_id": 940, "quantity": 2}, {"product_id": 930, "quantity": 1}]}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let id = created.data()["id"].as_str().unwrap().to_string();
+    let lamp = created.data()["line_items"]["physical_items"][0]["id"].clone();
+    let base = format!("/stores/demo/v3/checkouts/{id}");
+    let address = json!({"first_name": "Ada", "last_name": "L", "email": "ada@example.com", "address1": "1 Market St",
+        "city": "San Francisco", "state_or_province": "California", "country_code": "US", "postal_code": "94105"});
+    assert_eq!(
+        app.post(&format!("{base}/billing-address"), address.clone())
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let r = app
+        .post(
+            &format!("{base}/consignments?include=consignments.available_shipping_options"),
+            json!([{"address": address, "line_items": [{"item_id": lamp, "quantity": 2}]}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let cid = r.data()["consignments"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = app
+        .put(
+            &format!("{base}/consignments/{cid}"),
+            json!({"shipping_option_id": "1-1"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    for code in ["FIVE", "SHIPFREE", "promo2"] {
+        let r = app
+            .post(&format!("{base}/coupons"), json!({"coupon_code": code}))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{code}: {}", r.body);
+        check_op(
+            &spec,
+            "/checkouts/{checkoutId}/coupons",
+            "post",
+            "200",
+            &r.body,
+        );
+    }
+    let got = app
+        .get(&format!(
+            "{base}?include=consignments.available_shipping_options,promotions.banners"
+        ))
+        .await;
+    check_op(&spec, "/checkouts/{checkoutId}", "get", "200", &got.body);
+    let data = got.data();
+    assert_eq!(data["coupons"].as_array().unwrap().len(), 3, "{}", got.body);
+    assert_eq!(
+        data["consignments"][0]["coupon_discounts"][0]["code"],
+        "SHIPFREE"
+    );
+    assert_eq!(
+        data["promotions"][0]["banners"][0]["text"],
+        "10% off lamps!"
+    );
+    assert!(
+        data["cart"]["line_items"]["physical_items"][0]["discounts"]
+            .as_array()
+            .unwrap()
+            .len()
+            >= 2,
+        "{}",
+        got.body
+    );
+    let cart = app
+        .get(&format!(
+            "/stores/demo/v3/carts/{id}?include=promotions.banners"
+        ))
+        .await;
+    check_op(&carts, "/carts/{cartId}", "get", "200", &cart.body);
+
+    let removed = app
+        .call(
+            reqwest::Method::DELETE,
+            &format!("{base}/coupons/FIVE"),
+            None,
+        )
+        .await;
+    check_op(
+        &spec,
+        "/checkouts/{checkoutId}/coupons/{couponCode}",
+        "delete",
+        "200",
+        &removed.body,
+    );
+    let order = app.post(&format!("{base}/orders"), json!({})).await;
+    assert_eq!(order.status, StatusCode::OK, "{}", order.body);
+    check_op(
+        &spec,
+        "/checkouts/{checkoutId}/orders",
+        "post",
+        "200",
+        &order.body,
+    );
 }

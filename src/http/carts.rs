@@ -10,6 +10,7 @@ use crate::domain::cart::{
     OptionSelection, SelectionValue,
 };
 use crate::domain::catalog::ProductType;
+use crate::domain::coupon::CouponType;
 use crate::domain::money::Money;
 use crate::domain::scope::Scope;
 use crate::service::carts::{CreateCart, ItemUpdate, RedirectUrls};
@@ -490,7 +491,7 @@ pub fn cart_wire(cart: &Cart, inc: &Includes, base: &str) -> CartWire {
         manual_discount_amount: cart.totals.manual_discount_amount,
         // Includes tax where a checkout address makes it apply, as BigCommerce's does.
         cart_amount: cart.checkout.totals.cart_amount_inc_tax,
-        coupons: super::checkouts::coupons_wire(cart),
+        coupons: cart_coupons_wire(cart),
         discounts: super::checkouts::cart_discounts_wire(cart),
         line_items: LineItemsWire {
             physical_items: cart
@@ -558,6 +559,27 @@ pub fn cart_wire(cart: &Cart, inc: &Includes, base: &str) -> CartWire {
                 None => serde_json::json!({}),
             }),
     }
+}
+
+/// `coupons` as the Cart API shows them: string ids and numbered types (`"2"` is
+/// `per_total_discount`), where the Checkout API uses numbers and names.
+fn cart_coupons_wire(cart: &Cart) -> Vec<serde_json::Value> {
+    cart.checkout
+        .coupons
+        .iter()
+        .map(|c| {
+            let number = CouponType::parse(&c.coupon_type)
+                .and_then(|t| CouponType::ALL.iter().position(|x| *x == t))
+                .unwrap_or(5);
+            serde_json::json!({
+                "id": c.id.to_string(),
+                "code": c.code,
+                "coupon_type": number.to_string(),
+                "display_name": c.display_name,
+                "discounted_amount": c.discounted_amount,
+            })
+        })
+        .collect()
 }
 
 pub(crate) fn absolute_url(base: &str, path: &str) -> String {
