@@ -19,6 +19,7 @@ on_both_backends!(
     gift_certificate_balance_is_spent_once,
     gift_certificate_and_store_credit_pay_in_full,
     wrong_gift_certificate_codes_are_rate_limited,
+    bought_gift_certificates_are_issued_when_paid,
 );
 
 const CARTS: &str = "/stores/demo/v3/carts";
@@ -393,4 +394,67 @@ async fn wrong_gift_certificate_codes_are_rate_limited(app: TestApp) {
     let r = try_code("RIGHT-1".into()).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.data()["gift_certificates"][0]["code"], "RIGHT-1");
+}
+
+async fn bought_gift_certificates_are_issued_when_paid(app: TestApp) {
+    let app = app.with_fixtures().await;
+    let r = app
+        .post(
+            "/stores/demo/v3/customers",
+            json!([{"email": "giver@example.com", "first_name": "Gi", "last_name": "Ver",
+                    "store_credit_amounts": [{"amount": 60}]}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let customer = r.body["data"][0]["id"].as_i64().expect("customer id");
+    let r = app
+        .post(
+            CARTS,
+            json!({"customer_id": customer, "gift_certificates": [{"name": "Present", "theme": "Birthday",
+                "amount": 25, "quantity": 2, "message": "Happy birthday",
+                "sender": {"name": "Gi Ver", "email": "giver@example.com"},
+                "recipient": {"name": "Max", "email": "max@example.com"}}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = r.data()["id"].as_str().unwrap().to_string();
+    let r = app
+        .post(&format!("{CHECKOUTS}/{id}/billing-address"), billing())
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // A gift certificate cannot pay for gift certificates…
+    let r = app
+        .post(
+            &format!("{CHECKOUTS}/{id}/gift-certificates"),
+            json!({"gift_certificate_code": "GIFT-DEMO-50"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    // …store credit can: 2 × 25.00, untaxed, leaves 10.00 of the 60.00.
+    let r = app
+        .post(&format!("{CHECKOUTS}/{id}/store-credit"), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.data()["grand_total"], json!(50));
+    assert_eq!(r.data()["outstanding_balance"], json!(0));
+    let r = place(&app, &id).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let order = r.data()["id"].as_i64().unwrap();
+    let r = app
+        .get(&format!(
+            "/stores/demo/v2/gift_certificates?order_id={order}"
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let issued = r.body.as_array().expect("a list");
+    assert_eq!(issued.len(), 2, "{}", r.body);
+    for g in issued {
+        assert_eq!(g["amount"], "25.0000");
+        assert_eq!(g["balance"], "25.0000");
+        assert_eq!(g["status"], "active");
+        assert_eq!(g["to_email"], "max@example.com");
+        assert_eq!(g["template"], "birthday.html");
+        assert_eq!(g["order_id"], json!(order));
+    }
+    assert_ne!(issued[0]["code"], issued[1]["code"]);
 }

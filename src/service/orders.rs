@@ -10,7 +10,7 @@
 //!
 //! An order is created Incomplete (awaiting payment); when gift certificates and store
 //! credit cover all of it, nothing is left to pay, so it is created Awaiting
-//! Fulfillment and its cart is deleted.
+//! Fulfillment, the gift certificates it buys are issued and its cart is deleted.
 
 use super::accounts::Principal;
 use super::checkouts::code_limits;
@@ -19,6 +19,9 @@ use crate::domain::DomainError;
 use crate::domain::address_rules::{AddressPurpose, normalize_and_validate};
 use crate::domain::cart::Cart;
 use crate::domain::catalog::ProductType;
+use crate::domain::gift_certificate::{
+    DEFAULT_TEMPLATE, GiftCertificate, GiftCertificateInput, TEMPLATES,
+};
 use crate::domain::money::Money;
 use crate::store::{BalanceDebit, NewOrder, PlaceOrderError, UseClaim, UseKind};
 use serde_json::json;
@@ -172,10 +175,52 @@ impl Kassa {
             Err(PlaceOrderError::Store(e)) => return Err(e.into()),
         };
         if paid_in_full {
-            // Paid: the cart has done its job (BigCommerce deletes it on payment).
-            self.store.delete_cart(who.store.id, id, None).await?;
+            self.order_paid(who, &cart, order_id).await?;
         }
         Ok(order_id)
+    }
+
+    /// What follows payment in full: gift certificates bought in the order are issued,
+    /// and the cart, having done its job, is deleted (as BigCommerce does on payment).
+    pub(crate) async fn order_paid(
+        &self,
+        who: &Principal,
+        cart: &Cart,
+        order_id: i64,
+    ) -> ServiceResult<()> {
+        for item in &cart.gift_certificates {
+            let template = format!("{}.html", item.theme.to_lowercase());
+            let input = GiftCertificateInput {
+                amount: Some(item.amount.amount()),
+                currency_code: Some(cart.currency.code.clone()),
+                customer_id: Some(cart.customer_id),
+                to_name: Some(item.recipient.name.clone()),
+                to_email: Some(item.recipient.email.clone()),
+                from_name: Some(item.sender.name.clone()),
+                from_email: Some(item.sender.email.clone()),
+                template: Some(if TEMPLATES.contains(&template.as_str()) {
+                    template
+                } else {
+                    DEFAULT_TEMPLATE.to_string()
+                }),
+                message: Some(item.message.clone()),
+                ..GiftCertificateInput::default()
+            };
+            for _ in 0..item.quantity {
+                let issued = self
+                    .create_admin_gift_certificate(&who.store, &input)
+                    .await?;
+                let bought = GiftCertificate {
+                    order_id,
+                    ..issued.clone()
+                };
+                self.store
+                    .update_gift_certificate(who.store.id, &bought, issued.balance)
+                    .await?;
+            }
+        }
+        self.store.delete_cart(who.store.id, cart.id, None).await?;
+        Ok(())
     }
 }
 
