@@ -17,7 +17,8 @@ on_both_backends!(
     gift_certificate_responses_match_marketing_v2,
     customer_responses_match_customers_v3,
     promotion_responses_match_promotions_v3,
-    discounted_checkouts_match_checkouts_and_carts_v3
+    discounted_checkouts_match_checkouts_and_carts_v3,
+    coupon_responses_match_marketing_v2
 );
 
 fn spec_path(name: &str) -> PathBuf {
@@ -989,4 +990,79 @@ async fn discounted_checkouts_match_checkouts_and_carts_v3(app: TestApp) {
         "200",
         &order.body,
     );
+}
+
+/// V2 coupons of every type, before and after an order used one, against `marketing.v2.yml`.
+async fn coupon_responses_match_marketing_v2(app: TestApp) {
+    let Some(spec) = load_spec("admin/marketing.v2.yml") else {
+        return;
+    };
+    let app = app.with_fixtures().await;
+    let base = "/stores/demo/v2/coupons";
+    let mut ids = Vec::new();
+    for (i, kind) in [
+        "per_item_discount",
+        "percentage_discount",
+        "per_total_discount",
+        "shipping_discount",
+        "free_shipping",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let r = app
+            .post(
+                base,
+                json!({"name": format!("C{i}"), "code": format!("CODE{i}"), "type": kind, "amount": "1",
+                       "min_purchase": "0", "max_uses": 10, "max_uses_per_customer": 2,
+                       "expires": "Tue, 13 Mar 2040 16:18:59 +0000",
+                       "restricted_to": {"countries": ["US"]},
+                       "shipping_methods": ["Standard"],
+                       "applies_to": {"entity": "products", "ids": [930, 940]}}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        check_op(&spec, "/coupons", "post", "201", &r.body);
+        ids.push(r.body["id"].as_i64().expect("id"));
+    }
+    // Use one in an order so `num_uses` moves.
+    let cart = app
+        .post(
+            "/stores/demo/v3/carts",
+            json!({"line_items": [{"product_id": 930, "quantity": 2}]}),
+        )
+        .await;
+    let id = cart.data()["id"].as_str().unwrap().to_string();
+    let address = json!({"first_name": "Ada", "last_name": "L", "email": "ada@example.com", "address1": "1 Market St",
+        "city": "San Francisco", "state_or_province": "California", "country_code": "US", "postal_code": "94105"});
+    app.post(
+        &format!("/stores/demo/v3/checkouts/{id}/billing-address"),
+        address,
+    )
+    .await;
+    let r = app
+        .post(
+            &format!("/stores/demo/v3/checkouts/{id}/coupons"),
+            json!({"coupon_code": "code1"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = app
+        .post(&format!("/stores/demo/v3/checkouts/{id}/orders"), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    let updated = app
+        .put(
+            &format!("{base}/{}", ids[1]),
+            json!({"amount": "15", "enabled": false, "applies_to": {"entity": "categories", "ids": [0]}}),
+        )
+        .await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.body);
+    check_op(&spec, "/coupons/{id}", "put", "200", &updated.body);
+    assert_eq!(updated.body["num_uses"], json!(1));
+    let list = app.get(base).await;
+    check_op(&spec, "/coupons", "get", "200", &list.body);
+    let count = app.get(&format!("{base}/count")).await;
+    check_op(&spec, "/coupons/count", "get", "200", &count.body);
 }
