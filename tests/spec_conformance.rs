@@ -18,7 +18,8 @@ on_both_backends!(
     customer_responses_match_customers_v3,
     promotion_responses_match_promotions_v3,
     discounted_checkouts_match_checkouts_and_carts_v3,
-    coupon_responses_match_marketing_v2
+    coupon_responses_match_marketing_v2,
+    order_responses_match_orders_v2
 );
 
 fn spec_path(name: &str) -> PathBuf {
@@ -1065,4 +1066,190 @@ async fn coupon_responses_match_marketing_v2(app: TestApp) {
     check_op(&spec, "/coupons", "get", "200", &list.body);
     let count = app.get(&format!("{base}/count")).await;
     check_op(&spec, "/coupons/count", "get", "200", &count.body);
+}
+
+/// Validates against the schema of an operation's status in `orders.v2.oas2.yml`. The
+/// file is named for Swagger 2 but is OpenAPI 3 today; both layouts are read
+/// (`responses.200.schema` + `#/definitions/…`, or `content` + `#/components/…`).
+fn check_op_v2(spec: &Value, path: &str, method: &str, status: &str, body: &Value) {
+    let response = resolve(spec, &spec["paths"][path][method]["responses"][status]);
+    let schema = if response["schema"].is_object() {
+        &response["schema"]
+    } else {
+        &response["content"]["application/json"]["schema"]
+    };
+    assert!(schema.is_object(), "no schema for {method} {path} {status}");
+    let mut out = Vec::new();
+    violations(spec, schema, body, "$", &mut out);
+    assert!(
+        out.is_empty(),
+        "{method} {path} {status} does not match its schema:\n{}\nbody: {body}",
+        out.join("\n")
+    );
+}
+
+async fn order_responses_match_orders_v2(app: TestApp) {
+    let Some(spec) = load_spec("orders.v2.oas2.yml") else {
+        return;
+    };
+    let app = app.with_fixtures().await;
+    let r = app
+        .post(
+            "/stores/demo/v2/coupons",
+            json!({"name": "Five", "code": "FIVE", "type": "per_total_discount", "amount": "5",
+                   "applies_to": {"entity": "categories", "ids": [0]}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let cart = app
+        .post(
+            "/stores/demo/v3/carts",
+            json!({"line_items": [{"product_id": 940, "quantity": 2}, {"product_id": 930, "quantity": 1}]}),
+        )
+        .await;
+    let id = cart.data()["id"].as_str().unwrap().to_string();
+    let lamp = cart.data()["line_items"]["physical_items"][0]["id"].clone();
+    let address = json!({"first_name": "Ada", "last_name": "L", "email": "ada@example.com", "address1": "1 Market St",
+        "city": "San Francisco", "state_or_province": "California", "state_or_province_code": "CA",
+        "country_code": "US", "postal_code": "94105"});
+    let checkouts = "/stores/demo/v3/checkouts";
+    let r = app
+        .post(
+            &format!("{checkouts}/{id}/billing-address"),
+            address.clone(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = app
+        .post(
+            &format!("{checkouts}/{id}/consignments"),
+            json!([{"address": address, "line_items": [{"item_id": lamp, "quantity": 2}]}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let cid = r.data()["consignments"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = app
+        .put(
+            &format!("{checkouts}/{id}/consignments/{cid}"),
+            json!({"shipping_option_id": "1-1"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = app
+        .post(
+            &format!("{checkouts}/{id}/coupons"),
+            json!({"coupon_code": "FIVE"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = app
+        .post(&format!("{checkouts}/{id}/orders"), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let order = r.data()["id"].as_i64().expect("order id");
+
+    let base = "/stores/demo/v2";
+    let list = app.get(&format!("{base}/orders")).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    check_op_v2(&spec, "/orders", "get", "200", &list.body);
+    let one = app.get(&format!("{base}/orders/{order}")).await;
+    check_op_v2(&spec, "/orders/{order_id}", "get", "200", &one.body);
+    let count = app.get(&format!("{base}/orders/count")).await;
+    check_op_v2(&spec, "/orders/count", "get", "200", &count.body);
+    let products = app.get(&format!("{base}/orders/{order}/products")).await;
+    assert_eq!(
+        products.body.as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        products.body
+    );
+    check_op_v2(
+        &spec,
+        "/orders/{order_id}/products",
+        "get",
+        "200",
+        &products.body,
+    );
+    // `orderProducts` allows no other properties.
+    let allowed = spec["components"]["schemas"]["orderProducts"]["properties"]
+        .as_object()
+        .expect("orderProducts properties");
+    for p in products.body.as_array().unwrap() {
+        for key in p.as_object().unwrap().keys() {
+            assert!(allowed.contains_key(key), "orderProducts has no `{key}`");
+        }
+    }
+    let product = app
+        .get(&format!(
+            "{base}/orders/{order}/products/{}",
+            products.body[0]["id"]
+        ))
+        .await;
+    check_op_v2(
+        &spec,
+        "/orders/{order_id}/products/{product_id}",
+        "get",
+        "200",
+        &product.body,
+    );
+    let addresses = app
+        .get(&format!("{base}/orders/{order}/shipping_addresses"))
+        .await;
+    assert_eq!(
+        addresses.body.as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        addresses.body
+    );
+    check_op_v2(
+        &spec,
+        "/orders/{order_id}/shipping_addresses",
+        "get",
+        "200",
+        &addresses.body,
+    );
+    let address = app
+        .get(&format!("{base}/orders/{order}/shipping_addresses/1"))
+        .await;
+    check_op_v2(
+        &spec,
+        "/orders/{order_id}/shipping_addresses/{id}",
+        "get",
+        "200",
+        &address.body,
+    );
+    let coupons = app.get(&format!("{base}/orders/{order}/coupons")).await;
+    assert_eq!(
+        coupons.body.as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        coupons.body
+    );
+    check_op_v2(
+        &spec,
+        "/orders/{order_id}/coupons",
+        "get",
+        "200",
+        &coupons.body,
+    );
+    let taxes = app.get(&format!("{base}/orders/{order}/taxes")).await;
+    assert!(
+        !taxes.body.as_array().expect("taxes").is_empty(),
+        "{}",
+        taxes.body
+    );
+    check_op_v2(&spec, "/orders/{order_id}/taxes", "get", "200", &taxes.body);
+    let statuses = app.get(&format!("{base}/order_statuses")).await;
+    check_op_v2(&spec, "/order_statuses", "get", "200", &statuses.body);
+    let status = app.get(&format!("{base}/order_statuses/11")).await;
+    check_op_v2(
+        &spec,
+        "/order_statuses/{status_id}",
+        "get",
+        "200",
+        &status.body,
+    );
 }

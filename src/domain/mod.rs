@@ -14,6 +14,8 @@ pub mod error;
 pub mod gift_certificate;
 pub mod metafield;
 pub mod money;
+pub mod order;
+pub mod payment;
 pub mod promotion;
 pub mod promotion_rules;
 pub mod scope;

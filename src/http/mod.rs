@@ -13,6 +13,8 @@ pub mod error;
 pub mod extract;
 pub mod gift_certificates;
 pub mod health;
+pub mod orders_v2;
+pub mod payments;
 pub mod pickup;
 pub mod promotion_settings;
 pub mod promotions;
@@ -76,10 +78,12 @@ pub fn app(state: AppState) -> Router {
         .merge(checkouts::router())
         .merge(checkout_settings::router())
         .merge(coupons::router())
+        .merge(payments::router())
         .merge(promotion_settings::router())
         .merge(promotions::router())
         .merge(gift_certificates::router())
         .merge(customers::router())
+        .merge(orders_v2::router())
         .split_for_parts();
     let spec = std::sync::Arc::new(spec);
     let request_id = HeaderName::from_static("x-request-id");

@@ -36,6 +36,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0004_promotions_orders.sql"),
         postgres: include_str!("../../migrations/postgres/0004_promotions_orders.sql"),
     },
+    Migration {
+        version: 5,
+        name: "0005_payments",
+        sqlite: include_str!("../../migrations/sqlite/0005_payments.sql"),
+        postgres: include_str!("../../migrations/postgres/0005_payments.sql"),
+    },
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS kassa_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";

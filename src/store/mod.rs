@@ -11,7 +11,9 @@ pub mod customers;
 pub mod gift_certificates;
 mod metafields;
 mod migrate;
+pub mod order_queries;
 mod orders;
+mod payments;
 pub mod records;
 pub mod usage;
 
@@ -23,6 +25,7 @@ use std::time::Duration;
 
 pub use metafields::{MetafieldFilter, MetafieldRecord, MetafieldWrite, NewMetafieldRow};
 pub use orders::{BalanceDebit, NewOrder, PlaceOrderError, UseClaim};
+pub use payments::{Hold, PayableOrder, TransactionRow};
 pub use records::*;
 pub use usage::UseKind;
 

@@ -206,7 +206,7 @@ impl TestApp {
         Self::reply(res).await
     }
 
-    async fn reply(res: reqwest::Response) -> Reply {
+    pub async fn reply(res: reqwest::Response) -> Reply {
         let status = res.status();
         let headers = res.headers().clone();
         let text = res.text().await.expect("body");

@@ -1,0 +1,570 @@
+//! Orders as the V2 Orders API shows them, read from the immutable snapshot taken when
+//! the order was placed (the priced cart with its checkout). Pure: every amount comes
+//! from the snapshot, computed exactly with `Money`.
+//!
+//! - Products are the cart's line items, then custom items, then gift certificates, with
+//!   ids 1, 2, … in that order. `base_*`, `price_*` and `total_*` are before discounts
+//!   (as BigCommerce shows them); the tax in them is the tax the line was actually
+//!   charged (after discounts), which is what the snapshot records per line.
+//! - Shipping addresses are the consignments, ids 1, 2, … in order.
+//! - Taxes are one row per tax rate name, over the whole order.
+
+use super::address::Address;
+use super::cart::Cart;
+use super::catalog::ProductType;
+use super::checkout::shipping_and_handling;
+use super::money::Money;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::Value;
+
+/// BigCommerce's order statuses: (id, name, description), by id.
+pub const ORDER_STATUSES: [(i64, &str, &str); 15] = [
+    (
+        0,
+        "Incomplete",
+        "The shopper reached the payment step but did not complete the transaction.",
+    ),
+    (
+        1,
+        "Pending",
+        "The shopper started checking out but did not finish.",
+    ),
+    (
+        2,
+        "Shipped",
+        "The order has shipped; receipt is not yet confirmed.",
+    ),
+    (
+        3,
+        "Partially Shipped",
+        "Some of the order's items have shipped.",
+    ),
+    (4, "Refunded", "The merchant refunded the order."),
+    (5, "Cancelled", "The merchant cancelled the order."),
+    (6, "Declined", "The merchant declined the order."),
+    (
+        7,
+        "Awaiting Payment",
+        "Checkout is complete; payment is not yet confirmed.",
+    ),
+    (
+        8,
+        "Awaiting Pickup",
+        "The order is ready for the customer to collect.",
+    ),
+    (
+        9,
+        "Awaiting Shipment",
+        "The order is packed and waits for the carrier.",
+    ),
+    (
+        10,
+        "Completed",
+        "The order is paid and its digital items are available.",
+    ),
+    (
+        11,
+        "Awaiting Fulfillment",
+        "Checkout is complete and payment is confirmed.",
+    ),
+    (
+        12,
+        "Manual Verification Required",
+        "The order is on hold until something is confirmed by hand.",
+    ),
+    (13, "Disputed", "The customer disputes the payment."),
+    (
+        14,
+        "Partially Refunded",
+        "The merchant refunded part of the order.",
+    ),
+];
+
+/// The order in which the Control Panel lists statuses (`sort_order` in counts).
+pub const STATUS_SORT_ORDER: [i64; 15] = [0, 1, 7, 11, 9, 8, 3, 10, 2, 5, 6, 4, 13, 12, 14];
+
+/// A status's name; `""` for an unknown id.
+pub fn status_name(id: i64) -> &'static str {
+    ORDER_STATUSES
+        .iter()
+        .find(|(i, _, _)| *i == id)
+        .map(|(_, n, _)| *n)
+        .unwrap_or("")
+}
+
+/// An order as placed: its id, status, times and the priced cart.
+#[derive(Clone, Debug)]
+pub struct PlacedOrder {
+    pub id: i64,
+    pub status_id: i64,
+    pub date_created: i64,
+    pub date_modified: i64,
+    pub cart: Cart,
+}
+
+#[derive(Deserialize)]
+struct Doc {
+    #[serde(default)]
+    date_created: i64,
+    cart: Cart,
+}
+
+impl PlacedOrder {
+    /// Reads an order document (`{"id", "status_id", "date_created", "cart"}`); the
+    /// row's own id, status and modification time win over the document's.
+    pub fn from_doc(
+        id: i64,
+        status_id: i64,
+        date_modified: i64,
+        doc: Value,
+    ) -> Result<Self, serde_json::Error> {
+        let d: Doc = serde_json::from_value(doc)?;
+        Ok(PlacedOrder {
+            id,
+            status_id,
+            date_created: d.date_created,
+            date_modified,
+            cart: d.cart,
+        })
+    }
+
+    /// The email the order is for: the billing address's, else the cart's.
+    pub fn email(&self) -> &str {
+        self.cart
+            .checkout
+            .billing_address
+            .as_ref()
+            .map(|b| b.address.email.as_str())
+            .filter(|e| !e.is_empty())
+            .unwrap_or(self.cart.email.as_str())
+    }
+
+    pub fn summary(&self) -> OrderSummary {
+        summary(&self.cart)
+    }
+
+    pub fn products(&self) -> Vec<OrderProduct> {
+        products(&self.cart)
+    }
+
+    pub fn shipping_addresses(&self) -> Vec<OrderShippingAddress> {
+        shipping_addresses(&self.cart)
+    }
+
+    pub fn coupons(&self) -> Vec<OrderCoupon> {
+        coupons(&self.cart)
+    }
+
+    pub fn taxes(&self) -> Vec<OrderTax> {
+        taxes(&self.cart)
+    }
+}
+
+/// An order's totals.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OrderSummary {
+    pub subtotal_ex_tax: Money,
+    pub subtotal_inc_tax: Money,
+    pub base_shipping_cost: Money,
+    pub shipping_cost_ex_tax: Money,
+    pub shipping_cost_inc_tax: Money,
+    pub base_handling_cost: Money,
+    pub handling_cost_ex_tax: Money,
+    pub handling_cost_inc_tax: Money,
+    pub total_ex_tax: Money,
+    pub total_inc_tax: Money,
+    pub total_tax: Money,
+    pub items_total: i64,
+    /// Item discounts other than coupons (promotions, manual discounts).
+    pub discount_amount: Money,
+    /// What the coupons took, items and shipping.
+    pub coupon_discount: Money,
+    pub store_credit_amount: Money,
+    pub gift_certificate_amount: Money,
+    /// Whether every item is digital (nothing ships).
+    pub is_digital: bool,
+}
+
+fn base_shipping_and_handling(cart: &Cart) -> (Money, Money) {
+    cart.checkout
+        .consignments
+        .iter()
+        .filter_map(|c| c.selected_option.as_ref())
+        .map(shipping_and_handling)
+        .fold((Money::ZERO, Money::ZERO), |(s, h), (cs, ch)| {
+            (s + cs, h + ch)
+        })
+}
+
+pub fn summary(cart: &Cart) -> OrderSummary {
+    let t = &cart.checkout.totals;
+    let (base_shipping_cost, base_handling_cost) = base_shipping_and_handling(cart);
+    let items_total = cart.line_items.iter().map(|l| l.quantity).sum::<i64>()
+        + cart.custom_items.iter().map(|c| c.quantity).sum::<i64>()
+        + cart
+            .gift_certificates
+            .iter()
+            .map(|g| g.quantity)
+            .sum::<i64>();
+    let coupon_on_items: Money = cart
+        .line_items
+        .iter()
+        .map(|l| l.pricing.coupon_amount)
+        .sum();
+    let item_discounts = (cart.totals.base_amount - cart.totals.cart_amount).max(Money::ZERO);
+    let coupon_discount: Money = cart
+        .checkout
+        .coupons
+        .iter()
+        .filter(|c| c.not_applied.is_none())
+        .map(|c| c.discounted_amount)
+        .sum();
+    OrderSummary {
+        subtotal_ex_tax: t.subtotal_ex_tax,
+        subtotal_inc_tax: t.subtotal_inc_tax,
+        base_shipping_cost,
+        shipping_cost_ex_tax: t.shipping_cost_total_ex_tax,
+        shipping_cost_inc_tax: t.shipping_cost_total_inc_tax,
+        base_handling_cost,
+        handling_cost_ex_tax: t.handling_cost_total_ex_tax,
+        handling_cost_inc_tax: t.handling_cost_total_inc_tax,
+        total_ex_tax: t.grand_total - t.tax_total,
+        total_inc_tax: t.grand_total,
+        total_tax: t.tax_total,
+        items_total,
+        discount_amount: (item_discounts - coupon_on_items).max(Money::ZERO),
+        coupon_discount,
+        store_credit_amount: cart.checkout.payments.store_credit,
+        gift_certificate_amount: cart.checkout.payments.gift_certificates,
+        is_digital: cart
+            .line_items
+            .iter()
+            .all(|l| l.kind != ProductType::Physical)
+            && cart.custom_items.is_empty(),
+    }
+}
+
+/// One discount on a product.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProductDiscount {
+    pub id: String,
+    pub amount: Money,
+    /// `Some(code)` for coupons.
+    pub code: Option<String>,
+}
+
+/// One product line of an order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrderProduct {
+    pub id: i64,
+    pub product_id: i64,
+    pub variant_id: i64,
+    /// `physical`, `digital` or `giftcertificate`.
+    pub kind: &'static str,
+    pub name: String,
+    pub sku: String,
+    pub quantity: i64,
+    pub weight: Decimal,
+    /// Unit price as entered, before discounts.
+    pub base_price: Money,
+    pub price_ex_tax: Money,
+    pub price_inc_tax: Money,
+    pub base_total: Money,
+    pub total_ex_tax: Money,
+    pub total_inc_tax: Money,
+    /// Tax charged on the line (after discounts).
+    pub total_tax: Money,
+    /// Everything taken off the line.
+    pub discount: Money,
+    pub discounts: Vec<ProductDiscount>,
+    /// The shipping address (consignment) id it ships to; 0 when it does not ship.
+    pub order_address_id: i64,
+    pub options: Vec<(String, String)>,
+}
+
+impl OrderProduct {
+    /// Unit tax (the line's tax over its quantity).
+    pub fn price_tax(&self) -> Money {
+        per_unit(self.total_tax, self.quantity)
+    }
+
+    /// The line's total including tax after its discounts.
+    pub fn discounted_total_inc_tax(&self) -> Money {
+        self.total_inc_tax - self.discount
+    }
+}
+
+fn per_unit(total: Money, quantity: i64) -> Money {
+    if quantity <= 0 {
+        Money::ZERO
+    } else {
+        Money::new(total.amount() / Decimal::from(quantity))
+    }
+}
+
+/// `(ex, inc)` of a line's pre-discount total given the tax it was charged.
+fn ex_inc(entered: Money, tax: Money, tax_included: bool) -> (Money, Money) {
+    if tax_included {
+        (entered - tax, entered)
+    } else {
+        (entered, entered + tax)
+    }
+}
+
+pub fn products(cart: &Cart) -> Vec<OrderProduct> {
+    let address_of = |item: uuid::Uuid| -> i64 {
+        cart.checkout
+            .consignments
+            .iter()
+            .position(|c| c.items.iter().any(|i| i.item_id == item))
+            .map(|i| i as i64 + 1)
+            .unwrap_or(0)
+    };
+    let tax_of = |item: uuid::Uuid| -> Money {
+        cart.checkout
+            .totals
+            .line_tax
+            .get(&item)
+            .copied()
+            .unwrap_or_default()
+    };
+    let coupon_codes: Vec<&str> = cart
+        .checkout
+        .coupons
+        .iter()
+        .filter(|c| c.not_applied.is_none())
+        .map(|c| c.code.as_str())
+        .collect();
+    let mut out = Vec::new();
+    for l in &cart.line_items {
+        let tax = tax_of(l.id);
+        let base_total = l.pricing.extended_sale_price;
+        let (total_ex_tax, total_inc_tax) = ex_inc(base_total, tax, cart.tax_included);
+        let discounts = l
+            .pricing
+            .discounts
+            .iter()
+            .map(|d| ProductDiscount {
+                id: d.id.clone(),
+                amount: d.amount,
+                code: (d.id == super::discount::COUPON_DISCOUNT_ID).then(|| coupon_codes.join(",")),
+            })
+            .collect();
+        out.push(OrderProduct {
+            id: out.len() as i64 + 1,
+            product_id: l.product_id,
+            variant_id: l.variant_id,
+            kind: if l.kind == ProductType::Physical {
+                "physical"
+            } else {
+                "digital"
+            },
+            name: l.name.clone(),
+            sku: l.sku.clone(),
+            quantity: l.quantity,
+            weight: l.weight,
+            base_price: l.pricing.sale_price,
+            price_ex_tax: per_unit(total_ex_tax, l.quantity),
+            price_inc_tax: per_unit(total_inc_tax, l.quantity),
+            base_total,
+            total_ex_tax,
+            total_inc_tax,
+            total_tax: tax,
+            discount: l.pricing.discount_amount,
+            discounts,
+            order_address_id: address_of(l.id),
+            options: l
+                .options
+                .iter()
+                .map(|o| (o.name.clone(), o.value.clone()))
+                .collect(),
+        });
+    }
+    for c in &cart.custom_items {
+        let tax = tax_of(c.id);
+        let (total_ex_tax, total_inc_tax) = ex_inc(c.extended_list_price, tax, cart.tax_included);
+        out.push(OrderProduct {
+            id: out.len() as i64 + 1,
+            product_id: 0,
+            variant_id: 0,
+            kind: "physical",
+            name: c.name.clone(),
+            sku: c.sku.clone(),
+            quantity: c.quantity,
+            weight: Decimal::ZERO,
+            base_price: c.list_price,
+            price_ex_tax: per_unit(total_ex_tax, c.quantity),
+            price_inc_tax: per_unit(total_inc_tax, c.quantity),
+            base_total: c.extended_list_price,
+            total_ex_tax,
+            total_inc_tax,
+            total_tax: tax,
+            discount: c.discount_amount,
+            discounts: Vec::new(),
+            order_address_id: address_of(c.id),
+            options: Vec::new(),
+        });
+    }
+    for g in &cart.gift_certificates {
+        let total = g.amount.times(g.quantity.max(0) as u32);
+        out.push(OrderProduct {
+            id: out.len() as i64 + 1,
+            product_id: 0,
+            variant_id: 0,
+            kind: "giftcertificate",
+            name: g.name.clone(),
+            sku: String::new(),
+            quantity: g.quantity,
+            weight: Decimal::ZERO,
+            base_price: g.amount,
+            price_ex_tax: g.amount,
+            price_inc_tax: g.amount,
+            base_total: total,
+            total_ex_tax: total,
+            total_inc_tax: total,
+            total_tax: Money::ZERO,
+            discount: Money::ZERO,
+            discounts: Vec::new(),
+            order_address_id: 0,
+            options: Vec::new(),
+        });
+    }
+    out
+}
+
+/// Where one consignment ships, how, and at what cost.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrderShippingAddress {
+    pub id: i64,
+    pub address: Address,
+    pub items_total: i64,
+    /// Shipping before shipping discounts.
+    pub base_cost: Money,
+    pub cost_ex_tax: Money,
+    pub cost_inc_tax: Money,
+    pub base_handling_cost: Money,
+    pub handling_cost_ex_tax: Money,
+    pub handling_cost_inc_tax: Money,
+    pub shipping_method: String,
+    pub shipping_zone_id: i64,
+}
+
+pub fn shipping_addresses(cart: &Cart) -> Vec<OrderShippingAddress> {
+    cart.checkout
+        .consignments
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let (base_cost, base_handling_cost) = c
+                .selected_option
+                .as_ref()
+                .map(shipping_and_handling)
+                .unwrap_or_default();
+            let shipping_method = match (&c.selected_option, c.pickup_method_id) {
+                (Some(o), _) => o.description.clone(),
+                (None, Some(_)) => "Pickup".to_string(),
+                (None, None) => String::new(),
+            };
+            OrderShippingAddress {
+                id: i as i64 + 1,
+                address: c.address.address.clone(),
+                items_total: c.items.iter().map(|it| it.quantity).sum(),
+                base_cost,
+                cost_ex_tax: c.shipping_cost_ex_tax,
+                cost_inc_tax: c.shipping_cost_inc_tax,
+                base_handling_cost,
+                handling_cost_ex_tax: c.handling_cost_ex_tax,
+                handling_cost_inc_tax: c.handling_cost_inc_tax,
+                shipping_method,
+                shipping_zone_id: c.selected_option.as_ref().map(|o| o.zone_id).unwrap_or(0),
+            }
+        })
+        .collect()
+}
+
+/// A coupon the order used.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrderCoupon {
+    pub id: i64,
+    pub coupon_id: i64,
+    pub code: String,
+    /// 0 per_item_discount, 1 percentage_discount, 2 per_total_discount,
+    /// 3 shipping_discount, 4 free_shipping, 5 promotion.
+    pub coupon_type: i64,
+    /// What it took off the order.
+    pub discount: Money,
+}
+
+pub fn coupon_type_number(t: &str) -> i64 {
+    match t {
+        "per_item_discount" => 0,
+        "percentage_discount" => 1,
+        "per_total_discount" => 2,
+        "shipping_discount" => 3,
+        "free_shipping" => 4,
+        _ => 5,
+    }
+}
+
+pub fn coupons(cart: &Cart) -> Vec<OrderCoupon> {
+    cart.checkout
+        .coupons
+        .iter()
+        .filter(|c| c.not_applied.is_none())
+        .enumerate()
+        .map(|(i, c)| OrderCoupon {
+            id: i as i64 + 1,
+            coupon_id: c.id,
+            code: c.code.clone(),
+            coupon_type: coupon_type_number(&c.coupon_type),
+            discount: c.discounted_amount,
+        })
+        .collect()
+}
+
+/// One tax rate's total over the order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrderTax {
+    pub id: i64,
+    pub name: String,
+    pub amount: Money,
+}
+
+pub fn taxes(cart: &Cart) -> Vec<OrderTax> {
+    cart.checkout
+        .totals
+        .taxes
+        .iter()
+        .enumerate()
+        .map(|(i, t)| OrderTax {
+            id: i as i64 + 1,
+            name: t.name.clone(),
+            amount: t.amount,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_cover_ids_0_to_14_once() {
+        for (i, (id, name, _)) in ORDER_STATUSES.iter().enumerate() {
+            assert_eq!(*id, i as i64);
+            assert!(!name.is_empty());
+        }
+        let mut sorted = STATUS_SORT_ORDER;
+        sorted.sort();
+        assert_eq!(sorted.to_vec(), (0..15).collect::<Vec<i64>>());
+        assert_eq!(status_name(11), "Awaiting Fulfillment");
+        assert_eq!(status_name(99), "");
+    }
+
+    #[test]
+    fn coupon_types_map_to_numbers() {
+        assert_eq!(coupon_type_number("percentage_discount"), 1);
+        assert_eq!(coupon_type_number("free_shipping"), 4);
+    }
+}

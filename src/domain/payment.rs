@@ -1,0 +1,188 @@
+//! Card payments: checking a card as entered, and Kassa's test gateway, which decides
+//! by card number so every outcome can be tried. Card numbers and CVVs are only ever
+//! held in memory for the one request; what is kept is the brand and the last four digits.
+//!
+//! Test cards (any future expiry, any 3–4 digit CVV):
+//!
+//! | number | outcome |
+//! |---|---|
+//! | 4111 1111 1111 1111, 4242 4242 4242 4242, 5555 5555 5555 4444 | approved |
+//! | 4000 0000 0000 0002 | declined |
+//! | 4000 0000 0000 9995 | declined: insufficient funds |
+//! | 4000 0000 0000 0119 | gateway error (nothing charged; try again) |
+//!
+//! Any other number that passes the Luhn check is approved.
+
+use super::DomainError;
+
+/// The payment method id the test gateway's card method has.
+pub const TEST_CARD_METHOD: &str = "testgateway.card";
+
+/// A card as the shopper typed it. Not `Debug`: it must never reach a log.
+pub struct CardInput {
+    pub number: String,
+    pub cardholder_name: String,
+    pub expiry_month: i64,
+    pub expiry_year: i64,
+    pub verification_value: String,
+}
+
+/// What may be kept of a card.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CardSummary {
+    pub brand: &'static str,
+    pub last_four: String,
+    pub expiry_month: i64,
+    pub expiry_year: i64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GatewayOutcome {
+    Approved,
+    Declined,
+    InsufficientFunds,
+    GatewayError,
+}
+
+fn luhn_ok(digits: &[u8]) -> bool {
+    let mut sum = 0u32;
+    for (i, d) in digits.iter().rev().enumerate() {
+        let mut v = u32::from(*d);
+        if i % 2 == 1 {
+            v *= 2;
+            if v > 9 {
+                v -= 9;
+            }
+        }
+        sum += v;
+    }
+    sum.is_multiple_of(10)
+}
+
+fn brand(digits: &str) -> &'static str {
+    match digits.as_bytes().first() {
+        Some(b'4') => "visa",
+        Some(b'5') | Some(b'2') => "mastercard",
+        Some(b'3') => "american_express",
+        Some(b'6') => "discover",
+        _ => "card",
+    }
+}
+
+/// Checks a card (number, expiry against `(year, month)` now, CVV, name) and returns
+/// what may be kept of it.
+pub fn check_card(card: &CardInput, now: (i64, i64)) -> Result<CardSummary, DomainError> {
+    let digits: String = card
+        .number
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect();
+    let bytes: Option<Vec<u8>> = digits
+        .chars()
+        .map(|c| c.to_digit(10).and_then(|d| u8::try_from(d).ok()))
+        .collect();
+    let Some(bytes) = bytes.filter(|b| (12..=19).contains(&b.len())) else {
+        return Err(DomainError::field(
+            "payment.instrument.number",
+            "The card number must be 12 to 19 digits.",
+        ));
+    };
+    if !luhn_ok(&bytes) {
+        return Err(DomainError::field(
+            "payment.instrument.number",
+            "The card number is not valid (check digit).",
+        ));
+    }
+    if !(1..=12).contains(&card.expiry_month) {
+        return Err(DomainError::field(
+            "payment.instrument.expiry_month",
+            "The expiry month must be 1 to 12.",
+        ));
+    }
+    if (card.expiry_year, card.expiry_month) < now {
+        return Err(DomainError::field(
+            "payment.instrument.expiry_year",
+            "The card has expired.",
+        ));
+    }
+    let cvv = card.verification_value.trim();
+    if !(3..=4).contains(&cvv.len()) || !cvv.chars().all(|c| c.is_ascii_digit()) {
+        return Err(DomainError::field(
+            "payment.instrument.verification_value",
+            "The card verification value must be 3 or 4 digits.",
+        ));
+    }
+    if card.cardholder_name.trim().is_empty() {
+        return Err(DomainError::field(
+            "payment.instrument.cardholder_name",
+            "The cardholder name is required.",
+        ));
+    }
+    Ok(CardSummary {
+        brand: brand(&digits),
+        last_four: digits[digits.len() - 4..].to_string(),
+        expiry_month: card.expiry_month,
+        expiry_year: card.expiry_year,
+    })
+}
+
+/// The test gateway's answer for a (checked) card number.
+pub fn test_gateway(number: &str) -> GatewayOutcome {
+    let digits: String = number.chars().filter(|c| c.is_ascii_digit()).collect();
+    match digits.as_str() {
+        "4000000000000002" => GatewayOutcome::Declined,
+        "4000000000009995" => GatewayOutcome::InsufficientFunds,
+        "4000000000000119" => GatewayOutcome::GatewayError,
+        _ => GatewayOutcome::Approved,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn card(number: &str) -> CardInput {
+        CardInput {
+            number: number.into(),
+            cardholder_name: "Jane Doe".into(),
+            expiry_month: 12,
+            expiry_year: 2030,
+            verification_value: "123".into(),
+        }
+    }
+
+    #[test]
+    fn test_cards_pass_the_check_and_keep_only_the_last_four() {
+        for n in [
+            "4111111111111111",
+            "4242 4242 4242 4242",
+            "4000000000000002",
+        ] {
+            let s = check_card(&card(n), (2026, 11)).expect("valid");
+            assert_eq!(s.last_four.len(), 4);
+        }
+        assert!(check_card(&card("4111111111111112"), (2026, 11)).is_err());
+        assert!(check_card(&card("41111"), (2026, 11)).is_err());
+        let mut old = card("4111111111111111");
+        old.expiry_year = 2026;
+        old.expiry_month = 10;
+        assert!(check_card(&old, (2026, 11)).is_err());
+    }
+
+    #[test]
+    fn gateway_outcomes_by_number() {
+        assert_eq!(test_gateway("4111111111111111"), GatewayOutcome::Approved);
+        assert_eq!(
+            test_gateway("4000 0000 0000 0002"),
+            GatewayOutcome::Declined
+        );
+        assert_eq!(
+            test_gateway("4000000000009995"),
+            GatewayOutcome::InsufficientFunds
+        );
+        assert_eq!(
+            test_gateway("4000000000000119"),
+            GatewayOutcome::GatewayError
+        );
+    }
+}

@@ -1,0 +1,249 @@
+//! The Payments API: accepted methods (`GET /v3/payments/methods`), payment access tokens
+//! (`POST /v3/payments/access_tokens`) and processing a payment
+//! (`POST /stores/{store_hash}/payments`, authorized by `Authorization: PAT …` instead of
+//! an API token, as BigCommerce's payments server is).
+
+use super::AppState;
+use super::error::{ApiError, ApiResult, ErrorBody};
+use super::extract::{Auth, JsonBody};
+use super::wire::Envelope;
+use crate::domain::DomainError;
+use crate::domain::payment::CardInput;
+use crate::domain::scope::Scope;
+use crate::service::ServiceError;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_payment_methods))
+        .routes(routes!(create_access_token))
+        .routes(routes!(process_payment))
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+pub struct AccessTokenRequest {
+    #[serde(default)]
+    pub order: Option<OrderRef>,
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+pub struct OrderRef {
+    #[serde(default)]
+    pub id: Option<i64>,
+    #[serde(default)]
+    pub is_recurring: Option<bool>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AccessToken {
+    pub id: String,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct MethodsQuery {
+    pub order_id: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SupportedInstrument {
+    pub instrument_type: String,
+    pub verification_value_required: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PaymentMethodWire {
+    pub id: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub test_mode: bool,
+    pub supported_instruments: Vec<SupportedInstrument>,
+    #[schema(value_type = Vec<Object>)]
+    pub stored_instruments: Vec<serde_json::Value>,
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+pub struct PaymentRequest {
+    #[serde(default)]
+    pub payment: Option<PaymentBody>,
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+pub struct PaymentBody {
+    #[serde(default)]
+    pub instrument: Option<InstrumentBody>,
+    #[serde(default)]
+    pub payment_method_id: Option<String>,
+    #[serde(default)]
+    pub save_instrument: Option<bool>,
+}
+
+/// A payment instrument. Kassa's test gateway takes `card`.
+#[derive(Deserialize, ToSchema, Default)]
+pub struct InstrumentBody {
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub number: Option<String>,
+    #[serde(default)]
+    pub cardholder_name: Option<String>,
+    #[serde(default)]
+    pub expiry_month: Option<i64>,
+    #[serde(default)]
+    pub expiry_year: Option<i64>,
+    #[serde(default)]
+    pub verification_value: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PaymentResult {
+    pub id: String,
+    pub transaction_type: String,
+    pub status: String,
+}
+
+/// Payment methods that can pay an order awaiting payment.
+#[utoipa::path(get, path = "/stores/{store_hash}/v3/payments/methods", tag = "Payments", operation_id = "getPaymentMethods",
+    params(("store_hash" = String, Path), MethodsQuery),
+    responses((status = 200, body = inline(Envelope<Vec<PaymentMethodWire>>)), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn get_payment_methods(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(_store): Path<String>,
+    Query(q): Query<MethodsQuery>,
+) -> ApiResult<Envelope<Vec<PaymentMethodWire>>> {
+    who.require(Scope::PaymentsMethodsRead)?;
+    let Some(order_id) = q.order_id else {
+        return Err(ApiError::unprocessable(
+            "order_id",
+            "Name the order: ?order_id=…",
+        ));
+    };
+    let methods = state.kassa.payment_methods(&who, order_id).await?;
+    Ok(Envelope::new(
+        methods
+            .into_iter()
+            .map(|m| PaymentMethodWire {
+                id: m.id.into(),
+                name: m.name.into(),
+                kind: m.kind.into(),
+                test_mode: m.test_mode,
+                supported_instruments: m
+                    .supported_instruments
+                    .iter()
+                    .map(|t| SupportedInstrument {
+                        instrument_type: (*t).into(),
+                        verification_value_required: true,
+                    })
+                    .collect(),
+                stored_instruments: Vec::new(),
+            })
+            .collect(),
+    ))
+}
+
+/// Create a payment access token for an order awaiting payment (one hour, one payment).
+#[utoipa::path(post, path = "/stores/{store_hash}/v3/payments/access_tokens", tag = "Payments", operation_id = "paymentsAccessTokensPOST",
+    params(("store_hash" = String, Path)),
+    request_body = AccessTokenRequest,
+    responses((status = 201, body = inline(Envelope<AccessToken>)), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_access_token(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(_store): Path<String>,
+    JsonBody(body): JsonBody<AccessTokenRequest>,
+) -> ApiResult<Response> {
+    who.require(Scope::PaymentsAccessTokenCreate)?;
+    let Some(order_id) = body.order.and_then(|o| o.id) else {
+        return Err(ApiError::unprocessable(
+            "order.id",
+            "The field `order.id` is required.",
+        ));
+    };
+    let token = state.kassa.create_payment_token(&who, order_id).await?;
+    Ok((
+        StatusCode::CREATED,
+        Envelope::new(AccessToken { id: token }),
+    )
+        .into_response())
+}
+
+/// Process a payment for the order a payment access token is bound to. Authorized by
+/// `Authorization: PAT <token>`. The amount is the order's; see the test cards in the README.
+#[utoipa::path(post, path = "/stores/{store_hash}/payments", tag = "Payments", operation_id = "PaymentsPost",
+    params(("store_hash" = String, Path)),
+    request_body = PaymentRequest,
+    responses((status = 201, body = inline(Envelope<PaymentResult>)), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn process_payment(
+    State(state): State<AppState>,
+    Path(store_hash): Path<String>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<PaymentRequest>,
+) -> ApiResult<Response> {
+    let pat = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("PAT ").or_else(|| v.strip_prefix("Bearer ")))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "Send the payment access token as `Authorization: PAT <token>`.",
+            )
+        })?;
+    let payment = body.payment.unwrap_or_default();
+    let method = payment.payment_method_id.unwrap_or_default();
+    let instrument = payment.instrument.unwrap_or_default();
+    match instrument.kind.as_deref().map(str::trim) {
+        Some("card") => {}
+        Some(other) => {
+            return Err(DomainError::field(
+                "payment.instrument.type",
+                format!(
+                    "Kassa's test gateway takes `card` instruments, not `{other}`; gift certificates and store credit are applied to the checkout before the order is placed."
+                ),
+            )
+            .into());
+        }
+        None => {
+            return Err(ApiError::unprocessable(
+                "payment.instrument.type",
+                "The field `payment.instrument.type` is required.",
+            ));
+        }
+    }
+    let card = CardInput {
+        number: instrument.number.unwrap_or_default(),
+        cardholder_name: instrument.cardholder_name.unwrap_or_default(),
+        expiry_month: instrument.expiry_month.unwrap_or_default(),
+        expiry_year: instrument.expiry_year.unwrap_or_default(),
+        verification_value: instrument.verification_value.unwrap_or_default(),
+    };
+    let done = state
+        .kassa
+        .process_payment(&store_hash, pat, &method, &card)
+        .await
+        .map_err(|e| match e {
+            ServiceError::Unauthorized => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "The payment access token is unknown, expired or for another store.",
+            ),
+            other => other.into(),
+        })?;
+    Ok((
+        StatusCode::CREATED,
+        Envelope::new(PaymentResult {
+            id: done.id,
+            transaction_type: done.transaction_type.into(),
+            status: done.status.into(),
+        }),
+    )
+        .into_response())
+}

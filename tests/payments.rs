@@ -1,0 +1,264 @@
+//! The Payments API over real HTTP on both backends: methods, payment access tokens and
+//! processing card payments through the test gateway — approval, each refusal, paying
+//! twice, racing payments for one order, and what follows payment (cart deleted, bought
+//! gift certificates issued).
+
+mod common;
+
+use common::TestApp;
+use futures_util::future::join_all;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+on_both_backends!(
+    a_card_pays_the_order_once,
+    refused_cards_leave_the_order_payable,
+    tokens_are_checked,
+    racing_payments_charge_once,
+    paying_issues_bought_gift_certificates,
+);
+
+const CARTS: &str = "/stores/demo/v3/carts";
+const CHECKOUTS: &str = "/stores/demo/v3/checkouts";
+
+fn billing() -> Value {
+    json!({"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com",
+           "address1": "1 Market St", "city": "San Francisco", "state_or_province": "California",
+           "country_code": "US", "postal_code": "94105"})
+}
+
+/// Places an order for `body`'s cart with a CA billing address; returns (cart id, order id).
+async fn order(app: &TestApp, body: Value) -> (String, i64) {
+    let r = app.post(CARTS, body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = r.data()["id"].as_str().unwrap().to_string();
+    let r = app
+        .post(&format!("{CHECKOUTS}/{id}/billing-address"), billing())
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = app
+        .post(&format!("{CHECKOUTS}/{id}/orders"), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    (id, r.data()["id"].as_i64().unwrap())
+}
+
+async fn ebook_order(app: &TestApp) -> (String, i64) {
+    order(
+        app,
+        json!({"line_items": [{"product_id": 930, "quantity": 1}]}),
+    )
+    .await
+}
+
+async fn token(app: &TestApp, order_id: i64) -> common::Reply {
+    app.post(
+        "/stores/demo/v3/payments/access_tokens",
+        json!({"order": {"id": order_id}}),
+    )
+    .await
+}
+
+fn card(number: &str) -> Value {
+    json!({"payment": {"instrument": {"type": "card", "number": number, "cardholder_name": "Ada Lovelace",
+        "expiry_month": 12, "expiry_year": 2040, "verification_value": "123"},
+        "payment_method_id": "testgateway.card"}})
+}
+
+async fn pay(app: &TestApp, pat: &str, body: Value) -> common::Reply {
+    let res = app
+        .client
+        .post(format!("{}/stores/demo/payments", app.base))
+        .header("Authorization", format!("PAT {pat}"))
+        .header("Accept", "application/vnd.bc.v1+json")
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    TestApp::reply(res).await
+}
+
+async fn new_pat(app: &TestApp, order_id: i64) -> String {
+    let r = token(app, order_id).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    r.data()["id"].as_str().unwrap().to_string()
+}
+
+async fn a_card_pays_the_order_once(app: TestApp) {
+    let app = app.with_fixtures().await;
+    let (cart, order_id) = ebook_order(&app).await;
+    let r = app
+        .get(&format!(
+            "/stores/demo/v3/payments/methods?order_id={order_id}"
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.data()[0]["id"], "testgateway.card");
+    let pat = new_pat(&app, order_id).await;
+    let r = pay(&app, &pat, card("4111 1111 1111 1111")).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.data()["status"], "success");
+    assert_eq!(r.data()["transaction_type"], "purchase");
+    // Paid: the cart is gone, and the order cannot be paid again in any way.
+    assert_eq!(
+        app.get(&format!("{CHECKOUTS}/{cart}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let again = pay(&app, &pat, card("4111111111111111")).await;
+    assert_eq!(
+        again.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        again.body
+    );
+    assert!(
+        again.body["title"]
+            .as_str()
+            .unwrap()
+            .contains("already been paid")
+    );
+    let r = token(&app, order_id).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(
+        r.body["title"]
+            .as_str()
+            .unwrap()
+            .contains("already been paid")
+    );
+    let r = app
+        .get(&format!(
+            "/stores/demo/v3/payments/methods?order_id={order_id}"
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+}
+
+async fn refused_cards_leave_the_order_payable(app: TestApp) {
+    let app = app.with_fixtures().await;
+    let (cart, order_id) = ebook_order(&app).await;
+    let pat = new_pat(&app, order_id).await;
+    for (number, needle) in [
+        ("4000000000000002", "declined"),
+        ("4000000000009995", "insufficient funds"),
+        ("4000000000000119", "nothing was charged"),
+        ("4111111111111112", "check digit"),
+    ] {
+        let r = pay(&app, &pat, card(number)).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        assert!(
+            r.body["title"].as_str().unwrap().contains(needle),
+            "{number}: {}",
+            r.body
+        );
+    }
+    let mut expired = card("4111111111111111");
+    expired["payment"]["instrument"]["expiry_year"] = json!(2001);
+    let r = pay(&app, &pat, expired).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let mut other = card("4111111111111111");
+    other["payment"]["instrument"] = json!({"type": "stored_paypal_account", "token": "x"});
+    let r = pay(&app, &pat, other).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    // Still unpaid: the cart is there and a good card goes through with the same token.
+    assert_eq!(
+        app.get(&format!("{CHECKOUTS}/{cart}")).await.status,
+        StatusCode::OK
+    );
+    let r = pay(&app, &pat, card("5555555555554444")).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+}
+
+async fn tokens_are_checked(app: TestApp) {
+    let app = app.with_fixtures().await;
+    let (_, order_id) = ebook_order(&app).await;
+    assert_eq!(token(&app, 999_999).await.status, StatusCode::NOT_FOUND);
+    let r = app
+        .post(
+            "/stores/demo/v3/payments/access_tokens",
+            json!({"order": {}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    // A token needs the payments scope.
+    let weak = app.token_with_scopes("store_cart").await;
+    let r = app
+        .call_as(
+            &weak,
+            Method::POST,
+            "/stores/demo/v3/payments/access_tokens",
+            Some(json!({"order": {"id": order_id}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    // Paying needs a real, live PAT.
+    let r = pay(&app, "not-a-token", card("4111111111111111")).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    let res = app
+        .client
+        .post(format!("{}/stores/demo/payments", app.base))
+        .json(&card("4111111111111111"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let pat = new_pat(&app, order_id).await;
+    app.clock.advance(3601);
+    let r = pay(&app, &pat, card("4111111111111111")).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+}
+
+async fn racing_payments_charge_once(app: TestApp) {
+    let app = app.with_fixtures().await;
+    let (_, order_id) = ebook_order(&app).await;
+    let mut pats = Vec::new();
+    for _ in 0..6 {
+        pats.push(new_pat(&app, order_id).await);
+    }
+    let replies = join_all(pats.iter().map(|p| pay(&app, p, card("4111111111111111")))).await;
+    let ok = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .count();
+    assert_eq!(
+        ok,
+        1,
+        "{:?}",
+        replies.iter().map(|r| &r.body).collect::<Vec<_>>()
+    );
+    for r in replies.iter().filter(|r| r.status != StatusCode::CREATED) {
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    }
+}
+
+async fn paying_issues_bought_gift_certificates(app: TestApp) {
+    let app = app.with_fixtures().await;
+    let (_, order_id) = order(
+        &app,
+        json!({"gift_certificates": [{"name": "Present", "theme": "Celebration", "amount": 30,
+            "quantity": 1, "sender": {"name": "Ada", "email": "ada@example.com"},
+            "recipient": {"name": "Bo", "email": "bo@example.com"}}]}),
+    )
+    .await;
+    let r = app
+        .get(&format!(
+            "/stores/demo/v2/gift_certificates?order_id={order_id}"
+        ))
+        .await;
+    assert!(
+        r.body.as_array().is_none_or(Vec::is_empty),
+        "not before payment: {}",
+        r.body
+    );
+    let pat = new_pat(&app, order_id).await;
+    let r = pay(&app, &pat, card("4242424242424242")).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = app
+        .get(&format!(
+            "/stores/demo/v2/gift_certificates?order_id={order_id}"
+        ))
+        .await;
+    let issued = r.body.as_array().expect("issued");
+    assert_eq!(issued.len(), 1, "{}", r.body);
+    assert_eq!(issued[0]["balance"], "30.0000");
+    assert_eq!(issued[0]["template"], "celebration.html");
+}
