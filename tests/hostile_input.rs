@@ -8,10 +8,14 @@ use common::TestApp;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestRunner};
-use reqwest::Method;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-on_both_backends!(random_bodies_never_cause_5xx, hostile_paths_never_cause_5xx);
+on_both_backends!(
+    random_bodies_never_cause_5xx,
+    hostile_paths_never_cause_5xx,
+    huge_configured_amounts_are_refused_and_pricing_survives_the_largest
+);
 
 /// Values that have broken JSON APIs before: huge and tiny numbers, wrong types,
 /// long strings, deep nesting, control characters.
@@ -224,4 +228,48 @@ async fn hostile_paths_never_cause_5xx(app: TestApp) {
             assert_sane(&format!("{method} {path}"), r.status, &r.body);
         }
     }
+}
+
+/// Discounts and minimums beyond any real price are refused; the largest allowed, in a
+/// currency worth 150 to the store's one, prices without overflow: it takes everything the
+/// items it may discount are worth (two lamps; the third satisfies the condition).
+async fn huge_configured_amounts_are_refused_and_pricing_survives_the_largest(app: TestApp) {
+    let app = app.with_fixtures().await;
+    let r = app
+        .post(
+            "/stores/demo/v3/promotions",
+            json!({"name": "Too much", "redemption_type": "AUTOMATIC",
+                   "rules": [{"action": {"cart_value": {"discount": {"fixed_amount": "1e27"}}}}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let r = app
+        .post(
+            "/stores/demo/v2/coupons",
+            json!({"name": "Too much", "code": "HUGE", "type": "per_item_discount",
+                   "amount": "79228162514264337593543950335",
+                   "applies_to": {"entity": "categories", "ids": [0]}}),
+        )
+        .await;
+    assert!(r.status.is_client_error(), "{} {}", r.status, r.body);
+    let r = app
+        .post(
+            "/stores/demo/v3/promotions",
+            json!({"name": "Largest", "redemption_type": "AUTOMATIC",
+                   "rules": [{"action": {"cart_items": {"discount": {"fixed_amount": "1000000000000"},
+                                                        "as_total": true}},
+                              "apply_once": false,
+                              "condition": {"cart": {"items": {"products": [940]}, "minimum_quantity": 1}}}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = app
+        .post(
+            "/stores/demo/v3/carts",
+            json!({"currency": {"code": "JPY"}, "line_items": [{"product_id": 940, "quantity": 3}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.data()["base_amount"], json!(8997), "{}", r.body);
+    assert_eq!(r.data()["cart_amount"], json!(2999), "{}", r.body);
 }

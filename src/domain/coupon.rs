@@ -28,7 +28,7 @@
 
 use super::DomainError;
 use super::countries;
-use super::money::Money;
+use super::money::{Money, configured_amount};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -276,17 +276,6 @@ fn non_negative_int(field: &str, v: i64) -> Result<i64, DomainError> {
     }
 }
 
-fn non_negative(field: &str, d: Decimal) -> Result<Decimal, DomainError> {
-    if d.is_sign_negative() && !d.is_zero() {
-        Err(DomainError::field(
-            field,
-            format!("The field `{field}` must not be negative."),
-        ))
-    } else {
-        Ok(d.normalize())
-    }
-}
-
 pub fn validate_name(name: &str) -> Result<String, DomainError> {
     let n = name.trim();
     if n.is_empty() {
@@ -451,7 +440,7 @@ pub fn build_coupon(
         (None, None) => return Err(required("type")),
     };
     let amount = match (input.amount, existing) {
-        (Some(a), _) => non_negative("amount", a)?,
+        (Some(a), _) => configured_amount("amount", a)?,
         (None, Some(c)) => c.amount,
         (None, None) => return Err(required("amount")),
     };
@@ -462,7 +451,7 @@ pub fn build_coupon(
         ));
     }
     let min_purchase = match (input.min_purchase, existing) {
-        (Some(m), _) => Money::new(non_negative("min_purchase", m)?),
+        (Some(m), _) => Money::new(configured_amount("min_purchase", m)?),
         (None, Some(c)) => c.min_purchase,
         (None, None) => Money::ZERO,
     };

@@ -64,6 +64,29 @@ impl Money {
     }
 }
 
+/// The largest amount a merchant may configure (a discount, a minimum spend): far above
+/// any real price, and far enough below `Decimal`'s range that converting it into any
+/// currency and multiplying it by any cart quantity cannot overflow.
+pub const MAX_CONFIGURED_AMOUNT: i64 = 1_000_000_000_000;
+
+/// A configured amount: not negative and at most [`MAX_CONFIGURED_AMOUNT`]; the error
+/// names `field`.
+pub fn configured_amount(field: &str, d: Decimal) -> Result<Decimal, super::DomainError> {
+    if d.is_sign_negative() && !d.is_zero() {
+        return Err(super::DomainError::field(
+            field,
+            format!("The field `{field}` must not be negative."),
+        ));
+    }
+    if d > Decimal::from(MAX_CONFIGURED_AMOUNT) {
+        return Err(super::DomainError::field(
+            field,
+            format!("The field `{field}` must be at most {MAX_CONFIGURED_AMOUNT}."),
+        ));
+    }
+    Ok(d.normalize())
+}
+
 /// Money goes out as a JSON number with no trailing zeros (`27.95`, `25`).
 impl Serialize for Money {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

@@ -290,14 +290,7 @@ fn non_negative_int(path: &str, v: i64) -> Result<i64, DomainError> {
 }
 
 fn non_negative_money(path: &str, d: DecimalText) -> Result<Money, DomainError> {
-    if d.0.is_sign_negative() && !d.0.is_zero() {
-        Err(field(
-            path,
-            format!("The field `{path}` must not be negative."),
-        ))
-    } else {
-        Ok(Money::new(d.0.normalize()))
-    }
+    crate::domain::money::configured_amount(path, d.0).map(Money::new)
 }
 
 /// Trimmed text of at most [`NAME_MAX_CHARS`] characters, optionally non-empty.
