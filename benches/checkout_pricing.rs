@@ -4,7 +4,13 @@
 //! cargo bench --bench checkout_pricing
 //! cargo bench --bench checkout_pricing -- --seconds 2 --sizes 10,100,1000,5000
 //! cargo bench --bench checkout_pricing -- --steps     # also time the engine's parts
+//! cargo bench --bench checkout_pricing -- --offers    # promotions and a coupon instead
 //! ```
+//!
+//! With `--offers`, the manual discount (which replaces promotions) is left out and the
+//! checkout is priced with three automatic promotions — 5 % off orders from 50.00, "buy any
+//! of every third product, get one of every fifth half off" repeating, free shipping in the
+//! US zone — and a 10 % V2 coupon on everything.
 //!
 //! No HTTP and no database: it builds a store-like shipping and tax configuration and a
 //! product catalog as domain values, then for each size N a checkout with N distinct
@@ -28,8 +34,14 @@ use kassa::domain::cart::{
     Cart, CustomItemSpec, LineItemSpec, MAX_CART_LINES, NewCart, ProductsById,
 };
 use kassa::domain::catalog::{Availability, InventoryTracking, Product, ProductType, Variant};
-use kassa::domain::checkout::{ConsignmentItem, ConsignmentSpec, FeeSpec, PricingRules};
+use kassa::domain::checkout::{ConsignmentItem, ConsignmentSpec, FeeSpec, Offers, PricingRules};
+use kassa::domain::coupon::{AppliesTo, AppliesToEntity, Coupon, CouponType};
+use kassa::domain::discount::CodeOffer;
 use kassa::domain::money::{Currency, Money};
+use kassa::domain::promotion::{
+    Action, CartItemsAction, Condition, CustomerEligibility, Discount, ItemMatcher, Promotion,
+    PromotionStatus, RedemptionType, Rule, Strategy,
+};
 use kassa::domain::shipping::{
     self, DefaultCostType, FreeShipping, HandlingFees, MethodSettings, MethodType, RateRange,
     ShipmentRequest, ShippableItem, ShippingConfig, ShippingMethod, ShippingZone, ZoneLocation,
@@ -50,6 +62,7 @@ struct Options {
     seconds: f64,
     sizes: Vec<usize>,
     steps: bool,
+    offers: bool,
 }
 
 fn usage() -> &'static str {
@@ -57,7 +70,8 @@ fn usage() -> &'static str {
      \n\
      --seconds S   time spent measuring each operation at each size (default 1.5)\n\
      --sizes LIST  numbers of distinct catalog lines (default 10,100,1000,5000)\n\
-     --steps       also time the engine's parts (cart-only reprice, quotes, tax) per size"
+     --steps       also time the engine's parts (cart-only reprice, quotes, tax) per size\n\
+     --offers      price with automatic promotions and a coupon instead of a manual discount"
 }
 
 fn parse_options() -> Options {
@@ -65,6 +79,7 @@ fn parse_options() -> Options {
         seconds: 1.5,
         sizes: vec![10, 100, 1_000, 5_000],
         steps: false,
+        offers: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -93,6 +108,7 @@ fn parse_options() -> Options {
                     .collect();
             }
             "--steps" => o.steps = true,
+            "--offers" => o.offers = true,
             "--help" | "-h" => {
                 println!("{}", usage());
                 std::process::exit(0);
@@ -306,8 +322,114 @@ fn address(state: &str, state_name: &str, postal: &str) -> Address {
     }
 }
 
+fn promotion(id: i64, name: &str, rule: Rule) -> Promotion {
+    Promotion {
+        id,
+        redemption_type: RedemptionType::Automatic,
+        name: name.into(),
+        display_name: String::new(),
+        channels: vec![],
+        customer: CustomerEligibility::default(),
+        rules: vec![rule],
+        max_uses: 0,
+        status: PromotionStatus::Enabled,
+        start_date: 0,
+        end_date: None,
+        stop: false,
+        can_be_used_with_other_promotions: true,
+        currency_code: "*".into(),
+        notifications: vec![],
+        shipping_countries: vec![],
+        coupon_type: None,
+        coupon_overrides_other_promotions: false,
+        codes: vec![],
+        priority: id,
+        created_from: "api".into(),
+    }
+}
+
+/// The `--offers` set: three automatic promotions and a 10 % coupon.
+fn offers_setup(max: usize) -> (Vec<Promotion>, Coupon) {
+    let every = |k: usize| (1..=max as i64).filter(|id| id % k as i64 == 0).collect();
+    let promotions = vec![
+        promotion(
+            1,
+            "5% off from 50",
+            Rule {
+                action: Action::CartValue {
+                    discount: Discount::Percentage(dec("5")),
+                    maximum_allowed_discount_amount: None,
+                },
+                apply_once: true,
+                stop: false,
+                condition: Some(Condition::Cart {
+                    items: None,
+                    minimum_spend: Some(money("50")),
+                    minimum_quantity: None,
+                }),
+            },
+        ),
+        promotion(
+            2,
+            "Buy one, get one half off",
+            Rule {
+                action: Action::CartItems(CartItemsAction {
+                    discount: Discount::Percentage(dec("50")),
+                    maximum_allowed_discount_amount: None,
+                    as_total: false,
+                    items: Some(ItemMatcher::Products(every(5))),
+                    include_items_considered_by_condition: false,
+                    exclude_items_on_sale: false,
+                    strategy: Strategy::LeastExpensive,
+                    quantity: Some(1),
+                }),
+                apply_once: false,
+                stop: false,
+                condition: Some(Condition::Cart {
+                    items: Some(ItemMatcher::Products(every(3))),
+                    minimum_spend: None,
+                    minimum_quantity: Some(1),
+                }),
+            },
+        ),
+        promotion(
+            3,
+            "Free US shipping",
+            Rule {
+                action: Action::Shipping {
+                    zone_ids: Some(vec![1]),
+                },
+                apply_once: true,
+                stop: false,
+                condition: None,
+            },
+        ),
+    ];
+    let coupon = Coupon {
+        id: 1,
+        name: "Ten percent".into(),
+        coupon_type: CouponType::PercentageDiscount,
+        amount: dec("10"),
+        min_purchase: Money::ZERO,
+        expires: None,
+        enabled: true,
+        code: "TEN".into(),
+        applies_to: Some(AppliesTo {
+            entity: AppliesToEntity::Categories,
+            ids: vec![0],
+        }),
+        num_uses: 0,
+        max_uses: 0,
+        max_uses_per_customer: 0,
+        restricted_countries: vec![],
+        shipping_methods: vec![],
+        date_created: 0,
+    };
+    (promotions, coupon)
+}
+
 /// A priced checkout with `n` distinct catalog lines, ready to be priced again.
-fn checkout(n: usize, catalog: &ProductsById, rules: &PricingRules) -> Cart {
+fn checkout(n: usize, catalog: &ProductsById, rules: &PricingRules, offers: &Offers) -> Cart {
     let mut next = 0u128;
     let mut new_id = move || {
         next += 1;
@@ -412,12 +534,14 @@ fn checkout(n: usize, catalog: &ProductsById, rules: &PricingRules) -> Cart {
         tax_class_id: Some(0),
     }])
     .expect("fee");
-    // A tenth of the items' value off the whole cart.
-    let worth = cart.totals.base_amount;
-    cart.set_manual_discounts(vec![usd.round(worth * dec("0.1"))], vec![])
-        .expect("discount");
+    // A tenth of the items' value off the whole cart (manual discounts replace offers).
+    if offers.automatic.is_empty() {
+        let worth = cart.totals.base_amount;
+        cart.set_manual_discounts(vec![usd.round(worth * dec("0.1"))], vec![])
+            .expect("discount");
+    }
     // Price once for the quotes, choose one per consignment, price again.
-    cart.price(Some(rules)).expect("price");
+    cart.price_with(Some(rules), offers).expect("price");
     let ids: Vec<String> = cart
         .checkout
         .consignments
@@ -428,7 +552,7 @@ fn checkout(n: usize, catalog: &ProductsById, rules: &PricingRules) -> Cart {
         let option = if i == 0 { "1-1" } else { "1-2" };
         cart.select_shipping_option(id, option).expect("option");
     }
-    cart.price(Some(rules)).expect("price");
+    cart.price_with(Some(rules), offers).expect("price");
     cart
 }
 
@@ -588,13 +712,27 @@ fn main() {
         shipping_tax_class_id: tax.settings.shipping_tax_class_id,
     };
 
+    let (promotions, coupon) = offers_setup(max);
+    let offers = if opts.offers {
+        Offers {
+            automatic: &promotions,
+            codes: vec![CodeOffer::Legacy(&coupon)],
+            now: 1_700_000_000,
+            default_currency_code: "USD",
+            customer_group_id: 0,
+            customer_order_count: 0,
+        }
+    } else {
+        Offers::default()
+    };
+
     let mut rows = Vec::new();
     let mut carts = Vec::new();
     for &n in &opts.sizes {
         eprintln!("{n} lines: building the checkout");
-        let mut cart = checkout(n, &catalog, &rules);
+        let mut cart = checkout(n, &catalog, &rules, &offers);
         let priced = cart.clone();
-        cart.price(Some(&rules)).expect("price");
+        cart.price_with(Some(&rules), &offers).expect("price");
         assert_eq!(cart, priced, "pricing again changed the cart");
         let t = &cart.checkout.totals;
         eprintln!(
@@ -604,7 +742,7 @@ fn main() {
             t.tax_total,
             t.shipping_cost_total_ex_tax,
             t.handling_cost_total_ex_tax,
-            cart.totals.manual_discount_amount,
+            cart.totals.base_amount - cart.totals.cart_amount,
             cart.checkout.consignments.len(),
             cart.checkout.consignments[0].items.len(),
             cart.checkout
@@ -623,7 +761,7 @@ fn main() {
 
         eprintln!("{n} lines: Cart::price");
         let price = measure(opts.seconds, || {
-            cart.price(Some(&rules)).expect("price");
+            cart.price_with(Some(&rules), &offers).expect("price");
             black_box(&cart);
         });
         eprintln!("{n} lines: serialize");
