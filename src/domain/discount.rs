@@ -606,24 +606,48 @@ impl Run<'_, '_> {
 
     /// How many meetings of the condition to use (at most `times`) and the units they
     /// hold: as many as discount the most units, so "buy 1 get 1" on one product pairs
-    /// units up instead of holding them all.
+    /// units up instead of holding them all. Units discounted with k meetings are
+    /// min(quantity × k, free(k)), where free(k) — units not held — only falls as k grows:
+    /// the best k is where the two meet, found by bisection (a few passes over the lines,
+    /// whatever the quantities).
     fn meetings(&self, a: &CartItemsAction, met: &Met, times: i64) -> (i64, HashMap<Uuid, i64>) {
         if a.include_items_considered_by_condition || met.parts.is_empty() || times <= 1 {
             return (times, met.consumed(times));
         }
-        let mut best = (0, 1, met.consumed(1));
-        for k in 1..=times.min(10_000) {
+        let free = |k: i64| -> (i64, HashMap<Uuid, i64>) {
             let held = met.consumed(k);
-            let free: i64 = self.candidates(a, &held).iter().map(|c| c.1).sum();
-            let units = match a.quantity {
-                Some(q) => free.min(q.saturating_mul(k)),
-                None => free,
-            };
-            if units > best.0 {
-                best = (units, k, held);
+            let n = self.candidates(a, &held).iter().map(|c| c.1).sum();
+            (n, held)
+        };
+        let Some(q) = a.quantity.filter(|q| *q > 0) else {
+            // No limit per meeting: one meeting holds the fewest units.
+            let (_, held) = free(1);
+            return (1, held);
+        };
+        // Largest k in [1, times] with q·k ≤ free(k) (free(k) only falls as k grows).
+        let (mut lo, mut hi) = (1, times);
+        if q > free(1).0 {
+            let (_, held) = free(1);
+            return (1, held);
+        }
+        while lo < hi {
+            let mid = lo + (hi - lo + 1) / 2;
+            if q.saturating_mul(mid) <= free(mid).0 {
+                lo = mid;
+            } else {
+                hi = mid - 1;
             }
         }
-        (best.1, best.2)
+        // k = lo gives q·lo units; k = lo + 1 may give more (all that is still free).
+        let (at_lo, held_lo) = free(lo);
+        let units_lo = at_lo.min(q.saturating_mul(lo));
+        if lo < times {
+            let (at_next, held_next) = free(lo + 1);
+            if at_next.min(q.saturating_mul(lo + 1)) > units_lo {
+                return (lo + 1, held_next);
+            }
+        }
+        (lo, held_lo)
     }
 
     fn cart_items(
