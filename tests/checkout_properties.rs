@@ -21,17 +21,13 @@
 //! items' share of a cart-level discount was shown nowhere, and a line split over
 //! consignments was taxed on separately rounded parts that need not add up to the line.
 
-use kassa::domain::address::Address;
 use kassa::domain::cart::{Cart, CustomItemSpec, LineItemSpec, NewCart, ProductsById};
 use kassa::domain::catalog::{Availability, InventoryTracking, Product, ProductType, Variant};
 use kassa::domain::checkout::{
     ConsignmentItem, ConsignmentSpec, FeeSpec, PricingRules, shipping_and_handling,
 };
 use kassa::domain::money::{Currency, Money, Rounding};
-use kassa::domain::shipping::{
-    DefaultCostType, FreeShipping, HandlingFees, MethodSettings, MethodType, RateRange,
-    ShippingConfig, ShippingMethod, ShippingZone, ZoneLocation, ZoneType,
-};
+use kassa::domain::shipping::ShippingConfig;
 use kassa::domain::tax::{TaxConfig, TaxRoundingStrategy};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
@@ -40,7 +36,7 @@ use uuid::Uuid;
 
 #[path = "support/demo_rules.rs"]
 mod demo_rules;
-use demo_rules::{NON_TAXABLE_CLASS, SHIPPING_CLASS, demo_tax_config};
+use demo_rules::{NON_TAXABLE_CLASS, SHIPPING_CLASS, address, demo_tax_config, shipping_config};
 /// Consignment destinations: US/CA, US/NY, US/TX, DE.
 const PLACES: usize = 4;
 
@@ -52,120 +48,6 @@ fn dec(s: &str) -> Decimal {
 
 fn money(s: &str) -> Money {
     Money::new(dec(s))
-}
-
-fn shipping_config(display_handling_separately: bool) -> ShippingConfig {
-    let method =
-        |id: i64, zone_id: i64, name: &str, method_type, settings, handling| ShippingMethod {
-            id,
-            zone_id,
-            name: name.to_string(),
-            method_type,
-            settings,
-            enabled: true,
-            handling_fees: handling,
-            tax_class_id: Some(0),
-            is_fallback: false,
-            channel_ids: vec![1],
-        };
-    let range = |lower: &str, upper: &str, cost: &str| RateRange {
-        lower_limit: dec(lower),
-        upper_limit: dec(upper),
-        shipping_cost: money(cost),
-    };
-    ShippingConfig {
-        zones: vec![
-            ShippingZone {
-                id: 1,
-                name: "United States".into(),
-                zone_type: ZoneType::Country,
-                locations: vec![ZoneLocation {
-                    id: 1,
-                    country_iso2: "US".into(),
-                    state_iso2: String::new(),
-                    zip: String::new(),
-                }],
-                enabled: true,
-                handling_fees: HandlingFees {
-                    fixed_surcharge: money("1.00"),
-                    percentage_surcharge: Decimal::ZERO,
-                    display_separately: display_handling_separately,
-                },
-                free_shipping: FreeShipping {
-                    enabled: true,
-                    minimum_sub_total: money("100.00"),
-                    exclude_fixed_shipping_products: false,
-                },
-            },
-            ShippingZone {
-                id: 2,
-                name: "Rest of the world".into(),
-                zone_type: ZoneType::Global,
-                locations: vec![],
-                enabled: true,
-                handling_fees: HandlingFees::default(),
-                free_shipping: FreeShipping::default(),
-            },
-        ],
-        methods: vec![
-            method(
-                1,
-                1,
-                "Standard",
-                MethodType::PerOrder,
-                MethodSettings {
-                    rate: money("7.50"),
-                    ..Default::default()
-                },
-                HandlingFees::default(),
-            ),
-            // Nothing above 20 kg: heavy consignments are not offered this one.
-            method(
-                2,
-                1,
-                "Ground by weight",
-                MethodType::Weight,
-                MethodSettings {
-                    rate: Money::ZERO,
-                    default_cost: None,
-                    default_cost_type: DefaultCostType::FixedAmount,
-                    ranges: vec![
-                        range("0", "1", "5.00"),
-                        range("1", "5", "9.00"),
-                        range("5", "20", "15.00"),
-                    ],
-                },
-                HandlingFees::default(),
-            ),
-            method(
-                3,
-                1,
-                "Per item",
-                MethodType::PerItem,
-                MethodSettings {
-                    rate: money("1.25"),
-                    ..Default::default()
-                },
-                HandlingFees {
-                    fixed_surcharge: money("0.35"),
-                    percentage_surcharge: dec("3.3"),
-                    display_separately: false,
-                },
-            ),
-            method(
-                4,
-                2,
-                "International flat rate",
-                MethodType::PerOrder,
-                MethodSettings {
-                    rate: money("25.00"),
-                    ..Default::default()
-                },
-                HandlingFees::default(),
-            ),
-        ],
-        pickup_locations: vec![],
-    }
 }
 
 fn tax_config(
@@ -180,28 +62,6 @@ fn tax_config(
     config.settings.store_tax_zone_id = store_tax_zone_id;
     config.settings.rounding_strategy = rounding;
     config
-}
-
-fn address(place: usize) -> Address {
-    let (country, country_name, state, state_name, postal) = match place {
-        0 => ("US", "United States", "CA", "California", "94105"),
-        1 => ("US", "United States", "NY", "New York", "10004"),
-        2 => ("US", "United States", "TX", "Texas", "73301"),
-        _ => ("DE", "Germany", "", "", "10115"),
-    };
-    Address {
-        first_name: "Pat".into(),
-        last_name: "Buyer".into(),
-        email: "pat@example.com".into(),
-        address1: "1 Main St".into(),
-        city: "Somewhere".into(),
-        state_or_province: state_name.into(),
-        state_or_province_code: state.into(),
-        country_code: country.into(),
-        country: country_name.into(),
-        postal_code: postal.into(),
-        ..Address::default()
-    }
 }
 
 // ---------- random checkouts ----------

@@ -26,7 +26,6 @@
 //! than the currency; pricing is deterministic; a code applied and taken off again leaves
 //! the checkout exactly as it was; each code on the checkout is reported once, in order.
 
-use kassa::domain::address::Address;
 use kassa::domain::cart::{Cart, CustomItemSpec, LineItemSpec, NewCart, ProductsById};
 use kassa::domain::catalog::{Availability, InventoryTracking, Product, ProductType, Variant};
 use kassa::domain::checkout::{
@@ -40,10 +39,7 @@ use kassa::domain::promotion::{
     Action, CartItemsAction, Condition, CouponKind, CustomerEligibility, Discount, ItemMatcher,
     Promotion, PromotionCode, PromotionStatus, RedemptionType, Rule, Strategy as PickBy,
 };
-use kassa::domain::shipping::{
-    DefaultCostType, FreeShipping, HandlingFees, MethodSettings, MethodType, RateRange,
-    ShippingConfig, ShippingMethod, ShippingZone, ZoneLocation, ZoneType,
-};
+use kassa::domain::shipping::ShippingConfig;
 use kassa::domain::tax::TaxConfig;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
@@ -52,7 +48,7 @@ use uuid::Uuid;
 
 #[path = "support/demo_rules.rs"]
 mod demo_rules;
-use demo_rules::demo_tax_config;
+use demo_rules::{address, demo_tax_config, shipping_config};
 
 /// "Now" for every case: after the coupons' creation, after an expired coupon's expiry.
 const NOW: i64 = 1_700_000_000;
@@ -78,100 +74,6 @@ fn sum(items: impl IntoIterator<Item = Money>) -> Money {
 /// The demo store's shipping (src/service/shipping.rs): US zone 1 with Standard 7.50,
 /// Ground by weight (nothing above 20 kg), handling 1.00 shown separately and free
 /// shipping from 100.00; zone 2, the rest of the world, International 25.00.
-fn shipping_config() -> ShippingConfig {
-    let method = |id: i64, zone_id: i64, name: &str, method_type, settings| ShippingMethod {
-        id,
-        zone_id,
-        name: name.to_string(),
-        method_type,
-        settings,
-        enabled: true,
-        handling_fees: HandlingFees::default(),
-        tax_class_id: Some(0),
-        is_fallback: false,
-        channel_ids: vec![1],
-    };
-    let range = |lower: &str, upper: &str, cost: &str| RateRange {
-        lower_limit: dec(lower),
-        upper_limit: dec(upper),
-        shipping_cost: money(cost),
-    };
-    ShippingConfig {
-        zones: vec![
-            ShippingZone {
-                id: 1,
-                name: "United States".into(),
-                zone_type: ZoneType::Country,
-                locations: vec![ZoneLocation {
-                    id: 1,
-                    country_iso2: "US".into(),
-                    state_iso2: String::new(),
-                    zip: String::new(),
-                }],
-                enabled: true,
-                handling_fees: HandlingFees {
-                    fixed_surcharge: money("1.00"),
-                    percentage_surcharge: Decimal::ZERO,
-                    display_separately: true,
-                },
-                free_shipping: FreeShipping {
-                    enabled: true,
-                    minimum_sub_total: money("100.00"),
-                    exclude_fixed_shipping_products: false,
-                },
-            },
-            ShippingZone {
-                id: 2,
-                name: "Rest of the world".into(),
-                zone_type: ZoneType::Global,
-                locations: vec![],
-                enabled: true,
-                handling_fees: HandlingFees::default(),
-                free_shipping: FreeShipping::default(),
-            },
-        ],
-        methods: vec![
-            method(
-                1,
-                1,
-                "Standard",
-                MethodType::PerOrder,
-                MethodSettings {
-                    rate: money("7.50"),
-                    ..Default::default()
-                },
-            ),
-            method(
-                2,
-                1,
-                "Ground by weight",
-                MethodType::Weight,
-                MethodSettings {
-                    rate: Money::ZERO,
-                    default_cost: None,
-                    default_cost_type: DefaultCostType::FixedAmount,
-                    ranges: vec![
-                        range("0", "1", "5.00"),
-                        range("1", "5", "9.00"),
-                        range("5", "20", "15.00"),
-                    ],
-                },
-            ),
-            method(
-                3,
-                2,
-                "International flat rate",
-                MethodType::PerOrder,
-                MethodSettings {
-                    rate: money("25.00"),
-                    ..Default::default()
-                },
-            ),
-        ],
-        pickup_locations: vec![],
-    }
-}
-
 struct Store {
     shipping: ShippingConfig,
     tax: TaxConfig,
@@ -187,28 +89,6 @@ impl Store {
             tax_on_billing_address: false,
             shipping_tax_class_id: self.tax.settings.shipping_tax_class_id,
         }
-    }
-}
-
-fn address(place: usize) -> Address {
-    let (country, country_name, state, state_name, postal) = match place {
-        0 => ("US", "United States", "CA", "California", "94105"),
-        1 => ("US", "United States", "NY", "New York", "10004"),
-        2 => ("US", "United States", "TX", "Texas", "73301"),
-        _ => ("DE", "Germany", "", "", "10115"),
-    };
-    Address {
-        first_name: "Pat".into(),
-        last_name: "Buyer".into(),
-        email: "pat@example.com".into(),
-        address1: "1 Main St".into(),
-        city: "Somewhere".into(),
-        state_or_province: state_name.into(),
-        state_or_province_code: state.into(),
-        country_code: country.into(),
-        country: country_name.into(),
-        postal_code: postal.into(),
-        ..Address::default()
     }
 }
 
@@ -797,7 +677,7 @@ impl World {
         }
         World {
             store: Store {
-                shipping: shipping_config(),
+                shipping: shipping_config(true),
                 tax,
                 prices_include_tax: input.prices_include_tax,
             },

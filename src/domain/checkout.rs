@@ -485,14 +485,9 @@ impl Cart {
 
     /// Catalog and custom lines with their extended value (gift certificates are never discounted).
     fn discountable_lines(&self) -> Vec<(Uuid, Money)> {
-        self.line_items
+        self.discount_lines()
             .iter()
-            .map(|l| (l.id, l.pricing.extended_sale_price))
-            .chain(
-                self.custom_items
-                    .iter()
-                    .map(|c| (c.id, c.extended_list_price)),
-            )
+            .map(|l| (l.id, l.value))
             .collect()
     }
 

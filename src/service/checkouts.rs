@@ -4,7 +4,6 @@
 use super::accounts::Principal;
 use super::carts::{Changed, Purpose, cart_not_found};
 use super::coupons::COUPON_KIND;
-use super::promotions::PROMOTION_KIND;
 use super::{Kassa, ServiceError, ServiceResult};
 use crate::domain::DomainError;
 use crate::domain::address::Address;
@@ -137,9 +136,7 @@ impl Kassa {
         {
             return Ok(r);
         }
-        let mut promotions: Vec<Promotion> =
-            self.store.config_docs(who.store.id, PROMOTION_KIND).await?;
-        promotions.sort_by_key(|p| (p.priority, p.id));
+        let promotions = self.promotions(who.store.id).await?;
         let mut promotion_codes = HashMap::new();
         for (pi, p) in promotions.iter().enumerate() {
             for (ci, c) in p.codes.iter().enumerate() {
@@ -476,7 +473,6 @@ impl Kassa {
         self.check_code_uses(who, &offer, current.customer_id)
             .await?;
         let multiple = kit.rules().promotion_settings.multiple_coupons;
-        let now = self.now();
         self.change_checkout(who, id, version, |cart| {
             let codes = &cart.checkout.coupon_codes;
             if codes.iter().any(|c| c.eq_ignore_ascii_case(&stored)) {
@@ -496,7 +492,6 @@ impl Kassa {
             }
             let offers = kit.offers(cart);
             let ctx = cart.discount_context(&offers);
-            let _ = now;
             check_code(
                 &offer,
                 &cart.discount_lines(),
