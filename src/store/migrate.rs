@@ -42,6 +42,42 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0005_payments.sql"),
         postgres: include_str!("../../migrations/postgres/0005_payments.sql"),
     },
+    Migration {
+        version: 6,
+        name: "0006_order_lifecycle",
+        sqlite: include_str!("../../migrations/sqlite/0006_order_lifecycle.sql"),
+        postgres: include_str!("../../migrations/postgres/0006_order_lifecycle.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "0007_idempotency",
+        sqlite: include_str!("../../migrations/sqlite/0007_idempotency.sql"),
+        postgres: include_str!("../../migrations/postgres/0007_idempotency.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "0008_webhooks",
+        sqlite: include_str!("../../migrations/sqlite/0008_webhooks.sql"),
+        postgres: include_str!("../../migrations/postgres/0008_webhooks.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "0009_order_admin",
+        sqlite: include_str!("../../migrations/sqlite/0009_order_admin.sql"),
+        postgres: include_str!("../../migrations/postgres/0009_order_admin.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "0010_abandoned_carts",
+        sqlite: include_str!("../../migrations/sqlite/0010_abandoned_carts.sql"),
+        postgres: include_str!("../../migrations/postgres/0010_abandoned_carts.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "0011_payment_instruments",
+        sqlite: include_str!("../../migrations/sqlite/0011_payment_instruments.sql"),
+        postgres: include_str!("../../migrations/postgres/0011_payment_instruments.sql"),
+    },
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS kassa_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";

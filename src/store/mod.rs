@@ -13,6 +13,7 @@ mod metafields;
 mod migrate;
 pub mod order_queries;
 mod orders;
+pub mod outbox;
 mod payments;
 pub mod records;
 pub mod usage;
@@ -24,6 +25,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 pub use metafields::{MetafieldFilter, MetafieldRecord, MetafieldWrite, NewMetafieldRow};
+pub use outbox::OutboxEvent;
 pub use orders::{BalanceDebit, NewOrder, PlaceOrderError, UseClaim};
 pub use payments::{Hold, PayableOrder, TransactionRow};
 pub use records::*;

@@ -1,0 +1,2 @@
+-- Reserved: filled in by the slice that needs it.
+SELECT 1;
