@@ -2,7 +2,9 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use kassa::domain::scope::Scopes;
 use kassa::service::Kassa;
-use kassa::startup::{Application, Settings, TlsFiles, shutdown_signal, spawn_cart_sweeper};
+use kassa::startup::{
+    Application, Settings, TlsFiles, shutdown_signal, spawn_cart_sweeper, spawn_reservation_sweeper,
+};
 use kassa::store::{Store, redact_url};
 use std::sync::Arc;
 
@@ -219,8 +221,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         "kassa is serving"
     );
     let sweeper = spawn_cart_sweeper(app.kassa.clone());
+    let reservations = spawn_reservation_sweeper(app.kassa.clone());
     app.run_until(shutdown_signal()).await?;
     sweeper.abort();
+    reservations.abort();
     tracing::info!("stopped");
     Ok(())
 }

@@ -115,6 +115,22 @@ impl Application {
     }
 }
 
+/// Every minute, gives back what unpaid orders past their reservation hold. Safe on
+/// many nodes at once: each release is one guarded transaction.
+pub fn spawn_reservation_sweeper(kassa: Kassa) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            match kassa.release_lapsed_orders(500).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(orders = n, "lapsed order reservations released"),
+                Err(e) => tracing::warn!(error = %e, "reservation sweep failed; will retry"),
+            }
+        }
+    })
+}
+
 /// Every so often, deletes carts past their 30 days. Safe on many nodes at once.
 pub fn spawn_cart_sweeper(kassa: Kassa) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {

@@ -54,6 +54,14 @@ async fn checkout(
     email: &str,
     coupon: Option<&str>,
 ) -> (String, Value) {
+    // Orders take stock; these tests place many, so keep lamps plentiful.
+    let r = app
+        .put(
+            "/stores/demo/v3/catalog/products/940",
+            json!({"inventory_level": 1000}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let r = app
         .post(
             CARTS,

@@ -7,7 +7,7 @@
 -- any more: paid, or released).
 ALTER TABLE orders ADD COLUMN reserved_until BIGINT NOT NULL DEFAULT 0;
 -- 1 once what the order held has been given back; never given back twice.
-ALTER TABLE orders ADD COLUMN released INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE orders ADD COLUMN released BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX orders_reservation ON orders (reserved_until);
 
 -- Transactional outbox: events written in the same transaction as the change they

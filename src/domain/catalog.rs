@@ -276,6 +276,46 @@ impl Product {
         v.weight.unwrap_or(self.weight)
     }
 
+    /// Whether any stock of this product is counted.
+    pub fn tracks_stock(&self) -> bool {
+        self.inventory_tracking != InventoryTracking::None
+    }
+
+    /// Takes `quantity` units of a variant out of stock (a negative quantity puts units
+    /// back). Untracked stock is never touched. Refused, leaving the product unchanged,
+    /// when fewer units are left than asked for.
+    pub fn take_stock(&mut self, variant_id: i64, quantity: i64) -> Result<(), DomainError> {
+        let level = match self.inventory_tracking {
+            InventoryTracking::None => return Ok(()),
+            InventoryTracking::Product => &mut self.inventory_level,
+            InventoryTracking::Variant => {
+                match self.variants.iter_mut().find(|v| v.id == variant_id) {
+                    Some(v) => &mut v.inventory_level,
+                    // A variant deleted since the order was placed: nothing to count.
+                    None if quantity < 0 => return Ok(()),
+                    None => {
+                        return Err(DomainError::invalid(format!(
+                            "{} no longer has the variant {variant_id}; remove it from the cart.",
+                            self.name
+                        )));
+                    }
+                }
+            }
+        };
+        if quantity > *level {
+            return Err(DomainError::invalid(if *level <= 0 {
+                format!("{} is out of stock.", self.name)
+            } else {
+                format!(
+                    "Only {} of {} are in stock; the order asks for {quantity}.",
+                    *level, self.name
+                )
+            }));
+        }
+        *level -= quantity;
+        Ok(())
+    }
+
     /// Units that can still be sold of a variant, or `None` when stock is not tracked.
     pub fn stock_of(&self, v: &Variant) -> Option<i64> {
         match self.inventory_tracking {

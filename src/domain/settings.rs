@@ -16,6 +16,16 @@ pub struct StoreSettings {
     pub allow_purchasing: bool,
     #[serde(default = "default_locale")]
     pub default_locale: String,
+    /// How long an unpaid order keeps its stock, coupon uses and balances (minutes).
+    #[serde(default = "default_reservation_minutes")]
+    pub order_reservation_minutes: i64,
+}
+
+/// BigCommerce-like default: an hour to pay before the order's stock is released.
+pub const DEFAULT_RESERVATION_MINUTES: i64 = 60;
+
+fn default_reservation_minutes() -> i64 {
+    DEFAULT_RESERVATION_MINUTES
 }
 
 fn yes() -> bool {
@@ -33,6 +43,7 @@ impl Default for StoreSettings {
             prices_include_tax: false,
             allow_purchasing: true,
             default_locale: default_locale(),
+            order_reservation_minutes: DEFAULT_RESERVATION_MINUTES,
         }
     }
 }

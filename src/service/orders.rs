@@ -23,7 +23,7 @@ use crate::domain::gift_certificate::{
     DEFAULT_TEMPLATE, GiftCertificate, GiftCertificateInput, TEMPLATES,
 };
 use crate::domain::money::Money;
-use crate::store::{BalanceDebit, NewOrder, PlaceOrderError, UseClaim, UseKind};
+use crate::store::{BalanceDebit, NewOrder, PlaceOrderError, StockTake, UseClaim, UseKind};
 use serde_json::json;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -150,6 +150,16 @@ impl Kassa {
             STATUS_INCOMPLETE
         };
         let now = self.now();
+        let stock = cart
+            .line_items
+            .iter()
+            .map(|l| StockTake {
+                product_id: l.product_id,
+                variant_id: l.variant_id,
+                quantity: l.quantity,
+            })
+            .collect();
+        let reserved_until = now + 60 * who.store.settings.order_reservation_minutes.max(1);
         let doc = json!({
             "status_id": status_id,
             "date_created": now,
@@ -165,9 +175,19 @@ impl Kassa {
             claims,
             gift_certificates,
             store_credit_e4,
+            stock,
+            reserved_until,
             doc,
         };
-        let order_id = match self.store.place_order(who.store.id, &order).await {
+        let mut placed = self.store.place_order(who.store.id, &order).await;
+        if matches!(placed, Err(PlaceOrderError::Refused(_))) {
+            // Orders that were never paid may still hold what this one needs; the
+            // sweeper would give it back soon, so give it back now and try once more.
+            if self.release_lapsed_orders(500).await? > 0 {
+                placed = self.store.place_order(who.store.id, &order).await;
+            }
+        }
+        let order_id = match placed {
             Ok(id) => id,
             Err(PlaceOrderError::Refused(why)) => {
                 return Err(DomainError::invalid(why).into());
@@ -178,6 +198,39 @@ impl Kassa {
             self.order_paid(who, &cart, order_id).await?;
         }
         Ok(order_id)
+    }
+
+    /// Gives back what unpaid orders whose reservation lapsed hold (stock, coupon uses,
+    /// balances); they stay Incomplete but can no longer be paid. Returns how many.
+    pub async fn release_lapsed_orders(&self, limit: i64) -> ServiceResult<usize> {
+        let now = self.now();
+        let mut released = 0;
+        for (store_id, order_id) in self.store.lapsed_orders(now, limit).await? {
+            if self.release(store_id, order_id, now, None).await? {
+                released += 1;
+            }
+        }
+        Ok(released)
+    }
+
+    /// Releases one order (see `Store::release_order`), optionally moving it to
+    /// `new_status`. False when there was nothing to release.
+    pub(crate) async fn release(
+        &self,
+        store_id: i64,
+        order_id: i64,
+        now: i64,
+        new_status: Option<i64>,
+    ) -> ServiceResult<bool> {
+        match self
+            .store
+            .release_order(store_id, order_id, now, new_status)
+            .await
+        {
+            Ok(done) => Ok(done),
+            Err(PlaceOrderError::Refused(why)) => Err(DomainError::invalid(why).into()),
+            Err(PlaceOrderError::Store(e)) => Err(e.into()),
+        }
     }
 
     /// What follows payment in full: gift certificates bought in the order are issued,

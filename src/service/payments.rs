@@ -69,6 +69,7 @@ impl Kassa {
                 format!("Order {order_id} has already been paid."),
             )
             .into()),
+            Some(o) if o.lapsed(self.now()) => Err(lapsed(order_id)),
             Some(_) => Ok(()),
         }
     }
@@ -164,6 +165,7 @@ impl Kassa {
                 ))
                 .into());
             }
+            Hold::Lapsed => return Err(lapsed(order_id)),
             Hold::NotPayable => {
                 return Err(DomainError::invalid(format!(
                     "Order {order_id} has already been paid."
@@ -232,4 +234,15 @@ impl Kassa {
             status: "success",
         })
     }
+}
+
+/// Why an unpaid order can no longer be paid.
+fn lapsed(order_id: i64) -> ServiceError {
+    DomainError::field(
+        "order.id",
+        format!(
+            "Order {order_id} can no longer be paid: its reservation lapsed or a newer order from the same checkout replaced it. Create the order again with POST /v3/checkouts/{{checkoutId}}/orders."
+        ),
+    )
+    .into()
 }

@@ -64,7 +64,7 @@ struct DetailsOnly {
     catalog_details: ProductDetails,
 }
 
-fn encode(p: &CatalogProduct) -> StoreResult<String> {
+pub(super) fn encode(p: &CatalogProduct) -> StoreResult<String> {
     let mut v = serde_json::to_value(&p.product)?;
     if let Some(obj) = v.as_object_mut() {
         obj.insert(DETAILS_KEY.into(), serde_json::to_value(&p.details)?);
@@ -72,7 +72,7 @@ fn encode(p: &CatalogProduct) -> StoreResult<String> {
     Ok(serde_json::to_string(&v)?)
 }
 
-fn decode(doc: &str) -> StoreResult<CatalogProduct> {
+pub(super) fn decode(doc: &str) -> StoreResult<CatalogProduct> {
     let product: Product = serde_json::from_str(doc)?;
     let details: DetailsOnly = serde_json::from_str(doc)?;
     Ok(CatalogProduct {

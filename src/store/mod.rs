@@ -25,8 +25,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 pub use metafields::{MetafieldFilter, MetafieldRecord, MetafieldWrite, NewMetafieldRow};
+pub use orders::{BalanceDebit, Held, NewOrder, PlaceOrderError, StockTake, UseClaim};
 pub use outbox::OutboxEvent;
-pub use orders::{BalanceDebit, NewOrder, PlaceOrderError, UseClaim};
 pub use payments::{Hold, PayableOrder, TransactionRow};
 pub use records::*;
 pub use usage::UseKind;

@@ -1,13 +1,29 @@
 //! Orders, and the one transaction that places an order: it takes the order id, claims
 //! every limited use (coupons, promotions, codes), debits gift certificates and store
-//! credit, and inserts the order — all or nothing. Each claim is an UPDATE whose WHERE
-//! clause holds the limit, so concurrent placements can never exceed it: on SQLite the
-//! single writer serializes them, on PostgreSQL the row lock does (READ COMMITTED
-//! re-checks the WHERE clause on the locked row).
+//! credit, reserves stock, and inserts the order — all or nothing. Each claim is an
+//! UPDATE whose WHERE clause holds the limit, so concurrent placements can never exceed
+//! it: on SQLite the single writer serializes them, on PostgreSQL the row lock does
+//! (READ COMMITTED re-checks the WHERE clause on the locked row). Stock lives in the
+//! product documents: a product row is locked first (a no-op UPDATE), then read,
+//! changed and written back, so concurrent buyers of the last units queue on it.
+//!
+//! What an unpaid order took is listed in its document (`held`). Releasing the order
+//! (its reservation lapsed, a newer order from the same cart replaced it, or it was
+//! cancelled) gives exactly that back, once (`released`). Rows are always locked in the
+//! same order — orders, products by id, uses, gift certificates, customers, the order
+//! counter — so PostgreSQL transactions never deadlock on each other.
 
+use super::catalog::{decode, encode};
+use super::outbox::{OutboxEvent, insert_outbox};
 use super::usage::UseKind;
 use super::{Store, StoreError, StoreResult, on_pool};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// While a payment is with the gateway its order is held this long (seconds), and
+/// nothing may release the order meanwhile.
+pub(super) const PAYMENT_HOLD_SECS: i64 = 120;
 
 /// One limited use to claim.
 #[derive(Clone, Debug)]
@@ -43,8 +59,49 @@ pub struct NewOrder {
     pub gift_certificates: Vec<BalanceDebit>,
     /// Store credit of `customer_id`, ten-thousandths (0 = none used).
     pub store_credit_e4: i64,
-    /// The order document; its `id` is filled in with the new order id.
+    /// Stock the order takes (tracked products only are counted).
+    pub stock: Vec<StockTake>,
+    /// When an unpaid order's reservation lapses (unix seconds).
+    pub reserved_until: i64,
+    /// The order document; its `id` and `held` are filled in when it is placed.
     pub doc: Value,
+}
+
+impl NewOrder {
+    fn held(&self) -> Held {
+        Held {
+            stock: self.stock.clone(),
+            uses: self
+                .claims
+                .iter()
+                .map(|c| (c.kind.as_str().to_string(), c.ref_id, c.customer_id))
+                .collect(),
+            gift_certificates: self
+                .gift_certificates
+                .iter()
+                .map(|g| (g.id, g.amount_e4))
+                .collect(),
+            store_credit_e4: self.store_credit_e4,
+            customer_id: self.customer_id,
+        }
+    }
+
+    fn events(&self, id: i64) -> Vec<OutboxEvent> {
+        let mut events = vec![OutboxEvent::new(
+            "store/order/created",
+            id,
+            serde_json::json!({"type": "order", "id": id}),
+        )];
+        if self.status_id != 0 {
+            events.push(OutboxEvent::new(
+                "store/order/statusUpdated",
+                id,
+                serde_json::json!({"type": "order", "id": id,
+                    "status": {"previous_status_id": 0, "new_status_id": self.status_id}}),
+            ));
+        }
+        events
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -68,18 +125,185 @@ impl From<serde_json::Error> for PlaceOrderError {
     }
 }
 
+/// Units of one variant an order takes out of stock.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockTake {
+    pub product_id: i64,
+    pub variant_id: i64,
+    pub quantity: i64,
+}
+
+/// What an unpaid order holds, as kept in its document under `held`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Held {
+    #[serde(default)]
+    pub stock: Vec<StockTake>,
+    /// (kind, ref id, customer id) of each use claimed.
+    #[serde(default)]
+    pub uses: Vec<(String, i64, i64)>,
+    /// (gift certificate id, ten-thousandths debited).
+    #[serde(default)]
+    pub gift_certificates: Vec<(i64, i64)>,
+    #[serde(default)]
+    pub store_credit_e4: i64,
+    #[serde(default)]
+    pub customer_id: i64,
+}
+
+impl Held {
+    fn of(doc: &Value) -> Held {
+        serde_json::from_value(doc["held"].clone()).unwrap_or_default()
+    }
+}
+
+/// Stock changes per product: (variant id, units to take; negative puts back).
+type StockChanges = BTreeMap<i64, Vec<(i64, i64)>>;
+
+fn add_stock(changes: &mut StockChanges, held: &[StockTake], sign: i64) {
+    for t in held {
+        changes
+            .entry(t.product_id)
+            .or_default()
+            .push((t.variant_id, sign * t.quantity));
+    }
+}
+
+/// Applies stock changes product by product, in id order: lock, read, change, write.
+/// Puts back before it takes, so a replaced order's units serve its successor.
+macro_rules! change_stock {
+    ($tx:expr, $store_id:expr, $changes:expr) => {{
+        let mut refused: Option<String> = None;
+        for (product_id, changes) in $changes.iter() {
+            sqlx::query(
+                "UPDATE products SET date_modified = date_modified WHERE store_id = $1 AND id = $2",
+            )
+            .bind($store_id)
+            .bind(*product_id)
+            .execute(&mut *$tx)
+            .await?;
+            let doc: Option<String> =
+                sqlx::query_scalar("SELECT doc FROM products WHERE store_id = $1 AND id = $2")
+                    .bind($store_id)
+                    .bind(*product_id)
+                    .fetch_optional(&mut *$tx)
+                    .await?;
+            // A product deleted since: nothing left to count.
+            let Some(doc) = doc else { continue };
+            let mut product = decode(&doc)?;
+            if !product.product.tracks_stock() {
+                continue;
+            }
+            let mut ordered: Vec<(i64, i64)> = changes.clone();
+            ordered.sort_by_key(|(_, q)| *q);
+            for (variant_id, quantity) in ordered {
+                if let Err(e) = product.product.take_stock(variant_id, quantity) {
+                    refused = Some(e.to_string());
+                    break;
+                }
+            }
+            if refused.is_some() {
+                break;
+            }
+            sqlx::query("UPDATE products SET doc = $3 WHERE store_id = $1 AND id = $2")
+                .bind($store_id)
+                .bind(*product_id)
+                .bind(encode(&product)?)
+                .execute(&mut *$tx)
+                .await?;
+        }
+        refused
+    }};
+}
+
+/// Gives back the uses and balances in `$held` (stock is given back by `change_stock!`).
+macro_rules! return_held {
+    ($tx:expr, $store_id:expr, $held:expr, $now:expr) => {{
+        for (kind, ref_id, customer_id) in &$held.uses {
+            sqlx::query(
+                "UPDATE promotion_uses SET uses = uses - 1
+                 WHERE store_id = $1 AND kind = $2 AND ref_id = $3 AND customer_id = $4 AND uses > 0",
+            )
+            .bind($store_id)
+            .bind(kind)
+            .bind(*ref_id)
+            .bind(*customer_id)
+            .execute(&mut *$tx)
+            .await?;
+        }
+        for (id, amount_e4) in &$held.gift_certificates {
+            sqlx::query(
+                "UPDATE gift_certificates SET balance_e4 = balance_e4 + $3 WHERE store_id = $1 AND id = $2",
+            )
+            .bind($store_id)
+            .bind(*id)
+            .bind(*amount_e4)
+            .execute(&mut *$tx)
+            .await?;
+        }
+        if $held.store_credit_e4 > 0 {
+            sqlx::query(
+                "UPDATE customers SET store_credit_e4 = store_credit_e4 + $3, date_modified = $4
+                 WHERE store_id = $1 AND id = $2",
+            )
+            .bind($store_id)
+            .bind($held.customer_id)
+            .bind($held.store_credit_e4)
+            .bind($now)
+            .execute(&mut *$tx)
+            .await?;
+        }
+    }};
+}
+
 macro_rules! place_on {
     ($pool:expr, $store_id:expr, $o:expr) => {{
         let mut tx = $pool.begin().await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO counters (store_id, name, value) VALUES ($1, 'order', 1)
-             ON CONFLICT (store_id, name) DO UPDATE SET value = counters.value + 1
-             RETURNING value",
+        let hold_before = $o.now - PAYMENT_HOLD_SECS;
+        // Earlier unpaid orders of this cart are replaced: what they hold comes back
+        // first, so the cart's new order can have it.
+        let earlier: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT id, doc FROM orders
+             WHERE store_id = $1 AND cart_id = $2 AND status_id = 0 AND released = 0
+               AND payment_started_at < $3
+             ORDER BY id",
         )
         .bind($store_id)
-        .fetch_one(&mut *tx)
+        .bind(&$o.cart_id)
+        .bind(hold_before)
+        .fetch_all(&mut *tx)
         .await?;
-        for c in &$o.claims {
+        let mut returned: Vec<Held> = Vec::new();
+        for (id, doc) in &earlier {
+            let n = sqlx::query(
+                "UPDATE orders SET released = 1, reserved_until = 0, date_modified = $3
+                 WHERE store_id = $1 AND id = $2 AND status_id = 0 AND released = 0
+                   AND payment_started_at < $4",
+            )
+            .bind($store_id)
+            .bind(*id)
+            .bind($o.now)
+            .bind(hold_before)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 1 {
+                returned.push(Held::of(&serde_json::from_str(doc)?));
+            }
+        }
+        let mut stock = StockChanges::new();
+        for h in &returned {
+            add_stock(&mut stock, &h.stock, -1);
+        }
+        add_stock(&mut stock, &$o.stock, 1);
+        if let Some(why) = change_stock!(tx, $store_id, stock) {
+            return Err(PlaceOrderError::Refused(why));
+        }
+        for h in &returned {
+            return_held!(tx, $store_id, h, $o.now);
+        }
+        let mut claims: Vec<&UseClaim> = $o.claims.iter().collect();
+        claims.sort_by_key(|c| (c.kind.as_str(), c.ref_id, c.customer_id));
+        for c in claims {
             sqlx::query(
                 "INSERT INTO promotion_uses (store_id, kind, ref_id, customer_id, uses)
                  VALUES ($1, $2, $3, $4, 0) ON CONFLICT DO NOTHING",
@@ -107,7 +331,9 @@ macro_rules! place_on {
                 return Err(PlaceOrderError::Refused(c.label.clone()));
             }
         }
-        for g in &$o.gift_certificates {
+        let mut debits: Vec<&BalanceDebit> = $o.gift_certificates.iter().collect();
+        debits.sort_by_key(|g| g.id);
+        for g in debits {
             let n = sqlx::query(
                 "UPDATE gift_certificates SET balance_e4 = balance_e4 - $3
                  WHERE store_id = $1 AND id = $2 AND status = 'active' AND balance_e4 >= $3
@@ -142,14 +368,28 @@ macro_rules! place_on {
                 ));
             }
         }
+        // The counter row is every placement's meeting point: take it last, so it is
+        // locked for as short a time as possible.
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO counters (store_id, name, value) VALUES ($1, 'order', 1)
+             ON CONFLICT (store_id, name) DO UPDATE SET value = counters.value + 1
+             RETURNING value",
+        )
+        .bind($store_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let held = $o.held();
         let mut doc = $o.doc.clone();
         if let Some(obj) = doc.as_object_mut() {
             obj.insert("id".into(), Value::from(id));
+            obj.insert("held".into(), serde_json::to_value(&held)?);
         }
+        let reserved_until = if $o.status_id == 0 { $o.reserved_until } else { 0 };
         sqlx::query(
             "INSERT INTO orders (store_id, id, cart_id, status_id, customer_id, currency_code,
-                                 total_inc_tax_e4, date_created, date_modified, doc)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)",
+                                 total_inc_tax_e4, date_created, date_modified, doc,
+                                 reserved_until)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10)",
         )
         .bind($store_id)
         .bind(id)
@@ -160,10 +400,70 @@ macro_rules! place_on {
         .bind($o.total_inc_tax_e4)
         .bind($o.now)
         .bind(serde_json::to_string(&doc)?)
+        .bind(reserved_until)
         .execute(&mut *tx)
         .await?;
+        let events = $o.events(id);
+        insert_outbox!(tx, $store_id, $o.now, &events);
         tx.commit().await?;
         id
+    }};
+}
+
+macro_rules! release_on {
+    ($pool:expr, $store_id:expr, $order_id:expr, $now:expr, $new_status:expr) => {{
+        let mut tx = $pool.begin().await?;
+        let row: Option<(i64, String)> = sqlx::query_as(
+            "SELECT status_id, doc FROM orders WHERE store_id = $1 AND id = $2 AND released = 0",
+        )
+        .bind($store_id)
+        .bind($order_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((status_id, doc)) = row else {
+            return Ok(false);
+        };
+        let new_status: i64 = $new_status.unwrap_or(status_id);
+        // An order with a payment at the gateway is never released under it.
+        let n = sqlx::query(
+            "UPDATE orders SET released = 1, reserved_until = 0, status_id = $3, date_modified = $4
+             WHERE store_id = $1 AND id = $2 AND released = 0 AND status_id = $5
+               AND payment_started_at < $6",
+        )
+        .bind($store_id)
+        .bind($order_id)
+        .bind(new_status)
+        .bind($now)
+        .bind(status_id)
+        .bind($now - PAYMENT_HOLD_SECS)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let held = Held::of(&serde_json::from_str(&doc)?);
+        let mut stock = StockChanges::new();
+        add_stock(&mut stock, &held.stock, -1);
+        // Putting back never refuses.
+        let _ = change_stock!(tx, $store_id, stock);
+        // Uses and balances come back only while the order is unpaid; a paid order's
+        // cancellation restocks, and refunds are a separate, explicit act.
+        if status_id == 0 {
+            return_held!(tx, $store_id, held, $now);
+        }
+        if new_status != status_id {
+            let events = [OutboxEvent::new(
+                "store/order/statusUpdated",
+                $order_id,
+                serde_json::json!({"type": "order", "id": $order_id,
+                    "status": {"previous_status_id": status_id, "new_status_id": new_status}}),
+            )];
+            insert_outbox!(tx, $store_id, $now, &events);
+        }
+        tx.commit().await?;
+        true
     }};
 }
 
@@ -172,6 +472,36 @@ impl Store {
     pub async fn place_order(&self, store_id: i64, o: &NewOrder) -> Result<i64, PlaceOrderError> {
         let id = on_pool!(self, write, |p| place_on!(p, store_id, o));
         Ok(id)
+    }
+
+    /// Gives back what an unpaid order holds (stock, uses, balances) — or, for a paid
+    /// order, its stock — once, optionally moving it to `new_status`. False when it was
+    /// already released, does not exist, or a payment for it is in progress.
+    pub async fn release_order(
+        &self,
+        store_id: i64,
+        order_id: i64,
+        now: i64,
+        new_status: Option<i64>,
+    ) -> Result<bool, PlaceOrderError> {
+        Ok(on_pool!(self, write, |p| release_on!(
+            p, store_id, order_id, now, new_status
+        )))
+    }
+
+    /// Unpaid orders whose reservation lapsed before `now`, oldest first.
+    pub async fn lapsed_orders(&self, now: i64, limit: i64) -> StoreResult<Vec<(i64, i64)>> {
+        Ok(on_pool!(self, read, |p| {
+            sqlx::query_as(
+                "SELECT store_id, id FROM orders
+                 WHERE reserved_until > 0 AND reserved_until < $1 AND released = 0 AND status_id = 0
+                 ORDER BY reserved_until LIMIT $2",
+            )
+            .bind(now)
+            .bind(limit)
+            .fetch_all(p)
+            .await?
+        }))
     }
 
     /// An order's stored document.

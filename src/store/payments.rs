@@ -27,6 +27,17 @@ pub struct PayableOrder {
     pub currency_code: String,
     pub cart_id: String,
     pub payment_started_at: i64,
+    /// Its reservation lapsed or it was replaced or cancelled: it can no longer be paid.
+    pub released: bool,
+    /// Unix seconds after which an unpaid order's reservation lapses (0 = none).
+    pub reserved_until: i64,
+}
+
+impl PayableOrder {
+    /// Whether what the order holds has been (or is about to be) given back.
+    pub fn lapsed(&self, now: i64) -> bool {
+        self.released || (self.reserved_until > 0 && self.reserved_until < now)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,10 +47,12 @@ pub enum Hold {
     Busy,
     /// The order is no longer awaiting payment (or does not exist).
     NotPayable,
+    /// The order's reservation lapsed, or a newer order from its cart replaced it.
+    Lapsed,
 }
 
 /// How long a hold stays valid if its request died (seconds).
-const HOLD_SECS: i64 = 120;
+const HOLD_SECS: i64 = super::orders::PAYMENT_HOLD_SECS;
 
 macro_rules! insert_transaction {
     ($exec:expr, $store_id:expr, $t:expr) => {
@@ -107,9 +120,11 @@ impl Store {
         store_id: i64,
         order_id: i64,
     ) -> StoreResult<Option<PayableOrder>> {
-        let row: Option<(i64, i64, String, String, i64)> = on_pool!(self, read, |p| {
+        type Row = (i64, i64, String, String, i64, i64, i64);
+        let row: Option<Row> = on_pool!(self, read, |p| {
             sqlx::query_as(
-                "SELECT status_id, total_inc_tax_e4, currency_code, cart_id, payment_started_at
+                "SELECT status_id, total_inc_tax_e4, currency_code, cart_id, payment_started_at,
+                        released, reserved_until
                  FROM orders WHERE store_id = $1 AND id = $2",
             )
             .bind(store_id)
@@ -118,13 +133,23 @@ impl Store {
             .await?
         });
         Ok(row.map(
-            |(status_id, total_inc_tax_e4, currency_code, cart_id, payment_started_at)| {
+            |(
+                status_id,
+                total_inc_tax_e4,
+                currency_code,
+                cart_id,
+                payment_started_at,
+                released,
+                reserved_until,
+            )| {
                 PayableOrder {
                     status_id,
                     total_inc_tax_e4,
                     currency_code,
                     cart_id,
                     payment_started_at,
+                    released: released != 0,
+                    reserved_until,
                 }
             },
         ))
@@ -140,7 +165,8 @@ impl Store {
         let n = on_pool!(self, write, |p| {
             sqlx::query(
                 "UPDATE orders SET payment_started_at = $3
-                 WHERE store_id = $1 AND id = $2 AND status_id = 0 AND payment_started_at < $4",
+                 WHERE store_id = $1 AND id = $2 AND status_id = 0 AND released = 0
+                   AND payment_started_at < $4 AND (reserved_until = 0 OR reserved_until >= $3)",
             )
             .bind(store_id)
             .bind(order_id)
@@ -154,6 +180,7 @@ impl Store {
             return Ok(Hold::Held);
         }
         Ok(match self.payable_order(store_id, order_id).await? {
+            Some(o) if o.status_id == 0 && o.lapsed(now) => Hold::Lapsed,
             Some(o) if o.status_id == 0 => Hold::Busy,
             _ => Hold::NotPayable,
         })
@@ -200,8 +227,9 @@ impl Store {
             .await?
             .rows_affected();
             let moved = sqlx::query(
-                "UPDATE orders SET status_id = $3, payment_started_at = 0, date_modified = $4
-                 WHERE store_id = $1 AND id = $2 AND status_id = 0",
+                "UPDATE orders SET status_id = $3, payment_started_at = 0, date_modified = $4,
+                        reserved_until = 0
+                 WHERE store_id = $1 AND id = $2 AND status_id = 0 AND released = 0",
             )
             .bind(store_id)
             .bind(t.order_id)

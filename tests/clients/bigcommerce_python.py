@@ -9,6 +9,7 @@ Exits non-zero with a message on the first mismatch.
 import os
 import sys
 
+import bigcommerce.api
 from bigcommerce.connection import OAuthConnection
 from bigcommerce.exception import ClientRequestException
 
@@ -99,4 +100,58 @@ try:
 except ClientRequestException as e:
     check(e.response.status_code == 404, "deleted cart status: %r" % e.response.status_code)
 
-print("bigcommerce python client: all cart operations matched")
+# The whole seed flow to a paid order: a coupon made through the library's V2 Coupons
+# resource, a checkout, the order, a payment access token, a card payment (process-payment
+# takes `Authorization: PAT …`), then the paid order read through the V2 Orders resource.
+os.environ["BC_API_ENDPOINT"] = os.environ["KASSA_HOST"]
+api = bigcommerce.api.BigcommerceApi(client_id="any-client-id", store_hash="demo",
+                                     access_token=os.environ["KASSA_TOKEN"])
+coupon = api.Coupons.create(name="Python five off", code="PY5", type="per_total_discount",
+                            amount="5.00", applies_to={"entity": "categories", "ids": [0]})
+check(coupon.code == "PY5", "coupon: %r" % coupon)
+
+cart_id = conn.create("carts", {"line_items": [{"product_id": product_id, "quantity": 1}]})["data"]["id"]
+checkout = conn.create("checkouts/%s/billing-address" % cart_id, address)["data"]
+item_id = checkout["cart"]["line_items"]["physical_items"][0]["id"]
+checkout = conn.make_request(
+    "POST", "checkouts/%s/consignments" % cart_id,
+    [{"address": address, "line_items": [{"item_id": item_id, "quantity": 1}]}],
+    params={"include": "consignments.available_shipping_options"},
+)["data"]
+consignment = checkout["consignments"][0]
+standard = [o for o in consignment["available_shipping_options"] if o["description"] == "Standard"][0]
+conn.update("checkouts/%s/consignments" % cart_id, consignment["id"], {"shipping_option_id": standard["id"]})
+checkout = conn.create("checkouts/%s/coupons" % cart_id, {"coupon_code": "py5"})["data"]
+check(checkout["coupons"][0]["discounted_amount"] == 5, "coupon amount: %r" % checkout["coupons"])
+# 19.99 - 5.00 = 14.99 (+1.09 CA tax) + Standard 7.50 (+0.54) + handling 1.00 (+0.07)
+check(checkout["grand_total"] == 25.19, "grand_total with coupon: %r" % checkout["grand_total"])
+
+order_id = conn.make_request("POST", "checkouts/%s/orders" % cart_id)["data"]["id"]
+pat = conn.create("payments/access_tokens", {"order": {"id": order_id}})["data"]["id"]
+payments = OAuthConnection(client_id="any-client-id", store_hash="demo", access_token=os.environ["KASSA_TOKEN"],
+                           host=os.environ["KASSA_HOST"], api_path="/stores/{}/{}")
+paid = payments.make_request(
+    "POST", "payments",
+    {"payment": {"payment_method_id": "testgateway.card",
+                 "instrument": {"type": "card", "number": "4111111111111111", "cardholder_name": "Ada Lovelace",
+                                "expiry_month": 12, "expiry_year": 2040, "verification_value": "123"}}},
+    headers={"Authorization": "PAT " + pat, "Accept": "application/vnd.bc.v1+json"},
+)["data"]
+check(paid["status"] == "success", "payment: %r" % paid)
+try:
+    conn.get("carts", cart_id)
+    check(False, "the cart of a paid order is still readable")
+except ClientRequestException as e:
+    check(e.response.status_code == 404, "paid cart status: %r" % e.response.status_code)
+
+order = api.Orders.get(order_id)
+check(order.status_id == 11 and order.status == "Awaiting Fulfillment", "order status: %r" % order.status)
+check(order.total_inc_tax == "25.1900", "order total_inc_tax: %r" % order.total_inc_tax)
+check(order.coupon_discount == "5.0000", "order coupon_discount: %r" % order.coupon_discount)
+products = order.products()
+check(len(products) == 1 and products[0].quantity == 1, "order products: %r" % products)
+coupons = order.coupons()
+check(len(coupons) == 1 and coupons[0].code == "PY5", "order coupons: %r" % coupons)
+check(api.Orders.count() >= 1, "orders count")
+
+print("bigcommerce python client: all cart operations and the seed flow to a paid order matched")
