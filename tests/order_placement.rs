@@ -7,6 +7,7 @@
 mod common;
 
 use common::TestApp;
+use common::flow::{CARTS, CHECKOUTS, billing, checkout_with, place};
 use futures_util::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -22,30 +23,13 @@ on_both_backends!(
     bought_gift_certificates_are_issued_when_paid,
 );
 
-const CARTS: &str = "/stores/demo/v3/carts";
-const CHECKOUTS: &str = "/stores/demo/v3/checkouts";
-
-fn billing() -> Value {
-    json!({"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com",
-           "address1": "1 Market St", "city": "San Francisco", "state_or_province": "California",
-           "country_code": "US", "postal_code": "94105"})
-}
-
 /// A checkout of `items` for `customer_id` with a billing address; returns its id.
 async fn checkout(app: &TestApp, items: Value, customer_id: i64) -> String {
-    let r = app
-        .post(
-            CARTS,
-            json!({"customer_id": customer_id, "line_items": items}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    let id = r.data()["id"].as_str().expect("cart id").to_string();
-    let r = app
-        .post(&format!("{CHECKOUTS}/{id}/billing-address"), billing())
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    id
+    checkout_with(
+        app,
+        json!({"customer_id": customer_id, "line_items": items}),
+    )
+    .await
 }
 
 /// An e-book checkout (digital: nothing to ship).
@@ -56,11 +40,6 @@ async fn ebook_checkout(app: &TestApp, customer_id: i64) -> String {
         customer_id,
     )
     .await
-}
-
-async fn place(app: &TestApp, id: &str) -> common::Reply {
-    app.post(&format!("{CHECKOUTS}/{id}/orders"), json!({}))
-        .await
 }
 
 async fn create_coupon(app: &TestApp, code: &str, extra: Value) -> i64 {

@@ -7,9 +7,10 @@
 mod common;
 
 use common::TestApp;
+use common::flow::{CHECKOUTS, checkout_with, pay_by_card, place, token};
 use futures_util::future::join_all;
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
 on_both_backends!(
     placing_takes_stock_and_a_newer_order_replaces_the_unpaid_one,
@@ -18,15 +19,6 @@ on_both_backends!(
     exactly_k_of_n_buyers_get_the_last_units,
     variant_stock_is_counted_per_variant,
 );
-
-const CARTS: &str = "/stores/demo/v3/carts";
-const CHECKOUTS: &str = "/stores/demo/v3/checkouts";
-
-fn billing() -> Value {
-    json!({"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com",
-           "address1": "1 Market St", "city": "San Francisco", "state_or_province": "California",
-           "country_code": "US", "postal_code": "94105"})
-}
 
 /// A digital product whose stock is counted; returns its id.
 async fn tracked_product(app: &TestApp, name: &str, level: i64) -> i64 {
@@ -51,26 +43,12 @@ async fn stock_level(app: &TestApp, product: i64) -> i64 {
         .expect("inventory_level")
 }
 
-/// A checkout of `quantity` units with a billing address; returns its id.
 async fn checkout(app: &TestApp, product: i64, quantity: i64) -> String {
-    let r = app
-        .post(
-            CARTS,
-            json!({"line_items": [{"product_id": product, "quantity": quantity}]}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    let id = r.data()["id"].as_str().expect("cart id").to_string();
-    let r = app
-        .post(&format!("{CHECKOUTS}/{id}/billing-address"), billing())
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    id
-}
-
-async fn place(app: &TestApp, checkout: &str) -> common::Reply {
-    app.post(&format!("{CHECKOUTS}/{checkout}/orders"), json!({}))
-        .await
+    checkout_with(
+        app,
+        json!({"line_items": [{"product_id": product, "quantity": quantity}]}),
+    )
+    .await
 }
 
 async fn placed(app: &TestApp, checkout: &str) -> i64 {
@@ -79,31 +57,8 @@ async fn placed(app: &TestApp, checkout: &str) -> i64 {
     r.data()["id"].as_i64().expect("order id")
 }
 
-async fn token(app: &TestApp, order_id: i64) -> common::Reply {
-    app.post(
-        "/stores/demo/v3/payments/access_tokens",
-        json!({"order": {"id": order_id}}),
-    )
-    .await
-}
-
 async fn pay(app: &TestApp, order_id: i64) -> common::Reply {
-    let r = token(app, order_id).await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    let pat = r.data()["id"].as_str().expect("token").to_string();
-    let res = app
-        .client
-        .post(format!("{}/stores/demo/payments", app.base))
-        .header("Authorization", format!("PAT {pat}"))
-        .json(
-            &json!({"payment": {"instrument": {"type": "card", "number": "4111111111111111",
-            "cardholder_name": "Ada Lovelace", "expiry_month": 12, "expiry_year": 2040,
-            "verification_value": "123"}, "payment_method_id": "testgateway.card"}}),
-        )
-        .send()
-        .await
-        .expect("request");
-    TestApp::reply(res).await
+    pay_by_card(app, order_id).await
 }
 
 fn detail(r: &common::Reply) -> String {
@@ -285,25 +240,9 @@ async fn variant_stock_is_counted_per_variant(app: TestApp) {
         .find(|v| v["sku"] == json!("TEE-S"))
         .and_then(|v| v["id"].as_i64())
         .expect("small variant");
-    let cart = |variant: i64| {
-        let app = &app;
-        async move {
-            let r = app
-                .post(
-                    CARTS,
-                    json!({"line_items": [{"product_id": product, "variant_id": variant, "quantity": 1}]}),
-                )
-                .await;
-            assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-            let id = r.data()["id"].as_str().expect("cart id").to_string();
-            let r = app
-                .post(&format!("{CHECKOUTS}/{id}/billing-address"), billing())
-                .await;
-            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-            id
-        }
-    };
-    let (a, b) = (cart(small).await, cart(small).await);
+    let body = json!({"line_items": [{"product_id": product, "variant_id": small, "quantity": 1}]});
+    let a = checkout_with(&app, body.clone()).await;
+    let b = checkout_with(&app, body).await;
     let first = place(&app, &a).await;
     assert_eq!(first.status, StatusCode::OK, "{}", first.body);
     let second = place(&app, &b).await;

@@ -528,3 +528,82 @@ impl TestApp {
         self
     }
 }
+
+/// The steps of the headless checkout flow that many suites take: a billing address,
+/// placing the order, a payment access token and a card payment.
+pub mod flow {
+    use super::{Reply, TestApp};
+    use reqwest::StatusCode;
+    use serde_json::{Value, json};
+
+    pub const CARTS: &str = "/stores/demo/v3/carts";
+    pub const CHECKOUTS: &str = "/stores/demo/v3/checkouts";
+
+    /// A complete billing address in San Francisco (CA tax applies).
+    pub fn billing() -> Value {
+        json!({"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com",
+               "address1": "1 Market St", "city": "San Francisco", "state_or_province": "California",
+               "country_code": "US", "postal_code": "94105"})
+    }
+
+    /// A cart made from `body` with the billing address set; returns the checkout id.
+    pub async fn checkout_with(app: &TestApp, body: Value) -> String {
+        let r = app.post(CARTS, body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        let id = r.data()["id"].as_str().expect("cart id").to_string();
+        let r = app
+            .post(&format!("{CHECKOUTS}/{id}/billing-address"), billing())
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        id
+    }
+
+    /// `POST /checkouts/{id}/orders`.
+    pub async fn place(app: &TestApp, checkout: &str) -> Reply {
+        app.post(&format!("{CHECKOUTS}/{checkout}/orders"), json!({}))
+            .await
+    }
+
+    /// `POST /payments/access_tokens` for an order.
+    pub async fn token(app: &TestApp, order_id: i64) -> Reply {
+        app.post(
+            "/stores/demo/v3/payments/access_tokens",
+            json!({"order": {"id": order_id}}),
+        )
+        .await
+    }
+
+    /// A new payment access token for an order that can be paid.
+    pub async fn new_pat(app: &TestApp, order_id: i64) -> String {
+        let r = token(app, order_id).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        r.data()["id"].as_str().expect("token").to_string()
+    }
+
+    /// A process-payment body paying by card with the test gateway.
+    pub fn card(number: &str) -> Value {
+        json!({"payment": {"instrument": {"type": "card", "number": number, "cardholder_name": "Ada Lovelace",
+            "expiry_month": 12, "expiry_year": 2040, "verification_value": "123"},
+            "payment_method_id": "testgateway.card"}})
+    }
+
+    /// `POST /stores/demo/payments` with `Authorization: PAT …`.
+    pub async fn pay(app: &TestApp, pat: &str, body: Value) -> Reply {
+        let res = app
+            .client
+            .post(format!("{}/stores/demo/payments", app.base))
+            .header("Authorization", format!("PAT {pat}"))
+            .header("Accept", "application/vnd.bc.v1+json")
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        TestApp::reply(res).await
+    }
+
+    /// Pays an order in full with an approving test card.
+    pub async fn pay_by_card(app: &TestApp, order_id: i64) -> Reply {
+        let pat = new_pat(app, order_id).await;
+        pay(app, &pat, card("4111111111111111")).await
+    }
+}
