@@ -501,7 +501,13 @@ async fn answers_that_are_not_final_are_not_kept(app: TestApp) {
     let store = app.kassa.find_store("demo").await.unwrap();
     app.kassa
         .store
-        .put_config_doc(store.id, "coupon", 999, &json!({"broken": true}))
+        .put_config_doc(
+            store.id,
+            "coupon",
+            999,
+            &json!({"broken": true}),
+            app.kassa.now(),
+        )
         .await
         .unwrap();
     let coupon = json!({"name": "Two off", "code": "TWO", "type": "per_total_discount",

@@ -265,8 +265,8 @@ pub fn replayable(status: StatusCode) -> bool {
 }
 
 fn replay(saved: SavedResponse) -> Response {
-    let status = StatusCode::from_u16(saved.status).unwrap_or(StatusCode::OK);
-    let mut res = (status, saved.body).into_response();
+    let mut res = Response::new(Body::from(saved.body));
+    *res.status_mut() = StatusCode::from_u16(saved.status).unwrap_or(StatusCode::OK);
     let headers = res.headers_mut();
     for (name, value) in &saved.headers {
         if let (Ok(n), Ok(v)) = (

@@ -342,3 +342,182 @@ impl Store {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CLOCK: ClaimClock = ClaimClock {
+        now: 1_000_000,
+        abandoned_before: 1_000_000 - 60,
+        expired_before: 1_000_000 - 86_400,
+    };
+
+    async fn stores() -> Vec<Store> {
+        let mut out = Vec::new();
+        let path = std::env::temp_dir().join(format!(
+            "kassa-idem-unit-{}.db",
+            uuid::Uuid::new_v4().simple()
+        ));
+        out.push(
+            Store::connect(&format!("sqlite://{}", path.display()))
+                .await
+                .unwrap(),
+        );
+        if let Ok(base) = std::env::var("KASSA_TEST_DATABASE_URL")
+            && !base.trim().is_empty()
+        {
+            let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+            let pool = sqlx::PgPool::connect(&base).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+            let sep = if base.contains('?') { '&' } else { '?' };
+            out.push(
+                Store::connect(&format!("{base}{sep}options=-c%20search_path%3D{schema}"))
+                    .await
+                    .unwrap(),
+            );
+        }
+        for s in &out {
+            s.migrate().await.unwrap();
+        }
+        out
+    }
+
+    /// What the order-placement transaction will do: record the outcome in its own
+    /// transaction.
+    async fn record(store: &Store, claim: &IdempotencyClaim, outcome: &str) -> bool {
+        let r: Result<bool, sqlx::Error> = on_pool!(store, write, |p| {
+            async {
+                let mut tx = p.begin().await?;
+                let ok = record_idempotency_outcome!(tx, Some(claim), outcome);
+                tx.commit().await?;
+                Ok(ok)
+            }
+            .await
+        });
+        r.unwrap()
+    }
+
+    fn token(c: Claimed) -> (String, Option<String>) {
+        match c {
+            Claimed::Started {
+                lock_token,
+                outcome,
+            } => (lock_token, outcome),
+            other => panic!("expected a claim, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn outcomes_survive_a_released_claim_and_reach_the_retry() {
+        for store in stores().await {
+            let claim = IdempotencyClaim {
+                scope: "store:unit".into(),
+                key: "k".into(),
+                outcome: None,
+            };
+            let (lock, outcome) = token(
+                store
+                    .claim_idempotency_key("store:unit", "k", "fp", CLOCK)
+                    .await
+                    .unwrap(),
+            );
+            assert_eq!(outcome, None);
+            assert_eq!(
+                store
+                    .claim_idempotency_key("store:unit", "k", "fp", CLOCK)
+                    .await
+                    .unwrap(),
+                Claimed::InFlight
+            );
+            assert!(record(&store, &claim, "order:7").await);
+            assert!(
+                record(&store, &claim, "order:7").await,
+                "same outcome again"
+            );
+            assert!(!record(&store, &claim, "order:8").await, "another outcome");
+            assert_eq!(
+                store.idempotency_outcome("store:unit", "k").await.unwrap(),
+                Some("order:7".into())
+            );
+            // The attempt fails after its commit (a 5xx): the claim stays, unlocked.
+            store
+                .release_idempotency_key("store:unit", "k", &lock)
+                .await
+                .unwrap();
+            assert_eq!(
+                store
+                    .claim_idempotency_key("store:unit", "k", "other", CLOCK)
+                    .await
+                    .unwrap(),
+                Claimed::Mismatch
+            );
+            let (lock2, outcome) = token(
+                store
+                    .claim_idempotency_key("store:unit", "k", "fp", CLOCK)
+                    .await
+                    .unwrap(),
+            );
+            assert_eq!(outcome.as_deref(), Some("order:7"));
+            // The old holder can no longer save; the new one can, and that is replayed.
+            let saved = SavedResponse {
+                status: 200,
+                headers: vec![("content-type".into(), "application/json".into())],
+                body: b"{\"data\":{\"id\":7}}".to_vec(),
+            };
+            assert!(
+                !store
+                    .save_idempotent_response("store:unit", "k", &lock, &saved, CLOCK.now)
+                    .await
+                    .unwrap()
+            );
+            assert!(
+                store
+                    .save_idempotent_response("store:unit", "k", &lock2, &saved, CLOCK.now)
+                    .await
+                    .unwrap()
+            );
+            assert_eq!(
+                store
+                    .claim_idempotency_key("store:unit", "k", "fp", CLOCK)
+                    .await
+                    .unwrap(),
+                Claimed::Done(saved)
+            );
+
+            // Without an outcome, releasing forgets the key entirely.
+            let (lock, _) = token(
+                store
+                    .claim_idempotency_key("store:unit", "k2", "fp", CLOCK)
+                    .await
+                    .unwrap(),
+            );
+            store
+                .release_idempotency_key("store:unit", "k2", &lock)
+                .await
+                .unwrap();
+            token(
+                store
+                    .claim_idempotency_key("store:unit", "k2", "another body", CLOCK)
+                    .await
+                    .unwrap(),
+            );
+            // No claim, nothing to record: the macro lets the transaction go on.
+            let none: Result<bool, sqlx::Error> = on_pool!(store, write, |p| {
+                async {
+                    let mut tx = p.begin().await?;
+                    let ok = record_idempotency_outcome!(tx, None, "order:1");
+                    tx.commit().await?;
+                    Ok(ok)
+                }
+                .await
+            });
+            assert!(none.unwrap());
+            store.close().await;
+        }
+    }
+}
