@@ -131,7 +131,8 @@ pub fn spawn_reservation_sweeper(kassa: Kassa) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// Every so often, deletes carts past their 30 days. Safe on many nodes at once.
+/// Every so often, deletes carts past their 30 days and idempotency keys past their
+/// 24 hours. Safe on many nodes at once.
 pub fn spawn_cart_sweeper(kassa: Kassa) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
@@ -152,6 +153,7 @@ pub fn spawn_cart_sweeper(kassa: Kassa) -> tokio::task::JoinHandle<()> {
                     }
                 }
             }
+            crate::http::idempotency::purge_expired_keys(&kassa).await;
         }
     })
 }

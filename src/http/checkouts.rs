@@ -15,6 +15,8 @@ use crate::domain::checkout::{
 use crate::domain::money::Money;
 use crate::domain::scope::Scope;
 use crate::domain::shipping::ShippingQuote;
+use crate::store::IdempotencyClaim;
+use axum::Extension;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use rust_decimal::Decimal;
@@ -985,11 +987,16 @@ async fn create_order(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(path): Path<(String, String)>,
+    idempotency: Option<Extension<IdempotencyClaim>>,
 ) -> ApiResult<Response> {
     who.require(Scope::Checkouts)?;
     let id = state
         .kassa
-        .create_order(&who, checkout_id(&path.1)?)
+        .create_order(
+            &who,
+            checkout_id(&path.1)?,
+            idempotency.as_ref().map(|Extension(c)| c),
+        )
         .await?;
     Ok(Envelope::new(OrderCreated { id }).into_response())
 }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod extract;
 pub mod gift_certificates;
 pub mod health;
+pub mod idempotency;
 pub mod orders_v2;
 pub mod payments;
 pub mod pickup;
@@ -38,6 +39,8 @@ use utoipa_axum::router::OpenApiRouter;
 
 /// Request bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// A request still running after this is answered 503.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -67,7 +70,7 @@ impl utoipa::Modify for SecurityAddon {
 
 /// The whole application: API routes, health, OpenAPI, and the layers every request passes.
 pub fn app(state: AppState) -> Router {
-    let (api, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (api, mut spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(carts::router())
         .merge(cart_settings::router())
         .merge(cart_metafields::router())
@@ -85,6 +88,7 @@ pub fn app(state: AppState) -> Router {
         .merge(customers::router())
         .merge(orders_v2::router())
         .split_for_parts();
+    idempotency::document(&mut spec);
     let spec = std::sync::Arc::new(spec);
     let request_id = HeaderName::from_static("x-request-id");
     Router::new()
@@ -97,6 +101,7 @@ pub fn app(state: AppState) -> Router {
                 async move { wire::json_response(&*spec) }
             }),
         )
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::idempotency))
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "No such endpoint.").into_response()
         })
@@ -119,7 +124,7 @@ pub fn app(state: AppState) -> Router {
         }))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
-            Duration::from_secs(30),
+            REQUEST_TIMEOUT,
         ))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(

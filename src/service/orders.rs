@@ -23,7 +23,9 @@ use crate::domain::gift_certificate::{
     DEFAULT_TEMPLATE, GiftCertificate, GiftCertificateInput, TEMPLATES,
 };
 use crate::domain::money::Money;
-use crate::store::{BalanceDebit, NewOrder, PlaceOrderError, StockTake, UseClaim, UseKind};
+use crate::store::{
+    BalanceDebit, IdempotencyClaim, NewOrder, PlaceOrderError, StockTake, UseClaim, UseKind,
+};
 use serde_json::json;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -52,8 +54,21 @@ impl Kassa {
         Ok((group, orders))
     }
 
-    /// Places an order from a complete checkout; returns the new order id.
-    pub async fn create_order(&self, who: &Principal, id: Uuid) -> ServiceResult<i64> {
+    /// Places an order from a complete checkout; returns the new order id. With an
+    /// idempotency key whose earlier attempt died after placing its order, that order.
+    pub async fn create_order(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        idempotency: Option<&IdempotencyClaim>,
+    ) -> ServiceResult<i64> {
+        if let Some(order_id) = idempotency
+            .and_then(|c| c.outcome.as_deref())
+            .and_then(|o| o.strip_prefix("order:"))
+            .and_then(|o| o.parse::<i64>().ok())
+        {
+            return Ok(order_id);
+        }
         let mut cart = self.get_cart(who, id).await?;
         let kit = self.pricing_kit(who, cart.customer_id).await?;
         kit.price(&mut cart)?;
@@ -178,6 +193,7 @@ impl Kassa {
             stock,
             reserved_until,
             doc,
+            idempotency: idempotency.cloned(),
         };
         let mut placed = self.store.place_order(who.store.id, &order).await;
         if matches!(placed, Err(PlaceOrderError::Refused(_))) {

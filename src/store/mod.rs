@@ -9,6 +9,7 @@ mod checkout_tokens;
 mod config_docs;
 pub mod customers;
 pub mod gift_certificates;
+pub mod idempotency;
 mod metafields;
 mod migrate;
 pub mod order_queries;
@@ -24,6 +25,7 @@ use sqlx::{PgPool, SqlitePool};
 use std::str::FromStr;
 use std::time::Duration;
 
+pub use idempotency::IdempotencyClaim;
 pub use metafields::{MetafieldFilter, MetafieldRecord, MetafieldWrite, NewMetafieldRow};
 pub use orders::{BalanceDebit, Held, NewOrder, PlaceOrderError, StockTake, UseClaim};
 pub use outbox::OutboxEvent;

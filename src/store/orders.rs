@@ -13,7 +13,9 @@
 //! same order — orders, products by id, uses, gift certificates, customers, the order
 //! counter — so PostgreSQL transactions never deadlock on each other.
 
+use super::IdempotencyClaim;
 use super::catalog::{decode, encode};
+use super::idempotency::record_idempotency_outcome;
 use super::outbox::{OutboxEvent, insert_outbox};
 use super::usage::UseKind;
 use super::{Store, StoreError, StoreResult, on_pool};
@@ -65,6 +67,9 @@ pub struct NewOrder {
     pub reserved_until: i64,
     /// The order document; its `id` and `held` are filled in when it is placed.
     pub doc: Value,
+    /// The request's idempotency key: the placed order is recorded on it in the same
+    /// transaction, so a retry after a crash finds the order instead of placing another.
+    pub idempotency: Option<IdempotencyClaim>,
 }
 
 impl NewOrder {
@@ -405,6 +410,12 @@ macro_rules! place_on {
         .await?;
         let events = $o.events(id);
         insert_outbox!(tx, $store_id, $o.now, &events);
+        if !record_idempotency_outcome!(tx, $o.idempotency.as_ref(), &format!("order:{id}")) {
+            tx.rollback().await?;
+            return Err(PlaceOrderError::Refused(
+                "This Idempotency-Key has already placed another order; send a new key for a new order.".into(),
+            ));
+        }
         tx.commit().await?;
         id
     }};
