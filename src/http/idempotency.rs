@@ -374,7 +374,7 @@ pub fn document(spec: &mut utoipa::openapi::OpenApi) {
         if let Some(op) = item.post.as_mut() {
             op.parameters
                 .get_or_insert_with(Vec::new)
-                .push(RefOr::T(param.clone()).into());
+                .push(RefOr::T(param.clone()));
         }
     }
 }
