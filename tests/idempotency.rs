@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::flow::checkout_with;
 use common::{Reply, TOKEN, TestApp};
 use futures_util::future::join_all;
 use kassa::http::idempotency::{ABANDONED_AFTER_SECS, KEY_LIFETIME_SECS, fingerprint};
@@ -95,27 +96,22 @@ fn title(r: &Raw) -> String {
         .to_string()
 }
 
-fn billing() -> Value {
-    json!({"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com",
-           "address1": "1 Market St", "city": "San Francisco", "state_or_province": "California",
-           "country_code": "US", "postal_code": "94105"})
-}
-
 /// A complete checkout (an e-book, billed to California); returns its id.
 async fn complete_checkout(app: &TestApp) -> String {
-    let r = app
-        .post(
-            CARTS,
-            json!({"line_items": [{"product_id": 930, "quantity": 1}]}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    let id = r.data()["id"].as_str().expect("cart id").to_string();
-    let r = app
-        .post(&format!("{CHECKOUTS}/{id}/billing-address"), billing())
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    id
+    checkout_with(
+        app,
+        json!({"line_items": [{"product_id": 930, "quantity": 1}]}),
+    )
+    .await
+}
+
+/// The claim clock as the middleware sets it at `now`.
+fn claim_clock(now: i64) -> ClaimClock {
+    ClaimClock {
+        now,
+        abandoned_before: now - ABANDONED_AFTER_SECS,
+        expired_before: now - KEY_LIFETIME_SECS,
+    }
 }
 
 async fn order_count(app: &TestApp) -> i64 {
@@ -422,12 +418,7 @@ async fn a_claim_in_flight_is_409_until_it_is_abandoned(app: TestApp) {
     let mut headers = HeaderMap::new();
     headers.insert("x-auth-token", HeaderValue::from_static(TOKEN));
     let print = fingerprint("POST", CARTS, &headers, body.to_string().as_bytes());
-    let now = app.kassa.now();
-    let clock = ClaimClock {
-        now,
-        abandoned_before: now - ABANDONED_AFTER_SECS,
-        expired_before: now - KEY_LIFETIME_SECS,
-    };
+    let clock = claim_clock(app.kassa.now());
     let claimed = app
         .kassa
         .store
@@ -627,12 +618,7 @@ async fn an_order_placed_by_a_request_that_died_is_found_by_its_retry(app: TestA
     let mut headers = HeaderMap::new();
     headers.insert("x-auth-token", HeaderValue::from_static(TOKEN));
     let print = fingerprint("POST", &path, &headers, json!({}).to_string().as_bytes());
-    let now = app.kassa.now();
-    let clock = ClaimClock {
-        now,
-        abandoned_before: now - ABANDONED_AFTER_SECS,
-        expired_before: now - KEY_LIFETIME_SECS,
-    };
+    let clock = claim_clock(app.kassa.now());
     let claimed = app
         .kassa
         .store

@@ -6,6 +6,7 @@
 mod common;
 
 use common::TestApp;
+use common::flow::{CARTS, CHECKOUTS, billing, card, new_pat, pay, token};
 use futures_util::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -18,16 +19,6 @@ on_both_backends!(
     paying_issues_bought_gift_certificates,
 );
 
-const CARTS: &str = "/stores/demo/v3/carts";
-const CHECKOUTS: &str = "/stores/demo/v3/checkouts";
-
-fn billing() -> Value {
-    json!({"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com",
-           "address1": "1 Market St", "city": "San Francisco", "state_or_province": "California",
-           "country_code": "US", "postal_code": "94105"})
-}
-
-/// Places an order for `body`'s cart with a CA billing address; returns (cart id, order id).
 async fn order(app: &TestApp, body: Value) -> (String, i64) {
     let r = app.post(CARTS, body).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
@@ -49,39 +40,6 @@ async fn ebook_order(app: &TestApp) -> (String, i64) {
         json!({"line_items": [{"product_id": 930, "quantity": 1}]}),
     )
     .await
-}
-
-async fn token(app: &TestApp, order_id: i64) -> common::Reply {
-    app.post(
-        "/stores/demo/v3/payments/access_tokens",
-        json!({"order": {"id": order_id}}),
-    )
-    .await
-}
-
-fn card(number: &str) -> Value {
-    json!({"payment": {"instrument": {"type": "card", "number": number, "cardholder_name": "Ada Lovelace",
-        "expiry_month": 12, "expiry_year": 2040, "verification_value": "123"},
-        "payment_method_id": "testgateway.card"}})
-}
-
-async fn pay(app: &TestApp, pat: &str, body: Value) -> common::Reply {
-    let res = app
-        .client
-        .post(format!("{}/stores/demo/payments", app.base))
-        .header("Authorization", format!("PAT {pat}"))
-        .header("Accept", "application/vnd.bc.v1+json")
-        .json(&body)
-        .send()
-        .await
-        .expect("request");
-    TestApp::reply(res).await
-}
-
-async fn new_pat(app: &TestApp, order_id: i64) -> String {
-    let r = token(app, order_id).await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    r.data()["id"].as_str().unwrap().to_string()
 }
 
 async fn a_card_pays_the_order_once(app: TestApp) {
