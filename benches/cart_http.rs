@@ -20,9 +20,12 @@ use axum::body::Bytes;
 use kassa::startup::{Application, Settings};
 use serde_json::{Value, json};
 use std::fmt::Write as _;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+mod support;
+
+use support::{FreshDatabase, client, ms, percentile};
 
 const TOKEN: &str = "bench-token-all-scopes-0001";
 const STORE: &str = "/stores/demo/v3";
@@ -112,89 +115,6 @@ fn parse_options() -> Options {
     o
 }
 
-// ---------- databases ----------
-
-/// A database prepared for one run, removed again by [`FreshDatabase::remove`].
-enum FreshDatabase {
-    Sqlite {
-        dir: PathBuf,
-        url: String,
-    },
-    Postgres {
-        base: String,
-        schema: String,
-        url: String,
-    },
-}
-
-impl FreshDatabase {
-    async fn create(spec: &str) -> FreshDatabase {
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        if spec == "sqlite" {
-            let dir = std::env::temp_dir().join(format!("kassa-bench-{id}"));
-            std::fs::create_dir_all(&dir).expect("create temp dir for the SQLite database");
-            let url = format!("sqlite://{}", dir.join("kassa.db").display());
-            FreshDatabase::Sqlite { dir, url }
-        } else if spec.starts_with("postgres:") || spec.starts_with("postgresql:") {
-            let schema = format!("bench_{id}");
-            let pool = sqlx::PgPool::connect(spec)
-                .await
-                .expect("connect to the PostgreSQL benchmark database");
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-                .execute(&pool)
-                .await
-                .expect("create the benchmark schema");
-            pool.close().await;
-            let sep = if spec.contains('?') { '&' } else { '?' };
-            let url = format!("{spec}{sep}options=-c%20search_path%3D{schema}");
-            FreshDatabase::Postgres {
-                base: spec.to_string(),
-                schema,
-                url,
-            }
-        } else {
-            panic!("--database must be `sqlite` or a postgres:// URL, not `{spec}`");
-        }
-    }
-
-    fn url(&self) -> &str {
-        match self {
-            FreshDatabase::Sqlite { url, .. } | FreshDatabase::Postgres { url, .. } => url,
-        }
-    }
-
-    fn backend(&self) -> &'static str {
-        match self {
-            FreshDatabase::Sqlite { .. } => "SQLite",
-            FreshDatabase::Postgres { .. } => "PostgreSQL",
-        }
-    }
-
-    async fn remove(self) {
-        match self {
-            FreshDatabase::Sqlite { dir, .. } => {
-                if let Err(e) = std::fs::remove_dir_all(&dir) {
-                    eprintln!("warning: could not remove {}: {e}", dir.display());
-                }
-            }
-            FreshDatabase::Postgres { base, schema, .. } => {
-                let dropped = async {
-                    let pool = sqlx::PgPool::connect(&base).await?;
-                    sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-                        .execute(&pool)
-                        .await?;
-                    pool.close().await;
-                    Ok::<_, sqlx::Error>(())
-                }
-                .await;
-                if let Err(e) = dropped {
-                    eprintln!("warning: could not drop schema {schema}: {e}");
-                }
-            }
-        }
-    }
-}
-
 // ---------- load generation ----------
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -237,16 +157,6 @@ struct WorkerResult {
     cart_ids: Vec<String>,
     /// When this worker's last measured request completed.
     last_done: Option<Instant>,
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .pool_max_idle_per_host(1)
-        .no_proxy()
-        .tcp_nodelay(true)
-        .timeout(Duration::from_secs(60))
-        .build()
-        .expect("build HTTP client")
 }
 
 fn cart_id_of(body: &[u8]) -> Option<String> {
@@ -389,14 +299,6 @@ struct PhaseResult {
     cart_ids: Vec<String>,
 }
 
-fn percentile(sorted: &[u32], q: f64) -> u32 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
 async fn run_phase(
     op: Op,
     opts: &Options,
@@ -486,10 +388,6 @@ async fn run_phase(
         eprintln!("  error sample: {s}");
     }
     result
-}
-
-fn ms(us: u32) -> String {
-    format!("{:.2} ms", f64::from(us) / 1000.0)
 }
 
 // ---------- setup helpers ----------

@@ -1,0 +1,1427 @@
+//! The load generator: complete headless checkouts against real Kassa processes.
+//!
+//! ```text
+//! cargo bench --bench checkout_load                                   # SQLite, one node
+//! cargo bench --bench checkout_load -- --database postgres://postgres@127.0.0.1:5432/test
+//! cargo bench --bench checkout_load -- --database postgres://… --nodes 3
+//! cargo bench --bench checkout_load -- --url http://127.0.0.1:8080 --token $TOKEN   # a running Kassa
+//! ```
+//!
+//! Starts `--nodes` Kassa server processes (the `kassa` binary this package builds) on a
+//! fresh database — a SQLite file in a temporary directory or a new schema in the
+//! PostgreSQL database given — with the demo store, then runs, all in this one process:
+//!
+//! 1. **flow**: `--shoppers` concurrent shoppers in a closed loop, each completing the
+//!    whole headless checkout: cart with 3 items, billing address, consignment with
+//!    `include=consignments.available_shipping_options`, shipping option, coupon, order,
+//!    payment access token, card payment. With several nodes each step of a checkout goes
+//!    to the next node, so no checkout stays on one process. Every response is checked.
+//! 2. **half load**: the same flow paced (open loop) at half the checkouts/s of phase 1,
+//!    for the latency of each step when the machine is not saturated.
+//! 3. **get-checkout vs baseline**: `GET /checkouts/{id}` on ready checkouts, then the
+//!    same number of connections against a minimal HTTP server in this process that
+//!    returns a fixed body of the same size; the ratio of the two throughputs.
+//! 4. **big cart**: one cart grown line by line to `--lines` lines (default 1,000),
+//!    timing each add and a GET of its checkout at 10, 100 and 1,000 lines.
+//! 5. **verification**: every order from phases 1–2 read back through V2 (Awaiting
+//!    Fulfillment, the total the checkout showed) and, from the database, no order with
+//!    more than one approved payment and no order id given twice.
+//!
+//! It also reports each node's readiness after start and its resident memory idle and
+//! at peak. Results and their interpretation: `BENCHMARKS.md`. Exit status 1 when any
+//! request failed or any violation was found.
+
+mod support;
+
+use axum::body::Bytes;
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashSet};
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use support::{FreshDatabase, client, ms, percentile};
+
+const TOKEN: &str = "bench-token-all-scopes-0001";
+const STORE: &str = "/stores/demo";
+const ERROR_SAMPLES: usize = 8;
+/// Checkouts made ready (up to the coupon) for the GET phase.
+const READY_CHECKOUTS: usize = 256;
+
+struct Options {
+    database: String,
+    nodes: usize,
+    shoppers: usize,
+    seconds: f64,
+    warmup: f64,
+    half_seconds: f64,
+    get_seconds: f64,
+    lines: usize,
+    url: Option<String>,
+    token: String,
+}
+
+fn usage() -> &'static str {
+    "cargo bench --bench checkout_load -- [options]\n\
+     \n\
+     --database D       `sqlite` (a fresh file in a temp dir, the default) or a PostgreSQL URL\n\
+                        (a fresh schema in it, dropped afterwards); also KASSA_BENCH_DATABASE_URL\n\
+     --nodes N          Kassa processes sharing the database (default 1; >1 needs PostgreSQL)\n\
+     --shoppers N       concurrent shoppers in the flow phases (default 64)\n\
+     --seconds S        measured seconds of the full-load flow (default 20)\n\
+     --warmup S         unmeasured warm-up before it (default 2)\n\
+     --half-seconds S   seconds of the half-load flow (default 10; 0 skips it)\n\
+     --get-seconds S    seconds of each GET phase (default 5)\n\
+     --lines N          size of the big cart (default 1000; 0 skips it)\n\
+     --url URL          use a running Kassa instead of starting nodes (no memory figures)\n\
+     --token T          its demo-store API token (with --url)"
+}
+
+fn parse_options() -> Options {
+    let mut o = Options {
+        database: std::env::var("KASSA_BENCH_DATABASE_URL")
+            .ok()
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| "sqlite".to_string()),
+        nodes: 1,
+        shoppers: 64,
+        seconds: 20.0,
+        warmup: 2.0,
+        half_seconds: 10.0,
+        get_seconds: 5.0,
+        lines: 1000,
+        url: None,
+        token: TOKEN.to_string(),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) => (f.to_string(), Some(v.to_string())),
+            None => (arg.clone(), None),
+        };
+        let mut value = |name: &str| -> String {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .unwrap_or_else(|| panic!("{name} needs a value\n\n{}", usage()))
+        };
+        fn num<T: std::str::FromStr>(name: &str, v: String) -> T {
+            v.parse()
+                .unwrap_or_else(|_| panic!("{name} must be a number, not `{v}`"))
+        }
+        match flag.as_str() {
+            "--bench" => {}
+            "--database" | "-d" => o.database = value("--database"),
+            "--nodes" => o.nodes = num("--nodes", value("--nodes")),
+            "--shoppers" | "-c" => o.shoppers = num("--shoppers", value("--shoppers")),
+            "--seconds" | "-s" => o.seconds = num("--seconds", value("--seconds")),
+            "--warmup" => o.warmup = num("--warmup", value("--warmup")),
+            "--half-seconds" => o.half_seconds = num("--half-seconds", value("--half-seconds")),
+            "--get-seconds" => o.get_seconds = num("--get-seconds", value("--get-seconds")),
+            "--lines" => o.lines = num("--lines", value("--lines")),
+            "--url" => o.url = Some(value("--url").trim_end_matches('/').to_string()),
+            "--token" => o.token = value("--token"),
+            "--help" | "-h" => {
+                println!("{}", usage());
+                std::process::exit(0);
+            }
+            other => panic!("unknown argument `{other}`\n\n{}", usage()),
+        }
+    }
+    assert!((1..=16).contains(&o.nodes), "--nodes must be 1..=16");
+    assert!(
+        o.nodes == 1 || o.database != "sqlite" || o.url.is_some(),
+        "several nodes share one database: use --database postgres://…"
+    );
+    assert!(
+        (1..=4096).contains(&o.shoppers),
+        "--shoppers must be 1..=4096"
+    );
+    assert!(
+        o.seconds > 0.0 && o.seconds <= 3600.0,
+        "--seconds must be in (0, 3600]"
+    );
+    assert!(o.lines <= 10_000, "--lines must be at most 10000");
+    o
+}
+
+// ---------- Kassa nodes ----------
+
+/// One Kassa server process.
+struct Node {
+    child: tokio::process::Child,
+    url: String,
+    pid: u32,
+    /// From spawn to the first 200 from `/health`.
+    ready: Duration,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("find a free port")
+}
+
+async fn spawn_node(database_url: &str, demo: bool) -> Node {
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_kassa"));
+    cmd.arg("serve")
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--database")
+        .arg(database_url)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true);
+    if demo {
+        cmd.arg("--demo").env("KASSA_DEMO_TOKEN", TOKEN);
+    }
+    let started = Instant::now();
+    let child = cmd.spawn().expect("start the kassa binary");
+    let pid = child.id().unwrap_or(0);
+    let probe = client();
+    loop {
+        if let Ok(r) = probe.get(format!("{url}/health")).send().await
+            && r.status().is_success()
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "Kassa on port {port} was not ready after 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    Node {
+        child,
+        url,
+        pid,
+        ready: started.elapsed(),
+    }
+}
+
+impl Node {
+    /// (resident now, peak resident) in KiB, from /proc.
+    fn memory_kib(&self) -> (u64, u64) {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid)).unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    async fn stop(mut self) {
+        if self.pid > 0 {
+            let _ = std::process::Command::new("kill")
+                .arg("-TERM")
+                .arg(self.pid.to_string())
+                .status();
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await;
+    }
+}
+
+// ---------- the checkout flow ----------
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum Step {
+    CreateCart,
+    BillingAddress,
+    Consignment,
+    ShippingOption,
+    Coupon,
+    Order,
+    PaymentToken,
+    Payment,
+}
+
+const STEPS: [Step; 8] = [
+    Step::CreateCart,
+    Step::BillingAddress,
+    Step::Consignment,
+    Step::ShippingOption,
+    Step::Coupon,
+    Step::Order,
+    Step::PaymentToken,
+    Step::Payment,
+];
+
+impl Step {
+    fn label(self) -> &'static str {
+        match self {
+            Step::CreateCart => "`POST /v3/carts` (3 items)",
+            Step::BillingAddress => "`POST /checkouts/{id}/billing-address`",
+            Step::Consignment => "`POST /checkouts/{id}/consignments?include=…options`",
+            Step::ShippingOption => "`PUT /checkouts/{id}/consignments/{id}`",
+            Step::Coupon => "`POST /checkouts/{id}/coupons`",
+            Step::Order => "`POST /checkouts/{id}/orders`",
+            Step::PaymentToken => "`POST /v3/payments/access_tokens`",
+            Step::Payment => "`POST /payments` (test card)",
+        }
+    }
+}
+
+/// The three items of every cart: a T-shirt variant, the desk lamp and a notebook set
+/// (none stock-tracked in the demo catalog), 81.95 before discounts.
+fn cart_body() -> Value {
+    json!({"line_items": [
+        {"product_id": 1, "variant_id": 5, "quantity": 1},
+        {"product_id": 8, "quantity": 1},
+        {"product_id": 9, "quantity": 1}
+    ]})
+}
+
+fn address() -> Value {
+    json!({"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com",
+           "address1": "1 Market St", "city": "San Francisco", "state_or_province": "California",
+           "state_or_province_code": "CA", "country_code": "US", "postal_code": "94105"})
+}
+
+fn payment_body() -> Value {
+    json!({"payment": {"payment_method_id": "testgateway.card",
+        "instrument": {"type": "card", "number": "4111111111111111", "cardholder_name": "Ada Lovelace",
+                       "expiry_month": 12, "expiry_year": 2040, "verification_value": "123"}}})
+}
+
+/// What every shopper needs.
+struct Target {
+    nodes: Vec<String>,
+    token: String,
+}
+
+impl Target {
+    /// The node for step `k` of checkout `n`: several nodes take turns within one checkout.
+    fn node(&self, n: usize, k: usize) -> &str {
+        &self.nodes[(n + k) % self.nodes.len()]
+    }
+}
+
+/// A failed check: which step, and what came back.
+struct Failure {
+    step: Step,
+    what: String,
+}
+
+/// A completed checkout: its order and the total its checkout showed.
+#[derive(Clone)]
+struct Completed {
+    order_id: i64,
+    grand_total: String,
+}
+
+async fn send(
+    c: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    auth: (&str, &str),
+    body: Option<&Value>,
+) -> Result<(reqwest::StatusCode, Bytes), String> {
+    let mut req = c
+        .request(method, url)
+        .header(auth.0, auth.1)
+        .header("accept", "application/json");
+    if let Some(b) = body {
+        req = req
+            .header("content-type", "application/json")
+            .body(b.to_string());
+    }
+    let res = req.send().await.map_err(|e| format!("request: {e}"))?;
+    let status = res.status();
+    let bytes = res.bytes().await.map_err(|e| format!("body: {e}"))?;
+    Ok((status, bytes))
+}
+
+/// Sends one step and checks its status; returns the parsed body and the latency.
+async fn step_call(
+    c: &reqwest::Client,
+    step: Step,
+    method: reqwest::Method,
+    url: String,
+    auth: (&str, &str),
+    body: Option<&Value>,
+    want: u16,
+) -> Result<(Value, u32), Failure> {
+    let start = Instant::now();
+    let out = send(c, method, url, auth, body).await;
+    let us = u32::try_from(start.elapsed().as_micros()).unwrap_or(u32::MAX);
+    let fail = |what: String| Failure { step, what };
+    let (status, bytes) = out.map_err(fail)?;
+    if status.as_u16() != want {
+        return Err(fail(format!(
+            "{status} (wanted {want}): {}",
+            String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
+        )));
+    }
+    let v: Value = serde_json::from_slice(&bytes).map_err(|e| fail(format!("not JSON: {e}")))?;
+    Ok((v, us))
+}
+
+/// One whole checkout; latencies go to `lat` by step. Stops at the first failed check.
+async fn checkout(
+    c: &reqwest::Client,
+    t: &Target,
+    n: usize,
+    lat: &mut BTreeMap<Step, Vec<u32>>,
+    stop_after: Option<Step>,
+) -> Result<(String, Option<Completed>), Failure> {
+    use reqwest::Method;
+    let auth = ("x-auth-token", t.token.as_str());
+    let mut record = |s: Step, us: u32| lat.entry(s).or_default().push(us);
+    let bad = |step: Step, what: String| Failure { step, what };
+
+    let (v, us) = step_call(
+        c,
+        Step::CreateCart,
+        Method::POST,
+        format!("{}{STORE}/v3/carts", t.node(n, 0)),
+        auth,
+        Some(&cart_body()),
+        201,
+    )
+    .await?;
+    record(Step::CreateCart, us);
+    let cart = v["data"]["id"]
+        .as_str()
+        .ok_or_else(|| bad(Step::CreateCart, "no data.id".into()))?
+        .to_string();
+    let items: Vec<Value> = v["data"]["line_items"]["physical_items"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|i| json!({"item_id": i["id"], "quantity": i["quantity"]}))
+                .collect()
+        })
+        .unwrap_or_default();
+    let amount = v["data"]["cart_amount"].to_string().parse::<Decimal>();
+    if items.len() != 3 || amount != Ok(Decimal::new(8195, 2)) {
+        return Err(bad(
+            Step::CreateCart,
+            format!("wanted 3 items worth 81.95, got {}", v["data"]),
+        ));
+    }
+    let checkout = format!("{STORE}/v3/checkouts/{cart}");
+
+    let (v, us) = step_call(
+        c,
+        Step::BillingAddress,
+        Method::POST,
+        format!("{}{checkout}/billing-address", t.node(n, 1)),
+        auth,
+        Some(&address()),
+        200,
+    )
+    .await?;
+    record(Step::BillingAddress, us);
+    if v["data"]["billing_address"]["email"] != "ada@example.com" {
+        return Err(bad(Step::BillingAddress, "billing address not set".into()));
+    }
+
+    let (v, us) = step_call(
+        c,
+        Step::Consignment,
+        Method::POST,
+        format!(
+            "{}{checkout}/consignments?include=consignments.available_shipping_options",
+            t.node(n, 2)
+        ),
+        auth,
+        Some(&json!([{"address": address(), "line_items": items}])),
+        200,
+    )
+    .await?;
+    record(Step::Consignment, us);
+    let consignment = &v["data"]["consignments"][0];
+    let consignment_id = consignment["id"]
+        .as_str()
+        .ok_or_else(|| bad(Step::Consignment, "no consignment id".into()))?
+        .to_string();
+    let option = consignment["available_shipping_options"]
+        .as_array()
+        .and_then(|o| o.iter().find(|o| o["description"] == "Standard"))
+        .and_then(|o| o["id"].as_str())
+        .ok_or_else(|| bad(Step::Consignment, "no Standard shipping option".into()))?
+        .to_string();
+
+    let (v, us) = step_call(
+        c,
+        Step::ShippingOption,
+        Method::PUT,
+        format!("{}{checkout}/consignments/{consignment_id}", t.node(n, 3)),
+        auth,
+        Some(&json!({"shipping_option_id": option})),
+        200,
+    )
+    .await?;
+    record(Step::ShippingOption, us);
+    if v["data"]["consignments"][0]["selected_shipping_option"]["id"] != option.as_str() {
+        return Err(bad(Step::ShippingOption, "option not selected".into()));
+    }
+
+    let (v, us) = step_call(
+        c,
+        Step::Coupon,
+        Method::POST,
+        format!("{}{checkout}/coupons", t.node(n, 4)),
+        auth,
+        Some(&json!({"coupon_code": "TENPERCENT"})),
+        200,
+    )
+    .await?;
+    record(Step::Coupon, us);
+    if v["data"]["coupons"][0]["code"] != "TENPERCENT" {
+        return Err(bad(Step::Coupon, "coupon not applied".into()));
+    }
+    let grand_total = v["data"]["grand_total"].to_string();
+    if stop_after == Some(Step::Coupon) {
+        return Ok((cart, None));
+    }
+
+    let (v, us) = step_call(
+        c,
+        Step::Order,
+        Method::POST,
+        format!("{}{checkout}/orders", t.node(n, 5)),
+        auth,
+        None,
+        200,
+    )
+    .await?;
+    record(Step::Order, us);
+    let order_id = v["data"]["id"]
+        .as_i64()
+        .ok_or_else(|| bad(Step::Order, "no order id".into()))?;
+
+    let (v, us) = step_call(
+        c,
+        Step::PaymentToken,
+        Method::POST,
+        format!("{}{STORE}/v3/payments/access_tokens", t.node(n, 6)),
+        auth,
+        Some(&json!({"order": {"id": order_id}})),
+        201,
+    )
+    .await?;
+    record(Step::PaymentToken, us);
+    let pat = v["data"]["id"]
+        .as_str()
+        .ok_or_else(|| bad(Step::PaymentToken, "no token".into()))?
+        .to_string();
+
+    let pat_header = format!("PAT {pat}");
+    let (v, us) = step_call(
+        c,
+        Step::Payment,
+        Method::POST,
+        format!("{}{STORE}/payments", t.node(n, 7)),
+        ("authorization", &pat_header),
+        Some(&payment_body()),
+        201,
+    )
+    .await?;
+    record(Step::Payment, us);
+    if v["data"]["status"] != "success" {
+        return Err(bad(Step::Payment, format!("payment {}", v["data"])));
+    }
+    Ok((
+        cart,
+        Some(Completed {
+            order_id,
+            grand_total,
+        }),
+    ))
+}
+
+#[derive(Default)]
+struct FlowResult {
+    latencies: BTreeMap<Step, Vec<u32>>,
+    completed: Vec<Completed>,
+    /// Checkouts finished inside the measured window.
+    measured_checkouts: u64,
+    failures: u64,
+    samples: Vec<String>,
+    last_done: Option<Instant>,
+}
+
+impl FlowResult {
+    fn absorb(&mut self, other: FlowResult) {
+        for (s, mut v) in other.latencies {
+            self.latencies.entry(s).or_default().append(&mut v);
+        }
+        self.completed.extend(other.completed);
+        self.measured_checkouts += other.measured_checkouts;
+        self.failures += other.failures;
+        for s in other.samples {
+            if self.samples.len() < ERROR_SAMPLES {
+                self.samples.push(s);
+            }
+        }
+        self.last_done = self.last_done.max(other.last_done);
+    }
+
+    fn requests(&self) -> usize {
+        self.latencies.values().map(Vec::len).sum()
+    }
+}
+
+/// How shoppers pace themselves: as fast as they can, or one checkout per interval.
+#[derive(Clone, Copy)]
+enum Pace {
+    Closed,
+    Every(Duration),
+}
+
+async fn shopper(
+    index: usize,
+    counter: Arc<AtomicUsize>,
+    target: Arc<Target>,
+    pace: Pace,
+    measure_from: Instant,
+    deadline: Instant,
+) -> FlowResult {
+    let c = client();
+    let mut r = FlowResult::default();
+    // Open-loop shoppers start at staggered offsets so the arrivals are spread evenly.
+    let mut next = match pace {
+        Pace::Closed => Instant::now(),
+        Pace::Every(every) => Instant::now() + every.mul_f64(index as f64 / 4096.0),
+    };
+    loop {
+        if let Pace::Every(every) = pace {
+            tokio::time::sleep_until(next.into()).await;
+            next += every;
+        }
+        let start = Instant::now();
+        if start >= deadline {
+            break;
+        }
+        let measuring = start >= measure_from;
+        let n = counter.fetch_add(1, Ordering::Relaxed);
+        let mut lat = BTreeMap::new();
+        match checkout(&c, &target, n, &mut lat, None).await {
+            Ok((_, Some(done))) => {
+                if measuring {
+                    r.measured_checkouts += 1;
+                    r.last_done = Some(Instant::now());
+                    for (s, v) in lat {
+                        r.latencies.entry(s).or_default().extend(v);
+                    }
+                }
+                r.completed.push(done);
+            }
+            Ok((_, None)) => {}
+            Err(f) => {
+                if measuring {
+                    r.failures += 1;
+                }
+                if r.samples.len() < ERROR_SAMPLES {
+                    r.samples.push(format!("{:?}: {}", f.step, f.what));
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+    r
+}
+
+async fn run_flow(
+    name: &str,
+    shoppers: usize,
+    target: &Arc<Target>,
+    pace: Pace,
+    warmup: f64,
+    seconds: f64,
+) -> (FlowResult, f64) {
+    eprintln!("phase {name}: {shoppers} shoppers, {warmup:.1}s warm-up + {seconds:.1}s");
+    let counter = Arc::new(AtomicUsize::new(0));
+    let measure_from = Instant::now() + Duration::from_secs_f64(warmup);
+    let deadline = measure_from + Duration::from_secs_f64(seconds);
+    let handles: Vec<_> = (0..shoppers)
+        .map(|i| {
+            tokio::spawn(shopper(
+                i,
+                counter.clone(),
+                target.clone(),
+                pace,
+                measure_from,
+                deadline,
+            ))
+        })
+        .collect();
+    let mut all = FlowResult::default();
+    for h in handles {
+        all.absorb(h.await.expect("shopper task panicked"));
+    }
+    let secs = all
+        .last_done
+        .map(|d| d.duration_since(measure_from).as_secs_f64())
+        .unwrap_or(seconds)
+        .max(seconds * 0.5);
+    for s in &mut all.latencies.values_mut() {
+        s.sort_unstable();
+    }
+    eprintln!(
+        "  {} checkouts ({:.0}/s), {} requests, {} failures",
+        all.measured_checkouts,
+        all.measured_checkouts as f64 / secs,
+        all.requests(),
+        all.failures
+    );
+    for s in &all.samples {
+        eprintln!("  failure sample: {s}");
+    }
+    (all, secs)
+}
+
+// ---------- GET phases ----------
+
+struct GetResult {
+    errors: u64,
+    throughput: f64,
+    lat: Vec<u32>,
+    mean_body: f64,
+    samples: Vec<String>,
+}
+
+async fn run_gets(
+    name: &str,
+    urls: Arc<Vec<String>>,
+    token: &str,
+    connections: usize,
+    seconds: f64,
+) -> GetResult {
+    eprintln!("phase {name}: {connections} connections, 1s warm-up + {seconds:.1}s");
+    let measure_from = Instant::now() + Duration::from_secs(1);
+    let deadline = measure_from + Duration::from_secs_f64(seconds);
+    let handles: Vec<_> = (0..connections)
+        .map(|i| {
+            let urls = urls.clone();
+            let token = token.to_string();
+            tokio::spawn(async move {
+                let c = client();
+                let (mut lat, mut ok, mut errors, mut bytes) = (Vec::new(), 0u64, 0u64, 0u64);
+                let mut samples = Vec::new();
+                let mut k = i;
+                loop {
+                    let start = Instant::now();
+                    if start >= deadline {
+                        break;
+                    }
+                    let url = &urls[k % urls.len()];
+                    k += connections;
+                    let res = c
+                        .get(url)
+                        .header("x-auth-token", &token)
+                        .header("accept", "application/json")
+                        .send()
+                        .await;
+                    let out = match res {
+                        Ok(r) => {
+                            let s = r.status();
+                            r.bytes().await.map(|b| (s, b)).map_err(|e| e.to_string())
+                        }
+                        Err(e) => Err(e.to_string()),
+                    };
+                    if start < measure_from {
+                        continue;
+                    }
+                    lat.push(u32::try_from(start.elapsed().as_micros()).unwrap_or(u32::MAX));
+                    match out {
+                        Ok((s, b)) if s.is_success() => {
+                            ok += 1;
+                            bytes += b.len() as u64;
+                        }
+                        Ok((s, b)) => {
+                            errors += 1;
+                            if samples.len() < 3 {
+                                samples.push(format!(
+                                    "{s}: {}",
+                                    String::from_utf8_lossy(&b[..b.len().min(200)])
+                                ));
+                            }
+                        }
+                        Err(e) => {
+                            errors += 1;
+                            if samples.len() < 3 {
+                                samples.push(e);
+                            }
+                        }
+                    }
+                }
+                (lat, ok, errors, bytes, samples)
+            })
+        })
+        .collect();
+    let (mut lat, mut ok, mut errors, mut bytes) = (Vec::new(), 0u64, 0u64, 0u64);
+    let mut samples = Vec::new();
+    for h in handles {
+        let (l, o, e, b, s) = h.await.expect("GET task panicked");
+        lat.extend(l);
+        ok += o;
+        errors += e;
+        bytes += b;
+        samples.extend(s);
+    }
+    lat.sort_unstable();
+    let throughput = ok as f64 / seconds;
+    eprintln!("  {ok} ok ({throughput:.0}/s), {errors} errors");
+    GetResult {
+        errors,
+        throughput,
+        lat,
+        mean_body: if ok > 0 {
+            bytes as f64 / ok as f64
+        } else {
+            0.0
+        },
+        samples,
+    }
+}
+
+/// The baseline: a minimal HTTP server in this process answering every GET with `body`.
+async fn start_baseline(body: Bytes) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let app = axum::Router::new().route(
+        "/fixed",
+        axum::routing::get(move || {
+            let body = body.clone();
+            async move {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    body,
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the baseline server");
+    let url = format!(
+        "http://{}/fixed",
+        listener.local_addr().expect("baseline address")
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    (url, stop)
+}
+
+// ---------- the big cart ----------
+
+struct BigCart {
+    /// (lines in the cart after the add, add latency µs, GET-checkout median µs)
+    points: Vec<(usize, u32, u32)>,
+    error: Option<String>,
+}
+
+async fn big_cart(target: &Target, lines: usize) -> BigCart {
+    use reqwest::Method;
+    let c = client();
+    let node = target.node(0, 0);
+    let auth = ("x-auth-token", target.token.as_str());
+    let item = |k: usize| {
+        json!({"custom_items": [{"sku": format!("BIG-{k}"), "name": format!("Line {k}"),
+                                 "quantity": 1, "list_price": "1.25"}]})
+    };
+    let mut out = BigCart {
+        points: Vec::new(),
+        error: None,
+    };
+    let cart = match send(
+        &c,
+        Method::POST,
+        format!("{node}{STORE}/v3/carts"),
+        auth,
+        Some(&item(1)),
+    )
+    .await
+    {
+        Ok((s, b)) if s.as_u16() == 201 => serde_json::from_slice::<Value>(&b)
+            .ok()
+            .and_then(|v| v["data"]["id"].as_str().map(str::to_string)),
+        Ok((s, b)) => {
+            out.error = Some(format!("create: {s} {}", String::from_utf8_lossy(&b)));
+            None
+        }
+        Err(e) => {
+            out.error = Some(e);
+            None
+        }
+    };
+    let Some(cart) = cart else { return out };
+    let marks: HashSet<usize> = [10, 100, 1000, lines].into_iter().collect();
+    for k in 2..=lines {
+        let start = Instant::now();
+        let res = send(
+            &c,
+            Method::POST,
+            format!("{node}{STORE}/v3/carts/{cart}/items"),
+            auth,
+            Some(&item(k)),
+        )
+        .await;
+        let add_us = u32::try_from(start.elapsed().as_micros()).unwrap_or(u32::MAX);
+        match res {
+            Ok((s, _)) if s.is_success() => {}
+            Ok((s, b)) => {
+                out.error = Some(format!(
+                    "add line {k}: {s} {}",
+                    String::from_utf8_lossy(&b[..b.len().min(300)])
+                ));
+                return out;
+            }
+            Err(e) => {
+                out.error = Some(format!("add line {k}: {e}"));
+                return out;
+            }
+        }
+        if marks.contains(&k) {
+            let mut gets = Vec::new();
+            for _ in 0..21 {
+                let start = Instant::now();
+                match send(
+                    &c,
+                    Method::GET,
+                    format!("{node}{STORE}/v3/checkouts/{cart}"),
+                    auth,
+                    None,
+                )
+                .await
+                {
+                    Ok((s, _)) if s.is_success() => {}
+                    other => {
+                        out.error = Some(format!(
+                            "GET checkout at {k} lines: {:?}",
+                            other.map(|o| o.0)
+                        ));
+                        return out;
+                    }
+                }
+                gets.push(u32::try_from(start.elapsed().as_micros()).unwrap_or(u32::MAX));
+            }
+            gets.sort_unstable();
+            out.points.push((k, add_us, gets[gets.len() / 2]));
+        }
+    }
+    out
+}
+
+// ---------- verification ----------
+
+struct Verification {
+    orders_checked: usize,
+    violations: Vec<String>,
+}
+
+async fn verify(
+    target: &Target,
+    completed: &[Completed],
+    db: Option<&FreshDatabase>,
+) -> Verification {
+    let mut violations = Vec::new();
+    let mut ids = HashSet::new();
+    for c in completed {
+        if !ids.insert(c.order_id) {
+            violations.push(format!(
+                "order id {} was given to two checkouts",
+                c.order_id
+            ));
+        }
+    }
+    // Every order, read back through V2, concurrently.
+    let queue = Arc::new(std::sync::Mutex::new(completed.to_vec()));
+    let handles: Vec<_> = (0..32)
+        .map(|w| {
+            let queue = queue.clone();
+            let node = target.node(w, 0).to_string();
+            let token = target.token.clone();
+            tokio::spawn(async move {
+                let c = client();
+                let mut bad = Vec::new();
+                loop {
+                    let next = queue.lock().ok().and_then(|mut q| q.pop());
+                    let Some(done) = next else { break };
+                    let url = format!("{node}{STORE}/v2/orders/{}", done.order_id);
+                    match send(
+                        &c,
+                        reqwest::Method::GET,
+                        url,
+                        ("x-auth-token", &token),
+                        None,
+                    )
+                    .await
+                    {
+                        Ok((s, b)) if s.is_success() => {
+                            let v: Value = serde_json::from_slice(&b).unwrap_or_default();
+                            let total = v["total_inc_tax"].as_str().unwrap_or("");
+                            let want = format!(
+                                "{:.4}",
+                                done.grand_total
+                                    .parse::<rust_decimal::Decimal>()
+                                    .unwrap_or_default()
+                            );
+                            if v["status_id"] != 11 || total != want {
+                                bad.push(format!(
+                                    "order {}: status {} total {total}, checkout showed {}",
+                                    done.order_id, v["status_id"], done.grand_total
+                                ));
+                            }
+                        }
+                        other => {
+                            bad.push(format!("order {}: {:?}", done.order_id, other.map(|o| o.0)))
+                        }
+                    }
+                }
+                bad
+            })
+        })
+        .collect();
+    for h in handles {
+        violations.extend(h.await.unwrap_or_default());
+    }
+    // And from the database: no order paid twice, no paid order the shoppers did not see.
+    if let Some(db) = db {
+        let checked = async {
+            let (doubles, paid): (i64, i64) = match db {
+                FreshDatabase::Sqlite { .. } => {
+                    let pool = sqlx::SqlitePool::connect(db.url()).await?;
+                    db_counts!(pool)
+                }
+                FreshDatabase::Postgres { .. } => {
+                    let pool = sqlx::PgPool::connect(db.url()).await?;
+                    db_counts!(pool)
+                }
+            };
+            Ok::<_, sqlx::Error>((doubles, paid))
+        }
+        .await;
+        match checked {
+            Ok((doubles, paid)) => {
+                if doubles > 0 {
+                    violations.push(format!(
+                        "{doubles} orders have more than one approved payment"
+                    ));
+                }
+                if paid != completed.len() as i64 {
+                    violations.push(format!(
+                        "{paid} orders are Awaiting Fulfillment, but shoppers completed {}",
+                        completed.len()
+                    ));
+                }
+            }
+            Err(e) => violations.push(format!("could not query the database: {e}")),
+        }
+    }
+    Verification {
+        orders_checked: completed.len(),
+        violations,
+    }
+}
+
+/// (orders with more than one approved payment, orders Awaiting Fulfillment) on a pool.
+macro_rules! db_counts {
+    ($pool:expr) => {{
+        let doubles: (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM (SELECT order_id FROM order_transactions WHERE status = 'ok'
+               GROUP BY store_id, order_id HAVING COUNT(*) > 1) d",
+        )
+        .fetch_one(&$pool)
+        .await?;
+        let paid: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM orders WHERE status_id = 11")
+            .fetch_one(&$pool)
+            .await?;
+        $pool.close().await;
+        (doubles.0, paid.0)
+    }};
+}
+use db_counts;
+
+// ---------- main ----------
+
+#[tokio::main]
+async fn main() {
+    let opts = parse_options();
+    let started = Instant::now();
+    let db = match &opts.url {
+        Some(_) => None,
+        None => Some(FreshDatabase::create(&opts.database).await),
+    };
+
+    // Nodes: the first creates the schema and the demo store; it is then restarted so
+    // that readiness and idle memory are those of an ordinary start.
+    let mut nodes = Vec::new();
+    let mut first_start = None;
+    let mut ready = Vec::new();
+    let mut idle_kib = Vec::new();
+    if let Some(db) = &db {
+        let seed = spawn_node(db.url(), true).await;
+        first_start = Some(seed.ready);
+        seed.stop().await;
+        for _ in 0..opts.nodes {
+            let n = spawn_node(db.url(), false).await;
+            ready.push(n.ready);
+            nodes.push(n);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        idle_kib = nodes.iter().map(|n| n.memory_kib().0).collect();
+    }
+    let urls = match &opts.url {
+        Some(u) => vec![u.clone()],
+        None => nodes.iter().map(|n| n.url.clone()).collect(),
+    };
+    let target = Arc::new(Target {
+        nodes: urls,
+        token: opts.token.clone(),
+    });
+
+    // Prove the flow works once before measuring anything.
+    let probe = client();
+    let mut lat = BTreeMap::new();
+    let probe_order = match checkout(&probe, &target, 0, &mut lat, None).await {
+        Ok((_, done)) => done,
+        Err(f) => panic!(
+            "the checkout flow fails before any load: {:?}: {}",
+            f.step, f.what
+        ),
+    };
+
+    // (1) full load.
+    let (full, full_secs) = run_flow(
+        "flow (full load)",
+        opts.shoppers,
+        &target,
+        Pace::Closed,
+        opts.warmup,
+        opts.seconds,
+    )
+    .await;
+    let max_rate = full.measured_checkouts as f64 / full_secs;
+    let peak_kib: Vec<u64> = nodes.iter().map(|n| n.memory_kib().1).collect();
+
+    // (2) half load, open loop.
+    let half = if opts.half_seconds > 0.0 && max_rate > 0.0 {
+        let every = Duration::from_secs_f64(opts.shoppers as f64 / (max_rate / 2.0));
+        Some(
+            run_flow(
+                "flow (half load)",
+                opts.shoppers,
+                &target,
+                Pace::Every(every),
+                1.0,
+                opts.half_seconds,
+            )
+            .await,
+        )
+    } else {
+        None
+    };
+
+    // (3) GET checkout against the baseline.
+    let mut ready_checkouts = Vec::new();
+    for n in 0..READY_CHECKOUTS {
+        let mut lat = BTreeMap::new();
+        match checkout(&probe, &target, n, &mut lat, Some(Step::Coupon)).await {
+            Ok((cart, _)) => ready_checkouts.push(cart),
+            Err(f) => panic!("preparing checkouts: {:?}: {}", f.step, f.what),
+        }
+    }
+    let get_urls: Arc<Vec<String>> = Arc::new(
+        ready_checkouts
+            .iter()
+            .enumerate()
+            .map(|(i, id)| format!("{}{STORE}/v3/checkouts/{id}", target.node(i, 0)))
+            .collect(),
+    );
+    let mut sizes = Vec::new();
+    for u in get_urls.iter().take(31) {
+        if let Ok((_, b)) = send(
+            &probe,
+            reqwest::Method::GET,
+            u.clone(),
+            ("x-auth-token", &opts.token),
+            None,
+        )
+        .await
+        {
+            sizes.push(b);
+        }
+    }
+    sizes.sort_by_key(|b| b.len());
+    let body = sizes.get(sizes.len() / 2).cloned().unwrap_or_default();
+    let body_len = body.len();
+    let get = run_gets(
+        "get-checkout",
+        get_urls,
+        &opts.token,
+        opts.shoppers,
+        opts.get_seconds,
+    )
+    .await;
+    let (baseline_url, stop_baseline) = start_baseline(body).await;
+    let baseline = run_gets(
+        "baseline (fixed body)",
+        Arc::new(vec![baseline_url]),
+        &opts.token,
+        opts.shoppers,
+        opts.get_seconds,
+    )
+    .await;
+    let _ = stop_baseline.send(());
+
+    // (4) the big cart.
+    let big = if opts.lines > 0 {
+        eprintln!("phase big cart: {} lines", opts.lines);
+        Some(big_cart(&target, opts.lines).await)
+    } else {
+        None
+    };
+
+    // (5) verification.
+    eprintln!("verifying orders");
+    let mut completed: Vec<Completed> = probe_order.into_iter().collect();
+    completed.extend(full.completed.iter().cloned());
+    if let Some((h, _)) = &half {
+        completed.extend(h.completed.iter().cloned());
+    }
+    let verification = if opts.url.is_none() {
+        verify(&target, &completed, db.as_ref()).await
+    } else {
+        verify(&target, &completed, None).await
+    };
+
+    let peak_after: Vec<u64> = nodes.iter().map(|n| n.memory_kib().1).collect();
+    for n in nodes {
+        n.stop().await;
+    }
+    let backend = match &db {
+        Some(d) => d.backend(),
+        None => "external",
+    };
+    if let Some(db) = db {
+        db.remove().await;
+    }
+
+    let report = Report {
+        backend,
+        opts: &opts,
+        first_start,
+        ready: &ready,
+        idle_kib: &idle_kib,
+        peak_kib: &peak_kib,
+        peak_after: &peak_after,
+        full: &full,
+        full_secs,
+        half: half.as_ref(),
+        get: &get,
+        baseline: &baseline,
+        body_len,
+        big: big.as_ref(),
+        verification: &verification,
+        total: started.elapsed(),
+    };
+    print!("{}", report.render());
+    let failed = full.failures
+        + half.as_ref().map(|h| h.0.failures).unwrap_or(0)
+        + get.errors
+        + baseline.errors;
+    if failed > 0
+        || !verification.violations.is_empty()
+        || big.as_ref().is_some_and(|b| b.error.is_some())
+    {
+        eprintln!(
+            "{failed} requests failed; {} violations",
+            verification.violations.len()
+        );
+        std::process::exit(1);
+    }
+}
+
+struct Report<'a> {
+    backend: &'a str,
+    opts: &'a Options,
+    first_start: Option<Duration>,
+    ready: &'a [Duration],
+    idle_kib: &'a [u64],
+    peak_kib: &'a [u64],
+    peak_after: &'a [u64],
+    full: &'a FlowResult,
+    full_secs: f64,
+    half: Option<&'a (FlowResult, f64)>,
+    get: &'a GetResult,
+    baseline: &'a GetResult,
+    body_len: usize,
+    big: Option<&'a BigCart>,
+    verification: &'a Verification,
+    total: Duration,
+}
+
+fn mib(kib: u64) -> String {
+    format!("{:.1} MB", kib as f64 / 1024.0)
+}
+
+impl Report<'_> {
+    fn render(&self) -> String {
+        let o = self.opts;
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "\n### checkout_load — {}, {} node(s), {} shoppers, {} s full load (+{} s warm-up), run took {:.0} s\n",
+            self.backend,
+            self.ready.len().max(1),
+            o.shoppers,
+            o.seconds,
+            o.warmup,
+            self.total.as_secs_f64()
+        );
+        let rate = self.full.measured_checkouts as f64 / self.full_secs;
+        let _ = writeln!(
+            out,
+            "**{:.0} complete checkouts/s**, {:.0} requests/s ({} checkouts, {} failed checks).\n",
+            rate,
+            self.full.requests() as f64 / self.full_secs,
+            self.full.measured_checkouts,
+            self.full.failures
+        );
+        let _ = writeln!(
+            out,
+            "| step | full load p50 | p99 | p99.9 | half load p50 | p99 | p99.9 |"
+        );
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|");
+        for s in STEPS {
+            let f = self
+                .full
+                .latencies
+                .get(&s)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            let h = self
+                .half
+                .and_then(|h| h.0.latencies.get(&s))
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                s.label(),
+                ms(percentile(f, 0.5)),
+                ms(percentile(f, 0.99)),
+                ms(percentile(f, 0.999)),
+                ms(percentile(h, 0.5)),
+                ms(percentile(h, 0.99)),
+                ms(percentile(h, 0.999)),
+            );
+        }
+        if let Some((h, secs)) = self.half {
+            let _ = writeln!(
+                out,
+                "\nHalf load: paced at {:.0} checkouts/s, achieved {:.0}/s, {} failed checks.",
+                rate / 2.0,
+                h.measured_checkouts as f64 / secs,
+                h.failures
+            );
+        }
+        let g = self.get;
+        let b = self.baseline;
+        let _ = writeln!(
+            out,
+            "\n| GET, {} connections | req/s | p50 | p99 | p99.9 | errors | mean body |",
+            o.shoppers
+        );
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|");
+        for (name, r) in [("`GET /checkouts/{id}`", g), ("baseline: fixed body", b)] {
+            let _ = writeln!(
+                out,
+                "| {name} | {:.0} | {} | {} | {} | {} | {:.0} B |",
+                r.throughput,
+                ms(percentile(&r.lat, 0.5)),
+                ms(percentile(&r.lat, 0.99)),
+                ms(percentile(&r.lat, 0.999)),
+                r.errors,
+                r.mean_body
+            );
+        }
+        if b.throughput > 0.0 {
+            let _ = writeln!(
+                out,
+                "\n**GET checkout / baseline throughput: {:.2}** (baseline body {} bytes, the median checkout).",
+                g.throughput / b.throughput,
+                self.body_len
+            );
+        }
+        for s in g.samples.iter().chain(&b.samples) {
+            let _ = writeln!(out, "\nGET error sample: {s}");
+        }
+        if let Some(big) = self.big {
+            let _ = writeln!(
+                out,
+                "\n| big cart: lines | add a line | GET checkout (median of 21) | GET per line |"
+            );
+            let _ = writeln!(out, "|---:|---:|---:|---:|");
+            for (lines, add, get) in &big.points {
+                let _ = writeln!(
+                    out,
+                    "| {lines} | {} | {} | {:.2} µs |",
+                    ms(*add),
+                    ms(*get),
+                    f64::from(*get) / *lines as f64
+                );
+            }
+            if let Some(e) = &big.error {
+                let _ = writeln!(out, "\nBig cart failed: {e}");
+            }
+        }
+        if !self.ready.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n| node | ready after start | resident idle | peak under full load | peak overall |"
+            );
+            let _ = writeln!(out, "|---:|---:|---:|---:|---:|");
+            for i in 0..self.ready.len() {
+                let _ = writeln!(
+                    out,
+                    "| {} | {:.0} ms | {} | {} | {} |",
+                    i + 1,
+                    self.ready[i].as_secs_f64() * 1000.0,
+                    mib(self.idle_kib.get(i).copied().unwrap_or(0)),
+                    mib(self.peak_kib.get(i).copied().unwrap_or(0)),
+                    mib(self.peak_after.get(i).copied().unwrap_or(0)),
+                );
+            }
+            if let Some(f) = self.first_start {
+                let _ = writeln!(
+                    out,
+                    "\nFirst start on an empty database (migrations and the demo store): {:.0} ms.",
+                    f.as_secs_f64() * 1000.0
+                );
+            }
+        }
+        let v = self.verification;
+        let _ = writeln!(
+            out,
+            "\nVerification: {} orders read back through V2; **{} violations**.",
+            v.orders_checked,
+            v.violations.len()
+        );
+        for x in v.violations.iter().take(20) {
+            let _ = writeln!(out, "- {x}");
+        }
+        for s in &self.full.samples {
+            let _ = writeln!(out, "\nfailure sample: {s}");
+        }
+        out
+    }
+}
