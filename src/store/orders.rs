@@ -179,13 +179,8 @@ macro_rules! change_stock {
     ($tx:expr, $store_id:expr, $changes:expr) => {{
         let mut refused: Option<String> = None;
         for (product_id, changes) in $changes.iter() {
-            sqlx::query(
-                "UPDATE products SET date_modified = date_modified WHERE store_id = $1 AND id = $2",
-            )
-            .bind($store_id)
-            .bind(*product_id)
-            .execute(&mut *$tx)
-            .await?;
+            // Most products do not count stock: a plain read tells, and only a product
+            // that counts is locked, so orders of popular untracked products never queue.
             let doc: Option<String> =
                 sqlx::query_scalar("SELECT doc FROM products WHERE store_id = $1 AND id = $2")
                     .bind($store_id)
@@ -193,6 +188,24 @@ macro_rules! change_stock {
                     .fetch_optional(&mut *$tx)
                     .await?;
             // A product deleted since: nothing left to count.
+            let Some(doc) = doc else { continue };
+            if !decode(&doc)?.product.tracks_stock() {
+                continue;
+            }
+            sqlx::query(
+                "UPDATE products SET date_modified = date_modified WHERE store_id = $1 AND id = $2",
+            )
+            .bind($store_id)
+            .bind(*product_id)
+            .execute(&mut *$tx)
+            .await?;
+            // Read again under the lock: the first read may be stale.
+            let doc: Option<String> =
+                sqlx::query_scalar("SELECT doc FROM products WHERE store_id = $1 AND id = $2")
+                    .bind($store_id)
+                    .bind(*product_id)
+                    .fetch_optional(&mut *$tx)
+                    .await?;
             let Some(doc) = doc else { continue };
             let mut product = decode(&doc)?;
             if !product.product.tracks_stock() {
@@ -306,8 +319,13 @@ macro_rules! place_on {
         for h in &returned {
             return_held!(tx, $store_id, h, $o.now);
         }
-        let mut claims: Vec<&UseClaim> = $o.claims.iter().collect();
+        // A limited use can refuse the order, so it is claimed now; an unlimited one
+        // only counts, so it is claimed just before commit: every order of a popular
+        // coupon shares its row, and its lock is then held for one statement.
+        let (mut claims, mut counts): (Vec<&UseClaim>, Vec<&UseClaim>) =
+            $o.claims.iter().partition(|c| c.max > 0);
         claims.sort_by_key(|c| (c.kind.as_str(), c.ref_id, c.customer_id));
+        counts.sort_by_key(|c| (c.kind.as_str(), c.ref_id, c.customer_id));
         for c in claims {
             sqlx::query(
                 "INSERT INTO promotion_uses (store_id, kind, ref_id, customer_id, uses)
@@ -415,6 +433,20 @@ macro_rules! place_on {
             return Err(PlaceOrderError::Refused(
                 "This Idempotency-Key has already placed another order; send a new key for a new order.".into(),
             ));
+        }
+        for c in counts {
+            sqlx::query(
+                "INSERT INTO promotion_uses (store_id, kind, ref_id, customer_id, uses)
+                 VALUES ($1, $2, $3, $4, 1)
+                 ON CONFLICT (store_id, kind, ref_id, customer_id)
+                 DO UPDATE SET uses = promotion_uses.uses + 1",
+            )
+            .bind($store_id)
+            .bind(c.kind.as_str())
+            .bind(c.ref_id)
+            .bind(c.customer_id)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         id
