@@ -153,7 +153,7 @@ struct Node {
     child: tokio::process::Child,
     url: String,
     pid: u32,
-    /// From spawn to the first 200 from `/health`.
+    /// From spawn to the first 200 from `/ready` (the database answers).
     ready: Duration,
 }
 
@@ -185,7 +185,7 @@ async fn spawn_node(database_url: &str, demo: bool) -> Node {
     let pid = child.id().unwrap_or(0);
     let probe = client();
     loop {
-        if let Ok(r) = probe.get(format!("{url}/health")).send().await
+        if let Ok(r) = probe.get(format!("{url}/ready")).send().await
             && r.status().is_success()
         {
             break;
