@@ -6,6 +6,7 @@
 pub mod clock;
 pub mod domain;
 pub mod http;
+pub mod metrics;
 pub mod service;
 pub mod startup;
 pub mod store;

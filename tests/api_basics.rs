@@ -14,6 +14,7 @@ on_both_backends!(
     openapi_lists_cart_paths,
     malformed_json_is_400,
     oversized_body_is_413,
+    metrics_count_requests_per_route_template,
 );
 
 async fn health_and_ready(app: TestApp) {
@@ -183,4 +184,47 @@ async fn oversized_body_is_413(app: TestApp) {
         .await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(r.body["status"], 413);
+}
+
+async fn metrics_count_requests_per_route_template(app: TestApp) {
+    let r = app
+        .post(
+            "/stores/demo/v3/carts",
+            json!({"custom_items": [{"sku": "M-1", "name": "Thing", "quantity": 1, "list_price": 5}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let cart = r.data()["id"].as_str().expect("cart id").to_string();
+    for _ in 0..2 {
+        let r = app.get(&format!("/stores/demo/v3/carts/{cart}")).await;
+        assert_eq!(r.status, StatusCode::OK);
+    }
+    let r = app
+        .put(
+            &format!("/stores/demo/v3/carts/{cart}"),
+            json!({"customer_id": 0, "version": 99}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+
+    let res = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .expect("GET /metrics");
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = res.text().await.expect("metrics text");
+    let get = "method=\"GET\",route=\"/stores/{store_hash}/v3/carts/{cart_id}\"";
+    let put = "method=\"PUT\",route=\"/stores/{store_hash}/v3/carts/{cart_id}\"";
+    for line in [
+        format!("kassa_http_request_duration_seconds_count{{{get}}} 2"),
+        format!("kassa_http_request_duration_seconds_bucket{{{get},le=\"+Inf\"}} 2"),
+        format!("kassa_http_responses_total{{{get},status=\"2xx\"}} 2"),
+        format!("kassa_conflicts_total{{{put}}} 1"),
+        "kassa_orders_placed_total 0".to_string(),
+    ] {
+        assert!(text.lines().any(|l| l == line), "missing `{line}` in:\n{text}");
+    }
+    assert!(text.contains("kassa_db_pool_connections{pool="), "{text}");
 }

@@ -4,6 +4,7 @@ use super::AppState;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use serde_json::json;
 
@@ -11,6 +12,20 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
+        .route("/metrics", get(metrics))
+}
+
+/// Prometheus text exposition (figures of this node only).
+async fn metrics(State(state): State<AppState>) -> axum::response::Response {
+    let text = state.kassa.metrics.render(&state.kassa.store.pool_stats());
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
 }
 
 async fn health() -> axum::response::Response {

@@ -68,6 +68,28 @@ impl utoipa::Modify for SecurityAddon {
     }
 }
 
+/// Times every request and records it under its route template (`/metrics`).
+async fn observe(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: Request<axum::body::Body>,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_string());
+    let res = next.run(req).await;
+    state.kassa.metrics.observe(
+        method.as_str(),
+        route.as_deref().unwrap_or("unmatched"),
+        res.status().as_u16(),
+        started.elapsed(),
+    );
+    res
+}
+
 /// The whole application: API routes, health, OpenAPI, and the layers every request passes.
 pub fn app(state: AppState) -> Router {
     let (api, mut spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -102,6 +124,7 @@ pub fn app(state: AppState) -> Router {
             }),
         )
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::idempotency))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "No such endpoint.").into_response()
         })

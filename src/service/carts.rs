@@ -382,6 +382,7 @@ impl Kassa {
                 return Err(ServiceError::Conflict);
             }
             // Someone else won the race: back off a little, with jitter, and replay.
+            self.metrics.count(crate::metrics::Event::CartWriteReplayed);
             let jitter = (rand::random::<u64>() % 5) + u64::from(attempt.min(20));
             tokio::time::sleep(Duration::from_millis(jitter)).await;
         }

@@ -62,6 +62,7 @@ pub struct Kassa {
     pub public_url: String,
     pub(crate) auth_cache: Arc<accounts::AuthCache>,
     pub(crate) rules_cache: Arc<checkouts::RulesCache>,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Kassa {
@@ -72,6 +73,7 @@ impl Kassa {
             public_url,
             auth_cache: Arc::default(),
             rules_cache: Arc::default(),
+            metrics: Arc::default(),
         }
     }
 

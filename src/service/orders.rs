@@ -200,6 +200,8 @@ impl Kassa {
             // Orders that were never paid may still hold what this one needs; the
             // sweeper would give it back soon, so give it back now and try once more.
             if self.release_lapsed_orders(500).await? > 0 {
+                self.metrics
+                    .count(crate::metrics::Event::OrderPlacementRetried);
                 placed = self.store.place_order(who.store.id, &order).await;
             }
         }

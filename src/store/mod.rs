@@ -152,6 +152,17 @@ impl Store {
         migrate::run(&self.db).await
     }
 
+    /// (pool name, open connections, idle connections) for each pool.
+    pub fn pool_stats(&self) -> Vec<(&'static str, u32, usize)> {
+        match &self.db {
+            Db::Sqlite { read, write } => vec![
+                ("sqlite_read", read.size(), read.num_idle()),
+                ("sqlite_write", write.size(), write.num_idle()),
+            ],
+            Db::Postgres(p) => vec![("postgres", p.size(), p.num_idle())],
+        }
+    }
+
     /// True when the database answers a trivial query.
     pub async fn ping(&self) -> bool {
         on_pool!(self, read, |p| sqlx::query("SELECT 1")

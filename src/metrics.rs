@@ -1,0 +1,256 @@
+//! Figures for `/metrics` in Prometheus' text format: request latency per route
+//! template, responses by status, what use cases count (cart-write replays, order
+//! placements retried after releasing lapsed reservations), and the database pools.
+//! Lock-free on the request path: one read lock to find a route's histogram, atomics after.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+/// Upper bounds of the latency buckets, in microseconds (Prometheus `le`, in seconds).
+const BOUNDS_US: [u64; 14] = [
+    250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000,
+    2_500_000, 10_000_000,
+];
+
+/// One route's requests: latency buckets and responses by status class.
+#[derive(Debug, Default)]
+struct RouteFigures {
+    buckets: [AtomicU64; BOUNDS_US.len()],
+    count: AtomicU64,
+    sum_us: AtomicU64,
+    /// 2xx, 3xx, 4xx, 5xx (index = class - 2), and 409s on their own.
+    classes: [AtomicU64; 4],
+    conflicts: AtomicU64,
+}
+
+/// Counters a use case bumps.
+#[derive(Clone, Copy, Debug)]
+pub enum Event {
+    /// A cart write lost a race and was replayed on the newer cart.
+    CartWriteReplayed,
+    /// An order placement was refused, lapsed reservations were released, and it was tried again.
+    OrderPlacementRetried,
+}
+
+impl Event {
+    const ALL: [Event; 2] = [Event::CartWriteReplayed, Event::OrderPlacementRetried];
+
+    fn name(self) -> &'static str {
+        match self {
+            Event::CartWriteReplayed => "kassa_cart_write_replays_total",
+            Event::OrderPlacementRetried => "kassa_order_placement_retries_total",
+        }
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            Event::CartWriteReplayed => {
+                "Cart writes replayed on a newer version after losing a race."
+            }
+            Event::OrderPlacementRetried => {
+                "Order placements retried after releasing lapsed reservations."
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Metrics {
+    routes: RwLock<HashMap<(String, String), Arc<RouteFigures>>>,
+    events: [AtomicU64; Event::ALL.len()],
+}
+
+impl Metrics {
+    pub fn count(&self, event: Event) {
+        self.events[event as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records one answered request for `route` (the template, e.g. `/stores/{store_hash}/v3/carts/{cart_id}`).
+    pub fn observe(&self, method: &str, route: &str, status: u16, took: Duration) {
+        let figures = self.route(method, route);
+        let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        if let Some(i) = BOUNDS_US.iter().position(|b| us <= *b) {
+            figures.buckets[i].fetch_add(1, Ordering::Relaxed);
+        }
+        figures.count.fetch_add(1, Ordering::Relaxed);
+        figures.sum_us.fetch_add(us, Ordering::Relaxed);
+        if (200..600).contains(&status) {
+            figures.classes[usize::from(status / 100 - 2)].fetch_add(1, Ordering::Relaxed);
+        }
+        if status == 409 {
+            figures.conflicts.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn route(&self, method: &str, route: &str) -> Arc<RouteFigures> {
+        let key = (method.to_string(), route.to_string());
+        if let Ok(routes) = self.routes.read()
+            && let Some(f) = routes.get(&key)
+        {
+            return f.clone();
+        }
+        match self.routes.write() {
+            Ok(mut routes) => routes.entry(key).or_default().clone(),
+            // A poisoned lock only means another thread panicked mid-insert; count nothing.
+            Err(_) => Arc::default(),
+        }
+    }
+
+    /// The text exposition; `pools` are (pool name, open connections, idle connections).
+    pub fn render(&self, pools: &[(&str, u32, usize)]) -> String {
+        let mut out = String::new();
+        let mut routes: Vec<((String, String), Arc<RouteFigures>)> = match self.routes.read() {
+            Ok(r) => r.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            Err(_) => Vec::new(),
+        };
+        routes.sort_by(|a, b| a.0.cmp(&b.0));
+        let _ = writeln!(
+            out,
+            "# HELP kassa_http_request_duration_seconds Time from request to response, per route template.\n\
+             # TYPE kassa_http_request_duration_seconds histogram"
+        );
+        for ((method, route), f) in &routes {
+            let labels = format!("method=\"{method}\",route=\"{}\"", escape(route));
+            let mut cumulative = 0;
+            for (i, bound) in BOUNDS_US.iter().enumerate() {
+                cumulative += f.buckets[i].load(Ordering::Relaxed);
+                let _ = writeln!(
+                    out,
+                    "kassa_http_request_duration_seconds_bucket{{{labels},le=\"{}\"}} {cumulative}",
+                    *bound as f64 / 1e6
+                );
+            }
+            let count = f.count.load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "kassa_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {count}\n\
+                 kassa_http_request_duration_seconds_sum{{{labels}}} {}\n\
+                 kassa_http_request_duration_seconds_count{{{labels}}} {count}",
+                f.sum_us.load(Ordering::Relaxed) as f64 / 1e6
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP kassa_http_responses_total Responses per route template and status class.\n\
+             # TYPE kassa_http_responses_total counter"
+        );
+        for ((method, route), f) in &routes {
+            for (i, class) in ["2xx", "3xx", "4xx", "5xx"].iter().enumerate() {
+                let n = f.classes[i].load(Ordering::Relaxed);
+                if n > 0 {
+                    let _ = writeln!(
+                        out,
+                        "kassa_http_responses_total{{method=\"{method}\",route=\"{}\",status=\"{class}\"}} {n}",
+                        escape(route)
+                    );
+                }
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP kassa_conflicts_total 409 answers per route template (stale versions, payments in progress, idempotency keys in flight).\n\
+             # TYPE kassa_conflicts_total counter"
+        );
+        for ((method, route), f) in &routes {
+            let n = f.conflicts.load(Ordering::Relaxed);
+            if n > 0 {
+                let _ = writeln!(
+                    out,
+                    "kassa_conflicts_total{{method=\"{method}\",route=\"{}\"}} {n}",
+                    escape(route)
+                );
+            }
+        }
+        // Orders and payments, from their routes' successful answers.
+        let successes = |method: &str, suffix: &str| -> u64 {
+            routes
+                .iter()
+                .filter(|((m, r), _)| m == method && r.ends_with(suffix))
+                .map(|(_, f)| f.classes[0].load(Ordering::Relaxed))
+                .sum()
+        };
+        let refusals = |method: &str, suffix: &str| -> u64 {
+            routes
+                .iter()
+                .filter(|((m, r), _)| m == method && r.ends_with(suffix))
+                .map(|(_, f)| f.classes[2].load(Ordering::Relaxed))
+                .sum()
+        };
+        let _ = writeln!(
+            out,
+            "# HELP kassa_orders_placed_total Orders placed from checkouts.\n\
+             # TYPE kassa_orders_placed_total counter\n\
+             kassa_orders_placed_total {}\n\
+             # HELP kassa_payments_total Process-payment answers: approved, or refused (declined, invalid, already paid).\n\
+             # TYPE kassa_payments_total counter\n\
+             kassa_payments_total{{outcome=\"approved\"}} {}\n\
+             kassa_payments_total{{outcome=\"refused\"}} {}",
+            successes("POST", "/checkouts/{checkout_id}/orders"),
+            successes("POST", "/{store_hash}/payments"),
+            refusals("POST", "/{store_hash}/payments"),
+        );
+        for e in Event::ALL {
+            let _ = writeln!(
+                out,
+                "# HELP {0} {1}\n# TYPE {0} counter\n{0} {2}",
+                e.name(),
+                e.help(),
+                self.events[e as usize].load(Ordering::Relaxed)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP kassa_db_pool_connections Database connections open and idle, per pool.\n\
+             # TYPE kassa_db_pool_connections gauge"
+        );
+        for (pool, size, idle) in pools {
+            let _ = writeln!(
+                out,
+                "kassa_db_pool_connections{{pool=\"{pool}\",state=\"open\"}} {size}\n\
+                 kassa_db_pool_connections{{pool=\"{pool}\",state=\"idle\"}} {idle}"
+            );
+        }
+        out
+    }
+}
+
+fn escape(label: &str) -> String {
+    label.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_are_cumulative_and_counts_add_up() {
+        let m = Metrics::default();
+        m.observe("GET", "/a/{id}", 200, Duration::from_micros(300));
+        m.observe("GET", "/a/{id}", 409, Duration::from_millis(20));
+        m.observe("GET", "/a/{id}", 200, Duration::from_secs(30));
+        m.count(Event::CartWriteReplayed);
+        let text = m.render(&[("write", 1, 1)]);
+        assert!(text.contains(
+            "kassa_http_request_duration_seconds_bucket{method=\"GET\",route=\"/a/{id}\",le=\"0.0005\"} 1"
+        ));
+        assert!(text.contains(
+            "kassa_http_request_duration_seconds_bucket{method=\"GET\",route=\"/a/{id}\",le=\"0.025\"} 2"
+        ));
+        // 30 s is past every bound: only in +Inf.
+        assert!(text.contains(
+            "kassa_http_request_duration_seconds_bucket{method=\"GET\",route=\"/a/{id}\",le=\"10\"} 2"
+        ));
+        assert!(text.contains(
+            "kassa_http_request_duration_seconds_count{method=\"GET\",route=\"/a/{id}\"} 3"
+        ));
+        assert!(text.contains("kassa_conflicts_total{method=\"GET\",route=\"/a/{id}\"} 1"));
+        assert!(text.contains(
+            "kassa_http_responses_total{method=\"GET\",route=\"/a/{id}\",status=\"4xx\"} 1"
+        ));
+        assert!(text.contains("kassa_cart_write_replays_total 1"));
+        assert!(text.contains("kassa_db_pool_connections{pool=\"write\",state=\"open\"} 1"));
+    }
+}
