@@ -15,6 +15,7 @@ pub mod gift_certificate;
 pub mod metafield;
 pub mod money;
 pub mod order;
+pub mod order_admin;
 pub mod payment;
 pub mod promotion;
 pub mod promotion_rules;

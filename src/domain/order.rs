@@ -14,6 +14,7 @@ use super::cart::Cart;
 use super::catalog::ProductType;
 use super::checkout::shipping_and_handling;
 use super::money::Money;
+use super::order_admin::OrderAdmin;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::Value;
@@ -101,6 +102,10 @@ pub struct PlacedOrder {
     pub date_created: i64,
     pub date_modified: i64,
     pub cart: Cart,
+    /// What the merchant changed since (notes, shipped units).
+    pub admin: OrderAdmin,
+    /// Archived (`DELETE /v2/orders/{id}`); still readable.
+    pub is_deleted: bool,
 }
 
 #[derive(Deserialize)]
@@ -108,6 +113,8 @@ struct Doc {
     #[serde(default)]
     date_created: i64,
     cart: Cart,
+    #[serde(default)]
+    admin: OrderAdmin,
 }
 
 impl PlacedOrder {
@@ -126,6 +133,8 @@ impl PlacedOrder {
             date_created: d.date_created,
             date_modified,
             cart: d.cart,
+            admin: d.admin,
+            is_deleted: false,
         })
     }
 
@@ -138,6 +147,24 @@ impl PlacedOrder {
             .map(|b| b.address.email.as_str())
             .filter(|e| !e.is_empty())
             .unwrap_or(self.cart.email.as_str())
+    }
+
+    /// Units of one order product shipped so far.
+    pub fn shipped_of(&self, order_product_id: i64) -> i64 {
+        self.admin
+            .shipped
+            .get(&order_product_id)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Units shipped so far to one shipping address.
+    pub fn shipped_to(&self, address_id: i64) -> i64 {
+        self.products()
+            .iter()
+            .filter(|p| p.order_address_id == address_id)
+            .map(|p| self.shipped_of(p.id))
+            .sum()
     }
 
     pub fn summary(&self) -> OrderSummary {

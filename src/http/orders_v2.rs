@@ -44,11 +44,33 @@ use utoipa_axum::routes;
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 250;
 
+mod admin;
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_orders))
+        .routes(routes!(list_orders, admin::archive_all_orders))
         .routes(routes!(count_orders))
-        .routes(routes!(get_order))
+        .routes(routes!(
+            get_order,
+            admin::update_order,
+            admin::archive_order
+        ))
+        .routes(routes!(
+            admin::list_shipments,
+            admin::create_shipment,
+            admin::delete_shipments
+        ))
+        .routes(routes!(admin::count_shipments))
+        .routes(routes!(
+            admin::get_shipment,
+            admin::update_shipment,
+            admin::delete_shipment
+        ))
+        .routes(routes!(admin::list_messages))
+        .routes(routes!(admin::list_fees))
+        .routes(routes!(admin::list_consignments))
+        .routes(routes!(admin::shipping_address_quotes))
+        .routes(routes!(admin::consignment_quotes))
         .routes(routes!(list_order_products))
         .routes(routes!(get_order_product))
         .routes(routes!(list_order_shipping_addresses))
@@ -168,6 +190,7 @@ pub struct OrderWire {
     pub order_source: String,
     pub channel_id: i64,
     pub customer_message: String,
+    pub staff_notes: String,
     pub customer_locale: String,
     pub products: ResourceLink,
     pub shipping_addresses: ResourceLink,
@@ -217,7 +240,11 @@ fn order_wire(o: &PlacedOrder, store: &StoreRecord, base: &str) -> OrderWire {
         customer_id: c.customer_id,
         date_created: rfc2822(o.date_created),
         date_modified: rfc2822(o.date_modified),
-        date_shipped: String::new(),
+        date_shipped: if o.admin.date_shipped > 0 {
+            rfc2822(o.admin.date_shipped)
+        } else {
+            String::new()
+        },
         status_id: o.status_id,
         status: status_name(o.status_id).to_string(),
         cart_id: c.id.to_string(),
@@ -240,7 +267,7 @@ fn order_wire(o: &PlacedOrder, store: &StoreRecord, base: &str) -> OrderWire {
         total_inc_tax: m(s.total_inc_tax),
         total_tax: m(s.total_tax),
         items_total: s.items_total,
-        items_shipped: 0,
+        items_shipped: o.admin.items_shipped(),
         payment_method: methods.join(", "),
         payment_status: String::new(),
         refunded_amount: m(Money::ZERO),
@@ -254,7 +281,7 @@ fn order_wire(o: &PlacedOrder, store: &StoreRecord, base: &str) -> OrderWire {
         discount_amount: m(s.discount_amount),
         coupon_discount: m(s.coupon_discount),
         shipping_address_count: c.checkout.consignments.len() as i64,
-        is_deleted: false,
+        is_deleted: o.is_deleted,
         is_tax_inclusive_pricing: c.tax_included,
         billing_address: address_wire(
             &c.checkout
@@ -265,7 +292,12 @@ fn order_wire(o: &PlacedOrder, store: &StoreRecord, base: &str) -> OrderWire {
         ),
         order_source: "external".to_string(),
         channel_id: c.channel_id,
-        customer_message: c.checkout.customer_message.clone(),
+        customer_message: o
+            .admin
+            .customer_message
+            .clone()
+            .unwrap_or_else(|| c.checkout.customer_message.clone()),
+        staff_notes: o.admin.staff_notes.clone(),
         customer_locale: c.locale.clone(),
         products: link(base, o.id, "products"),
         shipping_addresses: link(base, o.id, "shipping_addresses"),
@@ -322,7 +354,7 @@ pub struct OrderProductWire {
     pub product_options: Vec<ProductOptionWire>,
 }
 
-fn product_wire(order_id: i64, p: &OrderProduct) -> OrderProductWire {
+fn product_wire(order_id: i64, p: &OrderProduct, shipped: i64) -> OrderProductWire {
     let mut weight = p.weight;
     weight.rescale(4);
     OrderProductWire {
@@ -349,7 +381,7 @@ fn product_wire(order_id: i64, p: &OrderProduct) -> OrderProductWire {
         weight: weight.to_string(),
         is_refunded: false,
         quantity_refunded: 0,
-        quantity_shipped: 0,
+        quantity_shipped: shipped,
         fixed_shipping_cost: m(Money::ZERO),
         applied_discounts: p
             .discounts
@@ -417,6 +449,7 @@ fn shipping_address_wire(
     order_id: i64,
     a: &OrderShippingAddress,
     base: &str,
+    items_shipped: i64,
 ) -> ShippingAddressWire {
     let w = address_wire(&a.address);
     let quotes = format!("shipping_addresses/{}/shipping_quotes", a.id);
@@ -436,7 +469,7 @@ fn shipping_address_wire(
         phone: w.phone,
         email: w.email,
         items_total: a.items_total,
-        items_shipped: 0,
+        items_shipped,
         shipping_method: a.shipping_method.clone(),
         base_cost: m(a.base_cost),
         cost_ex_tax: m(a.cost_ex_tax),
@@ -673,6 +706,16 @@ fn list_filter(pairs: &[(String, String)]) -> V2Result<OrderListFilter> {
             min_date_modified: date_param(pairs, "min_date_modified")?,
             max_date_modified: date_param(pairs, "max_date_modified")?,
             cart_id: param(pairs, "cart_id").map(String::from),
+            // Archived orders are left out of lists unless asked for.
+            is_deleted: Some(match param(pairs, "is_deleted").map(str::trim) {
+                None | Some("false") => 0,
+                Some("true") => 1,
+                Some(v) => {
+                    return Err(V2Error::bad_request(format!(
+                        "The query parameter `is_deleted` must be true or false, not `{v}`."
+                    )));
+                }
+            }),
             sort,
             descending,
             page: None,
@@ -713,6 +756,7 @@ const READ: Scope = Scope::V2OrdersReadOnly;
         ("min_date_created" = Option<String>, Query), ("max_date_created" = Option<String>, Query),
         ("min_date_modified" = Option<String>, Query), ("max_date_modified" = Option<String>, Query),
         ("cart_id" = Option<String>, Query), ("email" = Option<String>, Query),
+        ("is_deleted" = Option<bool>, Query, description = "true lists archived orders only; default false"),
         ("sort" = Option<String>, Query, description = "id, customer_id, date_created, date_modified or status_id, with :asc or :desc"),
         ("page" = Option<i64>, Query), ("limit" = Option<i64>, Query, description = "1–250, default 50")),
     responses((status = 200, body = Vec<OrderWire>), (status = 204), (status = 400, body = Vec<V2ErrorItem>), (status = 403, body = Vec<V2ErrorItem>)))]
@@ -799,7 +843,11 @@ async fn list_order_products(
     let who = v2::principal(auth, READ)?;
     let pairs = query_pairs(q.as_deref());
     let o = load(&state, &who.store, &path.1).await?;
-    let wire: Vec<OrderProductWire> = o.products().iter().map(|p| product_wire(o.id, p)).collect();
+    let wire: Vec<OrderProductWire> = o
+        .products()
+        .iter()
+        .map(|p| product_wire(o.id, p, o.shipped_of(p.id)))
+        .collect();
     Ok(v2::reply(StatusCode::OK, &paged(wire, &pairs)?))
 }
 
@@ -826,7 +874,10 @@ async fn get_order_product(
                 o.id
             ))
         })?;
-    Ok(v2::reply(StatusCode::OK, &product_wire(o.id, &p)))
+    Ok(v2::reply(
+        StatusCode::OK,
+        &product_wire(o.id, &p, o.shipped_of(p.id)),
+    ))
 }
 
 /// List an order's shipping addresses (one per consignment).
@@ -848,7 +899,7 @@ async fn list_order_shipping_addresses(
     let wire: Vec<ShippingAddressWire> = o
         .shipping_addresses()
         .iter()
-        .map(|a| shipping_address_wire(o.id, a, &base))
+        .map(|a| shipping_address_wire(o.id, a, &base, o.shipped_to(a.id)))
         .collect();
     Ok(v2::reply(StatusCode::OK, &paged(wire, &pairs)?))
 }
@@ -879,7 +930,7 @@ async fn get_order_shipping_address(
     let base = api_base(&state, &who.store);
     Ok(v2::reply(
         StatusCode::OK,
-        &shipping_address_wire(o.id, &a, &base),
+        &shipping_address_wire(o.id, &a, &base, o.shipped_to(a.id)),
     ))
 }
 

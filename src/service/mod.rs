@@ -12,6 +12,7 @@ pub mod coupons;
 pub mod customers;
 pub mod demo;
 pub mod gift_certificates;
+pub mod order_admin;
 pub mod order_views;
 pub mod orders;
 pub mod payments;

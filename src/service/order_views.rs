@@ -27,8 +27,10 @@ fn not_found(id: i64) -> ServiceError {
 
 fn read(row: OrderRow) -> ServiceResult<PlacedOrder> {
     let doc = serde_json::from_str(&row.doc).map_err(crate::store::StoreError::from)?;
-    PlacedOrder::from_doc(row.id, row.status_id, row.date_modified, doc)
-        .map_err(|e| crate::store::StoreError::from(e).into())
+    let mut o = PlacedOrder::from_doc(row.id, row.status_id, row.date_modified, doc)
+        .map_err(crate::store::StoreError::from)?;
+    o.is_deleted = row.is_deleted;
+    Ok(o)
 }
 
 impl Kassa {

@@ -12,6 +12,7 @@ pub mod gift_certificates;
 pub mod idempotency;
 mod metafields;
 mod migrate;
+pub mod order_admin;
 pub mod order_queries;
 mod orders;
 pub mod outbox;
@@ -27,7 +28,9 @@ use std::time::Duration;
 
 pub use idempotency::IdempotencyClaim;
 pub use metafields::{MetafieldFilter, MetafieldRecord, MetafieldWrite, NewMetafieldRow};
-pub use orders::{BalanceDebit, Held, NewOrder, PlaceOrderError, StockTake, UseClaim};
+pub use orders::{
+    BalanceDebit, Held, NewOrder, PAYMENT_HOLD_SECS, PlaceOrderError, StockTake, UseClaim,
+};
 pub use outbox::OutboxEvent;
 pub use payments::{Hold, PayableOrder, TransactionRow};
 pub use records::*;

@@ -54,6 +54,8 @@ pub struct OrderQuery {
     pub min_date_modified: Option<i64>,
     pub max_date_modified: Option<i64>,
     pub cart_id: Option<String>,
+    /// 1 = archived orders only, 0 = those not archived; `None` = both.
+    pub is_deleted: Option<i64>,
     pub sort: OrderSort,
     pub descending: bool,
     /// `(limit, offset)`; `None` = every match.
@@ -67,6 +69,7 @@ pub struct OrderRow {
     pub status_id: i64,
     pub date_modified: i64,
     pub doc: String,
+    pub is_deleted: bool,
 }
 
 enum Bind {
@@ -88,6 +91,7 @@ fn where_clause(store_id: i64, q: &OrderQuery) -> (String, Vec<Bind>) {
         ("date_created <=", q.max_date_created),
         ("date_modified >=", q.min_date_modified),
         ("date_modified <=", q.max_date_modified),
+        ("is_deleted =", q.is_deleted),
     ];
     for (cond, value) in ints {
         if let Some(v) = value {
@@ -108,7 +112,7 @@ impl Store {
         let (cond, binds) = where_clause(store_id, q);
         let dir = if q.descending { "DESC" } else { "ASC" };
         let mut sql = format!(
-            "SELECT id, status_id, date_modified, doc FROM orders WHERE {cond} ORDER BY {} {dir}, id {dir}",
+            "SELECT id, status_id, date_modified, doc, is_deleted FROM orders WHERE {cond} ORDER BY {} {dir}, id {dir}",
             q.sort.column()
         );
         if let Some((limit, offset)) = q.page {
@@ -130,6 +134,7 @@ impl Store {
                         status_id: r.try_get("status_id")?,
                         date_modified: r.try_get("date_modified")?,
                         doc: r.try_get("doc")?,
+                        is_deleted: r.try_get::<i64, _>("is_deleted")? != 0,
                     })
                 })
                 .collect()

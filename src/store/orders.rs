@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 
 /// While a payment is with the gateway its order is held this long (seconds), and
 /// nothing may release the order meanwhile.
-pub(super) const PAYMENT_HOLD_SECS: i64 = 120;
+pub const PAYMENT_HOLD_SECS: i64 = 120;
 
 /// One limited use to claim.
 #[derive(Clone, Debug)]
@@ -156,15 +156,15 @@ pub struct Held {
 }
 
 impl Held {
-    fn of(doc: &Value) -> Held {
+    pub(super) fn of(doc: &Value) -> Held {
         serde_json::from_value(doc["held"].clone()).unwrap_or_default()
     }
 }
 
 /// Stock changes per product: (variant id, units to take; negative puts back).
-type StockChanges = BTreeMap<i64, Vec<(i64, i64)>>;
+pub(super) type StockChanges = BTreeMap<i64, Vec<(i64, i64)>>;
 
-fn add_stock(changes: &mut StockChanges, held: &[StockTake], sign: i64) {
+pub(super) fn add_stock(changes: &mut StockChanges, held: &[StockTake], sign: i64) {
     for t in held {
         changes
             .entry(t.product_id)
@@ -272,6 +272,24 @@ macro_rules! return_held {
         }
     }};
 }
+
+/// Gives back what the order document `$doc` (JSON text) says the order holds, inside
+/// the transaction that marked it released: its stock always; its uses and balances
+/// only when `$status_id` (its status before) is Incomplete — a paid order's
+/// cancellation restocks, and refunds are a separate, explicit act.
+macro_rules! give_back {
+    ($tx:expr, $store_id:expr, $doc:expr, $status_id:expr, $now:expr) => {{
+        let held = Held::of(&serde_json::from_str($doc)?);
+        let mut stock = StockChanges::new();
+        add_stock(&mut stock, &held.stock, -1);
+        // Putting back never refuses.
+        let _ = change_stock!($tx, $store_id, stock);
+        if $status_id == 0 {
+            return_held!($tx, $store_id, held, $now);
+        }
+    }};
+}
+pub(super) use {change_stock, give_back, return_held};
 
 macro_rules! place_on {
     ($pool:expr, $store_id:expr, $o:expr) => {{
@@ -486,16 +504,7 @@ macro_rules! release_on {
             tx.rollback().await?;
             return Ok(false);
         }
-        let held = Held::of(&serde_json::from_str(&doc)?);
-        let mut stock = StockChanges::new();
-        add_stock(&mut stock, &held.stock, -1);
-        // Putting back never refuses.
-        let _ = change_stock!(tx, $store_id, stock);
-        // Uses and balances come back only while the order is unpaid; a paid order's
-        // cancellation restocks, and refunds are a separate, explicit act.
-        if status_id == 0 {
-            return_held!(tx, $store_id, held, $now);
-        }
+        give_back!(tx, $store_id, &doc, status_id, $now);
         if new_status != status_id {
             let events = [OutboxEvent::new(
                 "store/order/statusUpdated",

@@ -1,0 +1,347 @@
+//! What a merchant may do to a placed order (V2 Orders writes), as pure rules: which
+//! status changes are allowed, which give back what the order holds, and what a
+//! shipment may contain and does to the order's status.
+
+use super::money::Money;
+use super::order::{OrderProduct, status_name};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub const INCOMPLETE: i64 = 0;
+pub const SHIPPED: i64 = 2;
+pub const PARTIALLY_SHIPPED: i64 = 3;
+pub const REFUNDED: i64 = 4;
+pub const CANCELLED: i64 = 5;
+pub const DECLINED: i64 = 6;
+pub const PARTIALLY_REFUNDED: i64 = 14;
+
+/// What the merchant changed on an order, kept in its document under `admin` (the rest
+/// of the document is the snapshot taken when it was placed).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct OrderAdmin {
+    #[serde(default)]
+    pub staff_notes: String,
+    /// Replaces the checkout's customer message when set.
+    #[serde(default)]
+    pub customer_message: Option<String>,
+    /// Units shipped per order product id.
+    #[serde(default)]
+    pub shipped: BTreeMap<i64, i64>,
+    /// When the last shipment was made (unix seconds; 0 = never).
+    #[serde(default)]
+    pub date_shipped: i64,
+}
+
+impl OrderAdmin {
+    pub fn items_shipped(&self) -> i64 {
+        self.shipped.values().sum()
+    }
+}
+
+/// One shipment as stored (the addresses and customer are read from the order).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Shipment {
+    #[serde(default)]
+    pub id: i64,
+    pub order_address_id: i64,
+    #[serde(default)]
+    pub tracking_number: String,
+    #[serde(default)]
+    pub tracking_link: String,
+    #[serde(default)]
+    pub merchant_shipping_cost: Money,
+    #[serde(default)]
+    pub shipping_method: String,
+    #[serde(default)]
+    pub shipping_provider: String,
+    #[serde(default)]
+    pub tracking_carrier: String,
+    #[serde(default)]
+    pub comments: String,
+    /// (order product id, product id, quantity).
+    #[serde(default)]
+    pub items: Vec<(i64, i64, i64)>,
+}
+
+/// Shipping providers BigCommerce accepts by name (besides `carrier_{id}`).
+pub const SHIPPING_PROVIDERS: [&str; 10] = [
+    "",
+    "auspost",
+    "canadapost",
+    "endicia",
+    "usps",
+    "fedex",
+    "royalmail",
+    "ups",
+    "upsready",
+    "shipperhq",
+];
+
+/// Checks a shipment's free-text fields against BigCommerce's limits.
+pub fn check_shipment_fields(s: &Shipment) -> Result<(), String> {
+    if s.tracking_number.chars().count() > 50 {
+        return Err("tracking_number: at most 50 characters.".into());
+    }
+    if s.tracking_link.chars().count() > 500 {
+        return Err("tracking_link: at most 500 characters.".into());
+    }
+    if s.comments.chars().count() > 65535 {
+        return Err("comments: at most 65535 characters.".into());
+    }
+    let custom_carrier = s
+        .shipping_provider
+        .strip_prefix("carrier_")
+        .is_some_and(|id| !id.is_empty());
+    if !custom_carrier && !SHIPPING_PROVIDERS.contains(&s.shipping_provider.as_str()) {
+        return Err(format!(
+            "shipping_provider: `{}` is not a shipping provider; use one of {} or carrier_{{id}}.",
+            s.shipping_provider,
+            SHIPPING_PROVIDERS[1..].join(", ")
+        ));
+    }
+    if s.merchant_shipping_cost.is_negative() {
+        return Err("merchant_shipping_cost: must not be negative.".into());
+    }
+    Ok(())
+}
+
+/// Whether an order may move from status `from` to `to`. Ok for no change at all.
+/// Refunded, Cancelled and Declined are final: what the order held has been given back
+/// (or the money returned), so it cannot be reopened; and nothing goes back to
+/// Incomplete, which only a checkout that was never finished has.
+pub fn check_status_change(from: i64, to: i64) -> Result<(), String> {
+    if status_name(to).is_empty() {
+        return Err(format!(
+            "status_id {to} is not an order status; use one of 0–14 (see GET /v2/order_statuses)."
+        ));
+    }
+    if from == to {
+        return Ok(());
+    }
+    let refuse = |why: &str| {
+        Err(format!(
+            "An order cannot move from {} ({from}) to {} ({to}): {why}",
+            status_name(from),
+            status_name(to)
+        ))
+    };
+    if matches!(from, REFUNDED | CANCELLED | DECLINED) {
+        return refuse("that status is final.");
+    }
+    if to == INCOMPLETE {
+        return refuse("no order goes back to Incomplete.");
+    }
+    if from == INCOMPLETE && matches!(to, REFUNDED | PARTIALLY_REFUNDED) {
+        return refuse("an Incomplete order was never paid, so there is nothing to refund.");
+    }
+    Ok(())
+}
+
+/// Moving to this status gives back what the order holds (stock; and for an unpaid
+/// order its coupon uses and balances).
+pub fn gives_back(to: i64) -> bool {
+    matches!(to, CANCELLED | DECLINED)
+}
+
+/// Why an order in this status cannot ship; None when it can.
+pub fn cannot_ship(status: i64) -> Option<String> {
+    match status {
+        INCOMPLETE | REFUNDED | CANCELLED | DECLINED => Some(format!(
+            "The order is {} ({status}); only a placed, paid order that is not cancelled, declined or refunded can ship.",
+            status_name(status)
+        )),
+        _ => None,
+    }
+}
+
+/// Products of an order that ship (physical items and custom items).
+fn shippable(p: &OrderProduct) -> bool {
+    p.kind == "physical"
+}
+
+/// Checks one shipment's items (order product id, quantity) against what the order has
+/// and what already shipped, for the shipping address `address_id`. Returns the shipped
+/// map after it.
+pub fn ship(
+    products: &[OrderProduct],
+    shipped: &BTreeMap<i64, i64>,
+    address_id: i64,
+    items: &[(i64, i64)],
+) -> Result<BTreeMap<i64, i64>, String> {
+    if items.is_empty() {
+        return Err("items: list at least one {order_product_id, quantity} to ship.".into());
+    }
+    let mut after = shipped.clone();
+    for (product_id, quantity) in items {
+        let Some(p) = products.iter().find(|p| p.id == *product_id) else {
+            return Err(format!(
+                "items: order product {product_id} is not part of this order (see GET /v2/orders/{{id}}/products)."
+            ));
+        };
+        if !shippable(p) {
+            return Err(format!(
+                "items: order product {product_id} ({}) is {} and does not ship.",
+                p.name, p.kind
+            ));
+        }
+        if p.order_address_id != address_id {
+            return Err(format!(
+                "items: order product {product_id} ({}) ships to address {}, not {address_id}.",
+                p.name, p.order_address_id
+            ));
+        }
+        if *quantity <= 0 {
+            return Err(format!(
+                "items: the quantity of order product {product_id} must be at least 1."
+            ));
+        }
+        let done = after.entry(*product_id).or_default();
+        let left = p.quantity - *done;
+        if *quantity > left {
+            return Err(format!(
+                "items: order product {product_id} ({}) has {left} of {} units left to ship; {quantity} asked.",
+                p.name, p.quantity
+            ));
+        }
+        *done += quantity;
+    }
+    Ok(after)
+}
+
+/// The status an order has after its shipments changed: Shipped when every unit that
+/// ships has shipped, Partially Shipped when some have; otherwise it keeps `current`
+/// (a status set by hand is not undone when shipments are deleted).
+pub fn status_after_shipping(
+    products: &[OrderProduct],
+    shipped: &BTreeMap<i64, i64>,
+    current: i64,
+) -> i64 {
+    let to_ship: i64 = products
+        .iter()
+        .filter(|p| shippable(p))
+        .map(|p| p.quantity)
+        .sum();
+    let done: i64 = shipped.values().sum();
+    if to_ship > 0 && done >= to_ship {
+        SHIPPED
+    } else if done > 0 {
+        PARTIALLY_SHIPPED
+    } else {
+        current
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal::Decimal;
+
+    fn product(id: i64, kind: &'static str, quantity: i64, address: i64) -> OrderProduct {
+        OrderProduct {
+            id,
+            product_id: 100 + id,
+            variant_id: 0,
+            kind,
+            name: format!("P{id}"),
+            sku: String::new(),
+            quantity,
+            weight: Decimal::ZERO,
+            base_price: Money::ZERO,
+            price_ex_tax: Money::ZERO,
+            price_inc_tax: Money::ZERO,
+            base_total: Money::ZERO,
+            total_ex_tax: Money::ZERO,
+            total_inc_tax: Money::ZERO,
+            total_tax: Money::ZERO,
+            discount: Money::ZERO,
+            discounts: vec![],
+            order_address_id: address,
+            options: vec![],
+        }
+    }
+
+    #[test]
+    fn final_statuses_never_move() {
+        for from in [REFUNDED, CANCELLED, DECLINED] {
+            for to in 0..=14 {
+                let r = check_status_change(from, to);
+                assert_eq!(r.is_ok(), from == to, "{from} -> {to}: {r:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn nothing_goes_back_to_incomplete() {
+        for from in 1..=14 {
+            let r = check_status_change(from, INCOMPLETE);
+            assert!(r.is_err(), "{from}");
+        }
+        assert!(check_status_change(INCOMPLETE, INCOMPLETE).is_ok());
+        assert_eq!(
+            check_status_change(CANCELLED, INCOMPLETE).unwrap_err(),
+            "An order cannot move from Cancelled (5) to Incomplete (0): that status is final."
+        );
+    }
+
+    #[test]
+    fn open_orders_move_forward() {
+        assert!(check_status_change(INCOMPLETE, 11).is_ok());
+        assert!(check_status_change(11, SHIPPED).is_ok());
+        assert!(check_status_change(11, CANCELLED).is_ok());
+        assert!(check_status_change(INCOMPLETE, DECLINED).is_ok());
+        assert!(check_status_change(SHIPPED, 10).is_ok());
+        assert!(check_status_change(10, REFUNDED).is_ok());
+        assert!(check_status_change(INCOMPLETE, REFUNDED).is_err());
+        assert!(
+            check_status_change(11, 15)
+                .unwrap_err()
+                .contains("not an order status")
+        );
+        assert!(check_status_change(11, -1).is_err());
+    }
+
+    #[test]
+    fn only_cancel_and_decline_give_back() {
+        let back: Vec<i64> = (0..=14).filter(|s| gives_back(*s)).collect();
+        assert_eq!(back, vec![CANCELLED, DECLINED]);
+    }
+
+    #[test]
+    fn shipments_never_exceed_what_was_ordered() {
+        let products = vec![product(1, "physical", 3, 1), product(2, "digital", 1, 0)];
+        let none = BTreeMap::new();
+        let after = ship(&products, &none, 1, &[(1, 2)]).unwrap();
+        assert_eq!(after.get(&1), Some(&2));
+        assert_eq!(
+            status_after_shipping(&products, &after, 11),
+            PARTIALLY_SHIPPED
+        );
+        let err = ship(&products, &after, 1, &[(1, 2)]).unwrap_err();
+        assert!(
+            err.contains("has 1 of 3 units left to ship; 2 asked"),
+            "{err}"
+        );
+        // The same product twice in one shipment counts both.
+        assert!(ship(&products, &none, 1, &[(1, 2), (1, 2)]).is_err());
+        let all = ship(&products, &after, 1, &[(1, 1)]).unwrap();
+        assert_eq!(status_after_shipping(&products, &all, 3), SHIPPED);
+        assert!(
+            ship(&products, &none, 1, &[(9, 1)])
+                .unwrap_err()
+                .contains("not part of this order")
+        );
+        assert!(
+            ship(&products, &none, 1, &[(2, 1)])
+                .unwrap_err()
+                .contains("does not ship")
+        );
+        assert!(
+            ship(&products, &none, 2, &[(1, 1)])
+                .unwrap_err()
+                .contains("ships to address 1")
+        );
+        assert!(ship(&products, &none, 1, &[(1, 0)]).is_err());
+        assert!(ship(&products, &none, 1, &[]).is_err());
+        assert_eq!(status_after_shipping(&products, &none, 11), 11);
+    }
+}

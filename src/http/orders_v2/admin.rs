@@ -1,0 +1,627 @@
+//! V2 Orders API, the writing part: update (status, notes, message, archive), archive
+//! one or all, shipments CRUD, and the remaining reads of `orders.v2.oas2.yml`
+//! (messages, consignments, shipping quotes, fees). Writes need `store_v2_orders`.
+
+use super::{
+    AppState, BillingAddressWire, OrderWire, READ, ResourceLink, ShippingAddressWire, address_wire,
+    api_base, link, load, order_wire, paged, query_pairs, shipping_address_wire,
+};
+use crate::domain::coupon::rfc2822;
+use crate::domain::money::Money;
+use crate::domain::order::PlacedOrder;
+use crate::domain::order_admin::Shipment;
+use crate::domain::scope::Scope;
+use crate::http::error::ApiError;
+use crate::http::extract::{Auth, JsonBody};
+use crate::http::v2::{self, V2Error, V2ErrorItem, V2Result};
+use crate::service::order_admin::{OrderUpdate, ShipmentInput};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+const WRITE: Scope = Scope::V2Orders;
+
+// ---------- wire ----------
+
+/// `order_Put`: the fields Kassa changes on a placed order. Documents the body; it is
+/// read by hand so that any other field is named in the refusal.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct OrderPutRequest {
+    pub status_id: Option<i64>,
+    pub staff_notes: Option<String>,
+    pub customer_message: Option<String>,
+    /// `true` archives the order, as `DELETE /v2/orders/{id}` does.
+    pub is_deleted: Option<bool>,
+}
+
+const PUT_FIELDS: [&str; 4] = ["status_id", "staff_notes", "customer_message", "is_deleted"];
+
+fn order_update(body: &Value) -> V2Result<OrderUpdate> {
+    let Some(obj) = body.as_object() else {
+        return Err(V2Error::bad_request(
+            "The body must be a JSON object of the order fields to change.",
+        ));
+    };
+    if let Some(k) = obj.keys().find(|k| !PUT_FIELDS.contains(&k.as_str())) {
+        return Err(V2Error::bad_request(format!(
+            "`{k}` cannot be changed on a placed order here; Kassa changes {}.",
+            PUT_FIELDS.join(", ")
+        )));
+    }
+    let text = |k: &str| -> V2Result<Option<String>> {
+        match obj.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(V2Error::bad_request(format!("`{k}` must be a string."))),
+        }
+    };
+    let status_id = match obj.get("status_id") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(v.as_i64().ok_or_else(|| {
+            V2Error::bad_request("`status_id` must be an integer order status id (0–14).")
+        })?),
+    };
+    let is_deleted = match obj.get("is_deleted") {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(_) => return Err(V2Error::bad_request("`is_deleted` must be true or false.")),
+    };
+    Ok(OrderUpdate {
+        status_id,
+        staff_notes: text("staff_notes")?,
+        customer_message: text("customer_message")?,
+        is_deleted,
+    })
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ShipmentItemRequest {
+    pub order_product_id: i64,
+    pub quantity: i64,
+}
+
+/// `orderShipment_Post` / `orderShipment_Put`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShipmentRequest {
+    pub order_address_id: Option<i64>,
+    pub tracking_number: Option<String>,
+    pub tracking_link: Option<String>,
+    /// An amount, as a string (`"1.0000"`) or a number.
+    #[schema(value_type = Option<String>)]
+    pub merchant_shipping_cost: Option<Value>,
+    pub shipping_method: Option<String>,
+    pub shipping_provider: Option<String>,
+    pub tracking_carrier: Option<String>,
+    pub comments: Option<String>,
+    pub items: Option<Vec<ShipmentItemRequest>>,
+}
+
+impl ShipmentRequest {
+    fn input(self) -> V2Result<ShipmentInput> {
+        let cost = match &self.merchant_shipping_cost {
+            None | Some(Value::Null) => None,
+            Some(v) => {
+                let s = match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                let d = Decimal::from_str_exact(s.trim())
+                    .ok()
+                    .filter(|d| !d.is_sign_negative())
+                    .ok_or_else(|| {
+                        V2Error::bad_request(format!(
+                            "`merchant_shipping_cost` must be an amount like \"1.0000\", not {v}."
+                        ))
+                    })?;
+                Some(Money::new(d))
+            }
+        };
+        Ok(ShipmentInput {
+            order_address_id: self.order_address_id,
+            tracking_number: self.tracking_number,
+            tracking_link: self.tracking_link,
+            merchant_shipping_cost: cost,
+            shipping_method: self.shipping_method,
+            shipping_provider: self.shipping_provider,
+            tracking_carrier: self.tracking_carrier,
+            comments: self.comments,
+            items: self.items.map(|items| {
+                items
+                    .into_iter()
+                    .map(|i| (i.order_product_id, i.quantity))
+                    .collect()
+            }),
+        })
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ShipmentItemWire {
+    pub order_product_id: i64,
+    pub product_id: i64,
+    pub quantity: i64,
+}
+
+/// `orderShipment`.
+#[derive(Serialize, ToSchema)]
+pub struct ShipmentWire {
+    pub id: i64,
+    pub order_id: i64,
+    pub customer_id: i64,
+    pub order_address_id: i64,
+    pub date_created: String,
+    pub tracking_number: String,
+    pub merchant_shipping_cost: String,
+    pub shipping_method: String,
+    pub shipping_provider: String,
+    pub tracking_carrier: String,
+    pub tracking_link: String,
+    pub comments: String,
+    pub billing_address: BillingAddressWire,
+    pub shipping_address: BillingAddressWire,
+    pub items: Vec<ShipmentItemWire>,
+    pub shipping_provider_display_name: String,
+    pub generated_tracking_link: String,
+}
+
+fn provider_display_name(p: &str) -> String {
+    match p {
+        "auspost" => "Australia Post",
+        "canadapost" => "Canada Post",
+        "endicia" => "Endicia",
+        "usps" => "USPS",
+        "fedex" => "FedEx",
+        "royalmail" => "Royal Mail",
+        "ups" | "upsready" => "UPS",
+        "shipperhq" => "ShipperHQ",
+        "" => "",
+        other => other,
+    }
+    .to_string()
+}
+
+fn shipment_wire(o: &PlacedOrder, s: &Shipment, date_created: i64) -> ShipmentWire {
+    let billing = o
+        .cart
+        .checkout
+        .billing_address
+        .as_ref()
+        .map(|b| address_wire(&b.address))
+        .unwrap_or_else(|| address_wire(&Default::default()));
+    let shipping = o
+        .shipping_addresses()
+        .into_iter()
+        .find(|a| a.id == s.order_address_id)
+        .map(|a| address_wire(&a.address))
+        .unwrap_or_else(|| address_wire(&Default::default()));
+    ShipmentWire {
+        id: s.id,
+        order_id: o.id,
+        customer_id: o.cart.customer_id,
+        order_address_id: s.order_address_id,
+        date_created: rfc2822(date_created),
+        tracking_number: s.tracking_number.clone(),
+        merchant_shipping_cost: v2::money(s.merchant_shipping_cost),
+        shipping_method: s.shipping_method.clone(),
+        shipping_provider: s.shipping_provider.clone(),
+        tracking_carrier: s.tracking_carrier.clone(),
+        tracking_link: s.tracking_link.clone(),
+        comments: s.comments.clone(),
+        billing_address: billing,
+        shipping_address: shipping,
+        items: s
+            .items
+            .iter()
+            .map(|(op, p, q)| ShipmentItemWire {
+                order_product_id: *op,
+                product_id: *p,
+                quantity: *q,
+            })
+            .collect(),
+        shipping_provider_display_name: provider_display_name(&s.shipping_provider),
+        generated_tracking_link: s.tracking_link.clone(),
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CountWire {
+    pub count: i64,
+}
+
+/// `orderConsignment_Get`: the order's shipping consignments (pickups, downloads and
+/// email deliveries are not kept apart by Kassa and are listed empty).
+#[derive(Serialize, ToSchema)]
+pub struct ConsignmentsWire {
+    pub pickups: Vec<Value>,
+    pub shipping: Vec<ShippingConsignmentWire>,
+    pub downloads: Vec<Value>,
+    #[schema(value_type = Object)]
+    pub email: Value,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ShippingConsignmentWire {
+    #[serde(flatten)]
+    pub address: ShippingAddressWire,
+    pub line_items: Vec<ResourceLink>,
+}
+
+/// `shippingQuotes_Base`: the quote the shopper chose for a shipping address.
+#[derive(Serialize, ToSchema)]
+pub struct ShippingQuoteWire {
+    pub id: String,
+    pub uuid: String,
+    pub timestamp: String,
+    pub shipping_provider_id: String,
+    #[schema(value_type = Vec<Object>)]
+    pub shipping_provider_quote: Vec<Value>,
+    pub provider_code: String,
+    pub carrier_code: String,
+    pub rate_code: String,
+    pub rate_id: String,
+    pub method_id: i64,
+}
+
+// ---------- handlers ----------
+
+fn order_id(raw: &str) -> V2Result<i64> {
+    v2::path_id(raw, "Order")
+}
+
+async fn reply_order(
+    state: &AppState,
+    who_store: &crate::store::StoreRecord,
+    o: &PlacedOrder,
+) -> Response {
+    let base = api_base(state, who_store);
+    let w: OrderWire = order_wire(o, who_store, &base);
+    v2::reply(StatusCode::OK, &w)
+}
+
+/// Update an order: its status (along allowed transitions; cancelling or declining
+/// gives back its stock), staff notes, customer message, or archive it.
+#[utoipa::path(put, path = "/stores/{store_hash}/v2/orders/{order_id}", tag = "Orders",
+    operation_id = "updateOrder",
+    params(("store_hash" = String, Path), ("order_id" = i64, Path)),
+    request_body = OrderPutRequest,
+    responses((status = 200, body = OrderWire), (status = 400, body = Vec<V2ErrorItem>),
+        (status = 404, body = Vec<V2ErrorItem>), (status = 409, body = Vec<V2ErrorItem>)))]
+pub(super) async fn update_order(
+    State(state): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    Path(path): Path<(String, String)>,
+    body: Result<JsonBody<Value>, ApiError>,
+) -> V2Result<Response> {
+    let who = v2::principal(auth, WRITE)?;
+    let id = order_id(&path.1)?;
+    let upd = order_update(&v2::body(body)?)?;
+    let o = state.kassa.update_order(&who.store, id, &upd).await?;
+    Ok(reply_order(&state, &who.store, &o).await)
+}
+
+/// Archive an order: it is left out of lists (unless `is_deleted=true`) but stays readable.
+#[utoipa::path(delete, path = "/stores/{store_hash}/v2/orders/{order_id}", tag = "Orders",
+    operation_id = "deleteOrder",
+    params(("store_hash" = String, Path), ("order_id" = i64, Path)),
+    responses((status = 204), (status = 404, body = Vec<V2ErrorItem>)))]
+pub(super) async fn archive_order(
+    State(state): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    Path(path): Path<(String, String)>,
+) -> V2Result<Response> {
+    let who = v2::principal(auth, WRITE)?;
+    let id = order_id(&path.1)?;
+    state.kassa.archive_order(&who.store, id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Archive all orders.
+#[utoipa::path(delete, path = "/stores/{store_hash}/v2/orders", tag = "Orders",
+    operation_id = "deleteAllOrders",
+    params(("store_hash" = String, Path)),
+    responses((status = 204), (status = 403, body = Vec<V2ErrorItem>)))]
+pub(super) async fn archive_all_orders(
+    State(state): State<AppState>,
+    auth: Result<Auth, ApiError>,
+) -> V2Result<Response> {
+    let who = v2::principal(auth, WRITE)?;
+    state.kassa.archive_all_orders(&who.store).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// List an order's shipments; 204 when it has none.
+#[utoipa::path(get, path = "/stores/{store_hash}/v2/orders/{order_id}/shipments", tag = "Order Shipments",
+    operation_id = "getOrderShipments",
+    params(("store_hash" = String, Path), ("order_id" = i64, Path),
+        ("page" = Option<i64>, Query), ("limit" = Option<i64>, Query)),
+    responses((status = 200, body = Vec<ShipmentWire>), (status = 204), (status = 404, body = Vec<V2ErrorItem>)))]
+pub(super) async fn list_shipments(
+    State(state): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    Path(path): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+) -> V2Result<Response> {
+    let who = v2::principal(auth, READ)?;
+    let pairs = query_pairs(q.as_deref());
+    let id = order_id(&path.1)?;
+    let (o, shipments) = state.kassa.order_shipments(&who.store, id).await?;
+    let wire: Vec<ShipmentWire> = shipments
+        .iter()
+        .map(|(s, at)| shipment_wire(&o, s, *at))
+        .collect();
+    let wire = paged(wire, &pairs)?;
+    if wire.is_empty() {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    Ok(v2::reply(StatusCode::OK, &wire))
+}
+
+/// Create a shipment of some of an order's items; shipping everything makes the order
+/// Shipped, shipping part of it Partially Shipped.
+#[utoipa::path(post, path = "/stores/{store_hash}/v2/orders/{order_id}/shipments", tag = "Order Shipments",
+    operation_id = "createOrderShipments",
+    params(("store_hash" = String, Path), ("order_id" = i64, Path)),
+    request_body = ShipmentRequest,
+    responses((status = 201, body = ShipmentWire), (status = 400, body = Vec<V2ErrorItem>),
+        (status = 404, body = Vec<V2ErrorItem>), (status = 409, body = Vec<V2ErrorItem>)))]
+pub(super) async fn create_shipment(
+    State(state): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    Path(path): Path<(String, String)>,
+    body: Result<JsonBody<ShipmentRequest>, ApiError>,
+) -> V2Result<Response> {
+    let who = v2::principal(auth, WRITE)?;
+    let id = order_id(&path.1)?;
+    let input = v2::body(body)?.input()?;
+    let sid = state.kassa.create_shipment(&who.store, id, &input).await?;
+    one_shipment(&state, &who.store, id, sid, StatusCode::CREATED).await
+}
+
+async fn one_shipment(
+    state: &AppState,
+    store: &crate::store::StoreRecord,
+    order_id: i64,
+    shipment_id: i64,
+    status: StatusCode,
+) -> V2Result<Response> {
+    let (o, shipments) = state.kassa.order_shipments(store, order_id).await?;
+    let (s, at) = shipments
+        .iter()
+        .find(|(s, _)| s.id == shipment_id)
+        .ok_or_else(|| {
+            V2Error::not_found(format!(
+                "Shipment {shipment_id} does not exist in order {order_id}."
+            ))
+        })?;
+    Ok(v2::reply(status, &shipment_wire(&o, s, *at)))
+}
+
+/// Delete all of an order's shipments; what they shipped counts as unshipped again.
+#[utoipa::path(delete, path = "/stores/{store_hash}/v2/orders/{order_id}/shipments", tag = "Order Shipments",
+    operation_id = "deleteOrderShipments",
+    params(("store_hash" = String, Path), ("order_id" = i64, Path)),
+    responses((status = 204), (status = 404, body = Vec<V2ErrorItem>)))]
+pub(super) async fn delete_shipments(
+    State(state): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    Path(path): Path<(String, String)>,
+) -> V2Result<Response> {
+    let who = v2::principal(auth, WRITE)?;
+    let id = order_id(&path.1)?;
+    state.kassa.delete_shipments(&who.store, id, None).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Count an order's shipments.
+#[utoipa::path(get, path = "/stores/{store_hash}/v2/orders/{order_id}/shipments/count", tag = "Order Shipments",
+    operation_id = "getOrderShipmentsCount",
+    params(("store_hash" = String, Path), ("order_id" = i64, Path)),
+    responses((status = 200, body = CountWire), (status = 404, body = Vec<V2ErrorItem>)))]
+pub(super) async fn count_shipments(
+    State(state): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    Path(path): Path<(String, String)>,
+) -> V2Result<Response> {
+    let who = v2::principal(auth, READ)?;
+    let id = order_id(&path.1)?;
+    let (_, shipments) = state.kassa.order_shipments(&who.store, id).await?;
+    Ok(v2::reply(
+        StatusCode::OK,
+        &CountWire {
+            count: shipments.len() as i64,
+        },
+    ))
+}
+
+/// Get a shipment.
+#[utoipa::path(get, path = "/stores/{store_hash}/v2/orders/{order_id}/shipments/{shipment_id}", tag = "Order Shipments",
+    operation_id = "getOrderShipment",
+    params(("store_hash" = String, Path), ("order_id" = i64, Path), ("shipment_id" = i64, Path)),
+    responses((status = 200, body = ShipmentWire), (status = 404, body = Vec<V2ErrorItem>)))]
+pub(super) async fn get_shipment(
+    State(state): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    Path(path): Path<(String, String, String)>,
+) -> V2Result<Response> {
+    let who = v2::principal(auth, READ)?;
+    let id = order_id(&path.1)?;
+    let sid = v2::path_id(&path.2, "Shipment")?;
+    one_shipment(&state, &who.store, id, sid, StatusCode::OK).await
+}
+
+/// Update a shipment's tracking, provider, cost or comments (its items stay).
+#[utoipa::path(put, path = "/stores/{store_hash}/v2/orders/{order_id}/shipments/{shipment_id}", tag = "Order Shipments",
+    operation_id = "updateOrderShipment",
+    params(("store_hash" = String, Path), ("order_id" = i64, Path), ("shipment_id" = i64, Path)),
+    request_body = ShipmentRequest,
+    responses((status = 200, body = ShipmentWire), (status = 400, body = Vec<V2ErrorItem>),
+        (status = 404, body = Vec<V2ErrorItem>), (status = 409, body = Vec<V2ErrorItem>)))]
+pub(super) async fn update_shipment(
+    State(state): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    Path(path): Path<(String, String, String)>,
+    body: Result<JsonBody<ShipmentRequest>, ApiError>,
+) -> V2Result<Response> {
+    let who = v2::principal(auth, WRITE)?;
+    let id = order_id(&path.1)?;
+    let sid = v2::path_id(&path.2, "Shipment")?;
+    let input = v2::body(body)?.input()?;
+    state
+        .kassa
+        .update_shipment(&who.store, id, sid, &input)
+        .await?;
+    one_shipment(&state, &who.store, id, sid, StatusCode::OK).await
+}
+
+/// Delete a shipment; what it shipped counts as unshipped again.
+#[utoipa::path(delete, path = "/stores/{store_hash}/v2/orders/{order_id}/shipments/{shipment_id}", tag = "Order Shipments",
+    operation_id = "deleteOrderShipment",
+    params(("store_hash" = String, Path), ("order_id" = i64, Path), ("shipment_id" = i64, Path)),
+    responses((status = 204), (status = 404, body = Vec<V2ErrorItem>)))]
+pub(super) async fn delete_shipment(
+    State(state): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    Path(path): Path<(String, String, String)>,
+) -> V2Result<Response> {
+    let who = v2::principal(auth, WRITE)?;
+    let id = order_id(&path.1)?;
+    let sid = v2::path_id(&path.2, "Shipment")?;
+    state
+        .kassa
+        .delete_shipments(&who.store, id, Some(sid))
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// An order's messages. Kassa has no storefront messaging, so the list is empty.
+#[utoipa::path(get, path = "/stores/{store_hash}/v2/orders/{order_id}/messages", tag = "Order Messages",
+    operation_id = "getOrderMessages",
+    params(("store_hash" = String, Path), ("order_id" = i64, Path)),
+    responses((status = 200, body = Vec<Object>), (status = 404, body = Vec<V2ErrorItem>)))]
+pub(super) async fn list_messages(
+    State(state): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    Path(path): Path<(String, String)>,
+) -> V2Result<Response> {
+    let who = v2::principal(auth, READ)?;
+    load(&state, &who.store, &path.1).await?;
+    Ok(v2::reply(StatusCode::OK, &Vec::<Value>::new()))
+}
+
+/// An order's fees. Checkouts in Kassa carry no fees, so the list is empty.
+#[utoipa::path(get, path = "/stores/{store_hash}/v2/orders/{order_id}/fees", tag = "Order Fees",
+    operation_id = "getOrderFees",
+    params(("store_hash" = String, Path), ("order_id" = i64, Path)),
+    responses((status = 200, body = Vec<Object>), (status = 404, body = Vec<V2ErrorItem>)))]
+pub(super) async fn list_fees(
+    State(state): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    Path(path): Path<(String, String)>,
+) -> V2Result<Response> {
+    let who = v2::principal(auth, READ)?;
+    load(&state, &who.store, &path.1).await?;
+    Ok(v2::reply(StatusCode::OK, &Vec::<Value>::new()))
+}
+
+/// An order's consignments: its shipping addresses with their line items.
+#[utoipa::path(get, path = "/stores/{store_hash}/v2/orders/{order_id}/consignments", tag = "Order Consignments",
+    operation_id = "getOrderConsignments",
+    params(("store_hash" = String, Path), ("order_id" = i64, Path)),
+    responses((status = 200, body = ConsignmentsWire), (status = 404, body = Vec<V2ErrorItem>)))]
+pub(super) async fn list_consignments(
+    State(state): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    Path(path): Path<(String, String)>,
+) -> V2Result<Response> {
+    let who = v2::principal(auth, READ)?;
+    let o = load(&state, &who.store, &path.1).await?;
+    let base = api_base(&state, &who.store);
+    let products = o.products();
+    let shipping = o
+        .shipping_addresses()
+        .iter()
+        .map(|a| ShippingConsignmentWire {
+            address: shipping_address_wire(o.id, a, &base, o.shipped_to(a.id)),
+            line_items: products
+                .iter()
+                .filter(|p| p.order_address_id == a.id)
+                .map(|p| link(&base, o.id, &format!("products/{}", p.id)))
+                .collect(),
+        })
+        .collect();
+    Ok(v2::reply(
+        StatusCode::OK,
+        &ConsignmentsWire {
+            pickups: vec![],
+            shipping,
+            downloads: vec![],
+            email: json!({"gift_certificates": []}),
+        },
+    ))
+}
+
+fn quote(o: &PlacedOrder, address_id: i64) -> V2Result<ShippingQuoteWire> {
+    let c = o
+        .cart
+        .checkout
+        .consignments
+        .get((address_id - 1).max(0) as usize)
+        .filter(|_| address_id >= 1)
+        .ok_or_else(|| {
+            V2Error::not_found(format!(
+                "Shipping address {address_id} does not exist in order {}.",
+                o.id
+            ))
+        })?;
+    let q = c.selected_option.as_ref();
+    Ok(ShippingQuoteWire {
+        id: address_id.to_string(),
+        uuid: q.map(|q| q.id.clone()).unwrap_or_default(),
+        timestamp: rfc2822(o.date_created),
+        shipping_provider_id: "bcstatic".into(),
+        shipping_provider_quote: vec![],
+        provider_code: q.map(|q| q.kind.clone()).unwrap_or_default(),
+        carrier_code: String::new(),
+        rate_code: String::new(),
+        rate_id: String::new(),
+        method_id: q.map(|q| q.method_id).unwrap_or(0),
+    })
+}
+
+/// The shipping quote chosen for one of an order's shipping addresses.
+#[utoipa::path(get, path = "/stores/{store_hash}/v2/orders/{order_id}/shipping_addresses/{shipping_address_id}/shipping_quotes", tag = "Order Shipping Addresses Quotes",
+    operation_id = "getOrderShippingAddressShippingQuotes",
+    params(("store_hash" = String, Path), ("order_id" = i64, Path), ("shipping_address_id" = i64, Path)),
+    responses((status = 200, body = ShippingQuoteWire), (status = 404, body = Vec<V2ErrorItem>)))]
+pub(super) async fn shipping_address_quotes(
+    State(state): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    Path(path): Path<(String, String, String)>,
+) -> V2Result<Response> {
+    let who = v2::principal(auth, READ)?;
+    let o = load(&state, &who.store, &path.1).await?;
+    let aid = v2::path_id(&path.2, "Shipping address")?;
+    Ok(v2::reply(StatusCode::OK, &quote(&o, aid)?))
+}
+
+/// The shipping quote chosen for one of an order's shipping consignments.
+#[utoipa::path(get, path = "/stores/{store_hash}/v2/orders/{order_id}/consignments/shipping/{shipping_consignment_id}/shipping_quotes", tag = "Order Consignments",
+    operation_id = "getOrderConsignmentShippingQuotes",
+    params(("store_hash" = String, Path), ("order_id" = i64, Path), ("shipping_consignment_id" = i64, Path)),
+    responses((status = 200, body = ShippingQuoteWire), (status = 404, body = Vec<V2ErrorItem>)))]
+pub(super) async fn consignment_quotes(
+    State(state): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    Path(path): Path<(String, String, String)>,
+) -> V2Result<Response> {
+    let who = v2::principal(auth, READ)?;
+    let o = load(&state, &who.store, &path.1).await?;
+    let cid = v2::path_id(&path.2, "Shipping consignment")?;
+    Ok(v2::reply(StatusCode::OK, &quote(&o, cid)?))
+}

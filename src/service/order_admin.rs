@@ -1,0 +1,403 @@
+//! Changing placed orders (V2 Orders writes): status, notes, archiving, shipments.
+//!
+//! Each change reads the order, decides with the pure rules in `domain::order_admin`,
+//! and applies guarded by the revision and status it read; if another change got there
+//! first it reads again and decides again (so two concurrent status changes never both
+//! apply from the same status), and after a few lost races answers 409.
+//!
+//! Cancelling or declining gives back what the order holds (stock; for an unpaid order
+//! also its coupon uses and balances) in the same transaction as the status change,
+//! once — an order whose reservation already lapsed has nothing left to give — and not
+//! while a payment for it is at the gateway.
+
+use super::{Kassa, ServiceError, ServiceResult};
+use crate::domain::DomainError;
+use crate::domain::order::PlacedOrder;
+use crate::domain::order_admin::{
+    OrderAdmin, Shipment, cannot_ship, check_shipment_fields, check_status_change, gives_back,
+    ship, status_after_shipping,
+};
+use crate::store::order_admin::{ChangeOutcome, OrderChange, OrderState, ShipmentWrite};
+use crate::store::{OutboxEvent, PAYMENT_HOLD_SECS, PlaceOrderError, StoreRecord};
+use serde_json::{Value, json};
+
+/// How often a change is re-decided after losing a race before answering 409.
+const ATTEMPTS: usize = 5;
+
+/// The fields of `PUT /v2/orders/{id}` Kassa changes.
+#[derive(Clone, Debug, Default)]
+pub struct OrderUpdate {
+    pub status_id: Option<i64>,
+    pub staff_notes: Option<String>,
+    pub customer_message: Option<String>,
+    /// `true` archives, as `DELETE /v2/orders/{id}` does.
+    pub is_deleted: Option<bool>,
+}
+
+/// The fields of a shipment a request sets (`None` = left as is).
+#[derive(Clone, Debug, Default)]
+pub struct ShipmentInput {
+    pub order_address_id: Option<i64>,
+    pub tracking_number: Option<String>,
+    pub tracking_link: Option<String>,
+    pub merchant_shipping_cost: Option<crate::domain::money::Money>,
+    pub shipping_method: Option<String>,
+    pub shipping_provider: Option<String>,
+    pub tracking_carrier: Option<String>,
+    pub comments: Option<String>,
+    /// (order product id, quantity).
+    pub items: Option<Vec<(i64, i64)>>,
+}
+
+impl ShipmentInput {
+    fn apply(&self, s: &mut Shipment) {
+        let set = |to: &mut String, from: &Option<String>| {
+            if let Some(v) = from {
+                *to = v.clone();
+            }
+        };
+        if let Some(a) = self.order_address_id {
+            s.order_address_id = a;
+        }
+        set(&mut s.tracking_number, &self.tracking_number);
+        set(&mut s.tracking_link, &self.tracking_link);
+        if let Some(c) = self.merchant_shipping_cost {
+            s.merchant_shipping_cost = c;
+        }
+        set(&mut s.shipping_method, &self.shipping_method);
+        set(&mut s.shipping_provider, &self.shipping_provider);
+        set(&mut s.tracking_carrier, &self.tracking_carrier);
+        set(&mut s.comments, &self.comments);
+    }
+}
+
+fn not_found(id: i64) -> ServiceError {
+    ServiceError::NotFound(format!("Order {id} does not exist."))
+}
+
+fn invalid(why: String) -> ServiceError {
+    DomainError::invalid(why).into()
+}
+
+fn placed(id: i64, st: &OrderState) -> ServiceResult<PlacedOrder> {
+    let mut o = PlacedOrder::from_doc(id, st.status_id, st.date_modified, st.doc.clone())
+        .map_err(crate::store::StoreError::from)?;
+    o.is_deleted = st.is_deleted;
+    Ok(o)
+}
+
+fn admin_of(doc: &Value) -> OrderAdmin {
+    serde_json::from_value(doc["admin"].clone()).unwrap_or_default()
+}
+
+fn with_admin(doc: &Value, admin: &OrderAdmin) -> ServiceResult<Value> {
+    let mut doc = doc.clone();
+    if let Some(obj) = doc.as_object_mut() {
+        obj.insert(
+            "admin".into(),
+            serde_json::to_value(admin).map_err(crate::store::StoreError::from)?,
+        );
+    }
+    Ok(doc)
+}
+
+fn order_event(scope: &str, id: i64) -> OutboxEvent {
+    OutboxEvent::new(scope, id, json!({"type": "order", "id": id}))
+}
+
+fn status_event(id: i64, from: i64, to: i64) -> OutboxEvent {
+    OutboxEvent::new(
+        "store/order/statusUpdated",
+        id,
+        json!({"type": "order", "id": id,
+               "status": {"previous_status_id": from, "new_status_id": to}}),
+    )
+}
+
+fn shipment_of(v: &Value) -> ServiceResult<Shipment> {
+    Ok(serde_json::from_value(v.clone()).map_err(crate::store::StoreError::from)?)
+}
+
+impl Kassa {
+    async fn order_state(&self, store: &StoreRecord, id: i64) -> ServiceResult<OrderState> {
+        self.store
+            .order_state(store.id, id)
+            .await?
+            .ok_or_else(|| not_found(id))
+    }
+
+    /// Applies a change; `Ok(None)` when it lost a race and must be decided again.
+    async fn try_change(
+        &self,
+        store: &StoreRecord,
+        change: &OrderChange,
+    ) -> ServiceResult<Option<Option<i64>>> {
+        match self.store.change_order(store.id, change).await {
+            Ok(ChangeOutcome::Applied { shipment_id }) => Ok(Some(shipment_id)),
+            Ok(ChangeOutcome::Stale) => Ok(None),
+            Err(PlaceOrderError::Refused(why)) => Err(invalid(why)),
+            Err(PlaceOrderError::Store(e)) => Err(e.into()),
+        }
+    }
+
+    /// A change that starts from `st` and leaves the order as it is, for callers to fill in.
+    fn change_from(&self, id: i64, st: &OrderState) -> OrderChange {
+        OrderChange {
+            order_id: id,
+            revision: st.revision,
+            status_id: st.status_id,
+            new_status_id: st.status_id,
+            doc: st.doc.clone(),
+            release: false,
+            archive: false,
+            shipment: ShipmentWrite::None,
+            now: self.now(),
+            events: Vec::new(),
+        }
+    }
+
+    /// `PUT /v2/orders/{id}`: status, notes, message, archiving.
+    pub async fn update_order(
+        &self,
+        store: &StoreRecord,
+        id: i64,
+        upd: &OrderUpdate,
+    ) -> ServiceResult<PlacedOrder> {
+        for _ in 0..ATTEMPTS {
+            let st = self.order_state(store, id).await?;
+            let mut c = self.change_from(id, &st);
+            if let Some(to) = upd.status_id {
+                check_status_change(st.status_id, to).map_err(invalid)?;
+                c.new_status_id = to;
+            }
+            let status_changed = c.new_status_id != st.status_id;
+            if status_changed && gives_back(c.new_status_id) && !st.released {
+                if st.payment_started_at >= c.now - PAYMENT_HOLD_SECS {
+                    return Err(ServiceError::Duplicate(format!(
+                        "A payment for order {id} is in progress; try again in {PAYMENT_HOLD_SECS} seconds."
+                    )));
+                }
+                c.release = true;
+            }
+            let mut admin = admin_of(&st.doc);
+            let before = admin.clone();
+            if let Some(n) = &upd.staff_notes {
+                admin.staff_notes = n.clone();
+            }
+            if let Some(m) = &upd.customer_message {
+                admin.customer_message = Some(m.clone());
+            }
+            c.doc = with_admin(&st.doc, &admin)?;
+            c.archive = upd.is_deleted == Some(true) && !st.is_deleted;
+            if upd.is_deleted == Some(false) && st.is_deleted {
+                return Err(invalid(format!(
+                    "Order {id} is archived; archiving cannot be undone through the API."
+                )));
+            }
+            if !status_changed && admin == before && !c.archive {
+                return placed(id, &st);
+            }
+            if status_changed || admin != before {
+                c.events.push(order_event("store/order/updated", id));
+            }
+            if status_changed {
+                c.events
+                    .push(status_event(id, st.status_id, c.new_status_id));
+            }
+            if c.archive {
+                c.events.push(order_event("store/order/archived", id));
+            }
+            if self.try_change(store, &c).await?.is_some() {
+                return self.get_order(store, id).await;
+            }
+        }
+        Err(ServiceError::Conflict)
+    }
+
+    /// `DELETE /v2/orders/{id}`: archives the order (it stays readable).
+    pub async fn archive_order(&self, store: &StoreRecord, id: i64) -> ServiceResult<()> {
+        let upd = OrderUpdate {
+            is_deleted: Some(true),
+            ..OrderUpdate::default()
+        };
+        self.update_order(store, id, &upd).await.map(|_| ())
+    }
+
+    /// `DELETE /v2/orders`: archives every order; how many were archived.
+    pub async fn archive_all_orders(&self, store: &StoreRecord) -> ServiceResult<usize> {
+        Ok(self.store.archive_all_orders(store.id, self.now()).await?)
+    }
+
+    /// An order's shipments, oldest first.
+    pub async fn order_shipments(
+        &self,
+        store: &StoreRecord,
+        order_id: i64,
+    ) -> ServiceResult<(PlacedOrder, Vec<(Shipment, i64)>)> {
+        let o = self.get_order(store, order_id).await?;
+        let rows = self.store.shipments(store.id, order_id).await?;
+        let mut out = Vec::new();
+        for r in rows {
+            let mut s = shipment_of(&r.doc)?;
+            s.id = r.id;
+            out.push((s, r.date_created));
+        }
+        Ok((o, out))
+    }
+
+    /// `POST /v2/orders/{id}/shipments`; returns the new shipment's id.
+    pub async fn create_shipment(
+        &self,
+        store: &StoreRecord,
+        order_id: i64,
+        input: &ShipmentInput,
+    ) -> ServiceResult<i64> {
+        let Some(address_id) = input.order_address_id else {
+            return Err(invalid(
+                "order_address_id: say which shipping address the shipment goes to (see GET /v2/orders/{id}/shipping_addresses).".into(),
+            ));
+        };
+        let Some(items) = &input.items else {
+            return Err(invalid(
+                "items: list the {order_product_id, quantity} the shipment contains.".into(),
+            ));
+        };
+        for _ in 0..ATTEMPTS {
+            let st = self.order_state(store, order_id).await?;
+            let o = placed(order_id, &st)?;
+            if let Some(why) = cannot_ship(st.status_id) {
+                return Err(invalid(why));
+            }
+            if !o.shipping_addresses().iter().any(|a| a.id == address_id) {
+                return Err(invalid(format!(
+                    "order_address_id: order {order_id} has no shipping address {address_id}."
+                )));
+            }
+            let products = o.products();
+            let mut admin = admin_of(&st.doc);
+            admin.shipped = ship(&products, &admin.shipped, address_id, items).map_err(invalid)?;
+            let mut shipment = Shipment::default();
+            input.apply(&mut shipment);
+            shipment.items = items
+                .iter()
+                .map(|(op, q)| {
+                    let pid = products
+                        .iter()
+                        .find(|p| p.id == *op)
+                        .map(|p| p.product_id)
+                        .unwrap_or(0);
+                    (*op, pid, *q)
+                })
+                .collect();
+            check_shipment_fields(&shipment).map_err(invalid)?;
+            let mut c = self.change_from(order_id, &st);
+            admin.date_shipped = c.now;
+            c.doc = with_admin(&st.doc, &admin)?;
+            c.new_status_id = status_after_shipping(&products, &admin.shipped, st.status_id);
+            c.events.push(order_event("store/order/updated", order_id));
+            if c.new_status_id != st.status_id {
+                c.events
+                    .push(status_event(order_id, st.status_id, c.new_status_id));
+            }
+            c.shipment = ShipmentWrite::Insert(
+                serde_json::to_value(&shipment).map_err(crate::store::StoreError::from)?,
+            );
+            if let Some(id) = self.try_change(store, &c).await? {
+                return id.ok_or(ServiceError::Conflict);
+            }
+        }
+        Err(ServiceError::Conflict)
+    }
+
+    /// `PUT /v2/orders/{id}/shipments/{shipment_id}`: tracking and notes (items stay).
+    pub async fn update_shipment(
+        &self,
+        store: &StoreRecord,
+        order_id: i64,
+        shipment_id: i64,
+        input: &ShipmentInput,
+    ) -> ServiceResult<()> {
+        if input.items.is_some() {
+            return Err(invalid(
+                "items: a shipment's items cannot change; delete the shipment and create a new one.".into(),
+            ));
+        }
+        for _ in 0..ATTEMPTS {
+            let st = self.order_state(store, order_id).await?;
+            let o = placed(order_id, &st)?;
+            let rows = self.store.shipments(store.id, order_id).await?;
+            let Some(row) = rows.iter().find(|r| r.id == shipment_id) else {
+                return Err(ServiceError::NotFound(format!(
+                    "Shipment {shipment_id} does not exist in order {order_id}."
+                )));
+            };
+            let mut s = shipment_of(&row.doc)?;
+            input.apply(&mut s);
+            check_shipment_fields(&s).map_err(invalid)?;
+            if let Some(a) = input.order_address_id {
+                let ships_there = s.items.iter().all(|(op, _, _)| {
+                    o.products()
+                        .iter()
+                        .any(|p| p.id == *op && p.order_address_id == a)
+                });
+                if !ships_there {
+                    return Err(invalid(format!(
+                        "order_address_id: the shipment's items do not ship to address {a}."
+                    )));
+                }
+            }
+            let mut c = self.change_from(order_id, &st);
+            c.shipment = ShipmentWrite::Update(
+                shipment_id,
+                serde_json::to_value(&s).map_err(crate::store::StoreError::from)?,
+            );
+            if self.try_change(store, &c).await?.is_some() {
+                return Ok(());
+            }
+        }
+        Err(ServiceError::Conflict)
+    }
+
+    /// Deletes one shipment (`Some`) or all of an order's (`None`); what they shipped
+    /// counts as unshipped again.
+    pub async fn delete_shipments(
+        &self,
+        store: &StoreRecord,
+        order_id: i64,
+        shipment_id: Option<i64>,
+    ) -> ServiceResult<()> {
+        for _ in 0..ATTEMPTS {
+            let st = self.order_state(store, order_id).await?;
+            let rows = self.store.shipments(store.id, order_id).await?;
+            let gone: Vec<_> = rows
+                .iter()
+                .filter(|r| shipment_id.is_none_or(|id| r.id == id))
+                .collect();
+            if gone.is_empty() {
+                return match shipment_id {
+                    Some(id) => Err(ServiceError::NotFound(format!(
+                        "Shipment {id} does not exist in order {order_id}."
+                    ))),
+                    None => Ok(()),
+                };
+            }
+            let mut admin = admin_of(&st.doc);
+            for r in &gone {
+                for (op, _, q) in shipment_of(&r.doc)?.items {
+                    if let Some(n) = admin.shipped.get_mut(&op) {
+                        *n = (*n - q).max(0);
+                    }
+                }
+            }
+            admin.shipped.retain(|_, n| *n > 0);
+            let mut c = self.change_from(order_id, &st);
+            c.doc = with_admin(&st.doc, &admin)?;
+            c.events.push(order_event("store/order/updated", order_id));
+            c.shipment = ShipmentWrite::Delete(gone.iter().map(|r| r.id).collect());
+            if self.try_change(store, &c).await?.is_some() {
+                return Ok(());
+            }
+        }
+        Err(ServiceError::Conflict)
+    }
+}
