@@ -17,6 +17,7 @@ mod orders;
 pub mod outbox;
 mod payments;
 pub mod records;
+pub mod refunds;
 pub mod usage;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -29,7 +30,9 @@ pub use idempotency::IdempotencyClaim;
 pub use metafields::{MetafieldFilter, MetafieldRecord, MetafieldWrite, NewMetafieldRow};
 pub use orders::{BalanceDebit, Held, NewOrder, PlaceOrderError, StockTake, UseClaim};
 pub use outbox::OutboxEvent;
-pub use payments::{Hold, PayableOrder, TransactionRow};
+pub use payments::{
+    ApprovedPayment, Hold, NewStoredCard, PayableOrder, Recorded, StoredValueDebit, TransactionRow,
+};
 pub use records::*;
 pub use usage::UseKind;
 

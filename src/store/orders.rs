@@ -156,15 +156,15 @@ pub struct Held {
 }
 
 impl Held {
-    fn of(doc: &Value) -> Held {
+    pub(super) fn of(doc: &Value) -> Held {
         serde_json::from_value(doc["held"].clone()).unwrap_or_default()
     }
 }
 
 /// Stock changes per product: (variant id, units to take; negative puts back).
-type StockChanges = BTreeMap<i64, Vec<(i64, i64)>>;
+pub(super) type StockChanges = BTreeMap<i64, Vec<(i64, i64)>>;
 
-fn add_stock(changes: &mut StockChanges, held: &[StockTake], sign: i64) {
+pub(super) fn add_stock(changes: &mut StockChanges, held: &[StockTake], sign: i64) {
     for t in held {
         changes
             .entry(t.product_id)
@@ -219,6 +219,8 @@ macro_rules! change_stock {
         refused
     }};
 }
+// Voiding a payment (store/payments.rs) restocks the same way.
+pub(super) use change_stock;
 
 /// Gives back the uses and balances in `$held` (stock is given back by `change_stock!`).
 macro_rules! return_held {
