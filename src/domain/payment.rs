@@ -32,6 +32,8 @@ pub struct CardInput {
 pub struct CardSummary {
     pub brand: &'static str,
     pub last_four: String,
+    /// The first six digits (issuer identification number), kept as BigCommerce does.
+    pub iin: String,
     pub expiry_month: i64,
     pub expiry_year: i64,
 }
@@ -121,6 +123,7 @@ pub fn check_card(card: &CardInput, now: (i64, i64)) -> Result<CardSummary, Doma
     Ok(CardSummary {
         brand: brand(&digits),
         last_four: digits[digits.len() - 4..].to_string(),
+        iin: digits[..6].to_string(),
         expiry_month: card.expiry_month,
         expiry_year: card.expiry_year,
     })
@@ -134,6 +137,106 @@ pub fn test_gateway(number: &str) -> GatewayOutcome {
         "4000000000009995" => GatewayOutcome::InsufficientFunds,
         "4000000000000119" => GatewayOutcome::GatewayError,
         _ => GatewayOutcome::Approved,
+    }
+}
+
+/// The payment method ids of stored value used as a payment instrument, as BigCommerce
+/// names them.
+pub const GIFT_CERTIFICATE_METHOD: &str = "bigcommerce.gift_certificate";
+pub const STORE_CREDIT_METHOD: &str = "bigcommerce.store_credit";
+
+/// What a gateway is asked to charge.
+pub enum GatewayInstrument<'a> {
+    /// A card as entered (checked with `check_card` first).
+    Card(&'a CardInput),
+    /// A card the gateway stored earlier, by the gateway's own reference.
+    StoredCard(&'a str),
+}
+
+/// A gateway's answer: the outcome and its reference for the operation (an
+/// authorization is later captured or voided by this reference).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GatewayReply {
+    pub outcome: GatewayOutcome,
+    pub reference: String,
+}
+
+/// A payment gateway. Kassa's services talk only to this trait; the gateway a store
+/// uses is chosen per store (today every store uses `TestGateway`). Async, because a
+/// real gateway is a network call.
+#[async_trait::async_trait]
+pub trait PaymentGateway: Send + Sync {
+    /// The gateway's name, kept on each transaction.
+    fn name(&self) -> &'static str;
+    /// Authorizes `amount_e4` (ten-thousandths of `currency`), capturing at once when
+    /// `capture` is true.
+    async fn authorize(
+        &self,
+        instrument: &GatewayInstrument<'_>,
+        amount_e4: i64,
+        currency: &str,
+        capture: bool,
+    ) -> GatewayReply;
+    /// Captures an earlier authorization.
+    async fn capture(&self, authorization: &str, amount_e4: i64) -> GatewayReply;
+    /// Voids an authorization that was not captured.
+    async fn void(&self, authorization: &str) -> GatewayReply;
+    /// Gives back part or all of a captured payment.
+    async fn refund(&self, payment: &str, amount_e4: i64) -> GatewayReply;
+    /// A reference under which the gateway keeps a card for later payments (never the
+    /// number itself).
+    async fn store_card(&self, card: &CardInput) -> String;
+}
+
+/// Kassa's test gateway: approves or refuses by card number (see the table above);
+/// stored cards, captures, voids and refunds are approved.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TestGateway;
+
+impl TestGateway {
+    fn reference(kind: &str) -> String {
+        format!("tg_{kind}_{}", uuid::Uuid::new_v4().simple())
+    }
+    fn ok(kind: &str) -> GatewayReply {
+        GatewayReply {
+            outcome: GatewayOutcome::Approved,
+            reference: Self::reference(kind),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl PaymentGateway for TestGateway {
+    fn name(&self) -> &'static str {
+        "testgateway"
+    }
+    async fn authorize(
+        &self,
+        instrument: &GatewayInstrument<'_>,
+        _amount_e4: i64,
+        _currency: &str,
+        capture: bool,
+    ) -> GatewayReply {
+        let outcome = match instrument {
+            GatewayInstrument::Card(card) => test_gateway(&card.number),
+            GatewayInstrument::StoredCard(_) => GatewayOutcome::Approved,
+        };
+        GatewayReply {
+            outcome,
+            reference: Self::reference(if capture { "pay" } else { "auth" }),
+        }
+    }
+    async fn capture(&self, _authorization: &str, _amount_e4: i64) -> GatewayReply {
+        Self::ok("capture")
+    }
+    async fn void(&self, _authorization: &str) -> GatewayReply {
+        Self::ok("void")
+    }
+    async fn refund(&self, _payment: &str, _amount_e4: i64) -> GatewayReply {
+        Self::ok("refund")
+    }
+    async fn store_card(&self, _card: &CardInput) -> String {
+        Self::reference("card")
     }
 }
 

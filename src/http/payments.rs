@@ -11,6 +11,7 @@ use crate::domain::DomainError;
 use crate::domain::payment::CardInput;
 use crate::domain::scope::Scope;
 use crate::service::ServiceError;
+use crate::service::payments::PaymentInstrument;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -24,6 +25,55 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_payment_methods))
         .routes(routes!(create_access_token))
         .routes(routes!(process_payment))
+        .routes(routes!(get_payment_settings, update_payment_settings))
+}
+
+/// A store's payment settings (Kassa's own; BigCommerce keeps this in the control panel).
+#[derive(Serialize, Deserialize, ToSchema, Default)]
+pub struct PaymentSettings {
+    /// `authorization_and_capture` (default): a payment is captured at once and the order
+    /// moves to Awaiting Fulfillment. `authorization`: the payment is only authorized, the
+    /// order waits in Awaiting Payment for `POST /v3/orders/{id}/payment_actions/capture`
+    /// (or `…/void`).
+    #[serde(default)]
+    pub transaction_type: Option<String>,
+}
+
+/// The store's payment settings.
+#[utoipa::path(get, path = "/stores/{store_hash}/v3/payments/settings", tag = "Payments", operation_id = "getPaymentSettings",
+    params(("store_hash" = String, Path)),
+    responses((status = 200, body = inline(Envelope<PaymentSettings>))))]
+async fn get_payment_settings(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(_store): Path<String>,
+) -> ApiResult<Envelope<PaymentSettings>> {
+    who.require(Scope::TransactionsReadOnly)?;
+    let kind = state.kassa.payment_transaction_type(who.store.id).await?;
+    Ok(Envelope::new(PaymentSettings {
+        transaction_type: Some(kind.into()),
+    }))
+}
+
+/// Change the store's payment settings.
+#[utoipa::path(put, path = "/stores/{store_hash}/v3/payments/settings", tag = "Payments", operation_id = "updatePaymentSettings",
+    params(("store_hash" = String, Path)),
+    request_body = PaymentSettings,
+    responses((status = 200, body = inline(Envelope<PaymentSettings>)), (status = 422, body = ErrorBody)))]
+async fn update_payment_settings(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(_store): Path<String>,
+    JsonBody(body): JsonBody<PaymentSettings>,
+) -> ApiResult<Envelope<PaymentSettings>> {
+    who.require(Scope::Transactions)?;
+    let kind = match body.transaction_type {
+        Some(k) => state.kassa.set_payment_transaction_type(&who, &k).await?,
+        None => state.kassa.payment_transaction_type(who.store.id).await?,
+    };
+    Ok(Envelope::new(PaymentSettings {
+        transaction_type: Some(kind.into()),
+    }))
 }
 
 #[derive(Deserialize, ToSchema, Default)]
@@ -84,7 +134,7 @@ pub struct PaymentBody {
     pub save_instrument: Option<bool>,
 }
 
-/// A payment instrument. Kassa's test gateway takes `card`.
+/// A payment instrument: `card`, `stored_card`, `gift_certificate` or `store_credit`.
 #[derive(Deserialize, ToSchema, Default)]
 pub struct InstrumentBody {
     #[serde(default, rename = "type")]
@@ -99,6 +149,11 @@ pub struct InstrumentBody {
     pub expiry_year: Option<i64>,
     #[serde(default)]
     pub verification_value: Option<String>,
+    /// A stored card's token (`stored_card`).
+    #[serde(default)]
+    pub token: Option<String>,
+    #[serde(default)]
+    pub gift_certificate_code: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -142,7 +197,7 @@ async fn get_payment_methods(
                         verification_value_required: true,
                     })
                     .collect(),
-                stored_instruments: Vec::new(),
+                stored_instruments: m.stored_instruments,
             })
             .collect(),
     ))
@@ -200,14 +255,44 @@ async fn process_payment(
         })?;
     let payment = body.payment.unwrap_or_default();
     let method = payment.payment_method_id.unwrap_or_default();
+    let save = payment.save_instrument.unwrap_or(false);
     let instrument = payment.instrument.unwrap_or_default();
-    match instrument.kind.as_deref().map(str::trim) {
-        Some("card") => {}
+    let instrument = match instrument.kind.as_deref().map(str::trim) {
+        Some("card") => PaymentInstrument::Card {
+            card: CardInput {
+                number: instrument.number.unwrap_or_default(),
+                cardholder_name: instrument.cardholder_name.unwrap_or_default(),
+                expiry_month: instrument.expiry_month.unwrap_or_default(),
+                expiry_year: instrument.expiry_year.unwrap_or_default(),
+                verification_value: instrument.verification_value.unwrap_or_default(),
+            },
+            save,
+        },
+        Some("stored_card") => PaymentInstrument::StoredCard {
+            token: instrument.token.filter(|t| !t.trim().is_empty()).ok_or_else(|| {
+                ApiError::unprocessable(
+                    "payment.instrument.token",
+                    "A `stored_card` instrument needs its `token` (from GET /v3/payments/methods).",
+                )
+            })?,
+        },
+        Some("gift_certificate") => PaymentInstrument::GiftCertificate {
+            code: instrument
+                .gift_certificate_code
+                .filter(|t| !t.trim().is_empty())
+                .ok_or_else(|| {
+                    ApiError::unprocessable(
+                        "payment.instrument.gift_certificate_code",
+                        "A `gift_certificate` instrument needs its `gift_certificate_code`.",
+                    )
+                })?,
+        },
+        Some("store_credit") => PaymentInstrument::StoreCredit,
         Some(other) => {
             return Err(DomainError::field(
                 "payment.instrument.type",
                 format!(
-                    "Kassa's test gateway takes `card` instruments, not `{other}`; gift certificates and store credit are applied to the checkout before the order is placed."
+                    "Kassa takes `card`, `stored_card`, `gift_certificate` and `store_credit` instruments, not `{other}`."
                 ),
             )
             .into());
@@ -218,17 +303,10 @@ async fn process_payment(
                 "The field `payment.instrument.type` is required.",
             ));
         }
-    }
-    let card = CardInput {
-        number: instrument.number.unwrap_or_default(),
-        cardholder_name: instrument.cardholder_name.unwrap_or_default(),
-        expiry_month: instrument.expiry_month.unwrap_or_default(),
-        expiry_year: instrument.expiry_year.unwrap_or_default(),
-        verification_value: instrument.verification_value.unwrap_or_default(),
     };
     let done = state
         .kassa
-        .process_payment(&store_hash, pat, &method, &card)
+        .process_payment(&store_hash, pat, &method, &instrument)
         .await
         .map_err(|e| match e {
             ServiceError::Unauthorized => ApiError::new(

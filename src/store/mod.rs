@@ -18,6 +18,7 @@ mod orders;
 pub mod outbox;
 mod payments;
 pub mod records;
+pub mod refunds;
 pub mod usage;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -32,7 +33,9 @@ pub use orders::{
     BalanceDebit, Held, NewOrder, PAYMENT_HOLD_SECS, PlaceOrderError, StockTake, UseClaim,
 };
 pub use outbox::OutboxEvent;
-pub use payments::{Hold, PayableOrder, TransactionRow};
+pub use payments::{
+    ApprovedPayment, Hold, NewStoredCard, PayableOrder, Recorded, StoredValueDebit, TransactionRow,
+};
 pub use records::*;
 pub use usage::UseKind;
 

@@ -3,7 +3,11 @@
 //! one order are never sent to the gateway; the approved one then marks the token used,
 //! moves the order on and records the transaction in one transaction.
 
+use super::catalog::{decode, encode};
+use super::orders::{Held, StockChanges, add_stock, change_stock};
+use super::outbox::{OutboxEvent, insert_outbox};
 use super::{Store, StoreResult, on_pool};
+use serde_json::json;
 
 /// One row of `order_transactions`.
 #[derive(Clone, Debug)]
@@ -31,9 +35,19 @@ pub struct PayableOrder {
     pub released: bool,
     /// Unix seconds after which an unpaid order's reservation lapses (0 = none).
     pub reserved_until: i64,
+    pub customer_id: i64,
+    /// Authorized, captured and refunded so far through payment instruments.
+    pub authorized_e4: i64,
+    pub paid_e4: i64,
+    pub refunded_e4: i64,
 }
 
 impl PayableOrder {
+    /// Incomplete, or Pending with part paid: more payment is expected.
+    pub fn awaits_payment(&self) -> bool {
+        self.status_id == 0 || self.status_id == 1
+    }
+
     /// Whether what the order holds has been (or is about to be) given back.
     pub fn lapsed(&self, now: i64) -> bool {
         self.released || (self.reserved_until > 0 && self.reserved_until < now)
@@ -49,6 +63,70 @@ pub enum Hold {
     NotPayable,
     /// The order's reservation lapsed, or a newer order from its cart replaced it.
     Lapsed,
+}
+
+/// Stored value a payment debits, guarded by its balance.
+#[derive(Clone, Debug)]
+pub enum StoredValueDebit {
+    GiftCertificate { id: i64, amount_e4: i64 },
+    StoreCredit { customer_id: i64, amount_e4: i64 },
+}
+
+/// A card kept for later payments: a token, never the number.
+#[derive(Clone, Debug)]
+pub struct NewStoredCard {
+    pub token: String,
+    pub customer_id: i64,
+    pub doc: String,
+}
+
+/// Everything an approved payment writes.
+#[derive(Clone, Debug)]
+pub struct ApprovedPayment {
+    pub transaction: TransactionRow,
+    pub previous_status: i64,
+    pub new_status: i64,
+    /// Added to the order's authorized and captured amounts.
+    pub authorized_e4: i64,
+    pub paid_e4: i64,
+    pub debit: Option<StoredValueDebit>,
+    pub stored_card: Option<NewStoredCard>,
+}
+
+impl ApprovedPayment {
+    fn events(&self) -> Vec<OutboxEvent> {
+        status_and_transaction_events(&self.transaction, self.previous_status, self.new_status)
+    }
+}
+
+/// `store/order/statusUpdated` (when the status changes) and
+/// `store/order/transaction/created`.
+fn status_and_transaction_events(t: &TransactionRow, from: i64, to: i64) -> Vec<OutboxEvent> {
+    let mut events = Vec::new();
+    if from != to {
+        events.push(OutboxEvent::new(
+            "store/order/statusUpdated",
+            t.order_id,
+            json!({"type": "order", "id": t.order_id,
+                   "status": {"previous_status_id": from, "new_status_id": to}}),
+        ));
+    }
+    events.push(OutboxEvent::new(
+        "store/order/transaction/created",
+        t.order_id,
+        json!({"type": "order", "id": t.order_id, "transaction": {"id": t.id}}),
+    ));
+    events
+}
+
+/// How recording an approved payment went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recorded {
+    Done,
+    /// The token was spent or the order moved on meanwhile; nothing written.
+    AlreadyPaid,
+    /// The gift certificate or store credit no longer covers the amount; nothing written.
+    NoBalance,
 }
 
 /// How long a hold stays valid if its request died (seconds).
@@ -120,11 +198,11 @@ impl Store {
         store_id: i64,
         order_id: i64,
     ) -> StoreResult<Option<PayableOrder>> {
-        type Row = (i64, i64, String, String, i64, i64, i64);
+        type Row = (i64, i64, String, String, i64, i64, i64, i64, i64, i64, i64);
         let row: Option<Row> = on_pool!(self, read, |p| {
             sqlx::query_as(
                 "SELECT status_id, total_inc_tax_e4, currency_code, cart_id, payment_started_at,
-                        released, reserved_until
+                        released, reserved_until, customer_id, authorized_e4, paid_e4, refunded_e4
                  FROM orders WHERE store_id = $1 AND id = $2",
             )
             .bind(store_id)
@@ -141,6 +219,10 @@ impl Store {
                 payment_started_at,
                 released,
                 reserved_until,
+                customer_id,
+                authorized_e4,
+                paid_e4,
+                refunded_e4,
             )| {
                 PayableOrder {
                     status_id,
@@ -150,6 +232,10 @@ impl Store {
                     payment_started_at,
                     released: released != 0,
                     reserved_until,
+                    customer_id,
+                    authorized_e4,
+                    paid_e4,
+                    refunded_e4,
                 }
             },
         ))
@@ -165,7 +251,7 @@ impl Store {
         let n = on_pool!(self, write, |p| {
             sqlx::query(
                 "UPDATE orders SET payment_started_at = $3
-                 WHERE store_id = $1 AND id = $2 AND status_id = 0 AND released = 0
+                 WHERE store_id = $1 AND id = $2 AND status_id IN (0, 1) AND released = 0
                    AND payment_started_at < $4 AND (reserved_until = 0 OR reserved_until >= $3)",
             )
             .bind(store_id)
@@ -180,8 +266,8 @@ impl Store {
             return Ok(Hold::Held);
         }
         Ok(match self.payable_order(store_id, order_id).await? {
-            Some(o) if o.status_id == 0 && o.lapsed(now) => Hold::Lapsed,
-            Some(o) if o.status_id == 0 => Hold::Busy,
+            Some(o) if o.awaits_payment() && o.lapsed(now) => Hold::Lapsed,
+            Some(o) if o.awaits_payment() => Hold::Busy,
             _ => Hold::NotPayable,
         })
     }
@@ -205,18 +291,19 @@ impl Store {
         Ok(())
     }
 
-    /// Records an approved payment: the token is spent, the order moves to `status_id`,
-    /// the transaction is kept. False (nothing written) if the token was already spent
-    /// or the order already moved on.
+    /// Records an approved payment in one transaction: the token is spent, stored value
+    /// used as the instrument is debited (guarded by its balance), a card to keep is
+    /// stored, the order moves on, the transaction is kept and the events are written.
     pub async fn record_payment(
         &self,
         store_id: i64,
         token_hash: &str,
-        status_id: i64,
-        t: &TransactionRow,
-    ) -> StoreResult<bool> {
-        Ok(on_pool!(self, write, |p| {
-            let mut tx = p.begin().await?;
+        p: &ApprovedPayment,
+    ) -> StoreResult<Recorded> {
+        let t = &p.transaction;
+        let events = p.events();
+        Ok(on_pool!(self, write, |pool| {
+            let mut tx = pool.begin().await?;
             let spent = sqlx::query(
                 "UPDATE payment_access_tokens SET used_at = $2
                  WHERE token_hash = $1 AND used_at IS NULL",
@@ -226,26 +313,203 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+            // A partly paid order (Pending) keeps its reservation; any other move ends it.
             let moved = sqlx::query(
                 "UPDATE orders SET status_id = $3, payment_started_at = 0, date_modified = $4,
-                        reserved_until = 0
-                 WHERE store_id = $1 AND id = $2 AND status_id = 0 AND released = 0",
+                        reserved_until = CASE WHEN $3 = 1 THEN reserved_until ELSE 0 END,
+                        authorized_e4 = authorized_e4 + $5, paid_e4 = paid_e4 + $6
+                 WHERE store_id = $1 AND id = $2 AND status_id = $7 AND released = 0",
             )
             .bind(store_id)
             .bind(t.order_id)
-            .bind(status_id)
+            .bind(p.new_status)
+            .bind(t.created_at)
+            .bind(p.authorized_e4)
+            .bind(p.paid_e4)
+            .bind(p.previous_status)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if spent != 1 || moved != 1 {
+                tx.rollback().await?;
+                return Ok(Recorded::AlreadyPaid);
+            }
+            let debited = match &p.debit {
+                None => 1,
+                Some(StoredValueDebit::GiftCertificate { id, amount_e4 }) => sqlx::query(
+                    "UPDATE gift_certificates SET balance_e4 = balance_e4 - $3
+                     WHERE store_id = $1 AND id = $2 AND balance_e4 >= $3",
+                )
+                .bind(store_id)
+                .bind(*id)
+                .bind(*amount_e4)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected(),
+                Some(StoredValueDebit::StoreCredit {
+                    customer_id,
+                    amount_e4,
+                }) => sqlx::query(
+                    "UPDATE customers SET store_credit_e4 = store_credit_e4 - $3, date_modified = $4
+                     WHERE store_id = $1 AND id = $2 AND store_credit_e4 >= $3",
+                )
+                .bind(store_id)
+                .bind(*customer_id)
+                .bind(*amount_e4)
+                .bind(t.created_at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected(),
+            };
+            if debited != 1 {
+                tx.rollback().await?;
+                return Ok(Recorded::NoBalance);
+            }
+            if let Some(card) = &p.stored_card {
+                sqlx::query(
+                    "INSERT INTO stored_instruments (store_id, token, customer_id, created_at, doc)
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(store_id)
+                .bind(&card.token)
+                .bind(card.customer_id)
+                .bind(t.created_at)
+                .bind(&card.doc)
+                .execute(&mut *tx)
+                .await?;
+            }
+            insert_transaction!(&mut *tx, store_id, t);
+            insert_outbox!(tx, store_id, t.created_at, &events);
+            tx.commit().await?;
+            Recorded::Done
+        }))
+    }
+
+    /// The store's payment transaction type (`authorization` or
+    /// `authorization_and_capture`); None until set.
+    pub async fn payment_transaction_type(&self, store_id: i64) -> StoreResult<Option<String>> {
+        Ok(on_pool!(self, read, |p| {
+            sqlx::query_scalar("SELECT transaction_type FROM payment_settings WHERE store_id = $1")
+                .bind(store_id)
+                .fetch_optional(p)
+                .await?
+        }))
+    }
+
+    pub async fn set_payment_transaction_type(&self, store_id: i64, kind: &str) -> StoreResult<()> {
+        on_pool!(self, write, |p| {
+            sqlx::query(
+                "INSERT INTO payment_settings (store_id, transaction_type) VALUES ($1, $2)
+                 ON CONFLICT (store_id) DO UPDATE SET transaction_type = excluded.transaction_type",
+            )
+            .bind(store_id)
+            .bind(kind)
+            .execute(p)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Stored cards of a customer, oldest first: (token, doc).
+    pub async fn stored_instruments(
+        &self,
+        store_id: i64,
+        customer_id: i64,
+    ) -> StoreResult<Vec<(String, String)>> {
+        Ok(on_pool!(self, read, |p| {
+            sqlx::query_as(
+                "SELECT token, doc FROM stored_instruments WHERE store_id = $1 AND customer_id = $2
+                 ORDER BY created_at, token",
+            )
+            .bind(store_id)
+            .bind(customer_id)
+            .fetch_all(p)
+            .await?
+        }))
+    }
+
+    /// One stored card: (customer id, doc).
+    pub async fn stored_instrument(
+        &self,
+        store_id: i64,
+        token: &str,
+    ) -> StoreResult<Option<(i64, String)>> {
+        Ok(on_pool!(self, read, |p| {
+            sqlx::query_as(
+                "SELECT customer_id, doc FROM stored_instruments WHERE store_id = $1 AND token = $2",
+            )
+            .bind(store_id)
+            .bind(token)
+            .fetch_optional(p)
+            .await?
+        }))
+    }
+
+    /// Captures an authorized order (Awaiting Payment → Awaiting Fulfillment). False
+    /// when the order is not awaiting capture.
+    pub async fn capture_payment(&self, store_id: i64, t: &TransactionRow) -> StoreResult<bool> {
+        let events = status_and_transaction_events(t, 7, 11);
+        Ok(on_pool!(self, write, |p| {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query(
+                "UPDATE orders SET status_id = 11, paid_e4 = authorized_e4, date_modified = $3
+                 WHERE store_id = $1 AND id = $2 AND status_id = 7 AND released = 0
+                   AND authorized_e4 > paid_e4",
+            )
+            .bind(store_id)
+            .bind(t.order_id)
             .bind(t.created_at)
             .execute(&mut *tx)
             .await?
             .rows_affected();
-            if spent == 1 && moved == 1 {
-                insert_transaction!(&mut *tx, store_id, t);
-                tx.commit().await?;
-                true
-            } else {
+            if n != 1 {
                 tx.rollback().await?;
-                false
+                return Ok(false);
             }
+            insert_transaction!(&mut *tx, store_id, t);
+            insert_outbox!(tx, store_id, t.created_at, &events);
+            tx.commit().await?;
+            true
+        }))
+    }
+
+    /// Voids an authorized order: it moves to Cancelled and its stock is given back,
+    /// once. False when the order is not awaiting capture.
+    pub async fn void_payment(&self, store_id: i64, t: &TransactionRow) -> StoreResult<bool> {
+        let events = status_and_transaction_events(t, 7, 5);
+        Ok(on_pool!(self, write, |p| {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query(
+                "UPDATE orders SET status_id = 5, released = 1, reserved_until = 0,
+                        authorized_e4 = 0, date_modified = $3
+                 WHERE store_id = $1 AND id = $2 AND status_id = 7 AND released = 0
+                   AND paid_e4 = 0",
+            )
+            .bind(store_id)
+            .bind(t.order_id)
+            .bind(t.created_at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n != 1 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            let doc: String =
+                sqlx::query_scalar("SELECT doc FROM orders WHERE store_id = $1 AND id = $2")
+                    .bind(store_id)
+                    .bind(t.order_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            let held = Held::of(&serde_json::from_str(&doc)?);
+            let mut stock = StockChanges::new();
+            add_stock(&mut stock, &held.stock, -1);
+            // Putting back never refuses.
+            let _ = change_stock!(tx, store_id, stock);
+            insert_transaction!(&mut *tx, store_id, t);
+            insert_outbox!(tx, store_id, t.created_at, &events);
+            tx.commit().await?;
+            true
         }))
     }
 
@@ -262,6 +526,86 @@ impl Store {
             )
             .bind(store_id)
             .bind(order_id)
+            .fetch_all(p)
+            .await?
+        }))
+    }
+}
+
+impl Store {
+    /// Every transaction of an order, oldest first.
+    pub async fn order_transaction_rows(
+        &self,
+        store_id: i64,
+        order_id: i64,
+    ) -> StoreResult<Vec<TransactionRow>> {
+        type Row = (
+            String,
+            i64,
+            String,
+            String,
+            i64,
+            String,
+            String,
+            i64,
+            String,
+        );
+        let rows: Vec<Row> = on_pool!(self, read, |p| {
+            sqlx::query_as(
+                "SELECT id, order_id, event, status, amount_e4, currency_code, gateway, created_at, doc
+                 FROM order_transactions WHERE store_id = $1 AND order_id = $2
+                 ORDER BY created_at, id",
+            )
+            .bind(store_id)
+            .bind(order_id)
+            .fetch_all(p)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(
+                |(
+                    id,
+                    order_id,
+                    event,
+                    status,
+                    amount_e4,
+                    currency_code,
+                    gateway,
+                    created_at,
+                    doc,
+                )| {
+                    TransactionRow {
+                        id,
+                        order_id,
+                        event,
+                        status,
+                        amount_e4,
+                        currency_code,
+                        gateway,
+                        created_at,
+                        doc,
+                    }
+                },
+            )
+            .collect())
+    }
+}
+
+impl Store {
+    /// The webhook events written about an order, oldest first: (scope, data).
+    pub async fn order_outbox_events(
+        &self,
+        store_id: i64,
+        order_id: i64,
+    ) -> StoreResult<Vec<(String, String)>> {
+        Ok(on_pool!(self, read, |p| {
+            sqlx::query_as(
+                "SELECT scope, data FROM webhook_outbox WHERE store_id = $1 AND resource_id = $2
+                 ORDER BY seq",
+            )
+            .bind(store_id)
+            .bind(order_id.to_string())
             .fetch_all(p)
             .await?
         }))
