@@ -4,6 +4,7 @@
 //! `http` (routes, wire types) → `service` (use cases) → `domain` (pure rules) → `store` (persistence).
 
 pub mod clock;
+pub mod dispatcher;
 pub mod domain;
 pub mod http;
 pub mod metrics;

@@ -222,9 +222,19 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     );
     let sweeper = spawn_cart_sweeper(app.kassa.clone());
     let reservations = spawn_reservation_sweeper(app.kassa.clone());
+    let webhooks = kassa::dispatcher::spawn_dispatcher(
+        app.kassa.clone(),
+        kassa::dispatcher::DispatcherConfig::from_env()?,
+    )?;
+    let abandoned = kassa::startup::spawn_abandoned_cart_sweeper(
+        app.kassa.clone(),
+        kassa::service::abandoned_carts::abandon_after_from_env()?,
+    );
     app.run_until(shutdown_signal()).await?;
     sweeper.abort();
     reservations.abort();
+    webhooks.abort();
+    abandoned.abort();
     tracing::info!("stopped");
     Ok(())
 }

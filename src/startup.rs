@@ -180,3 +180,28 @@ pub async fn shutdown_signal() {
     }
     tracing::info!("shutdown requested; finishing in-flight requests");
 }
+
+/// Every minute, marks carts untouched for `after_secs` abandoned (firing
+/// `store/cart/abandoned` once per cart). Safe on many nodes at once.
+pub fn spawn_abandoned_cart_sweeper(kassa: Kassa, after_secs: i64) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            loop {
+                match kassa.abandon_idle_carts(after_secs, 500).await {
+                    Ok(500) => continue,
+                    Ok(0) => break,
+                    Ok(n) => {
+                        tracing::info!(carts = n, "carts marked abandoned");
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "abandoned cart sweep failed; will retry");
+                        break;
+                    }
+                }
+            }
+        }
+    })
+}

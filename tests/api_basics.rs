@@ -224,7 +224,10 @@ async fn metrics_count_requests_per_route_template(app: TestApp) {
         format!("kassa_conflicts_total{{{put}}} 1"),
         "kassa_orders_placed_total 0".to_string(),
     ] {
-        assert!(text.lines().any(|l| l == line), "missing `{line}` in:\n{text}");
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing `{line}` in:\n{text}"
+        );
     }
     assert!(text.contains("kassa_db_pool_connections{pool="), "{text}");
 }

@@ -23,6 +23,7 @@ pub mod scope;
 pub mod settings;
 pub mod shipping;
 pub mod tax;
+pub mod webhook;
 
 pub use error::DomainError;
 pub use money::{Currency, Money};

@@ -1,6 +1,7 @@
 //! HTTP: routes, extractors and wire types. Handlers parse, call one use case, and
 //! shape the answer; they hold no business rules.
 
+pub mod abandoned_carts;
 pub mod cart_metafields;
 pub mod cart_settings;
 pub mod carts;
@@ -22,6 +23,7 @@ pub mod promotions;
 pub mod shipping;
 pub mod tax;
 pub mod v2;
+pub mod webhooks;
 pub mod wire;
 
 use crate::service::Kassa;
@@ -109,6 +111,8 @@ pub fn app(state: AppState) -> Router {
         .merge(gift_certificates::router())
         .merge(customers::router())
         .merge(orders_v2::router())
+        .merge(webhooks::router())
+        .merge(abandoned_carts::router())
         .split_for_parts();
     idempotency::document(&mut spec);
     let spec = std::sync::Arc::new(spec);

@@ -1,6 +1,7 @@
 //! Cart use cases: create, read, change items, delete, redirect URLs.
 
 use super::accounts::Principal;
+use super::webhooks::{cart_deleted, cart_events};
 use super::{Kassa, ServiceError, ServiceResult, hash_secret, random_secret};
 use crate::domain::DomainError;
 use crate::domain::cart::{
@@ -118,7 +119,12 @@ impl Kassa {
         )?;
         let mut cart = cart;
         self.price_cart(who, &mut cart).await?;
-        self.store.insert_cart(who.store.id, &cart).await?;
+        let events = self
+            .wanted(who.store.id, cart_events(None, Some(&cart)))
+            .await;
+        self.store
+            .insert_cart_emitting(who.store.id, &cart, &events)
+            .await?;
         Ok(cart)
     }
 
@@ -260,7 +266,12 @@ impl Kassa {
     pub async fn delete_cart(&self, who: &Principal, id: Uuid) -> ServiceResult<()> {
         // A cart past its expiry is gone for the API even if its row lingers.
         self.get_cart(who, id).await?;
-        if self.store.delete_cart(who.store.id, id, None).await? {
+        let events = self.wanted(who.store.id, vec![cart_deleted(id)]).await;
+        if self
+            .store
+            .delete_cart_emitting(who.store.id, id, None, self.now(), &events)
+            .await?
+        {
             Ok(())
         } else {
             Err(cart_not_found(id))
@@ -358,9 +369,18 @@ impl Kassa {
             let outcome = change(&mut cart, &products)?;
             let saved = match outcome {
                 Outcome::Emptied => {
+                    let events = self
+                        .wanted(who.store.id, cart_events(Some(&current), None))
+                        .await;
                     if self
                         .store
-                        .delete_cart(who.store.id, id, Some(current.version))
+                        .delete_cart_emitting(
+                            who.store.id,
+                            id,
+                            Some(current.version),
+                            self.now(),
+                            &events,
+                        )
                         .await?
                     {
                         return Ok(None);
@@ -370,8 +390,11 @@ impl Kassa {
                 Outcome::Kept => {
                     cart.touch(self.now());
                     self.price_cart(who, &mut cart).await?;
+                    let events = self
+                        .wanted(who.store.id, cart_events(Some(&current), Some(&cart)))
+                        .await;
                     self.store
-                        .save_cart(who.store.id, &cart, current.version)
+                        .save_cart_emitting(who.store.id, &cart, current.version, &events)
                         .await?
                 }
             };

@@ -1,6 +1,7 @@
 //! Use cases. Each takes what the HTTP layer parsed, loads what it needs, asks the
 //! domain, and persists the outcome in one write.
 
+pub mod abandoned_carts;
 pub mod accounts;
 pub mod cart_metafields;
 pub mod cart_settings;
@@ -20,6 +21,7 @@ pub mod promotions;
 pub mod shipping;
 pub mod stored_value;
 pub mod tax;
+pub mod webhooks;
 
 use crate::clock::Clock;
 use crate::domain::DomainError;
@@ -64,6 +66,7 @@ pub struct Kassa {
     pub(crate) auth_cache: Arc<accounts::AuthCache>,
     pub(crate) rules_cache: Arc<checkouts::RulesCache>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    pub(crate) hook_cache: Arc<webhooks::HookCache>,
 }
 
 impl Kassa {
@@ -75,6 +78,7 @@ impl Kassa {
             auth_cache: Arc::default(),
             rules_cache: Arc::default(),
             metrics: Arc::default(),
+            hook_cache: Arc::default(),
         }
     }
 

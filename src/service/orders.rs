@@ -290,7 +290,8 @@ impl Kassa {
                     .await?;
             }
         }
-        self.store.delete_cart(who.store.id, cart.id, None).await?;
+        self.delete_converted_cart(who.store.id, cart.id, order_id)
+            .await?;
         Ok(())
     }
 }

@@ -3,6 +3,8 @@
 //! (`$N` parameters, `ON CONFLICT`, `RETURNING`) and run on whichever pool is live;
 //! the schemas differ only in type names and live in `migrations/{sqlite,postgres}`.
 
+mod abandoned_carts;
+mod cart_events;
 mod cart_settings;
 pub mod catalog;
 mod checkout_tokens;
@@ -20,6 +22,7 @@ mod payments;
 pub mod records;
 pub mod refunds;
 pub mod usage;
+pub mod webhooks;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

@@ -232,8 +232,6 @@ macro_rules! change_stock {
         refused
     }};
 }
-// Voiding a payment (store/payments.rs) restocks the same way.
-pub(super) use change_stock;
 
 /// Gives back the uses and balances in `$held` (stock is given back by `change_stock!`).
 macro_rules! return_held {

@@ -338,21 +338,7 @@ impl Store {
     }
 
     pub async fn insert_cart(&self, store_id: i64, cart: &Cart) -> StoreResult<()> {
-        let doc = serde_json::to_string(cart)?;
-        on_pool!(self, write, |p| {
-            sqlx::query(
-                "INSERT INTO carts (id, store_id, version, doc, updated_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(cart.id.to_string())
-            .bind(store_id)
-            .bind(cart.version)
-            .bind(&doc)
-            .bind(cart.updated_time)
-            .bind(cart.expires_at())
-            .execute(p)
-            .await?;
-        });
-        Ok(())
+        self.insert_cart_emitting(store_id, cart, &[]).await
     }
 
     /// A live (unexpired) cart of this store.
@@ -378,24 +364,8 @@ impl Store {
         cart: &Cart,
         expected_version: i64,
     ) -> StoreResult<bool> {
-        let doc = serde_json::to_string(cart)?;
-        let n = on_pool!(self, write, |p| {
-            sqlx::query(
-                "UPDATE carts SET version = $1, doc = $2, updated_at = $3, expires_at = $4
-                 WHERE id = $5 AND store_id = $6 AND version = $7",
-            )
-            .bind(cart.version)
-            .bind(&doc)
-            .bind(cart.updated_time)
-            .bind(cart.expires_at())
-            .bind(cart.id.to_string())
-            .bind(store_id)
-            .bind(expected_version)
-            .execute(p)
-            .await?
-            .rows_affected()
-        });
-        Ok(n == 1)
+        self.save_cart_emitting(store_id, cart, expected_version, &[])
+            .await
     }
 
     /// Deletes a cart (and what hangs off it) if it is still at `expected_version`,
@@ -406,41 +376,8 @@ impl Store {
         id: Uuid,
         expected_version: Option<i64>,
     ) -> StoreResult<bool> {
-        let id = id.to_string();
-        let n = on_pool!(self, write, |p| {
-            let mut tx = p.begin().await?;
-            let n = sqlx::query(
-                "DELETE FROM carts WHERE id = $1 AND store_id = $2 AND ($3 < 0 OR version = $3)",
-            )
-            .bind(&id)
-            .bind(store_id)
-            .bind(expected_version.unwrap_or(-1))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if n == 1 {
-                sqlx::query("DELETE FROM cart_metafields WHERE cart_id = $1 AND store_id = $2")
-                    .bind(&id)
-                    .bind(store_id)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query(
-                    "DELETE FROM cart_redirect_tokens WHERE cart_id = $1 AND store_id = $2",
-                )
-                .bind(&id)
-                .bind(store_id)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query("DELETE FROM checkout_tokens WHERE cart_id = $1 AND store_id = $2")
-                    .bind(&id)
-                    .bind(store_id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-            n
-        });
-        Ok(n == 1)
+        self.delete_cart_emitting(store_id, id, expected_version, 0, &[])
+            .await
     }
 
     pub async fn insert_redirect_token(

@@ -25,14 +25,41 @@ pub struct TestApp {
     pub kassa: Kassa,
     pub clock: ManualClock,
     pub backend: Backend,
+    /// The database this app runs on (give it to [`AppOptions`] to start another app on it).
+    pub database_url: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    dispatcher: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        if let Some(d) = self.dispatcher.take() {
+            d.abort();
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+    }
+}
+
+/// How to start a test app beyond the defaults.
+#[derive(Clone, Debug, Default)]
+pub struct AppOptions {
+    /// Run on this database (from another app's `database_url`) instead of a fresh one.
+    pub database_url: Option<String>,
+    /// Start the webhook dispatcher with this configuration.
+    pub dispatcher: Option<kassa::dispatcher::DispatcherConfig>,
+}
+
+/// A dispatcher configuration fast enough for tests: 20 ms polls, retries from 50 ms.
+pub fn fast_dispatcher() -> kassa::dispatcher::DispatcherConfig {
+    kassa::dispatcher::DispatcherConfig {
+        poll: std::time::Duration::from_millis(20),
+        retry_base: std::time::Duration::from_millis(50),
+        max_attempts: 20,
+        timeout: std::time::Duration::from_secs(5),
+        batch: 100,
     }
 }
 
@@ -113,12 +140,28 @@ pub async fn spawn_app_with(
     backend: Backend,
     tls: Option<kassa::startup::TlsFiles>,
 ) -> Option<TestApp> {
+    spawn_app_full(backend, tls, AppOptions::default()).await
+}
+
+/// [`spawn_app`] with [`AppOptions`].
+pub async fn spawn_app_opts(backend: Backend, opts: AppOptions) -> Option<TestApp> {
+    spawn_app_full(backend, None, opts).await
+}
+
+async fn spawn_app_full(
+    backend: Backend,
+    tls: Option<kassa::startup::TlsFiles>,
+    opts: AppOptions,
+) -> Option<TestApp> {
     let scheme = if tls.is_some() { "https" } else { "http" };
-    let database_url = fresh_database(backend).await?;
+    let database_url = match opts.database_url {
+        Some(url) => url,
+        None => fresh_database(backend).await?,
+    };
     let clock = ManualClock::new(time::OffsetDateTime::now_utc().unix_timestamp());
     let settings = Settings {
         listen: "127.0.0.1:0".into(),
-        database_url,
+        database_url: database_url.clone(),
         public_url: None,
         tls,
     };
@@ -151,20 +194,42 @@ pub async fn spawn_app_with(
     }
     let base = format!("{scheme}://{}", app.local_addr());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.run_until(async {
+    let server = tokio::spawn(app.run_until(async {
         let _ = rx.await;
     }));
+    let dispatcher = opts.dispatcher.map(|config| {
+        kassa::dispatcher::spawn_dispatcher(kassa.clone(), config).expect("start dispatcher")
+    });
     Some(TestApp {
         base,
         client: reqwest::Client::new(),
         kassa,
         clock,
         backend,
+        database_url,
         shutdown: Some(tx),
+        server: Some(server),
+        dispatcher,
     })
 }
 
 impl TestApp {
+    /// Stops the app as a process exit would: the dispatcher at once (whatever it was
+    /// doing), then the server after its requests in flight, and its database pools.
+    pub async fn stop(mut self) {
+        if let Some(d) = self.dispatcher.take() {
+            d.abort();
+            let _ = d.await;
+        }
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(s) = self.server.take() {
+            let _ = s.await;
+        }
+        self.kassa.store.close().await;
+    }
+
     /// Calls the API as the demo store's all-scopes account.
     pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
         self.call_as(TOKEN, method, path, body).await

@@ -1,0 +1,113 @@
+//! Cart writes that also record their webhook events, in the same transaction, so an
+//! event exists exactly when its change was committed.
+
+use super::outbox::{OutboxEvent, insert_outbox};
+use super::{Store, StoreResult, on_pool};
+use crate::domain::cart::Cart;
+use uuid::Uuid;
+
+impl Store {
+    pub async fn insert_cart_emitting(
+        &self,
+        store_id: i64,
+        cart: &Cart,
+        events: &[OutboxEvent],
+    ) -> StoreResult<()> {
+        let doc = serde_json::to_string(cart)?;
+        on_pool!(self, write, |p| {
+            let mut tx = p.begin().await?;
+            sqlx::query(
+                "INSERT INTO carts (id, store_id, version, doc, updated_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(cart.id.to_string())
+            .bind(store_id)
+            .bind(cart.version)
+            .bind(&doc)
+            .bind(cart.updated_time)
+            .bind(cart.expires_at())
+            .execute(&mut *tx)
+            .await?;
+            insert_outbox!(tx, store_id, cart.updated_time, events);
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Saves a changed cart if nobody else changed it since `expected_version`, with
+    /// its events. False means a concurrent writer won (and nothing was written).
+    pub async fn save_cart_emitting(
+        &self,
+        store_id: i64,
+        cart: &Cart,
+        expected_version: i64,
+        events: &[OutboxEvent],
+    ) -> StoreResult<bool> {
+        let doc = serde_json::to_string(cart)?;
+        on_pool!(self, write, |p| {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query(
+                "UPDATE carts SET version = $1, doc = $2, updated_at = $3, expires_at = $4
+                 WHERE id = $5 AND store_id = $6 AND version = $7",
+            )
+            .bind(cart.version)
+            .bind(&doc)
+            .bind(cart.updated_time)
+            .bind(cart.expires_at())
+            .bind(cart.id.to_string())
+            .bind(store_id)
+            .bind(expected_version)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n != 1 {
+                return Ok(false);
+            }
+            insert_outbox!(tx, store_id, cart.updated_time, events);
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// Deletes a cart (and what hangs off it) if it is still at `expected_version`,
+    /// or whatever its version when `None`, with its events. False when there was
+    /// nothing to delete (and nothing was written).
+    pub async fn delete_cart_emitting(
+        &self,
+        store_id: i64,
+        id: Uuid,
+        expected_version: Option<i64>,
+        now: i64,
+        events: &[OutboxEvent],
+    ) -> StoreResult<bool> {
+        let id = id.to_string();
+        on_pool!(self, write, |p| {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query(
+                "DELETE FROM carts WHERE id = $1 AND store_id = $2 AND ($3 < 0 OR version = $3)",
+            )
+            .bind(&id)
+            .bind(store_id)
+            .bind(expected_version.unwrap_or(-1))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n != 1 {
+                return Ok(false);
+            }
+            for sql in [
+                "DELETE FROM cart_metafields WHERE cart_id = $1 AND store_id = $2",
+                "DELETE FROM cart_redirect_tokens WHERE cart_id = $1 AND store_id = $2",
+                "DELETE FROM checkout_tokens WHERE cart_id = $1 AND store_id = $2",
+            ] {
+                sqlx::query(sql)
+                    .bind(&id)
+                    .bind(store_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            insert_outbox!(tx, store_id, now, events);
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+}
