@@ -9,6 +9,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
+/// Makes ring the process's TLS provider (for serving HTTPS and for webhook deliveries);
+/// call before building a TLS server or an HTTP client. Installing twice is harmless.
+pub fn use_ring_tls() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub listen: String,
@@ -44,8 +50,7 @@ impl Application {
     ) -> anyhow::Result<Application> {
         let tls = match &settings.tls {
             Some(files) => {
-                // ring needs no C toolchain beyond cc; installing twice is harmless.
-                let _ = rustls::crypto::ring::default_provider().install_default();
+                use_ring_tls();
                 Some(
                     RustlsConfig::from_pem_file(&files.cert, &files.key)
                         .await

@@ -202,7 +202,10 @@ async fn spawn_app_full(
     });
     Some(TestApp {
         base,
-        client: reqwest::Client::new(),
+        client: {
+            kassa::startup::use_ring_tls();
+            reqwest::Client::new()
+        },
         kassa,
         clock,
         backend,
