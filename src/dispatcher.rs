@@ -80,8 +80,7 @@ pub fn spawn_dispatcher(
     kassa: Kassa,
     config: DispatcherConfig,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
-    // ring is the process's TLS provider; installing twice is harmless.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    crate::startup::install_tls_provider();
     let client = reqwest::Client::builder()
         .timeout(config.timeout)
         .redirect(reqwest::redirect::Policy::none())

@@ -25,6 +25,13 @@ pub struct TlsFiles {
     pub key: std::path::PathBuf,
 }
 
+/// Makes ring the process's rustls provider (for serving HTTPS and for the webhook
+/// client, which is built without a provider of its own). ring needs no C toolchain
+/// beyond cc; installing twice is harmless.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
@@ -42,22 +49,19 @@ impl Application {
         settings: &Settings,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Application> {
+        install_tls_provider();
         let tls = match &settings.tls {
-            Some(files) => {
-                // ring needs no C toolchain beyond cc; installing twice is harmless.
-                let _ = rustls::crypto::ring::default_provider().install_default();
-                Some(
-                    RustlsConfig::from_pem_file(&files.cert, &files.key)
-                        .await
-                        .map_err(|e| {
-                            anyhow::anyhow!(
-                                "reading TLS certificate {} and key {}: {e}",
-                                files.cert.display(),
-                                files.key.display()
-                            )
-                        })?,
-                )
-            }
+            Some(files) => Some(
+                RustlsConfig::from_pem_file(&files.cert, &files.key)
+                    .await
+                    .map_err(|e| {
+                        anyhow::anyhow!(
+                            "reading TLS certificate {} and key {}: {e}",
+                            files.cert.display(),
+                            files.key.display()
+                        )
+                    })?,
+            ),
             None => None,
         };
         let store = Store::connect(&settings.database_url).await?;
