@@ -68,6 +68,11 @@ impl DispatcherConfig {
     }
 }
 
+/// Delivered and given-up deliveries, and fanned-out events, are kept this long
+/// (for operators looking into what was sent), then purged.
+const HISTORY_DAYS: i64 = 7;
+const PURGE_EVERY: Duration = Duration::from_secs(600);
+
 /// Wall-clock milliseconds. Delivery pacing (retries, leases) is transport timing
 /// shared between nodes, not business time, so it does not follow the app's clock.
 fn now_ms() -> i64 {
@@ -80,14 +85,28 @@ pub fn spawn_dispatcher(
     kassa: Kassa,
     config: DispatcherConfig,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
-    crate::startup::use_ring_tls();
+    crate::startup::install_tls_provider();
     let client = reqwest::Client::builder()
         .timeout(config.timeout)
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
     let owner = uuid::Uuid::new_v4().to_string();
     Ok(tokio::spawn(async move {
+        let mut last_purge = tokio::time::Instant::now();
         loop {
+            if last_purge.elapsed() >= PURGE_EVERY {
+                last_purge = tokio::time::Instant::now();
+                let keep_ms = HISTORY_DAYS * 24 * 60 * 60 * 1000;
+                match kassa
+                    .store
+                    .purge_webhook_history(now_ms() - keep_ms, kassa.now() - keep_ms / 1000)
+                    .await
+                {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(rows = n, "old webhook history purged"),
+                    Err(e) => tracing::warn!(error = %e, "webhook history purge failed"),
+                }
+            }
             let worked = match round(&kassa, &client, &config, &owner).await {
                 Ok(n) => n > 0,
                 Err(e) => {

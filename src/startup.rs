@@ -9,12 +9,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
-/// Makes ring the process's TLS provider (for serving HTTPS and for webhook deliveries);
-/// call before building a TLS server or an HTTP client. Installing twice is harmless.
-pub fn use_ring_tls() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub listen: String,
@@ -29,6 +23,13 @@ pub struct Settings {
 pub struct TlsFiles {
     pub cert: std::path::PathBuf,
     pub key: std::path::PathBuf,
+}
+
+/// Makes ring the process's rustls provider (for serving HTTPS and for the webhook
+/// client, which is built without a provider of its own). ring needs no C toolchain
+/// beyond cc; installing twice is harmless.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 pub struct Application {
@@ -48,21 +49,19 @@ impl Application {
         settings: &Settings,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Application> {
+        install_tls_provider();
         let tls = match &settings.tls {
-            Some(files) => {
-                use_ring_tls();
-                Some(
-                    RustlsConfig::from_pem_file(&files.cert, &files.key)
-                        .await
-                        .map_err(|e| {
-                            anyhow::anyhow!(
-                                "reading TLS certificate {} and key {}: {e}",
-                                files.cert.display(),
-                                files.key.display()
-                            )
-                        })?,
-                )
-            }
+            Some(files) => Some(
+                RustlsConfig::from_pem_file(&files.cert, &files.key)
+                    .await
+                    .map_err(|e| {
+                        anyhow::anyhow!(
+                            "reading TLS certificate {} and key {}: {e}",
+                            files.cert.display(),
+                            files.key.display()
+                        )
+                    })?,
+            ),
             None => None,
         };
         let store = Store::connect(&settings.database_url).await?;

@@ -50,6 +50,7 @@ on_both!(
     rolled_back_changes_send_nothing,
     two_dispatchers_deliver_each_event_once_at_a_time,
     no_hook_no_event,
+    the_last_failed_attempt_deactivates_the_hook,
 );
 
 /// An app with the demo store and fixture catalog, dispatching fast.
@@ -363,6 +364,51 @@ async fn failing_receiver_gets_every_event_in_order(backend: Backend) {
     let all = rx.all();
     assert_eq!(all.iter().filter(|r| !r.accepted).count(), 4);
     assert!(all[..4].iter().all(|r| r.body == all[0].body));
+
+    // Old history can be purged; nothing pending is lost by it.
+    app.kassa
+        .store
+        .purge_webhook_history(i64::MAX, i64::MAX)
+        .await
+        .unwrap();
+    assert_eq!(app.kassa.store.outbox_len().await.unwrap(), 0);
+}
+
+async fn the_last_failed_attempt_deactivates_the_hook(backend: Backend) {
+    let Some(app) = spawn_app_opts(
+        backend,
+        AppOptions {
+            dispatcher: Some(kassa::dispatcher::DispatcherConfig {
+                max_attempts: 3,
+                retry_base: Duration::from_millis(10),
+                ..fast_dispatcher()
+            }),
+            ..AppOptions::default()
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    let app = app.with_fixtures().await;
+    let rx = Receiver::start().await;
+    rx.fail_next(1_000);
+    let hook = create_hook(&app, "store/cart/created", &rx.url, Value::Null).await;
+    new_cart(&app, json!([{"product_id": 940, "quantity": 1}])).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let r = app.get(&format!("{HOOKS}/{hook}")).await;
+        if r.data()["is_active"] == false || tokio::time::Instant::now() >= deadline {
+            assert_eq!(r.data()["is_active"], false, "{}", r.body);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(rx.all().len(), 3);
+    // Given up (state 2) after three attempts.
+    let states = app.kassa.store.webhook_delivery_states(hook).await.unwrap();
+    assert_eq!(states.len(), 1);
+    assert_eq!((states[0].1, states[0].2), (2, 3));
 }
 
 async fn a_failing_resource_blocks_only_itself(backend: Backend) {

@@ -90,7 +90,7 @@ impl FreshDatabase {
 
 /// One keep-alive HTTP/1.1 connection's client: no proxy, loopback only.
 pub fn client() -> reqwest::Client {
-    kassa::startup::use_ring_tls();
+    kassa::startup::install_tls_provider();
     reqwest::Client::builder()
         .pool_max_idle_per_host(1)
         .no_proxy()

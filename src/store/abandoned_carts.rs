@@ -62,6 +62,22 @@ impl Store {
         })
     }
 
+    /// The recovery token of a cart marked abandoned (for the link sent to the shopper).
+    pub async fn abandoned_cart_token(
+        &self,
+        store_id: i64,
+        cart_id: &str,
+    ) -> StoreResult<Option<String>> {
+        let token: Option<Option<String>> = on_pool!(self, read, |p| {
+            sqlx::query_scalar("SELECT abandoned_token FROM carts WHERE store_id = $1 AND id = $2")
+                .bind(store_id)
+                .bind(cart_id)
+                .fetch_optional(p)
+                .await?
+        });
+        Ok(token.flatten())
+    }
+
     /// The live cart an abandoned-cart token points to.
     pub async fn abandoned_cart_by_token(
         &self,

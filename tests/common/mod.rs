@@ -203,7 +203,7 @@ async fn spawn_app_full(
     Some(TestApp {
         base,
         client: {
-            kassa::startup::use_ring_tls();
+            kassa::startup::install_tls_provider();
             reqwest::Client::new()
         },
         kassa,
