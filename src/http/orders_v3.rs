@@ -29,6 +29,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_refund, get_order_refunds))
         .routes(routes!(get_refunds))
         .routes(routes!(get_refund))
+        .routes(routes!(get_order_settings, update_order_settings))
+        .routes(routes!(
+            get_channel_order_settings,
+            update_channel_order_settings
+        ))
 }
 
 fn money(e4: i64) -> Value {
@@ -442,4 +447,124 @@ async fn get_refund(
         .first()
         .ok_or_else(|| ApiError::not_found(format!("Refund {refund_id} does not exist.")))?;
     Ok(Envelope::new(refund_wire(r)))
+}
+
+/// `{"email_addresses": [...]}`; for a channel, `null` means "as the global setting".
+#[derive(Deserialize, ToSchema, Default)]
+pub struct EmailList {
+    #[serde(default, deserialize_with = "some_nullable")]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub email_addresses: Option<Option<Vec<String>>>,
+}
+
+fn some_nullable<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<Vec<String>>>, D::Error> {
+    Ok(Some(Option::<Vec<String>>::deserialize(d)?))
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+pub struct NotificationsBody {
+    #[serde(default)]
+    pub order_placed: Option<EmailList>,
+    #[serde(default)]
+    pub forward_invoice: Option<EmailList>,
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+pub struct OrderSettingsBody {
+    #[serde(default)]
+    pub notifications: Option<NotificationsBody>,
+}
+
+fn settings_wire(s: &crate::service::orders_v3::OrderSettings) -> Value {
+    json!({"notifications": {
+        "order_placed": {"email_addresses": s.order_placed},
+        "forward_invoice": {"email_addresses": s.forward_invoice},
+    }})
+}
+
+fn channel_of(channel_id: i64) -> ApiResult<i64> {
+    if channel_id < 1 {
+        return Err(ApiError::not_found(format!(
+            "Channel {channel_id} does not exist; channel ids start at 1."
+        )));
+    }
+    Ok(channel_id)
+}
+
+async fn put_settings(
+    state: &AppState,
+    who: &crate::service::accounts::Principal,
+    channel_id: i64,
+    body: OrderSettingsBody,
+) -> ApiResult<Envelope<Value>> {
+    let n = body.notifications.unwrap_or_default();
+    let s = state
+        .kassa
+        .update_order_settings(
+            who,
+            channel_id,
+            n.order_placed.and_then(|e| e.email_addresses),
+            n.forward_invoice.and_then(|e| e.email_addresses),
+        )
+        .await?;
+    Ok(Envelope::new(settings_wire(&s)))
+}
+
+/// The store's global order settings.
+#[utoipa::path(get, path = "/stores/{store_hash}/v3/orders/settings", tag = "Order Settings", operation_id = "getGlobalOrderSettings",
+    params(("store_hash" = String, Path)),
+    responses((status = 200, body = inline(Envelope<Object>))))]
+async fn get_order_settings(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(_store): Path<String>,
+) -> ApiResult<Envelope<Value>> {
+    let s = state.kassa.order_settings(&who, 0).await?;
+    Ok(Envelope::new(settings_wire(&s)))
+}
+
+/// Change the store's global order settings (the fields given).
+#[utoipa::path(put, path = "/stores/{store_hash}/v3/orders/settings", tag = "Order Settings", operation_id = "updateGlobalOrderSettings",
+    params(("store_hash" = String, Path)),
+    request_body = OrderSettingsBody,
+    responses((status = 200, body = inline(Envelope<Object>)), (status = 422, body = ErrorBody)))]
+async fn update_order_settings(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(_store): Path<String>,
+    JsonBody(body): JsonBody<OrderSettingsBody>,
+) -> ApiResult<Envelope<Value>> {
+    put_settings(&state, &who, 0, body).await
+}
+
+/// A channel's order settings (`null` = as the global settings).
+#[utoipa::path(get, path = "/stores/{store_hash}/v3/orders/settings/channels/{channel_id}", tag = "Order Settings", operation_id = "getChannelOrderSettings",
+    params(("store_hash" = String, Path), ("channel_id" = i64, Path)),
+    responses((status = 200, body = inline(Envelope<Object>)), (status = 404, body = ErrorBody)))]
+async fn get_channel_order_settings(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path((_store, channel_id)): Path<(String, i64)>,
+) -> ApiResult<Envelope<Value>> {
+    let s = state
+        .kassa
+        .order_settings(&who, channel_of(channel_id)?)
+        .await?;
+    Ok(Envelope::new(settings_wire(&s)))
+}
+
+/// Change a channel's order settings (the fields given; `null` = as the global).
+#[utoipa::path(put, path = "/stores/{store_hash}/v3/orders/settings/channels/{channel_id}", tag = "Order Settings", operation_id = "updateChannelOrderSettings",
+    params(("store_hash" = String, Path), ("channel_id" = i64, Path)),
+    request_body = OrderSettingsBody,
+    responses((status = 200, body = inline(Envelope<Object>)), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update_channel_order_settings(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path((_store, channel_id)): Path<(String, i64)>,
+    JsonBody(body): JsonBody<OrderSettingsBody>,
+) -> ApiResult<Envelope<Value>> {
+    put_settings(&state, &who, channel_of(channel_id)?, body).await
 }

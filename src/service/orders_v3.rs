@@ -113,7 +113,6 @@ impl Kassa {
     }
 
     fn action_row(
-        order: &PayableOrder,
         auth: &TransactionRow,
         event: &str,
         gateway: &str,
@@ -125,7 +124,6 @@ impl Kassa {
         let mut doc = auth_doc.clone();
         doc["gateway_transaction_id"] = json!(reference);
         doc["reference_transaction_id"] = json!(auth.id);
-        let _ = order;
         TransactionRow {
             id: Uuid::now_v7().to_string(),
             order_id: auth.order_id,
@@ -160,7 +158,6 @@ impl Kassa {
             .into());
         }
         let t = Self::action_row(
-            &order,
             &auth,
             "capture",
             gateway.name(),
@@ -202,7 +199,6 @@ impl Kassa {
             .into());
         }
         let t = Self::action_row(
-            &order,
             &auth,
             "void",
             gateway.name(),
@@ -505,4 +501,89 @@ fn too_much(total: Money, paid_e4: i64, refunded_e4: i64) -> ServiceError {
         ),
     )
     .into()
+}
+
+/// Order settings (`/v3/orders/settings`): who is emailed when an order is placed and
+/// who gets a copy of invoices. For a channel, `None` means "as the store's global".
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct OrderSettings {
+    pub order_placed: Option<Vec<String>>,
+    pub forward_invoice: Option<Vec<String>>,
+}
+
+const ORDER_SETTINGS: &str = "order_settings";
+
+fn check_emails(field: &str, emails: &Option<Vec<String>>) -> ServiceResult<()> {
+    for (i, e) in emails.iter().flatten().enumerate() {
+        let e = e.trim();
+        let ok = e
+            .split_once('@')
+            .is_some_and(|(user, host)| !user.is_empty() && host.contains('.') && !e.contains(' '));
+        if !ok {
+            return Err(DomainError::field(
+                format!("{field}.email_addresses[{i}]"),
+                format!("`{e}` is not an email address."),
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
+impl Kassa {
+    /// The store's order settings (channel 0) or a channel's (1 and up).
+    pub async fn order_settings(
+        &self,
+        who: &Principal,
+        channel_id: i64,
+    ) -> ServiceResult<OrderSettings> {
+        who.require(Scope::V2OrdersReadOnly)?;
+        let found: Option<OrderSettings> = self
+            .store
+            .config_doc(who.store.id, ORDER_SETTINGS, channel_id)
+            .await?;
+        Ok(found.unwrap_or_else(|| {
+            if channel_id == 0 {
+                OrderSettings {
+                    order_placed: Some(Vec::new()),
+                    forward_invoice: Some(Vec::new()),
+                }
+            } else {
+                OrderSettings::default()
+            }
+        }))
+    }
+
+    /// Changes the fields given (for a channel, `Some(None)` clears a field back to the
+    /// global value); returns the settings as saved.
+    pub async fn update_order_settings(
+        &self,
+        who: &Principal,
+        channel_id: i64,
+        order_placed: Option<Option<Vec<String>>>,
+        forward_invoice: Option<Option<Vec<String>>>,
+    ) -> ServiceResult<OrderSettings> {
+        who.require(Scope::V2Orders)?;
+        let mut s = self.order_settings(who, channel_id).await?;
+        if let Some(v) = order_placed {
+            check_emails("notifications.order_placed", &v)?;
+            s.order_placed = if channel_id == 0 {
+                Some(v.unwrap_or_default())
+            } else {
+                v
+            };
+        }
+        if let Some(v) = forward_invoice {
+            check_emails("notifications.forward_invoice", &v)?;
+            s.forward_invoice = if channel_id == 0 {
+                Some(v.unwrap_or_default())
+            } else {
+                v
+            };
+        }
+        self.store
+            .put_config_doc(who.store.id, ORDER_SETTINGS, channel_id, &s, self.now())
+            .await?;
+        Ok(s)
+    }
 }
