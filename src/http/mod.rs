@@ -16,6 +16,7 @@ pub mod gift_certificates;
 pub mod health;
 pub mod idempotency;
 pub mod orders_v2;
+pub mod orders_v3;
 pub mod payments;
 pub mod pickup;
 pub mod promotion_settings;
@@ -113,6 +114,7 @@ pub fn app(state: AppState) -> Router {
         .merge(orders_v2::router())
         .merge(webhooks::router())
         .merge(abandoned_carts::router())
+        .merge(orders_v3::router())
         .split_for_parts();
     idempotency::document(&mut spec);
     let spec = std::sync::Arc::new(spec);

@@ -16,6 +16,7 @@ pub mod gift_certificates;
 pub mod order_admin;
 pub mod order_views;
 pub mod orders;
+pub mod orders_v3;
 pub mod payments;
 pub mod promotions;
 pub mod shipping;

@@ -437,7 +437,7 @@ impl Kassa {
             method_doc["gateway_transaction_id"] = json!(r.reference);
         }
         let record = |status: &str| TransactionRow {
-            id: Uuid::new_v4().to_string(),
+            id: Uuid::now_v7().to_string(),
             order_id,
             event: event.into(),
             status: status.into(),

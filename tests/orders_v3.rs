@@ -1,0 +1,381 @@
+//! Orders V3 over real HTTP on both backends: transactions, void, refund quotes,
+//! refunds (partial, full, over what was paid, concurrent) and the refund lists.
+
+mod common;
+
+use common::TestApp;
+use common::flow::{checkout_with, pay_by_card, place};
+use futures_util::future::join_all;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+on_both_backends!(
+    void_cancels_an_authorized_order,
+    refunds_move_the_order_and_never_exceed_what_was_paid,
+    concurrent_refunds_never_refund_more_than_paid,
+    refund_lists_filter_in_the_database,
+    bad_refund_requests_are_explained,
+    order_settings_global_and_per_channel,
+);
+
+async fn paid_order(app: &TestApp) -> (i64, f64) {
+    let id = checkout_with(
+        app,
+        json!({"line_items": [{"product_id": 930, "quantity": 2}]}),
+    )
+    .await;
+    let r = place(app, &id).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let order_id = r.data()["id"].as_i64().unwrap();
+    let r = pay_by_card(app, order_id).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let o = app.get(&format!("/stores/demo/v2/orders/{order_id}")).await;
+    (
+        order_id,
+        o.body["total_inc_tax"].as_str().unwrap().parse().unwrap(),
+    )
+}
+
+async fn status(app: &TestApp, order_id: i64) -> i64 {
+    app.get(&format!("/stores/demo/v2/orders/{order_id}"))
+        .await
+        .body["status_id"]
+        .as_i64()
+        .unwrap()
+}
+
+fn refund_body(order_id: i64, amount: f64) -> Value {
+    json!({"items": [{"item_type": "ORDER", "item_id": order_id, "amount": amount, "reason": "Overcharged"}],
+           "payments": [{"provider_id": "testgateway", "amount": amount, "offline": false}]})
+}
+
+async fn void_cancels_an_authorized_order(app: TestApp) {
+    let app = app.with_fixtures().await;
+    let r = app
+        .put(
+            "/stores/demo/v3/payments/settings",
+            json!({"transaction_type": "authorization"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let id = checkout_with(
+        &app,
+        json!({"line_items": [{"product_id": 930, "quantity": 1}]}),
+    )
+    .await;
+    let order_id = place(&app, &id).await.data()["id"].as_i64().unwrap();
+    let r = pay_by_card(&app, order_id).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(status(&app, order_id).await, 7);
+    let void = format!("/stores/demo/v3/orders/{order_id}/payment_actions/void");
+    let r = app.post(&void, json!({})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(status(&app, order_id).await, 5, "Cancelled");
+    let r = app.post(&void, json!({})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let r = app
+        .post(
+            &format!("/stores/demo/v3/orders/{order_id}/payment_actions/capture"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a voided order cannot be captured"
+    );
+    let r = app
+        .get(&format!("/stores/demo/v3/orders/{order_id}/transactions"))
+        .await;
+    let events: Vec<&str> = r
+        .data()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, ["authorization", "void"]);
+    // Unknown orders are 404 in the v3 error shape.
+    let r = app
+        .post(
+            "/stores/demo/v3/orders/999999/payment_actions/void",
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    assert_eq!(r.body["status"], 404);
+}
+
+async fn refunds_move_the_order_and_never_exceed_what_was_paid(app: TestApp) {
+    let app = app.with_fixtures().await;
+    let (order_id, total) = paid_order(&app).await;
+    let base = format!("/stores/demo/v3/orders/{order_id}/payment_actions");
+    let r = app
+        .post(
+            &format!("{base}/refund_quotes"),
+            json!({"items": [{"item_type": "ORDER", "item_id": order_id, "amount": 5}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.data()["total_refund_amount"], json!(5));
+    assert_eq!(
+        r.data()["refund_methods"][0][0]["provider_id"],
+        "testgateway"
+    );
+    assert_eq!(r.data()["refund_methods"][0][0]["amount"], json!(5));
+
+    let r = app
+        .post(&format!("{base}/refunds"), refund_body(order_id, 5.0))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.data()["total_amount"], json!(5));
+    assert_eq!(r.data()["order_id"], order_id);
+    let first = r.data()["id"].as_i64().unwrap();
+    assert_eq!(status(&app, order_id).await, 14, "Partially Refunded");
+
+    // More than is left: 422, with the figures.
+    let r = app
+        .post(&format!("{base}/refunds"), refund_body(order_id, total))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(
+        r.body["title"]
+            .as_str()
+            .unwrap()
+            .contains("more than the order has left to refund"),
+        "{}",
+        r.body
+    );
+
+    let rest = ((total - 5.0) * 100.0).round() / 100.0;
+    let r = app
+        .post(&format!("{base}/refunds"), refund_body(order_id, rest))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(status(&app, order_id).await, 4, "Refunded");
+    let r = app
+        .post(&format!("{base}/refunds"), refund_body(order_id, 0.01))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+
+    let r = app.get(&format!("{base}/refunds")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let ids: Vec<i64> = r
+        .data()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [first, first + 1]);
+    let t = app
+        .get(&format!("/stores/demo/v3/orders/{order_id}/transactions"))
+        .await;
+    let refunds: Vec<f64> = t
+        .data()
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["event"] == "refund")
+        .map(|t| t["amount"].as_f64().unwrap())
+        .collect();
+    assert_eq!(refunds.len(), 2);
+    assert!((refunds.iter().sum::<f64>() - total).abs() < 1e-9);
+
+    let store = app.kassa.find_store("demo").await.unwrap();
+    let events = app
+        .kassa
+        .store
+        .order_outbox_events(store.id, order_id)
+        .await
+        .unwrap();
+    let refund_events: Vec<Value> = events
+        .iter()
+        .filter(|(s, _)| s == "store/order/refund/created")
+        .map(|(_, d)| serde_json::from_str(d).unwrap())
+        .collect();
+    assert_eq!(
+        refund_events,
+        [
+            json!({"type": "order", "id": order_id, "refund": {"id": first}}),
+            json!({"type": "order", "id": order_id, "refund": {"id": first + 1}}),
+        ]
+    );
+    assert!(events.iter().any(|(s, d)| s == "store/order/statusUpdated"
+        && serde_json::from_str::<Value>(d).unwrap()["status"]
+            == json!({"previous_status_id": 14, "new_status_id": 4})));
+}
+
+async fn concurrent_refunds_never_refund_more_than_paid(app: TestApp) {
+    let app = app.with_fixtures().await;
+    let (order_id, total) = paid_order(&app).await;
+    let each = ((total * 0.6) * 100.0).round() / 100.0;
+    let url = format!("/stores/demo/v3/orders/{order_id}/payment_actions/refunds");
+    let replies = join_all((0..4).map(|_| app.post(&url, refund_body(order_id, each)))).await;
+    let ok = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .count();
+    assert_eq!(
+        ok,
+        1,
+        "{:?}",
+        replies
+            .iter()
+            .map(|r| (r.status, r.body.clone()))
+            .collect::<Vec<_>>()
+    );
+    for r in replies.iter().filter(|r| r.status != StatusCode::CREATED) {
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    }
+    let r = app.get(&url).await;
+    assert_eq!(r.data().as_array().unwrap().len(), 1);
+    assert_eq!(status(&app, order_id).await, 14);
+}
+
+async fn refund_lists_filter_in_the_database(app: TestApp) {
+    let app = app.with_fixtures().await;
+    let (a, _) = paid_order(&app).await;
+    let (b, _) = paid_order(&app).await;
+    for (o, amount) in [(a, 1.0), (b, 2.0), (a, 3.0)] {
+        let r = app
+            .post(
+                &format!("/stores/demo/v3/orders/{o}/payment_actions/refunds"),
+                refund_body(o, amount),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    let all = app
+        .get("/stores/demo/v3/orders/payment_actions/refunds")
+        .await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.body);
+    assert_eq!(all.data().as_array().unwrap().len(), 3);
+    assert_eq!(all.body["meta"]["pagination"]["total"], 3);
+    let r = app
+        .get(&format!(
+            "/stores/demo/v3/orders/payment_actions/refunds?order_id:in={a}"
+        ))
+        .await;
+    let amounts: Vec<Value> = r
+        .data()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["total_amount"].clone())
+        .collect();
+    assert_eq!(amounts, [json!(1), json!(3)]);
+    let id = all.data()[1]["id"].as_i64().unwrap();
+    let r = app
+        .get(&format!(
+            "/stores/demo/v3/orders/payment_actions/refunds?id:in={id}"
+        ))
+        .await;
+    assert_eq!(r.data()[0]["order_id"], b);
+    let r = app
+        .get("/stores/demo/v3/orders/payment_actions/refunds?limit=2&page=2")
+        .await;
+    assert_eq!(r.data().as_array().unwrap().len(), 1);
+    let r = app
+        .get(&format!(
+            "/stores/demo/v3/orders/payment_actions/refunds/{id}"
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.data()["total_amount"], json!(2));
+    let r = app
+        .get("/stores/demo/v3/orders/payment_actions/refunds/99999")
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    let r = app
+        .get("/stores/demo/v3/orders/payment_actions/refunds?order_id:in=x")
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+}
+
+async fn bad_refund_requests_are_explained(app: TestApp) {
+    let app = app.with_fixtures().await;
+    let (order_id, _) = paid_order(&app).await;
+    let url = format!("/stores/demo/v3/orders/{order_id}/payment_actions/refunds");
+    let r = app.post(&url, json!({})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let r = app
+        .post(
+            &url,
+            json!({"items": [{"item_type": "BOGUS", "item_id": 1, "amount": 1}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.to_string().contains("BOGUS"));
+    // Payments that do not add up to the refund.
+    let mut body = refund_body(order_id, 2.0);
+    body["payments"][0]["amount"] = json!(3);
+    let r = app.post(&url, body).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.to_string().contains("refund_quotes"), "{}", r.body);
+    // Nothing was refunded by any of these.
+    assert_eq!(status(&app, order_id).await, 11);
+}
+
+async fn order_settings_global_and_per_channel(app: TestApp) {
+    let global = "/stores/demo/v3/orders/settings";
+    let r = app.get(global).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.data()["notifications"]["order_placed"]["email_addresses"],
+        json!([])
+    );
+    let r = app
+        .put(
+            global,
+            json!({"notifications": {"order_placed": {"email_addresses": ["orders@example.com"]}}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = app.get(global).await;
+    assert_eq!(
+        r.data()["notifications"]["order_placed"]["email_addresses"],
+        json!(["orders@example.com"])
+    );
+    assert_eq!(
+        r.data()["notifications"]["forward_invoice"]["email_addresses"],
+        json!([])
+    );
+    let r = app
+        .put(
+            global,
+            json!({"notifications": {"forward_invoice": {"email_addresses": ["not an email"]}}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.to_string().contains("not an email"), "{}", r.body);
+
+    let channel = "/stores/demo/v3/orders/settings/channels/1";
+    let r = app.get(channel).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.data()["notifications"]["order_placed"]["email_addresses"],
+        Value::Null
+    );
+    let r = app
+        .put(channel, json!({"notifications": {"forward_invoice": {"email_addresses": ["books@example.com"]}}}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = app.get(channel).await;
+    assert_eq!(
+        r.data()["notifications"]["forward_invoice"]["email_addresses"],
+        json!(["books@example.com"])
+    );
+    let r = app
+        .put(
+            channel,
+            json!({"notifications": {"forward_invoice": {"email_addresses": null}}}),
+        )
+        .await;
+    assert_eq!(
+        r.data()["notifications"]["forward_invoice"]["email_addresses"],
+        Value::Null
+    );
+    let r = app.get("/stores/demo/v3/orders/settings/channels/0").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+}
