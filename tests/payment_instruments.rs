@@ -265,7 +265,12 @@ async fn payments_write_status_and_transaction_events(app: TestApp) {
     let pat = new_pat(&app, order_id).await;
     let r = pay(&app, &pat, card("4111111111111111")).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    let txn = r.data()["id"].as_str().unwrap().to_string();
+    // The event names the transaction by its Orders V3 id: the order's first transaction.
+    let listed = app
+        .get(&format!("/stores/demo/v3/orders/{order_id}/transactions"))
+        .await;
+    let txn = listed.data()[0]["id"].as_i64().expect("integer transaction id");
+    assert_eq!(txn, order_id * 1000 + 1, "{}", listed.body);
     let store = app.kassa.find_store("demo").await.unwrap();
     let events = app
         .kassa

@@ -19,7 +19,9 @@ on_both_backends!(
     promotion_responses_match_promotions_v3,
     discounted_checkouts_match_checkouts_and_carts_v3,
     coupon_responses_match_marketing_v2,
-    order_responses_match_orders_v2
+    order_responses_match_orders_v2,
+    payment_and_order_v3_responses_match_their_specs,
+    webhook_and_abandoned_cart_responses_match_their_specs
 );
 
 fn spec_path(name: &str) -> PathBuf {
@@ -1251,5 +1253,190 @@ async fn order_responses_match_orders_v2(app: TestApp) {
         "get",
         "200",
         &status.body,
+    );
+}
+
+/// Like [`check_op`], for specs whose responses use a vendor JSON media type.
+fn check_op_any(spec: &Value, path: &str, method: &str, status: &str, body: &Value) {
+    let response = resolve(spec, &spec["paths"][path][method]["responses"][status]);
+    let schema = response["content"]
+        .as_object()
+        .and_then(|c| c.values().next())
+        .map(|c| &c["schema"])
+        .unwrap_or(&Value::Null);
+    assert!(schema.is_object(), "no schema for {method} {path} {status}");
+    let mut out = Vec::new();
+    violations(spec, schema, body, "$", &mut out);
+    assert!(
+        out.is_empty(),
+        "{method} {path} {status} does not match its schema:\n{}\nbody: {body}",
+        out.join("\n")
+    );
+}
+
+/// Payment methods, access token and process-payment against `payments/*.yml`; then the
+/// paid order's transactions, a refund quote, a refund, the refund lists and the order
+/// settings against `orders.v3.yml`.
+async fn payment_and_order_v3_responses_match_their_specs(app: TestApp) {
+    use common::flow::{card, checkout_with, new_pat, pay, place};
+    let (Some(methods), Some(tokens), Some(process), Some(orders)) = (
+        load_spec("payments/accepted-methods_payments.v3.yml"),
+        load_spec("payments/access-tokens_payments.v3.yml"),
+        load_spec("payments/process_payments.yml"),
+        load_spec("orders.v3.yml"),
+    ) else {
+        return;
+    };
+    let app = app.with_fixtures().await;
+    let checkout = checkout_with(
+        &app,
+        json!({"line_items": [{"product_id": 930, "quantity": 2}]}),
+    )
+    .await;
+    let r = place(&app, &checkout).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let order = r.data()["id"].as_i64().expect("order id");
+
+    let r = app
+        .get(&format!(
+            "/stores/demo/v3/payments/methods?order_id={order}"
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    check_op_any(&methods, "/payments/methods", "get", "200", &r.body);
+    let r = common::flow::token(&app, order).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    check_op_any(&tokens, "/payments/access_tokens", "post", "201", &r.body);
+    let pat = new_pat(&app, order).await;
+    let r = pay(&app, &pat, card("4111111111111111")).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    check_op_any(&process, "/payments", "post", "201", &r.body);
+
+    let v3 = "/stores/demo/v3/orders";
+    let r = app.get(&format!("{v3}/{order}/transactions")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    check_op_any(
+        &orders,
+        "/orders/{order_id}/transactions",
+        "get",
+        "200",
+        &r.body,
+    );
+    let refund = json!({"items": [{"item_type": "ORDER", "item_id": order, "amount": 5}]});
+    let r = app
+        .post(
+            &format!("{v3}/{order}/payment_actions/refund_quotes"),
+            refund.clone(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    check_op_any(
+        &orders,
+        "/orders/{order_id}/payment_actions/refund_quotes",
+        "post",
+        "201",
+        &r.body,
+    );
+    let r = app
+        .post(&format!("{v3}/{order}/payment_actions/refunds"), refund)
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    check_op_any(
+        &orders,
+        "/orders/{order_id}/payment_actions/refunds",
+        "post",
+        "201",
+        &r.body,
+    );
+    let refund_id = r.data()["id"].clone();
+    let r = app
+        .get(&format!("{v3}/{order}/payment_actions/refunds"))
+        .await;
+    check_op_any(
+        &orders,
+        "/orders/{order_id}/payment_actions/refunds",
+        "get",
+        "200",
+        &r.body,
+    );
+    let r = app.get(&format!("{v3}/payment_actions/refunds")).await;
+    check_op_any(
+        &orders,
+        "/orders/payment_actions/refunds",
+        "get",
+        "200",
+        &r.body,
+    );
+    let r = app
+        .get(&format!("{v3}/payment_actions/refunds/{refund_id}"))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    check_op_any(
+        &orders,
+        "/orders/payment_actions/refunds/{refund_id}",
+        "get",
+        "200",
+        &r.body,
+    );
+    let r = app.get(&format!("{v3}/settings")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    check_op_any(&orders, "/orders/settings", "get", "200", &r.body);
+}
+
+/// The webhooks API against `admin/webhooks.v3.yml` and abandoned-cart settings against
+/// `abandoned_carts.v3.yml`.
+async fn webhook_and_abandoned_cart_responses_match_their_specs(app: TestApp) {
+    let (Some(hooks), Some(abandoned)) = (
+        load_spec("admin/webhooks.v3.yml"),
+        load_spec("abandoned_carts.v3.yml"),
+    ) else {
+        return;
+    };
+    let base = "/stores/demo/v3/hooks";
+    let r = app
+        .post(
+            base,
+            json!({"scope": "store/cart/*", "destination": "https://example.com/hooks",
+                   "is_active": true, "headers": {"X-Secret": "s3"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    check_op_any(&hooks, "/hooks", "post", "200", &r.body);
+    let id = r.data()["id"].clone();
+    let r = app.get(base).await;
+    check_op_any(&hooks, "/hooks", "get", "200", &r.body);
+    let r = app.get(&format!("{base}/{id}")).await;
+    check_op_any(&hooks, "/hooks/{webhook_id}", "get", "200", &r.body);
+    let r = app
+        .put(&format!("{base}/{id}"), json!({"is_active": false}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    check_op_any(&hooks, "/hooks/{webhook_id}", "put", "200", &r.body);
+    let r = app.get(&format!("{base}/admin")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    check_op_any(&hooks, "/hooks/admin", "get", "200", &r.body);
+    let r = app.delete(&format!("{base}/{id}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    check_op_any(&hooks, "/hooks/{webhook_id}", "delete", "200", &r.body);
+
+    let r = app.get("/stores/demo/v3/abandoned-carts/settings").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    check_op_any(
+        &abandoned,
+        "/abandoned-carts/settings",
+        "get",
+        "200",
+        &r.body,
+    );
+    let r = app
+        .get("/stores/demo/v3/abandoned-carts/settings/channels/1")
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    check_op_any(
+        &abandoned,
+        "/abandoned-carts/settings/channels/{channel_id}",
+        "get",
+        "200",
+        &r.body,
     );
 }

@@ -68,8 +68,8 @@ fn transaction_wire(t: &TransactionRow) -> Value {
     } else {
         Value::Null
     };
-    json!({
-        "id": t.id,
+    let mut wire = json!({
+        "id": t.number,
         "order_id": t.order_id.to_string(),
         "event": t.event,
         "method": method,
@@ -81,12 +81,16 @@ fn transaction_wire(t: &TransactionRow) -> Value {
         "test": t.gateway == "testgateway",
         "status": t.status,
         "fraud_review": false,
-        "reference_transaction_id": doc["reference_transaction_id"],
-        "offline": false,
+        "offline": null,
         "credit_card": credit_card,
         "gift_certificate": gift_certificate,
         "store_credit": store_credit,
-    })
+    });
+    // An integer in the spec, not nullable: present only when there is one.
+    if let Some(reference) = doc["reference_transaction_id"].as_i64() {
+        wire["reference_transaction_id"] = json!(reference);
+    }
+    wire
 }
 
 fn refund_wire(r: &RefundRow) -> Value {

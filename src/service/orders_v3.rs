@@ -123,9 +123,10 @@ impl Kassa {
         let auth_doc: serde_json::Value = serde_json::from_str(&auth.doc).unwrap_or_default();
         let mut doc = auth_doc.clone();
         doc["gateway_transaction_id"] = json!(reference);
-        doc["reference_transaction_id"] = json!(auth.id);
+        doc["reference_transaction_id"] = json!(auth.number);
         TransactionRow {
             id: Uuid::now_v7().to_string(),
+            number: 0,
             order_id: auth.order_id,
             event: event.into(),
             status: "ok".into(),
@@ -398,6 +399,7 @@ impl Kassa {
         };
         let transaction = TransactionRow {
             id: Uuid::now_v7().to_string(),
+            number: 0,
             order_id,
             event: "refund".into(),
             status: "ok".into(),

@@ -438,6 +438,7 @@ impl Kassa {
         }
         let record = |status: &str| TransactionRow {
             id: Uuid::now_v7().to_string(),
+            number: 0,
             order_id,
             event: event.into(),
             status: status.into(),

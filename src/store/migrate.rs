@@ -78,6 +78,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0011_payment_instruments.sql"),
         postgres: include_str!("../../migrations/postgres/0011_payment_instruments.sql"),
     },
+    Migration {
+        version: 13,
+        name: "0013_transaction_numbers",
+        sqlite: include_str!("../../migrations/sqlite/0013_transaction_numbers.sql"),
+        postgres: include_str!("../../migrations/postgres/0013_transaction_numbers.sql"),
+    },
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS kassa_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";

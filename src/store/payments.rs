@@ -13,6 +13,8 @@ use serde_json::json;
 #[derive(Clone, Debug)]
 pub struct TransactionRow {
     pub id: String,
+    /// The integer id Orders V3 shows; given when the row is written (0 before).
+    pub number: i64,
     pub order_id: i64,
     pub event: String,
     pub status: String,
@@ -93,15 +95,14 @@ pub struct ApprovedPayment {
     pub stored_card: Option<NewStoredCard>,
 }
 
-impl ApprovedPayment {
-    fn events(&self) -> Vec<OutboxEvent> {
-        status_and_transaction_events(&self.transaction, self.previous_status, self.new_status)
-    }
-}
-
 /// `store/order/statusUpdated` (when the status changes) and
 /// `store/order/transaction/created`.
-fn status_and_transaction_events(t: &TransactionRow, from: i64, to: i64) -> Vec<OutboxEvent> {
+fn status_and_transaction_events(
+    t: &TransactionRow,
+    number: i64,
+    from: i64,
+    to: i64,
+) -> Vec<OutboxEvent> {
     let mut events = Vec::new();
     if from != to {
         events.push(OutboxEvent::new(
@@ -114,7 +115,7 @@ fn status_and_transaction_events(t: &TransactionRow, from: i64, to: i64) -> Vec<
     events.push(OutboxEvent::new(
         "store/order/transaction/created",
         t.order_id,
-        json!({"type": "order", "id": t.order_id, "transaction": {"id": t.id}}),
+        json!({"type": "order", "id": t.order_id, "transaction": {"id": number}}),
     ));
     events
 }
@@ -132,12 +133,17 @@ pub enum Recorded {
 /// How long a hold stays valid if its request died (seconds).
 const HOLD_SECS: i64 = super::orders::PAYMENT_HOLD_SECS;
 
+/// Writes a transaction and returns its number: the order id × 1000 plus its place among
+/// the order's transactions (written while the order is held or locked, so never twice).
 macro_rules! insert_transaction {
     ($exec:expr, $store_id:expr, $t:expr) => {
-        sqlx::query(
+        sqlx::query_scalar::<_, i64>(
             "INSERT INTO order_transactions (store_id, id, order_id, event, status, amount_e4,
-                currency_code, gateway, created_at, doc)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                currency_code, gateway, created_at, doc, number)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+                     $3 * 1000 + 1 + (SELECT COUNT(*) FROM order_transactions
+                                      WHERE store_id = $1 AND order_id = $3))
+             RETURNING number",
         )
         .bind($store_id)
         .bind(&$t.id)
@@ -149,10 +155,11 @@ macro_rules! insert_transaction {
         .bind(&$t.gateway)
         .bind($t.created_at)
         .bind(&$t.doc)
-        .execute($exec)
+        .fetch_one($exec)
         .await?
     };
 }
+pub(super) use insert_transaction;
 
 impl Store {
     pub async fn insert_payment_token(
@@ -280,7 +287,7 @@ impl Store {
     ) -> StoreResult<()> {
         on_pool!(self, write, |p| {
             let mut tx = p.begin().await?;
-            insert_transaction!(&mut *tx, store_id, failed);
+            let _ = insert_transaction!(&mut *tx, store_id, failed);
             sqlx::query("UPDATE orders SET payment_started_at = 0 WHERE store_id = $1 AND id = $2")
                 .bind(store_id)
                 .bind(failed.order_id)
@@ -301,7 +308,6 @@ impl Store {
         p: &ApprovedPayment,
     ) -> StoreResult<Recorded> {
         let t = &p.transaction;
-        let events = p.events();
         Ok(on_pool!(self, write, |pool| {
             let mut tx = pool.begin().await?;
             let spent = sqlx::query(
@@ -378,7 +384,8 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
-            insert_transaction!(&mut *tx, store_id, t);
+            let number = insert_transaction!(&mut *tx, store_id, t);
+            let events = status_and_transaction_events(t, number, p.previous_status, p.new_status);
             insert_outbox!(tx, store_id, t.created_at, &events);
             tx.commit().await?;
             Recorded::Done
@@ -448,7 +455,6 @@ impl Store {
     /// Captures an authorized order (Awaiting Payment → Awaiting Fulfillment). False
     /// when the order is not awaiting capture.
     pub async fn capture_payment(&self, store_id: i64, t: &TransactionRow) -> StoreResult<bool> {
-        let events = status_and_transaction_events(t, 7, 11);
         Ok(on_pool!(self, write, |p| {
             let mut tx = p.begin().await?;
             let n = sqlx::query(
@@ -466,7 +472,8 @@ impl Store {
                 tx.rollback().await?;
                 return Ok(false);
             }
-            insert_transaction!(&mut *tx, store_id, t);
+            let number = insert_transaction!(&mut *tx, store_id, t);
+            let events = status_and_transaction_events(t, number, 7, 11);
             insert_outbox!(tx, store_id, t.created_at, &events);
             tx.commit().await?;
             true
@@ -476,7 +483,6 @@ impl Store {
     /// Voids an authorized order: it moves to Cancelled and its stock is given back,
     /// once. False when the order is not awaiting capture.
     pub async fn void_payment(&self, store_id: i64, t: &TransactionRow) -> StoreResult<bool> {
-        let events = status_and_transaction_events(t, 7, 5);
         Ok(on_pool!(self, write, |p| {
             let mut tx = p.begin().await?;
             let n = sqlx::query(
@@ -506,7 +512,8 @@ impl Store {
             add_stock(&mut stock, &held.stock, -1);
             // Putting back never refuses.
             let _ = change_stock!(tx, store_id, stock);
-            insert_transaction!(&mut *tx, store_id, t);
+            let number = insert_transaction!(&mut *tx, store_id, t);
+            let events = status_and_transaction_events(t, number, 7, 5);
             insert_outbox!(tx, store_id, t.created_at, &events);
             tx.commit().await?;
             true
@@ -549,12 +556,14 @@ impl Store {
             String,
             i64,
             String,
+            i64,
         );
         let rows: Vec<Row> = on_pool!(self, read, |p| {
             sqlx::query_as(
-                "SELECT id, order_id, event, status, amount_e4, currency_code, gateway, created_at, doc
+                "SELECT id, order_id, event, status, amount_e4, currency_code, gateway, created_at, doc,
+                        number
                  FROM order_transactions WHERE store_id = $1 AND order_id = $2
-                 ORDER BY created_at, id",
+                 ORDER BY number, created_at, id",
             )
             .bind(store_id)
             .bind(order_id)
@@ -574,9 +583,11 @@ impl Store {
                     gateway,
                     created_at,
                     doc,
+                    number,
                 )| {
                     TransactionRow {
                         id,
+                        number,
                         order_id,
                         event,
                         status,

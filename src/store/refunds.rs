@@ -6,6 +6,7 @@
 //! writer) and the sum refunded never exceeds what was paid.
 
 use super::outbox::{OutboxEvent, insert_outbox};
+use super::payments::insert_transaction;
 use super::{Store, StoreResult, TransactionRow, on_pool};
 use serde_json::json;
 
@@ -57,28 +58,6 @@ pub struct RefundFilter {
     pub created_max: Option<i64>,
     pub limit: i64,
     pub offset: i64,
-}
-
-macro_rules! insert_refund_transaction {
-    ($exec:expr, $store_id:expr, $t:expr) => {
-        sqlx::query(
-            "INSERT INTO order_transactions (store_id, id, order_id, event, status, amount_e4,
-                currency_code, gateway, created_at, doc)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind($store_id)
-        .bind(&$t.id)
-        .bind($t.order_id)
-        .bind(&$t.event)
-        .bind(&$t.status)
-        .bind($t.amount_e4)
-        .bind(&$t.currency_code)
-        .bind(&$t.gateway)
-        .bind($t.created_at)
-        .bind(&$t.doc)
-        .execute($exec)
-        .await?
-    };
 }
 
 impl Store {
@@ -151,7 +130,7 @@ impl Store {
             .bind(doc.to_string())
             .execute(&mut *tx)
             .await?;
-            insert_refund_transaction!(&mut *tx, store_id, r.transaction);
+            let number = insert_transaction!(&mut *tx, store_id, r.transaction);
             let mut events = Vec::new();
             if new_status != status_id {
                 events.push(OutboxEvent::new(
@@ -169,7 +148,7 @@ impl Store {
             events.push(OutboxEvent::new(
                 "store/order/transaction/created",
                 r.order_id,
-                json!({"type": "order", "id": r.order_id, "transaction": {"id": r.transaction.id}}),
+                json!({"type": "order", "id": r.order_id, "transaction": {"id": number}}),
             ));
             insert_outbox!(tx, store_id, r.now, &events);
             tx.commit().await?;
