@@ -48,7 +48,11 @@ mod admin;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_orders, admin::archive_all_orders))
+        .routes(routes!(
+            list_orders,
+            admin::create_order,
+            admin::archive_all_orders
+        ))
         .routes(routes!(count_orders))
         .routes(routes!(
             get_order,
