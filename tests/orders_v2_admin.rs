@@ -593,6 +593,38 @@ async fn remaining_reads_answer_for_every_order(app: TestApp) {
         StatusCode::NOT_FOUND,
         "Shipping address 2 does not exist",
     );
+    let r = app
+        .put(
+            &format!("{ORDERS}/{order}/shipping_addresses/1"),
+            json!({"street_1": "2 Market St", "phone": "555-0100"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["street_1"], json!("2 Market St"));
+    assert_eq!(r.body["phone"], json!("555-0100"));
+    assert_eq!(r.body["city"], json!("San Francisco"));
+    let r = app
+        .put(
+            &format!("{ORDERS}/{order}/shipping_addresses/1"),
+            json!({"country_iso2": "CA"}),
+        )
+        .await;
+    assert_v2_error(
+        &r,
+        StatusCode::BAD_REQUEST,
+        "`country_iso2` cannot be changed",
+    );
+    let r = app
+        .put(
+            &format!("{ORDERS}/{order}/shipping_addresses/3"),
+            json!({"city": "Oakland"}),
+        )
+        .await;
+    assert_v2_error(
+        &r,
+        StatusCode::NOT_FOUND,
+        "Shipping address 3 does not exist",
+    );
     for path in ["messages", "fees", "consignments", "shipments"] {
         let r = app.get(&format!("{ORDERS}/777777/{path}")).await;
         assert_v2_error(&r, StatusCode::NOT_FOUND, "Order 777777 does not exist.");

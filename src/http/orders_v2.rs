@@ -78,7 +78,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_order_products))
         .routes(routes!(get_order_product))
         .routes(routes!(list_order_shipping_addresses))
-        .routes(routes!(get_order_shipping_address))
+        .routes(routes!(
+            get_order_shipping_address,
+            admin::update_shipping_address
+        ))
         .routes(routes!(list_order_coupons))
         .routes(routes!(list_order_taxes))
         .routes(routes!(list_order_statuses))

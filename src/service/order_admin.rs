@@ -648,3 +648,72 @@ impl Kassa {
         }
     }
 }
+
+/// V2 shipping-address fields a merchant may correct after the order, and the
+/// address field each is kept in. Country, state and postal code are left out: they
+/// decide tax and shipping, which the order was priced with.
+pub const EDITABLE_ADDRESS_FIELDS: [(&str, &str); 8] = [
+    ("first_name", "first_name"),
+    ("last_name", "last_name"),
+    ("company", "company"),
+    ("street_1", "address1"),
+    ("street_2", "address2"),
+    ("city", "city"),
+    ("phone", "phone"),
+    ("email", "email"),
+];
+
+impl Kassa {
+    /// `PUT /v2/orders/{id}/shipping_addresses/{address_id}`: corrects the contact and
+    /// street fields of one shipping address; `fields` are V2 names with new values.
+    pub async fn update_order_shipping_address(
+        &self,
+        store: &StoreRecord,
+        order_id: i64,
+        address_id: i64,
+        fields: &[(String, String)],
+    ) -> ServiceResult<PlacedOrder> {
+        for _ in 0..ATTEMPTS {
+            let st = self.order_state(store, order_id).await?;
+            let idx = usize::try_from(address_id - 1).ok();
+            let mut doc = st.doc.clone();
+            let Some(addr) = idx
+                .and_then(|i| {
+                    doc.pointer_mut(&format!("/cart/checkout/consignments/{i}/address/address"))
+                })
+                .and_then(Value::as_object_mut)
+            else {
+                return Err(ServiceError::NotFound(format!(
+                    "Shipping address {address_id} does not exist in order {order_id}."
+                )));
+            };
+            let mut changed = false;
+            for (name, value) in fields {
+                let Some((_, key)) = EDITABLE_ADDRESS_FIELDS.iter().find(|(n, _)| n == name) else {
+                    return Err(invalid(format!(
+                        "`{name}` cannot be changed on an order's shipping address; Kassa changes {}.",
+                        EDITABLE_ADDRESS_FIELDS
+                            .iter()
+                            .map(|(n, _)| *n)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )));
+                };
+                if addr.get(*key).and_then(Value::as_str) != Some(value.as_str()) {
+                    addr.insert((*key).to_string(), Value::from(value.clone()));
+                    changed = true;
+                }
+            }
+            if !changed {
+                return placed(order_id, &st);
+            }
+            let mut c = self.change_from(order_id, &st);
+            c.doc = doc;
+            c.events.push(order_event("store/order/updated", order_id));
+            if self.try_change(store, &c).await?.is_some() {
+                return self.get_order(store, order_id).await;
+            }
+        }
+        Err(ServiceError::Conflict)
+    }
+}

@@ -794,3 +794,51 @@ pub(super) async fn create_order(
         &order_wire(&o, &who.store, &base),
     ))
 }
+
+/// Correct the contact and street fields of one of an order's shipping addresses.
+#[utoipa::path(put, path = "/stores/{store_hash}/v2/orders/{order_id}/shipping_addresses/{id}", tag = "Order Shipping Addresses",
+    operation_id = "updateOrderShippingAddress",
+    params(("store_hash" = String, Path), ("order_id" = i64, Path), ("id" = i64, Path)),
+    request_body = Object,
+    responses((status = 200, body = ShippingAddressWire), (status = 400, body = Vec<V2ErrorItem>), (status = 404, body = Vec<V2ErrorItem>)))]
+pub(super) async fn update_shipping_address(
+    State(state): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    Path(path): Path<(String, String, String)>,
+    body: Result<JsonBody<Value>, ApiError>,
+) -> V2Result<Response> {
+    let who = v2::principal(auth, WRITE)?;
+    let id = order_id(&path.1)?;
+    let aid = v2::path_id(&path.2, "Shipping address")?;
+    let body = v2::body(body)?;
+    let Some(obj) = body.as_object() else {
+        return Err(V2Error::bad_request(
+            "The body must be a JSON object of the address fields to change.",
+        ));
+    };
+    let mut fields = Vec::new();
+    for (k, v) in obj {
+        let Some(s) = v.as_str() else {
+            return Err(V2Error::bad_request(format!("`{k}` must be a string.")));
+        };
+        fields.push((k.clone(), s.to_string()));
+    }
+    let o = state
+        .kassa
+        .update_order_shipping_address(&who.store, id, aid, &fields)
+        .await?;
+    let a = o
+        .shipping_addresses()
+        .into_iter()
+        .find(|a| a.id == aid)
+        .ok_or_else(|| {
+            V2Error::not_found(format!(
+                "Shipping address {aid} does not exist in order {id}."
+            ))
+        })?;
+    let base = api_base(&state, &who.store);
+    Ok(v2::reply(
+        StatusCode::OK,
+        &shipping_address_wire(o.id, &a, &base, o.shipped_to(a.id)),
+    ))
+}
