@@ -19,6 +19,7 @@ on_both_backends!(
     shipments_move_the_order_to_partially_shipped_then_shipped,
     concurrent_status_changes_apply_once,
     remaining_reads_answer_for_every_order,
+    merchant_creates_an_order_directly,
 );
 
 const ORDERS: &str = "/stores/demo/v2/orders";
@@ -592,8 +593,120 @@ async fn remaining_reads_answer_for_every_order(app: TestApp) {
         StatusCode::NOT_FOUND,
         "Shipping address 2 does not exist",
     );
+    let r = app
+        .put(
+            &format!("{ORDERS}/{order}/shipping_addresses/1"),
+            json!({"street_1": "2 Market St", "phone": "555-0100"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["street_1"], json!("2 Market St"));
+    assert_eq!(r.body["phone"], json!("555-0100"));
+    assert_eq!(r.body["city"], json!("San Francisco"));
+    let r = app
+        .put(
+            &format!("{ORDERS}/{order}/shipping_addresses/1"),
+            json!({"country_iso2": "CA"}),
+        )
+        .await;
+    assert_v2_error(
+        &r,
+        StatusCode::BAD_REQUEST,
+        "`country_iso2` cannot be changed",
+    );
+    let r = app
+        .put(
+            &format!("{ORDERS}/{order}/shipping_addresses/3"),
+            json!({"city": "Oakland"}),
+        )
+        .await;
+    assert_v2_error(
+        &r,
+        StatusCode::NOT_FOUND,
+        "Shipping address 3 does not exist",
+    );
     for path in ["messages", "fees", "consignments", "shipments"] {
         let r = app.get(&format!("{ORDERS}/777777/{path}")).await;
         assert_v2_error(&r, StatusCode::NOT_FOUND, "Order 777777 does not exist.");
     }
+}
+
+async fn merchant_creates_an_order_directly(app: TestApp) {
+    let app = app.with_fixtures().await;
+    let r = app
+        .put(
+            "/stores/demo/v3/catalog/products/940",
+            json!({"inventory_level": 10, "inventory_tracking": "product"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let address = json!({"first_name": "Ada", "last_name": "Lovelace", "street_1": "1 Market St",
+        "city": "San Francisco", "state": "California", "zip": "94105", "country_iso2": "US",
+        "email": "ada@example.com"});
+    let mut shipping = address.clone();
+    shipping["shipping_method"] = json!("1-1");
+    let body = json!({"status_id": 11, "customer_message": "Call first", "staff_notes": "Phone order",
+        "billing_address": address, "shipping_addresses": [shipping],
+        "products": [{"product_id": 940, "quantity": 2, "price_ex_tax": "10.00"},
+                     {"name": "Engraving", "quantity": 1, "price_ex_tax": 5}]});
+    let r = app.post(ORDERS, body.clone()).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let order = r.body["id"].as_i64().expect("order id");
+    assert_eq!(r.body["status_id"], json!(11));
+    assert_eq!(r.body["subtotal_ex_tax"], json!("25.0000"), "{}", r.body);
+    assert_eq!(r.body["items_total"], json!(3));
+    assert_eq!(r.body["staff_notes"], json!("Phone order"));
+    assert_eq!(r.body["customer_message"], json!("Call first"));
+    assert_eq!(r.body["billing_address"]["email"], json!("ada@example.com"));
+    let r = app.get(&format!("{ORDERS}/{order}/products")).await;
+    assert_eq!(r.body.as_array().map(|a| a.len()), Some(2), "{}", r.body);
+    // It took the lamps out of stock, as a placed order does.
+    let r = app.get("/stores/demo/v3/catalog/products/940").await;
+    assert_eq!(r.data()["inventory_level"], json!(8), "{}", r.body);
+    // And it ships like any other order.
+    let r = app
+        .post(
+            &format!("{ORDERS}/{order}/shipments"),
+            json!({"order_address_id": 1, "items": [{"order_product_id": 1, "quantity": 2}, {"order_product_id": 2, "quantity": 1}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = app.get(&format!("{ORDERS}/{order}")).await;
+    assert_eq!(r.body["status_id"], json!(2), "{}", r.body);
+
+    let mut no_billing = body.clone();
+    no_billing
+        .as_object_mut()
+        .map(|o| o.remove("billing_address"));
+    let r = app.post(ORDERS, no_billing).await;
+    assert_v2_error(&r, StatusCode::BAD_REQUEST, "billing_address");
+    let mut bad_method = body.clone();
+    bad_method["shipping_addresses"][0]["shipping_method"] = json!("9-9");
+    let r = app.post(ORDERS, bad_method).await;
+    assert_v2_error(
+        &r,
+        StatusCode::BAD_REQUEST,
+        "`9-9` is not a shipping option",
+    );
+    let mut custom_without_price = body.clone();
+    custom_without_price["products"] = json!([{"name": "Gift wrap", "quantity": 1}]);
+    let r = app.post(ORDERS, custom_without_price).await;
+    assert_v2_error(
+        &r,
+        StatusCode::BAD_REQUEST,
+        "needs price_ex_tax or price_inc_tax",
+    );
+    let mut too_many = body.clone();
+    too_many["products"] = json!([{"product_id": 940, "quantity": 9}]);
+    let r = app.post(ORDERS, too_many).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    let r = app.get("/stores/demo/v3/catalog/products/940").await;
+    assert_eq!(r.data()["inventory_level"], json!(8), "{}", r.body);
+
+    let ev = events(&app).await;
+    assert!(
+        ev.iter()
+            .any(|(s, d)| s == "store/order/created" && d["id"] == json!(order)),
+        "{ev:?}"
+    );
 }

@@ -48,7 +48,11 @@ mod admin;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_orders, admin::archive_all_orders))
+        .routes(routes!(
+            list_orders,
+            admin::create_order,
+            admin::archive_all_orders
+        ))
         .routes(routes!(count_orders))
         .routes(routes!(
             get_order,
@@ -74,7 +78,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_order_products))
         .routes(routes!(get_order_product))
         .routes(routes!(list_order_shipping_addresses))
-        .routes(routes!(get_order_shipping_address))
+        .routes(routes!(
+            get_order_shipping_address,
+            admin::update_shipping_address
+        ))
         .routes(routes!(list_order_coupons))
         .routes(routes!(list_order_taxes))
         .routes(routes!(list_order_statuses))

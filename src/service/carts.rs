@@ -320,7 +320,7 @@ impl Kassa {
         })
     }
 
-    async fn load_products(
+    pub(crate) async fn load_products(
         &self,
         who: &Principal,
         ids: impl Iterator<Item = i64>,

@@ -401,3 +401,319 @@ impl Kassa {
         Err(ServiceError::Conflict)
     }
 }
+
+/// One product of `POST /v2/orders`: a catalog product (with an optional price that
+/// replaces the catalog's) or a custom product with its own name and price.
+#[derive(Clone, Debug)]
+pub enum NewOrderProduct {
+    Catalog {
+        product_id: i64,
+        variant_id: Option<i64>,
+        quantity: i64,
+        price: Option<crate::domain::money::Money>,
+    },
+    Custom {
+        name: String,
+        sku: String,
+        quantity: i64,
+        price: crate::domain::money::Money,
+    },
+}
+
+/// `POST /v2/orders`.
+#[derive(Clone, Debug, Default)]
+pub struct NewAdminOrder {
+    pub customer_id: i64,
+    pub status_id: Option<i64>,
+    pub products: Vec<NewOrderProduct>,
+    pub billing_address: Option<crate::domain::address::Address>,
+    /// Where the physical products ship, with an optional shipping option id of the
+    /// store's zones (`"1-1"`) whose price applies; only one address is supported.
+    pub shipping_addresses: Vec<(crate::domain::address::Address, Option<String>)>,
+    pub customer_message: String,
+    pub staff_notes: String,
+}
+
+/// BigCommerce creates a V2 order Pending unless told otherwise.
+pub const DEFAULT_NEW_ORDER_STATUS: i64 = 1;
+
+impl Kassa {
+    /// `POST /v2/orders`: an order made by the merchant, priced by the same engine as
+    /// checkouts (catalog prices unless a price is given, the store's tax, shipping of
+    /// the chosen zone option), placed by the same transaction as checkout orders: it
+    /// takes stock unless it is created Incomplete, Cancelled or Declined (which hold
+    /// nothing), and emits `store/order/created`. Returns the order id.
+    pub async fn create_admin_order(
+        &self,
+        who: &crate::service::accounts::Principal,
+        new: NewAdminOrder,
+    ) -> ServiceResult<i64> {
+        use crate::domain::address_rules::{AddressPurpose, normalize_and_validate};
+        use crate::domain::cart::{Cart, CustomItemSpec, LineItemSpec, NewCart};
+        use crate::domain::catalog::ProductType;
+        use crate::domain::checkout::{AddressRecord, Consignment, ConsignmentItem};
+        use crate::domain::money::Money;
+        use crate::store::{NewOrder, StockTake};
+        use uuid::Uuid;
+
+        let status_id = new.status_id.unwrap_or(DEFAULT_NEW_ORDER_STATUS);
+        if crate::domain::order::status_name(status_id).is_empty() {
+            return Err(invalid(format!(
+                "status_id {status_id} is not an order status; use one of 0–14 (see GET /v2/order_statuses)."
+            )));
+        }
+        if new.customer_id < 0 {
+            return Err(invalid("customer_id cannot be negative.".into()));
+        }
+        if new.products.is_empty() {
+            return Err(invalid(
+                "products: list at least one product (product_id and quantity, or name, quantity and price_ex_tax).".into(),
+            ));
+        }
+        let Some(billing) = new.billing_address.clone() else {
+            return Err(invalid(
+                "billing_address: an order needs a billing address.".into(),
+            ));
+        };
+        let billing = normalize_and_validate(billing, AddressPurpose::Billing, "billing_address.")?;
+        if new.shipping_addresses.len() > 1 {
+            return Err(invalid(
+                "shipping_addresses: Kassa creates orders with one shipping address; send one."
+                    .into(),
+            ));
+        }
+        let mut line_items = Vec::new();
+        let mut custom_items = Vec::new();
+        for (i, p) in new.products.iter().enumerate() {
+            match p {
+                NewOrderProduct::Catalog {
+                    product_id,
+                    variant_id,
+                    quantity,
+                    price,
+                } => line_items.push(LineItemSpec {
+                    product_id: *product_id,
+                    variant_id: *variant_id,
+                    quantity: *quantity,
+                    list_price: *price,
+                    name: None,
+                    option_selections: Vec::new(),
+                }),
+                NewOrderProduct::Custom {
+                    name,
+                    sku,
+                    quantity,
+                    price,
+                } => {
+                    if name.trim().is_empty() {
+                        return Err(invalid(format!(
+                            "products[{i}].name: a custom product needs a name."
+                        )));
+                    }
+                    custom_items.push(CustomItemSpec {
+                        sku: sku.clone(),
+                        name: name.clone(),
+                        quantity: *quantity,
+                        list_price: *price,
+                        image_url: String::new(),
+                    })
+                }
+            }
+        }
+        let settings = &who.store.settings;
+        let products = self
+            .load_products(who, line_items.iter().map(|l| l.product_id))
+            .await?;
+        let now = self.now();
+        let mut cart = Cart::create(
+            Uuid::new_v4(),
+            NewCart {
+                customer_id: new.customer_id,
+                channel_id: 1,
+                currency: settings.default_currency(),
+                locale: settings.default_locale.clone(),
+                tax_included: settings.prices_include_tax,
+                line_items,
+                custom_items,
+                gift_certificates: Vec::new(),
+            },
+            &products,
+            now,
+            Uuid::new_v4,
+        )?;
+        cart.email = billing.email.clone();
+        cart.checkout.billing_address = Some(AddressRecord {
+            id: Uuid::new_v4().to_string(),
+            address: billing,
+        });
+        cart.checkout.customer_message = new.customer_message.clone();
+        let shipped: Vec<ConsignmentItem> = cart
+            .line_items
+            .iter()
+            .filter(|l| l.kind == ProductType::Physical)
+            .map(|l| (l.id, l.quantity))
+            .chain(cart.custom_items.iter().map(|c| (c.id, c.quantity)))
+            .map(|(item_id, quantity)| ConsignmentItem { item_id, quantity })
+            .collect();
+        match new.shipping_addresses.first() {
+            Some((address, option)) => {
+                let address = normalize_and_validate(
+                    address.clone(),
+                    AddressPurpose::Shipping,
+                    "shipping_addresses[0].",
+                )?;
+                cart.checkout.consignments.push(Consignment {
+                    id: Uuid::new_v4().to_string(),
+                    address: AddressRecord {
+                        id: Uuid::new_v4().to_string(),
+                        address,
+                    },
+                    items: shipped,
+                    pickup_method_id: None,
+                    selected_option_id: option.clone(),
+                    available_options: Vec::new(),
+                    selected_option: None,
+                    shipping_cost_ex_tax: Money::ZERO,
+                    shipping_cost_inc_tax: Money::ZERO,
+                    handling_cost_ex_tax: Money::ZERO,
+                    handling_cost_inc_tax: Money::ZERO,
+                    coupon_discounts: Vec::new(),
+                    promotion_ids: Vec::new(),
+                });
+            }
+            None if !shipped.is_empty() => {
+                return Err(invalid(
+                    "shipping_addresses: the order has physical products; say where they ship."
+                        .into(),
+                ));
+            }
+            None => {}
+        }
+        self.price_cart(who, &mut cart).await?;
+        if let Some(c) = cart.checkout.consignments.first()
+            && let Some(id) = &c.selected_option_id
+            && c.selected_option.is_none()
+        {
+            return Err(invalid(format!(
+                "shipping_addresses[0].shipping_method: `{id}` is not a shipping option for that address; use one of: {}.",
+                c.available_options
+                    .iter()
+                    .map(|q| format!("{} ({})", q.id, q.description))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        let holds = !matches!(status_id, 0 | 5 | 6);
+        let stock = if holds {
+            cart.line_items
+                .iter()
+                .map(|l| StockTake {
+                    product_id: l.product_id,
+                    variant_id: l.variant_id,
+                    quantity: l.quantity,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let admin = OrderAdmin {
+            staff_notes: new.staff_notes.clone(),
+            ..OrderAdmin::default()
+        };
+        let doc = json!({
+            "status_id": status_id,
+            "date_created": now,
+            "cart": &cart,
+            "admin": admin,
+        });
+        let order = NewOrder {
+            cart_id: cart.id.to_string(),
+            status_id,
+            customer_id: cart.customer_id,
+            currency_code: cart.currency.code.clone(),
+            total_inc_tax_e4: cart.checkout.totals.grand_total.to_e4(),
+            now,
+            claims: Vec::new(),
+            gift_certificates: Vec::new(),
+            store_credit_e4: 0,
+            stock,
+            reserved_until: 0,
+            doc,
+            idempotency: None,
+        };
+        match self.store.place_order(who.store.id, &order).await {
+            Ok(id) => Ok(id),
+            Err(PlaceOrderError::Refused(why)) => Err(invalid(why)),
+            Err(PlaceOrderError::Store(e)) => Err(e.into()),
+        }
+    }
+}
+
+/// V2 shipping-address fields a merchant may correct after the order, and the
+/// address field each is kept in. Country, state and postal code are left out: they
+/// decide tax and shipping, which the order was priced with.
+pub const EDITABLE_ADDRESS_FIELDS: [(&str, &str); 8] = [
+    ("first_name", "first_name"),
+    ("last_name", "last_name"),
+    ("company", "company"),
+    ("street_1", "address1"),
+    ("street_2", "address2"),
+    ("city", "city"),
+    ("phone", "phone"),
+    ("email", "email"),
+];
+
+impl Kassa {
+    /// `PUT /v2/orders/{id}/shipping_addresses/{address_id}`: corrects the contact and
+    /// street fields of one shipping address; `fields` are V2 names with new values.
+    pub async fn update_order_shipping_address(
+        &self,
+        store: &StoreRecord,
+        order_id: i64,
+        address_id: i64,
+        fields: &[(String, String)],
+    ) -> ServiceResult<PlacedOrder> {
+        for _ in 0..ATTEMPTS {
+            let st = self.order_state(store, order_id).await?;
+            let idx = usize::try_from(address_id - 1).ok();
+            let mut doc = st.doc.clone();
+            let Some(addr) = idx
+                .and_then(|i| {
+                    doc.pointer_mut(&format!("/cart/checkout/consignments/{i}/address/address"))
+                })
+                .and_then(Value::as_object_mut)
+            else {
+                return Err(ServiceError::NotFound(format!(
+                    "Shipping address {address_id} does not exist in order {order_id}."
+                )));
+            };
+            let mut changed = false;
+            for (name, value) in fields {
+                let Some((_, key)) = EDITABLE_ADDRESS_FIELDS.iter().find(|(n, _)| n == name) else {
+                    return Err(invalid(format!(
+                        "`{name}` cannot be changed on an order's shipping address; Kassa changes {}.",
+                        EDITABLE_ADDRESS_FIELDS
+                            .iter()
+                            .map(|(n, _)| *n)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )));
+                };
+                if addr.get(*key).and_then(Value::as_str) != Some(value.as_str()) {
+                    addr.insert((*key).to_string(), Value::from(value.clone()));
+                    changed = true;
+                }
+            }
+            if !changed {
+                return placed(order_id, &st);
+            }
+            let mut c = self.change_from(order_id, &st);
+            c.doc = doc;
+            c.events.push(order_event("store/order/updated", order_id));
+            if self.try_change(store, &c).await?.is_some() {
+                return self.get_order(store, order_id).await;
+            }
+        }
+        Err(ServiceError::Conflict)
+    }
+}

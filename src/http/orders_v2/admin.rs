@@ -625,3 +625,220 @@ pub(super) async fn consignment_quotes(
     let cid = v2::path_id(&path.2, "Shipping consignment")?;
     Ok(v2::reply(StatusCode::OK, &quote(&o, cid)?))
 }
+
+/// An address as V2 writes it (`billingAddress_Base`).
+#[derive(Deserialize, ToSchema, Default)]
+pub struct V2AddressRequest {
+    #[serde(default)]
+    pub first_name: String,
+    #[serde(default)]
+    pub last_name: String,
+    #[serde(default)]
+    pub company: String,
+    #[serde(default)]
+    pub street_1: String,
+    #[serde(default)]
+    pub street_2: String,
+    #[serde(default)]
+    pub city: String,
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub zip: String,
+    #[serde(default)]
+    pub country_iso2: String,
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default)]
+    pub email: String,
+    /// A shipping option id of the store's zones (`"1-1"`), for shipping addresses.
+    pub shipping_method: Option<String>,
+}
+
+impl V2AddressRequest {
+    fn address(&self) -> crate::domain::address::Address {
+        crate::domain::address::Address {
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            email: self.email.clone(),
+            company: self.company.clone(),
+            address1: self.street_1.clone(),
+            address2: self.street_2.clone(),
+            city: self.city.clone(),
+            state_or_province: self.state.clone(),
+            country_code: self.country_iso2.clone(),
+            postal_code: self.zip.clone(),
+            phone: self.phone.clone(),
+            ..Default::default()
+        }
+    }
+}
+
+/// One product of `order_Post`.
+#[derive(Deserialize, ToSchema)]
+pub struct NewOrderProductRequest {
+    pub product_id: Option<i64>,
+    pub variant_id: Option<i64>,
+    pub name: Option<String>,
+    pub sku: Option<String>,
+    pub quantity: i64,
+    #[schema(value_type = Option<String>)]
+    pub price_ex_tax: Option<Value>,
+    #[schema(value_type = Option<String>)]
+    pub price_inc_tax: Option<Value>,
+}
+
+/// `order_Post`: what Kassa takes to create an order directly.
+#[derive(Deserialize, ToSchema)]
+pub struct OrderPostRequest {
+    #[serde(default)]
+    pub customer_id: i64,
+    pub status_id: Option<i64>,
+    pub products: Vec<NewOrderProductRequest>,
+    pub billing_address: Option<V2AddressRequest>,
+    #[serde(default)]
+    pub shipping_addresses: Vec<V2AddressRequest>,
+    #[serde(default)]
+    pub customer_message: String,
+    #[serde(default)]
+    pub staff_notes: String,
+}
+
+fn amount(v: &Option<Value>, field: &str) -> V2Result<Option<Money>> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => {
+            let s = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            Decimal::from_str_exact(s.trim())
+                .ok()
+                .filter(|d| !d.is_sign_negative())
+                .map(|d| Some(Money::new(d)))
+                .ok_or_else(|| {
+                    V2Error::bad_request(format!(
+                        "`{field}` must be an amount like \"10.00\", not {v}."
+                    ))
+                })
+        }
+    }
+}
+
+/// Create an order directly (not from a checkout), priced by the store's rules.
+#[utoipa::path(post, path = "/stores/{store_hash}/v2/orders", tag = "Orders",
+    operation_id = "createOrder",
+    params(("store_hash" = String, Path)),
+    request_body = OrderPostRequest,
+    responses((status = 201, body = OrderWire), (status = 400, body = Vec<V2ErrorItem>), (status = 403, body = Vec<V2ErrorItem>)))]
+pub(super) async fn create_order(
+    State(state): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    body: Result<JsonBody<OrderPostRequest>, ApiError>,
+) -> V2Result<Response> {
+    use crate::service::order_admin::{NewAdminOrder, NewOrderProduct};
+    let who = v2::principal(auth, WRITE)?;
+    let req = v2::body(body)?;
+    let inc = who.store.settings.prices_include_tax;
+    let mut products = Vec::new();
+    for (i, p) in req.products.iter().enumerate() {
+        let ex = amount(&p.price_ex_tax, &format!("products[{i}].price_ex_tax"))?;
+        let inc_price = amount(&p.price_inc_tax, &format!("products[{i}].price_inc_tax"))?;
+        let price = if inc {
+            inc_price.or(ex)
+        } else {
+            ex.or(inc_price)
+        };
+        products.push(match (p.product_id, &p.name) {
+            (Some(product_id), _) => NewOrderProduct::Catalog {
+                product_id,
+                variant_id: p.variant_id,
+                quantity: p.quantity,
+                price,
+            },
+            (None, Some(name)) => NewOrderProduct::Custom {
+                name: name.clone(),
+                sku: p.sku.clone().unwrap_or_default(),
+                quantity: p.quantity,
+                price: price.ok_or_else(|| {
+                    V2Error::bad_request(format!(
+                        "products[{i}]: a custom product needs price_ex_tax or price_inc_tax."
+                    ))
+                })?,
+            },
+            (None, None) => {
+                return Err(V2Error::bad_request(format!(
+                    "products[{i}]: give a product_id (catalog product) or a name and price (custom product)."
+                )));
+            }
+        });
+    }
+    let new = NewAdminOrder {
+        customer_id: req.customer_id,
+        status_id: req.status_id,
+        products,
+        billing_address: req.billing_address.as_ref().map(V2AddressRequest::address),
+        shipping_addresses: req
+            .shipping_addresses
+            .iter()
+            .map(|a| (a.address(), a.shipping_method.clone()))
+            .collect(),
+        customer_message: req.customer_message,
+        staff_notes: req.staff_notes,
+    };
+    let id = state.kassa.create_admin_order(&who, new).await?;
+    let o = state.kassa.get_order(&who.store, id).await?;
+    let base = api_base(&state, &who.store);
+    Ok(v2::reply(
+        StatusCode::CREATED,
+        &order_wire(&o, &who.store, &base),
+    ))
+}
+
+/// Correct the contact and street fields of one of an order's shipping addresses.
+#[utoipa::path(put, path = "/stores/{store_hash}/v2/orders/{order_id}/shipping_addresses/{id}", tag = "Order Shipping Addresses",
+    operation_id = "updateOrderShippingAddress",
+    params(("store_hash" = String, Path), ("order_id" = i64, Path), ("id" = i64, Path)),
+    request_body = Object,
+    responses((status = 200, body = ShippingAddressWire), (status = 400, body = Vec<V2ErrorItem>), (status = 404, body = Vec<V2ErrorItem>)))]
+pub(super) async fn update_shipping_address(
+    State(state): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    Path(path): Path<(String, String, String)>,
+    body: Result<JsonBody<Value>, ApiError>,
+) -> V2Result<Response> {
+    let who = v2::principal(auth, WRITE)?;
+    let id = order_id(&path.1)?;
+    let aid = v2::path_id(&path.2, "Shipping address")?;
+    let body = v2::body(body)?;
+    let Some(obj) = body.as_object() else {
+        return Err(V2Error::bad_request(
+            "The body must be a JSON object of the address fields to change.",
+        ));
+    };
+    let mut fields = Vec::new();
+    for (k, v) in obj {
+        let Some(s) = v.as_str() else {
+            return Err(V2Error::bad_request(format!("`{k}` must be a string.")));
+        };
+        fields.push((k.clone(), s.to_string()));
+    }
+    let o = state
+        .kassa
+        .update_order_shipping_address(&who.store, id, aid, &fields)
+        .await?;
+    let a = o
+        .shipping_addresses()
+        .into_iter()
+        .find(|a| a.id == aid)
+        .ok_or_else(|| {
+            V2Error::not_found(format!(
+                "Shipping address {aid} does not exist in order {id}."
+            ))
+        })?;
+    let base = api_base(&state, &who.store);
+    Ok(v2::reply(
+        StatusCode::OK,
+        &shipping_address_wire(o.id, &a, &base, o.shipped_to(a.id)),
+    ))
+}
