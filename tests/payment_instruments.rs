@@ -269,7 +269,9 @@ async fn payments_write_status_and_transaction_events(app: TestApp) {
     let listed = app
         .get(&format!("/stores/demo/v3/orders/{order_id}/transactions"))
         .await;
-    let txn = listed.data()[0]["id"].as_i64().expect("integer transaction id");
+    let txn = listed.data()[0]["id"]
+        .as_i64()
+        .expect("integer transaction id");
     assert_eq!(txn, order_id * 1000 + 1, "{}", listed.body);
     let store = app.kassa.find_store("demo").await.unwrap();
     let events = app

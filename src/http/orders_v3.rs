@@ -106,9 +106,19 @@ fn refund_wire(r: &RefundRow) -> Value {
                         .and_then(|s| s.parse::<Decimal>().ok())
                         .map(|d| Value::Number(json_number(d)))
                         .unwrap_or(Value::Null);
-                    json!({"item_type": i["item_type"], "item_id": i["item_id"],
-                           "quantity": i["quantity"], "reason": i["reason"],
-                           "requested_amount": requested})
+                    let mut item = json!({"item_type": i["item_type"], "item_id": i["item_id"]});
+                    // The spec types these as integer, string and number, not nullable:
+                    // a field the refund did not use is left out.
+                    for (name, value) in [
+                        ("quantity", i["quantity"].clone()),
+                        ("reason", i["reason"].clone()),
+                        ("requested_amount", requested),
+                    ] {
+                        if !value.is_null() {
+                            item[name] = value;
+                        }
+                    }
+                    item
                 })
                 .collect()
         })
@@ -450,7 +460,20 @@ async fn get_refund(
     let r = rows
         .first()
         .ok_or_else(|| ApiError::not_found(format!("Refund {refund_id} does not exist.")))?;
-    Ok(Envelope::new(refund_wire(r)))
+    let mut wire = refund_wire(r);
+    // This one operation's schema types an item's `requested_amount` as a two-decimal
+    // string (`"109.11"`) where the others use a number.
+    if let Some(items) = wire["items"].as_array_mut() {
+        for item in items {
+            if let Some(amount) = item["requested_amount"]
+                .as_number()
+                .and_then(|n| n.to_string().parse::<Decimal>().ok())
+            {
+                item["requested_amount"] = Value::String(format!("{:.2}", amount));
+            }
+        }
+    }
+    Ok(Envelope::new(wire))
 }
 
 /// `{"email_addresses": [...]}`; for a channel, `null` means "as the global setting".
