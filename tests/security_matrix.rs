@@ -277,5 +277,174 @@ async fn process_payment_without_a_valid_pat_is_401(app: TestApp) {
 }
 
 async fn another_stores_token_finds_none_of_this_stores_resources(app: TestApp) {
-    let _ = app;
+    // Store A is `demo`: one resource of each kind. A digital item needs no shipping.
+    let app = app.with_fixtures().await;
+    let cart = flow::checkout_with(
+        &app,
+        json!({"line_items": [{"product_id": 930, "quantity": 1}]}),
+    )
+    .await;
+    let second_cart = app
+        .post(
+            flow::CARTS,
+            json!({"custom_items": [{"name": "Lamp", "quantity": 1, "list_price": 40}]}),
+        )
+        .await;
+    assert_eq!(
+        second_cart.status,
+        StatusCode::CREATED,
+        "{}",
+        second_cart.body
+    );
+    let second_cart = second_cart.data()["id"].as_str().expect("cart").to_string();
+    let r = flow::place(&app, &cart).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let order = r.data()["id"].as_i64().expect("order id");
+    let r = app
+        .post(
+            "/stores/demo/v3/customers",
+            json!([{"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com"}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let customer = r.data()[0]["id"].as_i64().expect("customer id");
+    let r = app
+        .post(
+            "/stores/demo/v2/coupons",
+            json!({"name": "Ten", "code": "TEN", "type": "per_total_discount", "amount": "10",
+                   "applies_to": {"entity": "categories", "ids": [0]}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let coupon = r.body["id"].as_i64().expect("coupon id");
+    let r = app
+        .post(
+            "/stores/demo/v2/gift_certificates",
+            json!({"to_name": "Bo", "to_email": "bo@example.com", "from_name": "Al",
+                   "from_email": "al@example.com", "amount": "25"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let gift = r.body["id"].as_i64().expect("gift certificate id");
+    let r = app
+        .post(
+            "/stores/demo/v3/hooks",
+            json!({"scope": "store/cart/*", "destination": "https://example.com/hooks"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let hook = r.data()["id"].as_i64().expect("hook id");
+
+    // Store B, with every scope, on its own paths with A's ids.
+    app.kassa
+        .create_store("other", "Other", Default::default())
+        .await
+        .expect("store");
+    let b = app
+        .kassa
+        .create_token("other", "all", &Scopes::every(), None)
+        .await
+        .expect("token");
+    let base = "/stores/other";
+    let probes: Vec<(Method, String, Option<Value>)> = vec![
+        (Method::GET, format!("{base}/v3/carts/{second_cart}"), None),
+        (
+            Method::PUT,
+            format!("{base}/v3/carts/{second_cart}"),
+            Some(json!({"customer_id": 0})),
+        ),
+        (
+            Method::DELETE,
+            format!("{base}/v3/carts/{second_cart}"),
+            None,
+        ),
+        (Method::GET, format!("{base}/v3/checkouts/{cart}"), None),
+        (
+            Method::POST,
+            format!("{base}/v3/checkouts/{cart}/billing-address"),
+            Some(flow::billing()),
+        ),
+        (Method::GET, format!("{base}/v2/orders/{order}"), None),
+        (
+            Method::PUT,
+            format!("{base}/v2/orders/{order}"),
+            Some(json!({"status_id": 5})),
+        ),
+        (Method::GET, format!("{base}/v2/coupons/{coupon}"), None),
+        (
+            Method::PUT,
+            format!("{base}/v2/coupons/{coupon}"),
+            Some(json!({"name": "Stolen"})),
+        ),
+        (Method::DELETE, format!("{base}/v2/coupons/{coupon}"), None),
+        (
+            Method::GET,
+            format!("{base}/v2/gift_certificates/{gift}"),
+            None,
+        ),
+        (
+            Method::DELETE,
+            format!("{base}/v2/gift_certificates/{gift}"),
+            None,
+        ),
+        (Method::GET, format!("{base}/v3/hooks/{hook}"), None),
+        (
+            Method::PUT,
+            format!("{base}/v3/hooks/{hook}"),
+            Some(json!({"is_active": false})),
+        ),
+        (Method::DELETE, format!("{base}/v3/hooks/{hook}"), None),
+    ];
+    for (method, path, body) in probes {
+        let r = app.call_as(&b, method.clone(), &path, body).await;
+        assert_eq!(
+            r.status,
+            StatusCode::NOT_FOUND,
+            "{method} {path}: {}",
+            r.body
+        );
+    }
+    // Customers have no per-id path: B's list by A's id is empty, and an update is refused.
+    let r = app
+        .call_as(
+            &b,
+            Method::GET,
+            &format!("{base}/v3/customers?id:in={customer}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.data(), &json!([]));
+    let r = app
+        .call_as(
+            &b,
+            Method::PUT,
+            &format!("{base}/v3/customers"),
+            Some(json!([{"id": customer, "last_name": "Stolen"}])),
+        )
+        .await;
+    assert!(r.status.is_client_error(), "{}", r.body);
+
+    // Nothing changed in A.
+    let r = app.get(&format!("{}/{second_cart}", flow::CARTS)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = app.get(&format!("{}/{cart}", flow::CHECKOUTS)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = app.get(&format!("/stores/demo/v2/orders/{order}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_ne!(r.body["status_id"], 5, "{}", r.body);
+    let r = app.get(&format!("/stores/demo/v2/coupons/{coupon}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["name"], "Ten");
+    let r = app
+        .get(&format!("/stores/demo/v2/gift_certificates/{gift}"))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = app.get(&format!("/stores/demo/v3/hooks/{hook}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.data()["is_active"], true);
+    let r = app
+        .get(&format!("/stores/demo/v3/customers?id:in={customer}"))
+        .await;
+    assert_eq!(r.data()[0]["last_name"], "Lovelace", "{}", r.body);
 }
