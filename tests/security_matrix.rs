@@ -145,6 +145,16 @@ fn assert_error_shape(what: &str, template: &str, status: StatusCode, body: &Val
     }
 }
 
+/// The 403 body a scopeless token got, to compare an unrelated-scope token's against.
+fn app_body_of_403(message: &str, template: &str) -> Value {
+    if template.contains("/v2/") {
+        json!([{"status": 403, "message": message}])
+    } else {
+        json!({"status": 403, "title": message,
+               "type": "https://developer.bigcommerce.com/api-docs/getting-started/api-status-codes"})
+    }
+}
+
 /// The scope named in a 403's message.
 fn named_scope(message: &str) -> Option<Scope> {
     let start = message.find('`')? + 1;
@@ -165,6 +175,17 @@ async fn every_operation_refuses_callers_without_the_right_token_or_scope(app: T
     let none = app
         .kassa
         .create_token("demo", "none", &Scopes::new(Vec::new()), None)
+        .await
+        .expect("token");
+    // A scope no operation asks for: it must count for nothing.
+    let unrelated = app
+        .kassa
+        .create_token(
+            "demo",
+            "unrelated",
+            &Scopes::new(vec![Scope::StorefrontApiCustomerImpersonation]),
+            None,
+        )
         .await
         .expect("token");
     let mut failures = Vec::new();
@@ -207,6 +228,15 @@ async fn every_operation_refuses_callers_without_the_right_token_or_scope(app: T
             failures.push(format!("{op}: 403 names no scope: {message}"));
             continue;
         };
+        let r = app
+            .call_as(&unrelated, method.clone(), &path, body.clone())
+            .await;
+        if r.status != StatusCode::FORBIDDEN || r.body != app_body_of_403(&message, &template) {
+            failures.push(format!(
+                "{op} with an unrelated scope: {} {}",
+                r.status, r.body
+            ));
+        }
 
         // A write refused to the read-only twin of the scope it needs.
         if is_write(&method) {
