@@ -5,6 +5,7 @@ use super::AppState;
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{Auth, JsonBody};
 use super::wire::Envelope;
+use crate::service::cart_settings::require_cart_settings_write;
 use axum::extract::{Path, State};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
@@ -88,8 +89,11 @@ async fn get_global_cart_settings(
 async fn update_global_cart_settings(
     State(state): State<AppState>,
     Auth(who): Auth,
-    JsonBody(body): JsonBody<GlobalCartSettingsRequest>,
+    body: Result<JsonBody<GlobalCartSettingsRequest>, ApiError>,
 ) -> ApiResult<Envelope<CartSettingsWire>> {
+    // The scope before the body, so a caller without it gets 403 whatever it sent.
+    require_cart_settings_write(&who)?;
+    let JsonBody(body) = body?;
     let allow = body.allow_purchasing.ok_or_else(|| {
         ApiError::unprocessable(
             "allow_purchasing",

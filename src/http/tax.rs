@@ -107,7 +107,9 @@ fn int_param(pairs: &[(String, String)], name: &str, default: i64) -> ApiResult<
     }
 }
 
-fn check_batch<T>(items: &[T]) -> ApiResult<()> {
+/// The scope is checked first, so a caller without it gets 403 whatever the batch holds.
+fn check_batch<T>(who: &crate::service::accounts::Principal, items: &[T]) -> ApiResult<()> {
+    who.require(crate::domain::scope::Scope::V2Information)?;
     if items.is_empty() {
         return Err(ApiError::unprocessable(
             "body",
@@ -124,7 +126,13 @@ fn check_batch<T>(items: &[T]) -> ApiResult<()> {
 }
 
 /// The `id:in` of a batch delete: required and at most [`MAX_BATCH`] ids.
-fn delete_ids(q: Option<&str>, missing: StatusCode) -> ApiResult<Vec<i64>> {
+/// The scope is checked first, so a caller without it gets 403 whatever the query says.
+fn delete_ids(
+    who: &crate::service::accounts::Principal,
+    q: Option<&str>,
+    missing: StatusCode,
+) -> ApiResult<Vec<i64>> {
+    who.require(crate::domain::scope::Scope::V2Information)?;
     let ids = id_list(&query_pairs(q), "id:in")?.unwrap_or_default();
     if ids.is_empty() {
         let mut e = ApiError::new(missing, "Name the ids to delete with `id:in`.");
@@ -291,7 +299,7 @@ async fn create_tax_zones(
     Auth(who): Auth,
     JsonBody(body): JsonBody<Vec<TaxZoneRequest>>,
 ) -> ApiResult<Envelope<Vec<TaxZoneWire>>> {
-    check_batch(&body)?;
+    check_batch(&who, &body)?;
     for (i, z) in body.iter().enumerate() {
         if z.price_display_settings
             .as_ref()
@@ -327,7 +335,7 @@ async fn update_tax_zones(
     Auth(who): Auth,
     JsonBody(body): JsonBody<Vec<TaxZoneRequest>>,
 ) -> ApiResult<Envelope<Vec<TaxZoneWire>>> {
-    check_batch(&body)?;
+    check_batch(&who, &body)?;
     let mut changes = Vec::with_capacity(body.len());
     for (i, z) in body.into_iter().enumerate() {
         changes.push((required_id(z.id, i)?, z.into_input()));
@@ -345,7 +353,7 @@ async fn delete_tax_zones(
     Auth(who): Auth,
     RawQuery(q): RawQuery,
 ) -> ApiResult<StatusCode> {
-    let ids = delete_ids(q.as_deref(), StatusCode::UNPROCESSABLE_ENTITY)?;
+    let ids = delete_ids(&who, q.as_deref(), StatusCode::UNPROCESSABLE_ENTITY)?;
     state.kassa.delete_tax_zones(&who, &ids).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -467,7 +475,7 @@ async fn create_tax_rates(
     Auth(who): Auth,
     JsonBody(body): JsonBody<Vec<TaxRateRequest>>,
 ) -> ApiResult<Envelope<Vec<TaxRateWire>>> {
-    check_batch(&body)?;
+    check_batch(&who, &body)?;
     let inputs = body.into_iter().map(TaxRateRequest::into_input).collect();
     let rates = state.kassa.create_tax_rates(&who, inputs).await?;
     Ok(Envelope::new(rates.into_iter().map(rate_wire).collect()))
@@ -483,7 +491,7 @@ async fn update_tax_rates(
     Auth(who): Auth,
     JsonBody(body): JsonBody<Vec<TaxRateRequest>>,
 ) -> ApiResult<Envelope<Vec<TaxRateWire>>> {
-    check_batch(&body)?;
+    check_batch(&who, &body)?;
     let mut changes = Vec::with_capacity(body.len());
     for (i, r) in body.into_iter().enumerate() {
         changes.push((required_id(r.id, i)?, r.into_input()));
@@ -501,7 +509,7 @@ async fn delete_tax_rates(
     Auth(who): Auth,
     RawQuery(q): RawQuery,
 ) -> ApiResult<StatusCode> {
-    let ids = delete_ids(q.as_deref(), StatusCode::UNPROCESSABLE_ENTITY)?;
+    let ids = delete_ids(&who, q.as_deref(), StatusCode::UNPROCESSABLE_ENTITY)?;
     state.kassa.delete_tax_rates(&who, &ids).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -563,7 +571,7 @@ async fn create_tax_classes(
     Auth(who): Auth,
     JsonBody(body): JsonBody<Vec<TaxClassCreateRequest>>,
 ) -> ApiResult<Envelope<Vec<TaxClassWire>>> {
-    check_batch(&body)?;
+    check_batch(&who, &body)?;
     let names = body.into_iter().map(|c| c.name).collect();
     let classes = state.kassa.create_tax_classes(&who, names).await?;
     Ok(Envelope::new(classes.into_iter().map(class_wire).collect()))
@@ -579,7 +587,7 @@ async fn update_tax_classes(
     Auth(who): Auth,
     JsonBody(body): JsonBody<Vec<TaxClassUpdateRequest>>,
 ) -> ApiResult<Envelope<Vec<TaxClassWire>>> {
-    check_batch(&body)?;
+    check_batch(&who, &body)?;
     let mut changes = Vec::with_capacity(body.len());
     for (i, c) in body.into_iter().enumerate() {
         let id = required_id(c.id, i)?;
@@ -604,7 +612,7 @@ async fn delete_tax_classes(
     Auth(who): Auth,
     RawQuery(q): RawQuery,
 ) -> ApiResult<StatusCode> {
-    let ids = delete_ids(q.as_deref(), StatusCode::NOT_FOUND)?;
+    let ids = delete_ids(&who, q.as_deref(), StatusCode::NOT_FOUND)?;
     state.kassa.delete_tax_classes(&who, &ids).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -5,7 +5,7 @@ use super::AppState;
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{Auth, JsonBody, percent_decode};
 use super::wire::{Envelope, pagination_meta};
-use crate::service::webhooks::HookInput;
+use crate::service::webhooks::{HookInput, require_hooks_read, require_hooks_write};
 use crate::store::webhooks::{WebhookFilter, WebhookRecord};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -153,6 +153,7 @@ async fn list_hooks(
     Auth(who): Auth,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Envelope<Vec<WebhookWire>>> {
+    require_hooks_read(&who)?;
     let mut filter = WebhookFilter::default();
     let (mut page, mut limit) = (1, 50);
     for pair in query.as_deref().unwrap_or_default().split('&') {
@@ -189,8 +190,11 @@ async fn list_hooks(
 async fn create_hook(
     State(state): State<AppState>,
     Auth(who): Auth,
-    JsonBody(body): JsonBody<WebhookRequest>,
+    body: Result<JsonBody<WebhookRequest>, ApiError>,
 ) -> ApiResult<Envelope<WebhookWire>> {
+    // The scope before the body: a caller without it learns nothing about the input rules.
+    require_hooks_write(&who)?;
+    let JsonBody(body) = body?;
     let hook = state.kassa.create_hook(&who, body.into()).await?;
     Ok(Envelope::new(wire(hook, &who.store.hash)))
 }
@@ -204,6 +208,7 @@ async fn get_hook(
     Auth(who): Auth,
     Path(path): Path<(String, String)>,
 ) -> ApiResult<Envelope<WebhookWire>> {
+    require_hooks_read(&who)?;
     let hook = state.kassa.get_hook(&who, parse_id(&path.1)?).await?;
     Ok(Envelope::new(wire(hook, &who.store.hash)))
 }
@@ -217,8 +222,10 @@ async fn update_hook(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(path): Path<(String, String)>,
-    JsonBody(body): JsonBody<WebhookRequest>,
+    body: Result<JsonBody<WebhookRequest>, ApiError>,
 ) -> ApiResult<Envelope<WebhookWire>> {
+    require_hooks_write(&who)?;
+    let JsonBody(body) = body?;
     let id = parse_id(&path.1)?;
     let hook = state.kassa.update_hook(&who, id, body.into()).await?;
     Ok(Envelope::new(wire(hook, &who.store.hash)))
@@ -233,6 +240,7 @@ async fn delete_hook(
     Auth(who): Auth,
     Path(path): Path<(String, String)>,
 ) -> ApiResult<Envelope<WebhookWire>> {
+    require_hooks_write(&who)?;
     let hook = state.kassa.delete_hook(&who, parse_id(&path.1)?).await?;
     Ok(Envelope::new(wire(hook, &who.store.hash)))
 }
@@ -246,6 +254,7 @@ async fn get_hooks_admin(
     Auth(who): Auth,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Envelope<HooksAdminWire>> {
+    require_hooks_read(&who)?;
     let mut filter = WebhookFilter::default();
     for pair in query.as_deref().unwrap_or_default().split('&') {
         if let Some(("is_active", v)) = pair.split_once('=') {
@@ -283,8 +292,10 @@ async fn get_hooks_admin(
 async fn update_hooks_admin(
     State(state): State<AppState>,
     Auth(who): Auth,
-    JsonBody(body): JsonBody<HooksAdminRequest>,
+    body: Result<JsonBody<HooksAdminRequest>, ApiError>,
 ) -> ApiResult<Response> {
+    require_hooks_write(&who)?;
+    let JsonBody(body) = body?;
     let emails = body.emails.ok_or_else(|| {
         ApiError::unprocessable("emails", "emails is required: a list of email addresses.")
     })?;

@@ -20,6 +20,11 @@ fn require_any(who: &Principal, scopes: [Scope; 2]) -> ServiceResult<()> {
     }
 }
 
+/// Whether `who` may change cart settings (checked again by each write).
+pub fn require_cart_settings_write(who: &Principal) -> ServiceResult<()> {
+    require_any(who, WRITE_SCOPES)
+}
+
 /// A channel's override of the global settings (`None` = follow the global value).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ChannelCartSettings {

@@ -5,6 +5,7 @@ use super::accounts::Principal;
 use super::{Kassa, ServiceError, ServiceResult};
 use crate::domain::DomainError;
 use crate::domain::cart::Cart;
+use crate::domain::scope::Scope;
 use crate::domain::webhook::{
     scope_matches, validate_destination, validate_header, validate_scope,
 };
@@ -114,6 +115,7 @@ impl Kassa {
         who: &Principal,
         input: HookInput,
     ) -> ServiceResult<WebhookRecord> {
+        require_hooks_write(who)?;
         let scope = input.scope.clone().ok_or_else(|| {
             DomainError::field("scope", "scope is required, e.g. store/order/created.")
         })?;
@@ -142,6 +144,7 @@ impl Kassa {
     }
 
     pub async fn get_hook(&self, who: &Principal, id: i64) -> ServiceResult<WebhookRecord> {
+        require_hooks_read(who)?;
         self.store
             .get_webhook(who.store.id, id)
             .await?
@@ -155,6 +158,7 @@ impl Kassa {
         page: i64,
         limit: i64,
     ) -> ServiceResult<(Vec<WebhookRecord>, i64)> {
+        require_hooks_read(who)?;
         Ok(self
             .store
             .list_webhooks(who.store.id, filter, limit, (page - 1) * limit)
@@ -167,6 +171,7 @@ impl Kassa {
         id: i64,
         input: HookInput,
     ) -> ServiceResult<WebhookRecord> {
+        require_hooks_write(who)?;
         if input.scope.is_none()
             && input.destination.is_none()
             && input.is_active.is_none()
@@ -201,6 +206,7 @@ impl Kassa {
     }
 
     pub async fn delete_hook(&self, who: &Principal, id: i64) -> ServiceResult<WebhookRecord> {
+        require_hooks_write(who)?;
         let hook = self.get_hook(who, id).await?;
         if !self.store.delete_webhook(who.store.id, id).await? {
             return Err(hook_not_found(id));
@@ -210,10 +216,12 @@ impl Kassa {
     }
 
     pub async fn hook_emails(&self, who: &Principal) -> ServiceResult<Vec<String>> {
+        require_hooks_read(who)?;
         Ok(self.store.webhook_emails(who.store.id).await?)
     }
 
     pub async fn set_hook_emails(&self, who: &Principal, emails: Vec<String>) -> ServiceResult<()> {
+        require_hooks_write(who)?;
         for e in &emails {
             let ok = e.split_once('@').is_some_and(|(l, d)| {
                 !l.is_empty() && d.contains('.') && !e.contains(char::is_whitespace)
@@ -317,4 +325,16 @@ pub fn cart_events(before: Option<&Cart>, after: Option<&Cart>) -> Vec<OutboxEve
         events.push(cart("store/cart/deleted"));
     }
     events
+}
+
+/// Webhooks carry every resource's events, so Kassa guards them with the store-wide
+/// Information & Settings scope: its read-only twin to read, the modify scope to write.
+/// (BigCommerce also accepts the subscribed resource's scope; one scope keeps the
+/// check independent of the body, so it runs before the body is read.)
+pub fn require_hooks_read(who: &Principal) -> ServiceResult<()> {
+    who.require(Scope::V2InformationReadOnly)
+}
+
+pub fn require_hooks_write(who: &Principal) -> ServiceResult<()> {
+    who.require(Scope::V2Information)
 }
