@@ -6,6 +6,7 @@ use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{Auth, JsonBody};
 use super::wire::{Envelope, pagination_meta, rfc3339};
 use crate::domain::money::{Money, json_number};
+use crate::domain::scope::Scope;
 use crate::service::orders_v3::{RefundInput, RefundItemInput};
 use crate::store::TransactionRow;
 use crate::store::refunds::{RefundFilter, RefundRow};
@@ -269,8 +270,11 @@ async fn create_refund_quote(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path((_store, order_id)): Path<(String, i64)>,
-    JsonBody(body): JsonBody<RefundBody>,
+    body: Result<JsonBody<RefundBody>, ApiError>,
 ) -> ApiResult<Response> {
+    // The scope first: a caller without it learns nothing about what a refund needs.
+    who.require(Scope::Transactions)?;
+    let JsonBody(body) = body?;
     let items = items_of(body.items)?;
     let q = state.kassa.refund_quote(&who, order_id, &items).await?;
     let total = Value::Number(json_number(q.total.amount()));
@@ -312,8 +316,11 @@ async fn create_refund(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path((_store, order_id)): Path<(String, i64)>,
-    JsonBody(body): JsonBody<RefundBody>,
+    body: Result<JsonBody<RefundBody>, ApiError>,
 ) -> ApiResult<Response> {
+    // The scope first: a caller without it learns nothing about what a refund needs.
+    who.require(Scope::Transactions)?;
+    let JsonBody(body) = body?;
     let items = items_of(body.items)?;
     let payments = match body.payments {
         None => None,
