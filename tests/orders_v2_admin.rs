@@ -8,7 +8,7 @@
 mod common;
 
 use common::TestApp;
-use common::flow::{CHECKOUTS, checkout_with, pay_by_card, place};
+use common::flow::{CHECKOUTS, checkout_with, pay_by_card, place, stock_level, tracked_product};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -220,28 +220,6 @@ async fn status_changes_follow_the_transition_table(app: TestApp) {
         .filter(|(s, d)| s == "store/order/updated" && d == &json!({"type": "order", "id": order}))
         .count();
     assert_eq!(updated, 3, "{ev:?}");
-}
-
-/// A digital product whose stock is counted; returns its id.
-async fn tracked_product(app: &TestApp, name: &str, level: i64) -> i64 {
-    let r = app
-        .post(
-            "/stores/demo/v3/catalog/products",
-            json!({"name": name, "type": "digital", "price": 20, "weight": 0,
-                   "inventory_tracking": "product", "inventory_level": level, "categories": [1]}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    r.data()["id"].as_i64().expect("product id")
-}
-
-async fn stock_level(app: &TestApp, product: i64) -> i64 {
-    let r = app
-        .get(&format!("/stores/demo/v3/catalog/products/{product}"))
-        .await;
-    r.data()["inventory_level"]
-        .as_i64()
-        .expect("inventory_level")
 }
 
 async fn coupon_uses(app: &TestApp, coupon: i64) -> Value {

@@ -7,7 +7,9 @@
 mod common;
 
 use common::TestApp;
-use common::flow::{CHECKOUTS, checkout_with, pay_by_card, place, token};
+use common::flow::{
+    CHECKOUTS, checkout_with, pay_by_card, place, stock_level, token, tracked_product,
+};
 use futures_util::future::join_all;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -19,29 +21,6 @@ on_both_backends!(
     exactly_k_of_n_buyers_get_the_last_units,
     variant_stock_is_counted_per_variant,
 );
-
-/// A digital product whose stock is counted; returns its id.
-async fn tracked_product(app: &TestApp, name: &str, level: i64) -> i64 {
-    let r = app
-        .post(
-            "/stores/demo/v3/catalog/products",
-            json!({"name": name, "type": "digital", "price": 20, "weight": 0,
-                   "inventory_tracking": "product", "inventory_level": level, "categories": [1]}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    r.data()["id"].as_i64().expect("product id")
-}
-
-async fn stock_level(app: &TestApp, product: i64) -> i64 {
-    let r = app
-        .get(&format!("/stores/demo/v3/catalog/products/{product}"))
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    r.data()["inventory_level"]
-        .as_i64()
-        .expect("inventory_level")
-}
 
 async fn checkout(app: &TestApp, product: i64, quantity: i64) -> String {
     checkout_with(

@@ -669,6 +669,30 @@ pub mod flow {
         TestApp::reply(res).await
     }
 
+    /// A digital product whose stock is counted; returns its id.
+    pub async fn tracked_product(app: &TestApp, name: &str, level: i64) -> i64 {
+        let r = app
+            .post(
+                "/stores/demo/v3/catalog/products",
+                json!({"name": name, "type": "digital", "price": 20, "weight": 0,
+                       "inventory_tracking": "product", "inventory_level": level, "categories": [1]}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r.data()["id"].as_i64().expect("product id")
+    }
+
+    /// A product's `inventory_level` as the catalog API shows it.
+    pub async fn stock_level(app: &TestApp, product: i64) -> i64 {
+        let r = app
+            .get(&format!("/stores/demo/v3/catalog/products/{product}"))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r.data()["inventory_level"]
+            .as_i64()
+            .expect("inventory_level")
+    }
+
     /// Pays an order in full with an approving test card.
     pub async fn pay_by_card(app: &TestApp, order_id: i64) -> Reply {
         let pat = new_pat(app, order_id).await;
