@@ -17,6 +17,7 @@ pub mod health;
 pub mod idempotency;
 pub mod orders_v2;
 pub mod orders_v3;
+pub mod pages;
 pub mod payments;
 pub mod pickup;
 pub mod promotion_settings;
@@ -122,6 +123,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(health::router())
+        .merge(pages::router())
         .route(
             "/openapi.json",
             axum::routing::get(move || {

@@ -17,6 +17,7 @@ pub mod order_admin;
 pub mod order_views;
 pub mod orders;
 pub mod orders_v3;
+pub mod pages;
 pub mod payments;
 pub mod promotions;
 pub mod shipping;

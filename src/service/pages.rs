@@ -1,0 +1,169 @@
+//! Use cases behind Kassa's hosted cart and checkout pages: a shopper arrives with a
+//! single-use redirect link, and from then on acts on that one cart only.
+
+use super::accounts::Principal;
+use super::payments::{Payment, PaymentInstrument};
+use super::{Kassa, ServiceError, ServiceResult, hash_secret};
+use crate::domain::payment::CardInput;
+use crate::domain::scope::{Scope, Scopes};
+use crate::domain::{DomainError, order::PlacedOrder};
+use crate::store::records::StoreRecord;
+use uuid::Uuid;
+
+/// How long a page session lasts after its link was opened.
+pub const PAGE_SESSION_SECS: i64 = 24 * 3600;
+
+/// What a redirect link opens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageKind {
+    Cart,
+    Checkout,
+    EmbeddedCheckout,
+}
+
+impl PageKind {
+    fn token_kind(self) -> &'static str {
+        match self {
+            PageKind::Cart => "cart",
+            PageKind::Checkout => "checkout",
+            PageKind::EmbeddedCheckout => "embedded_checkout",
+        }
+    }
+}
+
+/// A shopper on the hosted pages: the store, and the one cart their link opened.
+#[derive(Clone, Debug)]
+pub struct PageShopper {
+    pub who: Principal,
+    pub cart_id: Uuid,
+    pub embedded: bool,
+}
+
+/// A shopper may do to their own cart what a storefront may, nothing of the store's.
+fn shopper_principal(store: StoreRecord) -> Principal {
+    Principal {
+        store,
+        scopes: Scopes::new(vec![
+            Scope::Cart,
+            Scope::Checkouts,
+            Scope::PaymentsAccessTokenCreate,
+        ]),
+    }
+}
+
+fn link_refused() -> ServiceError {
+    ServiceError::NotFound(
+        "This link has expired or was already used. Ask the shop for a new cart or checkout link."
+            .into(),
+    )
+}
+
+impl Kassa {
+    /// Uses a redirect link once. Its token then becomes the shopper's page session
+    /// (the caller keeps it in a cookie), so the link itself cannot be replayed.
+    pub async fn open_page_link(
+        &self,
+        store_hash: &str,
+        kind: PageKind,
+        cart_id: Uuid,
+        token: &str,
+    ) -> ServiceResult<PageShopper> {
+        let store = self
+            .find_store(store_hash)
+            .await
+            .map_err(|_| link_refused())?;
+        let (store_id, cart) = self
+            .store
+            .redeem_redirect_token(&hash_secret(token.trim()), kind.token_kind(), self.now())
+            .await?
+            .ok_or_else(link_refused)?;
+        if store_id != store.id || cart != cart_id {
+            return Err(link_refused());
+        }
+        Ok(PageShopper {
+            who: shopper_principal(store),
+            cart_id,
+            embedded: kind == PageKind::EmbeddedCheckout,
+        })
+    }
+
+    /// The shopper whose page session cookie this is, if it is still good.
+    pub async fn page_session(
+        &self,
+        store_hash: &str,
+        session: &str,
+    ) -> ServiceResult<Option<PageShopper>> {
+        if session.is_empty() || session.len() > 128 {
+            return Ok(None);
+        }
+        let Some((store_id, cart_id, kind)) = self
+            .store
+            .redirect_session(&hash_secret(session), self.now() - PAGE_SESSION_SECS)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let store = self.find_store(store_hash).await?;
+        if store.id != store_id {
+            return Ok(None);
+        }
+        Ok(Some(PageShopper {
+            who: shopper_principal(store),
+            cart_id,
+            embedded: kind == "embedded_checkout",
+        }))
+    }
+
+    /// Places the order for the shopper's checkout and pays it in full by card with
+    /// the store's gateway. Returns the order id and the payment access token, which
+    /// the confirmation page accepts as the shopper's receipt.
+    pub async fn place_and_pay_by_card(
+        &self,
+        shopper: &PageShopper,
+        card: CardInput,
+    ) -> ServiceResult<(i64, String, Payment)> {
+        let order_id = self
+            .create_order(&shopper.who, shopper.cart_id, None)
+            .await?;
+        let pat = self.create_payment_token(&shopper.who, order_id).await?;
+        let payment = self
+            .process_payment(
+                &shopper.who.store.hash,
+                &pat,
+                crate::domain::payment::TEST_CARD_METHOD,
+                &PaymentInstrument::Card { card, save: false },
+            )
+            .await?;
+        Ok((order_id, pat, payment))
+    }
+
+    /// The order a receipt (the payment access token that paid it) stands for, for an
+    /// hour after the payment.
+    pub async fn page_receipt(
+        &self,
+        store_hash: &str,
+        order_id: i64,
+        receipt: &str,
+    ) -> ServiceResult<PlacedOrder> {
+        let refused = || ServiceError::NotFound(format!("Order {order_id} does not exist."));
+        if receipt.is_empty() || receipt.len() > 128 {
+            return Err(refused());
+        }
+        let store = self.find_store(store_hash).await?;
+        let Some((store_id, paid_order, expires_at, used_at)) =
+            self.store.payment_token(&hash_secret(receipt)).await?
+        else {
+            return Err(refused());
+        };
+        if store_id != store.id || paid_order != order_id || used_at.is_none() {
+            return Err(refused());
+        }
+        if expires_at <= self.now() {
+            return Err(DomainError::invalid(
+                "This confirmation page has expired; your order email has the details.",
+            )
+            .into());
+        }
+        self.get_order(&store, order_id).await
+    }
+}

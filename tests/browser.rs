@@ -1,0 +1,222 @@
+//! Headless Chromium buys on Kassa's hosted pages, driven by the node scripts in
+//! `tests/browser/` (playwright-core on Debian's `chromium`; nothing downloads a
+//! browser). Each scenario prints the order id and the totals the page showed; the
+//! test then reads that order through the V2 Orders API and compares to the cent.
+//!
+//! Without `chromium` or `node` the tests print `SKIPPED: …` and pass, except under
+//! `CI=true`, where a missing tool is a failure.
+
+mod common;
+
+use common::{Backend, TestApp, spawn_app};
+use reqwest::StatusCode;
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::str::FromStr;
+use std::sync::Mutex;
+
+/// `npm ci` runs once per test binary, whichever scenario gets there first.
+static NPM: Mutex<bool> = Mutex::new(false);
+
+fn browser_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
+}
+
+fn chromium() -> Option<PathBuf> {
+    let path = std::env::var_os("KASSA_CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    path.exists().then_some(path)
+}
+
+fn have_node() -> bool {
+    Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Whether the browser tools are here; `None` means skip (never under CI).
+fn tools() -> Option<PathBuf> {
+    let missing = match (chromium(), have_node()) {
+        (Some(c), true) => {
+            ensure_node_modules();
+            return Some(c);
+        }
+        (None, _) => "chromium (/usr/bin/chromium, or set KASSA_CHROMIUM)",
+        (_, false) => "node",
+    };
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{missing} is missing, and CI=true: the browser tests must run in CI");
+    }
+    eprintln!("SKIPPED: browser test, {missing} is not installed");
+    None
+}
+
+fn ensure_node_modules() {
+    let mut done = NPM.lock().unwrap_or_else(|e| e.into_inner());
+    if *done {
+        return;
+    }
+    let dir = browser_dir();
+    if !dir.join("node_modules/playwright-core").exists() {
+        let status = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--ignore-scripts"])
+            .current_dir(&dir)
+            .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+            .status()
+            .expect("run npm ci in tests/browser");
+        assert!(status.success(), "npm ci in tests/browser failed");
+    }
+    *done = true;
+}
+
+/// Runs one scenario script against `url`; returns the JSON it printed last.
+fn run_scenario(script: &str, chromium: &Path, url: &str, extra: &[(&str, &str)]) -> Value {
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-screenshots");
+    std::fs::create_dir_all(&shots).expect("screenshot dir");
+    let mut cmd = Command::new("node");
+    cmd.arg(browser_dir().join(script))
+        .env("KASSA_URL", url)
+        .env("CHROMIUM_PATH", chromium)
+        .env(
+            "SCREENSHOT_DIR",
+            std::env::var_os("KASSA_SCREENSHOT_DIR").unwrap_or_else(|| shots.into_os_string()),
+        );
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{script} failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    let last = stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .unwrap_or_else(|| panic!("{script} printed no result:\n{stdout}\n{stderr}"));
+    serde_json::from_str(last).expect("scenario result is JSON")
+}
+
+/// `"$61.84"` → 61.84.
+fn shown(v: &Value) -> Decimal {
+    let s: String = v
+        .as_str()
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == '.' || *c == '-')
+        .collect();
+    Decimal::from_str(&s).unwrap_or_else(|_| panic!("not an amount: {v}"))
+}
+
+fn v2(v: &Value) -> Decimal {
+    Decimal::from_str(v.as_str().unwrap_or_default()).unwrap_or_else(|_| panic!("{v}"))
+}
+
+/// A cart of two mugs and a checkout link for it; returns the link.
+async fn checkout_link(app: &TestApp) -> String {
+    let r = app
+        .post(
+            "/stores/demo/v3/catalog/products",
+            json!({"name": "Kassa Mug", "type": "physical", "price": 12.5, "weight": 1,
+                   "categories": [1]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let product = r.data()["id"].as_i64().expect("product id");
+    let r = app
+        .post(
+            "/stores/demo/v2/coupons",
+            json!({"name": "Five off", "code": "SAVE5", "type": "per_total_discount",
+                   "amount": "5", "applies_to": {"entity": "categories", "ids": [0]}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = app
+        .post(
+            "/stores/demo/v3/carts",
+            json!({"line_items": [{"product_id": product, "quantity": 2}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let cart = r.data()["id"].as_str().expect("cart id").to_string();
+    let r = app
+        .post(
+            &format!("/stores/demo/v3/carts/{cart}/redirect_urls"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    r.data()["checkout_url"]
+        .as_str()
+        .expect("checkout_url")
+        .to_string()
+}
+
+/// The order the scenario placed, as V2 shows it, has the totals the page showed.
+async fn assert_order_matches(app: &TestApp, result: &Value) {
+    let order_id = result["orderId"].as_i64().expect("orderId");
+    let r = app.get(&format!("/stores/demo/v2/orders/{order_id}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let o = &r.body;
+    assert_eq!(v2(&o["total_inc_tax"]), shown(&result["total"]), "{o}");
+    assert_eq!(
+        v2(&o["discount_amount"]) + v2(&o["coupon_discount"]),
+        shown(&result["couponDiscount"]).abs(),
+        "{o}"
+    );
+    assert_eq!(
+        v2(&o["gift_certificate_amount"]),
+        shown(&result["giftCertificate"]).abs(),
+        "{o}"
+    );
+    // The page shows shipping with its handling fee, as one line.
+    assert_eq!(
+        v2(&o["shipping_cost_inc_tax"]) + v2(&o["handling_cost_inc_tax"]),
+        shown(&result["shipping"]),
+        "{o}"
+    );
+    // Paid in full: the card took what the gift certificate left.
+    assert_eq!(o["status"], "Awaiting Fulfillment", "{o}");
+    assert_eq!(o["billing_address"]["email"], "grace@example.com");
+}
+
+async fn hosted_purchase(script: &str) {
+    let Some(chromium) = tools() else { return };
+    let Some(app) = spawn_app(Backend::Sqlite).await else {
+        return;
+    };
+    let link = checkout_link(&app).await;
+    let result = tokio::task::spawn_blocking({
+        let chromium = chromium.clone();
+        let script = script.to_string();
+        move || run_scenario(&script, &chromium, &link, &[])
+    })
+    .await
+    .expect("scenario thread");
+    assert_order_matches(&app, &result).await;
+    // The link was single-use: opening it again is refused.
+    let again = app
+        .client
+        .get(result["link"].as_str().expect("link"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(again.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hosted_checkout_by_mouse() {
+    hosted_purchase("hosted-mouse.mjs").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hosted_checkout_by_keyboard() {
+    hosted_purchase("hosted-keyboard.mjs").await;
+}

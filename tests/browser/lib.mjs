@@ -1,0 +1,68 @@
+// Shared by the scenarios: start the system Chromium (never a downloaded one), read
+// the totals a page shows, and report one JSON line for tests/browser.rs.
+import { chromium } from "playwright-core";
+import path from "node:path";
+
+export function env(name) {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set`);
+  return v;
+}
+
+export async function launch() {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
+    headless: true,
+    args: ["--no-sandbox", "--disable-dev-shm-usage"],
+  });
+  const context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  page.on("pageerror", (e) => console.error("page error:", e.message));
+  return { browser, context, page };
+}
+
+export async function shot(page, name) {
+  const dir = process.env.SCREENSHOT_DIR;
+  if (!dir) return;
+  await page.screenshot({ path: path.join(dir, name), fullPage: true });
+}
+
+export async function text(page, selector) {
+  return (await page.locator(selector).first().textContent())?.trim() ?? "";
+}
+
+/// Waits until the page's background update (if any) has landed.
+export async function settled(page, before) {
+  await page.waitForFunction((b) => document.body.dataset.updated !== b, before);
+}
+
+export async function updatedMark(page) {
+  return page.evaluate(() => document.body.dataset.updated);
+}
+
+export async function totals(page) {
+  return {
+    subtotal: await text(page, "#subtotal"),
+    couponDiscount: await text(page, "#coupon-discount"),
+    shipping: await text(page, "#shipping-total"),
+    tax: await text(page, "#tax-total"),
+    total: await text(page, "#grand-total"),
+    giftCertificate: await text(page, "#gift-certificate-used"),
+    due: await text(page, "#amount-due"),
+  };
+}
+
+export function report(result) {
+  console.log(JSON.stringify(result));
+}
+
+export async function main(fn) {
+  try {
+    await fn();
+    process.exit(0);
+  } catch (e) {
+    console.error(e && e.stack ? e.stack : e);
+    process.exit(1);
+  }
+}
