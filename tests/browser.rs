@@ -119,8 +119,8 @@ fn v2(v: &Value) -> Decimal {
     Decimal::from_str(v.as_str().unwrap_or_default()).unwrap_or_else(|_| panic!("{v}"))
 }
 
-/// A cart of two mugs and a checkout link for it; returns the link.
-async fn checkout_link(app: &TestApp) -> String {
+/// A cart of two mugs; returns its cart and checkout links.
+async fn links(app: &TestApp) -> (String, String) {
     let r = app
         .post(
             "/stores/demo/v3/catalog/products",
@@ -153,10 +153,8 @@ async fn checkout_link(app: &TestApp) -> String {
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    r.data()["checkout_url"]
-        .as_str()
-        .expect("checkout_url")
-        .to_string()
+    let url = |k: &str| r.data()[k].as_str().expect("redirect url").to_string();
+    (url("cart_url"), url("checkout_url"))
 }
 
 /// The order the scenario placed, as V2 shows it, has the totals the page showed.
@@ -176,11 +174,21 @@ async fn assert_order_matches(app: &TestApp, result: &Value) {
         shown(&result["giftCertificate"]).abs(),
         "{o}"
     );
-    // The page shows shipping with its handling fee, as one line.
+    // The demo store prices before tax: the page shows subtotal and shipping (with
+    // its handling fee, as one line) before tax, and the tax on its own line.
+    assert_eq!(v2(&o["subtotal_ex_tax"]), shown(&result["subtotal"]), "{o}");
     assert_eq!(
-        v2(&o["shipping_cost_inc_tax"]) + v2(&o["handling_cost_inc_tax"]),
+        v2(&o["shipping_cost_ex_tax"]) + v2(&o["handling_cost_ex_tax"]),
         shown(&result["shipping"]),
         "{o}"
+    );
+    assert_eq!(v2(&o["total_tax"]), shown(&result["tax"]), "{o}");
+    assert_eq!(
+        shown(&result["subtotal"]) - shown(&result["couponDiscount"]).abs()
+            + shown(&result["shipping"])
+            + shown(&result["tax"]),
+        shown(&result["total"]),
+        "the page's lines add up to its total: {result}"
     );
     // Paid in full: the card took what the gift certificate left.
     assert_eq!(o["status"], "Awaiting Fulfillment", "{o}");
@@ -192,11 +200,11 @@ async fn hosted_purchase(script: &str) {
     let Some(app) = spawn_app(Backend::Sqlite).await else {
         return;
     };
-    let link = checkout_link(&app).await;
+    let (cart_link, link) = links(&app).await;
     let result = tokio::task::spawn_blocking({
         let chromium = chromium.clone();
         let script = script.to_string();
-        move || run_scenario(&script, &chromium, &link, &[])
+        move || run_scenario(&script, &chromium, &link, &[("KASSA_CART_URL", &cart_link)])
     })
     .await
     .expect("scenario thread");

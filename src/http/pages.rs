@@ -305,7 +305,15 @@ fn summary(cart: &Cart) -> String {
             esc(label)
         );
     };
-    row("subtotal", "Subtotal", money(cur, t.subtotal_inc_tax));
+    // Shown the way the store prices: with tax inside each figure, or before tax with
+    // tax on its own line, so the lines always add up to the total.
+    let inc = cart.tax_included;
+    let pick = |ex: Money, inc_tax: Money| if inc { inc_tax } else { ex };
+    row(
+        "subtotal",
+        "Subtotal",
+        money(cur, pick(t.subtotal_ex_tax, t.subtotal_inc_tax)),
+    );
     for c in &cart.checkout.coupons {
         row(
             "coupon-discount",
@@ -319,11 +327,18 @@ fn summary(cart: &Cart) -> String {
             "Shipping",
             money(
                 cur,
-                t.shipping_cost_total_inc_tax + t.handling_cost_total_inc_tax,
+                pick(
+                    t.shipping_cost_total_ex_tax + t.handling_cost_total_ex_tax,
+                    t.shipping_cost_total_inc_tax + t.handling_cost_total_inc_tax,
+                ),
             ),
         );
     }
-    row("tax-total", "Tax", money(cur, t.tax_total));
+    row(
+        "tax-total",
+        if inc { "Tax included" } else { "Tax" },
+        money(cur, t.tax_total),
+    );
     row("grand-total", "Total", money(cur, t.grand_total));
     for g in &cart.checkout.gift_certificates {
         row(

@@ -1,12 +1,18 @@
-// A shopper buys on the hosted checkout with the mouse: details, shipping, a coupon,
-// a gift certificate, a test card, and the confirmation page.
+// A shopper on a phone-sized screen (375px) buys with the mouse: from the cart link to
+// the cart page, then checkout (details, shipping, a coupon, a gift certificate, a
+// test card) and the confirmation page.
 import { env, launch, shot, totals, report, main, settled, updatedMark, text } from "./lib.mjs";
 
 main(async () => {
-  const link = env("KASSA_URL");
-  const { browser, page } = await launch();
+  const link = env("KASSA_CART_URL");
+  const { browser, page } = await launch({ width: 375, height: 812 });
   await page.goto(link);
+  await page.waitForURL(/\/cart$/);
+  await shot(page, "cart.png");
+  await page.click("#to-checkout");
   await page.waitForURL(/\/checkout$/);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+  if (overflow) throw new Error("the checkout is wider than a 375px screen");
   await page.fill("#email", "grace@example.com");
   await page.fill("#bill_first_name", "Grace");
   await page.fill("#bill_last_name", "Hopper");

@@ -9,13 +9,13 @@ export function env(name) {
   return v;
 }
 
-export async function launch() {
+export async function launch({ width = 1000, height = 900 } = {}) {
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
     headless: true,
     args: ["--no-sandbox", "--disable-dev-shm-usage"],
   });
-  const context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
+  const context = await browser.newContext({ viewport: { width, height } });
   const page = await context.newPage();
   page.setDefaultTimeout(15000);
   page.on("pageerror", (e) => console.error("page error:", e.message));
