@@ -121,6 +121,12 @@ fn v2(v: &Value) -> Decimal {
 
 /// A cart of two mugs; returns its cart and checkout links.
 async fn links(app: &TestApp) -> (String, String) {
+    let (cart, checkout, _) = links_all(app).await;
+    (cart, checkout)
+}
+
+/// A cart of two mugs; returns its cart, checkout and embedded checkout links.
+async fn links_all(app: &TestApp) -> (String, String, String) {
     let r = app
         .post(
             "/stores/demo/v3/catalog/products",
@@ -154,7 +160,11 @@ async fn links(app: &TestApp) -> (String, String) {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let url = |k: &str| r.data()[k].as_str().expect("redirect url").to_string();
-    (url("cart_url"), url("checkout_url"))
+    (
+        url("cart_url"),
+        url("checkout_url"),
+        url("embedded_checkout_url"),
+    )
 }
 
 /// The order the scenario placed, as V2 shows it, has the totals the page showed.
@@ -227,4 +237,57 @@ async fn hosted_checkout_by_mouse() {
 #[tokio::test(flavor = "multi_thread")]
 async fn hosted_checkout_by_keyboard() {
     hosted_purchase("hosted-keyboard.mjs").await;
+}
+
+/// A merchant's page on a second port that frames the embedded checkout and records
+/// every message it receives. Returns the page's URL and origin.
+async fn merchant_site(embedded_url: String) -> (String, String) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind merchant site");
+    let origin = format!("http://{}", listener.local_addr().expect("addr"));
+    let html = format!(
+        "<!doctype html><html><head><title>Merchant</title></head><body><h1>Merchant shop</h1>\
+<script>window.kassaMessages = []; window.addEventListener('message', function (e) {{ window.kassaMessages.push({{origin: e.origin, data: e.data}}); }});</script>\
+<iframe id=\"kassa-frame\" title=\"Checkout\" src=\"{embedded_url}\" style=\"width:100%;height:1600px;border:0\"></iframe></body></html>"
+    );
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || {
+            let html = html.clone();
+            async move { axum::response::Html(html) }
+        }),
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("{origin}/"), origin)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn embedded_checkout_tells_the_merchant_page() {
+    let Some(chromium) = tools() else { return };
+    let Some(app) = spawn_app(Backend::Sqlite).await else {
+        return;
+    };
+    let (_, _, embedded) = links_all(&app).await;
+    let (page, origin) = merchant_site(embedded.clone()).await;
+    let mut store = app.kassa.find_store("demo").await.expect("demo store");
+    store.settings.storefront_origins = vec![origin];
+    app.kassa
+        .store
+        .update_store_settings(store.id, &store.settings)
+        .await
+        .expect("allow the merchant's origin");
+    let result = tokio::task::spawn_blocking(move || {
+        run_scenario(
+            "embedded.mjs",
+            &chromium,
+            &embedded,
+            &[("KASSA_EMBED_PAGE", &page)],
+        )
+    })
+    .await
+    .expect("scenario thread");
+    assert_order_matches(&app, &result).await;
 }

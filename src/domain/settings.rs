@@ -19,6 +19,10 @@ pub struct StoreSettings {
     /// How long an unpaid order keeps its stock, coupon uses and balances (minutes).
     #[serde(default = "default_reservation_minutes")]
     pub order_reservation_minutes: i64,
+    /// Origins (`https://shop.example`) whose pages may call the Storefront API
+    /// from the browser with the shopper's cookies (CORS).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub storefront_origins: Vec<String>,
 }
 
 /// BigCommerce-like default: an hour to pay before the order's stock is released.
@@ -44,6 +48,7 @@ impl Default for StoreSettings {
             allow_purchasing: true,
             default_locale: default_locale(),
             order_reservation_minutes: DEFAULT_RESERVATION_MINUTES,
+            storefront_origins: Vec::new(),
         }
     }
 }

@@ -252,10 +252,19 @@ async fn shopper(
     }
 }
 
-/// Hosted pages may not be framed; the embedded checkout will name its allowed
-/// origins here once channels can configure them.
-async fn frame_ancestors(_kassa: &Kassa, _shopper: &PageShopper, _cart: &Cart) -> String {
-    "'none'".into()
+/// `frame-ancestors` for a page: only the embedded checkout may be framed, and only
+/// by the store's own sites.
+fn frame_ancestors(kassa: &Kassa, shopper: &PageShopper) -> String {
+    let origins = if shopper.embedded {
+        kassa.embed_origins(&shopper.who.store)
+    } else {
+        Vec::new()
+    };
+    if origins.is_empty() {
+        "'none'".into()
+    } else {
+        origins.join(" ")
+    }
 }
 
 fn line_rows(cart: &Cart) -> String {
@@ -377,7 +386,7 @@ async fn cart_page(
         summary(&cart),
         esc(&store_hash)
     );
-    let fa = frame_ancestors(kassa, &shopper, &cart).await;
+    let fa = frame_ancestors(kassa, &shopper);
     page_response(StatusCode::OK, layout("Your cart", &body), &fa)
 }
 
@@ -660,7 +669,7 @@ async fn render_checkout(
         Err(e) => return error_page(e),
     };
     let html = checkout_html(store_hash, &cart, &csrf_token(session), errors, typed);
-    let fa = frame_ancestors(kassa, shopper, &cart).await;
+    let fa = frame_ancestors(kassa, shopper);
     page_response(status, layout("Checkout", &html), &fa)
 }
 
@@ -961,14 +970,21 @@ async fn pay(
         .await
         .map_err(|e| messages(e).1)?;
     Ok(Some(format!(
-        "/stores/{}/checkout/order-confirmation/{order_id}#{receipt}",
-        shopper.who.store.hash
+        "/stores/{}/checkout/order-confirmation/{order_id}{}#{receipt}",
+        shopper.who.store.hash,
+        if shopper.embedded { "?embedded=1" } else { "" }
     )))
+}
+
+#[derive(serde::Deserialize)]
+struct ConfirmationQuery {
+    embedded: Option<String>,
 }
 
 async fn confirmation_page(
     State(state): State<AppState>,
     Path((store_hash, order_id)): Path<(String, String)>,
+    Query(q): Query<ConfirmationQuery>,
     headers: HeaderMap,
 ) -> Response {
     let kassa = &state.kassa;
@@ -978,6 +994,10 @@ async fn confirmation_page(
     let receipt = cookie(&headers, RECEIPT_COOKIE).unwrap_or_default();
     let order = match kassa.page_receipt(&store_hash, order_id, &receipt).await {
         Ok(o) => o,
+        Err(e) => return error_page(e),
+    };
+    let store = match kassa.find_store(&store_hash).await {
+        Ok(s) => s,
         Err(e) => return error_page(e),
     };
     let cart = &order.cart;
@@ -992,7 +1012,23 @@ async fn confirmation_page(
             .unwrap_or_default()),
         summary(cart)
     );
-    page_response(StatusCode::OK, layout("Order confirmed", &body), "'none'")
+    // Inside the merchant's frame, the page tells the parent (and only the store's own
+    // sites) that the order is complete.
+    let origins = if q.embedded.as_deref() == Some("1") {
+        kassa.embed_origins(&store)
+    } else {
+        Vec::new()
+    };
+    let fa = if origins.is_empty() {
+        "'none'".to_string()
+    } else {
+        origins.join(" ")
+    };
+    let body = format!(
+        "{body}<div id=\"order-complete\" hidden data-order-id=\"{order_id}\" data-origins=\"{}\"></div>",
+        esc(&origins.join(" "))
+    );
+    page_response(StatusCode::OK, layout("Order confirmed", &body), &fa)
 }
 
 async fn stylesheet() -> Response {

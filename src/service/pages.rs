@@ -166,4 +166,30 @@ impl Kassa {
         }
         self.get_order(&store, order_id).await
     }
+
+    /// The sites that may frame the store's embedded checkout and hear that its order
+    /// completed: the store's storefront origins. Anything that is not a plain
+    /// `scheme://host[:port]` is left out, so a setting can never widen the page's CSP.
+    pub fn embed_origins(&self, store: &StoreRecord) -> Vec<String> {
+        store
+            .settings
+            .storefront_origins
+            .iter()
+            .map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase())
+            .filter(|o| plain_origin(o))
+            .collect()
+    }
+}
+
+fn plain_origin(o: &str) -> bool {
+    let Some(rest) = o
+        .strip_prefix("https://")
+        .or_else(|| o.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    !rest.is_empty()
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
 }
