@@ -192,6 +192,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             }),
             _ => None,
         },
+        rate_limits: kassa::http::rate_limit::RateLimitConfig::from_env()?,
     };
     let app = Application::build(&settings).await.with_context(|| {
         format!(

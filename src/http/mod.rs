@@ -21,6 +21,7 @@ pub mod payments;
 pub mod pickup;
 pub mod promotion_settings;
 pub mod promotions;
+pub mod rate_limit;
 pub mod shipping;
 pub mod tax;
 pub mod v2;
@@ -48,6 +49,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub kassa: Kassa,
+    pub rate_limiter: std::sync::Arc<rate_limit::RateLimiter>,
 }
 
 #[derive(OpenApi)]
@@ -141,7 +143,11 @@ pub fn app(state: AppState) -> Router {
             )
             .into_response()
         })
-        .with_state(state)
+        .with_state(state.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            state.rate_limiter,
+            rate_limit::limit,
+        ))
         .layer(axum::middleware::map_response(error::plain_rejections_as_v3))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(|_| {

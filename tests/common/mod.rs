@@ -50,6 +50,8 @@ pub struct AppOptions {
     pub database_url: Option<String>,
     /// Start the webhook dispatcher with this configuration.
     pub dispatcher: Option<kassa::dispatcher::DispatcherConfig>,
+    /// Request quotas; the default ones are far above what any test sends.
+    pub rate_limits: kassa::http::rate_limit::RateLimitConfig,
 }
 
 /// A dispatcher configuration fast enough for tests: 20 ms polls, retries from 50 ms.
@@ -164,6 +166,7 @@ async fn spawn_app_full(
         database_url: database_url.clone(),
         public_url: None,
         tls,
+        rate_limits: opts.rate_limits,
     };
     let app = Application::build_with_clock(&settings, Arc::new(clock.clone()))
         .await
