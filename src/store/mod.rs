@@ -137,9 +137,11 @@ impl Store {
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let opts = PgConnectOptions::from_str(url)?;
+            // Short: when PostgreSQL is unreachable, callers get a prompt 503 with
+            // Retry-After instead of hanging until the request timeout.
             let pool = PgPoolOptions::new()
                 .max_connections(16)
-                .acquire_timeout(Duration::from_secs(30))
+                .acquire_timeout(Duration::from_secs(5))
                 .connect_with(opts)
                 .await?;
             Ok(Store {
