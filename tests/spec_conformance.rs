@@ -1355,6 +1355,87 @@ async fn payment_and_order_v3_responses_match_their_specs(app: TestApp) {
     let r = app.get(&format!("{v3}/settings")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     check_op(&orders, "/orders/settings", "get", "200", &r.body);
+
+    // Order metafields: one order's and the batch operations.
+    let mf = json!({"namespace": "Sales Department", "key": "Staff Name", "value": "Sam",
+                    "permission_set": "app_only", "description": "Name of staff member"});
+    let r = app.post(&format!("{v3}/{order}/metafields"), mf).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    check_op(
+        &orders,
+        "/orders/{order_id}/metafields",
+        "post",
+        "200",
+        &r.body,
+    );
+    let mf_id = r.data()["id"].as_i64().expect("metafield id");
+    let r = app.get(&format!("{v3}/{order}/metafields")).await;
+    check_op(
+        &orders,
+        "/orders/{order_id}/metafields",
+        "get",
+        "200",
+        &r.body,
+    );
+    let one = format!("{v3}/{order}/metafields/{mf_id}");
+    let r = app.get(&one).await;
+    check_op(
+        &orders,
+        "/orders/{order_id}/metafields/{metafield_id}",
+        "get",
+        "200",
+        &r.body,
+    );
+    let r = app.put(&one, json!({"value": "Alex"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    check_op(
+        &orders,
+        "/orders/{order_id}/metafields/{metafield_id}",
+        "put",
+        "200",
+        &r.body,
+    );
+    let r = app.get(&format!("{v3}/{order}/metafields/999999")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    let batch = format!("{v3}/metafields");
+    let r = app
+        .post(
+            &batch,
+            json!([{"resource_id": order, "namespace": "n", "key": "k", "value": "v", "permission_set": "read"}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    check_op(&orders, "/orders/metafields", "post", "200", &r.body);
+    let batch_id = r.body["data"][0]["id"].as_i64().expect("metafield id");
+    let r = app
+        .post(
+            &batch,
+            json!([{"resource_id": order, "namespace": "n", "key": "k", "value": "v", "permission_set": "read"}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    check_op(&orders, "/orders/metafields", "post", "422", &r.body);
+    let r = app
+        .put(&batch, json!([{"id": batch_id, "value": "w"}]))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    check_op(&orders, "/orders/metafields", "put", "200", &r.body);
+    let r = app.get(&batch).await;
+    check_op(&orders, "/orders/metafields", "get", "200", &r.body);
+    let r = app
+        .call(
+            reqwest::Method::DELETE,
+            &batch,
+            Some(json!([batch_id, 999_999])),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    check_op(&orders, "/orders/metafields", "delete", "422", &r.body);
+    let r = app
+        .call(reqwest::Method::DELETE, &batch, Some(json!([mf_id])))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    check_op(&orders, "/orders/metafields", "delete", "200", &r.body);
 }
 
 /// The webhooks API against `admin/webhooks.v3.yml` and abandoned-cart settings against

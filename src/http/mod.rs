@@ -2,7 +2,6 @@
 //! shape the answer; they hold no business rules.
 
 pub mod abandoned_carts;
-pub mod cart_metafields;
 pub mod cart_settings;
 pub mod carts;
 pub mod catalog;
@@ -15,6 +14,7 @@ pub mod extract;
 pub mod gift_certificates;
 pub mod health;
 pub mod idempotency;
+pub mod metafields;
 pub mod orders_v2;
 pub mod orders_v3;
 pub mod payments;
@@ -100,7 +100,7 @@ pub fn app(state: AppState) -> Router {
     let (api, mut spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(carts::router())
         .merge(cart_settings::router())
-        .merge(cart_metafields::router())
+        .merge(metafields::router())
         .merge(catalog::router())
         .merge(shipping::router())
         .merge(pickup::router())

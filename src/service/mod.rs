@@ -3,7 +3,6 @@
 
 pub mod abandoned_carts;
 pub mod accounts;
-pub mod cart_metafields;
 pub mod cart_settings;
 pub mod carts;
 pub mod catalog;
@@ -13,6 +12,7 @@ pub mod coupons;
 pub mod customers;
 pub mod demo;
 pub mod gift_certificates;
+pub mod metafields;
 pub mod order_admin;
 pub mod order_views;
 pub mod orders;

@@ -444,7 +444,7 @@ impl Store {
             .await?;
             for id in &ids {
                 for sql in [
-                    "DELETE FROM cart_metafields WHERE cart_id = $1",
+                    "DELETE FROM metafields WHERE resource_type = 'cart' AND resource_id = $1",
                     "DELETE FROM cart_redirect_tokens WHERE cart_id = $1",
                     "DELETE FROM checkout_tokens WHERE cart_id = $1",
                     "DELETE FROM carts WHERE id = $1",
