@@ -22,6 +22,7 @@ pub mod pickup;
 pub mod promotion_settings;
 pub mod promotions;
 pub mod shipping;
+pub mod storefront;
 pub mod tax;
 pub mod v2;
 pub mod webhooks;
@@ -115,6 +116,7 @@ pub fn app(state: AppState) -> Router {
         .merge(webhooks::router())
         .merge(abandoned_carts::router())
         .merge(orders_v3::router())
+        .merge(storefront::router())
         .split_for_parts();
     idempotency::document(&mut spec);
     let spec = std::sync::Arc::new(spec);
@@ -141,8 +143,13 @@ pub fn app(state: AppState) -> Router {
             )
             .into_response()
         })
-        .with_state(state)
+        .with_state(state.clone())
         .layer(axum::middleware::map_response(error::plain_rejections_as_v3))
+        // Outside the v3 error mapping, so storefront answers leave in the storefront's shape.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            storefront::guard,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::new(
