@@ -75,7 +75,15 @@ impl Application {
             let scheme = if tls.is_some() { "https" } else { "http" };
             format!("{scheme}://{addr}")
         });
-        let kassa = Kassa::new(store, clock, public_url);
+        let mut kassa = Kassa::new(store, clock, public_url);
+        kassa.storefront_origins = std::sync::Arc::new(
+            std::env::var("KASSA_STOREFRONT_ORIGINS")
+                .unwrap_or_default()
+                .split(',')
+                .map(|o| o.trim().trim_end_matches('/').to_string())
+                .filter(|o| !o.is_empty())
+                .collect(),
+        );
         let router = app(AppState {
             kassa: kassa.clone(),
             rate_limiter: Arc::new(RateLimiter::new(settings.rate_limits)),

@@ -23,6 +23,7 @@ pub mod promotion_settings;
 pub mod promotions;
 pub mod rate_limit;
 pub mod shipping;
+pub mod storefront;
 pub mod tax;
 pub mod v2;
 pub mod webhooks;
@@ -117,6 +118,7 @@ pub fn app(state: AppState) -> Router {
         .merge(webhooks::router())
         .merge(abandoned_carts::router())
         .merge(orders_v3::router())
+        .merge(storefront::router())
         .split_for_parts();
     idempotency::document(&mut spec);
     let spec = std::sync::Arc::new(spec);
@@ -145,10 +147,15 @@ pub fn app(state: AppState) -> Router {
         })
         .with_state(state.clone())
         .layer(axum::middleware::from_fn_with_state(
-            state.rate_limiter,
+            state.rate_limiter.clone(),
             rate_limit::limit,
         ))
         .layer(axum::middleware::map_response(error::plain_rejections_as_v3))
+        // Outside the v3 error mapping, so storefront answers leave in the storefront's shape.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            storefront::guard,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::new(

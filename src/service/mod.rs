@@ -21,6 +21,7 @@ pub mod payments;
 pub mod promotions;
 pub mod shipping;
 pub mod stored_value;
+pub mod storefront;
 pub mod tax;
 pub mod webhooks;
 
@@ -68,6 +69,10 @@ pub struct Kassa {
     pub(crate) rules_cache: Arc<checkouts::RulesCache>,
     pub metrics: Arc<crate::metrics::Metrics>,
     pub(crate) hook_cache: Arc<webhooks::HookCache>,
+    /// Origins allowed to call the Storefront API of every store (`KASSA_STOREFRONT_ORIGINS`),
+    /// on top of each store's own `storefront_origins`.
+    pub storefront_origins: Arc<Vec<String>>,
+    pub(crate) spam: Arc<storefront::SpamGuard>,
 }
 
 impl Kassa {
@@ -80,6 +85,8 @@ impl Kassa {
             rules_cache: Arc::default(),
             metrics: Arc::default(),
             hook_cache: Arc::default(),
+            storefront_origins: Arc::default(),
+            spam: Arc::default(),
         }
     }
 

@@ -90,6 +90,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0013_transaction_numbers.sql"),
         postgres: include_str!("../../migrations/postgres/0013_transaction_numbers.sql"),
     },
+    Migration {
+        version: 14,
+        name: "0014_shopper_sessions",
+        sqlite: include_str!("../../migrations/sqlite/0014_shopper_sessions.sql"),
+        postgres: include_str!("../../migrations/postgres/0014_shopper_sessions.sql"),
+    },
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS kassa_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";

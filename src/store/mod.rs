@@ -21,6 +21,7 @@ pub mod outbox;
 mod payments;
 pub mod records;
 pub mod refunds;
+mod shopper_sessions;
 pub mod usage;
 pub mod webhooks;
 
@@ -40,6 +41,7 @@ pub use payments::{
     ApprovedPayment, Hold, NewStoredCard, PayableOrder, Recorded, StoredValueDebit, TransactionRow,
 };
 pub use records::*;
+pub use shopper_sessions::ShopperSessionRow;
 pub use usage::UseKind;
 
 #[derive(Debug, thiserror::Error)]

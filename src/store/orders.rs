@@ -429,8 +429,9 @@ macro_rules! place_on {
         sqlx::query(
             "INSERT INTO orders (store_id, id, cart_id, status_id, customer_id, currency_code,
                                  total_inc_tax_e4, date_created, date_modified, doc,
-                                 reserved_until)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10)",
+                                 reserved_until, shopper_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10,
+                     (SELECT shopper_id FROM carts WHERE id = $3 AND store_id = $1))",
         )
         .bind($store_id)
         .bind(id)
