@@ -388,8 +388,9 @@ async fn coupon_uses(app: &TestApp, coupon: i64) -> Value {
         .clone()
 }
 
-/// Places and pays for an order of one tracked unit with the coupon `code`.
-async fn paid_with_coupon(app: &TestApp, product: i64, code: &str) -> i64 {
+/// Places and pays (by card, for what is left) an order of one tracked unit with the
+/// coupon `code` and, if given, a gift certificate applied at checkout.
+async fn paid_with_coupon(app: &TestApp, product: i64, code: &str, gift: Option<&str>) -> i64 {
     let id = checkout_with(
         app,
         json!({"line_items": [{"product_id": product, "quantity": 1}]}),
@@ -402,6 +403,15 @@ async fn paid_with_coupon(app: &TestApp, product: i64, code: &str) -> i64 {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    if let Some(gift) = gift {
+        let r = app
+            .post(
+                &format!("{CHECKOUTS}/{id}/gift-certificates"),
+                json!({"gift_certificate_code": gift}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
     let r = place(app, &id).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let order_id = r.data()["id"].as_i64().unwrap();
@@ -423,7 +433,18 @@ async fn void_and_cancel_give_back_coupon_uses_once(app: TestApp) {
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let coupon = r.body["id"].as_i64().unwrap();
 
-    // Authorized, then voided: stock and the coupon's use come back.
+    let r = app
+        .post(
+            "/stores/demo/v2/gift_certificates",
+            json!({"code": "VOID-2", "amount": "2.00", "to_name": "A", "to_email": "a@example.com",
+                   "from_name": "B", "from_email": "b@example.com"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let gift = format!("/stores/demo/v2/gift_certificates/{}", r.body["id"]);
+
+    // Authorized, then voided: stock, the coupon's use and the gift certificate's balance
+    // applied at checkout come back, since nothing was captured.
     let r = app
         .put(
             "/stores/demo/v3/payments/settings",
@@ -431,8 +452,9 @@ async fn void_and_cancel_give_back_coupon_uses_once(app: TestApp) {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let order_id = paid_with_coupon(&app, product, "ONCE").await;
+    let order_id = paid_with_coupon(&app, product, "ONCE", Some("VOID-2")).await;
     assert_eq!(status(&app, order_id).await, 7);
+    assert_eq!(app.get(&gift).await.body["balance"], "0.0000");
     assert_eq!(coupon_uses(&app, coupon).await, json!(1));
     assert_eq!(stock_level(&app, product).await, 4);
     let void = format!("/stores/demo/v3/orders/{order_id}/payment_actions/void");
@@ -440,6 +462,7 @@ async fn void_and_cancel_give_back_coupon_uses_once(app: TestApp) {
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     assert_eq!(coupon_uses(&app, coupon).await, json!(0));
     assert_eq!(stock_level(&app, product).await, 5);
+    assert_eq!(app.get(&gift).await.body["balance"], "2.0000");
     // Voiding again, cancelling, or the reservation sweep give nothing back twice.
     let r = app.post(&void, json!({})).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
@@ -454,6 +477,7 @@ async fn void_and_cancel_give_back_coupon_uses_once(app: TestApp) {
     app.kassa.release_lapsed_orders(100).await.expect("sweep");
     assert_eq!(coupon_uses(&app, coupon).await, json!(0));
     assert_eq!(stock_level(&app, product).await, 5);
+    assert_eq!(app.get(&gift).await.body["balance"], "2.0000");
 
     // Captured, then cancelled: the use comes back too, once, so the coupon serves again.
     let r = app
@@ -463,7 +487,7 @@ async fn void_and_cancel_give_back_coupon_uses_once(app: TestApp) {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let paid = paid_with_coupon(&app, product, "ONCE").await;
+    let paid = paid_with_coupon(&app, product, "ONCE", None).await;
     assert_eq!(status(&app, paid).await, 11);
     assert_eq!(coupon_uses(&app, coupon).await, json!(1));
     for _ in 0..2 {
@@ -477,7 +501,7 @@ async fn void_and_cancel_give_back_coupon_uses_once(app: TestApp) {
     }
     assert_eq!(coupon_uses(&app, coupon).await, json!(0));
     assert_eq!(stock_level(&app, product).await, 5);
-    let again = paid_with_coupon(&app, product, "ONCE").await;
+    let again = paid_with_coupon(&app, product, "ONCE", None).await;
     assert_eq!(status(&app, again).await, 11);
     assert_eq!(coupon_uses(&app, coupon).await, json!(1));
 }

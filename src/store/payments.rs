@@ -480,8 +480,8 @@ impl Store {
         }))
     }
 
-    /// Voids an authorized order: it moves to Cancelled and its stock and coupon uses are
-    /// given back (by `give_back!`, as every release does), once. False when the order is not awaiting capture.
+    /// Voids an authorized order: it moves to Cancelled and what it holds (stock, coupon
+    /// uses, balances applied at checkout) is given back by `give_back!`, once. False when the order is not awaiting capture.
     pub async fn void_payment(&self, store_id: i64, t: &TransactionRow) -> StoreResult<bool> {
         Ok(on_pool!(self, write, |p| {
             let mut tx = p.begin().await?;
@@ -507,8 +507,9 @@ impl Store {
                     .bind(t.order_id)
                     .fetch_one(&mut *tx)
                     .await?;
-            // Awaiting Payment (7) before: stock and uses come back, as on cancelling.
-            give_back!(tx, store_id, &doc, 7, t.created_at);
+            // Nothing was captured (`paid_e4 = 0` above): the order is released as an
+            // unpaid one, so stock, uses and balances applied at checkout all come back.
+            give_back!(tx, store_id, &doc, true, t.created_at);
             let number = insert_transaction!(&mut *tx, store_id, t);
             let events = status_and_transaction_events(t, number, 7, 5);
             insert_outbox!(tx, store_id, t.created_at, &events);
