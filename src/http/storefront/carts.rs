@@ -276,7 +276,7 @@ pub struct CurrencyChange {
 #[utoipa::path(post, path = "/api/storefront/carts/{cartId}/currency", tag = "Storefront Carts", operation_id = "sfUpdateCartCurrency",
     params(("cartId" = String, Path), ("include" = Option<String>, Query)),
     request_body = Object,
-    responses((status = 200, body = Object), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, description = "The cart, as a one-element list", body = Vec<Object>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update_currency(
     State(state): State<AppState>,
     shopper: Shopper,
@@ -297,8 +297,13 @@ async fn update_currency(
         .kassa
         .change_cart_currency(&shopper.principal(), id, &code)
         .await?;
+    // The spec answers with the carts list (`getCarts`), holding this one cart.
     Ok(respond(
         StatusCode::OK,
-        &cart_json(&cart, &includes(q.as_deref()), &state.kassa.public_url),
+        &serde_json::Value::Array(vec![cart_json(
+            &cart,
+            &includes(q.as_deref()),
+            &state.kassa.public_url,
+        )]),
     ))
 }

@@ -10,6 +10,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -49,7 +50,10 @@ fn order_json(order: &PlacedOrder, base: &str) -> Value {
     let totals = &cart.checkout.totals;
     // The total in minor units, computed exactly (no floats).
     let scale = Decimal::from(10i64.pow(cart.currency.decimal_places));
-    let as_integer = (totals.grand_total.amount() * scale).round();
+    let as_integer = (totals.grand_total.amount() * scale)
+        .round()
+        .to_i64()
+        .unwrap_or_default();
     let has_digital = c["lineItems"]["digitalItems"]
         .as_array()
         .is_some_and(|a| !a.is_empty());
