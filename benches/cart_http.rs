@@ -502,6 +502,7 @@ async fn main() {
         database_url: db.url().to_string(),
         public_url: None,
         tls: None,
+        ..Default::default()
     };
     let app = Application::build(&settings)
         .await

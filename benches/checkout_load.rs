@@ -41,7 +41,9 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use support::{FreshDatabase, client, ms, percentile};
+use support::{
+    FreshDatabase, address, cart_body, client, ms, payment_body, percentile, send, spawn_node,
+};
 
 const TOKEN: &str = "bench-token-all-scopes-0001";
 const STORE: &str = "/stores/demo";
@@ -148,90 +150,6 @@ fn parse_options() -> Options {
 
 // ---------- Kassa nodes ----------
 
-/// One Kassa server process.
-struct Node {
-    child: tokio::process::Child,
-    url: String,
-    pid: u32,
-    /// From spawn to the first 200 from `/ready` (the database answers).
-    ready: Duration,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("find a free port")
-}
-
-async fn spawn_node(database_url: &str, demo: bool) -> Node {
-    let port = free_port();
-    let url = format!("http://127.0.0.1:{port}");
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_kassa"));
-    cmd.arg("serve")
-        .arg("--listen")
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("--database")
-        .arg(database_url)
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::inherit())
-        .kill_on_drop(true);
-    if demo {
-        cmd.arg("--demo").env("KASSA_DEMO_TOKEN", TOKEN);
-    }
-    let started = Instant::now();
-    let child = cmd.spawn().expect("start the kassa binary");
-    let pid = child.id().unwrap_or(0);
-    let probe = client();
-    loop {
-        if let Ok(r) = probe.get(format!("{url}/ready")).send().await
-            && r.status().is_success()
-        {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "Kassa on port {port} was not ready after 60 s"
-        );
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    Node {
-        child,
-        url,
-        pid,
-        ready: started.elapsed(),
-    }
-}
-
-impl Node {
-    /// (resident now, peak resident) in KiB, from /proc.
-    fn memory_kib(&self) -> (u64, u64) {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.pid)).unwrap_or_default();
-        let field = |name: &str| {
-            status
-                .lines()
-                .find(|l| l.starts_with(name))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0)
-        };
-        (field("VmRSS:"), field("VmHWM:"))
-    }
-
-    /// SIGTERM, then wait for a clean exit.
-    async fn stop(mut self) {
-        if self.pid > 0 {
-            let _ = std::process::Command::new("kill")
-                .arg("-TERM")
-                .arg(self.pid.to_string())
-                .status();
-        }
-        let _ = tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await;
-    }
-}
-
 // ---------- the checkout flow ----------
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -272,28 +190,6 @@ impl Step {
     }
 }
 
-/// The three items of every cart: a T-shirt variant, the desk lamp and a notebook set
-/// (none stock-tracked in the demo catalog), 81.95 before discounts.
-fn cart_body() -> Value {
-    json!({"line_items": [
-        {"product_id": 1, "variant_id": 5, "quantity": 1},
-        {"product_id": 8, "quantity": 1},
-        {"product_id": 9, "quantity": 1}
-    ]})
-}
-
-fn address() -> Value {
-    json!({"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com",
-           "address1": "1 Market St", "city": "San Francisco", "state_or_province": "California",
-           "state_or_province_code": "CA", "country_code": "US", "postal_code": "94105"})
-}
-
-fn payment_body() -> Value {
-    json!({"payment": {"payment_method_id": "testgateway.card",
-        "instrument": {"type": "card", "number": "4111111111111111", "cardholder_name": "Ada Lovelace",
-                       "expiry_month": 12, "expiry_year": 2040, "verification_value": "123"}}})
-}
-
 /// What every shopper needs.
 struct Target {
     nodes: Vec<String>,
@@ -318,28 +214,6 @@ struct Failure {
 struct Completed {
     order_id: i64,
     grand_total: String,
-}
-
-async fn send(
-    c: &reqwest::Client,
-    method: reqwest::Method,
-    url: String,
-    auth: (&str, &str),
-    body: Option<&Value>,
-) -> Result<(reqwest::StatusCode, Bytes), String> {
-    let mut req = c
-        .request(method, url)
-        .header(auth.0, auth.1)
-        .header("accept", "application/json");
-    if let Some(b) = body {
-        req = req
-            .header("content-type", "application/json")
-            .body(b.to_string());
-    }
-    let res = req.send().await.map_err(|e| format!("request: {e}"))?;
-    let status = res.status();
-    let bytes = res.bytes().await.map_err(|e| format!("body: {e}"))?;
-    Ok((status, bytes))
 }
 
 /// Sends one step and checks its status; returns the parsed body and the latency.
@@ -1068,11 +942,11 @@ async fn main() {
     let mut ready = Vec::new();
     let mut idle_kib = Vec::new();
     if let Some(db) = &db {
-        let seed = spawn_node(db.url(), true).await;
+        let seed = spawn_node(db.url(), Some(TOKEN), &[]).await;
         first_start = Some(seed.ready);
         seed.stop().await;
         for _ in 0..opts.nodes {
-            let n = spawn_node(db.url(), false).await;
+            let n = spawn_node(db.url(), None, &[]).await;
             ready.push(n.ready);
             nodes.push(n);
         }

@@ -85,6 +85,20 @@ enum StoreCommand {
         #[command(flatten)]
         database: DatabaseArg,
     },
+    /// Set where a store's storefront is served: the domain that picks it from the
+    /// `Host` header, and the origins allowed to call its Storefront API (CORS).
+    Storefront {
+        #[arg(long)]
+        hash: String,
+        /// Host name of the storefront (e.g. `shop.example.com`); omit to clear.
+        #[arg(long)]
+        domain: Option<String>,
+        /// An allowed origin (`https://www.example.com`); repeat for several.
+        #[arg(long = "origin")]
+        origins: Vec<String>,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
 }
 
 #[derive(Subcommand)]
@@ -150,6 +164,25 @@ async fn main() -> anyhow::Result<()> {
             println!("created store `{}` ({})", s.hash, s.name);
             Ok(())
         }
+        Command::Store(StoreCommand::Storefront {
+            hash,
+            domain,
+            origins,
+            database,
+        }) => {
+            let k = services(&database.url).await?;
+            let s = k
+                .set_storefront(&hash, domain, origins)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "store `{}`: storefront domain {}, origins [{}]",
+                s.hash,
+                s.settings.storefront_domain.as_deref().unwrap_or("(none)"),
+                s.settings.storefront_origins.join(", ")
+            );
+            Ok(())
+        }
         Command::Store(StoreCommand::List { database }) => {
             let k = services(&database.url).await?;
             for (hash, name) in k.store.list_stores().await? {
@@ -192,6 +225,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             }),
             _ => None,
         },
+        rate_limits: kassa::http::rate_limit::RateLimitConfig::from_env()?,
     };
     let app = Application::build(&settings).await.with_context(|| {
         format!(

@@ -1,6 +1,7 @@
 //! Building and running the server: used by `kassa serve`, the tests and the benchmark alike.
 
 use crate::clock::{Clock, SystemClock};
+use crate::http::rate_limit::RateLimiter;
 use crate::http::{AppState, app};
 use crate::service::Kassa;
 use crate::store::Store;
@@ -9,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Settings {
     pub listen: String,
     pub database_url: String,
@@ -17,6 +18,8 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// PEM certificate chain and private key: serve HTTPS instead of HTTP.
     pub tls: Option<TlsFiles>,
+    /// Request quotas of the token APIs (`KASSA_RATE_LIMIT_*`).
+    pub rate_limits: crate::http::rate_limit::RateLimitConfig,
 }
 
 #[derive(Clone, Debug)]
@@ -72,9 +75,18 @@ impl Application {
             let scheme = if tls.is_some() { "https" } else { "http" };
             format!("{scheme}://{addr}")
         });
-        let kassa = Kassa::new(store, clock, public_url);
+        let mut kassa = Kassa::new(store, clock, public_url);
+        kassa.storefront_origins = std::sync::Arc::new(
+            std::env::var("KASSA_STOREFRONT_ORIGINS")
+                .unwrap_or_default()
+                .split(',')
+                .map(|o| o.trim().trim_end_matches('/').to_string())
+                .filter(|o| !o.is_empty())
+                .collect(),
+        );
         let router = app(AppState {
             kassa: kassa.clone(),
+            rate_limiter: Arc::new(RateLimiter::new(settings.rate_limits)),
         });
         Ok(Application {
             listener,

@@ -127,6 +127,7 @@ async fn abandoned_once_with_token_lookup(app: TestApp) {
         AppOptions {
             database_url: Some(url),
             dispatcher: Some(fast_dispatcher()),
+            ..AppOptions::default()
         },
     )
     .await

@@ -719,6 +719,18 @@ async fn metafield_paths_are_in_openapi(app: TestApp) {
             &["get", "post", "put", "delete"][..],
         ),
         (
+            "/stores/{store_hash}/v3/orders/{order_id}/metafields",
+            &["get", "post"][..],
+        ),
+        (
+            "/stores/{store_hash}/v3/orders/{order_id}/metafields/{metafield_id}",
+            &["get", "put", "delete"][..],
+        ),
+        (
+            "/stores/{store_hash}/v3/orders/metafields",
+            &["get", "post", "put", "delete"][..],
+        ),
+        (
             "/stores/{store_hash}/v3/carts/settings",
             &["get", "put"][..],
         ),

@@ -4,7 +4,7 @@
 mod common;
 
 use common::TestApp;
-use common::flow::{checkout_with, pay_by_card, place};
+use common::flow::{CHECKOUTS, checkout_with, pay_by_card, place, stock_level, tracked_product};
 use futures_util::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -16,6 +16,7 @@ on_both_backends!(
     refund_lists_filter_in_the_database,
     bad_refund_requests_are_explained,
     order_settings_global_and_per_channel,
+    void_and_cancel_give_back_coupon_uses_once,
 );
 
 async fn paid_order(app: &TestApp) -> (i64, f64) {
@@ -378,4 +379,129 @@ async fn order_settings_global_and_per_channel(app: TestApp) {
     );
     let r = app.get("/stores/demo/v3/orders/settings/channels/0").await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+}
+
+async fn coupon_uses(app: &TestApp, coupon: i64) -> Value {
+    app.get(&format!("/stores/demo/v2/coupons/{coupon}"))
+        .await
+        .body["num_uses"]
+        .clone()
+}
+
+/// Places and pays (by card, for what is left) an order of one tracked unit with the
+/// coupon `code` and, if given, a gift certificate applied at checkout.
+async fn paid_with_coupon(app: &TestApp, product: i64, code: &str, gift: Option<&str>) -> i64 {
+    let id = checkout_with(
+        app,
+        json!({"line_items": [{"product_id": product, "quantity": 1}]}),
+    )
+    .await;
+    let r = app
+        .post(
+            &format!("{CHECKOUTS}/{id}/coupons"),
+            json!({"coupon_code": code}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    if let Some(gift) = gift {
+        let r = app
+            .post(
+                &format!("{CHECKOUTS}/{id}/gift-certificates"),
+                json!({"gift_certificate_code": gift}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    let r = place(app, &id).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let order_id = r.data()["id"].as_i64().unwrap();
+    let r = pay_by_card(app, order_id).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    order_id
+}
+
+async fn void_and_cancel_give_back_coupon_uses_once(app: TestApp) {
+    let app = app.with_fixtures().await;
+    let product = tracked_product(&app, "Signed print", 5).await;
+    let r = app
+        .post(
+            "/stores/demo/v2/coupons",
+            json!({"name": "Once", "code": "ONCE", "type": "per_total_discount", "amount": "1",
+                   "max_uses": 1, "applies_to": {"entity": "categories", "ids": [0]}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let coupon = r.body["id"].as_i64().unwrap();
+
+    let r = app
+        .post(
+            "/stores/demo/v2/gift_certificates",
+            json!({"code": "VOID-2", "amount": "2.00", "to_name": "A", "to_email": "a@example.com",
+                   "from_name": "B", "from_email": "b@example.com"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let gift = format!("/stores/demo/v2/gift_certificates/{}", r.body["id"]);
+
+    // Authorized, then voided: stock, the coupon's use and the gift certificate's balance
+    // applied at checkout come back, since nothing was captured.
+    let r = app
+        .put(
+            "/stores/demo/v3/payments/settings",
+            json!({"transaction_type": "authorization"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let order_id = paid_with_coupon(&app, product, "ONCE", Some("VOID-2")).await;
+    assert_eq!(status(&app, order_id).await, 7);
+    assert_eq!(app.get(&gift).await.body["balance"], "0.0000");
+    assert_eq!(coupon_uses(&app, coupon).await, json!(1));
+    assert_eq!(stock_level(&app, product).await, 4);
+    let void = format!("/stores/demo/v3/orders/{order_id}/payment_actions/void");
+    let r = app.post(&void, json!({})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(coupon_uses(&app, coupon).await, json!(0));
+    assert_eq!(stock_level(&app, product).await, 5);
+    assert_eq!(app.get(&gift).await.body["balance"], "2.0000");
+    // Voiding again, cancelling, or the reservation sweep give nothing back twice.
+    let r = app.post(&void, json!({})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let r = app
+        .put(
+            &format!("/stores/demo/v2/orders/{order_id}"),
+            json!({"status_id": 5}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    app.clock.advance(3 * 3600);
+    app.kassa.release_lapsed_orders(100).await.expect("sweep");
+    assert_eq!(coupon_uses(&app, coupon).await, json!(0));
+    assert_eq!(stock_level(&app, product).await, 5);
+    assert_eq!(app.get(&gift).await.body["balance"], "2.0000");
+
+    // Captured, then cancelled: the use comes back too, once, so the coupon serves again.
+    let r = app
+        .put(
+            "/stores/demo/v3/payments/settings",
+            json!({"transaction_type": "authorization_and_capture"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let paid = paid_with_coupon(&app, product, "ONCE", None).await;
+    assert_eq!(status(&app, paid).await, 11);
+    assert_eq!(coupon_uses(&app, coupon).await, json!(1));
+    for _ in 0..2 {
+        let r = app
+            .put(
+                &format!("/stores/demo/v2/orders/{paid}"),
+                json!({"status_id": 5}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    assert_eq!(coupon_uses(&app, coupon).await, json!(0));
+    assert_eq!(stock_level(&app, product).await, 5);
+    let again = paid_with_coupon(&app, product, "ONCE", None).await;
+    assert_eq!(status(&app, again).await, 11);
+    assert_eq!(coupon_uses(&app, coupon).await, json!(1));
 }

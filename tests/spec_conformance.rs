@@ -21,7 +21,8 @@ on_both_backends!(
     coupon_responses_match_marketing_v2,
     order_responses_match_orders_v2,
     payment_and_order_v3_responses_match_their_specs,
-    webhook_and_abandoned_cart_responses_match_their_specs
+    webhook_and_abandoned_cart_responses_match_their_specs,
+    storefront_responses_match_sf_specs
 );
 
 fn spec_path(name: &str) -> PathBuf {
@@ -1355,6 +1356,87 @@ async fn payment_and_order_v3_responses_match_their_specs(app: TestApp) {
     let r = app.get(&format!("{v3}/settings")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     check_op(&orders, "/orders/settings", "get", "200", &r.body);
+
+    // Order metafields: one order's and the batch operations.
+    let mf = json!({"namespace": "Sales Department", "key": "Staff Name", "value": "Sam",
+                    "permission_set": "app_only", "description": "Name of staff member"});
+    let r = app.post(&format!("{v3}/{order}/metafields"), mf).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    check_op(
+        &orders,
+        "/orders/{order_id}/metafields",
+        "post",
+        "200",
+        &r.body,
+    );
+    let mf_id = r.data()["id"].as_i64().expect("metafield id");
+    let r = app.get(&format!("{v3}/{order}/metafields")).await;
+    check_op(
+        &orders,
+        "/orders/{order_id}/metafields",
+        "get",
+        "200",
+        &r.body,
+    );
+    let one = format!("{v3}/{order}/metafields/{mf_id}");
+    let r = app.get(&one).await;
+    check_op(
+        &orders,
+        "/orders/{order_id}/metafields/{metafield_id}",
+        "get",
+        "200",
+        &r.body,
+    );
+    let r = app.put(&one, json!({"value": "Alex"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    check_op(
+        &orders,
+        "/orders/{order_id}/metafields/{metafield_id}",
+        "put",
+        "200",
+        &r.body,
+    );
+    let r = app.get(&format!("{v3}/{order}/metafields/999999")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    let batch = format!("{v3}/metafields");
+    let r = app
+        .post(
+            &batch,
+            json!([{"resource_id": order, "namespace": "n", "key": "k", "value": "v", "permission_set": "read"}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    check_op(&orders, "/orders/metafields", "post", "200", &r.body);
+    let batch_id = r.body["data"][0]["id"].as_i64().expect("metafield id");
+    let r = app
+        .post(
+            &batch,
+            json!([{"resource_id": order, "namespace": "n", "key": "k", "value": "v", "permission_set": "read"}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    check_op(&orders, "/orders/metafields", "post", "422", &r.body);
+    let r = app
+        .put(&batch, json!([{"id": batch_id, "value": "w"}]))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    check_op(&orders, "/orders/metafields", "put", "200", &r.body);
+    let r = app.get(&batch).await;
+    check_op(&orders, "/orders/metafields", "get", "200", &r.body);
+    let r = app
+        .call(
+            reqwest::Method::DELETE,
+            &batch,
+            Some(json!([batch_id, 999_999])),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    check_op(&orders, "/orders/metafields", "delete", "422", &r.body);
+    let r = app
+        .call(reqwest::Method::DELETE, &batch, Some(json!([mf_id])))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    check_op(&orders, "/orders/metafields", "delete", "200", &r.body);
 }
 
 /// The webhooks API against `admin/webhooks.v3.yml` and abandoned-cart settings against
@@ -1413,4 +1495,143 @@ async fn webhook_and_abandoned_cart_responses_match_their_specs(app: TestApp) {
         "200",
         &r.body,
     );
+}
+
+/// The Storefront API, as a shopper's browser sees it, against `carts.sf.yml`,
+/// `checkouts.sf.yml` and `orders.sf.yml` (paths there are relative to `/api/storefront`).
+async fn storefront_responses_match_sf_specs(app: TestApp) {
+    let (Some(carts), Some(checkouts), Some(orders)) = (
+        load_spec("carts.sf.yml"),
+        load_spec("checkouts.sf.yml"),
+        load_spec("orders.sf.yml"),
+    ) else {
+        return;
+    };
+    let app = app.with_fixtures().await;
+    let b = app.browser();
+    let sf = "/api/storefront";
+    let r = b
+        .post(
+            &format!("{sf}/carts?include=lineItems.physicalItems.options"),
+            json!({"lineItems": [{"productId": 940, "quantity": 2}, {"productId": 910, "variantId": 1003, "quantity": 1}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    check_op(&carts, "/carts", "post", "200", &r.body);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let r = b.get(&format!("{sf}/carts")).await;
+    check_op(&carts, "/carts", "get", "200", &r.body);
+    let r = b
+        .post(
+            &format!("{sf}/carts/{id}/items"),
+            json!({"lineItems": [{"productId": 930, "quantity": 1}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    check_op(&carts, "/carts/{cartId}/items", "post", "200", &r.body);
+    let lamp = r.body["lineItems"]["physicalItems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["productId"] == 940)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = b
+        .put(
+            &format!("{sf}/carts/{id}/items/{lamp}"),
+            json!({"lineItem": {"productId": 940, "quantity": 1}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    check_op(&carts, "/carts/{cartId}/items/{itemId}", "put", "200", &r.body);
+    let r = b
+        .post(&format!("{sf}/carts/{id}/currency"), json!({"currencyCode": "EUR"}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    check_op(&carts, "/carts/{cartId}/currency", "post", "200", &r.body);
+    let r = b
+        .post(&format!("{sf}/carts/{id}/currency"), json!({"currencyCode": "USD"}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    let address = json!({"firstName": "Pat", "lastName": "Buyer", "email": "pat@example.com",
+        "address1": "1 Main St", "city": "Somewhere", "stateOrProvinceCode": "CA",
+        "countryCode": "US", "postalCode": "94105"});
+    let r = b.get(&format!("{sf}/checkouts/{id}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    check_op(&checkouts, "/checkouts/{checkoutId}", "get", "200", &r.body);
+    let r = b
+        .post(&format!("{sf}/checkouts/{id}/billing-address"), address.clone())
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    check_op(&checkouts, "/checkouts/{checkoutId}/billing-address", "post", "200", &r.body);
+    let items: Vec<Value> = r.body["cart"]["lineItems"]["physicalItems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| json!({"itemId": i["id"], "quantity": i["quantity"]}))
+        .collect();
+    let r = b
+        .post(
+            &format!("{sf}/checkouts/{id}/consignments?include=consignments.availableShippingOptions"),
+            json!([{"address": address, "lineItems": items}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    check_op(&checkouts, "/checkouts/{checkoutId}/consignments", "post", "200", &r.body);
+    let cid = r.body["consignments"][0]["id"].as_str().unwrap().to_string();
+    let option = r.body["consignments"][0]["availableShippingOptions"][0]["id"].clone();
+    let r = b
+        .put(
+            &format!("{sf}/checkouts/{id}/consignments/{cid}"),
+            json!({"shippingOptionId": option}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    check_op(
+        &checkouts,
+        "/checkouts/{checkoutId}/consignments/{consignmentId}",
+        "put",
+        "200",
+        &r.body,
+    );
+    let r = app
+        .post(
+            "/stores/demo/v2/coupons",
+            json!({"name": "Ten pct", "code": "TENPCT", "type": "percentage_discount", "amount": "10",
+                   "applies_to": {"entity": "categories", "ids": [0]}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = b
+        .post(&format!("{sf}/checkouts/{id}/coupons"), json!({"couponCode": "TENPCT"}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    check_op(&checkouts, "/checkouts/{checkoutId}/coupons", "post", "200", &r.body);
+    let r = b
+        .put(&format!("{sf}/checkouts/{id}"), json!({"customerMessage": "Thanks"}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    check_op(&checkouts, "/checkouts/{checkoutId}", "put", "200", &r.body);
+    let r = b
+        .post(&format!("{sf}/checkouts/{id}/spam-protection"), json!({"token": "t"}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    check_op(&checkouts, "/checkouts/{checkoutId}/spam-protection", "post", "200", &r.body);
+
+    let placed = app
+        .post(&format!("/stores/demo/v3/checkouts/{id}/orders"), json!({}))
+        .await;
+    assert_eq!(placed.status, StatusCode::OK, "{}", placed.body);
+    let order = placed.data()["id"].as_i64().unwrap();
+    let r = b.get(&format!("{sf}/orders/{order}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    check_op(&orders, "/orders/{orderId}", "get", "200", &r.body);
+
+    // Errors in the storefront shape.
+    let r = b.get(&format!("{sf}/checkouts/{}", uuid::Uuid::new_v4())).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    check_op(&checkouts, "/checkouts/{checkoutId}", "get", "400", &r.body);
 }

@@ -456,6 +456,7 @@ async fn events_survive_a_restart(backend: Backend) {
         AppOptions {
             database_url: Some(url),
             dispatcher: Some(fast_dispatcher()),
+            ..AppOptions::default()
         },
     )
     .await
@@ -540,6 +541,7 @@ async fn two_dispatchers_deliver_each_event_once_at_a_time(backend: Backend) {
         AppOptions {
             database_url: Some(one.database_url.clone()),
             dispatcher: Some(fast_dispatcher()),
+            ..AppOptions::default()
         },
     )
     .await

@@ -414,6 +414,52 @@ impl Cart {
         self.check_limits(products)
     }
 
+    /// Moves the cart to another of the store's currencies: every catalog line is
+    /// priced again from the catalog in `currency` (ids and choices kept), and gift
+    /// certificates applied as payment fall away (they are held in the old currency).
+    /// Carts with prices the API set by hand (custom items, overridden prices, manual
+    /// discounts) or with gift certificates for sale keep their currency.
+    pub fn change_currency(
+        &mut self,
+        currency: Currency,
+        products: &ProductsById,
+    ) -> Result<(), DomainError> {
+        if self.currency.code == currency.code {
+            return Ok(());
+        }
+        if !self.custom_items.is_empty()
+            || !self.gift_certificates.is_empty()
+            || self
+                .line_items
+                .iter()
+                .any(|l| l.list_price_override.is_some())
+            || self.totals.manual_discount_amount > Money::ZERO
+        {
+            return Err(DomainError::field(
+                "currency_code",
+                "This cart holds prices set by hand or gift certificates for sale, so its currency cannot change.",
+            ));
+        }
+        let mut next = self.clone();
+        next.currency = currency;
+        for line in &mut next.line_items {
+            let spec = line.respec(&LineItemChange {
+                product_id: None,
+                variant_id: None,
+                quantity: line.quantity,
+                list_price: None,
+                name: None,
+                option_selections: None,
+            });
+            let mut priced = resolve_line(&spec, products, &next.currency)?;
+            priced.id = line.id;
+            *line = priced;
+        }
+        next.checkout.gift_certificates.clear();
+        *self = next;
+        Ok(())
+    }
+
     /// Changes a catalog line (quantity, variant, options, price), keeping its id.
     /// A quantity of zero removes the line.
     pub fn update_line_item(

@@ -1,7 +1,8 @@
-//! Metafields: free-form data an app attaches to a resource (here, a cart). Pure
+//! Metafields: free-form data an app attaches to a resource (a cart or an order). Pure
 //! validation of what a client may write; no I/O.
 
 use super::DomainError;
+use super::scope::Scope;
 use std::fmt;
 use std::str::FromStr;
 
@@ -9,6 +10,71 @@ pub const NAMESPACE_MAX: usize = 64;
 pub const KEY_MAX: usize = 64;
 pub const VALUE_MAX: usize = 65_535;
 pub const DESCRIPTION_MAX: usize = 255;
+
+/// The kind of resource a metafield hangs off. One table and one set of use cases serve
+/// both; what differs (scopes, id syntax, limits, wording) is answered here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetafieldResource {
+    Cart,
+    Order,
+}
+
+impl MetafieldResource {
+    /// The `resource_type` stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetafieldResource::Cart => "cart",
+            MetafieldResource::Order => "order",
+        }
+    }
+
+    /// The resource's name in messages ("Cart …", "Order …").
+    pub fn noun(self) -> &'static str {
+        match self {
+            MetafieldResource::Cart => "Cart",
+            MetafieldResource::Order => "Order",
+        }
+    }
+
+    pub fn read_scope(self) -> Scope {
+        match self {
+            MetafieldResource::Cart => Scope::CartReadOnly,
+            MetafieldResource::Order => Scope::V2OrdersReadOnly,
+        }
+    }
+
+    pub fn write_scope(self) -> Scope {
+        match self {
+            MetafieldResource::Cart => Scope::Cart,
+            MetafieldResource::Order => Scope::V2Orders,
+        }
+    }
+
+    /// How many metafields one resource may hold. BigCommerce documents 250 per order
+    /// (per client); it states no limit for carts.
+    pub fn max_per_resource(self) -> Option<i64> {
+        match self {
+            MetafieldResource::Cart => None,
+            MetafieldResource::Order => Some(MAX_PER_ORDER),
+        }
+    }
+
+    /// The stored form of a resource id as a client sent it: a cart's UUID (hyphenated,
+    /// lower case) or an order's positive integer. `None` when it cannot name one.
+    pub fn canonical_id(self, raw: &str) -> Option<String> {
+        let raw = raw.trim();
+        match self {
+            MetafieldResource::Cart => uuid::Uuid::parse_str(raw).ok().map(|u| u.to_string()),
+            MetafieldResource::Order => raw
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .map(|n| n.to_string()),
+        }
+    }
+}
+
+pub const MAX_PER_ORDER: i64 = 250;
 
 /// Who may see and change a metafield besides the app that wrote it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -305,6 +371,20 @@ mod tests {
             assert_eq!(name.parse::<PermissionSet>().unwrap(), *p);
             assert_eq!(p.as_str(), *name);
         }
+    }
+
+    #[test]
+    fn resource_ids_are_canonical() {
+        let cart = MetafieldResource::Cart;
+        let u = "0F1E2D3C-4B5A-6978-8796-A5B4C3D2E1F0";
+        assert_eq!(cart.canonical_id(u), Some(u.to_lowercase()));
+        assert_eq!(cart.canonical_id("12"), None);
+        let order = MetafieldResource::Order;
+        assert_eq!(order.canonical_id(" 101 "), Some("101".into()));
+        assert_eq!(order.canonical_id("0"), None);
+        assert_eq!(order.canonical_id("abc"), None);
+        assert_eq!(order.max_per_resource(), Some(250));
+        assert_eq!(cart.max_per_resource(), None);
     }
 
     #[test]

@@ -137,8 +137,8 @@ pub fn check_status_change(from: i64, to: i64) -> Result<(), String> {
     Ok(())
 }
 
-/// Moving to this status gives back what the order holds (stock; and for an unpaid
-/// order its coupon uses and balances).
+/// Moving to this status gives back what the order holds (stock and coupon uses; and
+/// for an unpaid order its balances).
 pub fn gives_back(to: i64) -> bool {
     matches!(to, CANCELLED | DECLINED)
 }

@@ -19,6 +19,10 @@ pub struct StoreSettings {
     /// How long an unpaid order keeps its stock, coupon uses and balances (minutes).
     #[serde(default = "default_reservation_minutes")]
     pub order_reservation_minutes: i64,
+    /// The host name shoppers reach this store's storefront at (no port); the
+    /// Storefront API picks the store whose domain matches the request's `Host`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storefront_domain: Option<String>,
     /// Origins (`https://shop.example`) whose pages may call the Storefront API
     /// from the browser with the shopper's cookies (CORS).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -48,6 +52,7 @@ impl Default for StoreSettings {
             allow_purchasing: true,
             default_locale: default_locale(),
             order_reservation_minutes: DEFAULT_RESERVATION_MINUTES,
+            storefront_domain: None,
             storefront_origins: Vec::new(),
         }
     }
@@ -59,6 +64,14 @@ impl StoreSettings {
             .first()
             .cloned()
             .unwrap_or_else(|| Currency::new("USD", 2, Decimal::ONE))
+    }
+
+    /// The storefront domain as stored and matched: lower-case, no port, no trailing dot.
+    pub fn normalized_domain(&self) -> Option<String> {
+        self.storefront_domain
+            .as_deref()
+            .map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase())
+            .filter(|d| !d.is_empty())
     }
 
     /// The store's currency with this ISO code, case-insensitively.

@@ -186,7 +186,7 @@ pub struct RedirectUrlsRequest {
     pub query_params: serde_json::Value,
 }
 
-fn whole_quantity(q: Decimal, field: &str) -> ApiResult<i64> {
+pub(crate) fn whole_quantity(q: Decimal, field: &str) -> ApiResult<i64> {
     if !q.fract().is_zero() {
         return Err(ApiError::unprocessable(
             field,
@@ -196,7 +196,7 @@ fn whole_quantity(q: Decimal, field: &str) -> ApiResult<i64> {
     i64::try_from(q).map_err(|_| ApiError::unprocessable(field, "Quantity is out of range."))
 }
 
-fn selection(s: &OptionSelectionRequest) -> OptionSelection {
+pub(crate) fn selection(s: &OptionSelectionRequest) -> OptionSelection {
     let value = match &s.option_value {
         serde_json::Value::Number(n) => match n.as_i64() {
             Some(i) => SelectionValue::Id(i),
@@ -239,7 +239,7 @@ fn custom_spec(r: &CustomItemRequest, field: &str) -> ApiResult<CustomItemSpec> 
     })
 }
 
-fn gift_spec(r: &GiftCertificateRequest, field: &str) -> ApiResult<GiftCertificateSpec> {
+pub(crate) fn gift_spec(r: &GiftCertificateRequest, field: &str) -> ApiResult<GiftCertificateSpec> {
     Ok(GiftCertificateSpec {
         name: r.name.clone(),
         theme: r.theme.clone(),
@@ -263,7 +263,7 @@ type Specs = (
     Vec<GiftCertificateSpec>,
 );
 
-fn specs(
+pub(crate) fn specs(
     line_items: &[LineItemRequest],
     custom_items: &[CustomItemRequest],
     gift_certificates: &[GiftCertificateRequest],
@@ -286,11 +286,11 @@ fn specs(
     Ok((lines, customs, gifts))
 }
 
-fn parse_cart_id(s: &str) -> ApiResult<Uuid> {
+pub(crate) fn parse_cart_id(s: &str) -> ApiResult<Uuid> {
     Uuid::parse_str(s).map_err(|_| ApiError::not_found(format!("Cart {s} does not exist.")))
 }
 
-fn parse_item_id(s: &str) -> ApiResult<Uuid> {
+pub(crate) fn parse_item_id(s: &str) -> ApiResult<Uuid> {
     Uuid::parse_str(s)
         .map_err(|_| ApiError::not_found(format!("Line item {s} does not exist on this cart.")))
 }

@@ -88,7 +88,7 @@ pub struct CustomFieldWire {
 }
 
 impl AddressRequest {
-    fn into_domain(self) -> Address {
+    pub(crate) fn into_domain(self) -> Address {
         Address {
             first_name: self.first_name,
             last_name: self.last_name,
@@ -279,11 +279,11 @@ fn parse_uuid(s: &str, field: &str, what: &str) -> ApiResult<Uuid> {
     })
 }
 
-fn checkout_id(s: &str) -> ApiResult<Uuid> {
+pub(crate) fn checkout_id(s: &str) -> ApiResult<Uuid> {
     Uuid::parse_str(s).map_err(|_| ApiError::not_found(format!("Checkout {s} does not exist.")))
 }
 
-fn consignment_items(
+pub(crate) fn consignment_items(
     items: &[ConsignmentItemWire],
     prefix: &str,
 ) -> ApiResult<Vec<ConsignmentItem>> {

@@ -131,6 +131,23 @@ impl IntoResponse for ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// Seconds a client should wait before retrying a 503 that did not say otherwise.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u32 = 2;
+
+/// Every 503 (database unreachable, request timeout, readiness) tells the client when
+/// to come back, whichever API shape it was answered in.
+pub async fn retry_after_when_unavailable(mut res: Response) -> Response {
+    if res.status() == StatusCode::SERVICE_UNAVAILABLE
+        && !res.headers().contains_key(header::RETRY_AFTER)
+    {
+        res.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECS),
+        );
+    }
+    res
+}
+
 /// axum's own extractors (path, query) reject in plain text; clients of a
 /// BigCommerce API expect its JSON error shape for every 4xx, so those are rewritten.
 pub async fn plain_rejections_as_v3(res: Response) -> Response {

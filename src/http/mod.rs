@@ -2,7 +2,6 @@
 //! shape the answer; they hold no business rules.
 
 pub mod abandoned_carts;
-pub mod cart_metafields;
 pub mod cart_settings;
 pub mod carts;
 pub mod catalog;
@@ -15,6 +14,7 @@ pub mod extract;
 pub mod gift_certificates;
 pub mod health;
 pub mod idempotency;
+pub mod metafields;
 pub mod orders_v2;
 pub mod orders_v3;
 pub mod pages;
@@ -22,7 +22,9 @@ pub mod payments;
 pub mod pickup;
 pub mod promotion_settings;
 pub mod promotions;
+pub mod rate_limit;
 pub mod shipping;
+pub mod storefront;
 pub mod tax;
 pub mod v2;
 pub mod webhooks;
@@ -49,6 +51,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub kassa: Kassa,
+    pub rate_limiter: std::sync::Arc<rate_limit::RateLimiter>,
 }
 
 #[derive(OpenApi)]
@@ -99,7 +102,7 @@ pub fn app(state: AppState) -> Router {
     let (api, mut spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(carts::router())
         .merge(cart_settings::router())
-        .merge(cart_metafields::router())
+        .merge(metafields::router())
         .merge(catalog::router())
         .merge(shipping::router())
         .merge(pickup::router())
@@ -116,6 +119,7 @@ pub fn app(state: AppState) -> Router {
         .merge(webhooks::router())
         .merge(abandoned_carts::router())
         .merge(orders_v3::router())
+        .merge(storefront::router())
         .split_for_parts();
     idempotency::document(&mut spec);
     let spec = std::sync::Arc::new(spec);
@@ -143,8 +147,17 @@ pub fn app(state: AppState) -> Router {
             )
             .into_response()
         })
-        .with_state(state)
+        .with_state(state.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            state.rate_limiter.clone(),
+            rate_limit::limit,
+        ))
         .layer(axum::middleware::map_response(error::plain_rejections_as_v3))
+        // Outside the v3 error mapping, so storefront answers leave in the storefront's shape.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            storefront::guard,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::new(
@@ -156,6 +169,9 @@ pub fn app(state: AppState) -> Router {
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             REQUEST_TIMEOUT,
+        ))
+        .layer(axum::middleware::map_response(
+            error::retry_after_when_unavailable,
         ))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(

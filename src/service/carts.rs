@@ -278,6 +278,34 @@ impl Kassa {
         }
     }
 
+    /// Switches a cart to another of the store's currencies (storefront "currency change").
+    pub async fn change_cart_currency(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        code: &str,
+    ) -> ServiceResult<Cart> {
+        let settings = &who.store.settings;
+        let currency = settings.currency(code).ok_or_else(|| {
+            ServiceError::NotFound(format!(
+                "Currency `{code}` is not one this store accepts ({}).",
+                settings
+                    .currencies
+                    .iter()
+                    .map(|c| c.code.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
+        let changed = self
+            .change_cart(who, id, None, &[], Purpose::Edit, |cart, products| {
+                cart.change_currency(currency.clone(), products)?;
+                Ok(Outcome::Kept)
+            })
+            .await?;
+        changed.ok_or_else(|| cart_not_found(id))
+    }
+
     /// Issues fresh single-use URLs that open this cart on Kassa's own pages.
     pub async fn create_redirect_urls(
         &self,

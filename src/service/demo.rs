@@ -23,6 +23,8 @@ pub fn demo_settings() -> StoreSettings {
             Currency::new("GBP", 2, Decimal::new(79, 2)),
             Currency::new("JPY", 0, Decimal::from(150)),
         ],
+        // Browsers on the developer's machine reach the storefront as `localhost`.
+        storefront_domain: Some("localhost".to_string()),
         ..StoreSettings::default()
     }
 }

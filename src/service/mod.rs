@@ -3,7 +3,6 @@
 
 pub mod abandoned_carts;
 pub mod accounts;
-pub mod cart_metafields;
 pub mod cart_settings;
 pub mod carts;
 pub mod catalog;
@@ -13,6 +12,7 @@ pub mod coupons;
 pub mod customers;
 pub mod demo;
 pub mod gift_certificates;
+pub mod metafields;
 pub mod order_admin;
 pub mod order_views;
 pub mod orders;
@@ -22,6 +22,7 @@ pub mod payments;
 pub mod promotions;
 pub mod shipping;
 pub mod stored_value;
+pub mod storefront;
 pub mod tax;
 pub mod webhooks;
 
@@ -69,6 +70,10 @@ pub struct Kassa {
     pub(crate) rules_cache: Arc<checkouts::RulesCache>,
     pub metrics: Arc<crate::metrics::Metrics>,
     pub(crate) hook_cache: Arc<webhooks::HookCache>,
+    /// Origins allowed to call the Storefront API of every store (`KASSA_STOREFRONT_ORIGINS`),
+    /// on top of each store's own `storefront_origins`.
+    pub storefront_origins: Arc<Vec<String>>,
+    pub(crate) spam: Arc<storefront::SpamGuard>,
 }
 
 impl Kassa {
@@ -81,6 +86,8 @@ impl Kassa {
             rules_cache: Arc::default(),
             metrics: Arc::default(),
             hook_cache: Arc::default(),
+            storefront_origins: Arc::default(),
+            spam: Arc::default(),
         }
     }
 

@@ -95,7 +95,7 @@ impl Store {
                 return Ok(false);
             }
             for sql in [
-                "DELETE FROM cart_metafields WHERE cart_id = $1 AND store_id = $2",
+                "DELETE FROM metafields WHERE resource_type = 'cart' AND resource_id = $1 AND store_id = $2",
                 "DELETE FROM cart_redirect_tokens WHERE cart_id = $1 AND store_id = $2",
                 "DELETE FROM checkout_tokens WHERE cart_id = $1 AND store_id = $2",
             ] {

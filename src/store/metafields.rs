@@ -1,16 +1,19 @@
-//! Queries for cart metafields. A metafield is visible only while its cart is live
-//! (exists in the store and has not expired), so every read and write checks the cart.
+//! Queries for metafields of carts and orders (one table, `resource_type` tells them
+//! apart). A cart's metafield is visible only while its cart is live (exists in the store
+//! and has not expired), so every read and write of one checks the cart. Orders are never
+//! removed (only archived), so an order's metafield lives as long as its row.
 
 use super::{StoreResult, on_pool};
-use crate::domain::metafield::MetafieldPatch;
+use crate::domain::metafield::{MetafieldPatch, MetafieldResource};
 use crate::store::Store;
 use uuid::Uuid;
 
-/// One stored cart metafield.
+/// One stored metafield.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MetafieldRecord {
     pub id: i64,
-    pub cart_id: String,
+    /// The cart's UUID or the order's id, as text.
+    pub resource_id: String,
     pub namespace: String,
     pub key: String,
     pub value: String,
@@ -36,7 +39,7 @@ impl From<MetafieldRow> for MetafieldRecord {
     fn from(r: MetafieldRow) -> Self {
         MetafieldRecord {
             id: r.0,
-            cart_id: r.1,
+            resource_id: r.1,
             namespace: r.2,
             key: r.3,
             value: r.4,
@@ -49,17 +52,27 @@ impl From<MetafieldRow> for MetafieldRecord {
 }
 
 const COLS: &str =
-    "id, cart_id, namespace, key, value, permission_set, description, created_at, updated_at";
+    "id, resource_id, namespace, key, value, permission_set, description, created_at, updated_at";
 
-/// `cart_metafields` row belongs to a live cart of its store; `$2` is now.
-const LIVE_CART: &str = "EXISTS (SELECT 1 FROM carts c WHERE c.id = cart_metafields.cart_id \
-     AND c.store_id = cart_metafields.store_id AND c.expires_at > $2)";
+/// The condition a `metafields` row of this resource type must meet to be seen; `$2` is
+/// now (bound for every query, used only by carts).
+fn live(resource: MetafieldResource) -> &'static str {
+    match resource {
+        MetafieldResource::Cart => {
+            "metafields.resource_type = 'cart' AND EXISTS (SELECT 1 FROM carts c \
+             WHERE c.id = metafields.resource_id AND c.store_id = metafields.store_id \
+             AND c.expires_at > $2)"
+        }
+        MetafieldResource::Order => "metafields.resource_type = 'order'",
+    }
+}
 
 /// A metafield to insert, its id already reserved.
 #[derive(Clone, Debug)]
 pub struct NewMetafieldRow {
     pub id: i64,
-    pub cart_id: Uuid,
+    /// The resource's canonical id (see `MetafieldResource::canonical_id`).
+    pub resource_id: String,
     pub namespace: String,
     pub key: String,
     pub value: String,
@@ -71,16 +84,19 @@ pub struct NewMetafieldRow {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MetafieldWrite {
     Done(MetafieldRecord),
-    /// The metafield (or, on create, its cart) does not exist for this store.
+    /// The metafield (or, on create, its resource) does not exist for this store.
     NotFound,
-    /// Another metafield of the cart already has this namespace and key.
+    /// Another metafield of the resource already has this namespace and key.
     Duplicate,
+    /// The resource already holds as many metafields as it may.
+    LimitReached,
 }
 
 /// Which metafields a list returns. Empty lists mean "any".
 #[derive(Clone, Debug, Default)]
 pub struct MetafieldFilter {
-    pub cart_id: Option<Uuid>,
+    /// One resource's metafields only (its canonical id).
+    pub resource_id: Option<String>,
     pub keys: Vec<String>,
     pub namespaces: Vec<String>,
     pub created_min: Option<i64>,
@@ -112,21 +128,35 @@ impl Store {
         Ok(found.is_some())
     }
 
-    /// One page of a store's cart metafields (ordered by id) and the total matching.
-    pub async fn list_cart_metafields(
+    /// True when the order exists in this store (archived orders included: they stay readable).
+    pub async fn order_exists(&self, store_id: i64, order_id: i64) -> StoreResult<bool> {
+        let found: Option<i64> = on_pool!(self, read, |p| {
+            sqlx::query_scalar("SELECT id FROM orders WHERE store_id = $1 AND id = $2")
+                .bind(store_id)
+                .bind(order_id)
+                .fetch_optional(p)
+                .await?
+        });
+        Ok(found.is_some())
+    }
+
+    /// One page of a store's metafields of one resource type (ordered by id) and the
+    /// total matching.
+    pub async fn list_metafields(
         &self,
         store_id: i64,
         now: i64,
+        resource: MetafieldResource,
         filter: &MetafieldFilter,
         limit: i64,
         offset: i64,
     ) -> StoreResult<(Vec<MetafieldRecord>, i64)> {
         // Text parameters start at $3; numbers we produced are inlined.
-        let mut conds = format!("store_id = $1 AND {LIVE_CART}");
+        let mut conds = format!("store_id = $1 AND {}", live(resource));
         let mut params: Vec<String> = Vec::new();
-        if let Some(cart) = filter.cart_id {
-            let ph = placeholder(&mut params, cart.to_string());
-            conds.push_str(&format!(" AND cart_id = {ph}"));
+        if let Some(id) = &filter.resource_id {
+            let ph = placeholder(&mut params, id.clone());
+            conds.push_str(&format!(" AND resource_id = {ph}"));
         }
         for (column, values) in [("key", &filter.keys), ("namespace", &filter.namespaces)] {
             if !values.is_empty() {
@@ -149,9 +179,9 @@ impl Store {
             }
         }
         let order = if filter.descending { "DESC" } else { "ASC" };
-        let count_sql = format!("SELECT COUNT(*) FROM cart_metafields WHERE {conds}");
+        let count_sql = format!("SELECT COUNT(*) FROM metafields WHERE {conds}");
         let page_sql = format!(
-            "SELECT {COLS} FROM cart_metafields WHERE {conds} ORDER BY id {order} LIMIT {limit} OFFSET {offset}"
+            "SELECT {COLS} FROM metafields WHERE {conds} ORDER BY id {order} LIMIT {limit} OFFSET {offset}"
         );
         let (total, rows): (i64, Vec<MetafieldRow>) = on_pool!(self, read, |p| {
             let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql.clone()))
@@ -173,25 +203,28 @@ impl Store {
         Ok((rows.into_iter().map(Into::into).collect(), total))
     }
 
-    /// A metafield of a live cart of this store; with `cart`, only if it hangs off that cart.
-    pub async fn get_cart_metafield(
+    /// A visible metafield of this store and resource type; with `owner` (a canonical
+    /// resource id), only if it hangs off that resource.
+    pub async fn get_metafield(
         &self,
         store_id: i64,
         now: i64,
-        cart: Option<Uuid>,
+        resource: MetafieldResource,
+        owner: Option<&str>,
         id: i64,
     ) -> StoreResult<Option<MetafieldRecord>> {
         let sql = format!(
-            "SELECT {COLS} FROM cart_metafields WHERE store_id = $1 AND {LIVE_CART} \
-             AND id = $3 AND ($4 = '' OR cart_id = $4)"
+            "SELECT {COLS} FROM metafields WHERE store_id = $1 AND {} \
+             AND id = $3 AND ($4 = '' OR resource_id = $4)",
+            live(resource)
         );
-        let cart = cart.map(|c| c.to_string()).unwrap_or_default();
+        let owner = owner.unwrap_or_default().to_string();
         let row: Option<MetafieldRow> = on_pool!(self, read, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(store_id)
                 .bind(now)
                 .bind(id)
-                .bind(&cart)
+                .bind(&owner)
                 .fetch_optional(p)
                 .await?
         });
@@ -199,50 +232,74 @@ impl Store {
     }
 
     /// Inserts metafields in one transaction. Each item is created, or reported as
-    /// `NotFound` (its cart is not live) or `Duplicate` (namespace and key taken).
-    pub async fn insert_cart_metafields(
+    /// `NotFound` (its resource is not there), `Duplicate` (namespace and key taken) or
+    /// `LimitReached` (the resource holds as many as it may).
+    pub async fn insert_metafields(
         &self,
         store_id: i64,
         now: i64,
+        resource: MetafieldResource,
         rows: &[NewMetafieldRow],
     ) -> StoreResult<Vec<MetafieldWrite>> {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let mut carts: Vec<String> = rows.iter().map(|r| r.cart_id.to_string()).collect();
-        carts.sort();
-        carts.dedup();
-        // Cart ids are UUIDs we parsed, so inlining them is safe.
-        let list = carts
+        let mut owners: Vec<String> = rows.iter().map(|r| r.resource_id.clone()).collect();
+        owners.sort();
+        owners.dedup();
+        // Resource ids are canonical UUIDs or integers we produced, so inlining them is safe.
+        let list = owners
             .iter()
-            .map(|c| format!("'{c}'"))
+            .map(|c| format!("'{}'", c.replace('\'', "")))
             .collect::<Vec<_>>()
             .join(",");
-        let live_sql = format!(
-            "SELECT id FROM carts WHERE store_id = $1 AND expires_at > $2 AND id IN ({list})"
-        );
+        let present_sql = match resource {
+            MetafieldResource::Cart => format!(
+                "SELECT id FROM carts WHERE store_id = $1 AND expires_at > $2 AND id IN ({list})"
+            ),
+            // `$2` is bound for both; an order is there whatever the time.
+            MetafieldResource::Order => format!(
+                "SELECT CAST(id AS TEXT) FROM orders WHERE store_id = $1 AND $2 = $2 \
+                 AND CAST(id AS TEXT) IN ({list})"
+            ),
+        };
+        let count_sql = "SELECT COUNT(*) FROM metafields \
+             WHERE resource_id = $1 AND resource_type = $2 AND store_id = $3";
         let insert_sql = format!(
-            "INSERT INTO cart_metafields ({COLS}, store_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)
+            "INSERT INTO metafields ({COLS}, store_id, resource_type)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10)
              ON CONFLICT DO NOTHING RETURNING {COLS}"
         );
+        let limit = resource.max_per_resource();
         on_pool!(self, write, |p| {
             let mut tx = p.begin().await?;
-            let live: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(live_sql.clone()))
+            let present: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(present_sql.clone()))
                 .bind(store_id)
                 .bind(now)
                 .fetch_all(&mut *tx)
                 .await?;
             let mut out = Vec::with_capacity(rows.len());
             for r in rows {
-                let cart = r.cart_id.to_string();
-                if !live.contains(&cart) {
+                if !present.contains(&r.resource_id) {
                     out.push(MetafieldWrite::NotFound);
                     continue;
+                }
+                if let Some(max) = limit {
+                    let held: i64 = sqlx::query_scalar(count_sql)
+                        .bind(&r.resource_id)
+                        .bind(resource.as_str())
+                        .bind(store_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    if held >= max {
+                        out.push(MetafieldWrite::LimitReached);
+                        continue;
+                    }
                 }
                 let row: Option<MetafieldRow> =
                     sqlx::query_as(sqlx::AssertSqlSafe(insert_sql.clone()))
                         .bind(r.id)
-                        .bind(&cart)
+                        .bind(&r.resource_id)
                         .bind(&r.namespace)
                         .bind(&r.key)
                         .bind(&r.value)
@@ -250,6 +307,7 @@ impl Store {
                         .bind(&r.description)
                         .bind(now)
                         .bind(store_id)
+                        .bind(resource.as_str())
                         .fetch_optional(&mut *tx)
                         .await?;
                 out.push(match row {
@@ -262,24 +320,27 @@ impl Store {
         })
     }
 
-    /// Applies partial changes in one transaction. With `cart`, each metafield must
-    /// hang off that cart. Fields a patch leaves out keep their stored value.
-    pub async fn update_cart_metafields(
+    /// Applies partial changes in one transaction. With `owner`, each metafield must
+    /// hang off that resource. Fields a patch leaves out keep their stored value.
+    pub async fn update_metafields(
         &self,
         store_id: i64,
         now: i64,
-        cart: Option<Uuid>,
+        resource: MetafieldResource,
+        owner: Option<&str>,
         changes: &[(i64, MetafieldPatch)],
     ) -> StoreResult<Vec<MetafieldWrite>> {
-        let cart = cart.map(|c| c.to_string()).unwrap_or_default();
+        let owner = owner.unwrap_or_default().to_string();
         let find_sql = format!(
-            "SELECT {COLS} FROM cart_metafields WHERE store_id = $1 AND {LIVE_CART} \
-             AND id = $3 AND ($4 = '' OR cart_id = $4)"
+            "SELECT {COLS} FROM metafields WHERE store_id = $1 AND {} \
+             AND id = $3 AND ($4 = '' OR resource_id = $4)",
+            live(resource)
         );
-        let taken_sql = "SELECT COUNT(*) FROM cart_metafields
-             WHERE store_id = $1 AND cart_id = $2 AND namespace = $3 AND key = $4 AND id <> $5";
+        let taken_sql = "SELECT COUNT(*) FROM metafields
+             WHERE resource_id = $1 AND resource_type = $2 AND store_id = $3
+               AND namespace = $4 AND key = $5 AND id <> $6";
         let update_sql = format!(
-            "UPDATE cart_metafields SET namespace = COALESCE($3, namespace), key = COALESCE($4, key),
+            "UPDATE metafields SET namespace = COALESCE($3, namespace), key = COALESCE($4, key),
                value = COALESCE($5, value), permission_set = COALESCE($6, permission_set),
                description = COALESCE($7, description), updated_at = $8
              WHERE store_id = $1 AND id = $2 RETURNING {COLS}"
@@ -293,7 +354,7 @@ impl Store {
                         .bind(store_id)
                         .bind(now)
                         .bind(*id)
-                        .bind(&cart)
+                        .bind(&owner)
                         .fetch_optional(&mut *tx)
                         .await?;
                 let Some(current) = current.map(MetafieldRecord::from) else {
@@ -304,8 +365,9 @@ impl Store {
                     let namespace = patch.namespace.as_ref().unwrap_or(&current.namespace);
                     let key = patch.key.as_ref().unwrap_or(&current.key);
                     let taken: i64 = sqlx::query_scalar(taken_sql)
+                        .bind(&current.resource_id)
+                        .bind(resource.as_str())
                         .bind(store_id)
-                        .bind(&current.cart_id)
                         .bind(namespace)
                         .bind(key)
                         .bind(*id)
@@ -339,17 +401,19 @@ impl Store {
     }
 
     /// Deletes metafields in one transaction; each answer says whether that id was deleted.
-    pub async fn delete_cart_metafields(
+    pub async fn delete_metafields(
         &self,
         store_id: i64,
         now: i64,
-        cart: Option<Uuid>,
+        resource: MetafieldResource,
+        owner: Option<&str>,
         ids: &[i64],
     ) -> StoreResult<Vec<bool>> {
-        let cart = cart.map(|c| c.to_string()).unwrap_or_default();
+        let owner = owner.unwrap_or_default().to_string();
         let sql = format!(
-            "DELETE FROM cart_metafields WHERE store_id = $1 AND {LIVE_CART} \
-             AND id = $3 AND ($4 = '' OR cart_id = $4)"
+            "DELETE FROM metafields WHERE store_id = $1 AND {} \
+             AND id = $3 AND ($4 = '' OR resource_id = $4)",
+            live(resource)
         );
         on_pool!(self, write, |p| {
             let mut tx = p.begin().await?;
@@ -359,7 +423,7 @@ impl Store {
                     .bind(store_id)
                     .bind(now)
                     .bind(*id)
-                    .bind(&cart)
+                    .bind(&owner)
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();

@@ -79,10 +79,22 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../migrations/postgres/0011_payment_instruments.sql"),
     },
     Migration {
+        version: 12,
+        name: "0012_order_metafields",
+        sqlite: include_str!("../../migrations/sqlite/0012_order_metafields.sql"),
+        postgres: include_str!("../../migrations/postgres/0012_order_metafields.sql"),
+    },
+    Migration {
         version: 13,
         name: "0013_transaction_numbers",
         sqlite: include_str!("../../migrations/sqlite/0013_transaction_numbers.sql"),
         postgres: include_str!("../../migrations/postgres/0013_transaction_numbers.sql"),
+    },
+    Migration {
+        version: 14,
+        name: "0014_shopper_sessions",
+        sqlite: include_str!("../../migrations/sqlite/0014_shopper_sessions.sql"),
+        postgres: include_str!("../../migrations/postgres/0014_shopper_sessions.sql"),
     },
 ];
 

@@ -21,6 +21,7 @@ pub mod outbox;
 mod payments;
 pub mod records;
 pub mod refunds;
+mod shopper_sessions;
 pub mod usage;
 pub mod webhooks;
 
@@ -40,6 +41,7 @@ pub use payments::{
     ApprovedPayment, Hold, NewStoredCard, PayableOrder, Recorded, StoredValueDebit, TransactionRow,
 };
 pub use records::*;
+pub use shopper_sessions::ShopperSessionRow;
 pub use usage::UseKind;
 
 #[derive(Debug, thiserror::Error)]
@@ -137,9 +139,11 @@ impl Store {
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let opts = PgConnectOptions::from_str(url)?;
+            // Short: when PostgreSQL is unreachable, callers get a prompt 503 with
+            // Retry-After instead of hanging until the request timeout.
             let pool = PgPoolOptions::new()
                 .max_connections(16)
-                .acquire_timeout(Duration::from_secs(30))
+                .acquire_timeout(Duration::from_secs(5))
                 .connect_with(opts)
                 .await?;
             Ok(Store {

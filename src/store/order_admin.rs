@@ -107,7 +107,7 @@ macro_rules! change_on {
         }
         if $c.release {
             let doc = serde_json::to_string(&$c.doc)?;
-            give_back!(tx, $store_id, &doc, $c.status_id, $c.now);
+            give_back!(tx, $store_id, &doc, $c.status_id == 0, $c.now);
         }
         let mut events = $c.events.clone();
         let mut shipment_id = None;

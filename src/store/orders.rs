@@ -274,19 +274,27 @@ macro_rules! return_held {
 }
 
 /// Gives back what the order document `$doc` (JSON text) says the order holds, inside
-/// the transaction that marked it released: its stock always; its uses and balances
-/// only when `$status_id` (its status before) is Incomplete — a paid order's
-/// cancellation restocks, and refunds are a separate, explicit act.
+/// the transaction that marked it released (lapsed, cancelled, declined or voided): its
+/// stock and its coupon and promotion uses always, since the order will never complete;
+/// its gift certificate and store credit balances only when `$unpaid` (nothing was paid
+/// for it) — money a paid order took comes back by refund, an explicit act. The one path
+/// every release takes, so no way out of an order forgets a part.
 macro_rules! give_back {
-    ($tx:expr, $store_id:expr, $doc:expr, $status_id:expr, $now:expr) => {{
+    ($tx:expr, $store_id:expr, $doc:expr, $unpaid:expr, $now:expr) => {{
         let held = Held::of(&serde_json::from_str($doc)?);
         let mut stock = StockChanges::new();
         add_stock(&mut stock, &held.stock, -1);
         // Putting back never refuses.
         let _ = change_stock!($tx, $store_id, stock);
-        if $status_id == 0 {
-            return_held!($tx, $store_id, held, $now);
-        }
+        let held = if $unpaid {
+            held
+        } else {
+            Held {
+                uses: held.uses,
+                ..Held::default()
+            }
+        };
+        return_held!($tx, $store_id, held, $now);
     }};
 }
 pub(super) use {change_stock, give_back, return_held};
@@ -429,8 +437,9 @@ macro_rules! place_on {
         sqlx::query(
             "INSERT INTO orders (store_id, id, cart_id, status_id, customer_id, currency_code,
                                  total_inc_tax_e4, date_created, date_modified, doc,
-                                 reserved_until)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10)",
+                                 reserved_until, shopper_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10,
+                     (SELECT shopper_id FROM carts WHERE id = $3 AND store_id = $1))",
         )
         .bind($store_id)
         .bind(id)
@@ -504,7 +513,7 @@ macro_rules! release_on {
             tx.rollback().await?;
             return Ok(false);
         }
-        give_back!(tx, $store_id, &doc, status_id, $now);
+        give_back!(tx, $store_id, &doc, status_id == 0, $now);
         if new_status != status_id {
             let events = [OutboxEvent::new(
                 "store/order/statusUpdated",

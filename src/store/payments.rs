@@ -4,7 +4,7 @@
 //! moves the order on and records the transaction in one transaction.
 
 use super::catalog::{decode, encode};
-use super::orders::{Held, StockChanges, add_stock, change_stock};
+use super::orders::{Held, StockChanges, add_stock, change_stock, give_back, return_held};
 use super::outbox::{OutboxEvent, insert_outbox};
 use super::{Store, StoreResult, on_pool};
 use serde_json::json;
@@ -480,8 +480,8 @@ impl Store {
         }))
     }
 
-    /// Voids an authorized order: it moves to Cancelled and its stock is given back,
-    /// once. False when the order is not awaiting capture.
+    /// Voids an authorized order: it moves to Cancelled and what it holds (stock, coupon
+    /// uses, balances applied at checkout) is given back by `give_back!`, once. False when the order is not awaiting capture.
     pub async fn void_payment(&self, store_id: i64, t: &TransactionRow) -> StoreResult<bool> {
         Ok(on_pool!(self, write, |p| {
             let mut tx = p.begin().await?;
@@ -507,11 +507,9 @@ impl Store {
                     .bind(t.order_id)
                     .fetch_one(&mut *tx)
                     .await?;
-            let held = Held::of(&serde_json::from_str(&doc)?);
-            let mut stock = StockChanges::new();
-            add_stock(&mut stock, &held.stock, -1);
-            // Putting back never refuses.
-            let _ = change_stock!(tx, store_id, stock);
+            // Nothing was captured (`paid_e4 = 0` above): the order is released as an
+            // unpaid one, so stock, uses and balances applied at checkout all come back.
+            give_back!(tx, store_id, &doc, true, t.created_at);
             let number = insert_transaction!(&mut *tx, store_id, t);
             let events = status_and_transaction_events(t, number, 7, 5);
             insert_outbox!(tx, store_id, t.created_at, &events);

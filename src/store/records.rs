@@ -45,12 +45,13 @@ impl Store {
         let settings_json = serde_json::to_string(settings)?;
         let id: i64 = on_pool!(self, write, |p| {
             sqlx::query_scalar(
-                "INSERT INTO stores (hash, name, settings, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+                "INSERT INTO stores (hash, name, settings, created_at, storefront_domain) VALUES ($1, $2, $3, $4, $5) RETURNING id",
             )
             .bind(hash)
             .bind(name)
             .bind(&settings_json)
             .bind(now)
+            .bind(settings.normalized_domain())
             .fetch_one(p)
             .await?
         });
@@ -113,10 +114,11 @@ impl Store {
         let json = serde_json::to_string(settings)?;
         on_pool!(self, write, |p| {
             sqlx::query(
-                "UPDATE stores SET settings = $1, config_version = config_version + 1 WHERE id = $2",
+                "UPDATE stores SET settings = $1, config_version = config_version + 1, storefront_domain = $3 WHERE id = $2",
             )
             .bind(&json)
             .bind(store_id)
+            .bind(settings.normalized_domain())
             .execute(p)
             .await?;
         });
@@ -464,7 +466,7 @@ impl Store {
             .await?;
             for id in &ids {
                 for sql in [
-                    "DELETE FROM cart_metafields WHERE cart_id = $1",
+                    "DELETE FROM metafields WHERE resource_type = 'cart' AND resource_id = $1",
                     "DELETE FROM cart_redirect_tokens WHERE cart_id = $1",
                     "DELETE FROM checkout_tokens WHERE cart_id = $1",
                     "DELETE FROM carts WHERE id = $1",

@@ -50,6 +50,8 @@ pub struct AppOptions {
     pub database_url: Option<String>,
     /// Start the webhook dispatcher with this configuration.
     pub dispatcher: Option<kassa::dispatcher::DispatcherConfig>,
+    /// Request quotas; the default ones are far above what any test sends.
+    pub rate_limits: kassa::http::rate_limit::RateLimitConfig,
 }
 
 /// A dispatcher configuration fast enough for tests: 20 ms polls, retries from 50 ms.
@@ -164,6 +166,7 @@ async fn spawn_app_full(
         database_url: database_url.clone(),
         public_url: None,
         tls,
+        rate_limits: opts.rate_limits,
     };
     let app = Application::build_with_clock(&settings, Arc::new(clock.clone()))
         .await
@@ -697,5 +700,99 @@ pub mod flow {
     pub async fn pay_by_card(app: &TestApp, order_id: i64) -> Reply {
         let pat = new_pat(app, order_id).await;
         pay(app, &pat, card("4111111111111111")).await
+    }
+}
+
+/// A shopper's browser for the Storefront API: keeps the cookies the server sets
+/// and, like BigCommerce's Checkout SDK, echoes the `XSRF-TOKEN` cookie in the
+/// `X-XSRF-TOKEN` header of every request.
+pub struct Browser<'a> {
+    pub app: &'a TestApp,
+    pub cookies: std::sync::Mutex<std::collections::BTreeMap<String, String>>,
+    /// The `Host` header to send (default: the server's address).
+    pub host: Option<String>,
+    /// Send the CSRF header (turn off to act as a forged request).
+    pub send_csrf: bool,
+}
+
+impl TestApp {
+    /// A new shopper with no cookies.
+    pub fn browser(&self) -> Browser<'_> {
+        Browser {
+            app: self,
+            cookies: Default::default(),
+            host: None,
+            send_csrf: true,
+        }
+    }
+}
+
+impl Browser<'_> {
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies.lock().expect("jar").get(name).cloned()
+    }
+
+    /// Sends a request with the jar's cookies (and `extra` headers), keeping what it sets.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        extra: &[(&str, &str)],
+    ) -> Reply {
+        let url = format!("{}{}", self.app.base, path);
+        let mut req = self
+            .app
+            .client
+            .request(method, &url)
+            .header("Accept", "application/json");
+        let jar = self.cookies.lock().expect("jar").clone();
+        if !jar.is_empty() {
+            let header = jar
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            req = req.header("Cookie", header);
+        }
+        if self.send_csrf
+            && let Some(t) = jar.get("XSRF-TOKEN")
+        {
+            req = req.header("X-XSRF-TOKEN", t);
+        }
+        if let Some(h) = &self.host {
+            req = req.header("Host", h);
+        }
+        for (k, v) in extra {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req
+                .header("Content-Type", "application/json")
+                .body(b.to_string());
+        }
+        let res = req.send().await.expect("request");
+        let reply = TestApp::reply(res).await;
+        let mut jar = self.cookies.lock().expect("jar");
+        for v in reply.headers.get_all("set-cookie") {
+            let v = v.to_str().expect("cookie");
+            if let Some((k, val)) = v.split(';').next().and_then(|kv| kv.split_once('=')) {
+                jar.insert(k.trim().to_string(), val.trim().to_string());
+            }
+        }
+        reply
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(Method::GET, path, None, &[]).await
+    }
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.send(Method::POST, path, Some(body), &[]).await
+    }
+    pub async fn put(&self, path: &str, body: Value) -> Reply {
+        self.send(Method::PUT, path, Some(body), &[]).await
+    }
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.send(Method::DELETE, path, None, &[]).await
     }
 }

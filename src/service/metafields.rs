@@ -1,19 +1,18 @@
-//! Cart metafields: one cart's (create, read, update, delete) and the batch forms
-//! that span all of a store's carts. Batches write in one transaction and report
-//! each item that failed without failing the others.
+//! Metafields of carts and orders: one resource's (create, read, update, delete) and the
+//! batch forms that span all of a store's resources of that type. Batches write in one
+//! transaction and report each item that failed without failing the others. What differs
+//! between carts and orders (scopes, id syntax, limits) comes from `MetafieldResource`.
 
 use super::accounts::Principal;
 use super::{Kassa, ServiceError, ServiceResult};
 use crate::domain::DomainError;
-use crate::domain::metafield::{self, MetafieldPatch, RawMetafield};
-use crate::domain::scope::Scope;
+use crate::domain::metafield::{self, MetafieldPatch, MetafieldResource, RawMetafield};
 use crate::store::{MetafieldFilter, MetafieldRecord, MetafieldWrite, NewMetafieldRow};
 use uuid::Uuid;
-
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 250;
 
-/// A page request plus filters; `filter.cart_id` is set by the use case.
+/// A page request plus filters; `filter.resource_id` is set by the use case.
 #[derive(Clone, Debug)]
 pub struct MetafieldQuery {
     pub page: i64,
@@ -39,16 +38,16 @@ pub struct MetafieldPage {
     pub limit: i64,
 }
 
-/// A batch-create item: the cart it names (as sent) and its fields.
+/// A batch-create item: the resource it names (as sent) and its fields.
 #[derive(Clone, Debug, Default)]
-pub struct NewCartMetafield {
+pub struct NewMetafield {
     pub resource_id: Option<String>,
     pub fields: RawMetafield,
 }
 
 /// A batch-update item: the metafield id (as sent) and the fields to change.
 #[derive(Clone, Debug, Default)]
-pub struct CartMetafieldChange {
+pub struct MetafieldChange {
     pub id: Option<String>,
     pub fields: RawMetafield,
 }
@@ -57,7 +56,7 @@ pub struct CartMetafieldChange {
 #[derive(Debug)]
 pub struct BatchFailure {
     pub index: usize,
-    /// What the item named (a metafield id or a cart id), when it named one.
+    /// What the item named (a metafield id or a resource id), when it named one.
     pub subject: Option<String>,
     pub error: ServiceError,
 }
@@ -76,18 +75,32 @@ impl<T> BatchOutcome<T> {
     }
 }
 
-fn cart_missing(id: &str) -> ServiceError {
-    ServiceError::NotFound(format!("Cart {id} does not exist."))
+fn resource_missing(resource: MetafieldResource, id: &str) -> ServiceError {
+    ServiceError::NotFound(format!("{} {id} does not exist.", resource.noun()))
 }
 
 fn metafield_missing(id: &str) -> ServiceError {
     ServiceError::NotFound(format!("Metafield {id} does not exist."))
 }
 
-fn duplicate(namespace: &str, key: &str, cart: &str) -> ServiceError {
+fn duplicate(resource: MetafieldResource, namespace: &str, key: &str, owner: &str) -> ServiceError {
     ServiceError::Duplicate(format!(
-        "Cart {cart} already has a metafield with namespace `{namespace}` and key `{key}`."
+        "{} {owner} already has a metafield with namespace `{namespace}` and key `{key}`.",
+        resource.noun()
     ))
+}
+
+fn limit_reached(resource: MetafieldResource, owner: &str) -> ServiceError {
+    let max = resource.max_per_resource().unwrap_or_default();
+    DomainError::field(
+        "resource_id",
+        format!(
+            "{} {owner} already has {max} metafields, the most one {} may hold; delete one first.",
+            resource.noun(),
+            resource.as_str()
+        ),
+    )
+    .into()
 }
 
 /// Metafield ids are positive integers, sent as a JSON number or string.
@@ -106,42 +119,87 @@ fn check_page(q: &MetafieldQuery) -> ServiceResult<()> {
 }
 
 impl Kassa {
-    /// One page of a cart's metafields. 404 when the cart is not this store's.
-    pub async fn list_cart_metafields(
+    /// The canonical id of the resource a path names, or 404 when it cannot name one.
+    fn owner_of(&self, resource: MetafieldResource, raw: &str) -> ServiceResult<String> {
+        resource
+            .canonical_id(raw)
+            .ok_or_else(|| resource_missing(resource, raw))
+    }
+
+    /// True when the resource (by canonical id) is there for this store.
+    async fn resource_present(
         &self,
         who: &Principal,
-        cart_id: Uuid,
+        resource: MetafieldResource,
+        owner: &str,
+    ) -> ServiceResult<bool> {
+        Ok(match resource {
+            MetafieldResource::Cart => match Uuid::parse_str(owner) {
+                Ok(cart) => {
+                    self.store
+                        .cart_is_live(who.store.id, cart, self.now())
+                        .await?
+                }
+                Err(_) => false,
+            },
+            MetafieldResource::Order => match owner.parse::<i64>() {
+                Ok(order) => self.store.order_exists(who.store.id, order).await?,
+                Err(_) => false,
+            },
+        })
+    }
+
+    /// The 404 for a metafield not found under a resource: it names the resource when
+    /// that is what is missing, so a client knows which id to fix.
+    async fn missing_under(
+        &self,
+        who: &Principal,
+        resource: MetafieldResource,
+        owner: &str,
+        id: &str,
+    ) -> ServiceError {
+        match self.resource_present(who, resource, owner).await {
+            Ok(false) => resource_missing(resource, owner),
+            Ok(true) => metafield_missing(id),
+            Err(e) => e,
+        }
+    }
+
+    /// One page of one resource's metafields. 404 when the resource is not this store's.
+    pub async fn list_metafields(
+        &self,
+        who: &Principal,
+        resource: MetafieldResource,
+        owner: &str,
         mut q: MetafieldQuery,
     ) -> ServiceResult<MetafieldPage> {
-        who.require(Scope::CartReadOnly)?;
-        q.filter.cart_id = Some(cart_id);
-        let page = self.metafield_page(who, q).await?;
-        // An empty answer may mean there is no such cart; only then is it worth asking.
-        if page.total == 0
-            && !self
-                .store
-                .cart_is_live(who.store.id, cart_id, self.now())
-                .await?
-        {
-            return Err(cart_missing(&cart_id.to_string()));
+        who.require(resource.read_scope())?;
+        let owner = self.owner_of(resource, owner)?;
+        q.filter.resource_id = Some(owner.clone());
+        let page = self.metafield_page(who, resource, q).await?;
+        // An empty answer may mean there is no such resource; only then is it worth asking.
+        if page.total == 0 && !self.resource_present(who, resource, &owner).await? {
+            return Err(resource_missing(resource, &owner));
         }
         Ok(page)
     }
 
-    /// One page of the metafields of all the store's carts.
-    pub async fn list_all_cart_metafields(
+    /// One page of the metafields of all the store's resources of this type.
+    pub async fn list_all_metafields(
         &self,
         who: &Principal,
+        resource: MetafieldResource,
         mut q: MetafieldQuery,
     ) -> ServiceResult<MetafieldPage> {
-        who.require(Scope::CartReadOnly)?;
-        q.filter.cart_id = None;
-        self.metafield_page(who, q).await
+        who.require(resource.read_scope())?;
+        q.filter.resource_id = None;
+        self.metafield_page(who, resource, q).await
     }
 
     async fn metafield_page(
         &self,
         who: &Principal,
+        resource: MetafieldResource,
         q: MetafieldQuery,
     ) -> ServiceResult<MetafieldPage> {
         check_page(&q)?;
@@ -149,7 +207,7 @@ impl Kassa {
         let offset = (q.page - 1).saturating_mul(limit);
         let (items, total) = self
             .store
-            .list_cart_metafields(who.store.id, self.now(), &q.filter, limit, offset)
+            .list_metafields(who.store.id, self.now(), resource, &q.filter, limit, offset)
             .await?;
         Ok(MetafieldPage {
             items,
@@ -159,116 +217,144 @@ impl Kassa {
         })
     }
 
-    pub async fn get_cart_metafield(
+    pub async fn get_metafield(
         &self,
         who: &Principal,
-        cart_id: Uuid,
+        resource: MetafieldResource,
+        owner: &str,
         id: &str,
     ) -> ServiceResult<MetafieldRecord> {
-        who.require(Scope::CartReadOnly)?;
-        let Some(n) = parse_metafield_id(id) else {
-            return Err(metafield_missing(id));
+        who.require(resource.read_scope())?;
+        let owner = self.owner_of(resource, owner)?;
+        let found = match parse_metafield_id(id) {
+            Some(n) => {
+                self.store
+                    .get_metafield(who.store.id, self.now(), resource, Some(&owner), n)
+                    .await?
+            }
+            None => None,
         };
-        self.store
-            .get_cart_metafield(who.store.id, self.now(), Some(cart_id), n)
-            .await?
-            .ok_or_else(|| metafield_missing(id))
+        match found {
+            Some(r) => Ok(r),
+            None => Err(self.missing_under(who, resource, &owner, id).await),
+        }
     }
 
-    pub async fn create_cart_metafield(
+    pub async fn create_metafield(
         &self,
         who: &Principal,
-        cart_id: Uuid,
+        resource: MetafieldResource,
+        owner: &str,
         fields: RawMetafield,
     ) -> ServiceResult<MetafieldRecord> {
-        who.require(Scope::Cart)?;
-        let item = NewCartMetafield {
-            resource_id: Some(cart_id.to_string()),
+        who.require(resource.write_scope())?;
+        let owner = self.owner_of(resource, owner)?;
+        let item = NewMetafield {
+            resource_id: Some(owner),
             fields,
         };
-        let mut results = self.insert_metafields(who, vec![item]).await?;
+        let mut results = self.insert_metafields(who, resource, vec![item]).await?;
         results
             .pop()
             .unwrap_or_else(|| Err(ServiceError::BadRequest("Nothing was created.".into())))
     }
 
     /// Changes the fields sent; the rest keep their values.
-    pub async fn update_cart_metafield(
+    pub async fn update_metafield(
         &self,
         who: &Principal,
-        cart_id: Uuid,
+        resource: MetafieldResource,
+        owner: &str,
         id: &str,
         fields: RawMetafield,
     ) -> ServiceResult<MetafieldRecord> {
-        who.require(Scope::Cart)?;
-        let item = CartMetafieldChange {
+        who.require(resource.write_scope())?;
+        let owner = self.owner_of(resource, owner)?;
+        let item = MetafieldChange {
             id: Some(id.to_string()),
             fields,
         };
-        let mut results = self.apply_changes(who, Some(cart_id), vec![item]).await?;
-        results.pop().unwrap_or_else(|| Err(metafield_missing(id)))
-    }
-
-    pub async fn delete_cart_metafield(
-        &self,
-        who: &Principal,
-        cart_id: Uuid,
-        id: &str,
-    ) -> ServiceResult<()> {
-        who.require(Scope::Cart)?;
-        let Some(n) = parse_metafield_id(id) else {
-            return Err(metafield_missing(id));
-        };
-        let deleted = self
-            .store
-            .delete_cart_metafields(who.store.id, self.now(), Some(cart_id), &[n])
-            .await?;
-        if deleted.first().copied().unwrap_or(false) {
-            Ok(())
-        } else {
-            Err(metafield_missing(id))
+        let result = self
+            .apply_changes(who, resource, Some(&owner), vec![item])
+            .await?
+            .pop()
+            .unwrap_or_else(|| Err(metafield_missing(id)));
+        match result {
+            Err(ServiceError::NotFound(_)) => {
+                Err(self.missing_under(who, resource, &owner, id).await)
+            }
+            other => other,
         }
     }
 
-    /// Creates metafields on any of the store's carts, each naming its cart in `resource_id`.
-    pub async fn create_cart_metafields(
+    pub async fn delete_metafield(
         &self,
         who: &Principal,
-        items: Vec<NewCartMetafield>,
+        resource: MetafieldResource,
+        owner: &str,
+        id: &str,
+    ) -> ServiceResult<()> {
+        who.require(resource.write_scope())?;
+        let owner = self.owner_of(resource, owner)?;
+        let deleted = match parse_metafield_id(id) {
+            Some(n) => self
+                .store
+                .delete_metafields(who.store.id, self.now(), resource, Some(&owner), &[n])
+                .await?
+                .first()
+                .copied()
+                .unwrap_or(false),
+            None => false,
+        };
+        if deleted {
+            Ok(())
+        } else {
+            Err(self.missing_under(who, resource, &owner, id).await)
+        }
+    }
+
+    /// Creates metafields on any of the store's resources, each naming its own in `resource_id`.
+    pub async fn create_metafields(
+        &self,
+        who: &Principal,
+        resource: MetafieldResource,
+        items: Vec<NewMetafield>,
     ) -> ServiceResult<BatchOutcome<MetafieldRecord>> {
-        who.require(Scope::Cart)?;
+        who.require(resource.write_scope())?;
         non_empty(items.len())?;
         let subjects: Vec<Option<String>> = items.iter().map(|i| i.resource_id.clone()).collect();
-        let results = self.insert_metafields(who, items).await?;
+        let results = self.insert_metafields(who, resource, items).await?;
         Ok(collect(results, subjects))
     }
 
-    /// Changes metafields of any of the store's carts, each named by `id`.
-    pub async fn update_cart_metafields(
+    /// Changes metafields of any of the store's resources, each named by `id`.
+    pub async fn update_metafields(
         &self,
         who: &Principal,
-        items: Vec<CartMetafieldChange>,
+        resource: MetafieldResource,
+        items: Vec<MetafieldChange>,
     ) -> ServiceResult<BatchOutcome<MetafieldRecord>> {
-        who.require(Scope::Cart)?;
+        who.require(resource.write_scope())?;
         non_empty(items.len())?;
         let subjects: Vec<Option<String>> = items.iter().map(|i| i.id.clone()).collect();
-        let results = self.apply_changes(who, None, items).await?;
+        let results = self.apply_changes(who, resource, None, items).await?;
         Ok(collect(results, subjects))
     }
 
-    /// Deletes metafields of any of the store's carts by id.
-    pub async fn delete_cart_metafields(
+    /// Deletes metafields of any of the store's resources by id.
+    pub async fn delete_metafields(
         &self,
         who: &Principal,
+        resource: MetafieldResource,
         ids: Vec<String>,
     ) -> ServiceResult<BatchOutcome<i64>> {
-        who.require(Scope::Cart)?;
+        who.require(resource.write_scope())?;
         non_empty(ids.len())?;
         let parsed: Vec<Option<i64>> = ids.iter().map(|i| parse_metafield_id(i)).collect();
         let valid: Vec<i64> = parsed.iter().flatten().copied().collect();
         let deleted = self
             .store
-            .delete_cart_metafields(who.store.id, self.now(), None, &valid)
+            .delete_metafields(who.store.id, self.now(), resource, None, &valid)
             .await?;
         let mut deleted = deleted.into_iter();
         let mut out = BatchOutcome {
@@ -293,18 +379,24 @@ impl Kassa {
     async fn insert_metafields(
         &self,
         who: &Principal,
-        items: Vec<NewCartMetafield>,
+        resource: MetafieldResource,
+        items: Vec<NewMetafield>,
     ) -> ServiceResult<Vec<ServiceResult<MetafieldRecord>>> {
         // Check everything first, so ids are reserved only for items that can be written.
-        let checked: Vec<ServiceResult<(Uuid, metafield::MetafieldDraft)>> = items
+        let checked: Vec<ServiceResult<(String, metafield::MetafieldDraft)>> = items
             .into_iter()
             .map(|item| {
                 let draft = metafield::validate_new(item.fields)?;
                 let raw = item.resource_id.ok_or_else(|| {
-                    DomainError::field("resource_id", "resource_id (the cart's id) is required.")
+                    DomainError::field(
+                        "resource_id",
+                        format!("resource_id (the {}'s id) is required.", resource.as_str()),
+                    )
                 })?;
-                let cart = Uuid::parse_str(raw.trim()).map_err(|_| cart_missing(&raw))?;
-                Ok((cart, draft))
+                let owner = resource
+                    .canonical_id(&raw)
+                    .ok_or_else(|| resource_missing(resource, &raw))?;
+                Ok((owner, draft))
             })
             .collect();
         let writable = checked.iter().filter(|c| c.is_ok()).count() as i64;
@@ -316,10 +408,10 @@ impl Kassa {
             0
         };
         let mut rows = Vec::new();
-        for (cart, d) in checked.iter().flatten() {
+        for (owner, d) in checked.iter().flatten() {
             rows.push(NewMetafieldRow {
                 id: next_id,
-                cart_id: *cart,
+                resource_id: owner.clone(),
                 namespace: d.namespace.clone(),
                 key: d.key.clone(),
                 value: d.value.clone(),
@@ -330,19 +422,22 @@ impl Kassa {
         }
         let written = self
             .store
-            .insert_cart_metafields(who.store.id, self.now(), &rows)
+            .insert_metafields(who.store.id, self.now(), resource, &rows)
             .await?;
         let mut written = written.into_iter();
         Ok(checked
             .into_iter()
             .map(|c| {
-                let (cart, d) = c?;
+                let (owner, d) = c?;
                 match written.next() {
                     Some(MetafieldWrite::Done(r)) => Ok(r),
                     Some(MetafieldWrite::Duplicate) => {
-                        Err(duplicate(&d.namespace, &d.key, &cart.to_string()))
+                        Err(duplicate(resource, &d.namespace, &d.key, &owner))
                     }
-                    Some(MetafieldWrite::NotFound) | None => Err(cart_missing(&cart.to_string())),
+                    Some(MetafieldWrite::LimitReached) => Err(limit_reached(resource, &owner)),
+                    Some(MetafieldWrite::NotFound) | None => {
+                        Err(resource_missing(resource, &owner))
+                    }
                 }
             })
             .collect())
@@ -352,8 +447,9 @@ impl Kassa {
     async fn apply_changes(
         &self,
         who: &Principal,
-        cart: Option<Uuid>,
-        items: Vec<CartMetafieldChange>,
+        resource: MetafieldResource,
+        owner: Option<&str>,
+        items: Vec<MetafieldChange>,
     ) -> ServiceResult<Vec<ServiceResult<MetafieldRecord>>> {
         let checked: Vec<ServiceResult<(i64, MetafieldPatch)>> = items
             .into_iter()
@@ -377,7 +473,7 @@ impl Kassa {
             .collect();
         let mut stored = self
             .store
-            .update_cart_metafields(who.store.id, now, cart, &to_write)
+            .update_metafields(who.store.id, now, resource, owner, &to_write)
             .await
             .map_err(|e| {
                 // Two writers raced to the same namespace and key.
@@ -392,7 +488,7 @@ impl Kassa {
             if patch.is_empty() {
                 let found = self
                     .store
-                    .get_cart_metafield(who.store.id, now, cart, *id)
+                    .get_metafield(who.store.id, now, resource, owner, *id)
                     .await?;
                 written.push(match found {
                     Some(r) => MetafieldWrite::Done(r),
@@ -411,11 +507,12 @@ impl Kassa {
                     Some(MetafieldWrite::Done(r)) => Ok(r),
                     Some(MetafieldWrite::Duplicate) => Err(ServiceError::Duplicate(format!(
                         "Metafield {id} cannot take namespace `{}` and key `{}`: another \
-                         metafield of its cart already has them.",
+                         metafield of its {} already has them.",
                         patch.namespace.as_deref().unwrap_or("(unchanged)"),
-                        patch.key.as_deref().unwrap_or("(unchanged)")
+                        patch.key.as_deref().unwrap_or("(unchanged)"),
+                        resource.as_str()
                     ))),
-                    Some(MetafieldWrite::NotFound) | None => {
+                    Some(MetafieldWrite::NotFound | MetafieldWrite::LimitReached) | None => {
                         Err(metafield_missing(&id.to_string()))
                     }
                 }

@@ -1,0 +1,313 @@
+//! Request quotas for the token APIs (`/stores/{store_hash}/…`), per API client and per
+//! store, answered with BigCommerce's `X-Rate-Limit-*` headers and a 429 with
+//! `X-Retry-After` once a quota is spent.
+//!
+//! Windows are fixed (they start with a key's first request) and counted in this node's
+//! memory: with N nodes behind a balancer, a client may make up to N × the quota per
+//! window. Set the quotas per node accordingly (DEPLOYMENT.md). A quota of 0 means no
+//! limit, and then no headers are sent, as for BigCommerce's unlimited plans.
+//!
+//! The client is the token as sent, hashed with a per-process random key; it is counted
+//! before authentication, so a flood of bad tokens against one store spends that
+//! store's quota, not the database.
+
+use super::error::ApiError;
+use super::v2::V2Error;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Quotas and their window. Read from `KASSA_RATE_LIMIT_*` by `kassa serve`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimitConfig {
+    pub window: Duration,
+    /// Requests one API client (token) may make per window and store; 0 = unlimited.
+    pub client_quota: u64,
+    /// Requests all clients of one store may make together per window; 0 = unlimited.
+    pub store_quota: u64,
+}
+
+impl Default for RateLimitConfig {
+    /// Far above what two cores serve, so only a runaway client meets them; merchants
+    /// who share a node with untrusted apps lower them.
+    fn default() -> Self {
+        RateLimitConfig {
+            window: Duration::from_secs(30),
+            client_quota: 600_000,
+            store_quota: 1_200_000,
+        }
+    }
+}
+
+impl RateLimitConfig {
+    /// `KASSA_RATE_LIMIT_WINDOW_MS`, `KASSA_RATE_LIMIT_CLIENT_QUOTA`,
+    /// `KASSA_RATE_LIMIT_STORE_QUOTA`; unset ones keep their defaults.
+    pub fn from_env() -> anyhow::Result<RateLimitConfig> {
+        let mut c = RateLimitConfig::default();
+        let read = |name: &str| -> anyhow::Result<Option<u64>> {
+            match std::env::var(name) {
+                Ok(v) => v
+                    .trim()
+                    .parse::<u64>()
+                    .map(Some)
+                    .map_err(|_| anyhow::anyhow!("{name} must be a whole number, not {v:?}")),
+                Err(_) => Ok(None),
+            }
+        };
+        if let Some(ms) = read("KASSA_RATE_LIMIT_WINDOW_MS")? {
+            anyhow::ensure!(ms > 0, "KASSA_RATE_LIMIT_WINDOW_MS must be above 0");
+            c.window = Duration::from_millis(ms);
+        }
+        if let Some(q) = read("KASSA_RATE_LIMIT_CLIENT_QUOTA")? {
+            c.client_quota = q;
+        }
+        if let Some(q) = read("KASSA_RATE_LIMIT_STORE_QUOTA")? {
+            c.store_quota = q;
+        }
+        Ok(c)
+    }
+
+    /// No quota at all: the limiter is skipped.
+    pub fn unlimited(&self) -> bool {
+        self.client_quota == 0 && self.store_quota == 0
+    }
+}
+
+/// Past this many tracked keys, lapsed windows are dropped; if that is not enough
+/// (keys made up by the thousand), counting starts over rather than grow without bound.
+const MAX_KEYS: usize = 100_000;
+
+#[derive(Clone, Copy, Debug)]
+struct Window {
+    started: Instant,
+    used: u64,
+}
+
+/// A client is its token's keyed hash, so no token is held in memory here.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+enum Key {
+    Store(String),
+    Client(String, u64),
+}
+
+/// What one request learned about its quotas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verdict {
+    pub allowed: bool,
+    pub quota: u64,
+    pub left: u64,
+    pub reset: Duration,
+}
+
+/// The counters of one node.
+#[derive(Debug)]
+pub struct RateLimiter {
+    config: RateLimitConfig,
+    windows: Mutex<HashMap<Key, Window>>,
+    token_hasher: RandomState,
+}
+
+impl RateLimiter {
+    pub fn new(config: RateLimitConfig) -> Self {
+        RateLimiter {
+            config,
+            windows: Mutex::new(HashMap::new()),
+            token_hasher: RandomState::new(),
+        }
+    }
+
+    pub fn config(&self) -> RateLimitConfig {
+        self.config
+    }
+
+    /// Counts one request of `token` against `store_hash` at `now`. A refused request
+    /// spends nothing.
+    pub fn check(&self, store_hash: &str, token: &str, now: Instant) -> Verdict {
+        let c = self.config;
+        let Ok(mut windows) = self.windows.lock() else {
+            // A panic elsewhere poisoned the counters: serve rather than refuse everyone.
+            return Verdict {
+                allowed: true,
+                quota: c.client_quota,
+                left: c.client_quota,
+                reset: c.window,
+            };
+        };
+        if windows.len() >= MAX_KEYS {
+            windows.retain(|_, w| now.saturating_duration_since(w.started) < c.window);
+            if windows.len() >= MAX_KEYS {
+                windows.clear();
+            }
+        }
+        let keys = [
+            Key::Client(store_hash.to_string(), self.token_hasher.hash_one(token)),
+            Key::Store(store_hash.to_string()),
+        ];
+        let [cw, sw] = keys.clone().map(|key| {
+            let w = windows.entry(key).or_insert(Window {
+                started: now,
+                used: 0,
+            });
+            if now.saturating_duration_since(w.started) >= c.window {
+                *w = Window {
+                    started: now,
+                    used: 0,
+                };
+            }
+            *w
+        });
+        let left_of = |quota: u64, w: Window| (quota > 0).then(|| quota.saturating_sub(w.used));
+        let reset_of = |w: Window| {
+            c.window
+                .saturating_sub(now.saturating_duration_since(w.started))
+        };
+        let client_left = left_of(c.client_quota, cw);
+        let store_left = left_of(c.store_quota, sw);
+        let allowed = client_left != Some(0) && store_left != Some(0);
+        // The window that runs out first is the one the client waits for.
+        let reset = match (client_left, store_left) {
+            (_, Some(0)) => reset_of(sw),
+            (Some(_), _) => reset_of(cw),
+            (None, Some(_)) => reset_of(sw),
+            (None, None) => c.window,
+        };
+        if allowed {
+            for key in &keys {
+                if let Some(w) = windows.get_mut(key) {
+                    w.used += 1;
+                }
+            }
+        }
+        let spent = u64::from(allowed);
+        let left = match (client_left, store_left) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) | (None, Some(a)) => a,
+            (None, None) => u64::MAX,
+        }
+        .saturating_sub(spent);
+        let quota = if c.client_quota > 0 {
+            c.client_quota
+        } else {
+            c.store_quota
+        };
+        Verdict {
+            allowed,
+            quota,
+            left,
+            reset,
+        }
+    }
+}
+
+fn set_headers(headers: &mut HeaderMap, window: Duration, v: Verdict) {
+    let ms = |d: Duration| HeaderValue::from(u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    headers.insert("x-rate-limit-time-window-ms", ms(window));
+    headers.insert("x-rate-limit-time-reset-ms", ms(v.reset));
+    headers.insert("x-rate-limit-requests-quota", HeaderValue::from(v.quota));
+    headers.insert("x-rate-limit-requests-left", HeaderValue::from(v.left));
+}
+
+/// The layer: counts `/stores/{store_hash}/…` requests and refuses those over quota in
+/// the shape of the API they were made to.
+pub async fn limit(State(limiter): State<Arc<RateLimiter>>, req: Request, next: Next) -> Response {
+    let config = limiter.config();
+    let path = req.uri().path();
+    let Some(rest) = path.strip_prefix("/stores/") else {
+        return next.run(req).await;
+    };
+    if config.unlimited() {
+        return next.run(req).await;
+    }
+    let mut parts = rest.splitn(2, '/');
+    let store_hash = parts.next().unwrap_or_default().to_string();
+    let is_v2 = parts.next().is_some_and(|p| p.starts_with("v2/"));
+    let headers = req.headers();
+    let token = headers
+        .get("x-auth-token")
+        .or_else(|| headers.get("authorization"))
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let verdict = limiter.check(&store_hash, token.trim(), Instant::now());
+    let mut res = if verdict.allowed {
+        next.run(req).await
+    } else {
+        let wait = i64::try_from(verdict.reset.as_millis().div_ceil(1000)).unwrap_or(i64::MAX);
+        let title = "This client has made more requests than its quota allows in this window; retry after X-Rate-Limit-Time-Reset-Ms.";
+        let mut res = if is_v2 {
+            V2Error::new(StatusCode::TOO_MANY_REQUESTS, title).into_response()
+        } else {
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, title).into_response()
+        };
+        let v = HeaderValue::from(wait.max(1));
+        res.headers_mut().insert("retry-after", v.clone());
+        res.headers_mut().insert("x-retry-after", v);
+        res
+    };
+    set_headers(res.headers_mut(), config.window, verdict);
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limiter(client: u64, store: u64) -> RateLimiter {
+        RateLimiter::new(RateLimitConfig {
+            window: Duration::from_secs(30),
+            client_quota: client,
+            store_quota: store,
+        })
+    }
+
+    #[test]
+    fn a_client_gets_its_quota_then_waits_for_the_window() {
+        let l = limiter(3, 0);
+        let t0 = Instant::now();
+        let lefts: Vec<(bool, u64)> = (0..4)
+            .map(|_| {
+                let v = l.check("s", "tok", t0);
+                (v.allowed, v.left)
+            })
+            .collect();
+        assert_eq!(lefts, vec![(true, 2), (true, 1), (true, 0), (false, 0)]);
+        let later = l.check("s", "tok", t0 + Duration::from_secs(10));
+        assert!(!later.allowed);
+        assert_eq!(later.reset, Duration::from_secs(20));
+        let next = l.check("s", "tok", t0 + Duration::from_secs(30));
+        assert!(next.allowed);
+        assert_eq!(next.left, 2);
+    }
+
+    #[test]
+    fn clients_have_their_own_quota_and_share_the_store_one() {
+        let l = limiter(2, 3);
+        let t0 = Instant::now();
+        assert!(l.check("s", "a", t0).allowed);
+        assert!(l.check("s", "a", t0).allowed);
+        assert!(!l.check("s", "a", t0).allowed, "client a spent its 2");
+        assert!(l.check("s", "b", t0).allowed, "store has 1 left");
+        let v = l.check("s", "b", t0);
+        assert!(!v.allowed, "store quota of 3 spent");
+        assert!(
+            l.check("other", "b", t0).allowed,
+            "another store counts apart"
+        );
+    }
+
+    #[test]
+    fn refused_requests_spend_nothing_and_unlimited_counts_nothing() {
+        let l = limiter(1, 0);
+        let t0 = Instant::now();
+        assert!(l.check("s", "a", t0).allowed);
+        for _ in 0..5 {
+            assert!(!l.check("s", "a", t0).allowed);
+        }
+        assert!(l.check("s", "a", t0 + Duration::from_secs(30)).allowed);
+        assert!(limiter(0, 0).config().unlimited());
+    }
+}

@@ -1,0 +1,404 @@
+//! The Storefront API (`/api/storefront/...`): what a shopper's browser calls, with
+//! no API token.
+//!
+//! # Who is calling
+//! - **Store**: the `Host` header (port ignored) is matched against each store's
+//!   `storefront_domain`; with no match, a deployment with exactly one store serves
+//!   that store; otherwise 404. See [`Kassa::storefront_store`](crate::service::Kassa::storefront_store).
+//! - **Shopper**: the `SHOP_SESSION_TOKEN` cookie (`HttpOnly`, `SameSite=Lax`,
+//!   `Path=/`, `Secure` when the request came over TLS: `X-Forwarded-Proto: https`
+//!   or an `https` public URL). It is an opaque random token stored only hashed.
+//!   Sessions start lazily: the first write that needs one (creating a cart) starts
+//!   it and the response sets the cookie. A shopper sees only its own carts,
+//!   checkouts and orders; anything else is 404, never 403.
+//!
+//! # Using it from other storefront code
+//! - Handlers take the [`Shopper`] extractor (store + session, if any) and call
+//!   [`Shopper::session_or_start`] when they must own something; the cookies are set
+//!   on the way out by [`guard`].
+//! - Pages outside `/api/storefront` that should share the session (hosted cart and
+//!   checkout) add their path prefix to [`SHOPPER_PATH_PREFIXES`], then use
+//!   [`Shopper`] the same way, or call
+//!   [`Kassa::attach_cart_to_shopper`](crate::service::Kassa::attach_cart_to_shopper)
+//!   and hand the returned token to [`Shopper::adopt`] so the cookie is set.
+//!
+//! # CSRF (threat model)
+//! The attacker is another site the shopper visits: it can make the browser send
+//! requests to the storefront (forms, `fetch`) but cannot read responses or cookies
+//! of our origin. Defences, in order:
+//! 1. `SameSite=Lax` keeps the session cookie off cross-site subresource requests
+//!    and form POSTs, and browsers refuse to *set* a Lax cookie from such responses.
+//! 2. Every write (POST/PUT/PATCH/DELETE) with an `Origin` header must come from
+//!    the storefront's own origin or an allowed storefront origin (CORS list), else 403.
+//! 3. Every write by a shopper that has a session must carry the header
+//!    `X-XSRF-TOKEN` equal to the session's CSRF token, else 403. The token is
+//!    derived from the session token, so it is bound to the session; it is handed to
+//!    the page in the (script-readable) `XSRF-TOKEN` cookie on every response. This is
+//!    the cookie/header pair BigCommerce's Checkout SDK already sends, so it works
+//!    unchanged.
+//! 4. A write with no session yet (the very first `POST /api/storefront/carts` of a
+//!    new shopper) needs no token: there is nothing of the shopper's to change, and
+//!    point 2 stops a foreign page from planting a session. Its response sets both
+//!    cookies, so the next write carries the token.
+//!
+//! # CORS
+//! Allowed origins are each store's `storefront_origins` setting plus
+//! `KASSA_STOREFRONT_ORIGINS` (comma-separated). For those, responses carry
+//! `Access-Control-Allow-Origin: <origin>` and `Access-Control-Allow-Credentials: true`,
+//! and `OPTIONS` preflights answer 204; a preflight from any other origin is 403
+//! without CORS headers.
+
+pub mod carts;
+pub mod checkouts;
+pub mod orders;
+pub mod wire;
+
+use super::AppState;
+use super::error::{ApiError, ERROR_TYPE};
+use crate::service::Kassa;
+use crate::service::accounts::Principal;
+use crate::service::storefront::{ShopperSession, csrf_token, shopper_principal};
+use crate::store::StoreRecord;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::sync::{Arc, Mutex};
+use utoipa_axum::router::OpenApiRouter;
+
+/// The session cookie.
+pub const SESSION_COOKIE: &str = "SHOP_SESSION_TOKEN";
+/// The cookie the page reads its CSRF token from (the Checkout SDK's name).
+pub const XSRF_COOKIE: &str = "XSRF-TOKEN";
+/// The header writes carry the CSRF token in (the Checkout SDK's name).
+pub const XSRF_HEADER: &str = "x-xsrf-token";
+/// Paths [`guard`] serves shoppers on: it resolves the store, the session, CSRF and CORS.
+pub const SHOPPER_PATH_PREFIXES: &[&str] = &["/api/storefront/"];
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(carts::router())
+        .merge(checkouts::router())
+        .merge(orders::router())
+}
+
+/// What [`guard`] learned about the request, for [`Shopper`].
+#[derive(Clone)]
+struct ShopperCtx {
+    store: StoreRecord,
+    session: Option<ShopperSession>,
+    /// A session token minted while handling the request, to set as the cookie.
+    issued: Arc<Mutex<Option<String>>>,
+}
+
+/// The store and (if it has one) the session of the shopper making the request.
+pub struct Shopper {
+    pub store: StoreRecord,
+    pub session: Option<ShopperSession>,
+    issued: Arc<Mutex<Option<String>>>,
+}
+
+impl FromRequestParts<AppState> for Shopper {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiError> {
+        let ctx = parts
+            .extensions
+            .get::<ShopperCtx>()
+            .cloned()
+            .ok_or_else(|| ApiError::not_found("No storefront is served at this address."))?;
+        Ok(Shopper {
+            store: ctx.store,
+            session: ctx.session,
+            issued: ctx.issued,
+        })
+    }
+}
+
+impl Shopper {
+    /// The identity the cart and checkout use cases run under.
+    pub fn principal(&self) -> Principal {
+        shopper_principal(&self.store)
+    }
+
+    /// The shopper's session, started now (cookie set on the response) if it has none.
+    pub async fn session_or_start(&mut self, kassa: &Kassa) -> Result<ShopperSession, ApiError> {
+        if let Some(s) = &self.session {
+            return Ok(s.clone());
+        }
+        let (token, session) = kassa.start_shopper_session(&self.store).await?;
+        self.adopt(token, session.clone());
+        Ok(session)
+    }
+
+    /// Makes `token` the shopper's session from now on (its cookies are set on the
+    /// response), e.g. after `attach_cart_to_shopper` started one.
+    pub fn adopt(&mut self, token: String, session: ShopperSession) {
+        if let Ok(mut slot) = self.issued.lock() {
+            *slot = Some(token);
+        }
+        self.session = Some(session);
+    }
+}
+
+/// The cookies of a request, by name (the first of duplicates wins).
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
+}
+
+/// `Set-Cookie` values for a session token: the session itself and its CSRF token.
+pub fn session_cookies(token: &str, secure: bool) -> Vec<HeaderValue> {
+    let max_age = crate::service::storefront::SESSION_LIFETIME_SECS;
+    let secure = if secure { "; Secure" } else { "" };
+    [
+        format!(
+            "{SESSION_COOKIE}={token}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
+        ),
+        xsrf_cookie(token, secure),
+    ]
+    .into_iter()
+    .filter_map(|c| HeaderValue::from_str(&c).ok())
+    .collect()
+}
+
+fn xsrf_cookie(token: &str, secure: &str) -> String {
+    // Readable by the page's script on purpose: that is how the token reaches the header.
+    format!(
+        "{XSRF_COOKIE}={}; Path=/; SameSite=Lax{secure}",
+        csrf_token(token)
+    )
+}
+
+/// True when the request arrived over TLS (directly behind a proxy that says so, or
+/// a deployment whose public URL is https).
+fn is_tls(headers: &HeaderMap, kassa: &Kassa) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"))
+        || kassa.public_url.starts_with("https://")
+}
+
+fn same_origin(origin: &str, host: &str) -> bool {
+    origin
+        .split_once("://")
+        .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host.trim()))
+}
+
+fn allowed_origin(kassa: &Kassa, store: &StoreRecord, origin: &str) -> bool {
+    let origin = origin.trim_end_matches('/');
+    store
+        .settings
+        .storefront_origins
+        .iter()
+        .chain(kassa.storefront_origins.iter())
+        .any(|o| o.eq_ignore_ascii_case(origin))
+}
+
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+fn forbidden(title: &str) -> Response {
+    error_response(StatusCode::FORBIDDEN, title, "")
+}
+
+/// The storefront's error body: BigCommerce's `{status, title, type}` with the
+/// `errors` array the storefront specs document.
+fn error_response(status: StatusCode, title: &str, detail: &str) -> Response {
+    let mut inner =
+        serde_json::json!({"status": status.as_u16(), "title": title, "type": ERROR_TYPE});
+    if !detail.is_empty() {
+        inner["detail"] = detail.into();
+    }
+    let mut body = inner.clone();
+    body["errors"] = serde_json::json!([inner]);
+    let mut res = (status, body.to_string()).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    res
+}
+
+/// Rewrites any error answer (the v3 shape of [`ApiError`], axum's plain text) into
+/// the storefront's, keeping its status, title and field messages.
+async fn storefront_error(res: Response) -> Response {
+    let status = res.status();
+    let retry = res.headers().get(header::RETRY_AFTER).cloned();
+    let bytes = axum::body::to_bytes(res.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let parsed: Option<serde_json::Value> = serde_json::from_slice(&bytes).ok();
+    let (title, detail) = match &parsed {
+        Some(v) if v["title"].is_string() => (
+            v["title"].as_str().unwrap_or_default().to_string(),
+            v["errors"]
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| format!("{k}: {}", v.as_str().unwrap_or_default()))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                })
+                .unwrap_or_default(),
+        ),
+        _ => {
+            let text = String::from_utf8_lossy(&bytes).trim().to_string();
+            let title = if text.is_empty() {
+                status
+                    .canonical_reason()
+                    .unwrap_or("The request was not accepted.")
+                    .to_string()
+            } else {
+                text
+            };
+            (title, String::new())
+        }
+    };
+    let mut out = error_response(status, &title, &detail);
+    if let Some(r) = retry {
+        out.headers_mut().insert(header::RETRY_AFTER, r);
+    }
+    out
+}
+
+fn cors_headers(res: &mut Response, origin: &str) {
+    let h = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(origin) {
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
+        );
+    }
+    h.append(header::VARY, HeaderValue::from_static("Origin"));
+}
+
+/// The storefront's front door (see the module docs): store, session, CSRF, CORS,
+/// cookies, and the storefront error shape. Requests outside
+/// [`SHOPPER_PATH_PREFIXES`] pass untouched.
+pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    if !SHOPPER_PATH_PREFIXES
+        .iter()
+        .any(|p| path.starts_with(p) || path == p.trim_end_matches('/'))
+    {
+        return next.run(req).await;
+    }
+    let kassa = &state.kassa;
+    let headers = req.headers().clone();
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| req.uri().authority().map(|a| a.to_string()))
+        .unwrap_or_default();
+    let store = match kassa.storefront_store(&host).await {
+        Ok(s) => s,
+        Err(e) => return storefront_error(ApiError::from(e).into_response()).await,
+    };
+    let origin = headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    // A cross-origin caller we trust gets CORS headers; the storefront's own pages need none.
+    let cors = origin
+        .as_deref()
+        .filter(|o| !same_origin(o, &host) && allowed_origin(kassa, &store, o))
+        .map(str::to_string);
+    let origin_ok = origin
+        .as_deref()
+        .is_none_or(|o| same_origin(o, &host) || cors.is_some());
+
+    if req.method() == Method::OPTIONS {
+        let Some(o) = cors.as_deref().filter(|_| origin.is_some()) else {
+            return forbidden("This origin is not allowed to call this storefront's API.");
+        };
+        let mut res = StatusCode::NO_CONTENT.into_response();
+        cors_headers(&mut res, o);
+        let h = res.headers_mut();
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST, PUT, DELETE, OPTIONS"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static(
+                "Accept, Content-Type, X-XSRF-TOKEN, X-Requested-With, X-Checkout-SDK-Version, Idempotency-Key",
+            ),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
+        return res;
+    }
+
+    let token = cookie(&headers, SESSION_COOKIE).map(str::to_string);
+    let session = match &token {
+        Some(t) => match kassa.shopper_session(&store, t).await {
+            Ok(s) => s,
+            Err(e) => return storefront_error(ApiError::from(e).into_response()).await,
+        },
+        None => None,
+    };
+    let writes = !matches!(*req.method(), Method::GET | Method::HEAD);
+    if writes {
+        if !origin_ok {
+            return forbidden("This origin is not allowed to change this storefront's carts.");
+        }
+        if let (Some(_), Some(t)) = (&session, &token) {
+            let sent = headers
+                .get(XSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            if !constant_time_eq(sent.trim(), &csrf_token(t)) {
+                return forbidden(
+                    "Missing or invalid CSRF token: send the XSRF-TOKEN cookie's value in the X-XSRF-TOKEN header.",
+                );
+            }
+        }
+    }
+    let issued = Arc::new(Mutex::new(None));
+    req.extensions_mut().insert(ShopperCtx {
+        store,
+        session: session.clone(),
+        issued: issued.clone(),
+    });
+    let mut res = next.run(req).await;
+    if res.status().is_client_error() || res.status().is_server_error() {
+        res = storefront_error(res).await;
+    }
+    let secure = is_tls(&headers, kassa);
+    let new_token = issued.lock().ok().and_then(|mut s| s.take());
+    if let Some(t) = &new_token {
+        for c in session_cookies(t, secure) {
+            res.headers_mut().append(header::SET_COOKIE, c);
+        }
+    } else if let (Some(_), Some(t)) = (&session, &token) {
+        // Keep the page's copy of the CSRF token in step with its session.
+        if cookie(&headers, XSRF_COOKIE) != Some(csrf_token(t).as_str())
+            && let Ok(v) =
+                HeaderValue::from_str(&xsrf_cookie(t, if secure { "; Secure" } else { "" }))
+        {
+            res.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    if let Some(o) = &cors {
+        cors_headers(&mut res, o);
+    }
+    res
+}

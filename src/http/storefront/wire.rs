@@ -1,0 +1,204 @@
+//! Storefront wire format: the same carts and checkouts as the v3 wire types
+//! (`http::carts::cart_wire`, `http::checkouts::checkout_wire`), in camelCase,
+//! without the `data` envelope, with the few fields where the storefront schema
+//! differs set here. Requests go the other way: camelCase keys are read into the v3
+//! request types, so both APIs share one parser and one set of rules per field.
+
+use crate::domain::cart::Cart;
+use crate::http::checkouts::checkout_wire;
+use crate::http::error::ApiError;
+use crate::http::extract::{Includes, parse_json};
+use crate::http::{AppState, carts::cart_wire};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+fn camel(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    let mut up = false;
+    for c in key.chars() {
+        if c == '_' {
+            up = true;
+        } else if up {
+            out.extend(c.to_uppercase());
+            up = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn snake(key: &str) -> String {
+    let mut out = String::with_capacity(key.len() + 4);
+    for c in key.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn rename_keys(v: Value, f: &dyn Fn(&str) -> String) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, v)| (f(&k), rename_keys(v, f)))
+                .collect::<Map<_, _>>(),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(|v| rename_keys(v, f)).collect()),
+        other => other,
+    }
+}
+
+pub fn camel_keys(v: Value) -> Value {
+    rename_keys(v, &camel)
+}
+
+pub fn snake_keys(v: Value) -> Value {
+    rename_keys(v, &snake)
+}
+
+/// Display name and symbol of the currencies Kassa knows by name; others show their code.
+fn currency_names(code: &str) -> (&str, &str) {
+    match code {
+        "USD" => ("US Dollar", "$"),
+        "EUR" => ("Euro", "€"),
+        "GBP" => ("British Pound", "£"),
+        "JPY" => ("Japanese Yen", "¥"),
+        "CAD" => ("Canadian Dollar", "$"),
+        "AUD" => ("Australian Dollar", "$"),
+        _ => (code, code),
+    }
+}
+
+fn currency(cart: &Cart) -> Value {
+    let (name, symbol) = currency_names(&cart.currency.code);
+    serde_json::json!({
+        "code": cart.currency.code,
+        "decimalPlaces": cart.currency.decimal_places,
+        "name": name,
+        "symbol": symbol,
+    })
+}
+
+/// Where v3 and storefront carts differ beyond the case of their keys.
+fn fix_cart(v: &mut Value, cart: &Cart) {
+    let Some(m) = v.as_object_mut() else {
+        return;
+    };
+    m.insert("currency".into(), currency(cart));
+    if let Some(t) = m.remove("taxIncluded") {
+        m.insert("isTaxIncluded".into(), t);
+    }
+    m.remove("redirectUrls");
+    // The storefront reports coupon types by number (0 per item … 4 free shipping).
+    if let Some(coupons) = m.get_mut("coupons").and_then(Value::as_array_mut) {
+        for c in coupons {
+            let n = match c["couponType"].as_str() {
+                Some("per_item_discount") => Some(0),
+                Some("percentage_discount") => Some(1),
+                Some("per_total_discount") => Some(2),
+                Some("shipping_discount") => Some(3),
+                Some("free_shipping") => Some(4),
+                Some("promotion") => Some(5),
+                _ => None,
+            };
+            if let Some(n) = n {
+                c["couponType"] = n.into();
+            }
+        }
+    }
+}
+
+/// A storefront cart.
+pub fn cart_json(cart: &Cart, inc: &Includes, base: &str) -> Value {
+    let mut v = camel_keys(serde_json::to_value(cart_wire(cart, inc, base)).unwrap_or_default());
+    fix_cart(&mut v, cart);
+    v
+}
+
+/// The v3 include names the storefront spells in camelCase.
+pub fn includes(query: Option<&str>) -> Includes {
+    let snake_query = query.map(|q| {
+        q.split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, v)) => format!("{k}={}", snake(&crate::http::extract::percent_decode(v))),
+                None => pair.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    });
+    Includes::from_query(snake_query.as_deref())
+}
+
+/// A storefront checkout.
+pub fn checkout_json(cart: &Cart, inc: &Includes, base: &str, spam_check: bool) -> Value {
+    let mut v =
+        camel_keys(serde_json::to_value(checkout_wire(cart, inc, base)).unwrap_or_default());
+    if let Some(c) = v.get_mut("cart") {
+        fix_cart(c, cart);
+    }
+    if let Some(m) = v.as_object_mut() {
+        m.insert("shouldExecuteSpamCheck".into(), spam_check.into());
+    }
+    v
+}
+
+/// A JSON answer without envelope.
+pub fn respond(status: StatusCode, body: &Value) -> Response {
+    let mut res = (status, body.to_string()).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    res
+}
+
+/// A camelCase JSON body read into a v3 request type (an empty body reads as `{}`).
+pub struct SfJson<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for SfJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "The request body is larger than this API accepts.",
+                )
+            } else {
+                ApiError::bad_request("The request body could not be read.")
+            }
+        })?;
+        let slice: &[u8] = if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+            b"{}"
+        } else {
+            &bytes
+        };
+        // Syntax errors are reported against what the client sent.
+        let raw: Value = parse_json(slice)?;
+        let converted = serde_json::to_vec(&snake_keys(raw)).unwrap_or_default();
+        parse_json(&converted).map(SfJson)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_round_trip() {
+        assert_eq!(camel("state_or_province_code"), "stateOrProvinceCode");
+        assert_eq!(snake("stateOrProvinceCode"), "state_or_province_code");
+        assert_eq!(camel("address1"), "address1");
+        assert_eq!(snake("address1"), "address1");
+    }
+}

@@ -1,0 +1,516 @@
+//! The Storefront API as a shopper's browser uses it: store from `Host`, the session
+//! cookie, CSRF, CORS, and one shopper never reaching another's cart.
+
+mod common;
+
+use common::{Browser, TestApp, flow};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const SF: &str = "/api/storefront";
+
+fn num(v: &Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+/// A storefront cart with one lamp (19.99); returns its id.
+async fn lamp_cart(b: &Browser<'_>) -> String {
+    let r = b
+        .post(
+            &format!("{SF}/carts"),
+            json!({"lineItems": [{"productId": 940, "quantity": 1}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.body["id"].as_str().expect("cart id").to_string()
+}
+
+/// Billing address, one consignment to California with "Standard" selected; returns
+/// the checkout as the last step answered it.
+async fn ready_to_order(b: &Browser<'_>, id: &str) -> Value {
+    let r = b
+        .post(&format!("{SF}/checkouts/{id}/billing-address"), address())
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["billingAddress"]["firstName"], "Pat");
+    let items: Vec<Value> = r.body["cart"]["lineItems"]["physicalItems"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| json!({"itemId": i["id"], "quantity": i["quantity"]}))
+        .collect();
+    let r = b
+        .post(
+            &format!("{SF}/checkouts/{id}/consignments?include=consignments.availableShippingOptions"),
+            json!([{"address": address(), "lineItems": items}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let consignment = &r.body["consignments"][0];
+    let cid = consignment["id"].as_str().unwrap().to_string();
+    let standard = consignment["availableShippingOptions"]
+        .as_array()
+        .expect("options")
+        .iter()
+        .find(|o| o["description"] == "Standard")
+        .unwrap_or_else(|| panic!("no Standard option: {consignment}"))["id"]
+        .clone();
+    let r = b
+        .put(
+            &format!("{SF}/checkouts/{id}/consignments/{cid}"),
+            json!({"shippingOptionId": standard}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.body["consignments"][0]["selectedShippingOption"]["description"],
+        "Standard"
+    );
+    r.body
+}
+
+fn address() -> Value {
+    json!({"firstName": "Pat", "lastName": "Buyer", "email": "pat@example.com", "address1": "1 Main St",
+           "city": "Somewhere", "stateOrProvinceCode": "CA", "countryCode": "US", "postalCode": "94105"})
+}
+
+/// Storefront errors: the status, a title, and the `errors` list.
+fn assert_sf_error(r: &common::Reply, status: StatusCode) {
+    assert_eq!(r.status, status, "{}", r.body);
+    assert_eq!(r.body["status"], status.as_u16(), "{}", r.body);
+    assert!(r.body["title"].is_string(), "{}", r.body);
+    assert_eq!(r.body["errors"][0]["status"], status.as_u16(), "{}", r.body);
+}
+
+async fn whole_flow_to_the_cent(app: TestApp) {
+    let app = app.with_fixtures().await;
+    let b = app.browser();
+    let r = b
+        .post(
+            &format!("{SF}/carts"),
+            json!({"lineItems": [{"productId": 940, "quantity": 1}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // The session cookie is opaque, HttpOnly, SameSite=Lax, not Secure over plain HTTP.
+    let set: Vec<&str> = r
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    let session = set
+        .iter()
+        .find(|c| c.starts_with("SHOP_SESSION_TOKEN="))
+        .expect("session cookie");
+    assert!(session.contains("HttpOnly") && session.contains("SameSite=Lax"));
+    assert!(session.contains("Path=/") && !session.contains("Secure"));
+    assert!(b.cookie("XSRF-TOKEN").is_some());
+    let id = r.body["id"].as_str().unwrap().to_string();
+    assert_eq!(num(&r.body["cartAmount"]), 19.99);
+    assert_eq!(r.body["currency"]["code"], "USD");
+    assert_eq!(r.body["currency"]["decimalPlaces"], 2);
+    assert_eq!(r.body["lineItems"]["physicalItems"][0]["productId"], 940);
+    assert!(r.body.get("data").is_none(), "no envelope");
+
+    let r = b.get(&format!("{SF}/carts")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body.as_array().map(Vec::len), Some(1), "{}", r.body);
+    assert_eq!(r.body[0]["id"], id.as_str());
+
+    let r = ready_to_order(&b, &id).await;
+    // Lamp 19.99 + Standard 7.50 + California tax, as the v3 API prices it.
+    assert_eq!(num(&r["grandTotal"]), 30.55, "{r}");
+
+    let r = app
+        .post(
+            "/stores/demo/v2/coupons",
+            json!({"name": "Five off", "code": "FIVE", "type": "per_total_discount", "amount": "5.00",
+                   "applies_to": {"entity": "categories", "ids": [0]}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = b
+        .post(
+            &format!("{SF}/checkouts/{id}/coupons"),
+            json!({"couponCode": "FIVE"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["coupons"][0]["code"], "FIVE", "{}", r.body);
+    let grand = num(&r.body["grandTotal"]);
+    assert!(grand < 30.55, "{}", r.body);
+    // The storefront and the management API see the same checkout to the cent.
+    let v3 = app.get(&format!("{}/{id}", flow::CHECKOUTS)).await;
+    assert_eq!(num(&v3.data()["grand_total"]), grand);
+
+    let r = b
+        .put(
+            &format!("{SF}/checkouts/{id}"),
+            json!({"customerMessage": "Leave at the door"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["customerMessage"], "Leave at the door");
+
+    let placed = flow::place(&app, &id).await;
+    assert_eq!(placed.status, StatusCode::OK, "{}", placed.body);
+    let order_id = placed.data()["id"].as_i64().unwrap();
+    let r = b.get(&format!("{SF}/orders/{order_id}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["orderId"], order_id);
+    assert_eq!(r.body["cartId"], id.as_str());
+    assert_eq!(num(&r.body["orderAmount"]), grand);
+    assert_eq!(
+        r.body["orderAmountAsInteger"].as_i64(),
+        Some((grand * 100.0).round() as i64)
+    );
+    assert_eq!(r.body["coupons"][0]["code"], "FIVE");
+    assert_eq!(r.body["customerMessage"], "Leave at the door");
+    let v2 = app.get(&format!("/stores/demo/v2/orders/{order_id}")).await;
+    assert_eq!(v2.status, StatusCode::OK, "{}", v2.body);
+    assert_eq!(
+        v2.body["total_inc_tax"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{}", v2.body))
+            .parse::<f64>()
+            .unwrap(),
+        grand
+    );
+}
+
+async fn one_shopper_never_reaches_another(app: TestApp) {
+    let app = app.with_fixtures().await;
+    let a = app.browser();
+    let b = app.browser();
+    let a_cart = lamp_cart(&a).await;
+    let b_cart = lamp_cart(&b).await;
+    assert_ne!(a.cookie("SHOP_SESSION_TOKEN"), b.cookie("SHOP_SESSION_TOKEN"));
+
+    let r = b.get(&format!("{SF}/checkouts/{a_cart}")).await;
+    assert_sf_error(&r, StatusCode::NOT_FOUND);
+    let r = b
+        .post(
+            &format!("{SF}/carts/{a_cart}/items"),
+            json!({"lineItems": [{"productId": 940, "quantity": 1}]}),
+        )
+        .await;
+    assert_sf_error(&r, StatusCode::NOT_FOUND);
+    let r = b
+        .post(&format!("{SF}/checkouts/{a_cart}/billing-address"), address())
+        .await;
+    assert_sf_error(&r, StatusCode::NOT_FOUND);
+    let r = b.delete(&format!("{SF}/carts/{a_cart}")).await;
+    assert_sf_error(&r, StatusCode::NOT_FOUND);
+    let r = b.get(&format!("{SF}/carts")).await;
+    assert_eq!(r.body.as_array().map(Vec::len), Some(1));
+    assert_eq!(r.body[0]["id"], b_cart.as_str());
+    // A's cart is untouched.
+    let r = a.get(&format!("{SF}/checkouts/{a_cart}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.body["cart"]["lineItems"]["physicalItems"][0]["quantity"],
+        1
+    );
+
+    // A's order is A's alone; no cookie sees nothing.
+    ready_to_order(&a, &a_cart).await;
+    let placed = flow::place(&app, &a_cart).await;
+    assert_eq!(placed.status, StatusCode::OK, "{}", placed.body);
+    let order = placed.data()["id"].as_i64().unwrap();
+    assert_eq!(
+        a.get(&format!("{SF}/orders/{order}")).await.status,
+        StatusCode::OK
+    );
+    assert_sf_error(
+        &b.get(&format!("{SF}/orders/{order}")).await,
+        StatusCode::NOT_FOUND,
+    );
+    let stranger = app.browser();
+    assert_sf_error(
+        &stranger.get(&format!("{SF}/checkouts/{b_cart}")).await,
+        StatusCode::NOT_FOUND,
+    );
+    let r = stranger.get(&format!("{SF}/carts")).await;
+    assert_eq!(r.body, json!([]));
+
+    // A management-API cart is nobody's until a redirect URL attaches it.
+    let r = app
+        .post(
+            flow::CARTS,
+            json!({"line_items": [{"product_id": 940, "quantity": 2}]}),
+        )
+        .await;
+    let server_cart = r.data()["id"].as_str().unwrap().to_string();
+    assert_sf_error(
+        &b.get(&format!("{SF}/checkouts/{server_cart}")).await,
+        StatusCode::NOT_FOUND,
+    );
+    let store = app.kassa.find_store("demo").await.unwrap();
+    let token = b.cookie("SHOP_SESSION_TOKEN").unwrap();
+    let (kept, _) = app
+        .kassa
+        .attach_cart_to_shopper(
+            &store,
+            Some(&token),
+            server_cart.parse().unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(kept, token, "an existing session is reused");
+    let r = b.get(&format!("{SF}/checkouts/{server_cart}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(num(&r.body["cart"]["baseAmount"]), 39.98);
+}
+
+async fn writes_need_the_csrf_token(app: TestApp) {
+    let app = app.with_fixtures().await;
+    let mut a = app.browser();
+    let id = lamp_cart(&a).await;
+    let add = json!({"lineItems": [{"productId": 940, "quantity": 1}]});
+    a.send_csrf = false;
+    let r = a.post(&format!("{SF}/carts/{id}/items"), add.clone()).await;
+    assert_sf_error(&r, StatusCode::FORBIDDEN);
+    assert!(r.body["title"].as_str().unwrap().contains("X-XSRF-TOKEN"));
+    let r = a
+        .send(
+            Method::POST,
+            &format!("{SF}/carts/{id}/items"),
+            Some(add.clone()),
+            &[("X-XSRF-TOKEN", "forged")],
+        )
+        .await;
+    assert_sf_error(&r, StatusCode::FORBIDDEN);
+    let r = a
+        .send(Method::DELETE, &format!("{SF}/carts/{id}"), None, &[])
+        .await;
+    assert_sf_error(&r, StatusCode::FORBIDDEN);
+    // Nothing changed.
+    a.send_csrf = true;
+    let r = a.get(&format!("{SF}/carts")).await;
+    assert_eq!(r.body[0]["lineItems"]["physicalItems"][0]["quantity"], 1);
+    let r = a.post(&format!("{SF}/carts/{id}/items"), add.clone()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["lineItems"]["physicalItems"][0]["quantity"], 2);
+    // Another shopper's token does not open this session.
+    let b = app.browser();
+    lamp_cart(&b).await;
+    a.send_csrf = false;
+    let r = a
+        .send(
+            Method::POST,
+            &format!("{SF}/carts/{id}/items"),
+            Some(add.clone()),
+            &[("X-XSRF-TOKEN", &b.cookie("XSRF-TOKEN").unwrap())],
+        )
+        .await;
+    assert_sf_error(&r, StatusCode::FORBIDDEN);
+    // A foreign page cannot start a session either.
+    let c = app.browser();
+    let r = c
+        .send(
+            Method::POST,
+            &format!("{SF}/carts"),
+            Some(add.clone()),
+            &[("Origin", "https://evil.example")],
+        )
+        .await;
+    assert_sf_error(&r, StatusCode::FORBIDDEN);
+    assert!(c.cookie("SHOP_SESSION_TOKEN").is_none());
+    // A shopper may not set prices.
+    let r = c
+        .post(
+            &format!("{SF}/carts"),
+            json!({"lineItems": [{"productId": 940, "quantity": 1, "listPrice": 0.01}]}),
+        )
+        .await;
+    assert_sf_error(&r, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+async fn cors_for_configured_origins_only(app: TestApp) {
+    app.kassa
+        .set_storefront(
+            "demo",
+            Some("localhost".into()),
+            vec!["https://shop.example".into()],
+        )
+        .await
+        .unwrap();
+    let b = app.browser();
+    let preflight = |origin: &'static str| {
+        let b = &b;
+        async move {
+            b.send(
+                Method::OPTIONS,
+                &format!("{SF}/carts"),
+                None,
+                &[
+                    ("Origin", origin),
+                    ("Access-Control-Request-Method", "POST"),
+                    ("Access-Control-Request-Headers", "content-type,x-xsrf-token"),
+                ],
+            )
+            .await
+        }
+    };
+    let r = preflight("https://shop.example").await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        r.headers["access-control-allow-origin"],
+        "https://shop.example"
+    );
+    assert_eq!(r.headers["access-control-allow-credentials"], "true");
+    assert!(
+        r.headers["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .contains("X-XSRF-TOKEN")
+    );
+    let r = preflight("https://evil.example").await;
+    assert_sf_error(&r, StatusCode::FORBIDDEN);
+    assert!(r.headers.get("access-control-allow-origin").is_none());
+    // Actual requests: CORS headers for the allowed origin only.
+    let r = b
+        .send(Method::GET, &format!("{SF}/carts"), None, &[("Origin", "https://shop.example")])
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.headers["access-control-allow-credentials"], "true");
+    let r = b
+        .send(Method::GET, &format!("{SF}/carts"), None, &[("Origin", "https://evil.example")])
+        .await;
+    assert!(r.headers.get("access-control-allow-origin").is_none());
+}
+
+async fn store_from_host(app: TestApp) {
+    let app = app.with_fixtures().await;
+    // One store: any host serves it.
+    let mut b = app.browser();
+    b.host = Some("anything.example".into());
+    assert_eq!(b.get(&format!("{SF}/carts")).await.status, StatusCode::OK);
+    app.kassa
+        .create_store("second", "Second", Default::default())
+        .await
+        .unwrap();
+    app.kassa
+        .set_storefront("second", Some("Second.Example".into()), vec![])
+        .await
+        .unwrap();
+    // Two stores: an unknown host is nobody's.
+    assert_sf_error(&b.get(&format!("{SF}/carts")).await, StatusCode::NOT_FOUND);
+    // The demo store is `localhost`; the port does not matter.
+    let mut demo = app.browser();
+    demo.host = Some("localhost:4000".into());
+    let id = lamp_cart(&demo).await;
+    // The same cookies sent to the second store's domain open nothing there.
+    let mut second = app.browser();
+    second.host = Some("second.example:8443".into());
+    *second.cookies.lock().unwrap() = demo.cookies.lock().unwrap().clone();
+    let r = second.get(&format!("{SF}/carts")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body, json!([]));
+    assert_sf_error(
+        &second.get(&format!("{SF}/checkouts/{id}")).await,
+        StatusCode::NOT_FOUND,
+    );
+    // A product of the demo catalog is not the second store's.
+    let r = second
+        .post(
+            &format!("{SF}/carts"),
+            json!({"lineItems": [{"productId": 940, "quantity": 1}]}),
+        )
+        .await;
+    assert_sf_error(&r, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+async fn currency_change_and_line_items_through_checkout(app: TestApp) {
+    let app = app.with_fixtures().await;
+    let b = app.browser();
+    let id = lamp_cart(&b).await;
+    let r = b
+        .post(
+            &format!("{SF}/carts/{id}/currency"),
+            json!({"currencyCode": "EUR"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body[0]["currency"]["code"], "EUR");
+    // 19.99 USD at 0.92 EUR per USD.
+    assert_eq!(num(&r.body[0]["cartAmount"]), 18.39, "{}", r.body);
+    let r = b
+        .post(
+            &format!("{SF}/carts/{id}/currency"),
+            json!({"currencyCode": "XYZ"}),
+        )
+        .await;
+    assert_sf_error(&r, StatusCode::NOT_FOUND);
+    let item = r.body["errors"][0]["title"].clone();
+    assert!(item.as_str().unwrap().contains("XYZ"));
+    let checkout = b.get(&format!("{SF}/checkouts/{id}")).await;
+    let item = checkout.body["cart"]["lineItems"]["physicalItems"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = b
+        .put(
+            &format!("{SF}/checkouts/{id}/carts/{id}/items/{item}"),
+            json!({"lineItem": {"productId": 940, "quantity": 3}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.body["cart"]["lineItems"]["physicalItems"][0]["quantity"],
+        3
+    );
+    // Store credit needs a signed-in customer.
+    let r = b
+        .post(&format!("{SF}/checkouts/{id}/store-credit"), json!({}))
+        .await;
+    assert_sf_error(&r, StatusCode::BAD_REQUEST);
+    // Repeated bad codes lock code entry until the human check passes.
+    for _ in 0..5 {
+        let r = b
+            .post(
+                &format!("{SF}/checkouts/{id}/coupons"),
+                json!({"couponCode": "NOPE"}),
+            )
+            .await;
+        assert!(r.status.is_client_error(), "{}", r.body);
+        assert_ne!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    }
+    let r = b
+        .post(
+            &format!("{SF}/checkouts/{id}/coupons"),
+            json!({"couponCode": "NOPE"}),
+        )
+        .await;
+    assert_sf_error(&r, StatusCode::TOO_MANY_REQUESTS);
+    let r = b.get(&format!("{SF}/checkouts/{id}")).await;
+    assert_eq!(r.body["shouldExecuteSpamCheck"], true);
+    let r = b
+        .post(
+            &format!("{SF}/checkouts/{id}/spam-protection"),
+            json!({"token": "not-a-human"}),
+        )
+        .await;
+    assert_sf_error(&r, StatusCode::UNPROCESSABLE_ENTITY);
+    // Removing the last item through the checkout deletes the cart.
+    let r = b
+        .send(
+            Method::DELETE,
+            &format!("{SF}/checkouts/{id}/carts/{id}/items/{item}"),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    assert_eq!(b.get(&format!("{SF}/carts")).await.body, json!([]));
+}
+
+on_both_backends!(
+    whole_flow_to_the_cent,
+    one_shopper_never_reaches_another,
+    writes_need_the_csrf_token,
+    cors_for_configured_origins_only,
+    store_from_host,
+    currency_change_and_line_items_through_checkout,
+);
