@@ -41,7 +41,9 @@ async fn ready_to_order(b: &Browser<'_>, id: &str) -> Value {
         .collect();
     let r = b
         .post(
-            &format!("{SF}/checkouts/{id}/consignments?include=consignments.availableShippingOptions"),
+            &format!(
+                "{SF}/checkouts/{id}/consignments?include=consignments.availableShippingOptions"
+            ),
             json!([{"address": address(), "lineItems": items}]),
         )
         .await;
@@ -185,7 +187,10 @@ async fn one_shopper_never_reaches_another(app: TestApp) {
     let b = app.browser();
     let a_cart = lamp_cart(&a).await;
     let b_cart = lamp_cart(&b).await;
-    assert_ne!(a.cookie("SHOP_SESSION_TOKEN"), b.cookie("SHOP_SESSION_TOKEN"));
+    assert_ne!(
+        a.cookie("SHOP_SESSION_TOKEN"),
+        b.cookie("SHOP_SESSION_TOKEN")
+    );
 
     let r = b.get(&format!("{SF}/checkouts/{a_cart}")).await;
     assert_sf_error(&r, StatusCode::NOT_FOUND);
@@ -197,7 +202,10 @@ async fn one_shopper_never_reaches_another(app: TestApp) {
         .await;
     assert_sf_error(&r, StatusCode::NOT_FOUND);
     let r = b
-        .post(&format!("{SF}/checkouts/{a_cart}/billing-address"), address())
+        .post(
+            &format!("{SF}/checkouts/{a_cart}/billing-address"),
+            address(),
+        )
         .await;
     assert_sf_error(&r, StatusCode::NOT_FOUND);
     let r = b.delete(&format!("{SF}/carts/{a_cart}")).await;
@@ -250,11 +258,7 @@ async fn one_shopper_never_reaches_another(app: TestApp) {
     let token = b.cookie("SHOP_SESSION_TOKEN").unwrap();
     let (kept, _) = app
         .kassa
-        .attach_cart_to_shopper(
-            &store,
-            Some(&token),
-            server_cart.parse().unwrap(),
-        )
+        .attach_cart_to_shopper(&store, Some(&token), server_cart.parse().unwrap())
         .await
         .unwrap();
     assert_eq!(kept, token, "an existing session is reused");
@@ -347,7 +351,10 @@ async fn cors_for_configured_origins_only(app: TestApp) {
                 &[
                     ("Origin", origin),
                     ("Access-Control-Request-Method", "POST"),
-                    ("Access-Control-Request-Headers", "content-type,x-xsrf-token"),
+                    (
+                        "Access-Control-Request-Headers",
+                        "content-type,x-xsrf-token",
+                    ),
                 ],
             )
             .await
@@ -371,12 +378,22 @@ async fn cors_for_configured_origins_only(app: TestApp) {
     assert!(r.headers.get("access-control-allow-origin").is_none());
     // Actual requests: CORS headers for the allowed origin only.
     let r = b
-        .send(Method::GET, &format!("{SF}/carts"), None, &[("Origin", "https://shop.example")])
+        .send(
+            Method::GET,
+            &format!("{SF}/carts"),
+            None,
+            &[("Origin", "https://shop.example")],
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.headers["access-control-allow-credentials"], "true");
     let r = b
-        .send(Method::GET, &format!("{SF}/carts"), None, &[("Origin", "https://evil.example")])
+        .send(
+            Method::GET,
+            &format!("{SF}/carts"),
+            None,
+            &[("Origin", "https://evil.example")],
+        )
         .await;
     assert!(r.headers.get("access-control-allow-origin").is_none());
 }
