@@ -523,7 +523,24 @@ async fn currency_change_and_line_items_through_checkout(app: TestApp) {
     assert_eq!(b.get(&format!("{SF}/carts")).await.body, json!([]));
 }
 
+/// Every storefront operation of the three specs is in Kassa's own OpenAPI document.
+async fn openapi_lists_every_storefront_operation(app: TestApp) {
+    let r = app.get("/openapi.json").await;
+    let mut ops = Vec::new();
+    for (path, item) in r.body["paths"].as_object().unwrap() {
+        if let Some(rest) = path.strip_prefix(SF) {
+            for method in item.as_object().unwrap().keys() {
+                ops.push(format!("{method} {rest}"));
+            }
+        }
+    }
+    // carts.sf.yml 7 + checkouts.sf.yml 16 + orders.sf.yml 1.
+    assert_eq!(ops.len(), 24, "{ops:?}");
+    assert!(ops.contains(&"post /checkouts/{checkoutId}/spam-protection".to_string()));
+}
+
 on_both_backends!(
+    openapi_lists_every_storefront_operation,
     whole_flow_to_the_cent,
     one_shopper_never_reaches_another,
     writes_need_the_csrf_token,

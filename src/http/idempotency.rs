@@ -347,6 +347,18 @@ pub fn fingerprint(method: &str, path_and_query: &str, headers: &HeaderMap, body
             .unwrap_or_default();
         part(value);
     }
+    // A storefront shopper's credential is the session cookie: two shoppers reusing a
+    // key never share an answer. (Added only when present, so other fingerprints stay.)
+    if let Some(session) = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == crate::http::storefront::SESSION_COOKIE)
+    {
+        part(session.1.as_bytes());
+    }
     part(body);
     hex::encode(h.finalize())
 }

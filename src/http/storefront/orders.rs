@@ -40,6 +40,30 @@ fn status_name(id: i64) -> &'static str {
     }
 }
 
+/// Physical order items carry their discounts as an object keyed by discount id.
+fn items(list: &Value) -> Value {
+    let mut out = list.clone();
+    for item in out.as_array_mut().into_iter().flatten() {
+        let discounts: serde_json::Map<String, Value> = item["discounts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|d| {
+                let id = match &d["id"] {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (id, d["discountedAmount"].clone())
+            })
+            .collect();
+        item["discounts"] = Value::Object(discounts);
+    }
+    out
+}
+
+/// Money is reported in currency units as JSON numbers throughout, including
+/// `taxTotal` and `taxes[].amount`, which the spec types as integers (they cannot
+/// hold cents; BigCommerce's own responses carry decimals there).
 fn order_json(order: &PlacedOrder, base: &str) -> Value {
     let cart = &order.cart;
     let inc = includes(Some(
@@ -54,6 +78,57 @@ fn order_json(order: &PlacedOrder, base: &str) -> Value {
         .round()
         .to_i64()
         .unwrap_or_default();
+    // The order spec names coupons' types by name and ids as strings.
+    let coupons: Vec<Value> = cart
+        .checkout
+        .coupons
+        .iter()
+        .map(|a| {
+            json!({"id": a.id.to_string(), "code": a.code, "displayName": a.display_name,
+                   "couponType": a.coupon_type, "discountedAmount": a.discounted_amount})
+        })
+        .collect();
+    // Order line items are numbered 1, 2, … in cart order (the spec's ids are integers).
+    let numbers: std::collections::HashMap<String, usize> = cart
+        .line_items
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.id.to_string(), i + 1))
+        .collect();
+    let shipping: Vec<Value> = co["consignments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, k)| {
+            let a = &k["address"];
+            let ids: Vec<Value> = k["lineItemIds"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|id| id.as_str().and_then(|id| numbers.get(id)))
+                .map(|n| json!({"id": n}))
+                .collect();
+            json!({
+                "lineItems": ids,
+                "shippingAddressId": i + 1,
+                "firstName": a["firstName"], "lastName": a["lastName"], "company": a["company"],
+                "address1": a["address1"], "address2": a["address2"], "city": a["city"],
+                "stateOrProvince": a["stateOrProvince"], "postalCode": a["postalCode"],
+                "country": a["country"], "countryCode": a["countryCode"],
+                "email": a["email"], "phone": a["phone"],
+                "itemsTotal": ids.len(),
+                "itemsShipped": 0,
+                "shippingMethod": k["selectedShippingOption"]["description"].as_str().unwrap_or_default(),
+                "baseCost": k["shippingCostExTax"],
+                "costExTax": k["shippingCostExTax"],
+                "costIncTax": k["shippingCostIncTax"],
+                "baseHandlingCost": k["handlingCostExTax"],
+                "handlingCostExTax": k["handlingCostExTax"],
+                "handlingCostIncTax": k["handlingCostIncTax"],
+            })
+        })
+        .collect();
     let has_digital = c["lineItems"]["digitalItems"]
         .as_array()
         .is_some_and(|a| !a.is_empty());
@@ -67,9 +142,10 @@ fn order_json(order: &PlacedOrder, base: &str) -> Value {
         "giftWrappingCostTotal": 0,
         "orderAmount": co["grandTotal"],
         "orderAmountAsInteger": as_integer,
-        "coupons": co["coupons"],
+        "coupons": coupons,
         "lineItems": [{
-            "physicalItems": c["lineItems"]["physicalItems"],
+            "physicalItems": items(&c["lineItems"]["physicalItems"]),
+            // The spec keeps digital items' discounts as a list.
             "digitalItems": c["lineItems"]["digitalItems"],
             "giftCertificate": c["lineItems"]["giftCertificates"],
         }],
@@ -87,7 +163,7 @@ fn order_json(order: &PlacedOrder, base: &str) -> Value {
         "taxTotal": co["taxTotal"],
         "totalDiscount": c["discountAmount"],
         "channelId": cart.channel_id,
-        "consignments": co["consignments"],
+        "consignments": {"shipping": shipping},
     })
 }
 

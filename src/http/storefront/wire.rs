@@ -88,8 +88,56 @@ fn currency(cart: &Cart) -> Value {
     })
 }
 
+/// Which storefront schema a cart is shaped for: the two spec files disagree on a
+/// few types (coupon types, discount ids), and each response follows its own file.
+#[derive(Clone, Copy, PartialEq)]
+enum Flavor {
+    /// `carts.sf.yml`: coupon types as numbers, physical discount ids as strings.
+    Cart,
+    /// The cart inside a `checkouts.sf.yml` checkout: coupon types as strings,
+    /// discount ids as numbers.
+    CheckoutCart,
+}
+
+fn coupon_type_number(t: &Value) -> Option<i64> {
+    match t.as_str()? {
+        "per_item_discount" => Some(0),
+        "percentage_discount" => Some(1),
+        "per_total_discount" => Some(2),
+        "shipping_discount" => Some(3),
+        "free_shipping" => Some(4),
+        "promotion" => Some(5),
+        _ => None,
+    }
+}
+
+fn number_coupon_types(coupons: Option<&mut Value>) {
+    for c in coupons.and_then(Value::as_array_mut).into_iter().flatten() {
+        if let Some(n) = coupon_type_number(&c["couponType"]) {
+            c["couponType"] = n.into();
+        }
+    }
+}
+
+/// A discount id as a number: promotion ids are numbers already; the coupon's share
+/// is named by the coupon's id; a manual discount is 0.
+fn numeric_discount_ids(items: Option<&mut Value>, cart: &Cart) {
+    let coupon_id = cart.checkout.coupons.first().map_or(0, |c| c.id);
+    for item in items.and_then(Value::as_array_mut).into_iter().flatten() {
+        for d in item["discounts"].as_array_mut().into_iter().flatten() {
+            let n = match &d["id"] {
+                Value::Number(n) => n.as_i64().unwrap_or(0),
+                Value::String(s) if s == "coupon" => coupon_id,
+                Value::String(s) => s.parse().unwrap_or(0),
+                _ => 0,
+            };
+            d["id"] = n.into();
+        }
+    }
+}
+
 /// Where v3 and storefront carts differ beyond the case of their keys.
-fn fix_cart(v: &mut Value, cart: &Cart) {
+fn fix_cart(v: &mut Value, cart: &Cart, flavor: Flavor) {
     let Some(m) = v.as_object_mut() else {
         return;
     };
@@ -98,21 +146,13 @@ fn fix_cart(v: &mut Value, cart: &Cart) {
         m.insert("isTaxIncluded".into(), t);
     }
     m.remove("redirectUrls");
-    // The storefront reports coupon types by number (0 per item … 4 free shipping).
-    if let Some(coupons) = m.get_mut("coupons").and_then(Value::as_array_mut) {
-        for c in coupons {
-            let n = match c["couponType"].as_str() {
-                Some("per_item_discount") => Some(0),
-                Some("percentage_discount") => Some(1),
-                Some("per_total_discount") => Some(2),
-                Some("shipping_discount") => Some(3),
-                Some("free_shipping") => Some(4),
-                Some("promotion") => Some(5),
-                _ => None,
-            };
-            if let Some(n) = n {
-                c["couponType"] = n.into();
-            }
+    if flavor == Flavor::Cart {
+        number_coupon_types(m.get_mut("coupons"));
+    }
+    if let Some(lines) = m.get_mut("lineItems") {
+        numeric_discount_ids(lines.get_mut("digitalItems"), cart);
+        if flavor == Flavor::CheckoutCart {
+            numeric_discount_ids(lines.get_mut("physicalItems"), cart);
         }
     }
 }
@@ -120,7 +160,7 @@ fn fix_cart(v: &mut Value, cart: &Cart) {
 /// A storefront cart.
 pub fn cart_json(cart: &Cart, inc: &Includes, base: &str) -> Value {
     let mut v = camel_keys(serde_json::to_value(cart_wire(cart, inc, base)).unwrap_or_default());
-    fix_cart(&mut v, cart);
+    fix_cart(&mut v, cart, Flavor::Cart);
     v
 }
 
@@ -143,8 +183,9 @@ pub fn checkout_json(cart: &Cart, inc: &Includes, base: &str, spam_check: bool) 
     let mut v =
         camel_keys(serde_json::to_value(checkout_wire(cart, inc, base)).unwrap_or_default());
     if let Some(c) = v.get_mut("cart") {
-        fix_cart(c, cart);
+        fix_cart(c, cart, Flavor::CheckoutCart);
     }
+    number_coupon_types(v.get_mut("coupons"));
     if let Some(m) = v.as_object_mut() {
         m.insert("shouldExecuteSpamCheck".into(), spam_check.into());
     }
