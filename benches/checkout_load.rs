@@ -167,7 +167,9 @@ fn free_port() -> u16 {
 async fn spawn_node(database_url: &str, demo: bool) -> Node {
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_kassa"));
+    // KASSA_BIN runs another build (e.g. main's) under the same load generator, for A/B runs.
+    let bin = std::env::var("KASSA_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_kassa").into());
+    let mut cmd = tokio::process::Command::new(bin);
     cmd.arg("serve")
         .arg("--listen")
         .arg(format!("127.0.0.1:{port}"))
