@@ -23,10 +23,22 @@ async fn concurrent_orders_all_commit_and_a_refused_one_leaves_nothing(app: Test
     let scarce = tracked_product(&app, "Last one", 1).await;
     let mut ids = Vec::new();
     for _ in 0..12 {
-        ids.push(checkout_with(&app, json!({"line_items": [{"product_id": 930, "quantity": 2}]})).await);
+        ids.push(
+            checkout_with(
+                &app,
+                json!({"line_items": [{"product_id": 930, "quantity": 2}]}),
+            )
+            .await,
+        );
     }
     for _ in 0..2 {
-        ids.push(checkout_with(&app, json!({"line_items": [{"product_id": scarce, "quantity": 1}]})).await);
+        ids.push(
+            checkout_with(
+                &app,
+                json!({"line_items": [{"product_id": scarce, "quantity": 1}]}),
+            )
+            .await,
+        );
     }
     let replies = join_all(ids.iter().map(|id| place(&app, id))).await;
     let mut orders = BTreeSet::new();
@@ -73,7 +85,10 @@ async fn concurrent_orders_all_commit_and_a_refused_one_leaves_nothing(app: Test
                 .unwrap_or_else(|| panic!("{name} missing from /metrics"))
         };
         assert!(figure("kassa_sqlite_commit_batches_total{outcome=\"committed\"}") > 0);
-        assert_eq!(figure("kassa_sqlite_commit_batches_total{outcome=\"failed\"}"), 0);
+        assert_eq!(
+            figure("kassa_sqlite_commit_batches_total{outcome=\"failed\"}"),
+            0
+        );
         // At least the 13 orders were committed jobs.
         assert!(figure("kassa_sqlite_commit_batch_jobs_sum") >= 13);
     }
@@ -82,14 +97,18 @@ async fn concurrent_orders_all_commit_and_a_refused_one_leaves_nothing(app: Test
 async fn racing_adds_to_one_cart_all_land(app: TestApp) {
     let app = app.with_fixtures().await;
     let r = app
-        .post(CARTS, json!({"line_items": [{"product_id": 930, "quantity": 1}]}))
+        .post(
+            CARTS,
+            json!({"line_items": [{"product_id": 930, "quantity": 1}]}),
+        )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let cart = r.data()["id"].as_str().expect("cart id").to_string();
     // Each loses the version race to some others and is replayed on the newer cart.
+    let items = format!("{CARTS}/{cart}/items");
     let adds = join_all((0..10).map(|_| {
         app.post(
-            &format!("{CARTS}/{cart}/items"),
+            &items,
             json!({"line_items": [{"product_id": 930, "quantity": 1}]}),
         )
     }))
