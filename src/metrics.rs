@@ -1,8 +1,10 @@
 //! Figures for `/metrics` in Prometheus' text format: request latency per route
 //! template, responses by status, what use cases count (cart-write replays, order
-//! placements retried after releasing lapsed reservations), and the database pools.
+//! placements retried after releasing lapsed reservations), the database pools, and the
+//! SQLite writer's commit batches.
 //! Lock-free on the request path: one read lock to find a route's histogram, atomics after.
 
+use crate::store::group_commit::{BatchFigures, COMMIT_BOUNDS_US, JOB_BOUNDS};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -99,8 +101,9 @@ impl Metrics {
         }
     }
 
-    /// The text exposition; `pools` are (pool name, open connections, idle connections).
-    pub fn render(&self, pools: &[(&str, u32, usize)]) -> String {
+    /// The text exposition; `pools` are (pool name, open connections, idle connections),
+    /// `commits` the SQLite writer's group-commit figures when that is the backend.
+    pub fn render(&self, pools: &[(&str, u32, usize)], commits: Option<&BatchFigures>) -> String {
         let mut out = String::new();
         let mut routes: Vec<((String, String), Arc<RouteFigures>)> = match self.routes.read() {
             Ok(r) => r.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
@@ -213,8 +216,65 @@ impl Metrics {
                  kassa_db_pool_connections{{pool=\"{pool}\",state=\"idle\"}} {idle}"
             );
         }
+        if let Some(c) = commits {
+            render_commits(&mut out, c);
+        }
         out
     }
+}
+
+/// The SQLite writer's batches: how many, how full, how long their COMMIT took.
+fn render_commits(out: &mut String, c: &BatchFigures) {
+    let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+    let _ = writeln!(
+        out,
+        "# HELP kassa_sqlite_commit_batches_total SQLite write batches (one COMMIT, one fsync each), by outcome.\n\
+         # TYPE kassa_sqlite_commit_batches_total counter\n\
+         kassa_sqlite_commit_batches_total{{outcome=\"committed\"}} {}\n\
+         kassa_sqlite_commit_batches_total{{outcome=\"failed\"}} {}\n\
+         # HELP kassa_sqlite_commit_jobs_rolled_back_total Write transactions rolled back to their savepoint inside a batch.\n\
+         # TYPE kassa_sqlite_commit_jobs_rolled_back_total counter\n\
+         kassa_sqlite_commit_jobs_rolled_back_total {}\n\
+         # HELP kassa_sqlite_commit_batch_jobs Committed write transactions per batch.\n\
+         # TYPE kassa_sqlite_commit_batch_jobs histogram",
+        load(&c.batches) - load(&c.failed_batches),
+        load(&c.failed_batches),
+        load(&c.rolled_back_jobs),
+    );
+    let batches = load(&c.batches);
+    let mut cumulative = 0;
+    for (i, bound) in JOB_BOUNDS.iter().enumerate() {
+        cumulative += load(&c.jobs_buckets[i]);
+        let _ = writeln!(
+            out,
+            "kassa_sqlite_commit_batch_jobs_bucket{{le=\"{bound}\"}} {cumulative}"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "kassa_sqlite_commit_batch_jobs_bucket{{le=\"+Inf\"}} {batches}\n\
+         kassa_sqlite_commit_batch_jobs_sum {}\n\
+         kassa_sqlite_commit_batch_jobs_count {batches}\n\
+         # HELP kassa_sqlite_commit_duration_seconds Time the batch COMMIT (and its fsync) took.\n\
+         # TYPE kassa_sqlite_commit_duration_seconds histogram",
+        load(&c.jobs),
+    );
+    let mut cumulative = 0;
+    for (i, bound) in COMMIT_BOUNDS_US.iter().enumerate() {
+        cumulative += load(&c.commit_buckets[i]);
+        let _ = writeln!(
+            out,
+            "kassa_sqlite_commit_duration_seconds_bucket{{le=\"{}\"}} {cumulative}",
+            *bound as f64 / 1e6
+        );
+    }
+    let _ = writeln!(
+        out,
+        "kassa_sqlite_commit_duration_seconds_bucket{{le=\"+Inf\"}} {batches}\n\
+         kassa_sqlite_commit_duration_seconds_sum {}\n\
+         kassa_sqlite_commit_duration_seconds_count {batches}",
+        load(&c.commit_us) as f64 / 1e6
+    );
 }
 
 fn escape(label: &str) -> String {
@@ -232,7 +292,7 @@ mod tests {
         m.observe("GET", "/a/{id}", 409, Duration::from_millis(20));
         m.observe("GET", "/a/{id}", 200, Duration::from_secs(30));
         m.count(Event::CartWriteReplayed);
-        let text = m.render(&[("write", 1, 1)]);
+        let text = m.render(&[("write", 1, 1)], None);
         assert!(text.contains(
             "kassa_http_request_duration_seconds_bucket{method=\"GET\",route=\"/a/{id}\",le=\"0.0005\"} 1"
         ));

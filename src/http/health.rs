@@ -17,7 +17,10 @@ pub fn router() -> Router<AppState> {
 
 /// Prometheus text exposition (figures of this node only).
 async fn metrics(State(state): State<AppState>) -> axum::response::Response {
-    let text = state.kassa.metrics.render(&state.kassa.store.pool_stats());
+    let text = state.kassa.metrics.render(
+        &state.kassa.store.pool_stats(),
+        state.kassa.store.commit_figures(),
+    );
     (
         [(
             axum::http::header::CONTENT_TYPE,

@@ -60,6 +60,9 @@ impl Store {
             .await?
             .rows_affected();
             if n != 1 {
+                // Waits (on SQLite) for the batch that holds the winner to commit, so
+                // the caller's replay reads the winner's version.
+                tx.rollback().await?;
                 return Ok(false);
             }
             insert_outbox!(tx, store_id, cart.updated_time, events);
@@ -92,6 +95,9 @@ impl Store {
             .await?
             .rows_affected();
             if n != 1 {
+                // Waits (on SQLite) for the batch that holds the winner to commit, so
+                // the caller's replay reads the winner's version.
+                tx.rollback().await?;
                 return Ok(false);
             }
             for sql in [

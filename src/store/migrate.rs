@@ -105,6 +105,8 @@ pub(super) async fn run(db: &Db) -> StoreResult<usize> {
     let mut applied = 0;
     match db {
         Db::Sqlite { write, .. } => {
+            // Before serving, straight on the pool: migrations are not batched.
+            let write = write.pool();
             sqlx::raw_sql(CREATE_TABLE).execute(write).await?;
             for m in MIGRATIONS {
                 let mut tx = write.begin().await?;

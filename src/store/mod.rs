@@ -11,6 +11,7 @@ mod checkout_tokens;
 mod config_docs;
 pub mod customers;
 pub mod gift_certificates;
+pub mod group_commit;
 pub mod idempotency;
 mod metafields;
 mod migrate;
@@ -70,11 +71,12 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 #[derive(Clone, Debug)]
 pub enum Db {
-    /// SQLite allows one writer: a one-connection pool serializes writes in-process
-    /// (no `SQLITE_BUSY`), while readers use their own pool under WAL.
+    /// SQLite allows one writer: one task owns the one write connection and commits
+    /// waiting transactions together (group commit, see `group_commit`), while readers
+    /// use their own pool under WAL.
     Sqlite {
         read: SqlitePool,
-        write: SqlitePool,
+        write: group_commit::SqliteWriter,
     },
     Postgres(PgPool),
 }
@@ -127,8 +129,11 @@ impl Store {
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
                 .acquire_timeout(Duration::from_secs(60))
+                // The writer task is its only user between batches; a ping per batch is waste.
+                .test_before_acquire(false)
                 .connect_with(opts.clone())
                 .await?;
+            let write = group_commit::SqliteWriter::start(write, group_commit::Limits::default());
             let read = SqlitePoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(Duration::from_secs(30))
@@ -170,9 +175,17 @@ impl Store {
         match &self.db {
             Db::Sqlite { read, write } => vec![
                 ("sqlite_read", read.size(), read.num_idle()),
-                ("sqlite_write", write.size(), write.num_idle()),
+                ("sqlite_write", write.pool().size(), write.pool().num_idle()),
             ],
             Db::Postgres(p) => vec![("postgres", p.size(), p.num_idle())],
+        }
+    }
+
+    /// Group-commit figures of the SQLite writer (None on PostgreSQL, which batches its own commits).
+    pub fn commit_figures(&self) -> Option<&group_commit::BatchFigures> {
+        match &self.db {
+            Db::Sqlite { write, .. } => Some(write.figures()),
+            Db::Postgres(_) => None,
         }
     }
 
@@ -188,7 +201,7 @@ impl Store {
         match &self.db {
             Db::Sqlite { read, write } => {
                 read.close().await;
-                write.close().await;
+                write.pool().close().await;
             }
             Db::Postgres(p) => p.close().await,
         }

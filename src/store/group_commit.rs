@@ -1,0 +1,603 @@
+//! Group commit for SQLite. With `synchronous=FULL` every COMMIT costs an fsync of the
+//! WAL, and a disk gives a few hundred of those a second; one writer that commits each
+//! use case on its own is bounded by them. Here one task owns the single write
+//! connection and runs the transactions that are waiting inside one SQLite transaction:
+//!
+//! - each job runs inside its own `SAVEPOINT`, so it stays atomic: a job that fails (or
+//!   is dropped) is rolled back to its savepoint and the others go on;
+//! - a job's `commit()` returns only after the batch's `COMMIT` has returned, so no reply
+//!   (and no HTTP 2xx) leaves before its writes are durable; if the `COMMIT` fails,
+//!   every job of the batch gets the error;
+//! - a batch admits jobs while they are waiting, at most a set number and for at most
+//!   a set time ([`Limits`]), so a long job cannot hold the others' replies for long.
+//!
+//! `SqliteWriter::begin` stands in for `SqlitePool::begin`, and `BatchTx` derefs to the
+//! connection like `sqlx::Transaction` does, so store code is the same for both backends.
+
+use futures_util::future::BoxFuture;
+use futures_util::stream::{self, BoxStream, TryStreamExt};
+use sqlx::pool::PoolConnection;
+use sqlx::sqlite::{SqliteQueryResult, SqliteRow, SqliteStatement, SqliteTypeInfo};
+use sqlx::{Sqlite, SqliteConnection, SqlitePool};
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+
+/// How far a batch may grow.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// At most this many jobs share one COMMIT.
+    pub max_jobs: usize,
+    /// A batch admits no new job once it has been open this long, so one slow job
+    /// delays the replies of at most the jobs already in its batch.
+    pub max_open: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        // 64 jobs of ~100 µs each fill about 6 ms: about the cost of the fsync they share.
+        Limits {
+            max_jobs: 64,
+            max_open: Duration::from_millis(10),
+        }
+    }
+}
+
+/// Upper bounds of the jobs-per-batch histogram.
+pub const JOB_BOUNDS: [u64; 7] = [1, 2, 4, 8, 16, 32, 64];
+/// Upper bounds of the commit-duration histogram, in microseconds.
+pub const COMMIT_BOUNDS_US: [u64; 10] = [
+    100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 100_000, 1_000_000,
+];
+
+/// Figures for `/metrics`, bumped by the writer task.
+#[derive(Debug, Default)]
+pub struct BatchFigures {
+    pub batches: AtomicU64,
+    pub failed_batches: AtomicU64,
+    pub jobs: AtomicU64,
+    pub rolled_back_jobs: AtomicU64,
+    pub jobs_buckets: [AtomicU64; JOB_BOUNDS.len()],
+    pub commit_buckets: [AtomicU64; COMMIT_BOUNDS_US.len()],
+    pub commit_us: AtomicU64,
+}
+
+impl BatchFigures {
+    fn record(&self, jobs: usize, took: Duration, ok: bool) {
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        if !ok {
+            self.failed_batches.fetch_add(1, Ordering::Relaxed);
+        }
+        let jobs = jobs as u64;
+        self.jobs.fetch_add(jobs, Ordering::Relaxed);
+        if let Some(i) = JOB_BOUNDS.iter().position(|b| jobs <= *b) {
+            self.jobs_buckets[i].fetch_add(1, Ordering::Relaxed);
+        }
+        let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        self.commit_us.fetch_add(us, Ordering::Relaxed);
+        if let Some(i) = COMMIT_BOUNDS_US.iter().position(|b| us <= *b) {
+            self.commit_buckets[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// What a job gets: the batch's connection, inside a fresh savepoint.
+type Lease = Result<BatchTx, sqlx::Error>;
+
+/// How a job hands the connection back.
+enum End {
+    /// Keep its writes; tell it how the batch's COMMIT went.
+    Commit(oneshot::Sender<Result<(), String>>),
+    /// Undo its writes; tell it (if it waits) when the batch is over.
+    Rollback(Option<oneshot::Sender<Result<(), String>>>),
+}
+
+struct Returned {
+    conn: PoolConnection<Sqlite>,
+    end: End,
+}
+
+/// The SQLite write side: a handle on the writer task. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct SqliteWriter {
+    pool: SqlitePool,
+    queue: mpsc::UnboundedSender<oneshot::Sender<Lease>>,
+    figures: Arc<BatchFigures>,
+}
+
+impl SqliteWriter {
+    /// Starts the writer task on the current runtime. `pool` should hold one connection.
+    pub fn start(pool: SqlitePool, limits: Limits) -> SqliteWriter {
+        let (queue, rx) = mpsc::unbounded_channel();
+        let figures = Arc::new(BatchFigures::default());
+        tokio::spawn(run(pool.clone(), rx, figures.clone(), limits));
+        SqliteWriter {
+            pool,
+            queue,
+            figures,
+        }
+    }
+
+    /// The underlying pool, for work that runs before serving (migrations).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    pub fn figures(&self) -> &BatchFigures {
+        &self.figures
+    }
+
+    /// Waits for a place in a batch. Use like `sqlx::Transaction`: run statements on
+    /// `&mut *tx`, then `commit()`; dropping it undoes this job's writes only.
+    pub async fn begin(&self) -> Result<BatchTx, sqlx::Error> {
+        let (tx, rx) = oneshot::channel();
+        self.queue.send(tx).map_err(|_| sqlx::Error::PoolClosed)?;
+        rx.await.map_err(|_| sqlx::Error::PoolClosed)?
+    }
+}
+
+/// One job's share of a batch transaction.
+pub struct BatchTx {
+    conn: Option<PoolConnection<Sqlite>>,
+    back: Option<oneshot::Sender<Returned>>,
+}
+
+impl std::fmt::Debug for BatchTx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BatchTx")
+    }
+}
+
+impl BatchTx {
+    fn hand_back(&mut self, end: End) {
+        if let (Some(conn), Some(back)) = (self.conn.take(), self.back.take()) {
+            // If the writer is gone the connection just drops: its pool rolls it back.
+            let _ = back.send(Returned { conn, end });
+        }
+    }
+
+    /// Keeps this job's writes and waits until the batch holding them is committed.
+    pub async fn commit(mut self) -> Result<(), sqlx::Error> {
+        let (tx, rx) = oneshot::channel();
+        self.hand_back(End::Commit(tx));
+        match rx.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(batch_error(&e)),
+            Err(_) => Err(sqlx::Error::PoolClosed),
+        }
+    }
+
+    /// Undoes this job's writes, then waits until the batch it ran in is over, so a
+    /// read that follows (e.g. a retry after a `version` conflict) sees what the
+    /// other jobs of the batch committed.
+    pub async fn rollback(mut self) -> Result<(), sqlx::Error> {
+        let (tx, rx) = oneshot::channel();
+        self.hand_back(End::Rollback(Some(tx)));
+        let _ = rx.await;
+        Ok(())
+    }
+}
+
+impl Deref for BatchTx {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        // Present from creation until commit/rollback, which consume self.
+        self.conn.as_deref().unwrap_or_else(|| unreachable!())
+    }
+}
+
+impl DerefMut for BatchTx {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        self.conn.as_deref_mut().unwrap_or_else(|| unreachable!())
+    }
+}
+
+impl Drop for BatchTx {
+    fn drop(&mut self) {
+        self.hand_back(End::Rollback(None));
+    }
+}
+
+fn batch_error(msg: &str) -> sqlx::Error {
+    sqlx::Error::Io(std::io::Error::other(format!("group commit failed: {msg}")))
+}
+
+/// How one job ended, as seen by the writer.
+enum JobEnd {
+    Committed(oneshot::Sender<Result<(), String>>),
+    RolledBack(Option<oneshot::Sender<Result<(), String>>>),
+    /// The job went away before it got the connection.
+    Gone,
+}
+
+async fn exec(conn: &mut SqliteConnection, sql: &'static str) -> Result<(), sqlx::Error> {
+    sqlx::raw_sql(sql).execute(conn).await.map(|_| ())
+}
+
+/// Runs one job inside a savepoint. On Err the connection may be lost and the batch
+/// transaction is no longer trustworthy.
+async fn run_job(
+    conn: PoolConnection<Sqlite>,
+    job: oneshot::Sender<Lease>,
+) -> (Option<PoolConnection<Sqlite>>, Result<JobEnd, String>) {
+    let mut conn = conn;
+    if let Err(e) = exec(&mut conn, "SAVEPOINT kassa_job").await {
+        let _ = job.send(Err(batch_error(&e.to_string())));
+        return (Some(conn), Err(e.to_string()));
+    }
+    let (back, returned) = oneshot::channel();
+    let lease = BatchTx {
+        conn: Some(conn),
+        back: Some(back),
+    };
+    if let Err(Ok(mut lease)) = job.send(Ok(lease)) {
+        // The job was cancelled while it waited: take the connection back unused.
+        let conn = lease.conn.take();
+        lease.back.take();
+        let Some(mut conn) = conn else {
+            return (None, Err("connection lost".into()));
+        };
+        return match exec(&mut conn, "RELEASE kassa_job").await {
+            Ok(()) => (Some(conn), Ok(JobEnd::Gone)),
+            Err(e) => (Some(conn), Err(e.to_string())),
+        };
+    }
+    let Ok(Returned { mut conn, end }) = returned.await else {
+        return (None, Err("a job lost the write connection".into()));
+    };
+    let done = match end {
+        End::Commit(tell) => match exec(&mut conn, "RELEASE kassa_job").await {
+            Ok(()) => Ok(JobEnd::Committed(tell)),
+            Err(e) => {
+                let _ = tell.send(Err(e.to_string()));
+                Err(e)
+            }
+        },
+        End::Rollback(tell) => {
+            match exec(&mut conn, "ROLLBACK TO kassa_job; RELEASE kassa_job").await {
+                Ok(()) => Ok(JobEnd::RolledBack(tell)),
+                Err(e) => {
+                    if let Some(t) = tell {
+                        let _ = t.send(Err(e.to_string()));
+                    }
+                    Err(e)
+                }
+            }
+        }
+    };
+    (Some(conn), done.map_err(|e| e.to_string()))
+}
+
+/// Opens the batch transaction; a connection left inside a transaction (a job that
+/// vanished with it) is rolled back first.
+async fn open(pool: &SqlitePool) -> Result<PoolConnection<Sqlite>, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    if exec(&mut conn, "BEGIN IMMEDIATE").await.is_ok() {
+        return Ok(conn);
+    }
+    let _ = exec(&mut conn, "ROLLBACK").await;
+    match exec(&mut conn, "BEGIN IMMEDIATE").await {
+        Ok(()) => Ok(conn),
+        Err(e) => {
+            conn.close_on_drop();
+            Err(e)
+        }
+    }
+}
+
+async fn run(
+    pool: SqlitePool,
+    mut queue: mpsc::UnboundedReceiver<oneshot::Sender<Lease>>,
+    figures: Arc<BatchFigures>,
+    limits: Limits,
+) {
+    while let Some(first) = queue.recv().await {
+        let conn = match open(&pool).await {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = first.send(Err(e));
+                continue;
+            }
+        };
+        let opened = Instant::now();
+        let mut committed: Vec<oneshot::Sender<Result<(), String>>> = Vec::new();
+        let mut waiting: Vec<oneshot::Sender<Result<(), String>>> = Vec::new();
+        let mut broken: Option<String> = None;
+        let mut next = Some(first);
+        let mut held = Some(conn);
+        while let Some(job) = next.take() {
+            // Every Ok path of run_job gives the connection back, so it is here
+            // whenever another job was taken from the queue.
+            let Some(conn) = held.take() else { break };
+            let (back, end) = run_job(conn, job).await;
+            held = back;
+            match end {
+                Ok(JobEnd::Committed(tell)) => committed.push(tell),
+                Ok(JobEnd::RolledBack(tell)) => {
+                    figures.rolled_back_jobs.fetch_add(1, Ordering::Relaxed);
+                    waiting.extend(tell);
+                }
+                Ok(JobEnd::Gone) => {}
+                Err(e) => {
+                    broken = Some(e);
+                    break;
+                }
+            }
+            if committed.len() >= limits.max_jobs || opened.elapsed() >= limits.max_open {
+                break;
+            }
+            next = queue.try_recv().ok();
+        }
+        let started = Instant::now();
+        let outcome = match (broken, held.as_mut()) {
+            (None, Some(conn)) => exec(conn, "COMMIT").await.map_err(|e| e.to_string()),
+            (Some(e), _) => Err(e),
+            (None, None) => Err("the write connection was lost".to_string()),
+        };
+        if outcome.is_err()
+            && let Some(conn) = held.as_mut()
+            && exec(conn, "ROLLBACK").await.is_err()
+        {
+            // Leave no half-open transaction behind: close it so the pool opens a clean one.
+            tracing::error!("group commit: write connection discarded after a failed batch");
+            if let Some(mut c) = held.take() {
+                c.close_on_drop();
+            }
+        }
+        figures.record(committed.len(), started.elapsed(), outcome.is_ok());
+        // Back to the pool before anyone hears back, so the next batch can start at once.
+        drop(held);
+        for tell in committed.into_iter().chain(waiting) {
+            let _ = tell.send(outcome.clone());
+        }
+    }
+}
+
+/// A statement run straight on the writer (no `begin()`) is a job of its own, as it
+/// was its own autocommit transaction on the plain pool: atomic, batched, durable
+/// before it returns.
+impl<'p> sqlx::Executor<'p> for &'_ SqliteWriter {
+    type Database = Sqlite;
+
+    fn fetch_many<'e, 'q: 'e, E>(
+        self,
+        query: E,
+    ) -> BoxStream<'e, Result<sqlx::Either<SqliteQueryResult, SqliteRow>, sqlx::Error>>
+    where
+        E: 'q + sqlx::Execute<'q, Sqlite>,
+    {
+        let writer = self.clone();
+        // Collected first: nothing may reach the caller before the COMMIT returns.
+        let all = async move {
+            let mut tx = writer.begin().await?;
+            let rows: Vec<_> = tx.fetch_many(query).try_collect().await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(rows)
+        };
+        Box::pin(
+            stream::once(all)
+                .map_ok(|rows| stream::iter(rows.into_iter().map(Ok)))
+                .try_flatten(),
+        )
+    }
+
+    fn fetch_optional<'e, 'q: 'e, E>(
+        self,
+        query: E,
+    ) -> BoxFuture<'e, Result<Option<SqliteRow>, sqlx::Error>>
+    where
+        E: 'q + sqlx::Execute<'q, Sqlite>,
+    {
+        let writer = self.clone();
+        Box::pin(async move {
+            let mut tx = writer.begin().await?;
+            let row = tx.fetch_optional(query).await?;
+            tx.commit().await?;
+            Ok(row)
+        })
+    }
+
+    fn prepare_with<'e>(
+        self,
+        sql: sqlx::SqlStr,
+        parameters: &'e [SqliteTypeInfo],
+    ) -> BoxFuture<'e, Result<SqliteStatement, sqlx::Error>>
+    where
+        'p: 'e,
+    {
+        let pool = self.pool.clone();
+        Box::pin(async move { pool.acquire().await?.prepare_with(sql, parameters).await })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::sqlite::{
+        SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+    };
+
+    /// A writer on a fresh file, with limits wide enough that batches are decided by
+    /// what is waiting, not by the clock.
+    async fn writer() -> (SqliteWriter, SqlitePool, std::path::PathBuf) {
+        let path = std::env::temp_dir().join(format!("kassa-gc-{}.db", uuid::Uuid::new_v4()));
+        let opts = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(opts.clone())
+            .await
+            .unwrap();
+        sqlx::raw_sql(
+            "CREATE TABLE parent (id INTEGER PRIMARY KEY);
+             CREATE TABLE t (id INTEGER PRIMARY KEY, parent INTEGER
+               REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED);",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        let read = SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(opts)
+            .await
+            .unwrap();
+        let limits = Limits {
+            max_jobs: 1_000,
+            max_open: Duration::from_secs(60),
+        };
+        (SqliteWriter::start(pool, limits), read, path)
+    }
+
+    async fn ids(read: &SqlitePool) -> Vec<i64> {
+        sqlx::query_scalar("SELECT id FROM t ORDER BY id")
+            .fetch_all(read)
+            .await
+            .unwrap()
+    }
+
+    async fn insert(w: &SqliteWriter, id: i64) -> Result<(), sqlx::Error> {
+        let mut tx = w.begin().await?;
+        sqlx::query("INSERT INTO t (id) VALUES ($1)")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    }
+
+    /// Lets every spawned task run up to its first real wait (here: its place in the queue).
+    async fn settle() {
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn waiting_jobs_share_one_commit_and_all_are_durable() {
+        let (w, read, path) = writer().await;
+        // Hold the batch open with a first job so the others queue behind it.
+        let mut gate = w.begin().await.unwrap();
+        sqlx::query("INSERT INTO t (id) VALUES (0)")
+            .execute(&mut *gate)
+            .await
+            .unwrap();
+        let jobs: Vec<_> = (1..=20)
+            .map(|i| {
+                let w = w.clone();
+                tokio::spawn(async move { insert(&w, i).await })
+            })
+            .collect();
+        settle().await;
+        gate.commit().await.unwrap();
+        for j in jobs {
+            j.await.unwrap().unwrap();
+        }
+        assert_eq!(ids(&read).await, (0..=20).collect::<Vec<_>>());
+        let f = w.figures();
+        assert_eq!(f.jobs.load(Ordering::Relaxed), 21);
+        // The 20 that waited joined the gate's batch: one COMMIT for all 21.
+        assert_eq!(f.batches.load(Ordering::Relaxed), 1);
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_failing_job_rolls_back_alone_and_the_others_commit() {
+        let (w, read, path) = writer().await;
+        let gate = w.begin().await.unwrap();
+        let a = tokio::spawn({
+            let w = w.clone();
+            async move { insert(&w, 1).await }
+        });
+        // Writes two rows, then fails on a duplicate key: both must go.
+        let b = tokio::spawn({
+            let w = w.clone();
+            async move {
+                let mut tx = w.begin().await?;
+                for id in [2, 3, 1] {
+                    sqlx::query("INSERT INTO t (id) VALUES ($1)")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await
+            }
+        });
+        let c = tokio::spawn({
+            let w = w.clone();
+            async move { insert(&w, 4).await }
+        });
+        settle().await;
+        gate.commit().await.unwrap();
+        a.await.unwrap().unwrap();
+        let err = b.await.unwrap().unwrap_err();
+        assert!(err.to_string().contains("UNIQUE"), "{err}");
+        c.await.unwrap().unwrap();
+        assert_eq!(ids(&read).await, vec![1, 4]);
+        let f = w.figures();
+        assert_eq!(f.batches.load(Ordering::Relaxed), 1);
+        assert_eq!(f.rolled_back_jobs.load(Ordering::Relaxed), 1);
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_failed_commit_fails_every_job_of_the_batch_and_writes_nothing() {
+        let (w, read, path) = writer().await;
+        let gate = w.begin().await.unwrap();
+        let good = tokio::spawn({
+            let w = w.clone();
+            async move { insert(&w, 1).await }
+        });
+        // A deferred foreign key is only checked at COMMIT, so the whole batch fails there.
+        let bad = tokio::spawn({
+            let w = w.clone();
+            async move {
+                let mut tx = w.begin().await?;
+                sqlx::query("INSERT INTO t (id, parent) VALUES (2, 99)")
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await
+            }
+        });
+        settle().await;
+        gate.commit().await.unwrap_err();
+        good.await.unwrap().unwrap_err();
+        bad.await.unwrap().unwrap_err();
+        assert!(ids(&read).await.is_empty());
+        assert_eq!(w.figures().failed_batches.load(Ordering::Relaxed), 1);
+        // The writer goes on with a clean transaction.
+        insert(&w, 5).await.unwrap();
+        assert_eq!(ids(&read).await, vec![5]);
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_statement_straight_on_the_writer_is_its_own_committed_job() {
+        let (w, read, path) = writer().await;
+        sqlx::query("INSERT INTO t (id) VALUES (7)")
+            .execute(&w)
+            .await
+            .unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM t")
+            .fetch_one(&w)
+            .await
+            .unwrap();
+        assert_eq!(n, 1);
+        assert_eq!(ids(&read).await, vec![7]);
+        // A job dropped without commit leaves nothing.
+        {
+            let mut tx = w.begin().await.unwrap();
+            sqlx::query("INSERT INTO t (id) VALUES (8)")
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+        }
+        insert(&w, 9).await.unwrap();
+        assert_eq!(ids(&read).await, vec![7, 9]);
+        let _ = std::fs::remove_file(path);
+    }
+}
