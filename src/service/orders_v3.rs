@@ -66,6 +66,9 @@ fn money_of(d: Decimal) -> Money {
     Money::new(d.round_dp(4))
 }
 
+/// (index into the paid instruments, ten-thousandths refunded to it).
+type RefundParts = Vec<(usize, i64)>;
+
 impl Kassa {
     async fn v3_order(&self, store_id: i64, order_id: i64) -> ServiceResult<PayableOrder> {
         self.store
@@ -301,7 +304,7 @@ impl Kassa {
         txs: &[TransactionRow],
         total: Money,
         requested: Option<&[(String, Decimal)]>,
-    ) -> ServiceResult<(Vec<PaidInstrument>, Vec<(usize, i64)>)> {
+    ) -> ServiceResult<(Vec<PaidInstrument>, RefundParts)> {
         let events: Vec<_> = txs.iter().map(payment_event).collect();
         let paid = paid_instruments(&events);
         let requested: Option<Vec<(String, i64)>> = requested.map(|ps| {
