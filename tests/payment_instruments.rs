@@ -1,6 +1,8 @@
 //! Payment instruments over real HTTP on both backends: stored cards, gift certificates
 //! and store credit (partial amounts leave the order Pending until a second payment
 //! completes it), the authorize-only store setting, and the events payments write.
+//! Refunds go back to the instruments that paid: a gift certificate or store credit is
+//! credited back.
 
 mod common;
 
@@ -52,6 +54,11 @@ fn dec(v: &Value) -> f64 {
         Value::String(s) => s.parse().unwrap(),
         other => other.as_f64().unwrap(),
     }
+}
+
+async fn balance(app: &TestApp, gift_certificate: i64) -> f64 {
+    let path = format!("/stores/demo/v2/gift_certificates/{gift_certificate}");
+    dec(&app.get(&path).await.body["balance"])
 }
 
 async fn transactions(app: &TestApp, order_id: i64) -> Vec<Value> {
@@ -187,6 +194,75 @@ async fn gift_certificate_pays_part_and_a_card_the_rest(app: TestApp) {
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+
+    // Refunds go back where the money came from. The quote splits the whole order: the
+    // card (the most recent payment) first, then the certificate.
+    let card_part = dec(&t[1]["amount"]);
+    let actions = format!("/stores/demo/v3/orders/{order_id}/payment_actions");
+    let items =
+        |amount: f64| json!([{"item_type": "ORDER", "item_id": order_id, "amount": amount}]);
+    let r = app
+        .post(
+            &format!("{actions}/refund_quotes"),
+            json!({"items": items(total)}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let method = r.data()["refund_methods"][0].as_array().unwrap().clone();
+    assert_eq!(method.len(), 2, "{}", r.body);
+    assert_eq!(method[0]["provider_id"], "testgateway");
+    assert_eq!(dec(&method[0]["amount"]), card_part);
+    assert_eq!(method[1]["provider_id"], "gift_certificate");
+    assert_eq!(dec(&method[1]["amount"]), 4.0);
+    // 1.00 more than the card paid: the card's part, then 1.00 back to the certificate.
+    let r = app
+        .post(
+            &format!("{actions}/refunds"),
+            json!({"items": items(card_part + 1.0)}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let payments = r.data()["payments"].as_array().unwrap().clone();
+    assert_eq!(payments.len(), 2, "{}", r.body);
+    assert_eq!(payments[0]["provider_id"], "testgateway");
+    assert_eq!(dec(&payments[0]["amount"]), card_part);
+    assert_eq!(payments[1]["provider_id"], "gift_certificate");
+    assert_eq!(dec(&payments[1]["amount"]), 1.0);
+    assert_eq!(balance(&app, gid).await, 1.0);
+    // Naming a provider: more than it has left is refused, nothing changes.
+    let r = app
+        .post(
+            &format!("{actions}/refunds"),
+            json!({"items": items(3.5),
+                   "payments": [{"provider_id": "testgateway", "amount": 3.5, "offline": false}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.to_string().contains("left to refund"), "{}", r.body);
+    let r = app
+        .post(
+            &format!("{actions}/refunds"),
+            json!({"items": items(3.0),
+                   "payments": [{"provider_id": "gift_certificate", "amount": 3.0, "offline": false}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(balance(&app, gid).await, 4.0);
+    assert_eq!(v2_order(&app, order_id).await["status_id"], 4, "Refunded");
+    let t = transactions(&app, order_id).await;
+    let refunds: Vec<(String, f64)> = t
+        .iter()
+        .filter(|t| t["event"] == "refund")
+        .map(|t| (t["method"].as_str().unwrap().to_string(), dec(&t["amount"])))
+        .collect();
+    assert_eq!(
+        refunds,
+        vec![
+            ("credit_card".to_string(), card_part),
+            ("gift_certificate".to_string(), 1.0),
+            ("gift_certificate".to_string(), 3.0)
+        ]
+    );
 }
 
 async fn store_credit_pays_a_customers_order(app: TestApp) {
@@ -207,6 +283,25 @@ async fn store_credit_pays_a_customers_order(app: TestApp) {
         .await;
     let left = dec(&c.data()[0]["store_credit_amounts"][0]["amount"]);
     assert!((left - (100.0 - total)).abs() < 1e-9, "left {left}");
+
+    // A refund of the whole order credits the store credit back.
+    let r = app
+        .post(
+            &format!("/stores/demo/v3/orders/{order_id}/payment_actions/refunds"),
+            json!({"items": [{"item_type": "ORDER", "item_id": order_id, "amount": total}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.data()["payments"][0]["provider_id"], "store_credit");
+    let c = app
+        .get(&format!(
+            "/stores/demo/v3/customers?id:in={cid}&include=storecredit"
+        ))
+        .await;
+    assert_eq!(
+        dec(&c.data()[0]["store_credit_amounts"][0]["amount"]),
+        100.0
+    );
 
     // A guest has no store credit.
     let guest = order_for(&app, 0).await;

@@ -240,6 +240,134 @@ impl PaymentGateway for TestGateway {
     }
 }
 
+/// One payment event of an order as refunds see it: a successful `purchase` or `capture`
+/// pays through `provider`; a successful `refund` gives back through it. Gift certificates
+/// are told apart by code, since one order may be paid with several.
+#[derive(Clone, Debug)]
+pub struct PaymentEvent {
+    pub event: String,
+    pub ok: bool,
+    pub provider: String,
+    pub gift_certificate: Option<String>,
+    pub amount_e4: i64,
+}
+
+/// One instrument that paid an order, and how much of it was refunded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaidInstrument {
+    pub provider: String,
+    pub gift_certificate: Option<String>,
+    pub paid_e4: i64,
+    pub refunded_e4: i64,
+}
+
+impl PaidInstrument {
+    pub fn left_e4(&self) -> i64 {
+        (self.paid_e4 - self.refunded_e4).max(0)
+    }
+}
+
+/// The instruments that paid an order, in the order they first paid.
+pub fn paid_instruments(events: &[PaymentEvent]) -> Vec<PaidInstrument> {
+    let mut out: Vec<PaidInstrument> = Vec::new();
+    for e in events.iter().filter(|e| e.ok) {
+        let paying = matches!(e.event.as_str(), "purchase" | "capture");
+        if !paying && e.event != "refund" {
+            continue;
+        }
+        let i = match out
+            .iter()
+            .position(|p| p.provider == e.provider && p.gift_certificate == e.gift_certificate)
+        {
+            Some(i) => i,
+            None => {
+                out.push(PaidInstrument {
+                    provider: e.provider.clone(),
+                    gift_certificate: e.gift_certificate.clone(),
+                    paid_e4: 0,
+                    refunded_e4: 0,
+                });
+                out.len() - 1
+            }
+        };
+        if paying {
+            out[i].paid_e4 += e.amount_e4;
+        } else {
+            out[i].refunded_e4 += e.amount_e4;
+        }
+    }
+    out
+}
+
+/// Splits a refund of `total_e4` over the instruments that paid: (instrument index,
+/// amount) parts. With `requested` ((provider id, amount) pairs, as a client sent them),
+/// each provider's amount comes from its own instruments; without, the most recent
+/// payment is refunded first. Money goes back only where it came from, never more than
+/// each instrument paid.
+pub fn allocate_refund(
+    instruments: &[PaidInstrument],
+    total_e4: i64,
+    requested: Option<&[(String, i64)]>,
+) -> Result<Vec<(usize, i64)>, DomainError> {
+    let mut left: Vec<i64> = instruments.iter().map(PaidInstrument::left_e4).collect();
+    let mut parts: Vec<(usize, i64)> = Vec::new();
+    let mut take = |provider: Option<&str>, mut want: i64, parts: &mut Vec<(usize, i64)>| {
+        for i in (0..instruments.len()).rev() {
+            if want == 0 {
+                break;
+            }
+            if provider.is_some_and(|p| p != instruments[i].provider) {
+                continue;
+            }
+            let n = want.min(left[i]);
+            if n > 0 {
+                left[i] -= n;
+                want -= n;
+                match parts.iter_mut().find(|(j, _)| *j == i) {
+                    Some(part) => part.1 += n,
+                    None => parts.push((i, n)),
+                }
+            }
+        }
+        want
+    };
+    match requested {
+        None => {
+            if take(None, total_e4, &mut parts) > 0 {
+                return Err(DomainError::invalid(
+                    "The refund is more than is left of what the order was paid.",
+                ));
+            }
+        }
+        Some(requested) => {
+            for (n, (provider, amount_e4)) in requested.iter().enumerate() {
+                if !instruments.iter().any(|p| &p.provider == provider) {
+                    let used: Vec<&str> = instruments.iter().map(|p| p.provider.as_str()).collect();
+                    return Err(DomainError::field(
+                        format!("payments[{n}].provider_id"),
+                        format!(
+                            "The order was not paid with `{provider}`; it was paid with: {}.",
+                            used.join(", ")
+                        ),
+                    ));
+                }
+                let short = take(Some(provider), *amount_e4, &mut parts);
+                if short > 0 {
+                    let available = amount_e4 - short;
+                    return Err(DomainError::field(
+                        format!("payments[{n}].amount"),
+                        format!(
+                            "Only {} paid with `{provider}` is left to refund.",
+                            super::money::Money::from_e4(available).amount()
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(parts)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,5 +415,42 @@ mod tests {
             test_gateway("4000000000000119"),
             GatewayOutcome::GatewayError
         );
+    }
+
+    fn ev(event: &str, provider: &str, gc: Option<&str>, amount_e4: i64) -> PaymentEvent {
+        PaymentEvent {
+            event: event.into(),
+            ok: true,
+            provider: provider.into(),
+            gift_certificate: gc.map(Into::into),
+            amount_e4,
+        }
+    }
+
+    #[test]
+    fn refunds_go_back_to_each_instrument_most_recent_first() {
+        let events = [
+            ev("purchase", "gift_certificate", Some("A"), 50_000),
+            ev("authorization", "testgateway", None, 150_000),
+            ev("capture", "testgateway", None, 150_000),
+            ev("refund", "testgateway", None, 20_000),
+        ];
+        let paid = paid_instruments(&events);
+        assert_eq!(paid.len(), 2);
+        assert_eq!(paid[1].left_e4(), 130_000);
+        assert_eq!(
+            allocate_refund(&paid, 150_000, None).unwrap(),
+            vec![(1, 130_000), (0, 20_000)]
+        );
+        assert!(allocate_refund(&paid, 180_001, None).is_err());
+        let asked = [("gift_certificate".to_string(), 50_000)];
+        assert_eq!(
+            allocate_refund(&paid, 50_000, Some(&asked)).unwrap(),
+            vec![(0, 50_000)]
+        );
+        let asked = [("gift_certificate".to_string(), 50_001)];
+        assert!(allocate_refund(&paid, 50_001, Some(&asked)).is_err());
+        let asked = [("store_credit".to_string(), 1)];
+        assert!(allocate_refund(&paid, 1, Some(&asked)).is_err());
     }
 }

@@ -124,6 +124,33 @@ fn refund_wire(r: &RefundRow) -> Value {
                 .collect()
         })
         .unwrap_or_default();
+    // One entry per instrument refunded to; refunds written before the split was kept
+    // went back to one provider, for the whole amount.
+    let parts: Vec<(Value, i64)> = match doc["payments"].as_array() {
+        Some(ps) => ps
+            .iter()
+            .map(|p| {
+                (
+                    p["provider_id"].clone(),
+                    p["amount_e4"].as_i64().unwrap_or(0),
+                )
+            })
+            .collect(),
+        None => vec![(doc["provider_id"].clone(), r.total_e4)],
+    };
+    let payments: Vec<Value> = parts
+        .into_iter()
+        .map(|(provider, e4)| {
+            json!({
+                "id": r.id,
+                "provider_id": provider,
+                "amount": money(e4),
+                "offline": false,
+                "is_declined": false,
+                "declined_message": "",
+            })
+        })
+        .collect();
     json!({
         "id": r.id,
         "order_id": r.order_id,
@@ -134,14 +161,7 @@ fn refund_wire(r: &RefundRow) -> Value {
         "total_tax": 0,
         "uses_merchant_override_values": doc["uses_merchant_override_values"],
         "items": items,
-        "payments": [{
-            "id": r.id,
-            "provider_id": doc["provider_id"],
-            "amount": money(r.total_e4),
-            "offline": false,
-            "is_declined": false,
-            "declined_message": "",
-        }],
+        "payments": payments,
     })
 }
 
@@ -278,11 +298,21 @@ async fn create_refund_quote(
     let items = items_of(body.items)?;
     let q = state.kassa.refund_quote(&who, order_id, &items).await?;
     let total = Value::Number(json_number(q.total.amount()));
-    let description = match q.provider_id.as_str() {
-        "gift_certificate" => "Gift Certificate",
-        "store_credit" => "Store Credit",
-        _ => "Kassa test gateway",
-    };
+    // One refund method: back to what paid, each instrument its part.
+    let method: Vec<Value> = q
+        .parts
+        .iter()
+        .map(|(provider, amount)| {
+            json!({
+                "provider_id": provider,
+                "provider_description": provider_description(provider),
+                "amount": Value::Number(json_number(amount.amount())),
+                "offline": false,
+                "offline_provider": false,
+                "offline_reason": "",
+            })
+        })
+        .collect();
     Ok((
         StatusCode::CREATED,
         Envelope::new(json!({
@@ -293,17 +323,18 @@ async fn create_refund_quote(
             "rounding": 0,
             "adjustment": 0,
             "tax_inclusive": false,
-            "refund_methods": [[{
-                "provider_id": q.provider_id,
-                "provider_description": description,
-                "amount": total,
-                "offline": false,
-                "offline_provider": false,
-                "offline_reason": "",
-            }]],
+            "refund_methods": [method],
         })),
     )
         .into_response())
+}
+
+fn provider_description(provider: &str) -> &'static str {
+    match provider {
+        "gift_certificate" => "Gift Certificate",
+        "store_credit" => "Store Credit",
+        _ => "Kassa test gateway",
+    }
 }
 
 /// Refund part or all of an order. Refunds of one order are processed one at a time;

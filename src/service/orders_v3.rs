@@ -12,8 +12,9 @@ use crate::domain::DomainError;
 use crate::domain::cart::Cart;
 use crate::domain::money::Money;
 use crate::domain::order::products;
+use crate::domain::payment::{PaidInstrument, allocate_refund, paid_instruments};
 use crate::domain::scope::Scope;
-use crate::store::refunds::{NewRefund, RefundFilter, RefundOutcome, RefundRow};
+use crate::store::refunds::{NewRefund, RefundFilter, RefundOutcome, RefundRow, payment_event};
 use crate::store::{PayableOrder, TransactionRow};
 use rust_decimal::Decimal;
 use serde_json::json;
@@ -40,13 +41,14 @@ pub struct RefundInput {
     pub reason: Option<String>,
 }
 
-/// What a quote returns: the total to refund and the one refund method Kassa offers
-/// (back to what paid).
+/// What a quote returns: the total to refund and the one refund method Kassa offers:
+/// back to what paid, split over the instruments (most recent payment first).
 #[derive(Clone, Debug)]
 pub struct RefundQuote {
     pub order_id: i64,
     pub total: Money,
-    pub provider_id: String,
+    /// (provider id, amount) of each part of the refund method.
+    pub parts: Vec<(String, Money)>,
     /// What is still refundable.
     pub refundable: Money,
 }
@@ -63,6 +65,9 @@ const ITEM_TYPES: [&str; 6] = [
 fn money_of(d: Decimal) -> Money {
     Money::new(d.round_dp(4))
 }
+
+/// (index into the paid instruments, ten-thousandths refunded to it).
+type RefundParts = Vec<(usize, i64)>;
 
 impl Kassa {
     async fn v3_order(&self, store_id: i64, order_id: i64) -> ServiceResult<PayableOrder> {
@@ -293,12 +298,22 @@ impl Kassa {
         Ok(total)
     }
 
-    fn refund_provider(&self, store_id: i64, paid_by: &[TransactionRow]) -> String {
-        paid_by
-            .iter()
-            .rfind(|t| t.status == "ok" && (t.event == "purchase" || t.event == "capture"))
-            .map(|t| t.gateway.clone())
-            .unwrap_or_else(|| self.gateway_for(store_id).name().to_string())
+    /// The instruments that paid the order and the refund split over them (see
+    /// `payment::allocate_refund`).
+    fn split_refund(
+        txs: &[TransactionRow],
+        total: Money,
+        requested: Option<&[(String, Decimal)]>,
+    ) -> ServiceResult<(Vec<PaidInstrument>, RefundParts)> {
+        let events: Vec<_> = txs.iter().map(payment_event).collect();
+        let paid = paid_instruments(&events);
+        let requested: Option<Vec<(String, i64)>> = requested.map(|ps| {
+            ps.iter()
+                .map(|(p, d)| (p.trim().to_string(), money_of(*d).to_e4()))
+                .collect()
+        });
+        let parts = allocate_refund(&paid, total.to_e4(), requested.as_deref())?;
+        Ok((paid, parts))
     }
 
     fn refundable_or_refuse(order: &PayableOrder, total: Money) -> ServiceResult<Money> {
@@ -326,10 +341,14 @@ impl Kassa {
             .store
             .order_transaction_rows(who.store.id, order_id)
             .await?;
+        let (paid, parts) = Self::split_refund(&txs, total, None)?;
         Ok(RefundQuote {
             order_id,
             total,
-            provider_id: self.refund_provider(who.store.id, &txs),
+            parts: parts
+                .into_iter()
+                .map(|(i, e4)| (paid[i].provider.clone(), Money::from_e4(e4)))
+                .collect(),
             refundable,
         })
     }
@@ -377,38 +396,54 @@ impl Kassa {
             .store
             .order_transaction_rows(who.store.id, order_id)
             .await?;
-        let provider = self.refund_provider(who.store.id, &txs);
+        let (paid, parts) = Self::split_refund(&txs, total, input.payments.as_deref())?;
         let gateway = self.gateway_for(who.store.id);
-        let reference = if provider == gateway.name() {
-            let paid_ref = txs
-                .iter()
-                .rfind(|t| t.status == "ok" && (t.event == "purchase" || t.event == "capture"))
-                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t.doc).ok())
-                .and_then(|d| d["gateway_transaction_id"].as_str().map(str::to_string))
-                .unwrap_or_default();
-            let reply = gateway.refund(&paid_ref, total.to_e4()).await;
-            if reply.outcome != crate::domain::payment::GatewayOutcome::Approved {
-                return Err(DomainError::invalid(
-                    "The payment gateway refused the refund; nothing was refunded.",
-                )
-                .into());
+        let mut transactions = Vec::with_capacity(parts.len());
+        let mut payments_doc = Vec::with_capacity(parts.len());
+        for (i, amount_e4) in &parts {
+            let instrument = &paid[*i];
+            let mut doc = json!({"gateway_transaction_id": ""});
+            if let Some(code) = &instrument.gift_certificate {
+                // Credited back to this certificate when the refund is recorded.
+                doc["gift_certificate"] = json!({"code": code});
+            } else if instrument.provider == gateway.name() {
+                let paid_ref = txs
+                    .iter()
+                    .rfind(|t| {
+                        t.status == "ok"
+                            && t.gateway == instrument.provider
+                            && (t.event == "purchase" || t.event == "capture")
+                    })
+                    .and_then(|t| serde_json::from_str::<serde_json::Value>(&t.doc).ok())
+                    .and_then(|d| d["gateway_transaction_id"].as_str().map(str::to_string))
+                    .unwrap_or_default();
+                let reply = gateway.refund(&paid_ref, *amount_e4).await;
+                if reply.outcome != crate::domain::payment::GatewayOutcome::Approved {
+                    return Err(DomainError::invalid(
+                        "The payment gateway refused the refund; nothing was refunded.",
+                    )
+                    .into());
+                }
+                doc["gateway_transaction_id"] = json!(reply.reference);
             }
-            reply.reference
-        } else {
-            String::new()
-        };
-        let transaction = TransactionRow {
-            id: Uuid::now_v7().to_string(),
-            number: 0,
-            order_id,
-            event: "refund".into(),
-            status: "ok".into(),
-            amount_e4: total.to_e4(),
-            currency_code: order.currency_code.clone(),
-            gateway: provider.clone(),
-            created_at: now,
-            doc: json!({"gateway_transaction_id": reference}).to_string(),
-        };
+            transactions.push(TransactionRow {
+                id: Uuid::now_v7().to_string(),
+                number: 0,
+                order_id,
+                event: "refund".into(),
+                status: "ok".into(),
+                amount_e4: *amount_e4,
+                currency_code: order.currency_code.clone(),
+                gateway: instrument.provider.clone(),
+                created_at: now,
+                doc: doc.to_string(),
+            });
+            payments_doc.push(json!({"provider_id": instrument.provider, "amount_e4": amount_e4}));
+        }
+        let provider = paid
+            .get(parts.first().map(|(i, _)| *i).unwrap_or(0))
+            .map(|p| p.provider.clone())
+            .unwrap_or_else(|| gateway.name().to_string());
         let doc = json!({
             "order_id": order_id,
             "user_id": 0,
@@ -416,8 +451,9 @@ impl Kassa {
             "reason": input.reason.clone().or_else(|| input.items.iter().find_map(|i| i.reason.clone())).unwrap_or_default(),
             "total_amount_e4": total.to_e4(),
             "uses_merchant_override_values": input.override_total.is_some(),
-            "transaction_id": transaction.id,
+            "transaction_id": transactions.first().map(|t| t.id.clone()),
             "provider_id": provider,
+            "payments": payments_doc,
             "items": input.items.iter().map(|i| json!({
                 "item_type": i.item_type.trim().to_uppercase(), "item_id": i.item_id,
                 "quantity": i.quantity, "reason": i.reason,
@@ -429,7 +465,7 @@ impl Kassa {
             total_e4: total.to_e4(),
             now,
             doc,
-            transaction,
+            transactions,
         };
         match self.store.record_refund(who.store.id, &refund).await? {
             RefundOutcome::Done(id) => {
@@ -455,6 +491,14 @@ impl Kassa {
                 paid_e4,
                 refunded_e4,
             } => Err(too_much(total, paid_e4, refunded_e4)),
+            RefundOutcome::InstrumentTooMuch { provider, left_e4 } => Err(DomainError::field(
+                "payments",
+                format!(
+                    "Only {} paid with `{provider}` is left to refund; another refund took the rest.",
+                    Money::from_e4(left_e4).amount()
+                ),
+            )
+            .into()),
         }
     }
 

@@ -3,12 +3,38 @@
 //! then the refund, its transaction row, the order's new refunded amount and status and
 //! the `store/order/refund/created` event are written together. Concurrent refunds for
 //! one order therefore queue on the order row (PostgreSQL's row lock, SQLite's single
-//! writer) and the sum refunded never exceeds what was paid.
+//! writer) and the sum refunded never exceeds what was paid, in all and per instrument.
+//! Money refunded to a gift certificate or to store credit is credited back to it in the
+//! same transaction.
 
 use super::outbox::{OutboxEvent, insert_outbox};
 use super::payments::insert_transaction;
 use super::{Store, StoreResult, TransactionRow, on_pool};
+use crate::domain::payment::{PaymentEvent, paid_instruments};
 use serde_json::json;
+
+/// How a transaction counts for refunds: what paid, or was given back, through which
+/// instrument (a gift certificate by its code).
+pub fn payment_event(t: &TransactionRow) -> PaymentEvent {
+    payment_event_of(&t.event, &t.status, &t.gateway, t.amount_e4, &t.doc)
+}
+
+fn payment_event_of(
+    event: &str,
+    status: &str,
+    gateway: &str,
+    amount_e4: i64,
+    doc: &str,
+) -> PaymentEvent {
+    let doc: serde_json::Value = serde_json::from_str(doc).unwrap_or_default();
+    PaymentEvent {
+        event: event.to_string(),
+        ok: status == "ok",
+        provider: gateway.to_string(),
+        gift_certificate: doc["gift_certificate"]["code"].as_str().map(str::to_string),
+        amount_e4,
+    }
+}
 
 /// Order status ids a refund moves to.
 pub const STATUS_REFUNDED: i64 = 4;
@@ -22,8 +48,9 @@ pub struct NewRefund {
     pub now: i64,
     /// The refund document without `id` (filled in here).
     pub doc: serde_json::Value,
-    /// The refund's transaction (event `refund`).
-    pub transaction: TransactionRow,
+    /// The refund's transactions (event `refund`), one per instrument refunded to;
+    /// `gift_certificate` and `store_credit` ones are credited back to the balance.
+    pub transactions: Vec<TransactionRow>,
 }
 
 /// How a refund went.
@@ -36,6 +63,11 @@ pub enum RefundOutcome {
     TooMuch {
         paid_e4: i64,
         refunded_e4: i64,
+    },
+    /// More than is left of what one instrument paid (a concurrent refund took it).
+    InstrumentTooMuch {
+        provider: String,
+        left_e4: i64,
     },
 }
 
@@ -76,8 +108,9 @@ impl Store {
                 tx.rollback().await?;
                 return Ok(RefundOutcome::NoOrder);
             }
-            let (status_id, paid_e4, refunded_e4): (i64, i64, i64) = sqlx::query_as(
-                "SELECT status_id, paid_e4, refunded_e4 FROM orders WHERE store_id = $1 AND id = $2",
+            let (status_id, paid_e4, refunded_e4, customer_id): (i64, i64, i64, i64) =
+                sqlx::query_as(
+                "SELECT status_id, paid_e4, refunded_e4, customer_id FROM orders WHERE store_id = $1 AND id = $2",
             )
             .bind(store_id)
             .bind(r.order_id)
@@ -89,6 +122,38 @@ impl Store {
                     paid_e4,
                     refunded_e4,
                 });
+            }
+            // Checked again under the lock, per instrument: the service split the refund
+            // from a read that a concurrent refund may have overtaken.
+            let rows: Vec<(String, String, String, i64, String)> = sqlx::query_as(
+                "SELECT event, status, gateway, amount_e4, doc FROM order_transactions
+                 WHERE store_id = $1 AND order_id = $2 ORDER BY number, created_at, id",
+            )
+            .bind(store_id)
+            .bind(r.order_id)
+            .fetch_all(&mut *tx)
+            .await?;
+            let events: Vec<PaymentEvent> = rows
+                .iter()
+                .map(|(e, s, g, a, d)| payment_event_of(e, s, g, *a, d))
+                .collect();
+            let paid = paid_instruments(&events);
+            for t in &r.transactions {
+                let part = payment_event(t);
+                let left_e4 = paid
+                    .iter()
+                    .find(|p| {
+                        p.provider == part.provider && p.gift_certificate == part.gift_certificate
+                    })
+                    .map(|p| p.left_e4())
+                    .unwrap_or(0);
+                if part.amount_e4 > left_e4 {
+                    tx.rollback().await?;
+                    return Ok(RefundOutcome::InstrumentTooMuch {
+                        provider: part.provider,
+                        left_e4,
+                    });
+                }
             }
             let new_status = if refunded_e4 + r.total_e4 == paid_e4 {
                 STATUS_REFUNDED
@@ -130,7 +195,38 @@ impl Store {
             .bind(doc.to_string())
             .execute(&mut *tx)
             .await?;
-            let number = insert_transaction!(&mut *tx, store_id, r.transaction);
+            let mut numbers = Vec::with_capacity(r.transactions.len());
+            for t in &r.transactions {
+                numbers.push(insert_transaction!(&mut *tx, store_id, t));
+                let part = payment_event(t);
+                match (t.gateway.as_str(), part.gift_certificate) {
+                    ("gift_certificate", Some(code)) => {
+                        sqlx::query(
+                            "UPDATE gift_certificates SET balance_e4 = balance_e4 + $3
+                             WHERE store_id = $1 AND code = $2",
+                        )
+                        .bind(store_id)
+                        .bind(code)
+                        .bind(t.amount_e4)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    ("store_credit", _) => {
+                        sqlx::query(
+                            "UPDATE customers SET store_credit_e4 = store_credit_e4 + $3,
+                                    date_modified = $4
+                             WHERE store_id = $1 AND id = $2",
+                        )
+                        .bind(store_id)
+                        .bind(customer_id)
+                        .bind(t.amount_e4)
+                        .bind(r.now)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    _ => {}
+                }
+            }
             let mut events = Vec::new();
             if new_status != status_id {
                 events.push(OutboxEvent::new(
@@ -145,11 +241,13 @@ impl Store {
                 r.order_id,
                 json!({"type": "order", "id": r.order_id, "refund": {"id": id}}),
             ));
-            events.push(OutboxEvent::new(
-                "store/order/transaction/created",
-                r.order_id,
-                json!({"type": "order", "id": r.order_id, "transaction": {"id": number}}),
-            ));
+            for number in numbers {
+                events.push(OutboxEvent::new(
+                    "store/order/transaction/created",
+                    r.order_id,
+                    json!({"type": "order", "id": r.order_id, "transaction": {"id": number}}),
+                ));
+            }
             insert_outbox!(tx, store_id, r.now, &events);
             tx.commit().await?;
             RefundOutcome::Done(id)
