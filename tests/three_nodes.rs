@@ -1,0 +1,251 @@
+//! Three Kassa nodes sharing one PostgreSQL database, each with its own pool and caches,
+//! racing on the same resources: the last units of stock, a limited coupon, one order's
+//! payment, one `Idempotency-Key`, and one cart. Requests are spread over the nodes, as a
+//! load balancer would. Nothing is sold, used, charged or placed more often than allowed,
+//! and no acknowledged cart change is lost.
+
+mod common;
+
+use common::flow::{
+    CHECKOUTS, card, checkout_with, new_pat, pay, place, stock_level, tracked_product,
+};
+use common::{AppOptions, Backend, Reply, TestApp, spawn_app, spawn_app_opts};
+use futures_util::future::join_all;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// Three nodes on one fresh database, or `None` without PostgreSQL.
+async fn three_nodes() -> Option<Vec<TestApp>> {
+    let first = spawn_app(Backend::Postgres).await?.with_fixtures().await;
+    let mut nodes = vec![first];
+    for _ in 0..2 {
+        let url = nodes[0].database_url.clone();
+        let node = spawn_app_opts(
+            Backend::Postgres,
+            AppOptions {
+                database_url: Some(url),
+                ..AppOptions::default()
+            },
+        )
+        .await?;
+        nodes.push(node);
+    }
+    Some(nodes)
+}
+
+async fn stop(nodes: Vec<TestApp>) {
+    for n in nodes {
+        n.stop().await;
+    }
+}
+
+fn ok_count(replies: &[Reply], status: StatusCode) -> usize {
+    replies.iter().filter(|r| r.status == status).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_units_are_sold_exactly_once_across_nodes() {
+    let Some(nodes) = three_nodes().await else {
+        return;
+    };
+    const K: i64 = 3;
+    const N: usize = 12;
+    let product = tracked_product(&nodes[0], "Last pairs", K).await;
+    let mut ids = Vec::new();
+    for i in 0..N {
+        let body = json!({"line_items": [{"product_id": product, "quantity": 1}]});
+        ids.push(checkout_with(&nodes[i % 3], body).await);
+    }
+    let replies = join_all(
+        ids.iter()
+            .enumerate()
+            .map(|(i, id)| place(&nodes[(i + 1) % 3], id)),
+    )
+    .await;
+    assert_eq!(
+        ok_count(&replies, StatusCode::OK) as i64,
+        K,
+        "exactly K orders"
+    );
+    for r in replies.iter().filter(|r| r.status != StatusCode::OK) {
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    }
+    for n in &nodes {
+        assert_eq!(stock_level(n, product).await, 0, "every node sees 0 left");
+    }
+    stop(nodes).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_limited_coupon_is_used_exactly_its_limit_across_nodes() {
+    let Some(nodes) = three_nodes().await else {
+        return;
+    };
+    const K: usize = 2;
+    let r = nodes[0]
+        .post(
+            "/stores/demo/v2/coupons",
+            json!({"name": "Two only", "code": "TWOONLY", "type": "per_total_discount", "amount": "1",
+                   "applies_to": {"entity": "categories", "ids": [0]}, "max_uses": K}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let coupon = r.body["id"].as_i64().expect("coupon id");
+    let mut ids = Vec::new();
+    for i in 0..9 {
+        let n = &nodes[i % 3];
+        let id = checkout_with(
+            n,
+            json!({"line_items": [{"product_id": 930, "quantity": 1}]}),
+        )
+        .await;
+        let r = n
+            .post(
+                &format!("{CHECKOUTS}/{id}/coupons"),
+                json!({"coupon_code": "TWOONLY"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        ids.push(id);
+    }
+    let replies = join_all(
+        ids.iter()
+            .enumerate()
+            .map(|(i, id)| place(&nodes[(i + 2) % 3], id)),
+    )
+    .await;
+    assert_eq!(
+        ok_count(&replies, StatusCode::OK),
+        K,
+        "exactly K orders carry the coupon"
+    );
+    let r = nodes[1]
+        .get(&format!("/stores/demo/v2/coupons/{coupon}"))
+        .await;
+    assert_eq!(r.body["num_uses"], json!(K), "{}", r.body);
+    stop(nodes).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_order_is_charged_once_when_paid_on_every_node_at_once() {
+    let Some(nodes) = three_nodes().await else {
+        return;
+    };
+    let id = checkout_with(
+        &nodes[0],
+        json!({"line_items": [{"product_id": 930, "quantity": 1}]}),
+    )
+    .await;
+    let r = place(&nodes[1], &id).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let order = r.data()["id"].as_i64().expect("order id");
+    let mut pats = Vec::new();
+    for i in 0..12 {
+        pats.push(new_pat(&nodes[i % 3], order).await);
+    }
+    let replies = join_all(
+        pats.iter()
+            .enumerate()
+            .map(|(i, pat)| pay(&nodes[(i + 1) % 3], pat, card("4111111111111111"))),
+    )
+    .await;
+    assert_eq!(ok_count(&replies, StatusCode::CREATED), 1, "charged once");
+    for r in replies.iter().filter(|r| r.status != StatusCode::CREATED) {
+        assert!(r.status.is_client_error(), "{} {}", r.status, r.body);
+    }
+    let t = nodes[2]
+        .get(&format!("/stores/demo/v3/orders/{order}/transactions"))
+        .await;
+    let approved = t
+        .data()
+        .as_array()
+        .expect("transactions")
+        .iter()
+        .filter(|t| t["event"] == "purchase" && t["status"] == "ok")
+        .count();
+    assert_eq!(approved, 1, "{}", t.body);
+    stop(nodes).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_idempotency_key_places_one_order_across_nodes() {
+    let Some(nodes) = three_nodes().await else {
+        return;
+    };
+    let id = checkout_with(
+        &nodes[0],
+        json!({"line_items": [{"product_id": 930, "quantity": 1}]}),
+    )
+    .await;
+    let path = format!("{CHECKOUTS}/{id}/orders");
+    let replies = join_all((0..12).map(|i| {
+        let n = &nodes[i % 3];
+        let url = format!("{}{path}", n.base);
+        async move {
+            let res = n
+                .client
+                .post(url)
+                .header("X-Auth-Token", common::TOKEN)
+                .header("Idempotency-Key", "one-order-three-nodes")
+                .json(&json!({}))
+                .send()
+                .await
+                .expect("request");
+            TestApp::reply(res).await
+        }
+    }))
+    .await;
+    let ids: std::collections::HashSet<i64> = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::OK)
+        .filter_map(|r| r.data()["id"].as_i64())
+        .collect();
+    assert_eq!(ids.len(), 1, "one order id among the answers: {ids:?}");
+    for r in &replies {
+        assert!(
+            r.status == StatusCode::OK || r.status == StatusCode::CONFLICT,
+            "{} {}",
+            r.status,
+            r.body
+        );
+    }
+    let count = nodes[1].get("/stores/demo/v2/orders/count").await;
+    assert_eq!(count.body["count"], 1, "{}", count.body);
+    stop(nodes).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_edits_of_one_cart_on_three_nodes_are_never_lost() {
+    let Some(nodes) = three_nodes().await else {
+        return;
+    };
+    let r = nodes[0]
+        .post(
+            "/stores/demo/v3/carts",
+            json!({"line_items": [{"product_id": 930, "quantity": 1}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let cart = r.data()["id"].as_str().expect("cart id").to_string();
+    let path = format!("/stores/demo/v3/carts/{cart}/items");
+    let replies = join_all((0..15).map(|i| {
+        nodes[i % 3].call(
+            Method::POST,
+            &path,
+            Some(json!({"line_items": [{"product_id": 930, "quantity": 1}]})),
+        )
+    }))
+    .await;
+    let acked = ok_count(&replies, StatusCode::CREATED);
+    for r in replies.iter().filter(|r| r.status != StatusCode::CREATED) {
+        assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    }
+    let r = nodes[2].get(&format!("/stores/demo/v3/carts/{cart}")).await;
+    let quantity = &r.data()["line_items"]["digital_items"][0]["quantity"];
+    assert_eq!(
+        quantity,
+        &Value::from(1 + acked),
+        "every acknowledged addition is in the cart, and nothing else"
+    );
+    stop(nodes).await;
+}
