@@ -7,12 +7,11 @@
 use crate::domain::cart::Cart;
 use crate::http::checkouts::checkout_wire;
 use crate::http::error::ApiError;
-use crate::http::extract::{Includes, parse_json};
+use crate::http::extract::{Includes, JsonBody, parse_json};
 use crate::http::{AppState, carts::cart_wire};
-use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
@@ -194,11 +193,8 @@ pub fn checkout_json(cart: &Cart, inc: &Includes, base: &str, spam_check: bool) 
 
 /// A JSON answer without envelope.
 pub fn respond(status: StatusCode, body: &Value) -> Response {
-    let mut res = (status, body.to_string()).into_response();
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    let mut res = crate::http::wire::json_response(body);
+    *res.status_mut() = status;
     res
 }
 
@@ -209,23 +205,8 @@ impl<T: DeserializeOwned> FromRequest<AppState> for SfJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "The request body is larger than this API accepts.",
-                )
-            } else {
-                ApiError::bad_request("The request body could not be read.")
-            }
-        })?;
-        let slice: &[u8] = if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-            b"{}"
-        } else {
-            &bytes
-        };
-        // Syntax errors are reported against what the client sent.
-        let raw: Value = parse_json(slice)?;
+        // Read (and syntax errors reported) as the client sent it, empty as `{}`.
+        let JsonBody(raw) = JsonBody::<Value>::from_request(req, state).await?;
         let converted = serde_json::to_vec(&snake_keys(raw)).unwrap_or_default();
         parse_json(&converted).map(SfJson)
     }
