@@ -45,6 +45,27 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// The defaults, overridden by `KASSA_SQLITE_GROUP_COMMIT_MAX_JOBS` (1 commits every
+    /// transaction on its own, for A/B benchmarks) and `KASSA_SQLITE_GROUP_COMMIT_MAX_OPEN_MS`.
+    /// Neither weakens durability: every job still waits for its batch's COMMIT.
+    pub fn from_env() -> Limits {
+        let mut limits = Limits::default();
+        let number = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
+        if let Some(n) = number("KASSA_SQLITE_GROUP_COMMIT_MAX_JOBS") {
+            limits.max_jobs = usize::try_from(n.max(1)).unwrap_or(limits.max_jobs);
+        }
+        if let Some(ms) = number("KASSA_SQLITE_GROUP_COMMIT_MAX_OPEN_MS") {
+            limits.max_open = Duration::from_millis(ms);
+        }
+        limits
+    }
+}
+
 /// Upper bounds of the jobs-per-batch histogram.
 pub const JOB_BOUNDS: [u64; 7] = [1, 2, 4, 8, 16, 32, 64];
 /// Upper bounds of the commit-duration histogram, in microseconds.

@@ -133,7 +133,7 @@ impl Store {
                 .test_before_acquire(false)
                 .connect_with(opts.clone())
                 .await?;
-            let write = group_commit::SqliteWriter::start(write, group_commit::Limits::default());
+            let write = group_commit::SqliteWriter::start(write, group_commit::Limits::from_env());
             let read = SqlitePoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(Duration::from_secs(30))
