@@ -67,8 +67,16 @@ impl Application {
             ),
             None => None,
         };
-        let store = Store::connect(&settings.database_url).await?;
+        let mut store = Store::connect(&settings.database_url).await?;
         store.migrate().await?;
+        if store.backend() == "sqlite" && !store.keep_carts_in_memory(&settings.database_url) {
+            // This server keeps the carts it writes in memory, which is only right while
+            // no other process writes them.
+            anyhow::bail!(
+                "another Kassa server is using {} (it holds the lock file beside it, ending in .kassa-lock); a SQLite database serves one Kassa process: stop the other server, or use PostgreSQL to run several nodes",
+                crate::store::redact_url(&settings.database_url)
+            );
+        }
         let listener = TcpListener::bind(&settings.listen).await?;
         let addr = listener.local_addr()?;
         let public_url = settings.public_url.clone().unwrap_or_else(|| {
@@ -87,6 +95,7 @@ impl Application {
         let router = app(AppState {
             kassa: kassa.clone(),
             rate_limiter: Arc::new(RateLimiter::new(settings.rate_limits)),
+            rendered_checkouts: Arc::default(),
         });
         Ok(Application {
             listener,

@@ -5,8 +5,8 @@ mod common;
 #[path = "support/receiver.rs"]
 mod receiver;
 
+use common::TestApp;
 use common::flow::CARTS;
-use common::{AppOptions, TestApp, fast_dispatcher, spawn_app_opts};
 use receiver::Receiver;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -119,19 +119,10 @@ async fn channel_settings_override_and_clear(app: TestApp) {
 }
 
 async fn abandoned_once_with_token_lookup(app: TestApp) {
-    // A second app on the same database delivers; this one's clock drives the sweep.
+    // A dispatcher beside the app delivers; the app's clock drives the sweep.
     let url = app.database_url.clone();
     let app = app.with_fixtures().await;
-    let node = spawn_app_opts(
-        app.backend,
-        AppOptions {
-            database_url: Some(url),
-            dispatcher: Some(fast_dispatcher()),
-            ..AppOptions::default()
-        },
-    )
-    .await
-    .expect("delivering node");
+    let node = common::side_dispatcher(&url).await;
     let rx = Receiver::start().await;
     let r = app
         .post(

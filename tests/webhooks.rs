@@ -536,23 +536,34 @@ async fn two_dispatchers_deliver_each_event_once_at_a_time(backend: Backend) {
     let Some(one) = app_with_dispatcher(backend).await else {
         return;
     };
-    let two = spawn_app_opts(
-        backend,
-        AppOptions {
-            database_url: Some(one.database_url.clone()),
-            dispatcher: Some(fast_dispatcher()),
-            ..AppOptions::default()
-        },
-    )
-    .await
-    .expect("second node");
+    // On PostgreSQL the second node is a whole server; a SQLite file serves one server
+    // process, so there the second dispatcher runs on its own connection beside it.
+    let (two, _second_dispatcher) = match backend {
+        Backend::Postgres => {
+            let two = spawn_app_opts(
+                backend,
+                AppOptions {
+                    database_url: Some(one.database_url.clone()),
+                    dispatcher: Some(fast_dispatcher()),
+                    ..AppOptions::default()
+                },
+            )
+            .await
+            .expect("second node");
+            (Some(two), None)
+        }
+        Backend::Sqlite => (None, Some(common::side_dispatcher(&one.database_url).await)),
+    };
     let rx = Receiver::start().await;
     // Slow answers keep deliveries in flight while the other node polls.
     rx.delay(Duration::from_millis(100));
     create_hook(&one, "store/cart/created", &rx.url, Value::Null).await;
     let mut ids = Vec::new();
     for i in 0..8 {
-        let node = if i % 2 == 0 { &one } else { &two };
+        let node = match &two {
+            Some(two) if i % 2 == 1 => two,
+            _ => &one,
+        };
         let cart = new_cart(node, json!([{"product_id": 940, "quantity": 1}])).await;
         ids.push(cart["id"].as_str().unwrap().to_string());
     }

@@ -606,7 +606,18 @@ pub fn cart_discounts_wire(cart: &Cart) -> Vec<Value> {
 
 fn respond(state: &AppState, cart: &Cart, q: Option<&str>) -> Response {
     let inc = Includes::from_query(q);
-    Envelope::new(checkout_wire(cart, &inc, &state.kassa.public_url)).into_response()
+    let render = || {
+        serde_json::to_vec(&Envelope::new(checkout_wire(
+            cart,
+            &inc,
+            &state.kassa.public_url,
+        )))
+        .ok()
+    };
+    match state.rendered_checkouts.body(cart, &inc.key(), render) {
+        Some(body) => crate::http::wire::json_body_response(body),
+        None => Envelope::new(checkout_wire(cart, &inc, &state.kassa.public_url)).into_response(),
+    }
 }
 
 const INCLUDE_DOC: &str = "cart.line_items.physical_items.options, cart.line_items.digital_items.options, consignments.available_shipping_options, promotions.banners";

@@ -118,6 +118,14 @@ impl Includes {
     pub fn has(&self, name: &str) -> bool {
         self.0.iter().any(|i| i == name)
     }
+
+    /// The same for every order and repetition of the same includes.
+    pub fn key(&self) -> String {
+        let mut names: Vec<&str> = self.0.iter().map(String::as_str).collect();
+        names.sort_unstable();
+        names.dedup();
+        names.join(",")
+    }
 }
 
 pub fn percent_decode(s: &str) -> String {

@@ -23,6 +23,7 @@ pub mod pickup;
 pub mod promotion_settings;
 pub mod promotions;
 pub mod rate_limit;
+pub mod rendered;
 pub mod shipping;
 pub mod storefront;
 pub mod tax;
@@ -52,6 +53,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct AppState {
     pub kassa: Kassa,
     pub rate_limiter: std::sync::Arc<rate_limit::RateLimiter>,
+    pub rendered_checkouts: std::sync::Arc<rendered::RenderedCheckouts>,
 }
 
 #[derive(OpenApi)]

@@ -35,14 +35,7 @@ impl<T: Serialize> IntoResponse for Envelope<T> {
 /// Serializes to a JSON response; always `application/json`, whatever the client accepted.
 pub fn json_response<T: Serialize>(v: &T) -> Response {
     match serde_json::to_vec(v) {
-        Ok(body) => {
-            let mut res = body.into_response();
-            res.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            res
-        }
+        Ok(body) => json_body_response(body.into()),
         Err(e) => {
             tracing::error!(error = %e, "response serialization failed");
             super::error::ApiError::new(
@@ -52,6 +45,16 @@ pub fn json_response<T: Serialize>(v: &T) -> Response {
             .into_response()
         }
     }
+}
+
+/// A JSON body serialized before: `application/json`, like `json_response`.
+pub fn json_body_response(body: axum::body::Bytes) -> Response {
+    let mut res = body.into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    res
 }
 
 /// Unix seconds as BigCommerce writes times: `2026-11-23T02:25:32+00:00`.

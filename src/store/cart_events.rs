@@ -28,7 +28,9 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             insert_outbox!(tx, store_id, cart.updated_time, events);
-            tx.commit().await?;
+            let committed = tx.commit().await;
+            self.cache_cart_write(committed.is_ok(), cart.id, CartWrite::Put(store_id, cart));
+            committed?;
         });
         Ok(())
     }
@@ -63,10 +65,13 @@ impl Store {
                 // Waits (on SQLite) for the batch that holds the winner to commit, so
                 // the caller's replay reads the winner's version.
                 tx.rollback().await?;
+                self.cache_cart_write(false, cart.id, CartWrite::Gone);
                 return Ok(false);
             }
             insert_outbox!(tx, store_id, cart.updated_time, events);
-            tx.commit().await?;
+            let committed = tx.commit().await;
+            self.cache_cart_write(committed.is_ok(), cart.id, CartWrite::Put(store_id, cart));
+            committed?;
             Ok(true)
         })
     }
@@ -82,6 +87,7 @@ impl Store {
         now: i64,
         events: &[OutboxEvent],
     ) -> StoreResult<bool> {
+        let cart_id = id;
         let id = id.to_string();
         on_pool!(self, write, |p| {
             let mut tx = p.begin().await?;
@@ -98,6 +104,7 @@ impl Store {
                 // Waits (on SQLite) for the batch that holds the winner to commit, so
                 // the caller's replay reads the winner's version.
                 tx.rollback().await?;
+                self.cache_cart_write(false, cart_id, CartWrite::Gone);
                 return Ok(false);
             }
             for sql in [
@@ -112,8 +119,29 @@ impl Store {
                     .await?;
             }
             insert_outbox!(tx, store_id, now, events);
-            tx.commit().await?;
+            let committed = tx.commit().await;
+            self.cache_cart_write(committed.is_ok(), cart_id, CartWrite::Gone);
+            committed?;
             Ok(true)
         })
+    }
+}
+
+enum CartWrite<'a> {
+    Put(i64, &'a Cart),
+    Gone,
+}
+
+impl Store {
+    /// Tells the cart cache what the database holds after a cart write: what it
+    /// committed, or (`committed` false) to forget the cart and read the database next.
+    fn cache_cart_write(&self, committed: bool, id: Uuid, write: CartWrite<'_>) {
+        if let Some(cache) = self.cart_cache() {
+            match (committed, write) {
+                (true, CartWrite::Put(store_id, cart)) => cache.put(store_id, cart),
+                (true, CartWrite::Gone) => cache.gone(id),
+                (false, _) => cache.forget(id),
+            }
+        }
     }
 }

@@ -4,6 +4,7 @@
 //! the schemas differ only in type names and live in `migrations/{sqlite,postgres}`.
 
 mod abandoned_carts;
+pub mod cart_cache;
 mod cart_events;
 mod cart_settings;
 pub mod catalog;
@@ -84,6 +85,10 @@ pub enum Db {
 #[derive(Clone, Debug)]
 pub struct Store {
     pub(crate) db: Db,
+    /// Carts this process committed (SQLite with the file's lock only; see `cart_cache`).
+    carts: Option<std::sync::Arc<cart_cache::CartCache>>,
+    /// Held from `keep_carts_in_memory` until `close`.
+    file_lock: std::sync::Arc<std::sync::Mutex<Option<cart_cache::SqliteFileLock>>>,
 }
 
 /// Runs `$body` with `$pool` bound to the live backend's pool. `read` uses the
@@ -125,7 +130,11 @@ impl Store {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(30));
+                .busy_timeout(Duration::from_secs(30))
+                // Pages come from a shared memory map and a larger per-connection cache
+                // instead of one pread() per page miss.
+                .pragma("mmap_size", "268435456")
+                .pragma("cache_size", "-16384");
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
                 .acquire_timeout(Duration::from_secs(60))
@@ -137,10 +146,15 @@ impl Store {
             let read = SqlitePoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(Duration::from_secs(30))
+                // A ping per checkout is one more hop to the connection's thread; a local
+                // file connection does not go stale like a network one.
+                .test_before_acquire(false)
                 .connect_with(opts.read_only(false))
                 .await?;
             Ok(Store {
                 db: Db::Sqlite { read, write },
+                carts: None,
+                file_lock: Default::default(),
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let opts = PgConnectOptions::from_str(url)?;
@@ -153,10 +167,34 @@ impl Store {
                 .await?;
             Ok(Store {
                 db: Db::Postgres(pool),
+                carts: None,
+                file_lock: Default::default(),
             })
         } else {
             Err(StoreError::UnsupportedUrl(redact_url(url)))
         }
+    }
+
+    /// For a server process on SQLite: claims the database file and, when no other
+    /// process holds it (or the database is in memory), keeps the carts this process
+    /// writes in memory. False, and no cache, on PostgreSQL or when the file is taken.
+    pub fn keep_carts_in_memory(&mut self, url: &str) -> bool {
+        if !matches!(self.db, Db::Sqlite { .. }) {
+            return false;
+        }
+        match cart_cache::SqliteFileLock::try_claim(url) {
+            cart_cache::Claim::Held(lock) => {
+                *self.file_lock.lock().unwrap_or_else(|e| e.into_inner()) = Some(lock);
+            }
+            cart_cache::Claim::InMemory => {}
+            cart_cache::Claim::Taken => return false,
+        }
+        self.carts = Some(std::sync::Arc::default());
+        true
+    }
+
+    pub(crate) fn cart_cache(&self) -> Option<&cart_cache::CartCache> {
+        self.carts.as_deref()
     }
 
     pub fn backend(&self) -> &'static str {
@@ -198,6 +236,11 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        // Another server may take the file once this one is done with it.
+        self.file_lock
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
         match &self.db {
             Db::Sqlite { read, write } => {
                 read.close().await;

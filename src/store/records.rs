@@ -345,6 +345,11 @@ impl Store {
 
     /// A live (unexpired) cart of this store.
     pub async fn get_cart(&self, store_id: i64, id: Uuid, now: i64) -> StoreResult<Option<Cart>> {
+        if let Some(cache) = self.cart_cache()
+            && let Some(cart) = cache.get(store_id, id, now)
+        {
+            return Ok(cart);
+        }
         let doc: Option<String> = on_pool!(self, read, |p| {
             sqlx::query_scalar(
                 "SELECT doc FROM carts WHERE id = $1 AND store_id = $2 AND expires_at > $3",

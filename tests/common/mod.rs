@@ -65,6 +65,28 @@ pub fn fast_dispatcher() -> kassa::dispatcher::DispatcherConfig {
     }
 }
 
+/// A webhook dispatcher on its own connection to `database_url`, as a second worker
+/// process beside a server would run (a SQLite file serves one server, so a second
+/// node there is a dispatcher, not another server). It stops when dropped.
+pub async fn side_dispatcher(database_url: &str) -> SideDispatcher {
+    let store = kassa::store::Store::connect(database_url)
+        .await
+        .expect("a second connection to the test database");
+    let clock = ManualClock::new(time::OffsetDateTime::now_utc().unix_timestamp());
+    let kassa = Kassa::new(store, Arc::new(clock), String::new());
+    SideDispatcher(
+        kassa::dispatcher::spawn_dispatcher(kassa, fast_dispatcher()).expect("start dispatcher"),
+    )
+}
+
+pub struct SideDispatcher(tokio::task::JoinHandle<()>);
+
+impl Drop for SideDispatcher {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// A response: status and parsed JSON body (`Null` when empty).
 #[derive(Debug)]
 pub struct Reply {
