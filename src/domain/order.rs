@@ -106,6 +106,8 @@ pub struct PlacedOrder {
     pub admin: OrderAdmin,
     /// Archived (`DELETE /v2/orders/{id}`); still readable.
     pub is_deleted: bool,
+    /// What its refunds gave back in all (kept on the order row, not in the snapshot).
+    pub refunded: Money,
 }
 
 #[derive(Deserialize)]
@@ -135,6 +137,7 @@ impl PlacedOrder {
             cart: d.cart,
             admin: d.admin,
             is_deleted: false,
+            refunded: Money::ZERO,
         })
     }
 

@@ -277,7 +277,7 @@ fn order_wire(o: &PlacedOrder, store: &StoreRecord, base: &str) -> OrderWire {
         items_shipped: o.admin.items_shipped(),
         payment_method: methods.join(", "),
         payment_status: String::new(),
-        refunded_amount: m(Money::ZERO),
+        refunded_amount: m(o.refunded),
         order_is_digital: s.is_digital,
         store_credit_amount: m(s.store_credit_amount),
         gift_certificate_amount: m(s.gift_certificate_amount),

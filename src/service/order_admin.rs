@@ -83,6 +83,7 @@ fn placed(id: i64, st: &OrderState) -> ServiceResult<PlacedOrder> {
     let mut o = PlacedOrder::from_doc(id, st.status_id, st.date_modified, st.doc.clone())
         .map_err(crate::store::StoreError::from)?;
     o.is_deleted = st.is_deleted;
+    o.refunded = crate::domain::money::Money::from_e4(st.refunded_e4);
     Ok(o)
 }
 

@@ -23,6 +23,8 @@ pub struct OrderState {
     pub is_deleted: bool,
     pub payment_started_at: i64,
     pub date_modified: i64,
+    /// Sum of the order's refunds, ten-thousandths.
+    pub refunded_e4: i64,
     pub doc: Value,
 }
 
@@ -213,11 +215,11 @@ macro_rules! archive_all_on {
 impl Store {
     /// An order as a change starts from; None when this store has no such order.
     pub async fn order_state(&self, store_id: i64, id: i64) -> StoreResult<Option<OrderState>> {
-        type Row = (i64, i64, i64, i64, i64, i64, String);
+        type Row = (i64, i64, i64, i64, i64, i64, i64, String);
         let row: Option<Row> = on_pool!(self, read, |p| {
             sqlx::query_as(
                 "SELECT status_id, revision, released, is_deleted, payment_started_at,
-                        date_modified, doc
+                        date_modified, refunded_e4, doc
                  FROM orders WHERE store_id = $1 AND id = $2",
             )
             .bind(store_id)
@@ -226,7 +228,7 @@ impl Store {
             .await?
         });
         row.map(
-            |(status_id, revision, released, is_deleted, started, modified, doc)| {
+            |(status_id, revision, released, is_deleted, started, modified, refunded_e4, doc)| {
                 Ok(OrderState {
                     status_id,
                     revision,
@@ -234,6 +236,7 @@ impl Store {
                     is_deleted: is_deleted != 0,
                     payment_started_at: started,
                     date_modified: modified,
+                    refunded_e4,
                     doc: serde_json::from_str(&doc)?,
                 })
             },
