@@ -202,6 +202,7 @@ pub struct OrderWire {
     pub products: ResourceLink,
     pub shipping_addresses: ResourceLink,
     pub coupons: ResourceLink,
+    pub fees: ResourceLink,
 }
 
 fn m(x: Money) -> String {
@@ -309,6 +310,7 @@ fn order_wire(o: &PlacedOrder, store: &StoreRecord, base: &str) -> OrderWire {
         products: link(base, o.id, "products"),
         shipping_addresses: link(base, o.id, "shipping_addresses"),
         coupons: link(base, o.id, "coupons"),
+        fees: link(base, o.id, "fees"),
     }
 }
 
