@@ -18,7 +18,8 @@
 //! - every acknowledged order exists with the grand total its checkout showed and its 3
 //!   items; paid (status 11) if its payment was acknowledged, else unpaid or paid;
 //! - every order has at most one approved payment, exactly one if acknowledged;
-//! - a refund acknowledged is recorded once; none is recorded twice.
+//! - a refund acknowledged is recorded once; none is recorded twice; the V2 order's
+//!   `refunded_amount` equals the refunds recorded.
 //!
 //! Requests cut off by the kill have no acknowledgement and may or may not have taken
 //! effect; the checks allow both. Exit status 1 on any violation.
@@ -279,6 +280,8 @@ async fn verify(c: &reqwest::Client, base: &str, a: &Acked) -> Vec<String> {
     let mut bad = Vec::new();
     let mut paid_now = false;
     if let Some((order, total)) = a.order {
+        // What the V2 order says was refunded, checked against the refunds recorded.
+        let mut refunded_v2 = None;
         match get(format!("{STORE}/v2/orders/{order}")).await {
             Ok((s, b)) if s.as_u16() == 200 => {
                 let o = json(&b);
@@ -302,6 +305,7 @@ async fn verify(c: &reqwest::Client, base: &str, a: &Acked) -> Vec<String> {
                 if !paid_now && status != 0 {
                     bad.push(format!("order {order}: unexpected status {status}"));
                 }
+                refunded_v2 = decimal(&o["refunded_amount"]);
             }
             other => bad.push(format!(
                 "order {order} acknowledged but not served: {:?}",
@@ -324,6 +328,12 @@ async fn verify(c: &reqwest::Client, base: &str, a: &Acked) -> Vec<String> {
                 let refunds = count("refund");
                 if refunds > 1 || (a.refunded && refunds != 1) {
                     bad.push(format!("order {order}: {refunds} refunds recorded"));
+                }
+                let expected = Decimal::from(refunds as i64);
+                if refunded_v2.is_some_and(|r| r != expected) {
+                    bad.push(format!(
+                        "order {order}: V2 refunded_amount {refunded_v2:?} ≠ {expected} recorded"
+                    ));
                 }
             }
             other => bad.push(format!(

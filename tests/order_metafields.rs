@@ -6,6 +6,7 @@ mod common;
 
 use common::TestApp;
 use common::flow::{checkout_with, place};
+use futures_util::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -17,6 +18,7 @@ on_both_backends!(
     another_stores_order_is_404,
     batch_create_update_delete_with_partial_failure,
     an_order_holds_at_most_250_metafields,
+    concurrent_creates_at_249_stop_at_250,
     scopes_are_checked_before_the_body,
     cart_and_order_metafields_stay_apart,
 );
@@ -414,6 +416,51 @@ async fn an_order_holds_at_most_250_metafields(app: TestApp) {
     let other = new_order(&app).await;
     let r = app.post(&base(other), mf("n", "one-more", "v")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}
+
+async fn concurrent_creates_at_249_stop_at_250(app: TestApp) {
+    let app = app.with_fixtures().await;
+    let order = new_order(&app).await;
+    let items: Vec<Value> = (0..249)
+        .map(|i| json!({"resource_id": order, "namespace": "n", "key": format!("k{i}"), "value": "v", "permission_set": "read"}))
+        .collect();
+    let r = app.post(BATCH, json!(items)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["meta"]["success"], 249);
+    // Twelve creates race for the last place: one by one and in batches of one.
+    let url = base(order);
+    let singles = (0..6).map(|i| app.post(&url, mf("race", &format!("single{i}"), "v")));
+    let batches = (0..6).map(|i| {
+        app.post(
+            BATCH,
+            json!([{"resource_id": order, "namespace": "race", "key": format!("batch{i}"),
+                    "value": "v", "permission_set": "read"}]),
+        )
+    });
+    let (singles, batches) = tokio::join!(join_all(singles), join_all(batches));
+    let mut created = 0;
+    for r in &singles {
+        match r.status {
+            StatusCode::OK => created += 1,
+            StatusCode::UNPROCESSABLE_ENTITY => {}
+            other => panic!("single create: {other} {}", r.body),
+        }
+    }
+    for r in &batches {
+        assert!(
+            matches!(
+                r.status,
+                StatusCode::OK | StatusCode::UNPROCESSABLE_ENTITY | StatusCode::MULTI_STATUS
+            ),
+            "batch create: {} {}",
+            r.status,
+            r.body
+        );
+        created += r.body["meta"]["success"].as_i64().unwrap_or(0);
+    }
+    assert_eq!(created, 1, "exactly one create takes the last place");
+    let list = app.get(&format!("{url}?limit=250")).await;
+    assert_eq!(list.body["meta"]["pagination"]["total"], 250);
 }
 
 async fn scopes_are_checked_before_the_body(app: TestApp) {

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 on_both_backends!(
     void_cancels_an_authorized_order,
     refunds_move_the_order_and_never_exceed_what_was_paid,
+    v2_order_shows_the_sum_refunded,
     concurrent_refunds_never_refund_more_than_paid,
     refund_lists_filter_in_the_database,
     bad_refund_requests_are_explained,
@@ -205,6 +206,40 @@ async fn refunds_move_the_order_and_never_exceed_what_was_paid(app: TestApp) {
     assert!(events.iter().any(|(s, d)| s == "store/order/statusUpdated"
         && serde_json::from_str::<Value>(d).unwrap()["status"]
             == json!({"previous_status_id": 14, "new_status_id": 4})));
+}
+
+async fn v2_order_shows_the_sum_refunded(app: TestApp) {
+    let app = app.with_fixtures().await;
+    let (order_id, _) = paid_order(&app).await;
+    let (other, _) = paid_order(&app).await;
+    let base = format!("/stores/demo/v3/orders/{order_id}/payment_actions");
+    for amount in [2.35, 1.1] {
+        let r = app
+            .post(&format!("{base}/refunds"), refund_body(order_id, amount))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    let o = app.get(&format!("/stores/demo/v2/orders/{order_id}")).await;
+    assert_eq!(o.status, StatusCode::OK, "{}", o.body);
+    assert_eq!(o.body["refunded_amount"], json!("3.4500"));
+    assert_eq!(o.body["status_id"], json!(14));
+    // The list carries it too, per order (the other order refunded nothing).
+    let r = app
+        .get(&format!(
+            "/stores/demo/v2/orders?min_id={}&sort=id:asc",
+            order_id.min(other)
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let listed: Vec<(i64, Value)> = r
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["id"].as_i64().unwrap(), o["refunded_amount"].clone()))
+        .collect();
+    assert!(listed.contains(&(order_id, json!("3.4500"))), "{listed:?}");
+    assert!(listed.contains(&(other, json!("0.0000"))), "{listed:?}");
 }
 
 async fn concurrent_refunds_never_refund_more_than_paid(app: TestApp) {

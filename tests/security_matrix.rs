@@ -1,7 +1,8 @@
 //! The security matrix: every operation Kassa lists in `/openapi.json` × {no token,
 //! another store's token, a token without the scope, a read-only token on a write}
 //! answers 401/403 in the API's own error shape, never a 2xx or a 5xx, and never says
-//! whether the resource exists. Then cross-store isolation with real resources.
+//! whether the resource exists; a write with a malformed body is refused for the scope
+//! first. Then cross-store isolation with real resources.
 
 mod common;
 
@@ -115,6 +116,9 @@ async fn operations(app: &TestApp) -> Vec<Operation> {
     assert!(out.len() > 50, "only {} operations listed", out.len());
     out
 }
+
+/// A body no JSON parser accepts.
+const MALFORMED: &[u8] = b"{\"not json";
 
 fn is_write(m: &Method) -> bool {
     *m != Method::GET
@@ -230,6 +234,19 @@ async fn every_operation_refuses_callers_without_the_right_token_or_scope(app: T
             failures.push(format!("{op}: 403 names no scope: {message}"));
             continue;
         };
+        // The scope is checked before the body is read: a malformed body is still a 403,
+        // so a caller without the scope learns nothing about the input rules.
+        if body.is_some() {
+            let r = app
+                .call_raw_as(&none, method.clone(), &path, MALFORMED)
+                .await;
+            if r.status != StatusCode::FORBIDDEN {
+                failures.push(format!(
+                    "{op} with no scope and a malformed body: {} {}",
+                    r.status, r.body
+                ));
+            }
+        }
         let r = app
             .call_as(&unrelated, method.clone(), &path, body.clone())
             .await;
@@ -257,6 +274,15 @@ async fn every_operation_refuses_callers_without_the_right_token_or_scope(app: T
             if r.status != StatusCode::FORBIDDEN {
                 failures.push(format!("{op} with only {twin}: {} {}", r.status, r.body));
                 continue;
+            }
+            if body.is_some() {
+                let r = app.call_raw_as(&ro, method.clone(), &path, MALFORMED).await;
+                if r.status != StatusCode::FORBIDDEN {
+                    failures.push(format!(
+                        "{op} with only {twin} and a malformed body: {} {}",
+                        r.status, r.body
+                    ));
+                }
             }
             let message = assert_error_shape(&op, &template, r.status, &r.body);
             if named_scope(&message) != Some(needed) {

@@ -12,9 +12,9 @@
 use super::address::Address;
 use super::cart::Cart;
 use super::catalog::ProductType;
-use super::checkout::shipping_and_handling;
+use super::checkout::{Fee, shipping_and_handling};
 use super::money::Money;
-use super::order_admin::OrderAdmin;
+use super::order_admin::{IdMap, OrderAdmin};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::Value;
@@ -106,6 +106,8 @@ pub struct PlacedOrder {
     pub admin: OrderAdmin,
     /// Archived (`DELETE /v2/orders/{id}`); still readable.
     pub is_deleted: bool,
+    /// What its refunds gave back in all (kept on the order row, not in the snapshot).
+    pub refunded: Money,
 }
 
 #[derive(Deserialize)]
@@ -135,6 +137,7 @@ impl PlacedOrder {
             cart: d.cart,
             admin: d.admin,
             is_deleted: false,
+            refunded: Money::ZERO,
         })
     }
 
@@ -172,7 +175,19 @@ impl PlacedOrder {
     }
 
     pub fn products(&self) -> Vec<OrderProduct> {
-        products(&self.cart)
+        products(&self.cart, &self.admin.product_ids)
+    }
+
+    /// The order's fees with their V2 ids.
+    pub fn fees(&self) -> Vec<(i64, &Fee)> {
+        let fees = &self.cart.checkout.fees;
+        let keys: Vec<uuid::Uuid> = fees.iter().map(|f| f.id).collect();
+        self.admin
+            .fee_ids
+            .ids_for(&keys)
+            .into_iter()
+            .zip(fees)
+            .collect()
     }
 
     pub fn shipping_addresses(&self) -> Vec<OrderShippingAddress> {
@@ -339,7 +354,20 @@ fn ex_inc(entered: Money, tax: Money, tax_included: bool) -> (Money, Money) {
     }
 }
 
-pub fn products(cart: &Cart) -> Vec<OrderProduct> {
+/// The cart item ids in the order the V2 products list them.
+pub fn item_keys(cart: &Cart) -> Vec<uuid::Uuid> {
+    cart.line_items
+        .iter()
+        .map(|l| l.id)
+        .chain(cart.custom_items.iter().map(|c| c.id))
+        .chain(cart.gift_certificates.iter().map(|g| g.id))
+        .collect()
+}
+
+/// An order's products, with the V2 ids `ids` gives them.
+pub fn products(cart: &Cart, ids: &IdMap) -> Vec<OrderProduct> {
+    let ids = ids.ids_for(&item_keys(cart));
+    let id_at = |i: usize| ids.get(i).copied().unwrap_or(i as i64 + 1);
     let address_of = |item: uuid::Uuid| -> i64 {
         cart.checkout
             .consignments
@@ -379,7 +407,7 @@ pub fn products(cart: &Cart) -> Vec<OrderProduct> {
             })
             .collect();
         out.push(OrderProduct {
-            id: out.len() as i64 + 1,
+            id: id_at(out.len()),
             product_id: l.product_id,
             variant_id: l.variant_id,
             kind: if l.kind == ProductType::Physical {
@@ -412,7 +440,7 @@ pub fn products(cart: &Cart) -> Vec<OrderProduct> {
         let tax = tax_of(c.id);
         let (total_ex_tax, total_inc_tax) = ex_inc(c.extended_list_price, tax, cart.tax_included);
         out.push(OrderProduct {
-            id: out.len() as i64 + 1,
+            id: id_at(out.len()),
             product_id: 0,
             variant_id: 0,
             kind: "physical",
@@ -436,7 +464,7 @@ pub fn products(cart: &Cart) -> Vec<OrderProduct> {
     for g in &cart.gift_certificates {
         let total = g.amount.times(g.quantity.max(0) as u32);
         out.push(OrderProduct {
-            id: out.len() as i64 + 1,
+            id: id_at(out.len()),
             product_id: 0,
             variant_id: 0,
             kind: "giftcertificate",

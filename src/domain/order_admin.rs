@@ -2,10 +2,14 @@
 //! status changes are allowed, which give back what the order holds, and what a
 //! shipment may contain and does to the order's status.
 
+use super::address::Address;
+use super::checkout::FeeSpec;
+use super::countries;
 use super::money::Money;
 use super::order::{OrderProduct, status_name};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use uuid::Uuid;
 
 pub const INCOMPLETE: i64 = 0;
 pub const SHIPPED: i64 = 2;
@@ -13,6 +17,7 @@ pub const PARTIALLY_SHIPPED: i64 = 3;
 pub const REFUNDED: i64 = 4;
 pub const CANCELLED: i64 = 5;
 pub const DECLINED: i64 = 6;
+pub const COMPLETED: i64 = 10;
 pub const PARTIALLY_REFUNDED: i64 = 14;
 
 /// What the merchant changed on an order, kept in its document under `admin` (the rest
@@ -30,12 +35,231 @@ pub struct OrderAdmin {
     /// When the last shipment was made (unix seconds; 0 = never).
     #[serde(default)]
     pub date_shipped: i64,
+    /// V2 ids of the order's products (cart item ids to order product ids).
+    #[serde(default)]
+    pub product_ids: IdMap,
+    /// V2 ids of the order's fees (checkout fee ids to order fee ids).
+    #[serde(default)]
+    pub fee_ids: IdMap,
 }
 
 impl OrderAdmin {
     pub fn items_shipped(&self) -> i64 {
         self.shipped.values().sum()
     }
+}
+
+/// Stable V2 ids for an order's products or fees. Until an edit they are positions
+/// (1, 2, …); an edit writes down every current one, and a new product or fee counts on
+/// from the highest id ever given, so an id never moves to another one.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct IdMap {
+    #[serde(default)]
+    pub ids: Vec<(Uuid, i64)>,
+    /// The highest id ever given.
+    #[serde(default)]
+    pub last: i64,
+}
+
+impl IdMap {
+    /// The ids of `keys`, in order: the one written down, else the next free one.
+    pub fn ids_for(&self, keys: &[Uuid]) -> Vec<i64> {
+        let mut next = self
+            .ids
+            .iter()
+            .map(|(_, id)| *id)
+            .max()
+            .unwrap_or(0)
+            .max(self.last);
+        keys.iter()
+            .map(|k| match self.ids.iter().find(|(u, _)| u == k) {
+                Some((_, id)) => *id,
+                None => {
+                    next += 1;
+                    next
+                }
+            })
+            .collect()
+    }
+
+    /// The map with the ids of `keys` written down as they are now.
+    pub fn fixed(&self, keys: &[Uuid]) -> IdMap {
+        let ids = self.ids_for(keys);
+        let last = ids.iter().copied().max().unwrap_or(0).max(self.last);
+        IdMap {
+            ids: keys.iter().copied().zip(ids).collect(),
+            last,
+        }
+    }
+
+    /// The key that has `id`, among `keys`.
+    pub fn key_of(&self, keys: &[Uuid], id: i64) -> Option<Uuid> {
+        keys.iter()
+            .zip(self.ids_for(keys))
+            .find(|(_, i)| *i == id)
+            .map(|(k, _)| *k)
+    }
+}
+
+/// Why an order's products, fees or addresses cannot be edited in this status; None
+/// when they can. What shipped, was refunded or was given back is settled.
+pub fn cannot_edit(status: i64, items_shipped: i64) -> Option<String> {
+    if matches!(
+        status,
+        SHIPPED
+            | PARTIALLY_SHIPPED
+            | REFUNDED
+            | CANCELLED
+            | DECLINED
+            | COMPLETED
+            | PARTIALLY_REFUNDED
+    ) || items_shipped > 0
+    {
+        return Some(format!(
+            "The order is {} ({status}){}; products, fees and addresses can be edited only before anything ships and while it is not completed, cancelled, declined or refunded.",
+            status_name(status),
+            if items_shipped > 0 {
+                " with items shipped"
+            } else {
+                ""
+            }
+        ));
+    }
+    None
+}
+
+/// V2 address field names (`billingAddress_Base`), for messages.
+pub const V2_ADDRESS_FIELDS: [&str; 12] = [
+    "first_name",
+    "last_name",
+    "company",
+    "street_1",
+    "street_2",
+    "city",
+    "state",
+    "zip",
+    "country",
+    "country_iso2",
+    "phone",
+    "email",
+];
+
+/// Sets one V2 address field; false when `name` is not one. A new state or country
+/// drops the old state code, so the address is resolved again from what was given.
+pub fn set_v2_address_field(a: &mut Address, name: &str, value: &str) -> bool {
+    let v = value.to_string();
+    match name {
+        "first_name" => a.first_name = v,
+        "last_name" => a.last_name = v,
+        "company" => a.company = v,
+        "street_1" => a.address1 = v,
+        "street_2" => a.address2 = v,
+        "city" => a.city = v,
+        "state" => {
+            a.state_or_province = v;
+            a.state_or_province_code.clear();
+        }
+        "zip" => a.postal_code = v,
+        // The name counts only when no code says otherwise (`country_iso2` wins).
+        "country" => {
+            if let Some(code) = countries::country_by_name(value) {
+                a.country_code = code.to_string();
+                a.state_or_province_code.clear();
+            } else {
+                a.country_code = v;
+            }
+        }
+        "country_iso2" => {
+            a.country_code = v;
+            a.state_or_province_code.clear();
+        }
+        "phone" => a.phone = v,
+        "email" => a.email = v,
+        _ => return false,
+    }
+    true
+}
+
+/// A fee as `PUT`/`POST /v2/orders` give it (`orderFees_Put`/`_Post`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OrderFeeInput {
+    /// The fee kept (PUT); `None` = a new fee.
+    pub id: Option<i64>,
+    pub kind: Option<String>,
+    pub display_name_customer: Option<String>,
+    pub display_name_merchant: Option<String>,
+    pub source: Option<String>,
+    pub cost_ex_tax: Option<Money>,
+    pub cost_inc_tax: Option<Money>,
+    pub cost_tax: Option<Money>,
+    pub tax_class_id: Option<i64>,
+}
+
+/// Where a fee made through the V2 API says it came from when the caller does not.
+pub const DEFAULT_FEE_SOURCE: &str = "v2";
+
+/// The checkout fee an order fee input stands for. Its cost as entered is the amount
+/// excluding tax, or including it when the store's prices include tax; tax is then
+/// charged by the pricing engine for `tax_class_id` (none = untaxed, as for checkout fees).
+pub fn fee_spec(
+    f: &OrderFeeInput,
+    prices_include_tax: bool,
+    field: &str,
+) -> Result<FeeSpec, String> {
+    if let Some(k) = &f.kind
+        && k != "custom_fee"
+    {
+        return Err(format!(
+            "{field}.type: `{k}` is not a fee type; use custom_fee."
+        ));
+    }
+    fn text(v: &Option<String>) -> Option<&str> {
+        v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+    }
+    let customer = text(&f.display_name_customer);
+    let merchant = text(&f.display_name_merchant);
+    let (Some(customer), Some(merchant)) = (customer.or(merchant), merchant.or(customer)) else {
+        return Err(format!(
+            "{field}: give display_name_customer or display_name_merchant (or both)."
+        ));
+    };
+    let source = text(&f.source).unwrap_or(DEFAULT_FEE_SOURCE);
+    for (name, value, max) in [
+        ("display_name_customer", customer, 200),
+        ("display_name_merchant", merchant, 50),
+        ("source", source, 50),
+    ] {
+        if value.chars().count() > max {
+            return Err(format!("{field}.{name}: at most {max} characters."));
+        }
+    }
+    let given = [f.cost_ex_tax, f.cost_inc_tax, f.cost_tax]
+        .iter()
+        .filter(|c| c.is_some())
+        .count();
+    if given < 2 {
+        return Err(format!(
+            "{field}: give at least two of cost_ex_tax, cost_inc_tax and cost_tax."
+        ));
+    }
+    let cost = if prices_include_tax {
+        f.cost_inc_tax
+            .or_else(|| Some(f.cost_ex_tax? + f.cost_tax?))
+    } else {
+        f.cost_ex_tax
+            .or_else(|| Some(f.cost_inc_tax? - f.cost_tax?))
+    }
+    .unwrap_or_default();
+    if cost.is_negative() {
+        return Err(format!("{field}: a fee cannot cost less than 0."));
+    }
+    Ok(FeeSpec {
+        name: merchant.to_string(),
+        display_name: customer.to_string(),
+        cost,
+        source: source.to_string(),
+        tax_class_id: f.tax_class_id,
+    })
 }
 
 /// One shipment as stored (the addresses and customer are read from the order).

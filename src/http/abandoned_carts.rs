@@ -5,6 +5,7 @@ use super::AppState;
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{Auth, JsonBody};
 use super::wire::Envelope;
+use crate::domain::scope::Scope;
 use axum::extract::{Path, State};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -80,8 +81,10 @@ async fn get_global_settings(
 async fn update_global_settings(
     State(state): State<AppState>,
     Auth(who): Auth,
-    JsonBody(body): JsonBody<Map<String, Value>>,
+    body: Result<JsonBody<Map<String, Value>>, ApiError>,
 ) -> ApiResult<Envelope<Map<String, Value>>> {
+    who.require(Scope::V2Information)?;
+    let JsonBody(body) = body?;
     Ok(Envelope::new(
         state
             .kassa
@@ -117,8 +120,10 @@ async fn update_channel_settings(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(path): Path<(String, String)>,
-    JsonBody(body): JsonBody<Map<String, Value>>,
+    body: Result<JsonBody<Map<String, Value>>, ApiError>,
 ) -> ApiResult<Envelope<Map<String, Value>>> {
+    who.require(Scope::V2Information)?;
+    let JsonBody(body) = body?;
     let channel_id = parse_channel_id(&path.1)?;
     Ok(Envelope::new(
         state

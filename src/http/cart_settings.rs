@@ -129,8 +129,10 @@ async fn update_channel_cart_settings(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(path): Path<(String, String)>,
-    JsonBody(body): JsonBody<ChannelCartSettingsRequest>,
+    body: Result<JsonBody<ChannelCartSettingsRequest>, ApiError>,
 ) -> ApiResult<Envelope<ChannelCartSettingsWire>> {
+    require_cart_settings_write(&who)?;
+    let JsonBody(body) = body?;
     let channel_id = parse_channel_id(&path.1)?;
     let s = state
         .kassa

@@ -609,9 +609,10 @@ async fn create_cart(
     State(state): State<AppState>,
     Auth(who): Auth,
     RawQuery(q): RawQuery,
-    JsonBody(body): JsonBody<CreateCartRequest>,
+    body: Result<JsonBody<CreateCartRequest>, ApiError>,
 ) -> ApiResult<Response> {
     who.require(Scope::Cart)?;
+    let JsonBody(body) = body?;
     let inc = Includes::from_query(q.as_deref());
     let (line_items, custom_items, gift_certificates) = specs(
         &body.line_items,
@@ -673,9 +674,10 @@ async fn update_cart(
     Auth(who): Auth,
     Path(path): Path<(String, String)>,
     RawQuery(q): RawQuery,
-    JsonBody(body): JsonBody<UpdateCartRequest>,
+    body: Result<JsonBody<UpdateCartRequest>, ApiError>,
 ) -> ApiResult<Response> {
     who.require(Scope::Cart)?;
+    let JsonBody(body) = body?;
     let id = parse_cart_id(&path.1)?;
     let customer_id = body
         .customer_id
@@ -716,9 +718,10 @@ async fn add_cart_items(
     Auth(who): Auth,
     Path(path): Path<(String, String)>,
     RawQuery(q): RawQuery,
-    JsonBody(body): JsonBody<AddItemsRequest>,
+    body: Result<JsonBody<AddItemsRequest>, ApiError>,
 ) -> ApiResult<Response> {
     who.require(Scope::Cart)?;
+    let JsonBody(body) = body?;
     let id = parse_cart_id(&path.1)?;
     let (line_items, custom_items, gift_certificates) = specs(
         &body.line_items,
@@ -753,9 +756,10 @@ async fn update_cart_item(
     Auth(who): Auth,
     Path(path): Path<(String, String, String)>,
     RawQuery(q): RawQuery,
-    JsonBody(body): JsonBody<UpdateItemRequest>,
+    body: Result<JsonBody<UpdateItemRequest>, ApiError>,
 ) -> ApiResult<Response> {
     who.require(Scope::Cart)?;
+    let JsonBody(body) = body?;
     let id = parse_cart_id(&path.1)?;
     let item = parse_item_id(&path.2)?;
     let update = if let Some(l) = &body.line_item {
@@ -819,9 +823,10 @@ async fn delete_cart_item(
     Auth(who): Auth,
     Path(path): Path<(String, String, String)>,
     RawQuery(q): RawQuery,
-    JsonBody(body): JsonBody<VersionRequest>,
+    body: Result<JsonBody<VersionRequest>, ApiError>,
 ) -> ApiResult<Response> {
     who.require(Scope::Cart)?;
+    let JsonBody(body) = body?;
     let id = parse_cart_id(&path.1)?;
     let item = parse_item_id(&path.2)?;
     match state
@@ -849,9 +854,10 @@ async fn create_redirect_urls(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(path): Path<(String, String)>,
-    JsonBody(body): JsonBody<RedirectUrlsRequest>,
+    body: Result<JsonBody<RedirectUrlsRequest>, ApiError>,
 ) -> ApiResult<Response> {
     who.require(Scope::Cart)?;
+    let JsonBody(body) = body?;
     let id = parse_cart_id(&path.1)?;
     let params = query_params(&body.query_params)?;
     let urls = state.kassa.create_redirect_urls(&who, id, &params).await?;

@@ -1217,9 +1217,10 @@ async fn create_product(
     State(state): State<AppState>,
     Auth(who): Auth,
     RawQuery(q): RawQuery,
-    JsonBody(body): JsonBody<ProductRequest>,
+    body: Result<JsonBody<ProductRequest>, ApiError>,
 ) -> ApiResult<Response> {
     who.require(Scope::V2Products)?;
+    let JsonBody(body) = body?;
     let cp = state
         .kassa
         .create_product(&who.store, &body.into_input())
@@ -1280,9 +1281,10 @@ async fn update_product(
     Auth(who): Auth,
     Path(path): Path<(String, String)>,
     RawQuery(q): RawQuery,
-    JsonBody(body): JsonBody<ProductRequest>,
+    body: Result<JsonBody<ProductRequest>, ApiError>,
 ) -> ApiResult<Response> {
     who.require(Scope::V2Products)?;
+    let JsonBody(body) = body?;
     let id = id_or_404(&path.1, "Product")?;
     let cp = state
         .kassa
@@ -1339,9 +1341,10 @@ async fn create_variant(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(path): Path<(String, String)>,
-    JsonBody(body): JsonBody<VariantRequest>,
+    body: Result<JsonBody<VariantRequest>, ApiError>,
 ) -> ApiResult<Response> {
     who.require(Scope::V2Products)?;
+    let JsonBody(body) = body?;
     let id = id_or_404(&path.1, "Product")?;
     let (cp, vid) = state
         .kassa
@@ -1375,9 +1378,10 @@ async fn update_variant(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(path): Path<(String, String, String)>,
-    JsonBody(body): JsonBody<VariantRequest>,
+    body: Result<JsonBody<VariantRequest>, ApiError>,
 ) -> ApiResult<Response> {
     who.require(Scope::V2Products)?;
+    let JsonBody(body) = body?;
     let id = id_or_404(&path.1, "Product")?;
     let vid = id_or_404(&path.2, "Variant")?;
     let cp = state
@@ -1436,9 +1440,10 @@ async fn create_option(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(path): Path<(String, String)>,
-    JsonBody(body): JsonBody<OptionRequest>,
+    body: Result<JsonBody<OptionRequest>, ApiError>,
 ) -> ApiResult<Response> {
     who.require(Scope::V2Products)?;
+    let JsonBody(body) = body?;
     let id = id_or_404(&path.1, "Product")?;
     let (cp, oid) = state
         .kassa
@@ -1484,9 +1489,10 @@ async fn update_option(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(path): Path<(String, String, String)>,
-    JsonBody(body): JsonBody<OptionRequest>,
+    body: Result<JsonBody<OptionRequest>, ApiError>,
 ) -> ApiResult<Response> {
     who.require(Scope::V2Products)?;
+    let JsonBody(body) = body?;
     let id = id_or_404(&path.1, "Product")?;
     let oid = id_or_404(&path.2, "Option")?;
     let cp = state
@@ -1543,9 +1549,10 @@ async fn create_option_value(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(path): Path<(String, String, String)>,
-    JsonBody(body): JsonBody<OptionValueRequest>,
+    body: Result<JsonBody<OptionValueRequest>, ApiError>,
 ) -> ApiResult<Response> {
     who.require(Scope::V2Products)?;
+    let JsonBody(body) = body?;
     let id = id_or_404(&path.1, "Product")?;
     let oid = id_or_404(&path.2, "Option")?;
     let (cp, vid) = state
@@ -1593,9 +1600,10 @@ async fn update_option_value(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(path): Path<(String, String, String, String)>,
-    JsonBody(body): JsonBody<OptionValueRequest>,
+    body: Result<JsonBody<OptionValueRequest>, ApiError>,
 ) -> ApiResult<Response> {
     who.require(Scope::V2Products)?;
+    let JsonBody(body) = body?;
     let id = id_or_404(&path.1, "Product")?;
     let oid = id_or_404(&path.2, "Option")?;
     let vid = id_or_404(&path.3, "Value")?;
@@ -1675,9 +1683,10 @@ async fn create_modifier(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(path): Path<(String, String)>,
-    JsonBody(body): JsonBody<ModifierRequest>,
+    body: Result<JsonBody<ModifierRequest>, ApiError>,
 ) -> ApiResult<Response> {
     who.require(Scope::V2Products)?;
+    let JsonBody(body) = body?;
     let id = id_or_404(&path.1, "Product")?;
     let (cp, mid) = state
         .kassa
@@ -1711,9 +1720,10 @@ async fn update_modifier(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(path): Path<(String, String, String)>,
-    JsonBody(body): JsonBody<ModifierRequest>,
+    body: Result<JsonBody<ModifierRequest>, ApiError>,
 ) -> ApiResult<Response> {
     who.require(Scope::V2Products)?;
+    let JsonBody(body) = body?;
     let id = id_or_404(&path.1, "Product")?;
     let mid = id_or_404(&path.2, "Modifier")?;
     let cp = state
@@ -1778,9 +1788,10 @@ async fn create_modifier_value(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(path): Path<(String, String, String)>,
-    JsonBody(body): JsonBody<OptionValueRequest>,
+    body: Result<JsonBody<OptionValueRequest>, ApiError>,
 ) -> ApiResult<Response> {
     who.require(Scope::V2Products)?;
+    let JsonBody(body) = body?;
     let id = id_or_404(&path.1, "Product")?;
     let mid = id_or_404(&path.2, "Modifier")?;
     let (cp, vid) = state
@@ -1818,9 +1829,10 @@ async fn update_modifier_value(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(path): Path<(String, String, String, String)>,
-    JsonBody(body): JsonBody<OptionValueRequest>,
+    body: Result<JsonBody<OptionValueRequest>, ApiError>,
 ) -> ApiResult<Response> {
     who.require(Scope::V2Products)?;
+    let JsonBody(body) = body?;
     let id = id_or_404(&path.1, "Product")?;
     let mid = id_or_404(&path.2, "Modifier")?;
     let vid = id_or_404(&path.3, "Value")?;

@@ -12,6 +12,7 @@ use super::wire::{Envelope, json_response};
 use crate::domain::checkout_settings::{
     ChannelChange, ChannelCheckoutSettings, CheckoutSettings, Patch, ScriptsChange,
 };
+use crate::domain::scope::Scope;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -307,8 +308,10 @@ async fn get_checkout_settings(
 async fn update_checkout_settings(
     State(state): State<AppState>,
     Auth(who): Auth,
-    JsonBody(body): JsonBody<CheckoutSettingsRequest>,
+    body: Result<JsonBody<CheckoutSettingsRequest>, ApiError>,
 ) -> ApiResult<Envelope<CheckoutSettingsWire>> {
+    who.require(Scope::Checkouts)?;
+    let JsonBody(body) = body?;
     let s = state
         .kassa
         .update_checkout_settings(&who, body.into_change())
@@ -342,8 +345,10 @@ async fn put_channel_checkout_settings(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(path): Path<(String, String)>,
-    JsonBody(body): JsonBody<ChannelCheckoutSettingsRequest>,
+    body: Result<JsonBody<ChannelCheckoutSettingsRequest>, ApiError>,
 ) -> ApiResult<Envelope<ChannelCheckoutSettingsWire>> {
+    who.require(Scope::Checkouts)?;
+    let JsonBody(body) = body?;
     let channel_id = parse_channel_id(&path.1)?;
     let s = state
         .kassa
@@ -361,8 +366,10 @@ async fn create_checkout_token(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(path): Path<(String, String)>,
-    JsonBody(body): JsonBody<CheckoutTokenRequest>,
+    body: Result<JsonBody<CheckoutTokenRequest>, ApiError>,
 ) -> ApiResult<CheckoutTokenResponse> {
+    who.require(Scope::Checkouts)?;
+    let JsonBody(body) = body?;
     let id = checkout_id(&path.1)?;
     let token = state
         .kassa

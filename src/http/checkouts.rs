@@ -652,9 +652,10 @@ async fn update_checkout(
     Auth(who): Auth,
     Path(path): Path<(String, String)>,
     RawQuery(q): RawQuery,
-    JsonBody(body): JsonBody<CustomerMessageRequest>,
+    body: Result<JsonBody<CustomerMessageRequest>, ApiError>,
 ) -> ApiResult<Response> {
     who.require(Scope::Checkouts)?;
+    let JsonBody(body) = body?;
     let message = body.customer_message.ok_or_else(|| {
         ApiError::unprocessable("customer_message", "customer_message is required.")
     })?;
@@ -675,9 +676,10 @@ async fn add_billing_address(
     Auth(who): Auth,
     Path(path): Path<(String, String)>,
     RawQuery(q): RawQuery,
-    JsonBody(body): JsonBody<AddressRequest>,
+    body: Result<JsonBody<AddressRequest>, ApiError>,
 ) -> ApiResult<Response> {
     who.require(Scope::Checkouts)?;
+    let JsonBody(body) = body?;
     let version = body.version;
     let cart = state
         .kassa
@@ -702,9 +704,10 @@ async fn update_billing_address(
     Auth(who): Auth,
     Path(path): Path<(String, String, String)>,
     RawQuery(q): RawQuery,
-    JsonBody(body): JsonBody<AddressRequest>,
+    body: Result<JsonBody<AddressRequest>, ApiError>,
 ) -> ApiResult<Response> {
     who.require(Scope::Checkouts)?;
+    let JsonBody(body) = body?;
     let version = body.version;
     let cart = state
         .kassa
@@ -729,9 +732,10 @@ async fn add_consignments(
     Auth(who): Auth,
     Path(path): Path<(String, String)>,
     RawQuery(q): RawQuery,
-    JsonBody(body): JsonBody<Vec<ConsignmentRequest>>,
+    body: Result<JsonBody<Vec<ConsignmentRequest>>, ApiError>,
 ) -> ApiResult<Response> {
     who.require(Scope::Checkouts)?;
+    let JsonBody(body) = body?;
     let version = body.iter().find_map(|c| c.version);
     let specs = body
         .into_iter()
@@ -761,9 +765,10 @@ async fn update_consignment(
     Auth(who): Auth,
     Path(path): Path<(String, String, String)>,
     RawQuery(q): RawQuery,
-    JsonBody(body): JsonBody<UpdateConsignmentRequest>,
+    body: Result<JsonBody<UpdateConsignmentRequest>, ApiError>,
 ) -> ApiResult<Response> {
     who.require(Scope::Checkouts)?;
+    let JsonBody(body) = body?;
     let change = ConsignmentChange {
         address: body.address.map(AddressRequest::into_domain),
         items: body
@@ -796,9 +801,10 @@ async fn delete_consignment(
     Auth(who): Auth,
     Path(path): Path<(String, String, String)>,
     RawQuery(q): RawQuery,
-    JsonBody(body): JsonBody<VersionBody>,
+    body: Result<JsonBody<VersionBody>, ApiError>,
 ) -> ApiResult<Response> {
     who.require(Scope::Checkouts)?;
+    let JsonBody(body) = body?;
     let cart = state
         .kassa
         .delete_consignment(&who, checkout_id(&path.1)?, &path.2, body.version)
@@ -816,9 +822,10 @@ async fn add_coupon(
     Auth(who): Auth,
     Path(path): Path<(String, String)>,
     RawQuery(q): RawQuery,
-    JsonBody(body): JsonBody<CouponRequest>,
+    body: Result<JsonBody<CouponRequest>, ApiError>,
 ) -> ApiResult<Response> {
     who.require(Scope::Checkouts)?;
+    let JsonBody(body) = body?;
     let cart = state
         .kassa
         .apply_coupon(&who, checkout_id(&path.1)?, &body.coupon_code, body.version)
@@ -854,9 +861,10 @@ async fn add_discounts(
     Auth(who): Auth,
     Path(path): Path<(String, String)>,
     RawQuery(q): RawQuery,
-    JsonBody(body): JsonBody<DiscountsRequest>,
+    body: Result<JsonBody<DiscountsRequest>, ApiError>,
 ) -> ApiResult<Response> {
     who.require(Scope::Checkouts)?;
+    let JsonBody(body) = body?;
     let cart_level = body
         .cart
         .discounts
@@ -898,9 +906,10 @@ async fn add_fees(
     Auth(who): Auth,
     Path(path): Path<(String, String)>,
     RawQuery(q): RawQuery,
-    JsonBody(body): JsonBody<FeesRequest>,
+    body: Result<JsonBody<FeesRequest>, ApiError>,
 ) -> ApiResult<Response> {
     who.require(Scope::Checkouts)?;
+    let JsonBody(body) = body?;
     if body.fees.is_empty() {
         return Err(ApiError::unprocessable("fees", "Send at least one fee."));
     }
@@ -927,9 +936,10 @@ async fn update_fees(
     Auth(who): Auth,
     Path(path): Path<(String, String)>,
     RawQuery(q): RawQuery,
-    JsonBody(body): JsonBody<FeesRequest>,
+    body: Result<JsonBody<FeesRequest>, ApiError>,
 ) -> ApiResult<Response> {
     who.require(Scope::Checkouts)?;
+    let JsonBody(body) = body?;
     if body.fees.is_empty() {
         return Err(ApiError::unprocessable("fees", "Send at least one fee."));
     }
@@ -967,9 +977,10 @@ async fn delete_fees(
     Auth(who): Auth,
     Path(path): Path<(String, String)>,
     RawQuery(q): RawQuery,
-    JsonBody(body): JsonBody<DeleteFeesRequest>,
+    body: Result<JsonBody<DeleteFeesRequest>, ApiError>,
 ) -> ApiResult<Response> {
     who.require(Scope::Checkouts)?;
+    let JsonBody(body) = body?;
     if body.ids.is_empty() {
         return Err(ApiError::unprocessable(
             "ids",
@@ -1023,9 +1034,10 @@ async fn add_gift_certificate(
     Auth(who): Auth,
     Path(path): Path<(String, String)>,
     RawQuery(q): RawQuery,
-    JsonBody(body): JsonBody<GiftCertificateRequest>,
+    body: Result<JsonBody<GiftCertificateRequest>, ApiError>,
 ) -> ApiResult<Response> {
     who.require(Scope::Checkouts)?;
+    let JsonBody(body) = body?;
     let cart = state
         .kassa
         .apply_gift_certificate(

@@ -518,9 +518,10 @@ async fn create_customers(
     State(state): State<AppState>,
     Auth(who): Auth,
     RawQuery(q): RawQuery,
-    JsonBody(body): JsonBody<Vec<CustomerRequest>>,
+    body: Result<JsonBody<Vec<CustomerRequest>>, ApiError>,
 ) -> ApiResult<Response> {
     who.require(Scope::V2Customers)?;
+    let JsonBody(body) = body?;
     let inputs: Vec<CustomerInput> = batch(body)?.into_iter().map(|(_, i)| i).collect();
     let created = state
         .kassa
@@ -540,9 +541,10 @@ async fn update_customers(
     State(state): State<AppState>,
     Auth(who): Auth,
     RawQuery(q): RawQuery,
-    JsonBody(body): JsonBody<Vec<CustomerRequest>>,
+    body: Result<JsonBody<Vec<CustomerRequest>>, ApiError>,
 ) -> ApiResult<Response> {
     who.require(Scope::V2Customers)?;
+    let JsonBody(body) = body?;
     let updates = batch(body)?;
     let updated = state
         .kassa

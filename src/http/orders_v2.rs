@@ -202,6 +202,7 @@ pub struct OrderWire {
     pub products: ResourceLink,
     pub shipping_addresses: ResourceLink,
     pub coupons: ResourceLink,
+    pub fees: ResourceLink,
 }
 
 fn m(x: Money) -> String {
@@ -277,7 +278,7 @@ fn order_wire(o: &PlacedOrder, store: &StoreRecord, base: &str) -> OrderWire {
         items_shipped: o.admin.items_shipped(),
         payment_method: methods.join(", "),
         payment_status: String::new(),
-        refunded_amount: m(Money::ZERO),
+        refunded_amount: m(o.refunded),
         order_is_digital: s.is_digital,
         store_credit_amount: m(s.store_credit_amount),
         gift_certificate_amount: m(s.gift_certificate_amount),
@@ -309,6 +310,7 @@ fn order_wire(o: &PlacedOrder, store: &StoreRecord, base: &str) -> OrderWire {
         products: link(base, o.id, "products"),
         shipping_addresses: link(base, o.id, "shipping_addresses"),
         coupons: link(base, o.id, "coupons"),
+        fees: link(base, o.id, "fees"),
     }
 }
 

@@ -599,8 +599,10 @@ async fn update_order_settings(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(_store): Path<String>,
-    JsonBody(body): JsonBody<OrderSettingsBody>,
+    body: Result<JsonBody<OrderSettingsBody>, ApiError>,
 ) -> ApiResult<Envelope<Value>> {
+    who.require(Scope::V2Orders)?;
+    let JsonBody(body) = body?;
     put_settings(&state, &who, 0, body).await
 }
 
@@ -629,7 +631,9 @@ async fn update_channel_order_settings(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path((_store, channel_id)): Path<(String, i64)>,
-    JsonBody(body): JsonBody<OrderSettingsBody>,
+    body: Result<JsonBody<OrderSettingsBody>, ApiError>,
 ) -> ApiResult<Envelope<Value>> {
+    who.require(Scope::V2Orders)?;
+    let JsonBody(body) = body?;
     put_settings(&state, &who, channel_of(channel_id)?, body).await
 }

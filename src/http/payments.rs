@@ -64,9 +64,10 @@ async fn update_payment_settings(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(_store): Path<String>,
-    JsonBody(body): JsonBody<PaymentSettings>,
+    body: Result<JsonBody<PaymentSettings>, ApiError>,
 ) -> ApiResult<Envelope<PaymentSettings>> {
     who.require(Scope::Transactions)?;
+    let JsonBody(body) = body?;
     let kind = match body.transaction_type {
         Some(k) => state.kassa.set_payment_transaction_type(&who, &k).await?,
         None => state.kassa.payment_transaction_type(who.store.id).await?,
@@ -212,9 +213,10 @@ async fn create_access_token(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(_store): Path<String>,
-    JsonBody(body): JsonBody<AccessTokenRequest>,
+    body: Result<JsonBody<AccessTokenRequest>, ApiError>,
 ) -> ApiResult<Response> {
     who.require(Scope::PaymentsAccessTokenCreate)?;
+    let JsonBody(body) = body?;
     let Some(order_id) = body.order.and_then(|o| o.id) else {
         return Err(ApiError::unprocessable(
             "order.id",
@@ -239,7 +241,7 @@ async fn process_payment(
     State(state): State<AppState>,
     Path(store_hash): Path<String>,
     headers: HeaderMap,
-    JsonBody(body): JsonBody<PaymentRequest>,
+    body: Result<JsonBody<PaymentRequest>, ApiError>,
 ) -> ApiResult<Response> {
     let pat = headers
         .get(header::AUTHORIZATION)
@@ -253,6 +255,7 @@ async fn process_payment(
                 "Send the payment access token as `Authorization: PAT <token>`.",
             )
         })?;
+    let JsonBody(body) = body?;
     let payment = body.payment.unwrap_or_default();
     let method = payment.payment_method_id.unwrap_or_default();
     let save = payment.save_instrument.unwrap_or(false);

@@ -233,9 +233,10 @@ async fn list_pickup_locations(
 async fn create_pickup_location(
     State(state): State<AppState>,
     Auth(who): Auth,
-    JsonBody(body): JsonBody<PickupLocationRequest>,
+    body: Result<JsonBody<PickupLocationRequest>, ApiError>,
 ) -> ApiResult<Response> {
     who.require(Scope::V2Information)?;
+    let JsonBody(body) = body?;
     if body.name.is_none() {
         return Err(ApiError::unprocessable(
             "name",
@@ -288,9 +289,10 @@ async fn update_pickup_location(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(path): Path<(String, i64)>,
-    JsonBody(body): JsonBody<PickupLocationRequest>,
+    body: Result<JsonBody<PickupLocationRequest>, ApiError>,
 ) -> ApiResult<Envelope<PickupLocationWire>> {
     who.require(Scope::V2Information)?;
+    let JsonBody(body) = body?;
     let mut location = state.kassa.get_pickup_location(&who.store, path.1).await?;
     body.apply_to(&mut location);
     let updated = state

@@ -58,9 +58,10 @@ async fn update_promotion_settings(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(_store): Path<String>,
-    JsonBody(body): JsonBody<PromotionSettingsRequest>,
+    body: Result<JsonBody<PromotionSettingsRequest>, ApiError>,
 ) -> ApiResult<Envelope<PromotionSettingsWire>> {
     who.require(Scope::V2Marketing)?;
+    let JsonBody(body) = body?;
     let Some(multiple) = body.multiple_coupons else {
         return Err(ApiError::from(crate::domain::DomainError::field(
             "multiple_coupons",

@@ -693,9 +693,10 @@ async fn list_promotions(
 async fn create_promotion(
     State(state): State<AppState>,
     Auth(who): Auth,
-    JsonBody(input): JsonBody<PromotionInput>,
+    input: Result<JsonBody<PromotionInput>, ApiError>,
 ) -> ApiResult<Response> {
     who.require(Scope::V2Marketing)?;
+    let JsonBody(input) = input?;
     let p = state
         .kassa
         .create_promotion(&who.store, &input)
@@ -782,9 +783,10 @@ async fn update_promotion(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(path): Path<(String, String)>,
-    JsonBody(input): JsonBody<PromotionInput>,
+    input: Result<JsonBody<PromotionInput>, ApiError>,
 ) -> ApiResult<Envelope<PromotionWire>> {
     who.require(Scope::V2Marketing)?;
+    let JsonBody(input) = input?;
     let id = path_id(&path.1, "Promotion")?;
     let p = state
         .kassa
@@ -917,9 +919,10 @@ async fn create_code(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(path): Path<(String, String)>,
-    JsonBody(body): JsonBody<CodeRequest>,
+    body: Result<JsonBody<CodeRequest>, ApiError>,
 ) -> ApiResult<Response> {
     who.require(Scope::V2Marketing)?;
+    let JsonBody(body) = body?;
     let id = path_id(&path.1, "Promotion")?;
     let input = CodeInput {
         code: body.code,
@@ -983,9 +986,10 @@ async fn generate_codes(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(path): Path<(String, String)>,
-    JsonBody(body): JsonBody<CodegenRequest>,
+    body: Result<JsonBody<CodegenRequest>, ApiError>,
 ) -> ApiResult<Response> {
     who.require(Scope::V2Marketing)?;
+    let JsonBody(body) = body?;
     let id = path_id(&path.1, "Promotion")?;
     let input = CodegenInput {
         batch_size: body.batch_size,

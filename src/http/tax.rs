@@ -14,6 +14,7 @@ use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{Auth, JsonBody, percent_decode};
 use super::wire::{Envelope, pagination_meta, rfc3339};
 use crate::domain::money::json_number;
+use crate::domain::scope::Scope;
 use crate::domain::tax::{
     ClassRate, DocumentSubmissionStrategy, FallbackStrategy, PriceDisplayStrategy,
     ShopperTargetInput, TaxAddress, TaxClass, TaxRate, TaxRateInput, TaxRoundingStrategy,
@@ -107,9 +108,8 @@ fn int_param(pairs: &[(String, String)], name: &str, default: i64) -> ApiResult<
     }
 }
 
-/// The scope is checked first, so a caller without it gets 403 whatever the batch holds.
-fn check_batch<T>(who: &crate::service::accounts::Principal, items: &[T]) -> ApiResult<()> {
-    who.require(crate::domain::scope::Scope::V2Information)?;
+/// A batch holds 1 to `MAX_BATCH` items (the caller's scope is checked before the body is read).
+fn check_batch<T>(items: &[T]) -> ApiResult<()> {
     if items.is_empty() {
         return Err(ApiError::unprocessable(
             "body",
@@ -297,9 +297,11 @@ async fn get_tax_zones(
 async fn create_tax_zones(
     State(state): State<AppState>,
     Auth(who): Auth,
-    JsonBody(body): JsonBody<Vec<TaxZoneRequest>>,
+    body: Result<JsonBody<Vec<TaxZoneRequest>>, ApiError>,
 ) -> ApiResult<Envelope<Vec<TaxZoneWire>>> {
-    check_batch(&who, &body)?;
+    who.require(Scope::V2Information)?;
+    let JsonBody(body) = body?;
+    check_batch(&body)?;
     for (i, z) in body.iter().enumerate() {
         if z.price_display_settings
             .as_ref()
@@ -333,9 +335,11 @@ async fn create_tax_zones(
 async fn update_tax_zones(
     State(state): State<AppState>,
     Auth(who): Auth,
-    JsonBody(body): JsonBody<Vec<TaxZoneRequest>>,
+    body: Result<JsonBody<Vec<TaxZoneRequest>>, ApiError>,
 ) -> ApiResult<Envelope<Vec<TaxZoneWire>>> {
-    check_batch(&who, &body)?;
+    who.require(Scope::V2Information)?;
+    let JsonBody(body) = body?;
+    check_batch(&body)?;
     let mut changes = Vec::with_capacity(body.len());
     for (i, z) in body.into_iter().enumerate() {
         changes.push((required_id(z.id, i)?, z.into_input()));
@@ -473,9 +477,11 @@ async fn get_tax_rates(
 async fn create_tax_rates(
     State(state): State<AppState>,
     Auth(who): Auth,
-    JsonBody(body): JsonBody<Vec<TaxRateRequest>>,
+    body: Result<JsonBody<Vec<TaxRateRequest>>, ApiError>,
 ) -> ApiResult<Envelope<Vec<TaxRateWire>>> {
-    check_batch(&who, &body)?;
+    who.require(Scope::V2Information)?;
+    let JsonBody(body) = body?;
+    check_batch(&body)?;
     let inputs = body.into_iter().map(TaxRateRequest::into_input).collect();
     let rates = state.kassa.create_tax_rates(&who, inputs).await?;
     Ok(Envelope::new(rates.into_iter().map(rate_wire).collect()))
@@ -489,9 +495,11 @@ async fn create_tax_rates(
 async fn update_tax_rates(
     State(state): State<AppState>,
     Auth(who): Auth,
-    JsonBody(body): JsonBody<Vec<TaxRateRequest>>,
+    body: Result<JsonBody<Vec<TaxRateRequest>>, ApiError>,
 ) -> ApiResult<Envelope<Vec<TaxRateWire>>> {
-    check_batch(&who, &body)?;
+    who.require(Scope::V2Information)?;
+    let JsonBody(body) = body?;
+    check_batch(&body)?;
     let mut changes = Vec::with_capacity(body.len());
     for (i, r) in body.into_iter().enumerate() {
         changes.push((required_id(r.id, i)?, r.into_input()));
@@ -569,9 +577,11 @@ async fn get_tax_classes(
 async fn create_tax_classes(
     State(state): State<AppState>,
     Auth(who): Auth,
-    JsonBody(body): JsonBody<Vec<TaxClassCreateRequest>>,
+    body: Result<JsonBody<Vec<TaxClassCreateRequest>>, ApiError>,
 ) -> ApiResult<Envelope<Vec<TaxClassWire>>> {
-    check_batch(&who, &body)?;
+    who.require(Scope::V2Information)?;
+    let JsonBody(body) = body?;
+    check_batch(&body)?;
     let names = body.into_iter().map(|c| c.name).collect();
     let classes = state.kassa.create_tax_classes(&who, names).await?;
     Ok(Envelope::new(classes.into_iter().map(class_wire).collect()))
@@ -585,9 +595,11 @@ async fn create_tax_classes(
 async fn update_tax_classes(
     State(state): State<AppState>,
     Auth(who): Auth,
-    JsonBody(body): JsonBody<Vec<TaxClassUpdateRequest>>,
+    body: Result<JsonBody<Vec<TaxClassUpdateRequest>>, ApiError>,
 ) -> ApiResult<Envelope<Vec<TaxClassWire>>> {
-    check_batch(&who, &body)?;
+    who.require(Scope::V2Information)?;
+    let JsonBody(body) = body?;
+    check_batch(&body)?;
     let mut changes = Vec::with_capacity(body.len());
     for (i, c) in body.into_iter().enumerate() {
         let id = required_id(c.id, i)?;
@@ -717,8 +729,10 @@ async fn get_tax_settings(
 async fn update_tax_settings(
     State(state): State<AppState>,
     Auth(who): Auth,
-    JsonBody(body): JsonBody<TaxSettingsWire>,
+    body: Result<JsonBody<TaxSettingsWire>, ApiError>,
 ) -> ApiResult<Envelope<TaxSettingsWire>> {
+    who.require(Scope::V2Information)?;
+    let JsonBody(body) = body?;
     let display = body.price_display_settings;
     let input = TaxSettingsInput {
         tax_entered_with_prices: body.tax_entered_with_prices,

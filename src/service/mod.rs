@@ -14,6 +14,7 @@ pub mod demo;
 pub mod gift_certificates;
 pub mod metafields;
 pub mod order_admin;
+pub mod order_edits;
 pub mod order_views;
 pub mod orders;
 pub mod orders_v3;

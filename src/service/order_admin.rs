@@ -10,6 +10,8 @@
 //! once — an order whose reservation already lapsed has nothing left to give — and not
 //! while a payment for it is at the gateway.
 
+use super::accounts::Principal;
+use super::order_edits::{OrderEdits, check_shipping_options, item_specs, shipped_items, stock_of};
 use super::{Kassa, ServiceError, ServiceResult};
 use crate::domain::DomainError;
 use crate::domain::order::PlacedOrder;
@@ -17,8 +19,9 @@ use crate::domain::order_admin::{
     OrderAdmin, Shipment, cannot_ship, check_shipment_fields, check_status_change, gives_back,
     ship, status_after_shipping,
 };
+use crate::domain::order_admin::{OrderFeeInput, fee_spec};
 use crate::store::order_admin::{ChangeOutcome, OrderChange, OrderState, ShipmentWrite};
-use crate::store::{OutboxEvent, PAYMENT_HOLD_SECS, PlaceOrderError, StoreRecord};
+use crate::store::{Held, OutboxEvent, PAYMENT_HOLD_SECS, PlaceOrderError, StoreRecord};
 use serde_json::{Value, json};
 
 /// How often a change is re-decided after losing a race before answering 409.
@@ -32,6 +35,8 @@ pub struct OrderUpdate {
     pub customer_message: Option<String>,
     /// `true` archives, as `DELETE /v2/orders/{id}` does.
     pub is_deleted: Option<bool>,
+    /// Products, fees and addresses; the order is priced again when any change.
+    pub edits: OrderEdits,
 }
 
 /// The fields of a shipment a request sets (`None` = left as is).
@@ -75,7 +80,7 @@ fn not_found(id: i64) -> ServiceError {
     ServiceError::NotFound(format!("Order {id} does not exist."))
 }
 
-fn invalid(why: String) -> ServiceError {
+pub(super) fn invalid(why: String) -> ServiceError {
     DomainError::invalid(why).into()
 }
 
@@ -83,6 +88,7 @@ fn placed(id: i64, st: &OrderState) -> ServiceResult<PlacedOrder> {
     let mut o = PlacedOrder::from_doc(id, st.status_id, st.date_modified, st.doc.clone())
         .map_err(crate::store::StoreError::from)?;
     o.is_deleted = st.is_deleted;
+    o.refunded = crate::domain::money::Money::from_e4(st.refunded_e4);
     Ok(o)
 }
 
@@ -151,18 +157,23 @@ impl Kassa {
             release: false,
             archive: false,
             shipment: ShipmentWrite::None,
+            total_inc_tax_e4: None,
+            stock: Default::default(),
             now: self.now(),
             events: Vec::new(),
         }
     }
 
-    /// `PUT /v2/orders/{id}`: status, notes, message, archiving.
+    /// `PUT /v2/orders/{id}`: status, notes, message, archiving, and products, fees
+    /// and addresses (the order is then priced again, and its stock follows its lines).
     pub async fn update_order(
         &self,
-        store: &StoreRecord,
+        who: &Principal,
         id: i64,
         upd: &OrderUpdate,
     ) -> ServiceResult<PlacedOrder> {
+        let store = &who.store;
+        let edit = !upd.edits.is_empty();
         for _ in 0..ATTEMPTS {
             let st = self.order_state(store, id).await?;
             let mut c = self.change_from(id, &st);
@@ -181,23 +192,50 @@ impl Kassa {
             }
             let mut admin = admin_of(&st.doc);
             let before = admin.clone();
+            let mut doc = st.doc.clone();
+            if edit {
+                if c.release {
+                    return Err(invalid(format!(
+                        "Cancel or decline order {id} in a request of its own, without products, fees or addresses."
+                    )));
+                }
+                if st.payment_started_at >= c.now - PAYMENT_HOLD_SECS {
+                    return Err(ServiceError::Duplicate(format!(
+                        "A payment for order {id} is in progress; try again in {PAYMENT_HOLD_SECS} seconds."
+                    )));
+                }
+                let held = Held::of(&st.doc);
+                let e = self
+                    .edit_order(who, &placed(id, &st)?, &held, st.released, &upd.edits)
+                    .await?;
+                admin.product_ids = e.admin.product_ids;
+                admin.fee_ids = e.admin.fee_ids;
+                c.total_inc_tax_e4 = Some(e.cart.checkout.totals.grand_total.to_e4());
+                c.stock = e.stock;
+                if let Some(obj) = doc.as_object_mut() {
+                    let to_value =
+                        |v: serde_json::Result<Value>| v.map_err(crate::store::StoreError::from);
+                    obj.insert("cart".into(), to_value(serde_json::to_value(&e.cart))?);
+                    obj.insert("held".into(), to_value(serde_json::to_value(&e.held))?);
+                }
+            }
             if let Some(n) = &upd.staff_notes {
                 admin.staff_notes = n.clone();
             }
             if let Some(m) = &upd.customer_message {
                 admin.customer_message = Some(m.clone());
             }
-            c.doc = with_admin(&st.doc, &admin)?;
+            c.doc = with_admin(&doc, &admin)?;
             c.archive = upd.is_deleted == Some(true) && !st.is_deleted;
             if upd.is_deleted == Some(false) && st.is_deleted {
                 return Err(invalid(format!(
                     "Order {id} is archived; archiving cannot be undone through the API."
                 )));
             }
-            if !status_changed && admin == before && !c.archive {
+            if !status_changed && admin == before && !c.archive && !edit {
                 return placed(id, &st);
             }
-            if status_changed || admin != before {
+            if status_changed || admin != before || edit {
                 c.events.push(order_event("store/order/updated", id));
             }
             if status_changed {
@@ -215,12 +253,12 @@ impl Kassa {
     }
 
     /// `DELETE /v2/orders/{id}`: archives the order (it stays readable).
-    pub async fn archive_order(&self, store: &StoreRecord, id: i64) -> ServiceResult<()> {
+    pub async fn archive_order(&self, who: &Principal, id: i64) -> ServiceResult<()> {
         let upd = OrderUpdate {
             is_deleted: Some(true),
             ..OrderUpdate::default()
         };
-        self.update_order(store, id, &upd).await.map(|_| ())
+        self.update_order(who, id, &upd).await.map(|_| ())
     }
 
     /// `DELETE /v2/orders`: archives every order; how many were archived.
@@ -411,6 +449,8 @@ pub enum NewOrderProduct {
         variant_id: Option<i64>,
         quantity: i64,
         price: Option<crate::domain::money::Money>,
+        /// Variant options and modifiers (`product_options`).
+        options: Vec<crate::domain::cart::OptionSelection>,
     },
     Custom {
         name: String,
@@ -432,6 +472,7 @@ pub struct NewAdminOrder {
     pub shipping_addresses: Vec<(crate::domain::address::Address, Option<String>)>,
     pub customer_message: String,
     pub staff_notes: String,
+    pub fees: Vec<OrderFeeInput>,
 }
 
 /// BigCommerce creates a V2 order Pending unless told otherwise.
@@ -449,11 +490,10 @@ impl Kassa {
         new: NewAdminOrder,
     ) -> ServiceResult<i64> {
         use crate::domain::address_rules::{AddressPurpose, normalize_and_validate};
-        use crate::domain::cart::{Cart, CustomItemSpec, LineItemSpec, NewCart};
-        use crate::domain::catalog::ProductType;
-        use crate::domain::checkout::{AddressRecord, Consignment, ConsignmentItem};
+        use crate::domain::cart::{Cart, NewCart};
+        use crate::domain::checkout::{AddressRecord, Consignment};
         use crate::domain::money::Money;
-        use crate::store::{NewOrder, StockTake};
+        use crate::store::NewOrder;
         use uuid::Uuid;
 
         let status_id = new.status_id.unwrap_or(DEFAULT_NEW_ORDER_STATUS);
@@ -482,44 +522,7 @@ impl Kassa {
                     .into(),
             ));
         }
-        let mut line_items = Vec::new();
-        let mut custom_items = Vec::new();
-        for (i, p) in new.products.iter().enumerate() {
-            match p {
-                NewOrderProduct::Catalog {
-                    product_id,
-                    variant_id,
-                    quantity,
-                    price,
-                } => line_items.push(LineItemSpec {
-                    product_id: *product_id,
-                    variant_id: *variant_id,
-                    quantity: *quantity,
-                    list_price: *price,
-                    name: None,
-                    option_selections: Vec::new(),
-                }),
-                NewOrderProduct::Custom {
-                    name,
-                    sku,
-                    quantity,
-                    price,
-                } => {
-                    if name.trim().is_empty() {
-                        return Err(invalid(format!(
-                            "products[{i}].name: a custom product needs a name."
-                        )));
-                    }
-                    custom_items.push(CustomItemSpec {
-                        sku: sku.clone(),
-                        name: name.clone(),
-                        quantity: *quantity,
-                        list_price: *price,
-                        image_url: String::new(),
-                    })
-                }
-            }
-        }
+        let (line_items, custom_items) = item_specs(&new.products, 0)?;
         let settings = &who.store.settings;
         let products = self
             .load_products(who, line_items.iter().map(|l| l.product_id))
@@ -547,14 +550,18 @@ impl Kassa {
             address: billing,
         });
         cart.checkout.customer_message = new.customer_message.clone();
-        let shipped: Vec<ConsignmentItem> = cart
-            .line_items
-            .iter()
-            .filter(|l| l.kind == ProductType::Physical)
-            .map(|l| (l.id, l.quantity))
-            .chain(cart.custom_items.iter().map(|c| (c.id, c.quantity)))
-            .map(|(item_id, quantity)| ConsignmentItem { item_id, quantity })
-            .collect();
+        let mut fees = Vec::new();
+        for (i, f) in new.fees.iter().enumerate() {
+            let field = format!("fees[{i}]");
+            if f.id.is_some() {
+                return Err(invalid(format!(
+                    "{field}.id: a new order's fees get their ids; leave `id` out."
+                )));
+            }
+            fees.push(fee_spec(f, settings.prices_include_tax, &field).map_err(invalid)?);
+        }
+        cart.add_fees(&fees)?;
+        let shipped = shipped_items(&cart);
         match new.shipping_addresses.first() {
             Some((address, option)) => {
                 let address = normalize_and_validate(
@@ -590,32 +597,9 @@ impl Kassa {
             None => {}
         }
         self.price_cart(who, &mut cart).await?;
-        if let Some(c) = cart.checkout.consignments.first()
-            && let Some(id) = &c.selected_option_id
-            && c.selected_option.is_none()
-        {
-            return Err(invalid(format!(
-                "shipping_addresses[0].shipping_method: `{id}` is not a shipping option for that address; use one of: {}.",
-                c.available_options
-                    .iter()
-                    .map(|q| format!("{} ({})", q.id, q.description))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
+        check_shipping_options(&cart)?;
         let holds = !matches!(status_id, 0 | 5 | 6);
-        let stock = if holds {
-            cart.line_items
-                .iter()
-                .map(|l| StockTake {
-                    product_id: l.product_id,
-                    variant_id: l.variant_id,
-                    quantity: l.quantity,
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let stock = if holds { stock_of(&cart) } else { Vec::new() };
         let admin = OrderAdmin {
             staff_notes: new.staff_notes.clone(),
             ..OrderAdmin::default()

@@ -2,6 +2,7 @@
 //! each order read back from its snapshot. Another store's order is "not found".
 
 use super::{Kassa, ServiceError, ServiceResult};
+use crate::domain::money::Money;
 use crate::domain::order::{ORDER_STATUSES, PlacedOrder};
 use crate::store::StoreRecord;
 use crate::store::order_queries::{OrderQuery, OrderRow};
@@ -30,6 +31,7 @@ fn read(row: OrderRow) -> ServiceResult<PlacedOrder> {
     let mut o = PlacedOrder::from_doc(row.id, row.status_id, row.date_modified, doc)
         .map_err(crate::store::StoreError::from)?;
     o.is_deleted = row.is_deleted;
+    o.refunded = Money::from_e4(row.refunded_e4);
     Ok(o)
 }
 

@@ -9,9 +9,8 @@
 use super::accounts::Principal;
 use super::{Kassa, ServiceError, ServiceResult};
 use crate::domain::DomainError;
-use crate::domain::cart::Cart;
 use crate::domain::money::Money;
-use crate::domain::order::products;
+use crate::domain::order::PlacedOrder;
 use crate::domain::payment::{PaidInstrument, allocate_refund, paid_instruments};
 use crate::domain::scope::Scope;
 use crate::store::refunds::{NewRefund, RefundFilter, RefundOutcome, RefundRow, payment_event};
@@ -232,10 +231,10 @@ impl Kassa {
             return Err(DomainError::field("items", "Name at least one item to refund.").into());
         }
         let doc = self.store.order_doc(store_id, order_id).await?;
-        let cart: Option<Cart> = doc
-            .as_ref()
-            .and_then(|d| serde_json::from_value(d["cart"].clone()).ok());
-        let lines = cart.as_ref().map(products).unwrap_or_default();
+        let lines = doc
+            .and_then(|d| PlacedOrder::from_doc(order_id, 0, 0, d).ok())
+            .map(|o| o.products())
+            .unwrap_or_default();
         let mut total = Money::ZERO;
         for (i, item) in items.iter().enumerate() {
             let field = format!("items[{i}]");

@@ -257,10 +257,12 @@ impl Store {
             MetafieldResource::Cart => format!(
                 "SELECT id FROM carts WHERE store_id = $1 AND expires_at > $2 AND id IN ({list})"
             ),
-            // `$2` is bound for both; an order is there whatever the time.
+            // `$2` is bound for both; an order is there whatever the time. The order
+            // rows are locked (a no-op UPDATE, as refunds do) before their metafields
+            // are counted, so concurrent creates queue and never pass the limit.
             MetafieldResource::Order => format!(
-                "SELECT CAST(id AS TEXT) FROM orders WHERE store_id = $1 AND $2 = $2 \
-                 AND CAST(id AS TEXT) IN ({list})"
+                "UPDATE orders SET date_modified = date_modified WHERE store_id = $1 AND $2 = $2 \
+                 AND CAST(id AS TEXT) IN ({list}) RETURNING CAST(id AS TEXT)"
             ),
         };
         let count_sql = "SELECT COUNT(*) FROM metafields \

@@ -36,7 +36,8 @@ use std::time::Duration;
 pub use idempotency::IdempotencyClaim;
 pub use metafields::{MetafieldFilter, MetafieldRecord, MetafieldWrite, NewMetafieldRow};
 pub use orders::{
-    BalanceDebit, Held, NewOrder, PAYMENT_HOLD_SECS, PlaceOrderError, StockTake, UseClaim,
+    BalanceDebit, Held, NewOrder, PAYMENT_HOLD_SECS, PlaceOrderError, StockChanges, StockTake,
+    UseClaim, stock_delta,
 };
 pub use outbox::OutboxEvent;
 pub use payments::{

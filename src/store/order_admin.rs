@@ -23,6 +23,8 @@ pub struct OrderState {
     pub is_deleted: bool,
     pub payment_started_at: i64,
     pub date_modified: i64,
+    /// Sum of the order's refunds, ten-thousandths.
+    pub refunded_e4: i64,
     pub doc: Value,
 }
 
@@ -52,6 +54,11 @@ pub struct OrderChange {
     pub release: bool,
     pub archive: bool,
     pub shipment: ShipmentWrite,
+    /// The total of a re-priced order (ten-thousandths); `None` = unchanged. A change
+    /// that re-prices never applies while a payment for the order is at the gateway.
+    pub total_inc_tax_e4: Option<i64>,
+    /// Stock the change takes (positive) or puts back (negative), per product.
+    pub stock: StockChanges,
     pub now: i64,
     pub events: Vec<OutboxEvent>,
 }
@@ -84,9 +91,11 @@ macro_rules! change_on {
                     revision = revision + 1,
                     released = CASE WHEN $6 = 1 THEN 1 ELSE released END,
                     reserved_until = CASE WHEN $6 = 1 THEN 0 ELSE reserved_until END,
-                    is_deleted = CASE WHEN $7 = 1 THEN 1 ELSE is_deleted END
+                    is_deleted = CASE WHEN $7 = 1 THEN 1 ELSE is_deleted END,
+                    total_inc_tax_e4 = COALESCE($11, total_inc_tax_e4)
              WHERE store_id = $1 AND id = $2 AND revision = $8 AND status_id = $9
-               AND ($6 = 0 OR (released = 0 AND payment_started_at < $10))",
+               AND ($6 = 0 OR (released = 0 AND payment_started_at < $10))
+               AND ($11 IS NULL OR payment_started_at < $10)",
         )
         .bind($store_id)
         .bind($c.order_id)
@@ -98,6 +107,7 @@ macro_rules! change_on {
         .bind($c.revision)
         .bind($c.status_id)
         .bind(hold_before)
+        .bind($c.total_inc_tax_e4)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -108,6 +118,11 @@ macro_rules! change_on {
         if $c.release {
             let doc = serde_json::to_string(&$c.doc)?;
             give_back!(tx, $store_id, &doc, $c.status_id == 0, $c.now);
+        }
+        // After the order row: rows are locked in placement's order.
+        if let Some(why) = change_stock!(tx, $store_id, $c.stock) {
+            tx.rollback().await?;
+            return Err(PlaceOrderError::Refused(why));
         }
         let mut events = $c.events.clone();
         let mut shipment_id = None;
@@ -213,11 +228,11 @@ macro_rules! archive_all_on {
 impl Store {
     /// An order as a change starts from; None when this store has no such order.
     pub async fn order_state(&self, store_id: i64, id: i64) -> StoreResult<Option<OrderState>> {
-        type Row = (i64, i64, i64, i64, i64, i64, String);
+        type Row = (i64, i64, i64, i64, i64, i64, i64, String);
         let row: Option<Row> = on_pool!(self, read, |p| {
             sqlx::query_as(
                 "SELECT status_id, revision, released, is_deleted, payment_started_at,
-                        date_modified, doc
+                        date_modified, refunded_e4, doc
                  FROM orders WHERE store_id = $1 AND id = $2",
             )
             .bind(store_id)
@@ -226,7 +241,7 @@ impl Store {
             .await?
         });
         row.map(
-            |(status_id, revision, released, is_deleted, started, modified, doc)| {
+            |(status_id, revision, released, is_deleted, started, modified, refunded_e4, doc)| {
                 Ok(OrderState {
                     status_id,
                     revision,
@@ -234,6 +249,7 @@ impl Store {
                     is_deleted: is_deleted != 0,
                     payment_started_at: started,
                     date_modified: modified,
+                    refunded_e4,
                     doc: serde_json::from_str(&doc)?,
                 })
             },

@@ -70,6 +70,8 @@ pub struct OrderRow {
     pub date_modified: i64,
     pub doc: String,
     pub is_deleted: bool,
+    /// Sum of the order's refunds, ten-thousandths.
+    pub refunded_e4: i64,
 }
 
 enum Bind {
@@ -112,7 +114,7 @@ impl Store {
         let (cond, binds) = where_clause(store_id, q);
         let dir = if q.descending { "DESC" } else { "ASC" };
         let mut sql = format!(
-            "SELECT id, status_id, date_modified, doc, is_deleted FROM orders WHERE {cond} ORDER BY {} {dir}, id {dir}",
+            "SELECT id, status_id, date_modified, doc, is_deleted, refunded_e4 FROM orders WHERE {cond} ORDER BY {} {dir}, id {dir}",
             q.sort.column()
         );
         if let Some((limit, offset)) = q.page {
@@ -135,6 +137,7 @@ impl Store {
                         date_modified: r.try_get("date_modified")?,
                         doc: r.try_get("doc")?,
                         is_deleted: r.try_get::<i64, _>("is_deleted")? != 0,
+                        refunded_e4: r.try_get("refunded_e4")?,
                     })
                 })
                 .collect()

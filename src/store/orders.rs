@@ -156,13 +156,34 @@ pub struct Held {
 }
 
 impl Held {
-    pub(super) fn of(doc: &Value) -> Held {
+    pub fn of(doc: &Value) -> Held {
         serde_json::from_value(doc["held"].clone()).unwrap_or_default()
     }
 }
 
 /// Stock changes per product: (variant id, units to take; negative puts back).
-pub(super) type StockChanges = BTreeMap<i64, Vec<(i64, i64)>>;
+pub type StockChanges = BTreeMap<i64, Vec<(i64, i64)>>;
+
+/// What an order holding `before` must take (or put back) to hold `after` instead,
+/// netted per variant so unchanged lines lock nothing.
+pub fn stock_delta(before: &[StockTake], after: &[StockTake]) -> StockChanges {
+    let mut net: BTreeMap<(i64, i64), i64> = BTreeMap::new();
+    for (takes, sign) in [(before, -1), (after, 1)] {
+        for t in takes {
+            *net.entry((t.product_id, t.variant_id)).or_default() += sign * t.quantity;
+        }
+    }
+    let mut changes = StockChanges::new();
+    for ((product_id, variant_id), quantity) in net {
+        if quantity != 0 {
+            changes
+                .entry(product_id)
+                .or_default()
+                .push((variant_id, quantity));
+        }
+    }
+    changes
+}
 
 pub(super) fn add_stock(changes: &mut StockChanges, held: &[StockTake], sign: i64) {
     for t in held {

@@ -286,11 +286,22 @@ impl TestApp {
 
     /// Sends raw bytes (for malformed-input tests).
     pub async fn call_raw(&self, method: Method, path: &str, body: &'static [u8]) -> Reply {
+        self.call_raw_as(TOKEN, method, path, body).await
+    }
+
+    /// Sends raw bytes with another token.
+    pub async fn call_raw_as(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: &'static [u8],
+    ) -> Reply {
         let url = format!("{}{}", self.base, path);
         let res = self
             .client
             .request(method, &url)
-            .header("X-Auth-Token", TOKEN)
+            .header("X-Auth-Token", token)
             .header("Content-Type", "application/json")
             .body(body)
             .send()

@@ -6,15 +6,18 @@ use super::{
     AppState, BillingAddressWire, OrderWire, READ, ResourceLink, ShippingAddressWire, address_wire,
     api_base, link, load, order_wire, paged, query_pairs, shipping_address_wire,
 };
+use crate::domain::cart::{OptionSelection, SelectionValue};
 use crate::domain::coupon::rfc2822;
 use crate::domain::money::Money;
 use crate::domain::order::PlacedOrder;
+use crate::domain::order_admin::OrderFeeInput;
 use crate::domain::order_admin::Shipment;
 use crate::domain::scope::Scope;
 use crate::http::error::ApiError;
 use crate::http::extract::{Auth, JsonBody};
 use crate::http::v2::{self, V2Error, V2ErrorItem, V2Result};
-use crate::service::order_admin::{OrderUpdate, ShipmentInput};
+use crate::service::order_admin::{NewOrderProduct, OrderUpdate, ShipmentInput};
+use crate::service::order_edits::{OrderEdits, ProductEdit};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -37,11 +40,259 @@ pub struct OrderPutRequest {
     pub customer_message: Option<String>,
     /// `true` archives the order, as `DELETE /v2/orders/{id}` does.
     pub is_deleted: Option<bool>,
+    /// Add (no `id`), change or remove (`quantity` 0) products; the order is priced again.
+    pub products: Option<Vec<OrderProductRequest>>,
+    /// Every fee the order keeps (with its `id`) or gets (without); others are deleted.
+    pub fees: Option<Vec<OrderFeeRequest>>,
+    /// Billing address fields to change.
+    #[schema(value_type = Option<Object>)]
+    pub billing_address: Option<Value>,
+    /// Shipping addresses to change, each with its `id` (and optionally `shipping_method`).
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub shipping_addresses: Option<Vec<Value>>,
 }
 
-const PUT_FIELDS: [&str; 4] = ["status_id", "staff_notes", "customer_message", "is_deleted"];
+const PUT_FIELDS: [&str; 8] = [
+    "status_id",
+    "staff_notes",
+    "customer_message",
+    "is_deleted",
+    "products",
+    "fees",
+    "billing_address",
+    "shipping_addresses",
+];
 
-fn order_update(body: &Value) -> V2Result<OrderUpdate> {
+/// One product of `order_Post` (catalog or custom) or `order_Put` (also with the `id`
+/// of the order product to change or, with `quantity` 0, remove).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderProductRequest {
+    pub id: Option<i64>,
+    pub product_id: Option<i64>,
+    pub variant_id: Option<i64>,
+    pub name: Option<String>,
+    pub name_customer: Option<String>,
+    pub name_merchant: Option<String>,
+    pub sku: Option<String>,
+    /// Accepted as BigCommerce documents it; Kassa keeps no UPC on order lines.
+    #[allow(dead_code)]
+    pub upc: Option<String>,
+    pub quantity: Option<i64>,
+    #[schema(value_type = Option<String>)]
+    pub price_ex_tax: Option<Value>,
+    #[schema(value_type = Option<String>)]
+    pub price_inc_tax: Option<Value>,
+    #[serde(default)]
+    pub product_options: Vec<ProductOptionRequest>,
+}
+
+/// A variant option or modifier value of a product (`{id, value}`).
+#[derive(Deserialize, ToSchema)]
+pub struct ProductOptionRequest {
+    pub id: i64,
+    /// An option value id, or the text of a text modifier.
+    #[schema(value_type = String)]
+    pub value: Value,
+}
+
+/// `orderFees_Post` / `orderFees_Put`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderFeeRequest {
+    pub id: Option<i64>,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub display_name_customer: Option<String>,
+    pub display_name_merchant: Option<String>,
+    pub source: Option<String>,
+    /// `cost_exc_tax` is read too, as BigCommerce's own examples spell it.
+    #[serde(alias = "cost_exc_tax")]
+    #[schema(value_type = Option<String>)]
+    pub cost_ex_tax: Option<Value>,
+    #[schema(value_type = Option<String>)]
+    pub cost_inc_tax: Option<Value>,
+    #[schema(value_type = Option<String>)]
+    pub cost_tax: Option<Value>,
+    pub tax_class_id: Option<i64>,
+}
+
+impl OrderFeeRequest {
+    fn input(&self, field: &str) -> V2Result<OrderFeeInput> {
+        Ok(OrderFeeInput {
+            id: self.id,
+            kind: self.kind.clone(),
+            display_name_customer: self.display_name_customer.clone(),
+            display_name_merchant: self.display_name_merchant.clone(),
+            source: self.source.clone(),
+            cost_ex_tax: amount(&self.cost_ex_tax, &format!("{field}.cost_ex_tax"))?,
+            cost_inc_tax: amount(&self.cost_inc_tax, &format!("{field}.cost_inc_tax"))?,
+            cost_tax: amount(&self.cost_tax, &format!("{field}.cost_tax"))?,
+            tax_class_id: self.tax_class_id,
+        })
+    }
+}
+
+/// A list field of the body, each item read as `T`.
+fn list_of<T: serde::de::DeserializeOwned>(v: &Value, field: &str) -> V2Result<Vec<T>> {
+    let Some(items) = v.as_array() else {
+        return Err(V2Error::bad_request(format!("`{field}` must be a list.")));
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            serde_json::from_value(item.clone())
+                .map_err(|e| V2Error::bad_request(format!("{field}[{i}]: {e}.")))
+        })
+        .collect()
+}
+
+/// An address object's fields as (V2 name, text); `id` and `shipping_method` are left
+/// to the caller.
+fn address_fields(v: &Value, field: &str) -> V2Result<Vec<(String, String)>> {
+    let Some(obj) = v.as_object() else {
+        return Err(V2Error::bad_request(format!(
+            "`{field}` must be an object of address fields."
+        )));
+    };
+    let mut out = Vec::new();
+    for (k, v) in obj {
+        if k == "id" || k == "shipping_method" {
+            continue;
+        }
+        let Some(text) = v.as_str() else {
+            return Err(V2Error::bad_request(format!(
+                "{field}.{k} must be a string."
+            )));
+        };
+        out.push((k.clone(), text.to_string()));
+    }
+    Ok(out)
+}
+
+/// The price a product line is entered at: including tax when the store's prices do.
+fn entered_price(p: &OrderProductRequest, field: &str, inc: bool) -> V2Result<Option<Money>> {
+    let ex = amount(&p.price_ex_tax, &format!("{field}.price_ex_tax"))?;
+    let inc_price = amount(&p.price_inc_tax, &format!("{field}.price_inc_tax"))?;
+    Ok(if inc {
+        inc_price.or(ex)
+    } else {
+        ex.or(inc_price)
+    })
+}
+
+/// What one product of a request asks for: a new line, or a change to one the order has.
+fn product_edit(p: &OrderProductRequest, i: usize, inc: bool) -> V2Result<ProductEdit> {
+    let field = format!("products[{i}]");
+    let price = entered_price(p, &field, inc)?;
+    let name = p.name.clone().or_else(|| p.name_customer.clone());
+    if let Some(id) = p.id {
+        return Ok(ProductEdit::Change {
+            id,
+            quantity: p.quantity,
+            price,
+            name,
+        });
+    }
+    let quantity = p
+        .quantity
+        .ok_or_else(|| V2Error::bad_request(format!("{field}.quantity: say how many to add.")))?;
+    Ok(ProductEdit::Add(
+        match (p.product_id, name.or_else(|| p.name_merchant.clone())) {
+            (Some(product_id), _) => NewOrderProduct::Catalog {
+                product_id,
+                variant_id: p.variant_id,
+                quantity,
+                price,
+                options: p
+                    .product_options
+                    .iter()
+                    .map(|o| OptionSelection {
+                        option_id: o.id,
+                        value: match &o.value {
+                            Value::Number(n) if n.is_i64() => {
+                                SelectionValue::Id(n.as_i64().unwrap_or_default())
+                            }
+                            Value::String(s) => match s.trim().parse::<i64>() {
+                                Ok(id) => SelectionValue::Id(id),
+                                Err(_) => SelectionValue::Text(s.clone()),
+                            },
+                            other => SelectionValue::Json(other.clone()),
+                        },
+                    })
+                    .collect(),
+            },
+            (None, Some(name)) => NewOrderProduct::Custom {
+                name,
+                sku: p.sku.clone().unwrap_or_default(),
+                quantity,
+                price: price.ok_or_else(|| {
+                    V2Error::bad_request(format!(
+                        "{field}: a custom product needs price_ex_tax or price_inc_tax."
+                    ))
+                })?,
+            },
+            (None, None) => {
+                return Err(V2Error::bad_request(format!(
+                    "{field}: give a product_id (catalog product) or a name and price (custom product)."
+                )));
+            }
+        },
+    ))
+}
+
+fn order_edits(obj: &serde_json::Map<String, Value>, inc: bool) -> V2Result<OrderEdits> {
+    let mut edits = OrderEdits::default();
+    if let Some(v) = obj.get("products").filter(|v| !v.is_null()) {
+        let products: Vec<OrderProductRequest> = list_of(v, "products")?;
+        edits.products = products
+            .iter()
+            .enumerate()
+            .map(|(i, p)| product_edit(p, i, inc))
+            .collect::<V2Result<_>>()?;
+    }
+    if let Some(v) = obj.get("fees").filter(|v| !v.is_null()) {
+        let fees: Vec<OrderFeeRequest> = list_of(v, "fees")?;
+        edits.fees = Some(
+            fees.iter()
+                .enumerate()
+                .map(|(i, f)| f.input(&format!("fees[{i}]")))
+                .collect::<V2Result<_>>()?,
+        );
+    }
+    if let Some(v) = obj.get("billing_address").filter(|v| !v.is_null()) {
+        edits.billing_address = Some(address_fields(v, "billing_address")?);
+    }
+    if let Some(v) = obj.get("shipping_addresses").filter(|v| !v.is_null()) {
+        let Some(items) = v.as_array() else {
+            return Err(V2Error::bad_request("`shipping_addresses` must be a list."));
+        };
+        for (i, a) in items.iter().enumerate() {
+            let field = format!("shipping_addresses[{i}]");
+            let id = a["id"].as_i64().ok_or_else(|| {
+                V2Error::bad_request(format!(
+                    "{field}.id: say which shipping address to change (see GET /v2/orders/{{id}}/shipping_addresses)."
+                ))
+            })?;
+            let method = match &a["shipping_method"] {
+                Value::Null => None,
+                Value::String(m) => Some(m.clone()),
+                _ => {
+                    return Err(V2Error::bad_request(format!(
+                        "{field}.shipping_method must be a shipping option id such as \"1-1\"."
+                    )));
+                }
+            };
+            edits
+                .shipping_addresses
+                .push((id, address_fields(a, &field)?, method));
+        }
+    }
+    Ok(edits)
+}
+
+fn order_update(body: &Value, inc: bool) -> V2Result<OrderUpdate> {
     let Some(obj) = body.as_object() else {
         return Err(V2Error::bad_request(
             "The body must be a JSON object of the order fields to change.",
@@ -76,6 +327,7 @@ fn order_update(body: &Value) -> V2Result<OrderUpdate> {
         staff_notes: text("staff_notes")?,
         customer_message: text("customer_message")?,
         is_deleted,
+        edits: order_edits(obj, inc)?,
     })
 }
 
@@ -285,7 +537,9 @@ async fn reply_order(
 }
 
 /// Update an order: its status (along allowed transitions; cancelling or declining
-/// gives back its stock), staff notes, customer message, or archive it.
+/// gives back its stock), staff notes, customer message, or archive it; add, change or
+/// remove products, replace its fees, change its billing and shipping addresses — the
+/// order is then priced again (subtotal, tax, shipping, total) and its stock follows.
 #[utoipa::path(put, path = "/stores/{store_hash}/v2/orders/{order_id}", tag = "Orders",
     operation_id = "updateOrder",
     params(("store_hash" = String, Path), ("order_id" = i64, Path)),
@@ -300,8 +554,8 @@ pub(super) async fn update_order(
 ) -> V2Result<Response> {
     let who = v2::principal(auth, WRITE)?;
     let id = order_id(&path.1)?;
-    let upd = order_update(&v2::body(body)?)?;
-    let o = state.kassa.update_order(&who.store, id, &upd).await?;
+    let upd = order_update(&v2::body(body)?, who.store.settings.prices_include_tax)?;
+    let o = state.kassa.update_order(&who, id, &upd).await?;
     Ok(reply_order(&state, &who.store, &o).await)
 }
 
@@ -317,7 +571,7 @@ pub(super) async fn archive_order(
 ) -> V2Result<Response> {
     let who = v2::principal(auth, WRITE)?;
     let id = order_id(&path.1)?;
-    state.kassa.archive_order(&who.store, id).await?;
+    state.kassa.archive_order(&who, id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -499,7 +753,9 @@ pub(super) async fn delete_shipment(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// An order's messages. Kassa has no storefront messaging, so the list is empty.
+/// An order's messages. BigCommerce's messages are written by shoppers through their
+/// storefront account, which Kassa does not have, and the API offers no way to create
+/// one, so the list is empty. The checkout's comment is the order's `customer_message`.
 #[utoipa::path(get, path = "/stores/{store_hash}/v2/orders/{order_id}/messages", tag = "Order Messages",
     operation_id = "getOrderMessages",
     params(("store_hash" = String, Path), ("order_id" = i64, Path)),
@@ -514,19 +770,52 @@ pub(super) async fn list_messages(
     Ok(v2::reply(StatusCode::OK, &Vec::<Value>::new()))
 }
 
-/// An order's fees. Checkouts in Kassa carry no fees, so the list is empty.
+/// `orderFees_Resp`.
+#[derive(Serialize, ToSchema)]
+pub struct OrderFeeWire {
+    pub id: i64,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub display_name_customer: String,
+    pub display_name_merchant: String,
+    pub source: String,
+    /// The cost as entered (excluding tax, or including it when prices include tax).
+    pub base_cost: String,
+    pub cost_ex_tax: String,
+    pub cost_inc_tax: String,
+    pub cost_tax: String,
+    pub tax_class_id: Option<i64>,
+}
+
+/// An order's fees: those of its checkout, or given at `POST`/`PUT /v2/orders`.
 #[utoipa::path(get, path = "/stores/{store_hash}/v2/orders/{order_id}/fees", tag = "Order Fees",
     operation_id = "getOrderFees",
     params(("store_hash" = String, Path), ("order_id" = i64, Path)),
-    responses((status = 200, body = Vec<Object>), (status = 404, body = Vec<V2ErrorItem>)))]
+    responses((status = 200, body = Vec<OrderFeeWire>), (status = 404, body = Vec<V2ErrorItem>)))]
 pub(super) async fn list_fees(
     State(state): State<AppState>,
     auth: Result<Auth, ApiError>,
     Path(path): Path<(String, String)>,
 ) -> V2Result<Response> {
     let who = v2::principal(auth, READ)?;
-    load(&state, &who.store, &path.1).await?;
-    Ok(v2::reply(StatusCode::OK, &Vec::<Value>::new()))
+    let o = load(&state, &who.store, &path.1).await?;
+    let wire: Vec<OrderFeeWire> = o
+        .fees()
+        .into_iter()
+        .map(|(id, f)| OrderFeeWire {
+            id,
+            kind: "custom_fee".into(),
+            display_name_customer: f.display_name.clone(),
+            display_name_merchant: f.name.clone(),
+            source: f.source.clone(),
+            base_cost: v2::money(f.cost),
+            cost_ex_tax: v2::money(f.cost_ex_tax),
+            cost_inc_tax: v2::money(f.cost_inc_tax),
+            cost_tax: v2::money(f.cost_inc_tax - f.cost_ex_tax),
+            tax_class_id: f.tax_class_id,
+        })
+        .collect();
+    Ok(v2::reply(StatusCode::OK, &wire))
 }
 
 /// An order's consignments: its shipping addresses with their line items.
@@ -674,27 +963,13 @@ impl V2AddressRequest {
     }
 }
 
-/// One product of `order_Post`.
-#[derive(Deserialize, ToSchema)]
-pub struct NewOrderProductRequest {
-    pub product_id: Option<i64>,
-    pub variant_id: Option<i64>,
-    pub name: Option<String>,
-    pub sku: Option<String>,
-    pub quantity: i64,
-    #[schema(value_type = Option<String>)]
-    pub price_ex_tax: Option<Value>,
-    #[schema(value_type = Option<String>)]
-    pub price_inc_tax: Option<Value>,
-}
-
 /// `order_Post`: what Kassa takes to create an order directly.
 #[derive(Deserialize, ToSchema)]
 pub struct OrderPostRequest {
     #[serde(default)]
     pub customer_id: i64,
     pub status_id: Option<i64>,
-    pub products: Vec<NewOrderProductRequest>,
+    pub products: Vec<OrderProductRequest>,
     pub billing_address: Option<V2AddressRequest>,
     #[serde(default)]
     pub shipping_addresses: Vec<V2AddressRequest>,
@@ -702,6 +977,9 @@ pub struct OrderPostRequest {
     pub customer_message: String,
     #[serde(default)]
     pub staff_notes: String,
+    /// Order-level fees, added to the order's total (taxed by `tax_class_id`).
+    #[serde(default)]
+    pub fees: Vec<OrderFeeRequest>,
 }
 
 fn amount(v: &Option<Value>, field: &str) -> V2Result<Option<Money>> {
@@ -736,43 +1014,27 @@ pub(super) async fn create_order(
     auth: Result<Auth, ApiError>,
     body: Result<JsonBody<OrderPostRequest>, ApiError>,
 ) -> V2Result<Response> {
-    use crate::service::order_admin::{NewAdminOrder, NewOrderProduct};
+    use crate::service::order_admin::NewAdminOrder;
     let who = v2::principal(auth, WRITE)?;
     let req = v2::body(body)?;
     let inc = who.store.settings.prices_include_tax;
     let mut products = Vec::new();
     for (i, p) in req.products.iter().enumerate() {
-        let ex = amount(&p.price_ex_tax, &format!("products[{i}].price_ex_tax"))?;
-        let inc_price = amount(&p.price_inc_tax, &format!("products[{i}].price_inc_tax"))?;
-        let price = if inc {
-            inc_price.or(ex)
-        } else {
-            ex.or(inc_price)
-        };
-        products.push(match (p.product_id, &p.name) {
-            (Some(product_id), _) => NewOrderProduct::Catalog {
-                product_id,
-                variant_id: p.variant_id,
-                quantity: p.quantity,
-                price,
-            },
-            (None, Some(name)) => NewOrderProduct::Custom {
-                name: name.clone(),
-                sku: p.sku.clone().unwrap_or_default(),
-                quantity: p.quantity,
-                price: price.ok_or_else(|| {
-                    V2Error::bad_request(format!(
-                        "products[{i}]: a custom product needs price_ex_tax or price_inc_tax."
-                    ))
-                })?,
-            },
-            (None, None) => {
+        match product_edit(p, i, inc)? {
+            ProductEdit::Add(p) => products.push(p),
+            ProductEdit::Change { .. } => {
                 return Err(V2Error::bad_request(format!(
-                    "products[{i}]: give a product_id (catalog product) or a name and price (custom product)."
+                    "products[{i}].id: a new order's products get their ids; leave `id` out."
                 )));
             }
-        });
+        }
     }
+    let fees = req
+        .fees
+        .iter()
+        .enumerate()
+        .map(|(i, f)| f.input(&format!("fees[{i}]")))
+        .collect::<V2Result<Vec<_>>>()?;
     let new = NewAdminOrder {
         customer_id: req.customer_id,
         status_id: req.status_id,
@@ -785,6 +1047,7 @@ pub(super) async fn create_order(
             .collect(),
         customer_message: req.customer_message,
         staff_notes: req.staff_notes,
+        fees,
     };
     let id = state.kassa.create_admin_order(&who, new).await?;
     let o = state.kassa.get_order(&who.store, id).await?;
