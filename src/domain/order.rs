@@ -106,6 +106,8 @@ pub struct PlacedOrder {
     pub admin: OrderAdmin,
     /// Archived (`DELETE /v2/orders/{id}`); still readable.
     pub is_deleted: bool,
+    /// The offline method the shopper chose to pay with (e.g. `Cash on Delivery`).
+    pub payment_method: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -115,6 +117,8 @@ struct Doc {
     cart: Cart,
     #[serde(default)]
     admin: OrderAdmin,
+    #[serde(default)]
+    payment_method: Option<String>,
 }
 
 impl PlacedOrder {
@@ -135,6 +139,7 @@ impl PlacedOrder {
             cart: d.cart,
             admin: d.admin,
             is_deleted: false,
+            payment_method: d.payment_method,
         })
     }
 
