@@ -22,11 +22,11 @@ main(async () => {
     if (m.type() === "error") console.error("console:", m.text());
   });
   await page.route(`${origin}/sdk/checkout-sdk.js`, (r) =>
-    r.fulfill({ contentType: "application/javascript", body: umd }),
+    r.fulfill({ contentType: "application/javascript; charset=utf-8", body: umd }),
   );
   await page.route(`${origin}/sdk/`, (r) =>
     r.fulfill({
-      contentType: "text/html",
+      contentType: "text/html; charset=utf-8",
       body: '<!doctype html><html><head><title>SDK checkout</title><script src="/sdk/checkout-sdk.js"></script></head><body><h1>Checkout SDK</h1></body></html>',
     }),
   );
@@ -56,7 +56,7 @@ main(async () => {
 
       const service = window.checkoutKit.createCheckoutService();
       let state = await service.loadCheckout(cart.id);
-      await service.loadBillingCountries();
+      state = await service.loadBillingCountries();
       await service.loadShippingCountries();
       const countries = state.data.getBillingCountries() || [];
       if (!countries.some((c) => c.code === "US")) throw new Error("no United States in countries");
