@@ -99,6 +99,17 @@ enum StoreCommand {
         #[command(flatten)]
         database: DatabaseArg,
     },
+    /// Set the offline payment methods the storefront checkout offers besides the card
+    /// (`cheque`, `bankdeposit`, `cod`, `moneyorder`); none given turns them off.
+    OfflinePayments {
+        #[arg(long)]
+        hash: String,
+        /// A method id; repeat for several, in the order shoppers see them.
+        #[arg(long = "method")]
+        methods: Vec<String>,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
 }
 
 #[derive(Subcommand)]
@@ -180,6 +191,23 @@ async fn main() -> anyhow::Result<()> {
                 s.hash,
                 s.settings.storefront_domain.as_deref().unwrap_or("(none)"),
                 s.settings.storefront_origins.join(", ")
+            );
+            Ok(())
+        }
+        Command::Store(StoreCommand::OfflinePayments {
+            hash,
+            methods,
+            database,
+        }) => {
+            let k = services(&database.url).await?;
+            let s = k
+                .set_offline_payment_methods(&hash, methods)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "store `{}`: offline payment methods [{}]",
+                s.hash,
+                s.settings.offline_payment_methods.join(", ")
             );
             Ok(())
         }

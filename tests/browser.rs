@@ -125,8 +125,8 @@ async fn links(app: &TestApp) -> (String, String) {
     (cart, checkout)
 }
 
-/// A cart of two mugs; returns its cart, checkout and embedded checkout links.
-async fn links_all(app: &TestApp) -> (String, String, String) {
+/// The Kassa Mug (12.50) and the coupon SAVE5 (5 off); returns the mug's product id.
+async fn mug_and_coupon(app: &TestApp) -> i64 {
     let r = app
         .post(
             "/stores/demo/v3/catalog/products",
@@ -144,6 +144,12 @@ async fn links_all(app: &TestApp) -> (String, String, String) {
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    product
+}
+
+/// A cart of two mugs; returns its cart, checkout and embedded checkout links.
+async fn links_all(app: &TestApp) -> (String, String, String) {
+    let product = mug_and_coupon(app).await;
     let r = app
         .post(
             "/stores/demo/v3/carts",
@@ -290,4 +296,57 @@ async fn embedded_checkout_tells_the_merchant_page() {
     .await
     .expect("scenario thread");
     assert_order_matches(&app, &result).await;
+}
+
+/// BigCommerce's Checkout JS SDK, loaded from npm unchanged, buys twice on a page at
+/// the store's storefront origin: once by test card (with a coupon and a gift
+/// certificate), once cash on delivery. V2 shows each order with the SDK's totals.
+#[tokio::test(flavor = "multi_thread")]
+async fn checkout_sdk_places_orders() {
+    let Some(chromium) = tools() else { return };
+    let Some(app) = spawn_app(Backend::Sqlite).await else {
+        return;
+    };
+    // The page makes its carts through the Storefront API, as a storefront does.
+    let product = mug_and_coupon(&app).await;
+    let mut store = app.kassa.find_store("demo").await.expect("demo store");
+    store.settings.offline_payment_methods = vec!["cod".into()];
+    app.kassa
+        .store
+        .update_store_settings(store.id, &store.settings)
+        .await
+        .expect("offer cash on delivery");
+    // The demo store's storefront domain is `localhost`.
+    let origin = app.base.replace("127.0.0.1", "localhost");
+    let result = tokio::task::spawn_blocking(move || {
+        run_scenario(
+            "checkout-sdk.mjs",
+            &chromium,
+            &origin,
+            &[
+                ("KASSA_STOREFRONT_ORIGIN", &origin),
+                ("KASSA_PRODUCT_ID", &product.to_string()),
+            ],
+        )
+    })
+    .await
+    .expect("scenario thread");
+    assert_eq!(result["method"], "testgateway.card", "{result}");
+    assert_order_matches(&app, &result).await;
+    assert!(
+        shown(&result["giftCertificate"]) > Decimal::ZERO,
+        "{result}"
+    );
+
+    // Cash on delivery: placed, waiting for the money, for what the SDK showed.
+    let offline = &result["offline"];
+    assert_eq!(offline["status"], "AWAITING_PAYMENT", "{offline}");
+    let id = offline["orderId"].as_i64().expect("orderId");
+    let r = app.get(&format!("/stores/demo/v2/orders/{id}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["status"], "Awaiting Payment", "{}", r.body);
+    assert_eq!(r.body["payment_method"], "Cash on Delivery", "{}", r.body);
+    assert_eq!(v2(&r.body["total_inc_tax"]), shown(&offline["total"]));
+    assert_eq!(v2(&r.body["subtotal_ex_tax"]), shown(&offline["subtotal"]));
+    assert_eq!(v2(&r.body["total_tax"]), shown(&offline["tax"]));
 }

@@ -534,12 +534,320 @@ async fn openapi_lists_every_storefront_operation(app: TestApp) {
             }
         }
     }
-    // carts.sf.yml 7 + checkouts.sf.yml 16 + orders.sf.yml 1.
-    assert_eq!(ops.len(), 24, "{ops:?}");
+    // carts.sf.yml 7 + checkouts.sf.yml 16 + orders.sf.yml 1, then what the Checkout
+    // SDK calls besides: the singular checkout (GET, PUT), checkout settings, form
+    // fields, payment methods (list, one).
+    assert_eq!(ops.len(), 24 + 6, "{ops:?}");
+    for op in [
+        "post /internalapi/v1/checkout/order",
+        "post /api/public/v1/orders/payments",
+        "get /internalapi/v1/store/countries",
+    ] {
+        let (method, path) = op.split_once(' ').unwrap();
+        assert!(
+            r.body["paths"][path][method].is_object(),
+            "{op} is not listed"
+        );
+    }
     assert!(ops.contains(&"post /checkouts/{checkoutId}/spam-protection".to_string()));
 }
 
+// ---------- what BigCommerce's Checkout SDK calls beyond the specs ----------
+
+const ORDER: &str = "/internalapi/v1/checkout/order";
+const BIGPAY: &str = "/api/public/v1/orders/payments";
+
+async fn offer_offline(app: &TestApp, methods: &[&str]) {
+    let mut store = app.kassa.find_store("demo").await.expect("demo store");
+    store.settings.offline_payment_methods = methods.iter().map(|m| m.to_string()).collect();
+    app.kassa
+        .store
+        .update_store_settings(store.id, &store.settings)
+        .await
+        .expect("store settings");
+}
+
+fn card(number: &str) -> Value {
+    json!({"payment": {"gateway": "testgateway.card", "method": "credit-card",
+        "credit_card": {"account_name": "Pat Buyer", "number": number, "month": 12,
+                        "year": 2040, "verification_value": "123"}}})
+}
+
+async fn sdk_settings_fields_countries_and_methods(app: TestApp) {
+    let app = app.with_fixtures().await;
+    let b = app.browser();
+    let id = lamp_cart(&b).await;
+
+    let r = b
+        .get(&format!("{SF}/checkout-settings?checkoutId={id}"))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["context"]["checkoutId"], id.as_str());
+    // Card payments come back to this very storefront.
+    let cfg = &r.body["storeConfig"];
+    assert_eq!(cfg["paymentSettings"]["bigpayBaseUrl"], app.base.as_str());
+    assert_eq!(cfg["currency"]["code"], "USD");
+    assert_eq!(cfg["storeProfile"]["storeHash"], "demo");
+    assert_eq!(cfg["checkoutSettings"]["features"], json!({}));
+    // Without a checkout named, the shopper's newest cart.
+    let r = b.get(&format!("{SF}/checkout-settings")).await;
+    assert_eq!(r.body["context"]["checkoutId"], id.as_str());
+    // Someone else's checkout is not found.
+    let other = app.browser();
+    let r = other
+        .get(&format!("{SF}/checkout-settings?checkoutId={id}"))
+        .await;
+    assert_sf_error(&r, StatusCode::NOT_FOUND);
+    let r = b
+        .get(&format!("{SF}/checkout-settings?checkoutId=nope"))
+        .await;
+    assert_eq!(r.status.as_u16() / 100, 4, "{}", r.body);
+
+    let r = b.get(&format!("{SF}/form-fields")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let names: Vec<&str> = r.body["billingAddress"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"countryCode") && names.contains(&"postalCode"),
+        "{names:?}"
+    );
+
+    let r = b.get("/internalapi/v1/store/countries").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let us = r.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "US")
+        .expect("US");
+    assert_eq!(us["name"], "United States");
+    assert_eq!(us["requiresState"], true);
+    assert!(
+        us["subdivisions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["code"] == "CA")
+    );
+
+    // The singular path the SDK loads from, with the fields it reads.
+    let r = b.get(&format!("{SF}/checkout/{id}?include=customer")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["id"], id.as_str());
+    assert_eq!(r.body["customer"]["isGuest"], true);
+    assert_eq!(r.body["customer"]["addresses"], json!([]));
+    assert_eq!(num(&r.body["subtotal"]), 19.99);
+    assert_eq!(r.body["payments"], json!([]));
+    let r = other.get(&format!("{SF}/checkout/{id}")).await;
+    assert_sf_error(&r, StatusCode::NOT_FOUND);
+
+    // Payment methods: the test card; offline methods once the store offers them.
+    let r = b.get(&format!("{SF}/payments?cartId={id}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body.as_array().map(Vec::len), Some(1), "{}", r.body);
+    assert_eq!(r.body[0]["id"], "testgateway.card");
+    assert_eq!(r.body[0]["type"], "PAYMENT_TYPE_API");
+    offer_offline(&app, &["cod", "bankdeposit"]).await;
+    let r = b.get(&format!("{SF}/payments?cartId={id}")).await;
+    let ids: Vec<&str> = r
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["testgateway.card", "cod", "bankdeposit"]);
+    assert_eq!(r.body[1]["type"], "PAYMENT_TYPE_OFFLINE");
+    assert_eq!(r.body[1]["config"]["displayName"], "Cash on Delivery");
+    let r = b.get(&format!("{SF}/payments/cod?cartId={id}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["id"], "cod");
+    assert_sf_error(
+        &b.get(&format!("{SF}/payments/cheque?cartId={id}")).await,
+        StatusCode::NOT_FOUND,
+    );
+    assert_sf_error(
+        &b.get(&format!("{SF}/payments")).await,
+        StatusCode::BAD_REQUEST,
+    );
+    assert_sf_error(
+        &other.get(&format!("{SF}/payments?cartId={id}")).await,
+        StatusCode::NOT_FOUND,
+    );
+}
+
+async fn sdk_order_then_card_payment_to_the_cent(app: TestApp) {
+    let app = app.with_fixtures().await;
+    let b = app.browser();
+    let id = lamp_cart(&b).await;
+    ready_to_order(&b, &id).await;
+
+    // Refusals leave no order behind.
+    assert_sf_error(
+        &b.post(ORDER, json!({})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    );
+    assert_sf_error(
+        &b.post(ORDER, json!({"cartId": "x"})).await,
+        StatusCode::NOT_FOUND,
+    );
+    let r = b
+        .post(ORDER, json!({"cartId": id, "payment": {"name": "cod"}}))
+        .await;
+    assert_sf_error(&r, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body["title"]
+            .as_str()
+            .unwrap()
+            .contains("testgateway.card"),
+        "{}",
+        r.body
+    );
+    let r = b
+        .post(
+            ORDER,
+            json!({"cartId": id, "payment": {"name": "testgateway.card",
+            "paymentData": {"ccNumber": "4111111111111111"}}}),
+        )
+        .await;
+    assert_sf_error(&r, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_sf_error(
+        &app.browser().post(ORDER, json!({"cartId": id})).await,
+        StatusCode::NOT_FOUND,
+    );
+    let mut forged = app.browser();
+    forged.cookies = std::sync::Mutex::new(b.cookies.lock().unwrap().clone());
+    forged.send_csrf = false;
+    assert_sf_error(
+        &forged.post(ORDER, json!({"cartId": id})).await,
+        StatusCode::FORBIDDEN,
+    );
+    let r = b.get(&format!("{SF}/checkout/{id}")).await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "the checkout is still open: {}",
+        r.body
+    );
+
+    let r = b
+        .post(
+            ORDER,
+            json!({"cartId": id, "customerMessage": "Ring twice"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let order = r.body["data"]["order"]["orderId"]
+        .as_i64()
+        .expect("orderId");
+    assert_eq!(r.body["data"]["order"]["status"], "INCOMPLETE");
+    let token = r.headers["token"].to_str().unwrap().to_string();
+
+    // The order as the SDK reads it: line items as an object, what stored value paid.
+    let r = b
+        .get(&format!(
+            "{SF}/orders/{order}?include=payments%2ClineItems.physicalItems.options"
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(num(&r.body["orderAmount"]), 30.55);
+    assert_eq!(r.body["lineItems"]["physicalItems"][0]["productId"], 940);
+    assert_eq!(r.body["payments"], json!([]));
+    assert_eq!(r.body["customerMessage"], "Ring twice");
+
+    // The SDK's payment client: bare token, snake_case card.
+    let pay = |auth: Option<String>, body: Value| {
+        let app = &app;
+        async move {
+            let mut req = app
+                .client
+                .post(format!("{}{BIGPAY}", app.base))
+                .header("Content-Type", "application/json")
+                .body(body.to_string());
+            if let Some(a) = auth {
+                req = req.header("Authorization", a);
+            }
+            TestApp::reply(req.send().await.expect("request")).await
+        }
+    };
+    assert_eq!(
+        pay(None, card("4111111111111111")).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        pay(Some("nope".into()), card("4111111111111111"))
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    let r = pay(
+        Some(token.clone()),
+        json!({"payment": {"gateway": "testgateway.card"}}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let r = pay(Some(token.clone()), card("4000000000000002")).await;
+    assert_eq!(r.status.as_u16() / 100, 4, "declined: {}", r.body);
+    let r = pay(Some(token.clone()), card("4111111111111111")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["status"], "ok");
+    let r = pay(Some(token), card("4111111111111111")).await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "paid once: {}",
+        r.body
+    );
+
+    let r = app.get(&format!("/stores/demo/v2/orders/{order}")).await;
+    assert_eq!(r.body["status"], "Awaiting Fulfillment", "{}", r.body);
+    assert_eq!(r.body["total_inc_tax"], "30.5500");
+    let r = b.get(&format!("{SF}/orders/{order}")).await;
+    assert_eq!(r.body["status"], "AWAITING_FULFILLMENT", "{}", r.body);
+}
+
+async fn sdk_offline_order_awaits_payment(app: TestApp) {
+    let app = app.with_fixtures().await;
+    offer_offline(&app, &["cod"]).await;
+    let b = app.browser();
+    let id = lamp_cart(&b).await;
+    ready_to_order(&b, &id).await;
+    let r = b
+        .post(
+            ORDER,
+            json!({"cartId": id, "payment": {"name": "bankdeposit"}}),
+        )
+        .await;
+    assert_sf_error(&r, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let r = b
+        .post(ORDER, json!({"cartId": id, "payment": {"name": "cod"}}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert!(r.headers.get("token").is_none(), "nothing to pay by card");
+    assert_eq!(r.body["data"]["order"]["status"], "AWAITING_PAYMENT");
+    let order = r.body["data"]["order"]["orderId"].as_i64().unwrap();
+    let r = app.get(&format!("/stores/demo/v2/orders/{order}")).await;
+    assert_eq!(r.body["status"], "Awaiting Payment", "{}", r.body);
+    assert_eq!(r.body["payment_method"], "Cash on Delivery");
+    assert_eq!(r.body["total_inc_tax"], "30.5500");
+    // The cart became the order.
+    assert_eq!(b.get(&format!("{SF}/carts")).await.body, json!([]));
+    // Long after the reservation would have lapsed, the order still waits for its money.
+    app.clock.advance(3 * 3600);
+    app.kassa.release_lapsed_orders(100).await.expect("sweep");
+    let r = app.get(&format!("/stores/demo/v2/orders/{order}")).await;
+    assert_eq!(r.body["status"], "Awaiting Payment", "{}", r.body);
+}
+
 on_both_backends!(
+    sdk_settings_fields_countries_and_methods,
+    sdk_order_then_card_payment_to_the_cent,
+    sdk_offline_order_awaits_payment,
     openapi_lists_every_storefront_operation,
     whole_flow_to_the_cent,
     one_shopper_never_reaches_another,

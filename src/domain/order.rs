@@ -108,6 +108,8 @@ pub struct PlacedOrder {
     pub is_deleted: bool,
     /// What its refunds gave back in all (kept on the order row, not in the snapshot).
     pub refunded: Money,
+    /// The offline method the shopper chose to pay with (e.g. `Cash on Delivery`).
+    pub payment_method: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -117,6 +119,8 @@ struct Doc {
     cart: Cart,
     #[serde(default)]
     admin: OrderAdmin,
+    #[serde(default)]
+    payment_method: Option<String>,
 }
 
 impl PlacedOrder {
@@ -138,6 +142,7 @@ impl PlacedOrder {
             admin: d.admin,
             is_deleted: false,
             refunded: Money::ZERO,
+            payment_method: d.payment_method,
         })
     }
 

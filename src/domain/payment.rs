@@ -18,6 +18,46 @@ use super::DomainError;
 /// The payment method id the test gateway's card method has.
 pub const TEST_CARD_METHOD: &str = "testgateway.card";
 
+/// An offline payment method: the shopper pays outside the checkout (by cheque,
+/// bank transfer, cash on delivery, money order) and the order waits for the money.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OfflineMethod {
+    /// BigCommerce's id for the method.
+    pub id: &'static str,
+    pub name: &'static str,
+    /// What the shopper is told to do.
+    pub instructions: &'static str,
+}
+
+/// The offline methods a store can offer (store setting `offline_payment_methods`).
+pub const OFFLINE_METHODS: &[OfflineMethod] = &[
+    OfflineMethod {
+        id: "cheque",
+        name: "Check",
+        instructions: "Mail a check for the order total; the order ships once it clears.",
+    },
+    OfflineMethod {
+        id: "bankdeposit",
+        name: "Bank Deposit",
+        instructions: "Transfer the order total to the store's bank account, quoting the order number.",
+    },
+    OfflineMethod {
+        id: "cod",
+        name: "Cash on Delivery",
+        instructions: "Pay the courier the order total on delivery.",
+    },
+    OfflineMethod {
+        id: "moneyorder",
+        name: "Money Order",
+        instructions: "Send a money order for the order total, quoting the order number.",
+    },
+];
+
+/// The offline method with this id.
+pub fn offline_method(id: &str) -> Option<&'static OfflineMethod> {
+    OFFLINE_METHODS.iter().find(|m| m.id == id.trim())
+}
+
 /// A card as the shopper typed it. Not `Debug`: it must never reach a log.
 pub struct CardInput {
     pub number: String,

@@ -27,6 +27,10 @@ pub struct StoreSettings {
     /// from the browser with the shopper's cookies (CORS).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub storefront_origins: Vec<String>,
+    /// Offline payment methods (`cheque`, `bankdeposit`, `cod`, `moneyorder`) the
+    /// storefront checkout offers besides the card, in this order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub offline_payment_methods: Vec<String>,
 }
 
 /// BigCommerce-like default: an hour to pay before the order's stock is released.
@@ -54,6 +58,7 @@ impl Default for StoreSettings {
             order_reservation_minutes: DEFAULT_RESERVATION_MINUTES,
             storefront_domain: None,
             storefront_origins: Vec::new(),
+            offline_payment_methods: Vec::new(),
         }
     }
 }

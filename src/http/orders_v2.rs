@@ -237,6 +237,9 @@ fn order_wire(o: &PlacedOrder, store: &StoreRecord, base: &str) -> OrderWire {
         .map(|cur| cur.code.clone())
         .unwrap_or_else(|| c.currency.code.clone());
     let mut methods = Vec::new();
+    if let Some(m) = &o.payment_method {
+        methods.push(m.as_str());
+    }
     if s.gift_certificate_amount > Money::ZERO {
         methods.push("Gift Certificate");
     }

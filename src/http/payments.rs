@@ -231,6 +231,38 @@ async fn create_access_token(
         .into_response())
 }
 
+/// The payment access token of a request: `Authorization: PAT <token>` (or `Bearer`);
+/// with `bare_ok`, also the bare token, as BigCommerce's Checkout SDK sends it.
+pub fn payment_access_token(headers: &HeaderMap, bare_ok: bool) -> ApiResult<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("PAT ")
+                .or_else(|| v.strip_prefix("Bearer "))
+                .or(bare_ok.then_some(v))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "Send the payment access token as `Authorization: PAT <token>`.",
+            )
+        })
+}
+
+/// A payment's failure, with an unusable token told apart from other refusals.
+pub fn pat_refused(e: ServiceError) -> ApiError {
+    match e {
+        ServiceError::Unauthorized => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "The payment access token is unknown, expired or for another store.",
+        ),
+        other => other.into(),
+    }
+}
+
 /// Process a payment for the order a payment access token is bound to. Authorized by
 /// `Authorization: PAT <token>`. The amount is the order's; see the test cards in the README.
 #[utoipa::path(post, path = "/stores/{store_hash}/payments", tag = "Payments", operation_id = "PaymentsPost",
@@ -243,18 +275,7 @@ async fn process_payment(
     headers: HeaderMap,
     body: Result<JsonBody<PaymentRequest>, ApiError>,
 ) -> ApiResult<Response> {
-    let pat = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("PAT ").or_else(|| v.strip_prefix("Bearer ")))
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "Send the payment access token as `Authorization: PAT <token>`.",
-            )
-        })?;
+    let pat = payment_access_token(&headers, false)?;
     let JsonBody(body) = body?;
     let payment = body.payment.unwrap_or_default();
     let method = payment.payment_method_id.unwrap_or_default();
@@ -311,13 +332,7 @@ async fn process_payment(
         .kassa
         .process_payment(&store_hash, pat, &method, &instrument)
         .await
-        .map_err(|e| match e {
-            ServiceError::Unauthorized => ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "The payment access token is unknown, expired or for another store.",
-            ),
-            other => other.into(),
-        })?;
+        .map_err(pat_refused)?;
     Ok((
         StatusCode::CREATED,
         Envelope::new(PaymentResult {

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod cart_settings;
 pub mod carts;
 pub mod catalog;
+pub mod checkout_sdk;
 pub mod checkout_settings;
 pub mod checkouts;
 pub mod coupons;

@@ -12,6 +12,8 @@
 
 use super::accounts::Principal;
 use super::order_edits::{OrderEdits, check_shipping_options, item_specs, shipped_items, stock_of};
+use super::orders::STATUS_INCOMPLETE;
+use super::payments::STATUS_AWAITING_PAYMENT;
 use super::{Kassa, ServiceError, ServiceResult};
 use crate::domain::DomainError;
 use crate::domain::order::PlacedOrder;
@@ -247,6 +249,36 @@ impl Kassa {
             }
             if self.try_change(store, &c).await?.is_some() {
                 return self.get_order(store, id).await;
+            }
+        }
+        Err(ServiceError::Conflict)
+    }
+
+    /// Moves a just-placed, unpaid order to Awaiting Payment and records the offline
+    /// method the shopper will pay with; the order then no longer lapses.
+    pub async fn await_offline_payment(
+        &self,
+        store: &StoreRecord,
+        id: i64,
+        method_name: &str,
+    ) -> ServiceResult<()> {
+        for _ in 0..ATTEMPTS {
+            let st = self.order_state(store, id).await?;
+            if st.status_id != STATUS_INCOMPLETE {
+                return Err(invalid(format!(
+                    "Order {id} is no longer waiting for a payment method."
+                )));
+            }
+            let mut c = self.change_from(id, &st);
+            c.new_status_id = STATUS_AWAITING_PAYMENT;
+            if let Some(obj) = c.doc.as_object_mut() {
+                obj.insert("payment_method".into(), json!(method_name));
+            }
+            c.events.push(order_event("store/order/updated", id));
+            c.events
+                .push(status_event(id, st.status_id, c.new_status_id));
+            if self.try_change(store, &c).await?.is_some() {
+                return Ok(());
             }
         }
         Err(ServiceError::Conflict)

@@ -42,7 +42,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 const INCLUDE_DOC: &str = "cart.lineItems.physicalItems.options, cart.lineItems.digitalItems.options, consignments.availableShippingOptions, promotions.banners";
 
 /// The checkout id, if it is one of the shopper's (404 otherwise).
-async fn owned(state: &AppState, shopper: &Shopper, id: &str) -> ApiResult<Uuid> {
+pub(super) async fn owned(state: &AppState, shopper: &Shopper, id: &str) -> ApiResult<Uuid> {
     let id = checkout_id(id)?;
     state
         .kassa
@@ -94,9 +94,19 @@ async fn get_checkout(
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
-    let id = owned(&state, &shopper, &id).await?;
+    load(&state, &shopper, &id, q.as_deref()).await
+}
+
+/// The shopper's checkout (both the spec's path and the Checkout SDK's singular one).
+pub(super) async fn load(
+    state: &AppState,
+    shopper: &Shopper,
+    id: &str,
+    q: Option<&str>,
+) -> ApiResult<Response> {
+    let id = owned(state, shopper, id).await?;
     let cart = state.kassa.get_checkout(&shopper.principal(), id).await?;
-    Ok(reply(&state, &shopper, &cart, q.as_deref()))
+    Ok(reply(state, shopper, &cart, q))
 }
 
 /// Set the customer message.
@@ -111,7 +121,18 @@ async fn update_checkout(
     RawQuery(q): RawQuery,
     SfJson(body): SfJson<CustomerMessageRequest>,
 ) -> ApiResult<Response> {
-    let id = owned(&state, &shopper, &id).await?;
+    set_message(&state, &shopper, &id, q.as_deref(), body).await
+}
+
+/// Sets the customer message (both the spec's path and the Checkout SDK's singular one).
+pub(super) async fn set_message(
+    state: &AppState,
+    shopper: &Shopper,
+    id: &str,
+    q: Option<&str>,
+    body: CustomerMessageRequest,
+) -> ApiResult<Response> {
+    let id = owned(state, shopper, id).await?;
     let message = body.customer_message.ok_or_else(|| {
         ApiError::unprocessable("customerMessage", "customerMessage is required.")
     })?;
@@ -119,7 +140,7 @@ async fn update_checkout(
         .kassa
         .update_customer_message(&shopper.principal(), id, message, body.version)
         .await?;
-    Ok(reply(&state, &shopper, &cart, q.as_deref()))
+    Ok(reply(state, shopper, &cart, q))
 }
 
 /// The cart of a checkout must be the checkout's own.

@@ -51,6 +51,7 @@
 pub mod carts;
 pub mod checkouts;
 pub mod orders;
+pub mod sdk;
 pub mod wire;
 
 use super::AppState;
@@ -74,13 +75,14 @@ pub const XSRF_COOKIE: &str = "XSRF-TOKEN";
 /// The header writes carry the CSRF token in (the Checkout SDK's name).
 pub const XSRF_HEADER: &str = "x-xsrf-token";
 /// Paths [`guard`] serves shoppers on: it resolves the store, the session, CSRF and CORS.
-pub const SHOPPER_PATH_PREFIXES: &[&str] = &["/api/storefront/"];
+pub const SHOPPER_PATH_PREFIXES: &[&str] = &["/api/storefront/", "/internalapi/"];
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(carts::router())
         .merge(checkouts::router())
         .merge(orders::router())
+        .merge(sdk::router())
 }
 
 /// What [`guard`] learned about the request, for [`Shopper`].
@@ -179,7 +181,7 @@ fn xsrf_cookie(token: &str, secure: &str) -> String {
 
 /// True when the request arrived over TLS (directly behind a proxy that says so, or
 /// a deployment whose public URL is https).
-fn is_tls(headers: &HeaderMap, kassa: &Kassa) -> bool {
+pub(super) fn is_tls(headers: &HeaderMap, kassa: &Kassa) -> bool {
     headers
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())

@@ -20,7 +20,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// BigCommerce's order statuses by id, as the storefront spells them.
-fn status_name(id: i64) -> &'static str {
+pub(super) fn status_name(id: i64) -> &'static str {
     match id {
         1 => "PENDING",
         2 => "SHIPPED",
@@ -61,10 +61,56 @@ fn items(list: &Value) -> Value {
     out
 }
 
+/// The `include` names of a query (`include=a,b` or `include=a&include=b`, any case
+/// of percent-encoding).
+fn include_names(query: Option<&str>) -> Vec<String> {
+    query
+        .unwrap_or_default()
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .filter(|(k, _)| *k == "include")
+        .flat_map(|(_, v)| {
+            crate::http::extract::percent_decode(v)
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// What paid the order from stored value, as the Checkout SDK reads `payments`.
+fn stored_value_payments(order: &PlacedOrder) -> Vec<Value> {
+    let ck = &order.cart.checkout;
+    let mut out: Vec<Value> = ck
+        .gift_certificates
+        .iter()
+        .filter(|g| g.used > crate::domain::money::Money::ZERO)
+        .map(|g| {
+            json!({"providerId": "giftcertificate", "gatewayId": null, "amount": g.used,
+                   "detail": {"code": g.code, "remaining": g.balance - g.used}})
+        })
+        .collect();
+    if ck.payments.store_credit > crate::domain::money::Money::ZERO {
+        out.push(json!({"providerId": "storecredit", "gatewayId": null,
+                        "amount": ck.payments.store_credit, "detail": {}}));
+    }
+    out
+}
+
 /// Money is reported in currency units as JSON numbers throughout, including
 /// `taxTotal` and `taxes[].amount`, which the spec types as integers (they cannot
 /// hold cents; BigCommerce's own responses carry decimals there).
-fn order_json(order: &PlacedOrder, base: &str) -> Value {
+///
+/// `lineItems` is the spec's one-element list, unless the query asks for the items'
+/// own sub-resources (`include=lineItems.physicalItems.options`, as the Checkout SDK
+/// does): then it is the object BigCommerce actually answers with and the SDK reads,
+/// `{physicalItems, digitalItems, giftCertificates}`. `include=payments` adds what
+/// gift certificates and store credit paid.
+pub(super) fn order_json(order: &PlacedOrder, base: &str, query: Option<&str>) -> Value {
+    let names = include_names(query);
+    let items_object = names.iter().any(|n| {
+        n.starts_with("lineItems.physicalItems") || n.starts_with("lineItems.digitalItems")
+    });
     let cart = &order.cart;
     let inc = includes(Some(
         "include=cart.lineItems.physicalItems.options,cart.lineItems.digitalItems.options",
@@ -132,7 +178,7 @@ fn order_json(order: &PlacedOrder, base: &str) -> Value {
     let has_digital = c["lineItems"]["digitalItems"]
         .as_array()
         .is_some_and(|a| !a.is_empty());
-    json!({
+    let mut out = json!({
         "orderId": order.id,
         "cartId": cart.id,
         "currency": c["currency"],
@@ -143,12 +189,20 @@ fn order_json(order: &PlacedOrder, base: &str) -> Value {
         "orderAmount": co["grandTotal"],
         "orderAmountAsInteger": as_integer,
         "coupons": coupons,
-        "lineItems": [{
-            "physicalItems": items(&c["lineItems"]["physicalItems"]),
-            // The spec keeps digital items' discounts as a list.
-            "digitalItems": c["lineItems"]["digitalItems"],
-            "giftCertificate": c["lineItems"]["giftCertificates"],
-        }],
+        "lineItems": if items_object {
+            json!({
+                "physicalItems": c["lineItems"]["physicalItems"],
+                "digitalItems": c["lineItems"]["digitalItems"],
+                "giftCertificates": c["lineItems"]["giftCertificates"],
+            })
+        } else {
+            json!([{
+                "physicalItems": items(&c["lineItems"]["physicalItems"]),
+                // The spec keeps digital items' discounts as a list.
+                "digitalItems": c["lineItems"]["digitalItems"],
+                "giftCertificate": c["lineItems"]["giftCertificates"],
+            }])
+        },
         "customerId": cart.customer_id.to_string(),
         "billingAddress": co["billingAddress"],
         "status": status_name(order.status_id),
@@ -164,18 +218,27 @@ fn order_json(order: &PlacedOrder, base: &str) -> Value {
         "totalDiscount": c["discountAmount"],
         "channelId": cart.channel_id,
         "consignments": {"shipping": shipping},
-    })
+    });
+    if names.iter().any(|n| n == "payments")
+        && let Some(m) = out.as_object_mut()
+    {
+        m.insert(
+            "payments".into(),
+            Value::Array(stored_value_payments(order)),
+        );
+    }
+    out
 }
 
 /// An order the shopper placed.
 #[utoipa::path(get, path = "/api/storefront/orders/{orderId}", tag = "Storefront Orders", operation_id = "sfGetOrder",
-    params(("orderId" = i64, Path), ("include" = Option<String>, Query, description = "lineItems, billingAddress, coupons, currency (all are always returned)")),
+    params(("orderId" = i64, Path), ("include" = Option<String>, Query, description = "lineItems, billingAddress, coupons, currency (always returned); payments; lineItems.physicalItems.… answers lineItems as an object")),
     responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
 async fn get_order(
     State(state): State<AppState>,
     shopper: Shopper,
     Path(order_id): Path<String>,
-    RawQuery(_q): RawQuery,
+    RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
     let id: i64 = order_id
         .trim()
@@ -187,6 +250,6 @@ async fn get_order(
         .await?;
     Ok(respond(
         StatusCode::OK,
-        &order_json(&order, &state.kassa.public_url),
+        &order_json(&order, &state.kassa.public_url, q.as_deref()),
     ))
 }

@@ -65,7 +65,7 @@ pub fn snake_keys(v: Value) -> Value {
 }
 
 /// Display name and symbol of the currencies Kassa knows by name; others show their code.
-fn currency_names(code: &str) -> (&str, &str) {
+pub(crate) fn currency_names(code: &str) -> (&str, &str) {
     match code {
         "USD" => ("US Dollar", "$"),
         "EUR" => ("Euro", "€"),
@@ -187,8 +187,56 @@ pub fn checkout_json(cart: &Cart, inc: &Includes, base: &str, spam_check: bool) 
     number_coupon_types(v.get_mut("coupons"));
     if let Some(m) = v.as_object_mut() {
         m.insert("shouldExecuteSpamCheck".into(), spam_check.into());
+        for (k, val) in spec_checkout_fields(cart) {
+            m.insert(k.into(), val);
+        }
     }
     v
+}
+
+/// Fields of the storefront checkout (`checkout_Full`) the v3 checkout does not have:
+/// the shopper, the channel, and totals as the store displays them (with tax when its
+/// prices include tax). BigCommerce's Checkout SDK reads them all.
+fn spec_checkout_fields(cart: &Cart) -> Vec<(&'static str, Value)> {
+    let t = &cart.checkout.totals;
+    let shown = |inc: crate::domain::money::Money, ex: crate::domain::money::Money| {
+        serde_json::to_value(if cart.tax_included { inc } else { ex }).unwrap_or_default()
+    };
+    let shipping = shown(t.shipping_cost_total_inc_tax, t.shipping_cost_total_ex_tax);
+    let email = cart
+        .checkout
+        .billing_address
+        .as_ref()
+        .map(|b| b.address.email.clone())
+        .filter(|e| !e.is_empty())
+        .unwrap_or_else(|| cart.email.clone());
+    vec![
+        ("channelId", cart.channel_id.into()),
+        (
+            "customer",
+            serde_json::json!({
+                "id": cart.customer_id,
+                "isGuest": cart.customer_id == 0,
+                "email": email,
+                "firstName": "", "lastName": "", "fullName": "",
+                "addresses": [],
+                "storeCredit": 0,
+                "shouldEncourageSignIn": false,
+                "customerGroup": {"id": 0, "name": ""},
+            }),
+        ),
+        // Only hosted (offsite) payments in progress are listed; Kassa has none.
+        ("payments", Value::Array(Vec::new())),
+        ("giftWrappingCostTotal", 0.into()),
+        ("subtotal", shown(t.subtotal_inc_tax, t.subtotal_ex_tax)),
+        ("shippingCostTotal", shipping.clone()),
+        ("shippingCostBeforeDiscount", shipping.clone()),
+        ("comparisonShippingCost", shipping),
+        (
+            "handlingCostTotal",
+            shown(t.handling_cost_total_inc_tax, t.handling_cost_total_ex_tax),
+        ),
+    ]
 }
 
 /// A JSON answer without envelope.

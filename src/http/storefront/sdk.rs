@@ -1,0 +1,531 @@
+//! What BigCommerce's Checkout JS SDK (`@bigcommerce/checkout-sdk`) calls beyond the
+//! Storefront API specs, found by reading and running it (see `docs/checkout-sdk.md`):
+//! checkout settings, form fields, countries, the payment methods of a cart, the
+//! singular `/api/storefront/checkout/{id}` it loads checkouts from, placing the order
+//! (`/internalapi/v1/checkout/order`) and paying it by card (`/api/public/v1/orders/payments`,
+//! where the SDK's "bigpay" client posts once `bigpayBaseUrl` points at Kassa).
+//!
+//! All but the card payment sit behind the storefront [`guard`](super::guard): store by
+//! `Host`, the shopper's session, CSRF and CORS as for the rest of the storefront. The
+//! card payment is authorized by the payment access token the order answer carried
+//! (its `token` header), exactly as the Payments API is.
+
+use super::Shopper;
+use super::checkouts::{self, owned};
+use super::orders::status_name;
+use super::wire::{currency_names, respond};
+use crate::domain::countries;
+use crate::domain::payment::CardInput;
+use crate::http::AppState;
+use crate::http::checkouts::{CustomerMessageRequest, checkout_id};
+use crate::http::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::extract::JsonBody;
+use crate::http::payments::{pat_refused, payment_access_token};
+use crate::service::checkout_sdk::{StorefrontMethodKind, StorefrontPaymentMethod};
+use crate::service::orders::STATUS_INCOMPLETE;
+use crate::service::payments::PaymentInstrument;
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(load_checkout, update_checkout))
+        .routes(routes!(checkout_settings))
+        .routes(routes!(form_fields))
+        .routes(routes!(payment_methods))
+        .routes(routes!(payment_method))
+        .routes(routes!(store_countries))
+        .routes(routes!(shipping_countries))
+        .routes(routes!(place_order))
+        .routes(routes!(pay_order))
+}
+
+/// Where the page that called came from (`https://shop.example`), as its browser sees it.
+fn origin(state: &AppState, headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let scheme = if super::is_tls(headers, &state.kassa) {
+        "https"
+    } else {
+        "http"
+    };
+    format!("{scheme}://{host}")
+}
+
+/// The shopper's checkout, at the singular path the SDK loads it from.
+#[utoipa::path(get, path = "/api/storefront/checkout/{checkoutId}", tag = "Checkout SDK", operation_id = "sdkLoadCheckout",
+    params(("checkoutId" = String, Path), ("include" = Option<String>, Query)),
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
+async fn load_checkout(
+    State(state): State<AppState>,
+    shopper: Shopper,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    checkouts::load(&state, &shopper, &id, q.as_deref()).await
+}
+
+/// Set the customer message, at the singular path the SDK uses.
+#[utoipa::path(put, path = "/api/storefront/checkout/{checkoutId}", tag = "Checkout SDK", operation_id = "sdkUpdateCheckout",
+    params(("checkoutId" = String, Path), ("include" = Option<String>, Query)),
+    request_body = Object,
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update_checkout(
+    State(state): State<AppState>,
+    shopper: Shopper,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+    body: super::wire::SfJson<CustomerMessageRequest>,
+) -> ApiResult<Response> {
+    checkouts::set_message(&state, &shopper, &id, q.as_deref(), body.0).await
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+struct SettingsQuery {
+    /// The checkout the page is about to load (the SDK sends it).
+    checkout_id: Option<String>,
+}
+
+fn address_field(id: &str, name: &str, label: &str, required: bool, max: usize) -> Value {
+    json!({"id": id, "name": name, "label": label, "custom": false, "required": required,
+           "default": "", "fieldType": "text", "type": "string", "maxLength": max})
+}
+
+/// The address form BigCommerce's checkout shows, with Kassa's rules for it.
+fn address_fields() -> Value {
+    use crate::domain::address_rules::{MAX_PHONE_LEN, MAX_POSTAL_CODE_LEN, MAX_TEXT_LEN};
+    let mut country = address_field("field_11", "countryCode", "Country", true, 2);
+    country["fieldType"] = "dropdown".into();
+    country["options"] = json!({"helperLabel": "Choose a Country"});
+    json!([
+        address_field("field_4", "firstName", "First Name", true, MAX_TEXT_LEN),
+        address_field("field_5", "lastName", "Last Name", true, MAX_TEXT_LEN),
+        address_field("field_6", "company", "Company Name", false, MAX_TEXT_LEN),
+        address_field("field_7", "phone", "Phone Number", false, MAX_PHONE_LEN),
+        address_field("field_8", "address1", "Address Line 1", true, MAX_TEXT_LEN),
+        address_field("field_9", "address2", "Address Line 2", false, MAX_TEXT_LEN),
+        address_field("field_10", "city", "Suburb/City", true, MAX_TEXT_LEN),
+        country,
+        address_field(
+            "field_12",
+            "stateOrProvince",
+            "State/Province",
+            false,
+            MAX_TEXT_LEN
+        ),
+        address_field(
+            "field_13",
+            "postalCode",
+            "Zip/Postcode",
+            false,
+            MAX_POSTAL_CODE_LEN
+        ),
+    ])
+}
+
+fn form_fields_json() -> Value {
+    use crate::domain::address_rules::{MAX_EMAIL_LEN, MAX_TEXT_LEN};
+    let mut password = address_field("field_3", "password", "Password", true, MAX_TEXT_LEN);
+    password["fieldType"] = "password".into();
+    password["secret"] = true.into();
+    json!({
+        "customerAccount": [
+            address_field("field_1", "email", "Email Address", true, MAX_EMAIL_LEN),
+            password,
+            address_field("field_4", "firstName", "First Name", true, MAX_TEXT_LEN),
+            address_field("field_5", "lastName", "Last Name", true, MAX_TEXT_LEN),
+        ],
+        "shippingAddress": address_fields(),
+        "billingAddress": address_fields(),
+    })
+}
+
+/// The store's checkout configuration as the SDK reads it. The payment base URL is
+/// this storefront's own origin, so card payments come back to Kassa.
+#[utoipa::path(get, path = "/api/storefront/checkout-settings", tag = "Checkout SDK", operation_id = "sdkCheckoutSettings",
+    params(SettingsQuery),
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
+async fn checkout_settings(
+    State(state): State<AppState>,
+    shopper: Shopper,
+    headers: HeaderMap,
+    Query(q): Query<SettingsQuery>,
+) -> ApiResult<Response> {
+    let store = &shopper.store;
+    let origin = origin(&state, &headers);
+    let checkout = match q.checkout_id.as_deref().map(checkout_id).transpose()? {
+        Some(id) => Some(owned(&state, &shopper, &id.to_string()).await?),
+        None => state
+            .kassa
+            .shopper_carts(store, shopper.session.as_ref())
+            .await?
+            .first()
+            .map(|c| c.id),
+    };
+    let cur = store.settings.default_currency();
+    let (_, symbol) = currency_names(&cur.code);
+    let currency = json!({
+        "code": cur.code, "decimalPlaces": cur.decimal_places.to_string(),
+        "decimalSeparator": ".", "thousandsSeparator": ",", "symbolLocation": "left",
+        "symbol": symbol, "isTransactional": true,
+    });
+    let mut shopper_currency = currency.clone();
+    shopper_currency["exchangeRate"] = 1.into();
+    let body = json!({
+        "context": {
+            "checkoutId": checkout,
+            "geoCountryCode": "",
+            "flashMessages": [],
+            "payment": {},
+        },
+        "customization": {"languageData": []},
+        "storeConfig": {
+            "cdnPath": "",
+            "checkoutSettings": {
+                "features": {},
+                "checkoutBillingSameAsShippingEnabled": true,
+                "checkoutUserExperienceSettings": {"walletButtonsOnTop": false, "floatingLabelEnabled": false},
+                "enableOrderComments": true,
+                "enableTermsAndConditions": false,
+                "googleMapsApiKey": "",
+                "googleRecaptchaSitekey": "",
+                "isAccountCreationEnabled": false,
+                "isStorefrontSpamProtectionEnabled": false,
+                "guestCheckoutEnabled": true,
+                "hasMultiShippingEnabled": true,
+                "isAnalyticsEnabled": false,
+                "isCardVaultingEnabled": false,
+                "isCouponCodeCollapsed": false,
+                "isExpressPrivacyPolicy": false,
+                "isSignInEmailEnabled": false,
+                "isPaymentRequestEnabled": false,
+                "isPaymentRequestCanMakePaymentEnabled": false,
+                "isSpamProtectionEnabled": false,
+                "isTrustedShippingAddressEnabled": false,
+                "orderTermsAndConditions": "",
+                "orderTermsAndConditionsLocation": "",
+                "orderTermsAndConditionsLink": "",
+                "orderTermsAndConditionsType": "",
+                "privacyPolicyUrl": "",
+                "providerWithCustomCheckout": null,
+                "shippingQuoteFailedMessage": "No shipping options are available for this address.",
+                "realtimeShippingProviders": [],
+                "requiresMarketingConsent": false,
+                "remoteCheckoutProviders": [],
+                "shouldRedirectToStorefrontForAuth": false,
+            },
+            "currency": currency,
+            "shopperCurrency": shopper_currency,
+            "displayDateFormat": "dd/MM/yyyy",
+            "inputDateFormat": "dd/MM/yyyy",
+            "displaySettings": {"hidePriceFromGuests": false},
+            "formFields": form_fields_json(),
+            "links": {
+                "baseUrl": origin,
+                "cartLink": format!("{origin}/cart"),
+                "checkoutLink": format!("{origin}/checkout"),
+                "createAccountLink": "",
+                "forgotPasswordLink": "",
+                "loginLink": "",
+                "logoutLink": "",
+                "siteLink": origin,
+                "orderConfirmationLink": format!("{origin}/order-confirmation"),
+            },
+            "paymentSettings": {"bigpayBaseUrl": origin, "clientSidePaymentProviders": []},
+            "shopperConfig": {
+                "defaultNewsletterSignup": false,
+                "passwordRequirements": {"alpha": "[A-Za-z]", "numeric": "[0-9]", "minlength": 8,
+                                         "description": "Passwords must be at least 8 characters and contain both alphabetic and numeric characters."},
+                "showNewsletterSignup": false,
+            },
+            "storeProfile": {
+                "orderEmail": "",
+                "shopPath": origin,
+                "storeCountry": "",
+                "storeCountryCode": "",
+                "storeHash": store.hash,
+                "storeId": store.id.to_string(),
+                "storeName": store.name,
+                "storePhoneNumber": "",
+                "storeLanguage": store.settings.default_locale,
+            },
+            "imageDirectory": "product_images",
+            "isAngularDebuggingEnabled": false,
+        },
+    });
+    Ok(respond(StatusCode::OK, &body))
+}
+
+/// The customer account and address forms.
+#[utoipa::path(get, path = "/api/storefront/form-fields", tag = "Checkout SDK", operation_id = "sdkFormFields",
+    responses((status = 200, body = Object)))]
+async fn form_fields(_shopper: Shopper) -> Response {
+    respond(StatusCode::OK, &form_fields_json())
+}
+
+fn country_list() -> Value {
+    let data: Vec<Value> = countries::countries()
+        .iter()
+        .map(|&(code, name)| {
+            json!({
+                "code": code,
+                "name": name,
+                "hasPostalCodes": countries::postal_code_required(code),
+                "requiresState": countries::state_required(code),
+                "subdivisions": countries::subdivisions(code).iter()
+                    .map(|&(c, n)| json!({"code": c, "name": n})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({ "data": data })
+}
+
+/// Countries with their states and provinces, for billing addresses.
+#[utoipa::path(get, path = "/internalapi/v1/store/countries", tag = "Checkout SDK", operation_id = "sdkStoreCountries",
+    responses((status = 200, body = Object)))]
+async fn store_countries(_shopper: Shopper) -> Response {
+    respond(StatusCode::OK, &country_list())
+}
+
+/// Countries the store ships to (every country: zones decide what each address is quoted).
+#[utoipa::path(get, path = "/internalapi/v1/shipping/countries", tag = "Checkout SDK", operation_id = "sdkShippingCountries",
+    params(("channel_id" = Option<i64>, Query)),
+    responses((status = 200, body = Object)))]
+async fn shipping_countries(_shopper: Shopper) -> Response {
+    respond(StatusCode::OK, &country_list())
+}
+
+fn method_json(m: &StorefrontPaymentMethod) -> Value {
+    let card = m.kind == StorefrontMethodKind::Card;
+    json!({
+        "id": m.id,
+        "method": if card { "credit-card" } else { m.id },
+        "type": if card { "PAYMENT_TYPE_API" } else { "PAYMENT_TYPE_OFFLINE" },
+        "config": {
+            "displayName": m.display_name,
+            "helpText": m.help_text,
+            "testMode": m.test_mode,
+            "cardCode": card,
+            "showCardHolderName": card,
+            "isHostedFormEnabled": false,
+            "isVaultingEnabled": false,
+            "hasDefaultStoredInstrument": false,
+            "requireCustomerCode": false,
+        },
+        "supportedCards": if card { json!(["VISA", "MC", "AMEX", "DISCOVER"]) } else { json!([]) },
+        "logoUrl": "",
+        "initializationStrategy": {"type": "not_applicable"},
+        "skipRedirectConfirmationAlert": false,
+    })
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+struct PaymentsQuery {
+    /// The shopper's cart (the SDK sends it).
+    cart_id: Option<String>,
+}
+
+async fn methods_for(
+    state: &AppState,
+    shopper: &Shopper,
+    q: &PaymentsQuery,
+) -> ApiResult<Vec<StorefrontPaymentMethod>> {
+    let cart = q
+        .cart_id
+        .as_deref()
+        .ok_or_else(|| ApiError::bad_request("Name the cart to pay: ?cartId=…"))?;
+    let cart = checkout_id(cart)?;
+    Ok(state
+        .kassa
+        .shopper_payment_methods(&shopper.store, shopper.session.as_ref(), cart)
+        .await?)
+}
+
+/// The payment methods the shopper's cart can be paid with.
+#[utoipa::path(get, path = "/api/storefront/payments", tag = "Checkout SDK", operation_id = "sdkPaymentMethods",
+    params(PaymentsQuery),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn payment_methods(
+    State(state): State<AppState>,
+    shopper: Shopper,
+    Query(q): Query<PaymentsQuery>,
+) -> ApiResult<Response> {
+    let methods = methods_for(&state, &shopper, &q).await?;
+    Ok(respond(
+        StatusCode::OK,
+        &Value::Array(methods.iter().map(method_json).collect()),
+    ))
+}
+
+/// One payment method of the shopper's cart.
+#[utoipa::path(get, path = "/api/storefront/payments/{methodId}", tag = "Checkout SDK", operation_id = "sdkPaymentMethod",
+    params(("methodId" = String, Path), PaymentsQuery),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn payment_method(
+    State(state): State<AppState>,
+    shopper: Shopper,
+    Path(method): Path<String>,
+    Query(q): Query<PaymentsQuery>,
+) -> ApiResult<Response> {
+    let methods = methods_for(&state, &shopper, &q).await?;
+    let m = methods
+        .iter()
+        .find(|m| m.id == method)
+        .ok_or_else(|| ApiError::not_found(format!("Payment method {method} does not exist.")))?;
+    Ok(respond(StatusCode::OK, &method_json(m)))
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderPaymentRequest {
+    /// The payment method's id (offline methods; the card pays after the order).
+    pub name: Option<String>,
+    pub gateway: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub payment_data: Option<Value>,
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct PlaceOrderRequest {
+    pub cart_id: Option<String>,
+    pub customer_message: Option<String>,
+    pub payment: Option<OrderPaymentRequest>,
+}
+
+/// Place the order of the shopper's checkout. With an amount left to pay by card, the
+/// answer's `token` header is the payment access token for the card payment.
+#[utoipa::path(post, path = "/internalapi/v1/checkout/order", tag = "Checkout SDK", operation_id = "sdkPlaceOrder",
+    request_body = PlaceOrderRequest,
+    responses((status = 201, body = Object), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn place_order(
+    State(state): State<AppState>,
+    shopper: Shopper,
+    JsonBody(body): JsonBody<PlaceOrderRequest>,
+) -> ApiResult<Response> {
+    let cart = body
+        .cart_id
+        .as_deref()
+        .ok_or_else(|| ApiError::unprocessable("cartId", "The field `cartId` is required."))?;
+    let cart = checkout_id(cart)?;
+    let payment = body.payment.unwrap_or_default();
+    if payment.payment_data.as_ref().is_some_and(|d| !d.is_null()) {
+        return Err(ApiError::unprocessable(
+            "payment.paymentData",
+            "Card details are not taken with the order: place it, then pay at the storefront's payment endpoint (POST /api/public/v1/orders/payments).",
+        ));
+    }
+    let placed = state
+        .kassa
+        .place_shopper_order(
+            &shopper.store,
+            shopper.session.as_ref(),
+            cart,
+            body.customer_message,
+            payment.name.as_deref(),
+        )
+        .await?;
+    let order = state
+        .kassa
+        .shopper_order(&shopper.store, shopper.session.as_ref(), placed.order_id)
+        .await?;
+    let mut res = respond(
+        StatusCode::CREATED,
+        &json!({
+            "data": {"order": {
+                "orderId": placed.order_id,
+                "status": status_name(order.status_id),
+                "isComplete": order.status_id != STATUS_INCOMPLETE,
+            }},
+            "meta": {},
+        }),
+    );
+    if let Some(t) = placed.payment_token.as_deref()
+        && let Ok(v) = HeaderValue::from_str(t)
+    {
+        res.headers_mut().insert("token", v);
+    }
+    Ok(res)
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+pub struct BigpayCard {
+    pub account_name: Option<String>,
+    pub number: Option<String>,
+    pub month: Option<i64>,
+    pub year: Option<i64>,
+    pub verification_value: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+pub struct BigpayPayment {
+    /// The payment method id (`testgateway.card`).
+    pub gateway: Option<String>,
+    pub credit_card: Option<BigpayCard>,
+}
+
+/// What the SDK's payment client posts; everything but the payment is the order as the
+/// SDK knows it, and Kassa takes the order (and the amount) from the token instead.
+#[derive(Deserialize, ToSchema, Default)]
+pub struct BigpayRequest {
+    pub payment: Option<BigpayPayment>,
+}
+
+/// Pay a placed order by card, authorized by the order's payment access token
+/// (`Authorization: <token>`, as the SDK sends it). The amount is what the order has
+/// left to pay.
+#[utoipa::path(post, path = "/api/public/v1/orders/payments", tag = "Checkout SDK", operation_id = "sdkPayOrder",
+    request_body = BigpayRequest,
+    responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn pay_order(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<BigpayRequest>,
+) -> ApiResult<Response> {
+    let pat = payment_access_token(&headers, true)?;
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let store = state.kassa.storefront_store(host).await?;
+    let payment = body.payment.unwrap_or_default();
+    let method = payment.gateway.unwrap_or_default();
+    let card = payment.credit_card.ok_or_else(|| {
+        ApiError::unprocessable(
+            "payment.credit_card",
+            "The field `payment.credit_card` is required: Kassa takes cards here.",
+        )
+    })?;
+    let instrument = PaymentInstrument::Card {
+        card: CardInput {
+            number: card.number.unwrap_or_default(),
+            cardholder_name: card.account_name.unwrap_or_default(),
+            expiry_month: card.month.unwrap_or_default(),
+            expiry_year: card.year.unwrap_or_default(),
+            verification_value: card.verification_value.unwrap_or_default(),
+        },
+        save: false,
+    };
+    let done = state
+        .kassa
+        .process_payment(&store.hash, pat, &method, &instrument)
+        .await
+        .map_err(pat_refused)?;
+    Ok(respond(
+        StatusCode::OK,
+        &json!({"status": "ok", "id": done.id, "transaction_type": done.transaction_type,
+                "payment_status": done.status}),
+    ))
+}
