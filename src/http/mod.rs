@@ -127,7 +127,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(health::router())
-        .merge(pages::router())
+        .merge(pages::router(state.clone()))
         .route(
             "/openapi.json",
             axum::routing::get(move || {
