@@ -14,7 +14,7 @@ use crate::domain::scope::Scope;
 use crate::http::error::ApiError;
 use crate::http::extract::{Auth, JsonBody};
 use crate::http::v2::{self, V2Error, V2ErrorItem, V2Result};
-use crate::service::order_admin::{OrderUpdate, ShipmentInput};
+use crate::service::order_admin::{NewAdminOrder, NewOrderProduct, OrderUpdate, ShipmentInput};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -725,21 +725,9 @@ fn amount(v: &Option<Value>, field: &str) -> V2Result<Option<Money>> {
     }
 }
 
-/// Create an order directly (not from a checkout), priced by the store's rules.
-#[utoipa::path(post, path = "/stores/{store_hash}/v2/orders", tag = "Orders",
-    operation_id = "createOrder",
-    params(("store_hash" = String, Path)),
-    request_body = OrderPostRequest,
-    responses((status = 201, body = OrderWire), (status = 400, body = Vec<V2ErrorItem>), (status = 403, body = Vec<V2ErrorItem>)))]
-pub(super) async fn create_order(
-    State(state): State<AppState>,
-    auth: Result<Auth, ApiError>,
-    body: Result<JsonBody<OrderPostRequest>, ApiError>,
-) -> V2Result<Response> {
-    use crate::service::order_admin::{NewAdminOrder, NewOrderProduct};
-    let who = v2::principal(auth, WRITE)?;
-    let req = v2::body(body)?;
-    let inc = who.store.settings.prices_include_tax;
+/// An `order_Post` body as the order to create: each product a catalog one or a custom
+/// one with its price, amounts parsed exactly. `inc` says the store's prices include tax.
+pub fn new_order(req: OrderPostRequest, inc: bool) -> V2Result<NewAdminOrder> {
     let mut products = Vec::new();
     for (i, p) in req.products.iter().enumerate() {
         let ex = amount(&p.price_ex_tax, &format!("products[{i}].price_ex_tax"))?;
@@ -773,7 +761,7 @@ pub(super) async fn create_order(
             }
         });
     }
-    let new = NewAdminOrder {
+    Ok(NewAdminOrder {
         customer_id: req.customer_id,
         status_id: req.status_id,
         products,
@@ -785,7 +773,22 @@ pub(super) async fn create_order(
             .collect(),
         customer_message: req.customer_message,
         staff_notes: req.staff_notes,
-    };
+    })
+}
+
+/// Create an order directly (not from a checkout), priced by the store's rules.
+#[utoipa::path(post, path = "/stores/{store_hash}/v2/orders", tag = "Orders",
+    operation_id = "createOrder",
+    params(("store_hash" = String, Path)),
+    request_body = OrderPostRequest,
+    responses((status = 201, body = OrderWire), (status = 400, body = Vec<V2ErrorItem>), (status = 403, body = Vec<V2ErrorItem>)))]
+pub(super) async fn create_order(
+    State(state): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    body: Result<JsonBody<OrderPostRequest>, ApiError>,
+) -> V2Result<Response> {
+    let who = v2::principal(auth, WRITE)?;
+    let new = new_order(v2::body(body)?, who.store.settings.prices_include_tax)?;
     let id = state.kassa.create_admin_order(&who, new).await?;
     let o = state.kassa.get_order(&who.store, id).await?;
     let base = api_base(&state, &who.store);
