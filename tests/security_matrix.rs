@@ -509,7 +509,14 @@ impl PageVisitor<'_> {
             .join("; ");
         let mut req = self.client.request(method, &url).header("Cookie", cookie);
         if !form.is_empty() {
-            req = req.form(form);
+            let body = form
+                .iter()
+                .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
+                .collect::<Vec<_>>()
+                .join("&");
+            req = req
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(body);
         }
         let res = req.send().await.expect("page request");
         for v in res.headers().get_all("set-cookie") {
@@ -520,6 +527,19 @@ impl PageVisitor<'_> {
         }
         res
     }
+}
+
+/// `application/x-www-form-urlencoded` escaping of one name or value.
+fn form_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 /// Every hosted-page answer: never sniffed, never cached, never a referrer.
