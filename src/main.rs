@@ -254,6 +254,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             _ => None,
         },
         rate_limits: kassa::http::rate_limit::RateLimitConfig::from_env()?,
+        request_timeout: None,
     };
     let app = Application::build(&settings).await.with_context(|| {
         format!(

@@ -20,6 +20,8 @@ pub struct Settings {
     pub tls: Option<TlsFiles>,
     /// Request quotas of the token APIs (`KASSA_RATE_LIMIT_*`).
     pub rate_limits: crate::http::rate_limit::RateLimitConfig,
+    /// How long one request may take; [`crate::http::REQUEST_TIMEOUT`] when unset.
+    pub request_timeout: Option<std::time::Duration>,
 }
 
 #[derive(Clone, Debug)]
@@ -96,6 +98,9 @@ impl Application {
             kassa: kassa.clone(),
             rate_limiter: Arc::new(RateLimiter::new(settings.rate_limits)),
             rendered_checkouts: Arc::default(),
+            request_timeout: settings
+                .request_timeout
+                .unwrap_or(crate::http::REQUEST_TIMEOUT),
         });
         Ok(Application {
             listener,

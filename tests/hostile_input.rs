@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::TestApp;
+use common::{AppOptions, TestApp};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestRunner};
@@ -14,7 +14,12 @@ use serde_json::{Value, json};
 on_both_backends!(
     random_bodies_never_cause_5xx,
     hostile_paths_never_cause_5xx,
-    huge_configured_amounts_are_refused_and_pricing_survives_the_largest
+    huge_configured_amounts_are_refused_and_pricing_survives_the_largest,
+    an_oversized_body_is_413_in_each_api_shape,
+    oversized_headers_are_431,
+    json_nested_too_deeply_is_400,
+    a_cart_holds_at_most_1000_lines,
+    a_body_that_does_not_arrive_in_time_is_408
 );
 
 /// Values that have broken JSON APIs before: huge and tiny numbers, wrong types,
@@ -272,4 +277,181 @@ async fn huge_configured_amounts_are_refused_and_pricing_survives_the_largest(ap
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     assert_eq!(r.data()["base_amount"], json!(8997), "{}", r.body);
     assert_eq!(r.data()["cart_amount"], json!(2999), "{}", r.body);
+}
+
+/// Asserts a refusal in the V3 error shape with `status` and a title containing `says`.
+fn assert_refused(r: &common::Reply, status: StatusCode, says: &str) {
+    assert_eq!(r.status, status, "{}", r.body);
+    assert_eq!(r.body["status"], status.as_u16(), "{}", r.body);
+    assert!(
+        r.body["title"].as_str().is_some_and(|t| t.contains(says)),
+        "expected a title with `{says}`: {}",
+        r.body
+    );
+}
+
+async fn an_oversized_body_is_413_in_each_api_shape(app: TestApp) {
+    // Just over 1 MiB of otherwise valid JSON.
+    let name = "x".repeat(kassa::http::MAX_BODY_BYTES);
+    let body = json!({"custom_items": [{"name": name, "quantity": 1, "list_price": 1}]});
+    let r = app.post("/stores/demo/v3/carts", body.clone()).await;
+    assert_refused(
+        &r,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "larger than this API accepts (1048576 bytes)",
+    );
+    let r = app.post("/stores/demo/v2/orders", body).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.body);
+    assert_eq!(r.body[0]["status"], 413, "{}", r.body);
+    // Nothing was created by either.
+    let r = app.get("/stores/demo/v2/orders/count").await;
+    assert_eq!(r.body["count"], 0, "{}", r.body);
+}
+
+async fn oversized_headers_are_431(app: TestApp) {
+    // Over Kassa's 16 KiB: refused with 431 in the API's shape, naming the limit.
+    let r = app
+        .client
+        .get(format!("{}/stores/demo/v3/carts/settings", app.base))
+        .header("X-Auth-Token", common::TOKEN)
+        .header("X-Padding", "p".repeat(20 * 1024))
+        .send()
+        .await
+        .expect("send");
+    let r = TestApp::reply(r).await;
+    assert_refused(
+        &r,
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        "at most 16384",
+    );
+    // Just under it the same request is answered.
+    let r = app
+        .client
+        .get(format!("{}/stores/demo/v3/carts/settings", app.base))
+        .header("X-Auth-Token", common::TOKEN)
+        .header("X-Padding", "p".repeat(15 * 1024))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::OK);
+    // More than 100 headers never reach Kassa: hyper answers 431 itself (empty body).
+    let mut req = app
+        .client
+        .get(format!("{}/stores/demo/v3/carts/settings", app.base))
+        .header("X-Auth-Token", common::TOKEN);
+    for i in 0..120 {
+        req = req.header(format!("x-h{i}"), "1");
+    }
+    let r = req.send().await.expect("send");
+    assert_eq!(r.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+}
+
+async fn json_nested_too_deeply_is_400(app: TestApp) {
+    let deep = (0..40).fold(json!(1), |v, _| json!([v]));
+    let r = app
+        .post(
+            "/stores/demo/v3/carts",
+            json!({"line_items": [{"product_id": 1, "quantity": 1, "option_selections": deep}]}),
+        )
+        .await;
+    assert_refused(&r, StatusCode::BAD_REQUEST, "deeper than 32 levels");
+    // Brackets inside a string are only text.
+    let r = app
+        .post(
+            "/stores/demo/v3/carts",
+            json!({"custom_items": [{"name": "[".repeat(100), "quantity": 1, "list_price": 1}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.data()["cart_amount"], json!(1), "{}", r.body);
+}
+
+async fn a_cart_holds_at_most_1000_lines(app: TestApp) {
+    let items = |n: usize| {
+        (0..n)
+            .map(|i| json!({"name": format!("Item {i}"), "quantity": 1, "list_price": 1}))
+            .collect::<Vec<_>>()
+    };
+    let r = app
+        .post(
+            "/stores/demo/v3/carts",
+            json!({"custom_items": items(1001)}),
+        )
+        .await;
+    assert_refused(
+        &r,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "at most 1000 line items",
+    );
+    let r = app
+        .post(
+            "/stores/demo/v3/carts",
+            json!({"custom_items": items(1000)}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.data()["cart_amount"], json!(1000), "{}", r.body);
+    let id = r.data()["id"].as_str().expect("cart id").to_string();
+    // One more line on the full cart is refused and the cart is unchanged.
+    let r = app
+        .post(
+            &format!("/stores/demo/v3/carts/{id}/items"),
+            json!({"custom_items": items(1)}),
+        )
+        .await;
+    assert_refused(
+        &r,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "at most 1000 line items",
+    );
+    let r = app.get(&format!("/stores/demo/v3/carts/{id}")).await;
+    assert_eq!(r.data()["cart_amount"], json!(1000), "{}", r.body);
+}
+
+/// A client that announces a body and stops sending it is answered 408 when the
+/// request's time runs out, in the API's shape, and nothing was written.
+async fn a_body_that_does_not_arrive_in_time_is_408(app: TestApp) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let slow = common::spawn_app_opts(
+        app.backend,
+        AppOptions {
+            database_url: Some(app.database_url.clone()),
+            request_timeout: Some(std::time::Duration::from_millis(500)),
+            ..AppOptions::default()
+        },
+    )
+    .await
+    .expect("second app");
+    let addr = slow.base.trim_start_matches("http://");
+    let mut conn = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let head = format!(
+        "POST /stores/demo/v3/carts HTTP/1.1\r\nHost: {addr}\r\nX-Auth-Token: {}\r\n\
+         Connection: close\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{{\"custom_items\": [",
+        common::TOKEN
+    );
+    conn.write_all(head.as_bytes()).await.expect("write");
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        conn.read_to_end(&mut answer),
+    )
+    .await;
+    assert!(read.is_ok(), "no answer within 10 s");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 408"),
+        "expected 408, got: {answer}"
+    );
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let body: Value = serde_json::from_str(body).unwrap_or_default();
+    assert_eq!(body["status"], 408, "{answer}");
+    assert!(
+        body["title"]
+            .as_str()
+            .is_some_and(|t| t.contains("did not arrive within 0.5 seconds")),
+        "{answer}"
+    );
+    // A prompt request on the same server is answered normally.
+    let r = slow.get("/stores/demo/v3/carts/settings").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 }

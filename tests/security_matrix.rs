@@ -15,6 +15,7 @@ on_both_backends!(
     every_operation_refuses_callers_without_the_right_token_or_scope,
     process_payment_without_a_valid_pat_is_401,
     another_stores_token_finds_none_of_this_stores_resources,
+    hosted_pages_carry_security_headers,
 );
 
 /// Operations that take no `X-Auth-Token` (tested apart). The Storefront API is a
@@ -505,4 +506,259 @@ async fn another_stores_token_finds_none_of_this_stores_resources(app: TestApp) 
         .get(&format!("/stores/demo/v3/customers?id:in={customer}"))
         .await;
     assert_eq!(r.data()[0]["last_name"], "Lovelace", "{}", r.body);
+}
+
+/// A shopper on the hosted pages: a client that follows no redirects and keeps cookies.
+struct PageVisitor<'a> {
+    app: &'a TestApp,
+    client: reqwest::Client,
+    cookies: std::collections::BTreeMap<String, String>,
+}
+
+impl PageVisitor<'_> {
+    async fn send(
+        &mut self,
+        method: Method,
+        url: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let url = if url.starts_with("http") {
+            url.to_string()
+        } else {
+            format!("{}{url}", self.app.base)
+        };
+        let cookie = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut req = self.client.request(method, &url).header("Cookie", cookie);
+        if !form.is_empty() {
+            let body = form
+                .iter()
+                .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
+                .collect::<Vec<_>>()
+                .join("&");
+            req = req
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(body);
+        }
+        let res = req.send().await.expect("page request");
+        for v in res.headers().get_all("set-cookie") {
+            let v = v.to_str().expect("cookie");
+            if let Some((k, val)) = v.split(';').next().and_then(|kv| kv.split_once('=')) {
+                self.cookies.insert(k.to_string(), val.to_string());
+            }
+        }
+        res
+    }
+}
+
+/// `application/x-www-form-urlencoded` escaping of one name or value.
+fn form_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Every hosted-page answer: never sniffed, never cached, never a referrer.
+fn assert_page_headers(what: &str, res: &reqwest::Response) {
+    let h = |name: &str| {
+        res.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(h("x-content-type-options"), "nosniff", "{what}");
+    assert_eq!(h("referrer-policy"), "no-referrer", "{what}");
+    assert_eq!(h("cache-control"), "no-store", "{what}");
+    assert!(
+        h("content-security-policy").contains("default-src 'none'"),
+        "{what}: {}",
+        h("content-security-policy")
+    );
+}
+
+/// Not framed at all: CSP `frame-ancestors 'none'` and `X-Frame-Options: DENY`.
+fn assert_not_framable(what: &str, res: &reqwest::Response) {
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap_or_default();
+    assert!(csp.ends_with("frame-ancestors 'none'"), "{what}: {csp}");
+    assert_eq!(res.headers()["x-frame-options"], "DENY", "{what}");
+}
+
+/// The cart, checkout, embedded checkout and confirmation pages, their redirects and
+/// their error pages carry the headers that keep a shopper's data out of caches,
+/// referrers and other sites' frames; only the embedded checkout may be framed, and only
+/// by the store's own site.
+async fn hosted_pages_carry_security_headers(app: TestApp) {
+    let app = app.with_fixtures().await;
+    app.kassa
+        .set_storefront("demo", None, vec!["https://shop.example.com".into()])
+        .await
+        .expect("storefront origin");
+    let r = app
+        .post(
+            "/stores/demo/v3/carts",
+            json!({"line_items": [{"product_id": 930, "quantity": 1}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let cart = r.data()["id"].as_str().expect("cart id").to_string();
+    let links = |r: &common::Reply, k: &str| r.data()[k].as_str().expect(k).to_string();
+    let r = app
+        .post(
+            &format!("/stores/demo/v3/carts/{cart}/redirect_urls"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let cart_url = links(&r, "cart_url");
+    let mut shopper = PageVisitor {
+        app: &app,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client"),
+        cookies: Default::default(),
+    };
+
+    let res = shopper.send(Method::GET, &cart_url, &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_page_headers("cart link", &res);
+    let res = shopper.send(Method::GET, "/stores/demo/cart", &[]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_page_headers("cart page", &res);
+    assert_not_framable("cart page", &res);
+    let res = shopper
+        .send(Method::GET, "/stores/demo/checkout", &[])
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_page_headers("checkout page", &res);
+    assert_not_framable("checkout page", &res);
+    let html = res.text().await.expect("checkout html");
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("csrf token")
+        .to_string();
+    // A form the extractor refuses is a page with the same headers, not bare text.
+    let res = shopper
+        .client
+        .post(format!("{}/stores/demo/checkout/details", app.base))
+        .header("Content-Type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .expect("bad form");
+    assert!(res.status().is_client_error(), "{}", res.status());
+    assert_page_headers("refused form", &res);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap_or_default()
+            .starts_with("text/html"),
+        "refused form"
+    );
+
+    let res = shopper
+        .send(
+            Method::POST,
+            "/stores/demo/checkout/details",
+            &[
+                ("csrf", &csrf),
+                ("email", "ada@example.com"),
+                ("bill_first_name", "Ada"),
+                ("bill_last_name", "Lovelace"),
+                ("bill_address1", "1 Market St"),
+                ("bill_city", "San Francisco"),
+                ("bill_state_or_province", "California"),
+                ("bill_postal_code", "94105"),
+                ("bill_country_code", "US"),
+                ("same_as_billing", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_page_headers("details saved", &res);
+    let res = shopper
+        .send(
+            Method::POST,
+            "/stores/demo/checkout/pay",
+            &[
+                ("csrf", &csrf),
+                ("card_name", "Ada Lovelace"),
+                ("card_number", "4111 1111 1111 1111"),
+                ("exp_month", "12"),
+                ("exp_year", "2035"),
+                ("cvv", "123"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "{:?}", res.headers());
+    assert_page_headers("paid", &res);
+    let confirmation = res.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
+    let res = shopper.send(Method::GET, &confirmation, &[]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_page_headers("confirmation page", &res);
+    assert_not_framable("confirmation page", &res);
+    let html = res.text().await.expect("confirmation html");
+    assert!(html.contains("Thank you for your order"), "{html}");
+    // Another shopper without the receipt gets an error page, with the same headers.
+    let mut stranger = PageVisitor {
+        app: &app,
+        client: shopper.client.clone(),
+        cookies: Default::default(),
+    };
+    let res = stranger.send(Method::GET, &confirmation, &[]).await;
+    assert!(res.status().is_client_error(), "{}", res.status());
+    assert_page_headers("someone else's confirmation", &res);
+    assert_not_framable("someone else's confirmation", &res);
+
+    // The embedded checkout (a new cart's link) may be framed by the store's site only.
+    let r = app
+        .post(
+            "/stores/demo/v3/carts",
+            json!({"line_items": [{"product_id": 930, "quantity": 1}]}),
+        )
+        .await;
+    let cart = r.data()["id"].as_str().expect("cart id").to_string();
+    let r = app
+        .post(
+            &format!("/stores/demo/v3/carts/{cart}/redirect_urls"),
+            json!({}),
+        )
+        .await;
+    let embedded_url = links(&r, "embedded_checkout_url");
+    let mut framed = PageVisitor {
+        app: &app,
+        client: shopper.client.clone(),
+        cookies: Default::default(),
+    };
+    let res = framed.send(Method::GET, &embedded_url, &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let res = framed.send(Method::GET, "/stores/demo/checkout", &[]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_page_headers("embedded checkout", &res);
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap_or_default();
+    assert!(
+        csp.ends_with("frame-ancestors https://shop.example.com"),
+        "{csp}"
+    );
+    assert!(res.headers().get("x-frame-options").is_none());
 }

@@ -41,13 +41,17 @@ impl Money {
     /// Whole ten-thousandths, as balances are stored (`12.5` → `125000`). Amounts
     /// finer than that are rounded half away from zero; amounts beyond i64 saturate.
     pub fn to_e4(self) -> i64 {
-        let scaled = (self.0 * Decimal::from(10_000))
-            .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero);
-        i64::try_from(scaled).unwrap_or(if scaled.is_sign_negative() {
+        let saturated = if self.0.is_sign_negative() {
             i64::MIN
         } else {
             i64::MAX
-        })
+        };
+        // Beyond Decimal's range the product would panic; it is beyond i64's anyway.
+        let Some(scaled) = self.0.checked_mul(Decimal::from(10_000)) else {
+            return saturated;
+        };
+        let scaled = scaled.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero);
+        i64::try_from(scaled).unwrap_or(saturated)
     }
 
     pub fn from_e4(e4: i64) -> Money {
@@ -196,6 +200,14 @@ impl Currency {
 mod tests {
     use super::*;
     use rust_decimal_macros::dec;
+
+    /// V2 query filters store any amount a client sends as ten-thousandths.
+    #[test]
+    fn e4_of_amounts_beyond_decimal_range_saturates() {
+        assert_eq!(Money::new(Decimal::MAX).to_e4(), i64::MAX);
+        assert_eq!(Money::new(Decimal::MIN).to_e4(), i64::MIN);
+        assert_eq!(Money::new(dec!(12.34565)).to_e4(), 123_457);
+    }
 
     #[test]
     fn serializes_as_plain_json_number() {

@@ -186,7 +186,7 @@ pub struct RedirectUrlsRequest {
     pub query_params: serde_json::Value,
 }
 
-pub(crate) fn whole_quantity(q: Decimal, field: &str) -> ApiResult<i64> {
+pub fn whole_quantity(q: Decimal, field: &str) -> ApiResult<i64> {
     if !q.fract().is_zero() {
         return Err(ApiError::unprocessable(
             field,
@@ -263,7 +263,7 @@ type Specs = (
     Vec<GiftCertificateSpec>,
 );
 
-pub(crate) fn specs(
+pub fn specs(
     line_items: &[LineItemRequest],
     custom_items: &[CustomItemRequest],
     gift_certificates: &[GiftCertificateRequest],

@@ -88,7 +88,7 @@ pub struct CustomFieldWire {
 }
 
 impl AddressRequest {
-    pub(crate) fn into_domain(self) -> Address {
+    pub fn into_domain(self) -> Address {
         Address {
             first_name: self.first_name,
             last_name: self.last_name,

@@ -148,23 +148,23 @@ pub async fn retry_after_when_unavailable(mut res: Response) -> Response {
     res
 }
 
-/// axum's own extractors (path, query) reject in plain text; clients of a
-/// BigCommerce API expect its JSON error shape for every 4xx, so those are rewritten.
-pub async fn plain_rejections_as_v3(res: Response) -> Response {
-    let is_json = res
+/// A 4xx that axum's own extractors (path, query, form) answered in plain text, as its
+/// status and message; any other response is handed back untouched.
+pub async fn plain_rejection(res: Response) -> Result<(StatusCode, String), Response> {
+    let plain = res
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !res.status().is_client_error() || is_json {
-        return res;
+        .is_none_or(|v| v.starts_with("text/plain"));
+    if !res.status().is_client_error() || !plain {
+        return Err(res);
     }
     let status = res.status();
     let text = axum::body::to_bytes(res.into_body(), 64 * 1024)
         .await
         .map(|b| String::from_utf8_lossy(&b).trim().to_string())
         .unwrap_or_default();
-    let title = if text.is_empty() {
+    let message = if text.is_empty() {
         status
             .canonical_reason()
             .unwrap_or("The request was not accepted.")
@@ -172,5 +172,15 @@ pub async fn plain_rejections_as_v3(res: Response) -> Response {
     } else {
         text
     };
-    ApiError::new(status, title).into_response()
+    Ok((status, message))
+}
+
+/// Clients of a BigCommerce API expect its JSON error shape for every 4xx, so the
+/// extractors' plain-text rejections are rewritten. Answers that chose their type (JSON,
+/// the hosted pages' HTML) are left alone.
+pub async fn plain_rejections_as_v3(res: Response) -> Response {
+    match plain_rejection(res).await {
+        Ok((status, title)) => ApiError::new(status, title).into_response(),
+        Err(res) => res,
+    }
 }

@@ -3,6 +3,7 @@
 
 use super::AppState;
 use super::error::ApiError;
+use super::limits::{MAX_JSON_DEPTH, json_depth_exceeds};
 use crate::service::accounts::Principal;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -43,16 +44,9 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "The request body is larger than this API accepts.",
-                )
-            } else {
-                ApiError::bad_request("The request body could not be read.")
-            }
-        })?;
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(super::limits::body_read_error)?;
         let slice: &[u8] = if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             b"{}"
         } else {
@@ -62,7 +56,16 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     }
 }
 
+/// Parses a request body into `T`; nesting beyond [`MAX_JSON_DEPTH`] is refused first.
 pub fn parse_json<T: DeserializeOwned>(slice: &[u8]) -> Result<T, ApiError> {
+    if json_depth_exceeds(slice, MAX_JSON_DEPTH) {
+        let mut e = ApiError::bad_request(format!(
+            "The request body nests arrays and objects deeper than {MAX_JSON_DEPTH} levels."
+        ));
+        e.errors
+            .insert("body".into(), format!("at most {MAX_JSON_DEPTH} levels"));
+        return Err(e);
+    }
     let de = &mut serde_json::Deserializer::from_slice(slice);
     serde_path_to_error::deserialize(de).map_err(|err| {
         let path = err.path().to_string();

@@ -78,17 +78,7 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, Resp
     // The body is read here to fingerprint it; the same limit as every endpoint applies.
     let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), &state)
         .await
-        .map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "The request body is larger than this API accepts.",
-                )
-            } else {
-                ApiError::bad_request("The request body could not be read.")
-            }
-            .into_response()
-        })?;
+        .map_err(|e| super::limits::body_read_error(e).into_response())?;
     let path = parts
         .uri
         .path_and_query()

@@ -14,6 +14,7 @@ pub mod extract;
 pub mod gift_certificates;
 pub mod health;
 pub mod idempotency;
+pub mod limits;
 pub mod metafields;
 pub mod orders_v2;
 pub mod orders_v3;
@@ -44,16 +45,15 @@ use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-/// Request bodies larger than this are refused with 413.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-/// A request still running after this is answered 503.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+pub use limits::{MAX_BODY_BYTES, REQUEST_TIMEOUT};
 
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub kassa: Kassa,
     pub rate_limiter: std::sync::Arc<rate_limit::RateLimiter>,
     pub rendered_checkouts: std::sync::Arc<rendered::RenderedCheckouts>,
+    /// How long one request may take ([`REQUEST_TIMEOUT`] unless a test shortens it).
+    pub request_timeout: Duration,
 }
 
 #[derive(OpenApi)]
@@ -129,7 +129,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(health::router())
-        .merge(pages::router())
+        .merge(pages::router(state.clone()))
         .route(
             "/openapi.json",
             axum::routing::get(move || {
@@ -168,9 +168,10 @@ pub fn app(state: AppState) -> Router {
             )
             .into_response()
         }))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            REQUEST_TIMEOUT,
+        .layer(axum::middleware::from_fn(limits::header_size))
+        .layer(axum::middleware::from_fn_with_state(
+            state.request_timeout,
+            limits::deadline,
         ))
         .layer(axum::middleware::map_response(
             error::retry_after_when_unavailable,

@@ -46,6 +46,9 @@ pub const MAX_LIMIT: i64 = 250;
 
 mod admin;
 
+// What the fuzz targets (fuzz/) parse, as `POST /v2/orders` does.
+pub use admin::{OrderPostRequest, new_order};
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(

@@ -26,7 +26,7 @@ use uuid::Uuid;
 const SESSION_COOKIE: &str = "KASSA_PAGE_SESSION";
 const RECEIPT_COOKIE: &str = "KASSA_PAGE_RECEIPT";
 
-pub fn router() -> Router<AppState> {
+pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/stores/{store_hash}/cart.php", get(open_link))
         .route("/stores/{store_hash}/cart", get(cart_page))
@@ -38,6 +38,56 @@ pub fn router() -> Router<AppState> {
         )
         .route("/assets/kassa-pages.css", get(stylesheet))
         .route("/assets/kassa-pages.js", get(script))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            security_headers,
+        ))
+}
+
+/// The headers every response of the hosted pages carries, whatever produced it: a
+/// page, a redirect or an extractor's refusal (which becomes a page too). A page that
+/// set its own `Content-Security-Policy` (the embedded checkout's `frame-ancestors`)
+/// keeps it; everything else may not be framed at all.
+async fn security_headers(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let mut res = match super::error::plain_rejection(next.run(req).await).await {
+        Ok((status, message)) => message_page(status, &message),
+        Err(res) => res,
+    };
+    let h = res.headers_mut();
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+            ),
+        );
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    // The links that open these pages carry a token: never hand the URL on.
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    // Pages show a shopper's cart, address and order: no cache may keep them.
+    // Only the static assets say otherwise.
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if secure(&state.kassa) {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    res
 }
 
 /// Escapes text for HTML content and double-quoted attribute values.
@@ -74,8 +124,9 @@ fn money(cur: &Currency, m: Money) -> String {
     }
 }
 
-/// The headers every page carries. `frame_ancestors` is `'none'` unless the page is
-/// the embedded checkout of a store that named the sites allowed to frame it.
+/// A page with its `Content-Security-Policy`. `frame_ancestors` is `'none'` unless the
+/// page is the embedded checkout of a store that named the sites allowed to frame it;
+/// [`security_headers`] adds the rest.
 fn page_response(status: StatusCode, html: String, frame_ancestors: &str) -> Response {
     let mut res = (status, html).into_response();
     let h = res.headers_mut();
@@ -89,16 +140,6 @@ fn page_response(status: StatusCode, html: String, frame_ancestors: &str) -> Res
     if let Ok(v) = HeaderValue::from_str(&csp) {
         h.insert(header::CONTENT_SECURITY_POLICY, v);
     }
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    // The links that open these pages carry a token: never hand the URL on.
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if frame_ancestors == "'none'" {
         h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     }
@@ -119,10 +160,13 @@ fn layout(title: &str, body: &str) -> String {
 /// A page that explains what went wrong, in the page's own shape.
 fn error_page(e: ServiceError) -> Response {
     let api = ApiError::from(e);
-    let status = api.status;
+    message_page(api.status, &api.title)
+}
+
+fn message_page(status: StatusCode, message: &str) -> Response {
     let body = format!(
         "<h1>Sorry</h1><div id=\"errors\" class=\"errors\" role=\"alert\" aria-live=\"assertive\"><p>{}</p></div>",
-        esc(&api.title)
+        esc(message)
     );
     page_response(status, layout("Sorry", &body), "'none'")
 }
@@ -219,11 +263,6 @@ async fn open_link(
             if let Ok(v) = HeaderValue::from_str(&c) {
                 h.insert(header::SET_COOKIE, v);
             }
-            h.insert(
-                header::REFERRER_POLICY,
-                HeaderValue::from_static("no-referrer"),
-            );
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             res
         }
         Err(e) => error_page(e),
@@ -1049,10 +1088,6 @@ fn asset(kind: &'static str, body: &'static str) -> Response {
     let mut res = body.into_response();
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),

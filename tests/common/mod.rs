@@ -52,6 +52,8 @@ pub struct AppOptions {
     pub dispatcher: Option<kassa::dispatcher::DispatcherConfig>,
     /// Request quotas; the default ones are far above what any test sends.
     pub rate_limits: kassa::http::rate_limit::RateLimitConfig,
+    /// How long one request may take (Kassa's default when unset).
+    pub request_timeout: Option<std::time::Duration>,
 }
 
 /// A dispatcher configuration fast enough for tests: 20 ms polls, retries from 50 ms.
@@ -189,6 +191,7 @@ async fn spawn_app_full(
         public_url: None,
         tls,
         rate_limits: opts.rate_limits,
+        request_timeout: opts.request_timeout,
     };
     let app = Application::build_with_clock(&settings, Arc::new(clock.clone()))
         .await

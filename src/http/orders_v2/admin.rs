@@ -16,7 +16,7 @@ use crate::domain::scope::Scope;
 use crate::http::error::ApiError;
 use crate::http::extract::{Auth, JsonBody};
 use crate::http::v2::{self, V2Error, V2ErrorItem, V2Result};
-use crate::service::order_admin::{NewOrderProduct, OrderUpdate, ShipmentInput};
+use crate::service::order_admin::{NewAdminOrder, NewOrderProduct, OrderUpdate, ShipmentInput};
 use crate::service::order_edits::{OrderEdits, ProductEdit};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -1003,21 +1003,9 @@ fn amount(v: &Option<Value>, field: &str) -> V2Result<Option<Money>> {
     }
 }
 
-/// Create an order directly (not from a checkout), priced by the store's rules.
-#[utoipa::path(post, path = "/stores/{store_hash}/v2/orders", tag = "Orders",
-    operation_id = "createOrder",
-    params(("store_hash" = String, Path)),
-    request_body = OrderPostRequest,
-    responses((status = 201, body = OrderWire), (status = 400, body = Vec<V2ErrorItem>), (status = 403, body = Vec<V2ErrorItem>)))]
-pub(super) async fn create_order(
-    State(state): State<AppState>,
-    auth: Result<Auth, ApiError>,
-    body: Result<JsonBody<OrderPostRequest>, ApiError>,
-) -> V2Result<Response> {
-    use crate::service::order_admin::NewAdminOrder;
-    let who = v2::principal(auth, WRITE)?;
-    let req = v2::body(body)?;
-    let inc = who.store.settings.prices_include_tax;
+/// An `order_Post` body as the order to create: each product a catalog one or a custom
+/// one with its price, amounts parsed exactly. `inc` says the store's prices include tax.
+pub fn new_order(req: OrderPostRequest, inc: bool) -> V2Result<NewAdminOrder> {
     let mut products = Vec::new();
     for (i, p) in req.products.iter().enumerate() {
         match product_edit(p, i, inc)? {
@@ -1035,7 +1023,7 @@ pub(super) async fn create_order(
         .enumerate()
         .map(|(i, f)| f.input(&format!("fees[{i}]")))
         .collect::<V2Result<Vec<_>>>()?;
-    let new = NewAdminOrder {
+    Ok(NewAdminOrder {
         customer_id: req.customer_id,
         status_id: req.status_id,
         products,
@@ -1048,7 +1036,22 @@ pub(super) async fn create_order(
         customer_message: req.customer_message,
         staff_notes: req.staff_notes,
         fees,
-    };
+    })
+}
+
+/// Create an order directly (not from a checkout), priced by the store's rules.
+#[utoipa::path(post, path = "/stores/{store_hash}/v2/orders", tag = "Orders",
+    operation_id = "createOrder",
+    params(("store_hash" = String, Path)),
+    request_body = OrderPostRequest,
+    responses((status = 201, body = OrderWire), (status = 400, body = Vec<V2ErrorItem>), (status = 403, body = Vec<V2ErrorItem>)))]
+pub(super) async fn create_order(
+    State(state): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    body: Result<JsonBody<OrderPostRequest>, ApiError>,
+) -> V2Result<Response> {
+    let who = v2::principal(auth, WRITE)?;
+    let new = new_order(v2::body(body)?, who.store.settings.prices_include_tax)?;
     let id = state.kassa.create_admin_order(&who, new).await?;
     let o = state.kassa.get_order(&who.store, id).await?;
     let base = api_base(&state, &who.store);

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs Kassa's cargo-fuzz targets (fuzz/) for a fixed time each: `request_bodies`
+# (the main wire types' JSON bodies, parsed and converted as their handlers do) and
+# `money` (amounts and quantities: no panic, format/parse round trips).
+#
+#   scripts/fuzz-parsers.sh [SECONDS_PER_TARGET] [TARGET…]
+#
+# Needs the nightly toolchain and `cargo install cargo-fuzz`. Each target starts from
+# the seeds in fuzz/seeds/TARGET and keeps what it learns in fuzz/corpus/TARGET (not
+# committed). A failing input is saved under fuzz/artifacts/TARGET and fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds="${1:-60}"
+shift || true
+targets=("$@")
+[ "${#targets[@]}" -gt 0 ] || targets=(request_bodies money)
+
+for t in "${targets[@]}"; do
+    mkdir -p "fuzz/corpus/$t"
+    echo "== cargo fuzz run $t for ${seconds}s"
+    cargo +nightly fuzz run "$t" "fuzz/corpus/$t" "fuzz/seeds/$t" -- \
+        -max_total_time="$seconds" -print_final_stats=1
+done

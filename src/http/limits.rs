@@ -1,0 +1,191 @@
+//! Limits on what one request may ask of Kassa: body size, header size, JSON nesting and
+//! time. Each is refused with its own 4xx (or 503) in the API's error shape, so a client
+//! learns which limit it hit.
+//!
+//! hyper refuses a request head of more than about 400 KiB, or with more than 100
+//! headers, on its own with an empty 431 before Kassa sees it; [`MAX_HEADER_BYTES`] is far
+//! below that, so every realistic oversized head gets the explained 431 from here.
+
+use super::error::ApiError;
+use super::v2::V2Error;
+use axum::body::Body;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::Poll;
+use std::time::Duration;
+
+/// Request bodies larger than this are refused with 413.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// The names and values of all request headers together may take this many bytes.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+/// Arrays and objects nested deeper than this in a JSON body are refused with 400; the
+/// deepest body of the APIs Kassa speaks nests about 8 levels.
+pub const MAX_JSON_DEPTH: usize = 32;
+/// A request still running after this is answered 408 (body still arriving) or 503.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A limit's refusal, in the V2 shape on V2 paths and the V3 shape everywhere else.
+fn refuse(path: &str, status: StatusCode, title: String) -> Response {
+    if path.contains("/v2/") {
+        V2Error::new(status, title).into_response()
+    } else {
+        ApiError::new(status, title).into_response()
+    }
+}
+
+/// The one answer to a body that could not be read: too large (413) or cut off (400).
+pub fn body_read_error(e: BytesRejection) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("The request body is larger than this API accepts ({MAX_BODY_BYTES} bytes)."),
+        )
+    } else {
+        ApiError::bad_request("The request body could not be read.")
+    }
+}
+
+/// Refuses a request whose headers together exceed [`MAX_HEADER_BYTES`] with 431.
+pub async fn header_size(req: Request, next: Next) -> Response {
+    let size: usize = req
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if size > MAX_HEADER_BYTES {
+        return refuse(
+            req.uri().path(),
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            format!(
+                "The request headers take {size} bytes; this API accepts at most {MAX_HEADER_BYTES}."
+            ),
+        );
+    }
+    next.run(req).await
+}
+
+/// How deeply arrays and objects nest in `json` (strings skipped), counted only up to
+/// one past `max` so a hostile body costs no more than a scan.
+pub fn json_depth_exceeds(json: &[u8], max: usize) -> bool {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in json {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Gives every request `limit` to be answered. When it runs out the work is dropped (an
+/// uncommitted transaction rolls back) and the client hears why: 408 when its body had
+/// not fully arrived, 503 with `Retry-After` when Kassa was the slow one.
+pub async fn deadline(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+    let received = Arc::new(AtomicBool::new(false));
+    let path = req.uri().path().to_string();
+    let (parts, body) = req.into_parts();
+    let body = if axum::body::HttpBody::is_end_stream(&body) {
+        received.store(true, Ordering::Relaxed);
+        body
+    } else {
+        // Marks the body as received once its stream ends.
+        let flag = received.clone();
+        let end = futures_util::stream::poll_fn(move |_| {
+            flag.store(true, Ordering::Relaxed);
+            Poll::Ready(None)
+        });
+        Body::from_stream(body.into_data_stream().chain(end))
+    };
+    let secs = limit.as_secs_f64();
+    match tokio::time::timeout(limit, next.run(Request::from_parts(parts, body))).await {
+        Ok(res) => res,
+        Err(_) if !received.load(Ordering::Relaxed) => refuse(
+            &path,
+            StatusCode::REQUEST_TIMEOUT,
+            format!("The request body did not arrive within {secs} seconds."),
+        ),
+        Err(_) => refuse(
+            &path,
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "The request could not be answered within {secs} seconds. Try again shortly; with an Idempotency-Key a retry cannot apply it twice."
+            ),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn depth_counts_brackets_outside_strings_only() {
+        assert!(!json_depth_exceeds(br#"{"a":[{"b":1}]}"#, 3));
+        assert!(json_depth_exceeds(br#"{"a":[{"b":[1]}]}"#, 3));
+        assert!(!json_depth_exceeds(br#"{"a":"[[[[[[\"[[[["}"#, 1));
+        assert!(json_depth_exceeds(&[b'['; 33], MAX_JSON_DEPTH));
+        assert!(!json_depth_exceeds(&[b'['; 32], MAX_JSON_DEPTH));
+    }
+
+    /// A handler slower than the deadline, its body already read: 503 in the API's shape.
+    #[tokio::test]
+    async fn slow_work_is_answered_503() {
+        use tower::ServiceExt;
+        let app = axum::Router::new()
+            .route(
+                "/stores/demo/v3/slow",
+                axum::routing::get(|| async {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    "late"
+                }),
+            )
+            .layer(axum::middleware::from_fn_with_state(
+                Duration::from_millis(50),
+                deadline,
+            ));
+        let res = app
+            .oneshot(
+                Request::get("/stores/demo/v3/slow")
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await
+            .unwrap_or_else(|e| match e {});
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body = axum::body::to_bytes(res.into_body(), 4096)
+            .await
+            .unwrap_or_default();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        assert_eq!(body["status"], 503);
+        assert!(
+            body["title"]
+                .as_str()
+                .is_some_and(|t| t.contains("0.05 seconds")),
+            "{body}"
+        );
+    }
+}
