@@ -412,10 +412,14 @@ async fn a_cart_holds_at_most_1000_lines(app: TestApp) {
 /// request's time runs out, in the API's shape, and nothing was written.
 async fn a_body_that_does_not_arrive_in_time_is_408(app: TestApp) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // The same database under a server with a short request time (a SQLite file serves
+    // one server at a time, so the first one stops).
+    let (backend, url) = (app.backend, app.database_url.clone());
+    app.stop().await;
     let slow = common::spawn_app_opts(
-        app.backend,
+        backend,
         AppOptions {
-            database_url: Some(app.database_url.clone()),
+            database_url: Some(url),
             request_timeout: Some(std::time::Duration::from_millis(500)),
             ..AppOptions::default()
         },

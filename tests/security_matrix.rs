@@ -18,12 +18,16 @@ on_both_backends!(
     hosted_pages_carry_security_headers,
 );
 
-/// Operations that take no `X-Auth-Token` (tested apart). The Storefront API is a
-/// shopper's: its session cookie, CSRF and CORS rules are tested in `storefront.rs`.
+/// Operations that take no `X-Auth-Token` (tested apart). The Storefront API and the
+/// Checkout SDK's `internalapi` are a shopper's: their session cookie, CSRF and CORS rules
+/// are tested in `storefront.rs`; the SDK's card payment, like process-payment, takes a
+/// payment access token instead.
 fn unauthenticated(path: &str, method: &str) -> bool {
     matches!(path, "/health" | "/ready" | "/metrics" | "/openapi.json")
         || path.starts_with("/api/storefront/")
+        || path.starts_with("/internalapi/")
         || (path == "/stores/{store_hash}/payments" && method == "post")
+        || (path == "/api/public/v1/orders/payments" && method == "post")
 }
 
 /// A path with its parameters filled in with plausible values.
