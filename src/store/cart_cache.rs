@@ -44,7 +44,30 @@ enum Entry {
 
 #[derive(Default)]
 pub struct CartCache {
-    entries: Mutex<HashMap<Uuid, Entry>>,
+    entries: Mutex<Entries>,
+}
+
+/// The map, and how many of its entries are live carts, kept as they change so that a
+/// write never scans the map to learn it.
+#[derive(Default)]
+struct Entries {
+    map: HashMap<Uuid, Entry>,
+    live: usize,
+}
+
+impl Entries {
+    fn insert(&mut self, id: Uuid, entry: Entry) {
+        let now_live = matches!(entry, Entry::Live { .. });
+        let was_live = matches!(self.map.insert(id, entry), Some(Entry::Live { .. }));
+        self.live = self.live + usize::from(now_live) - usize::from(was_live);
+    }
+
+    fn remove_live(&mut self, id: &Uuid) {
+        if matches!(self.map.get(id), Some(Entry::Live { .. })) {
+            self.map.remove(id);
+            self.live -= 1;
+        }
+    }
 }
 
 impl std::fmt::Debug for CartCache {
@@ -58,7 +81,7 @@ impl CartCache {
     /// was deleted or has expired; else the cart as last committed.
     pub fn get(&self, store_id: i64, id: Uuid, now: i64) -> Option<Option<Cart>> {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        match entries.get_mut(&id) {
+        match entries.map.get_mut(&id) {
             None => None,
             Some(Entry::Gone { .. }) => Some(None),
             Some(Entry::Live {
@@ -81,7 +104,7 @@ impl CartCache {
     /// Records a committed insert or update.
     pub fn put(&self, store_id: i64, cart: &Cart) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        match entries.get(&cart.id) {
+        match entries.map.get(&cart.id) {
             Some(Entry::Gone { .. }) => return,
             Some(Entry::Live { version, .. }) if *version >= cart.version => return,
             _ => {}
@@ -114,21 +137,16 @@ impl CartCache {
     /// Forgets a cart whose write may or may not have committed.
     pub fn forget(&self, id: Uuid) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if matches!(entries.get(&id), Some(Entry::Live { .. })) {
-            entries.remove(&id);
-        }
+        entries.remove_live(&id);
     }
 }
 
 /// Keeps the map within its capacities: the least recently used live carts go first;
 /// tombstones go only once they are old enough.
-fn evict(entries: &mut HashMap<Uuid, Entry>) {
-    let live = entries
-        .values()
-        .filter(|e| matches!(e, Entry::Live { .. }))
-        .count();
-    if live > LIVE_CAPACITY {
+fn evict(entries: &mut Entries) {
+    if entries.live > LIVE_CAPACITY {
         let mut by_use: Vec<(Instant, Uuid)> = entries
+            .map
             .iter()
             .filter_map(|(id, e)| match e {
                 Entry::Live { touched, .. } => Some((*touched, *id)),
@@ -137,12 +155,13 @@ fn evict(entries: &mut HashMap<Uuid, Entry>) {
             .collect();
         by_use.sort_unstable();
         // Drop a quarter at once so the scan runs once per many puts, not on every one.
-        for (_, id) in by_use.into_iter().take(live - LIVE_CAPACITY * 3 / 4) {
-            entries.remove(&id);
+        let excess = entries.live - LIVE_CAPACITY * 3 / 4;
+        for (_, id) in by_use.into_iter().take(excess) {
+            entries.remove_live(&id);
         }
     }
-    if entries.len() - live.min(entries.len()) > TOMBSTONE_CAPACITY {
-        entries.retain(|_, e| match e {
+    if entries.map.len() - entries.live > TOMBSTONE_CAPACITY {
+        entries.map.retain(|_, e| match e {
             Entry::Gone { since } => since.elapsed() < TOMBSTONE_MIN_AGE,
             Entry::Live { .. } => true,
         });
@@ -244,6 +263,23 @@ mod tests {
         cache.put(1, &newer);
         assert!(matches!(cache.get(1, c.id, 1_001), Some(None)));
         assert!(cache.get(1, Uuid::new_v4(), 1_001).is_none());
+    }
+
+    #[test]
+    fn the_live_count_follows_puts_deletes_and_forgets() {
+        let cache = CartCache::default();
+        let (a, b, c) = (cart(1), cart(1), cart(1));
+        for x in [&a, &b, &c] {
+            cache.put(1, x);
+        }
+        let mut a2 = a.clone();
+        a2.version = 2;
+        cache.put(1, &a2);
+        cache.gone(b.id);
+        cache.forget(c.id);
+        cache.forget(b.id);
+        let entries = cache.entries.lock().unwrap_or_else(|e| e.into_inner());
+        assert_eq!((entries.live, entries.map.len()), (1, 2));
     }
 
     #[test]
