@@ -61,7 +61,8 @@ impl Event {
 
 #[derive(Debug, Default)]
 pub struct Metrics {
-    routes: RwLock<HashMap<(String, String), Arc<RouteFigures>>>,
+    /// Method, then route template.
+    routes: RwLock<HashMap<String, HashMap<String, Arc<RouteFigures>>>>,
     events: [AtomicU64; Event::ALL.len()],
 }
 
@@ -88,14 +89,19 @@ impl Metrics {
     }
 
     fn route(&self, method: &str, route: &str) -> Arc<RouteFigures> {
-        let key = (method.to_string(), route.to_string());
+        // Looked up by borrowed strings: a request allocates only the first time its route is seen.
         if let Ok(routes) = self.routes.read()
-            && let Some(f) = routes.get(&key)
+            && let Some(f) = routes.get(method).and_then(|r| r.get(route))
         {
             return f.clone();
         }
         match self.routes.write() {
-            Ok(mut routes) => routes.entry(key).or_default().clone(),
+            Ok(mut routes) => routes
+                .entry(method.to_string())
+                .or_default()
+                .entry(route.to_string())
+                .or_default()
+                .clone(),
             // A poisoned lock only means another thread panicked mid-insert; count nothing.
             Err(_) => Arc::default(),
         }
@@ -106,7 +112,14 @@ impl Metrics {
     pub fn render(&self, pools: &[(&str, u32, usize)], commits: Option<&BatchFigures>) -> String {
         let mut out = String::new();
         let mut routes: Vec<((String, String), Arc<RouteFigures>)> = match self.routes.read() {
-            Ok(r) => r.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            Ok(r) => r
+                .iter()
+                .flat_map(|(method, routes)| {
+                    routes
+                        .iter()
+                        .map(|(route, f)| ((method.clone(), route.clone()), f.clone()))
+                })
+                .collect(),
             Err(_) => Vec::new(),
         };
         routes.sort_by(|a, b| a.0.cmp(&b.0));

@@ -2,7 +2,7 @@
 
 use crate::clock::{Clock, SystemClock};
 use crate::http::rate_limit::RateLimiter;
-use crate::http::{AppState, app};
+use crate::http::{AppParts, AppState, app};
 use crate::service::Kassa;
 use crate::store::Store;
 use axum_server::tls_rustls::RustlsConfig;
@@ -94,14 +94,14 @@ impl Application {
                 .filter(|o| !o.is_empty())
                 .collect(),
         );
-        let router = app(AppState {
+        let router = app(AppState::new(AppParts {
             kassa: kassa.clone(),
             rate_limiter: Arc::new(RateLimiter::new(settings.rate_limits)),
             rendered_checkouts: Arc::default(),
             request_timeout: settings
                 .request_timeout
                 .unwrap_or(crate::http::REQUEST_TIMEOUT),
-        });
+        }));
         Ok(Application {
             listener,
             router,

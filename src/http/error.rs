@@ -136,7 +136,7 @@ pub const UNAVAILABLE_RETRY_AFTER_SECS: u32 = 2;
 
 /// Every 503 (database unreachable, request timeout, readiness) tells the client when
 /// to come back, whichever API shape it was answered in.
-pub async fn retry_after_when_unavailable(mut res: Response) -> Response {
+pub fn retry_after_when_unavailable(mut res: Response) -> Response {
     if res.status() == StatusCode::SERVICE_UNAVAILABLE
         && !res.headers().contains_key(header::RETRY_AFTER)
     {

@@ -51,23 +51,22 @@ pub fn body_read_error(e: BytesRejection) -> ApiError {
     }
 }
 
-/// Refuses a request whose headers together exceed [`MAX_HEADER_BYTES`] with 431.
-pub async fn header_size(req: Request, next: Next) -> Response {
+/// The 431 for a request whose headers together exceed [`MAX_HEADER_BYTES`].
+fn headers_too_large(req: &Request) -> Option<Response> {
     let size: usize = req
         .headers()
         .iter()
         .map(|(name, value)| name.as_str().len() + value.len())
         .sum();
-    if size > MAX_HEADER_BYTES {
-        return refuse(
+    (size > MAX_HEADER_BYTES).then(|| {
+        refuse(
             req.uri().path(),
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             format!(
                 "The request headers take {size} bytes; this API accepts at most {MAX_HEADER_BYTES}."
             ),
-        );
-    }
-    next.run(req).await
+        )
+    })
 }
 
 /// How deeply arrays and objects nest in `json` (strings skipped), counted only up to
@@ -101,35 +100,46 @@ pub fn json_depth_exceeds(json: &[u8], max: usize) -> bool {
     false
 }
 
-/// Gives every request `limit` to be answered. When it runs out the work is dropped (an
-/// uncommitted transaction rolls back) and the client hears why: 408 when its body had
-/// not fully arrived, 503 with `Retry-After` when Kassa was the slow one.
+/// Refuses oversized headers (431), then gives the request `limit` to be answered. When
+/// it runs out the work is dropped (an uncommitted transaction rolls back) and the client
+/// hears why: 408 when its body had not fully arrived, 503 with `Retry-After` when Kassa
+/// was the slow one. One layer for both: every layer costs each request an allocation.
 pub async fn deadline(State(limit): State<Duration>, req: Request, next: Next) -> Response {
-    let received = Arc::new(AtomicBool::new(false));
-    let path = req.uri().path().to_string();
+    // The outermost of Kassa's own layers: every 503 leaves here with its `Retry-After`.
+    super::error::retry_after_when_unavailable(within_deadline(limit, req, next).await)
+}
+
+async fn within_deadline(limit: Duration, req: Request, next: Next) -> Response {
+    if let Some(res) = headers_too_large(&req) {
+        return res;
+    }
+    let uri = req.uri().clone();
     let (parts, body) = req.into_parts();
-    let body = if axum::body::HttpBody::is_end_stream(&body) {
-        received.store(true, Ordering::Relaxed);
-        body
+    // `None` when there is no body to wait for.
+    let (body, received) = if axum::body::HttpBody::is_end_stream(&body) {
+        (body, None)
     } else {
         // Marks the body as received once its stream ends.
+        let received = Arc::new(AtomicBool::new(false));
         let flag = received.clone();
         let end = futures_util::stream::poll_fn(move |_| {
             flag.store(true, Ordering::Relaxed);
             Poll::Ready(None)
         });
-        Body::from_stream(body.into_data_stream().chain(end))
+        let body = Body::from_stream(body.into_data_stream().chain(end));
+        (body, Some(received))
     };
+    let path = uri.path();
     let secs = limit.as_secs_f64();
     match tokio::time::timeout(limit, next.run(Request::from_parts(parts, body))).await {
         Ok(res) => res,
-        Err(_) if !received.load(Ordering::Relaxed) => refuse(
-            &path,
+        Err(_) if received.is_some_and(|r| !r.load(Ordering::Relaxed)) => refuse(
+            path,
             StatusCode::REQUEST_TIMEOUT,
             format!("The request body did not arrive within {secs} seconds."),
         ),
         Err(_) => refuse(
-            &path,
+            path,
             StatusCode::SERVICE_UNAVAILABLE,
             format!(
                 "The request could not be answered within {secs} seconds. Try again shortly; with an Idempotency-Key a retry cannot apply it twice."

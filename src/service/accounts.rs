@@ -5,7 +5,7 @@ use crate::domain::scope::{Scope, Scopes};
 use crate::domain::settings::StoreSettings;
 use crate::store::StoreRecord;
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 /// How long a node trusts what it learned about a token (its store, settings, scopes).
@@ -44,7 +44,8 @@ impl AuthCache {
 /// Who is calling: an API account of one store, with its scopes.
 #[derive(Clone, Debug)]
 pub struct Principal {
-    pub store: StoreRecord,
+    /// Shared: every request of a token clones its principal from the cache.
+    pub store: Arc<StoreRecord>,
     pub scopes: Scopes,
 }
 
@@ -143,7 +144,7 @@ impl Kassa {
                     .ok_or(ServiceError::Unauthorized)?;
                 let p = Principal {
                     scopes: Scopes::parse_list(&grant.scopes).unwrap_or_default(),
-                    store: grant.store,
+                    store: Arc::new(grant.store),
                 };
                 self.auth_cache.put(token_hash, p.clone());
                 p

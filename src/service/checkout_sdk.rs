@@ -152,7 +152,10 @@ impl Kassa {
         let who = shopper_principal(store);
         let mut cart = self.get_checkout(&who, cart_id).await?;
         if let Some(m) = customer_message.filter(|m| *m != cart.checkout.customer_message) {
-            cart = self.update_customer_message(&who, cart_id, m, None).await?;
+            cart = self
+                .update_customer_message(&who, cart_id, m, None)
+                .await?
+                .into();
         }
         let due = cart.checkout.payments.outstanding_balance;
         let method = method_id

@@ -219,8 +219,12 @@ impl Kassa {
         Ok(())
     }
 
-    pub async fn get_checkout(&self, who: &Principal, id: Uuid) -> ServiceResult<Cart> {
-        self.get_cart(who, id).await
+    /// Shared, not copied: a checkout read only renders the cart.
+    pub async fn get_checkout(&self, who: &Principal, id: Uuid) -> ServiceResult<Arc<Cart>> {
+        self.store
+            .get_cart_shared(who.store.id, id, self.now())
+            .await?
+            .ok_or_else(|| cart_not_found(id))
     }
 
     pub async fn update_customer_message(

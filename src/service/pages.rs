@@ -42,7 +42,7 @@ pub struct PageShopper {
 /// A shopper may do to their own cart what a storefront may, nothing of the store's.
 fn shopper_principal(store: StoreRecord) -> Principal {
     Principal {
-        store,
+        store: std::sync::Arc::new(store),
         scopes: Scopes::new(vec![
             Scope::Cart,
             Scope::Checkouts,

@@ -522,7 +522,7 @@ impl Kassa {
             && let Some(cart) = cart
         {
             let who = Principal {
-                store: store.clone(),
+                store: std::sync::Arc::new(store.clone()),
                 scopes: crate::domain::scope::Scopes::every(),
             };
             // The payment stands whatever happens next; a failure here is logged for the

@@ -38,7 +38,7 @@ pub type ShopperSession = ShopperSessionRow;
 /// may do (only its own resources, only the storefront operations).
 pub fn shopper_principal(store: &StoreRecord) -> Principal {
     Principal {
-        store: store.clone(),
+        store: std::sync::Arc::new(store.clone()),
         scopes: Scopes::every(),
     }
 }

@@ -18,7 +18,7 @@
 
 use crate::domain::cart::Cart;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
@@ -34,7 +34,7 @@ enum Entry {
         store_id: i64,
         version: i64,
         expires_at: i64,
-        cart: Box<Cart>,
+        cart: Arc<Cart>,
         touched: Instant,
     },
     Gone {
@@ -79,7 +79,7 @@ impl std::fmt::Debug for CartCache {
 impl CartCache {
     /// `None` when the cart is not in memory (read the database); `Some(None)` when it
     /// was deleted or has expired; else the cart as last committed.
-    pub fn get(&self, store_id: i64, id: Uuid, now: i64) -> Option<Option<Cart>> {
+    pub fn get(&self, store_id: i64, id: Uuid, now: i64) -> Option<Option<Arc<Cart>>> {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         match entries.map.get_mut(&id) {
             None => None,
@@ -95,7 +95,7 @@ impl CartCache {
                     Some(None)
                 } else {
                     *touched = Instant::now();
-                    Some(Some((**cart).clone()))
+                    Some(Some(cart.clone()))
                 }
             }
         }
@@ -115,7 +115,7 @@ impl CartCache {
                 store_id,
                 version: cart.version,
                 expires_at: cart.expires_at(),
-                cart: Box::new(cart.clone()),
+                cart: Arc::new(cart.clone()),
                 touched: Instant::now(),
             },
         );

@@ -345,6 +345,19 @@ impl Store {
 
     /// A live (unexpired) cart of this store.
     pub async fn get_cart(&self, store_id: i64, id: Uuid, now: i64) -> StoreResult<Option<Cart>> {
+        Ok(self
+            .get_cart_shared(store_id, id, now)
+            .await?
+            .map(std::sync::Arc::unwrap_or_clone))
+    }
+
+    /// The cart without copying it when it is in memory: for reads that only render it.
+    pub async fn get_cart_shared(
+        &self,
+        store_id: i64,
+        id: Uuid,
+        now: i64,
+    ) -> StoreResult<Option<std::sync::Arc<Cart>>> {
         if let Some(cache) = self.cart_cache()
             && let Some(cart) = cache.get(store_id, id, now)
         {
@@ -360,7 +373,8 @@ impl Store {
             .fetch_optional(p)
             .await?
         });
-        doc.map(|d| Ok(serde_json::from_str(&d)?)).transpose()
+        doc.map(|d| Ok(std::sync::Arc::new(serde_json::from_str(&d)?)))
+            .transpose()
     }
 
     /// Saves a changed cart if nobody else changed it since `expected_version`.
