@@ -5,6 +5,43 @@
 use super::{Store, StoreResult, on_pool};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// How long a remembered `config_version` is trusted without a configuration write of
+/// this process: covers a CLI command that changed the file from another process.
+const REMEMBERED_FOR: Duration = Duration::from_secs(1);
+
+/// Each store's `config_version` as last read, for the server that owns its SQLite file
+/// (pricing asks for it several times per request). An entry is good while no
+/// configuration write of this process has committed since it was read: writers bump
+/// `writes` after their commit, and an entry read before that bump no longer matches.
+#[derive(Debug, Default)]
+pub struct ConfigVersions {
+    writes: AtomicU64,
+    map: Mutex<HashMap<i64, (i64, u64, Instant)>>,
+}
+
+impl ConfigVersions {
+    fn get(&self, store_id: i64, writes: u64) -> Option<i64> {
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&store_id)
+            .filter(|(_, w, at)| *w == writes && at.elapsed() < REMEMBERED_FOR)
+            .map(|(v, _, _)| *v)
+    }
+
+    fn put(&self, store_id: i64, version: i64, writes: u64) {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        map.insert(store_id, (version, writes, Instant::now()));
+    }
+
+    /// Called after a configuration write committed.
+    pub(super) fn written(&self) {
+        self.writes.fetch_add(1, Ordering::AcqRel);
+    }
+}
 
 impl Store {
     /// Every document of one kind, by id.
@@ -73,6 +110,7 @@ impl Store {
                 .await?;
             tx.commit().await?;
         });
+        self.config_written();
         Ok(())
     }
 
@@ -98,6 +136,7 @@ impl Store {
             tx.commit().await?;
             n
         });
+        self.config_written();
         Ok(n > 0)
     }
 }
@@ -105,12 +144,30 @@ impl Store {
 impl Store {
     /// The store's configuration version: it moves on with every configuration write.
     pub async fn config_version(&self, store_id: i64) -> StoreResult<i64> {
+        let remembered = self.config_versions.as_deref();
+        let writes = remembered.map(|c| c.writes.load(Ordering::Acquire));
+        if let (Some(c), Some(w)) = (remembered, writes)
+            && let Some(v) = c.get(store_id, w)
+        {
+            return Ok(v);
+        }
         let v: Option<i64> = on_pool!(self, read, |p| {
             sqlx::query_scalar("SELECT config_version FROM stores WHERE id = $1")
                 .bind(store_id)
                 .fetch_optional(p)
                 .await?
         });
-        Ok(v.unwrap_or(0))
+        let v = v.unwrap_or(0);
+        if let (Some(c), Some(w)) = (remembered, writes) {
+            c.put(store_id, v, w);
+        }
+        Ok(v)
+    }
+
+    /// A configuration write has committed: forget the remembered versions.
+    pub(super) fn config_written(&self) {
+        if let Some(c) = &self.config_versions {
+            c.written();
+        }
     }
 }

@@ -88,6 +88,8 @@ pub struct Store {
     pub(crate) db: Db,
     /// Carts this process committed (SQLite with the file's lock only; see `cart_cache`).
     carts: Option<std::sync::Arc<cart_cache::CartCache>>,
+    /// Configuration versions as last read (same condition as `carts`).
+    config_versions: Option<std::sync::Arc<config_docs::ConfigVersions>>,
     /// Held from `keep_carts_in_memory` until `close`.
     file_lock: std::sync::Arc<std::sync::Mutex<Option<cart_cache::SqliteFileLock>>>,
 }
@@ -155,6 +157,7 @@ impl Store {
             Ok(Store {
                 db: Db::Sqlite { read, write },
                 carts: None,
+                config_versions: None,
                 file_lock: Default::default(),
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
@@ -169,6 +172,7 @@ impl Store {
             Ok(Store {
                 db: Db::Postgres(pool),
                 carts: None,
+                config_versions: None,
                 file_lock: Default::default(),
             })
         } else {
@@ -191,6 +195,7 @@ impl Store {
             cart_cache::Claim::Taken => return false,
         }
         self.carts = Some(std::sync::Arc::default());
+        self.config_versions = Some(std::sync::Arc::default());
         true
     }
 

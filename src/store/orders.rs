@@ -199,18 +199,29 @@ pub(super) fn add_stock(changes: &mut StockChanges, held: &[StockTake], sign: i6
 macro_rules! change_stock {
     ($tx:expr, $store_id:expr, $changes:expr) => {{
         let mut refused: Option<String> = None;
+        // Most products do not count stock: one plain read of them all tells, and only a
+        // product that counts is locked, so orders of popular untracked products never
+        // queue. Ids are integers, so inlining them is safe.
+        let ids: Vec<String> = $changes.iter().map(|(id, _)| id.to_string()).collect();
+        let mut counting = std::collections::HashSet::new();
+        if !ids.is_empty() {
+            let sql = format!(
+                "SELECT id, doc FROM products WHERE store_id = $1 AND id IN ({})",
+                ids.join(",")
+            );
+            let rows: Vec<(i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind($store_id)
+                .fetch_all(&mut *$tx)
+                .await?;
+            for (id, doc) in rows {
+                if decode(&doc)?.product.tracks_stock() {
+                    counting.insert(id);
+                }
+            }
+        }
         for (product_id, changes) in $changes.iter() {
-            // Most products do not count stock: a plain read tells, and only a product
-            // that counts is locked, so orders of popular untracked products never queue.
-            let doc: Option<String> =
-                sqlx::query_scalar("SELECT doc FROM products WHERE store_id = $1 AND id = $2")
-                    .bind($store_id)
-                    .bind(*product_id)
-                    .fetch_optional(&mut *$tx)
-                    .await?;
-            // A product deleted since: nothing left to count.
-            let Some(doc) = doc else { continue };
-            if !decode(&doc)?.product.tracks_stock() {
+            // Deleted since, or not counting stock: nothing to change.
+            if !counting.contains(product_id) {
                 continue;
             }
             sqlx::query(

@@ -122,6 +122,7 @@ impl Store {
             .execute(p)
             .await?;
         });
+        self.config_written();
         Ok(())
     }
 
