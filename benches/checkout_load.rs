@@ -456,7 +456,8 @@ enum Pace {
 }
 
 async fn shopper(
-    index: usize,
+    // Where in the pacing interval this shopper starts, from 0 to 1.
+    phase: f64,
     counter: Arc<AtomicUsize>,
     target: Arc<Target>,
     pace: Pace,
@@ -468,7 +469,7 @@ async fn shopper(
     // Open-loop shoppers start at staggered offsets so the arrivals are spread evenly.
     let mut next = match pace {
         Pace::Closed => Instant::now(),
-        Pace::Every(every) => Instant::now() + every.mul_f64(index as f64 / 4096.0),
+        Pace::Every(every) => Instant::now() + every.mul_f64(phase),
     };
     loop {
         if let Pace::Every(every) = pace {
@@ -523,7 +524,7 @@ async fn run_flow(
     let handles: Vec<_> = (0..shoppers)
         .map(|i| {
             tokio::spawn(shopper(
-                i,
+                i as f64 / shoppers as f64,
                 counter.clone(),
                 target.clone(),
                 pace,
