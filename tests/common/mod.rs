@@ -802,21 +802,21 @@ impl Browser<'_> {
         }
         let res = req.send().await.expect("request");
         let reply = TestApp::reply(res).await;
-        self.keep_cookies(&reply);
+        self.keep_cookies(&reply.headers);
         reply
     }
 
-    /// Opens a link as a browser does, without following its redirect (the test client
-    /// would drop the cookies it sets), keeping what it sets.
-    pub async fn open_link(&self, path: &str) -> Reply {
+    /// Opens a hosted-page link as a browser does, without following its redirect (the
+    /// test client would drop the cookies it sets), keeping what it sets. The status.
+    pub async fn open_link(&self, path: &str) -> StatusCode {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("client");
         let req = self.with_cookies(client.get(format!("{}{path}", self.app.base)));
-        let reply = TestApp::reply(req.send().await.expect("request")).await;
-        self.keep_cookies(&reply);
-        reply
+        let res = req.send().await.expect("request");
+        self.keep_cookies(res.headers());
+        res.status()
     }
 
     fn with_cookies(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
@@ -832,9 +832,9 @@ impl Browser<'_> {
         req.header("Cookie", header)
     }
 
-    fn keep_cookies(&self, reply: &Reply) {
+    fn keep_cookies(&self, headers: &reqwest::header::HeaderMap) {
         let mut jar = self.cookies.lock().expect("jar");
-        for v in reply.headers.get_all("set-cookie") {
+        for v in headers.get_all("set-cookie") {
             let v = v.to_str().expect("cookie");
             if let Some((k, val)) = v.split(';').next().and_then(|kv| kv.split_once('=')) {
                 jar.insert(k.trim().to_string(), val.trim().to_string());
