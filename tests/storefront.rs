@@ -844,7 +844,266 @@ async fn sdk_offline_order_awaits_payment(app: TestApp) {
     assert_eq!(r.body["status"], "Awaiting Payment", "{}", r.body);
 }
 
+async fn sdk_offline_order_marked_paid_issues_gift_certificates_once(app: TestApp) {
+    let app = app.with_fixtures().await;
+    offer_offline(&app, &["cheque"]).await;
+    let b = app.browser();
+    let id = lamp_cart(&b).await;
+    let r = app
+        .post(
+            &format!("/stores/demo/v3/carts/{id}/items"),
+            json!({"gift_certificates": [{"name": "Present", "theme": "Birthday", "amount": 25,
+                "quantity": 1, "sender": {"name": "Ada", "email": "ada@example.com"},
+                "recipient": {"name": "Bo", "email": "bo@example.com"}}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    ready_to_order(&b, &id).await;
+    let r = b
+        .post(ORDER, json!({"cartId": id, "payment": {"name": "cheque"}}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let order = r.body["data"]["order"]["orderId"].as_i64().unwrap();
+    let path = format!("/stores/demo/v2/orders/{order}");
+    let r = app.get(&path).await;
+    assert_eq!(r.body["status"], "Awaiting Payment", "{}", r.body);
+    assert_eq!(r.body["total_inc_tax"], "55.5500");
+    let issued = || async {
+        let r = app
+            .get(&format!(
+                "/stores/demo/v2/gift_certificates?order_id={order}"
+            ))
+            .await;
+        r.body.as_array().cloned().unwrap_or_default()
+    };
+    assert_eq!(issued().await, Vec::<Value>::new(), "not before the money");
+    let refunds = format!("/stores/demo/v3/orders/{order}/payment_actions/refund_quotes");
+    let quote = |amount: f64| json!({"items": [{"item_type": "ORDER", "item_id": order, "amount": amount}]});
+    let r = app.post(&refunds, quote(10.0)).await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "nothing paid yet: {}",
+        r.body
+    );
+
+    // The merchant records the cheque twice at once, then moves the order on and back.
+    let (x, y) = tokio::join!(
+        app.put(&path, json!({"status_id": 11})),
+        app.put(&path, json!({"status_id": 11}))
+    );
+    assert_eq!(x.status, StatusCode::OK, "{}", x.body);
+    assert_eq!(y.status, StatusCode::OK, "{}", y.body);
+    assert_eq!(x.body["status"], "Awaiting Fulfillment");
+    for to in [7, 10, 2] {
+        let r = app.put(&path, json!({"status_id": to})).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    let certificates = issued().await;
+    assert_eq!(certificates.len(), 1, "{certificates:?}");
+    assert_eq!(certificates[0]["balance"], "25.0000");
+    assert_eq!(certificates[0]["to_email"], "bo@example.com");
+    assert_eq!(certificates[0]["template"], "birthday.html");
+    // Recorded as a payment received offline, once.
+    let r = app
+        .get(&format!("/stores/demo/v3/orders/{order}/transactions"))
+        .await;
+    let purchases: Vec<&Value> = r.data().as_array().expect("transactions").iter().collect();
+    assert_eq!(purchases.len(), 1, "{}", r.body);
+    assert_eq!(purchases[0]["event"], "purchase");
+    assert_eq!(purchases[0]["method"], "offline");
+    assert_eq!(purchases[0]["gateway"], "cheque");
+    assert_eq!(purchases[0]["amount"], json!(55.55));
+    assert_eq!(purchases[0]["offline"]["display_name"], "Check");
+    // What was received can be refunded, to the cent and no more.
+    let r = app.post(&refunds, quote(55.55)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = app.post(&refunds, quote(55.56)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+}
+
+/// A merchant's cart with the lamp and its single-use redirect links (paths only).
+async fn merchant_cart_links(app: &TestApp) -> (String, Value) {
+    let r = app
+        .post(
+            "/stores/demo/v3/carts",
+            json!({"line_items": [{"product_id": 940, "quantity": 2}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = r.data()["id"].as_str().expect("cart id").to_string();
+    let r = app
+        .call(
+            Method::POST,
+            &format!("/stores/demo/v3/carts/{id}/redirect_urls"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let mut urls = r.data().clone();
+    for key in ["cart_url", "checkout_url", "embedded_checkout_url"] {
+        let path = urls[key]
+            .as_str()
+            .unwrap()
+            .trim_start_matches(&app.base)
+            .to_string();
+        urls[key] = json!(path);
+    }
+    (id, urls)
+}
+
+async fn redirect_links_sign_into_the_storefront_session(app: TestApp) {
+    let app = app.with_fixtures().await;
+    let (id, urls) = merchant_cart_links(&app).await;
+    let b = app.browser();
+    let link = urls["checkout_url"].as_str().unwrap();
+    assert_eq!(b.open_link(link).await, StatusCode::SEE_OTHER);
+    assert!(b.cookie("SHOP_SESSION_TOKEN").is_some(), "signed in");
+    // The Storefront API sees the cart with the same cookie, as the SDK would.
+    let r = b.get(&format!("{SF}/carts")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body[0]["id"], id.as_str(), "{}", r.body);
+    assert_eq!(num(&r.body[0]["baseAmount"]), 39.98);
+    let r = b.get(&format!("{SF}/checkouts/{id}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(num(&r.body["subtotal"]), 39.98);
+    // ...and may change it (its CSRF token came with the session).
+    let r = b
+        .post(&format!("{SF}/checkouts/{id}/billing-address"), address())
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // Another shopper sees nothing of it.
+    let other = app.browser();
+    let r = other.get(&format!("{SF}/checkouts/{id}")).await;
+    assert_sf_error(&r, StatusCode::NOT_FOUND);
+    assert_eq!(other.get(&format!("{SF}/carts")).await.body, json!([]));
+    // The link was single-use: replaying it signs no one in.
+    assert_eq!(other.open_link(link).await, StatusCode::NOT_FOUND);
+    assert!(other.cookie("SHOP_SESSION_TOKEN").is_none());
+    assert_eq!(other.get(&format!("{SF}/carts")).await.body, json!([]));
+
+    // A shopper who already has a session keeps it and gains the linked cart.
+    let own = lamp_cart(&other).await;
+    let before = other.cookie("SHOP_SESSION_TOKEN");
+    let (second, urls) = merchant_cart_links(&app).await;
+    let link = urls["cart_url"].as_str().unwrap();
+    assert_eq!(other.open_link(link).await, StatusCode::SEE_OTHER);
+    assert_eq!(other.cookie("SHOP_SESSION_TOKEN"), before);
+    let r = other.get(&format!("{SF}/carts")).await;
+    let mut ids: Vec<&str> = r
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    let mut want = vec![own.as_str(), second.as_str()];
+    want.sort_unstable();
+    assert_eq!(ids, want);
+    // The first shopper does not see the second's carts.
+    let r = b.get(&format!("{SF}/checkouts/{second}")).await;
+    assert_sf_error(&r, StatusCode::NOT_FOUND);
+}
+
+/// A refused order as the Checkout SDK reads it: `type` is the code it acts on, and
+/// `errors` the messages (strings) it shows.
+fn assert_sdk_refusal(r: &common::Reply, kind: &str, says: &str) {
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(r.body["type"], kind, "{}", r.body);
+    assert_eq!(r.body["status"], 422);
+    let errors = r.body["errors"].as_array().expect("errors");
+    assert!(errors.iter().all(Value::is_string), "{}", r.body);
+    assert!(
+        r.body["detail"].as_str().unwrap().contains(says),
+        "{}",
+        r.body
+    );
+}
+
+async fn sdk_refusals_carry_the_types_the_sdk_maps(app: TestApp) {
+    let app = app.with_fixtures().await;
+    let b = app.browser();
+    let r = b
+        .post(
+            &format!("{SF}/carts"),
+            json!({"lineItems": [{"productId": 940, "quantity": 3}]}),
+        )
+        .await;
+    let id = r.body["id"].as_str().expect("cart id").to_string();
+    // No shipping address for the lamp yet.
+    let r = b
+        .post(&format!("{SF}/checkouts/{id}/billing-address"), address())
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let item = r.body["cart"]["lineItems"]["physicalItems"][0]["id"].clone();
+    let r = b.post(ORDER, json!({"cartId": id})).await;
+    assert_sdk_refusal(&r, "invalid_shipping_address", "no consignment");
+    // An address, but no shipping option chosen.
+    let r = b
+        .post(
+            &format!(
+                "{SF}/checkouts/{id}/consignments?include=consignments.availableShippingOptions"
+            ),
+            json!([{"address": address(), "lineItems": [{"itemId": item, "quantity": 3}]}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let consignment = r.body["consignments"][0].clone();
+    let r = b.post(ORDER, json!({"cartId": id})).await;
+    assert_sdk_refusal(&r, "missing_shipping_method", "no shipping option selected");
+    let r = b
+        .put(
+            &format!(
+                "{SF}/checkouts/{id}/consignments/{}",
+                consignment["id"].as_str().unwrap()
+            ),
+            json!({"shippingOptionId": consignment["availableShippingOptions"][0]["id"]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    // Another shopper's order takes one of the three lamps in stock first.
+    let other = app.browser();
+    let first = lamp_cart(&other).await;
+    ready_to_order(&other, &first).await;
+    let r = other.post(ORDER, json!({"cartId": first})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let token = r.headers["token"].to_str().unwrap().to_string();
+    let r = b.post(ORDER, json!({"cartId": id})).await;
+    assert_sdk_refusal(&r, "stock_too_low", "Only 2");
+    // Nothing was placed: the checkout is still open.
+    assert_eq!(
+        b.get(&format!("{SF}/checkout/{id}")).await.status,
+        StatusCode::OK
+    );
+
+    // A declined card, in the payment API's shape the SDK's card strategy reads.
+    let r = app
+        .client
+        .post(format!("{}{BIGPAY}", app.base))
+        .header("Authorization", token)
+        .header("Content-Type", "application/json")
+        .body(card("4000000000000002").to_string())
+        .send()
+        .await
+        .expect("request");
+    let r = TestApp::reply(r).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(r.body["status"], "error", "{}", r.body);
+    assert_eq!(r.body["errors"][0]["code"], "transaction_declined");
+    assert_eq!(r.body["errors"][0]["message"], "The card was declined.");
+    // Refusals the SDK has no type for keep the storefront's error shape.
+    let r = b
+        .post(ORDER, json!({"cartId": id, "payment": {"name": "cheque"}}))
+        .await;
+    assert_sf_error(&r, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
 on_both_backends!(
+    sdk_refusals_carry_the_types_the_sdk_maps,
+    redirect_links_sign_into_the_storefront_session,
+    sdk_offline_order_marked_paid_issues_gift_certificates_once,
     sdk_settings_fields_countries_and_methods,
     sdk_order_then_card_payment_to_the_cent,
     sdk_offline_order_awaits_payment,

@@ -17,7 +17,10 @@ pub const PARTIALLY_SHIPPED: i64 = 3;
 pub const REFUNDED: i64 = 4;
 pub const CANCELLED: i64 = 5;
 pub const DECLINED: i64 = 6;
+pub const AWAITING_PICKUP: i64 = 8;
+pub const AWAITING_SHIPMENT: i64 = 9;
 pub const COMPLETED: i64 = 10;
+pub const AWAITING_FULFILLMENT: i64 = 11;
 pub const PARTIALLY_REFUNDED: i64 = 14;
 
 /// What the merchant changed on an order, kept in its document under `admin` (the rest
@@ -365,6 +368,21 @@ pub fn check_status_change(from: i64, to: i64) -> Result<(), String> {
 /// for an unpaid order its balances).
 pub fn gives_back(to: i64) -> bool {
     matches!(to, CANCELLED | DECLINED)
+}
+
+/// Whether moving an order to `to` says its money came in: the statuses a paid order
+/// moves through (Awaiting Pickup, Awaiting Shipment, Awaiting Fulfillment, Partially
+/// Shipped, Shipped, Completed).
+pub fn says_paid(to: i64) -> bool {
+    matches!(
+        to,
+        SHIPPED
+            | PARTIALLY_SHIPPED
+            | AWAITING_PICKUP
+            | AWAITING_SHIPMENT
+            | COMPLETED
+            | AWAITING_FULFILLMENT
+    )
 }
 
 /// Why an order in this status cannot ship; None when it can.

@@ -32,6 +32,13 @@ pub struct ErrorBody {
 }
 
 impl ApiError {
+    /// The title, then the field messages that say more than it: what a person reads.
+    pub fn messages(&self) -> Vec<String> {
+        let mut out = vec![self.title.clone()];
+        out.extend(self.errors.values().filter(|m| **m != self.title).cloned());
+        out
+    }
+
     pub fn new(status: StatusCode, title: impl Into<String>) -> Self {
         ApiError {
             status,
@@ -83,7 +90,7 @@ impl From<DomainError> for ApiError {
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
         match e {
-            ServiceError::Rule(d) => d.into(),
+            ServiceError::Rule(d) | ServiceError::Refused(_, d) => d.into(),
             ServiceError::NotFound(t) => ApiError::not_found(t),
             ServiceError::Conflict => ApiError::new(StatusCode::CONFLICT, CONFLICT_TITLE),
             ServiceError::Duplicate(t) => ApiError::new(StatusCode::CONFLICT, t),

@@ -43,9 +43,11 @@ fn money(e4: i64) -> Value {
 
 fn transaction_wire(t: &TransactionRow) -> Value {
     let doc: Value = serde_json::from_str(&t.doc).unwrap_or_default();
+    let offline = doc["offline"].is_object();
     let method = match t.gateway.as_str() {
         "gift_certificate" => "gift_certificate",
         "store_credit" => "store_credit",
+        _ if offline => "offline",
         _ => "credit_card",
     };
     let card = &doc["card"];
@@ -82,7 +84,7 @@ fn transaction_wire(t: &TransactionRow) -> Value {
         "test": t.gateway == "testgateway",
         "status": t.status,
         "fraud_review": false,
-        "offline": null,
+        "offline": if offline { doc["offline"].clone() } else { Value::Null },
         "credit_card": credit_card,
         "gift_certificate": gift_certificate,
         "store_credit": store_credit,

@@ -5,6 +5,7 @@
 
 use super::AppState;
 use super::error::ApiError;
+use super::storefront;
 use crate::domain::address::Address;
 use crate::domain::cart::Cart;
 use crate::domain::catalog::ProductType;
@@ -222,6 +223,7 @@ async fn open_link(
     State(state): State<AppState>,
     Path(store_hash): Path<String>,
     Query(q): Query<LinkQuery>,
+    headers: HeaderMap,
 ) -> Response {
     let kassa = &state.kassa;
     let embedded = q.embedded.as_deref() == Some("1");
@@ -249,7 +251,25 @@ async fn open_link(
         .open_page_link(&store_hash, kind, cart_id, token)
         .await
     {
-        Ok(_) => {
+        Ok(page) => {
+            // The link also signs the shopper into this cart's storefront session (the
+            // one they already have, or a new one), so the Storefront API and the
+            // Checkout SDK see the cart with the same cookie. The link is spent either
+            // way, so a failure here leaves the hosted pages working and is logged.
+            let storefront = match kassa
+                .attach_cart_to_shopper(
+                    &page.who.store,
+                    cookie(&headers, storefront::SESSION_COOKIE).as_deref(),
+                    cart_id,
+                )
+                .await
+            {
+                Ok((token, _)) => Some(token),
+                Err(e) => {
+                    tracing::warn!(%cart_id, error = %e, "cart link opened, but joining the storefront session failed");
+                    None
+                }
+            };
             let target = match kind {
                 PageKind::Cart => format!("/stores/{store_hash}/cart"),
                 _ => format!("/stores/{store_hash}/checkout"),
@@ -262,6 +282,11 @@ async fn open_link(
             let c = set_cookie(kassa, &store_hash, SESSION_COOKIE, token.trim(), embedded);
             if let Ok(v) = HeaderValue::from_str(&c) {
                 h.insert(header::SET_COOKIE, v);
+            }
+            if let Some(t) = storefront {
+                for c in storefront::session_cookies(&t, storefront::is_tls(&headers, kassa)) {
+                    h.append(header::SET_COOKIE, c);
+                }
             }
             res
         }
@@ -715,8 +740,7 @@ async fn render_checkout(
 /// A service refusal as the lines of the page's error summary.
 fn messages(e: ServiceError) -> (StatusCode, Vec<String>) {
     let api = ApiError::from(e);
-    let mut lines = vec![api.title.clone()];
-    lines.extend(api.errors.values().filter(|m| **m != api.title).cloned());
+    let lines = api.messages();
     let status = if api.status.is_server_error() {
         api.status
     } else {

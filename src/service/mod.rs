@@ -38,6 +38,10 @@ use std::sync::Arc;
 pub enum ServiceError {
     #[error("{0}")]
     Rule(#[from] DomainError),
+    /// A rule refused an order or payment for a reason clients act on (the Checkout
+    /// SDK's error `type`s); answered as the rule itself would be.
+    #[error("{1}")]
+    Refused(Refusal, DomainError),
     #[error("{0}")]
     NotFound(String),
     /// The caller's `version` is stale, or a concurrent change could not be merged.
@@ -60,6 +64,23 @@ pub enum ServiceError {
 }
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// Why an order could not be placed or paid, for clients that act on the reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The checkout has no items.
+    EmptyCart,
+    /// A consignment has no shipping option selected.
+    MissingShippingMethod,
+    /// Physical items are in no consignment (no shipping address for them).
+    InvalidShippingAddress,
+    /// Fewer units are in stock than the order asks for.
+    StockTooLow,
+    /// A coupon's uses or a balance the checkout applied ran out meanwhile.
+    CartChanged,
+    /// The card was declined.
+    PaymentDeclined,
+}
 
 /// Everything a use case needs: persistence, time, and how Kassa is reached from outside.
 #[derive(Clone, Debug)]

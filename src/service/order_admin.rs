@@ -19,12 +19,19 @@ use crate::domain::DomainError;
 use crate::domain::order::PlacedOrder;
 use crate::domain::order_admin::{
     OrderAdmin, Shipment, cannot_ship, check_shipment_fields, check_status_change, gives_back,
-    ship, status_after_shipping,
+    says_paid, ship, status_after_shipping,
 };
 use crate::domain::order_admin::{OrderFeeInput, fee_spec};
+use crate::domain::payment::OFFLINE_METHODS;
 use crate::store::order_admin::{ChangeOutcome, OrderChange, OrderState, ShipmentWrite};
-use crate::store::{Held, OutboxEvent, PAYMENT_HOLD_SECS, PlaceOrderError, StoreRecord};
+use crate::store::{
+    Held, OutboxEvent, PAYMENT_HOLD_SECS, PlaceOrderError, StoreRecord, TransactionRow,
+};
 use serde_json::{Value, json};
+
+/// Key of the order document recording when the merchant marked an order placed with
+/// an offline method as paid (unix seconds).
+const OFFLINE_PAID_AT: &str = "offline_paid_at";
 
 /// How often a change is re-decided after losing a race before answering 409.
 const ATTEMPTS: usize = 5;
@@ -94,6 +101,42 @@ fn placed(id: i64, st: &OrderState) -> ServiceResult<PlacedOrder> {
     Ok(o)
 }
 
+/// The checkout an order was placed from, as its document keeps it.
+pub(super) fn placed_cart(doc: &Value) -> Option<crate::domain::cart::Cart> {
+    serde_json::from_value(doc["cart"].clone()).ok()
+}
+
+/// The transaction of the money an order placed with an offline method received: what
+/// it had left to pay, under the method's id (refunds of it are recorded, not sent to
+/// a gateway).
+fn offline_payment(
+    order_id: i64,
+    doc: &Value,
+    cart: Option<&crate::domain::cart::Cart>,
+    now: i64,
+) -> TransactionRow {
+    let name = doc["payment_method"].as_str().unwrap_or_default();
+    // The order keeps the method's name (V2 `payment_method`); the id names the gateway.
+    let method = OFFLINE_METHODS
+        .iter()
+        .find(|m| m.name == name)
+        .map_or("offline", |m| m.id);
+    TransactionRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        number: 0,
+        order_id,
+        event: "purchase".into(),
+        status: "ok".into(),
+        amount_e4: cart.map_or(0, |c| {
+            c.checkout.payments.outstanding_balance.to_e4().max(0)
+        }),
+        currency_code: cart.map(|c| c.currency.code.clone()).unwrap_or_default(),
+        gateway: method.into(),
+        created_at: now,
+        doc: json!({"payment_method_id": method, "offline": {"display_name": name}}).to_string(),
+    }
+}
+
 fn admin_of(doc: &Value) -> OrderAdmin {
     serde_json::from_value(doc["admin"].clone()).unwrap_or_default()
 }
@@ -143,7 +186,9 @@ impl Kassa {
         match self.store.change_order(store.id, change).await {
             Ok(ChangeOutcome::Applied { shipment_id }) => Ok(Some(shipment_id)),
             Ok(ChangeOutcome::Stale) => Ok(None),
-            Err(PlaceOrderError::Refused(why)) => Err(invalid(why)),
+            Err(PlaceOrderError::Refused(why) | PlaceOrderError::OutOfStock(why)) => {
+                Err(invalid(why))
+            }
             Err(PlaceOrderError::Store(e)) => Err(e.into()),
         }
     }
@@ -161,6 +206,7 @@ impl Kassa {
             shipment: ShipmentWrite::None,
             total_inc_tax_e4: None,
             stock: Default::default(),
+            payment: None,
             now: self.now(),
             events: Vec::new(),
         }
@@ -195,6 +241,23 @@ impl Kassa {
             let mut admin = admin_of(&st.doc);
             let before = admin.clone();
             let mut doc = st.doc.clone();
+            // The merchant records the money of an order placed with an offline method;
+            // the mark, written with the guarded status change, makes this happen once.
+            let marks_paid = status_changed
+                && says_paid(c.new_status_id)
+                && st.doc["payment_method"].is_string()
+                && st.doc[OFFLINE_PAID_AT].is_null();
+            let paid_cart = if marks_paid {
+                placed_cart(&st.doc)
+            } else {
+                None
+            };
+            if marks_paid {
+                c.payment = Some(offline_payment(id, &st.doc, paid_cart.as_ref(), c.now));
+                if let Some(obj) = doc.as_object_mut() {
+                    obj.insert(OFFLINE_PAID_AT.into(), json!(c.now));
+                }
+            }
             if edit {
                 if c.release {
                     return Err(invalid(format!(
@@ -248,6 +311,13 @@ impl Kassa {
                 c.events.push(order_event("store/order/archived", id));
             }
             if self.try_change(store, &c).await?.is_some() {
+                if let Some(cart) = paid_cart {
+                    // As after a card payment: the status change stands whatever happens
+                    // next, so a failure is logged for the merchant, not reported.
+                    if let Err(e) = self.order_paid(who, &cart, id).await {
+                        tracing::error!(order_id = id, error = %e, "order marked paid, but issuing its gift certificates or deleting its cart failed");
+                    }
+                }
                 return self.get_order(store, id).await;
             }
         }
@@ -659,7 +729,9 @@ impl Kassa {
         };
         match self.store.place_order(who.store.id, &order).await {
             Ok(id) => Ok(id),
-            Err(PlaceOrderError::Refused(why)) => Err(invalid(why)),
+            Err(PlaceOrderError::Refused(why) | PlaceOrderError::OutOfStock(why)) => {
+                Err(invalid(why))
+            }
             Err(PlaceOrderError::Store(e)) => Err(e.into()),
         }
     }

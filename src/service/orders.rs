@@ -14,7 +14,7 @@
 
 use super::accounts::Principal;
 use super::checkouts::code_limits;
-use super::{Kassa, ServiceError, ServiceResult};
+use super::{Kassa, Refusal, ServiceError, ServiceResult};
 use crate::domain::DomainError;
 use crate::domain::address_rules::{AddressPurpose, normalize_and_validate};
 use crate::domain::cart::Cart;
@@ -196,7 +196,10 @@ impl Kassa {
             idempotency: idempotency.cloned(),
         };
         let mut placed = self.store.place_order(who.store.id, &order).await;
-        if matches!(placed, Err(PlaceOrderError::Refused(_))) {
+        if matches!(
+            placed,
+            Err(PlaceOrderError::Refused(_) | PlaceOrderError::OutOfStock(_))
+        ) {
             // Orders that were never paid may still hold what this one needs; the
             // sweeper would give it back soon, so give it back now and try once more.
             if self.release_lapsed_orders(500).await? > 0 {
@@ -208,7 +211,16 @@ impl Kassa {
         let order_id = match placed {
             Ok(id) => id,
             Err(PlaceOrderError::Refused(why)) => {
-                return Err(DomainError::invalid(why).into());
+                return Err(ServiceError::Refused(
+                    Refusal::CartChanged,
+                    DomainError::invalid(why),
+                ));
+            }
+            Err(PlaceOrderError::OutOfStock(why)) => {
+                return Err(ServiceError::Refused(
+                    Refusal::StockTooLow,
+                    DomainError::invalid(why),
+                ));
             }
             Err(PlaceOrderError::Store(e)) => return Err(e.into()),
         };
@@ -246,7 +258,9 @@ impl Kassa {
             .await
         {
             Ok(done) => Ok(done),
-            Err(PlaceOrderError::Refused(why)) => Err(DomainError::invalid(why).into()),
+            Err(PlaceOrderError::Refused(why) | PlaceOrderError::OutOfStock(why)) => {
+                Err(DomainError::invalid(why).into())
+            }
             Err(PlaceOrderError::Store(e)) => Err(e.into()),
         }
     }
@@ -302,7 +316,10 @@ fn check_complete(cart: &Cart) -> Result<(), ServiceError> {
         && cart.custom_items.is_empty()
         && cart.gift_certificates.is_empty()
     {
-        return Err(DomainError::invalid("The checkout has no items.").into());
+        return Err(ServiceError::Refused(
+            Refusal::EmptyCart,
+            DomainError::invalid("The checkout has no items."),
+        ));
     }
     let Some(billing) = &cart.checkout.billing_address else {
         return Err(DomainError::field(
@@ -336,14 +353,16 @@ fn check_complete(cart: &Cart) -> Result<(), ServiceError> {
             *placed.entry(it.item_id).or_default() += it.quantity;
         }
         if c.pickup_method_id.is_none() && c.selected_option.is_none() {
-            return Err(DomainError::field(
-                "consignments.selected_shipping_option",
-                format!(
-                    "Consignment {} has no shipping option selected; choose one of its available_shipping_options.",
-                    c.id
+            return Err(ServiceError::Refused(
+                Refusal::MissingShippingMethod,
+                DomainError::field(
+                    "consignments.selected_shipping_option",
+                    format!(
+                        "Consignment {} has no shipping option selected; choose one of its available_shipping_options.",
+                        c.id
+                    ),
                 ),
-            )
-            .into());
+            ));
         }
     }
     let unshipped = cart
@@ -358,14 +377,16 @@ fn check_complete(cart: &Cart) -> Result<(), ServiceError> {
         )
         .find(|(id, qty, _)| placed.get(id).copied().unwrap_or(0) < *qty);
     if let Some((item, qty, name)) = unshipped {
-        return Err(DomainError::field(
-            "consignments",
-            format!(
-                "Item {item} ({name}): {} of {qty} units are in no consignment; every physical item must ship somewhere.",
-                qty - placed.get(&item).copied().unwrap_or(0)
+        return Err(ServiceError::Refused(
+            Refusal::InvalidShippingAddress,
+            DomainError::field(
+                "consignments",
+                format!(
+                    "Item {item} ({name}): {} of {qty} units are in no consignment; every physical item must ship somewhere.",
+                    qty - placed.get(&item).copied().unwrap_or(0)
+                ),
             ),
-        )
-        .into());
+        ));
     }
     Ok(())
 }

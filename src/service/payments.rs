@@ -10,7 +10,7 @@
 
 use super::accounts::Principal;
 use super::orders::STATUS_AWAITING_FULFILLMENT;
-use super::{Kassa, ServiceError, ServiceResult, hash_secret, random_secret};
+use super::{Kassa, Refusal, ServiceError, ServiceResult, hash_secret, random_secret};
 use crate::domain::DomainError;
 use crate::domain::cart::Cart;
 use crate::domain::money::Money;
@@ -256,9 +256,7 @@ impl Kassa {
         // What is left to pay: the total less what stored value paid at placement and
         // what earlier payments of this order covered.
         let doc = self.store.order_doc(store.id, order_id).await?;
-        let cart: Option<Cart> = doc
-            .as_ref()
-            .and_then(|d| serde_json::from_value(d["cart"].clone()).ok());
+        let cart: Option<Cart> = doc.as_ref().and_then(super::order_admin::placed_cart);
         let outstanding = cart
             .as_ref()
             .map(|c| c.checkout.payments.outstanding_balance)
@@ -463,7 +461,12 @@ impl Kassa {
             self.store
                 .release_payment_hold(store.id, &record(status))
                 .await?;
-            return Err(DomainError::field("payment.instrument", why).into());
+            let rule = DomainError::field("payment.instrument", why);
+            return Err(if status == "declined" {
+                ServiceError::Refused(Refusal::PaymentDeclined, rule)
+            } else {
+                rule.into()
+            });
         }
         let stored_card = match instrument {
             PaymentInstrument::Card { card, save: true } if order.customer_id != 0 => {

@@ -11,7 +11,8 @@ use super::orders::{
     return_held,
 };
 use super::outbox::{OutboxEvent, insert_outbox};
-use super::{Store, StoreResult, on_pool};
+use super::payments::{insert_transaction, transaction_event};
+use super::{Store, StoreResult, TransactionRow, on_pool};
 use serde_json::Value;
 
 /// An order as a change starts from.
@@ -59,6 +60,10 @@ pub struct OrderChange {
     pub total_inc_tax_e4: Option<i64>,
     /// Stock the change takes (positive) or puts back (negative), per product.
     pub stock: StockChanges,
+    /// A payment the change records as received (the merchant marking an order paid
+    /// by an offline method): kept as a transaction, and added to what the order was
+    /// authorized and paid, as an approved payment is.
+    pub payment: Option<TransactionRow>,
     pub now: i64,
     pub events: Vec<OutboxEvent>,
 }
@@ -92,7 +97,8 @@ macro_rules! change_on {
                     released = CASE WHEN $6 = 1 THEN 1 ELSE released END,
                     reserved_until = CASE WHEN $6 = 1 THEN 0 ELSE reserved_until END,
                     is_deleted = CASE WHEN $7 = 1 THEN 1 ELSE is_deleted END,
-                    total_inc_tax_e4 = COALESCE($11, total_inc_tax_e4)
+                    total_inc_tax_e4 = COALESCE($11, total_inc_tax_e4),
+                    authorized_e4 = authorized_e4 + $12, paid_e4 = paid_e4 + $12
              WHERE store_id = $1 AND id = $2 AND revision = $8 AND status_id = $9
                AND ($6 = 0 OR (released = 0 AND payment_started_at < $10))
                AND ($11 IS NULL OR payment_started_at < $10)",
@@ -108,6 +114,7 @@ macro_rules! change_on {
         .bind($c.status_id)
         .bind(hold_before)
         .bind($c.total_inc_tax_e4)
+        .bind($c.payment.as_ref().map_or(0, |t| t.amount_e4))
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -181,6 +188,10 @@ macro_rules! change_on {
                     events.push(shipment_event("store/shipment/deleted", *id, $c.order_id));
                 }
             }
+        }
+        if let Some(t) = &$c.payment {
+            let number = insert_transaction!(&mut *tx, $store_id, t);
+            events.push(transaction_event(t.order_id, number));
         }
         insert_outbox!(tx, $store_id, $c.now, &events);
         tx.commit().await?;

@@ -114,6 +114,9 @@ pub enum PlaceOrderError {
     /// A limit or balance no longer allows the order; nothing was written.
     #[error("{0}")]
     Refused(String),
+    /// Fewer units are in stock than the order takes; nothing was written.
+    #[error("{0}")]
+    OutOfStock(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -375,7 +378,7 @@ macro_rules! place_on {
         }
         add_stock(&mut stock, &$o.stock, 1);
         if let Some(why) = change_stock!(tx, $store_id, stock) {
-            return Err(PlaceOrderError::Refused(why));
+            return Err(PlaceOrderError::OutOfStock(why));
         }
         for h in &returned {
             return_held!(tx, $store_id, h, $o.now);

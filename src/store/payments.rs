@@ -112,12 +112,17 @@ fn status_and_transaction_events(
                    "status": {"previous_status_id": from, "new_status_id": to}}),
         ));
     }
-    events.push(OutboxEvent::new(
-        "store/order/transaction/created",
-        t.order_id,
-        json!({"type": "order", "id": t.order_id, "transaction": {"id": number}}),
-    ));
+    events.push(transaction_event(t.order_id, number));
     events
+}
+
+/// The webhook event of a transaction recorded for an order.
+pub(super) fn transaction_event(order_id: i64, number: i64) -> OutboxEvent {
+    OutboxEvent::new(
+        "store/order/transaction/created",
+        order_id,
+        json!({"type": "order", "id": order_id, "transaction": {"id": number}}),
+    )
 }
 
 /// How recording an approved payment went.

@@ -777,20 +777,13 @@ impl Browser<'_> {
         extra: &[(&str, &str)],
     ) -> Reply {
         let url = format!("{}{}", self.app.base, path);
-        let mut req = self
+        let req = self
             .app
             .client
             .request(method, &url)
             .header("Accept", "application/json");
+        let mut req = self.with_cookies(req);
         let jar = self.cookies.lock().expect("jar").clone();
-        if !jar.is_empty() {
-            let header = jar
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("; ");
-            req = req.header("Cookie", header);
-        }
         if self.send_csrf
             && let Some(t) = jar.get("XSRF-TOKEN")
         {
@@ -809,14 +802,44 @@ impl Browser<'_> {
         }
         let res = req.send().await.expect("request");
         let reply = TestApp::reply(res).await;
+        self.keep_cookies(&reply.headers);
+        reply
+    }
+
+    /// Opens a hosted-page link as a browser does, without following its redirect (the
+    /// test client would drop the cookies it sets), keeping what it sets. The status.
+    pub async fn open_link(&self, path: &str) -> StatusCode {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let req = self.with_cookies(client.get(format!("{}{path}", self.app.base)));
+        let res = req.send().await.expect("request");
+        self.keep_cookies(res.headers());
+        res.status()
+    }
+
+    fn with_cookies(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        let jar = self.cookies.lock().expect("jar");
+        if jar.is_empty() {
+            return req;
+        }
+        let header = jar
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        req.header("Cookie", header)
+    }
+
+    fn keep_cookies(&self, headers: &reqwest::header::HeaderMap) {
         let mut jar = self.cookies.lock().expect("jar");
-        for v in reply.headers.get_all("set-cookie") {
+        for v in headers.get_all("set-cookie") {
             let v = v.to_str().expect("cookie");
             if let Some((k, val)) = v.split(';').next().and_then(|kv| kv.split_once('=')) {
                 jar.insert(k.trim().to_string(), val.trim().to_string());
             }
         }
-        reply
     }
 
     pub async fn get(&self, path: &str) -> Reply {

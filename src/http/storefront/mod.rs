@@ -181,7 +181,7 @@ fn xsrf_cookie(token: &str, secure: &str) -> String {
 
 /// True when the request arrived over TLS (directly behind a proxy that says so, or
 /// a deployment whose public URL is https).
-pub(super) fn is_tls(headers: &HeaderMap, kassa: &Kassa) -> bool {
+pub(crate) fn is_tls(headers: &HeaderMap, kassa: &Kassa) -> bool {
     headers
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())
@@ -244,6 +244,20 @@ async fn storefront_error(res: Response) -> Response {
         .await
         .unwrap_or_default();
     let parsed: Option<serde_json::Value> = serde_json::from_slice(&bytes).ok();
+    // An answer typed for the Checkout SDK (its `type` a code such as `cart_has_changed`)
+    // is already in the shape the SDK reads.
+    if parsed
+        .as_ref()
+        .and_then(|v| v["type"].as_str())
+        .is_some_and(|t| t != ERROR_TYPE)
+    {
+        let mut out = (status, bytes).into_response();
+        out.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        return out;
+    }
     let (title, detail) = match &parsed {
         Some(v) if v["title"].is_string() => (
             v["title"].as_str().unwrap_or_default().to_string(),

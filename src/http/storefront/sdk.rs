@@ -14,6 +14,7 @@ use super::Shopper;
 use super::checkouts::{self, owned};
 use super::orders::status_name;
 use super::wire::{currency_names, respond};
+use crate::domain::DomainError;
 use crate::domain::countries;
 use crate::domain::payment::CardInput;
 use crate::http::AppState;
@@ -24,6 +25,7 @@ use crate::http::payments::{pat_refused, payment_access_token};
 use crate::service::checkout_sdk::{StorefrontMethodKind, StorefrontPaymentMethod};
 use crate::service::orders::STATUS_INCOMPLETE;
 use crate::service::payments::PaymentInstrument;
+use crate::service::{Refusal, ServiceError};
 use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
@@ -427,7 +429,7 @@ async fn place_order(
             "Card details are not taken with the order: place it, then pay at the storefront's payment endpoint (POST /api/public/v1/orders/payments).",
         ));
     }
-    let placed = state
+    let placed = match state
         .kassa
         .place_shopper_order(
             &shopper.store,
@@ -436,7 +438,14 @@ async fn place_order(
             body.customer_message,
             payment.name.as_deref(),
         )
-        .await?;
+        .await
+    {
+        Ok(p) => p,
+        Err(ServiceError::Refused(why, rule)) => {
+            return Ok(sdk_order_error(refusal_type(why), rule.into()));
+        }
+        Err(e) => return Err(e.into()),
+    };
     let order = state
         .kassa
         .shopper_order(&shopper.store, shopper.session.as_ref(), placed.order_id)
@@ -483,6 +492,42 @@ pub struct BigpayRequest {
     pub payment: Option<BigpayPayment>,
 }
 
+/// The error `type` BigCommerce's Checkout SDK turns into its own error for a refusal
+/// (`cart_has_changed` into CartConsistencyError, `stock_too_low` into an unrecoverable
+/// error, …).
+fn refusal_type(why: Refusal) -> &'static str {
+    match why {
+        Refusal::EmptyCart => "empty_cart",
+        Refusal::MissingShippingMethod => "missing_shipping_method",
+        Refusal::InvalidShippingAddress => "invalid_shipping_address",
+        Refusal::StockTooLow => "stock_too_low",
+        Refusal::CartChanged => "cart_has_changed",
+        Refusal::PaymentDeclined => "transaction_declined",
+    }
+}
+
+/// A refused order in the shape of BigCommerce's internal API, which the SDK reads:
+/// `type` is the code it acts on, `errors` the messages (strings) it shows, joined.
+fn sdk_order_error(kind: &str, api: ApiError) -> Response {
+    let messages = api.messages();
+    respond(
+        api.status,
+        &json!({"status": api.status.as_u16(), "title": api.title, "type": kind,
+                "detail": messages.join(" "), "errors": messages}),
+    )
+}
+
+/// A refused payment in the shape of BigCommerce's payment API, which the SDK's card
+/// strategy reads: `errors` of `{code, message}`, the messages shown to the shopper.
+fn bigpay_error(code: &str, api: ApiError) -> Response {
+    let errors: Vec<Value> = api
+        .messages()
+        .into_iter()
+        .map(|m| json!({"code": code, "message": m}))
+        .collect();
+    respond(api.status, &json!({"status": "error", "errors": errors}))
+}
+
 /// Pay a placed order by card, authorized by the order's payment access token
 /// (`Authorization: <token>`, as the SDK sends it). The amount is what the order has
 /// left to pay.
@@ -493,8 +538,28 @@ async fn pay_order(
     State(state): State<AppState>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<BigpayRequest>,
-) -> ApiResult<Response> {
-    let pat = payment_access_token(&headers, true)?;
+) -> Response {
+    match pay(&state, &headers, body).await {
+        Ok(r) => r,
+        Err(ServiceError::Refused(why, rule)) => bigpay_error(refusal_type(why), rule.into()),
+        Err(e) => {
+            let api = pat_refused(e);
+            let code = if api.status == StatusCode::UNAUTHORIZED {
+                "invalid_token"
+            } else {
+                "invalid_request"
+            };
+            bigpay_error(code, api)
+        }
+    }
+}
+
+async fn pay(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: BigpayRequest,
+) -> Result<Response, ServiceError> {
+    let pat = payment_access_token(headers, true).map_err(|_| ServiceError::Unauthorized)?;
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
@@ -503,7 +568,7 @@ async fn pay_order(
     let payment = body.payment.unwrap_or_default();
     let method = payment.gateway.unwrap_or_default();
     let card = payment.credit_card.ok_or_else(|| {
-        ApiError::unprocessable(
+        DomainError::field(
             "payment.credit_card",
             "The field `payment.credit_card` is required: Kassa takes cards here.",
         )
@@ -521,8 +586,7 @@ async fn pay_order(
     let done = state
         .kassa
         .process_payment(&store.hash, pat, &method, &instrument)
-        .await
-        .map_err(pat_refused)?;
+        .await?;
     Ok(respond(
         StatusCode::OK,
         &json!({"status": "ok", "id": done.id, "transaction_type": done.transaction_type,
