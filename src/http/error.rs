@@ -100,6 +100,7 @@ impl From<ServiceError> for ApiError {
                 retry_after: Some(wait),
                 ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, t)
             },
+            ServiceError::Gateway(t) => ApiError::new(StatusCode::BAD_GATEWAY, t),
             ServiceError::Store(err) => {
                 tracing::error!(error = %err, "storage failure");
                 ApiError::new(
