@@ -109,7 +109,7 @@ impl Reply {
 
 static PG_NOTICE: Once = Once::new();
 
-fn notice(msg: &str) {
+pub fn notice(msg: &str) {
     // Written past the test harness's capture so a plain `cargo test` shows it.
     let _ = writeln!(std::io::stderr(), "\n*** {msg} ***\n");
 }
