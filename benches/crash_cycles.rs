@@ -388,6 +388,8 @@ async fn main() {
         ("KASSA_WEBHOOK_POLL_MS", "50"),
         ("KASSA_WEBHOOK_RETRY_BASE_MS", "200"),
         ("KASSA_WEBHOOK_MAX_ATTEMPTS", "1000"),
+        // The receiver listens on 127.0.0.1.
+        ("KASSA_WEBHOOK_PRIVATE_DESTINATIONS", "allow"),
     ];
     let c = client();
     let node = spawn_node(db.url(), Some(TOKEN), &env).await;

@@ -8,6 +8,9 @@
 # Needs the nightly toolchain and `cargo install cargo-fuzz`. Each target starts from
 # the seeds in fuzz/seeds/TARGET and keeps what it learns in fuzz/corpus/TARGET (not
 # committed). A failing input is saved under fuzz/artifacts/TARGET and fails the run.
+# Debug assertions are on (integer overflow panics). FUZZ_SANITIZER picks the sanitizer
+# (default `address`; `none` builds much faster and still finds every panic, which is
+# what safe Rust fails with).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +22,7 @@ targets=("$@")
 for t in "${targets[@]}"; do
     mkdir -p "fuzz/corpus/$t"
     echo "== cargo fuzz run $t for ${seconds}s"
-    cargo +nightly fuzz run "$t" "fuzz/corpus/$t" "fuzz/seeds/$t" -- \
+    cargo +nightly fuzz run --sanitizer "${FUZZ_SANITIZER:-address}" --debug-assertions \
+        "$t" "fuzz/corpus/$t" "fuzz/seeds/$t" -- \
         -max_total_time="$seconds" -print_final_stats=1
 done

@@ -3,7 +3,7 @@
 //! per (hook, resource). All its state is in the database, so a restart loses nothing
 //! and several nodes can run it on one PostgreSQL database (see `store::webhooks`).
 
-use crate::domain::webhook::backoff_ms;
+use crate::domain::webhook::{backoff_ms, forbidden_destination_address};
 use crate::service::Kassa;
 use crate::store::webhooks::{DeliveryOutcome, LeasedDelivery};
 use std::time::Duration;
@@ -22,6 +22,10 @@ pub struct DispatcherConfig {
     pub timeout: Duration,
     /// Deliveries leased per round.
     pub batch: i64,
+    /// Whether webhooks may go to loopback, private, link-local and other internal
+    /// addresses (`KASSA_WEBHOOK_PRIVATE_DESTINATIONS=allow`; refused by default so a
+    /// hook cannot reach the cloud metadata service or services behind the firewall).
+    pub private_destinations: bool,
 }
 
 impl Default for DispatcherConfig {
@@ -32,6 +36,7 @@ impl Default for DispatcherConfig {
             max_attempts: 12,
             timeout: Duration::from_secs(10),
             batch: 100,
+            private_destinations: false,
         }
     }
 }
@@ -59,13 +64,79 @@ impl DispatcherConfig {
         if let Some(n) = var::<u32>("KASSA_WEBHOOK_MAX_ATTEMPTS")? {
             c.max_attempts = n.max(1);
         }
+        if let Some(allow) = private_destinations_setting()? {
+            c.private_destinations = allow;
+        }
         Ok(c)
+    }
+
+    /// Whether `KASSA_WEBHOOK_PRIVATE_DESTINATIONS` was set at all (the demo allows
+    /// private destinations unless the operator said otherwise).
+    pub fn private_destinations_set() -> bool {
+        std::env::var("KASSA_WEBHOOK_PRIVATE_DESTINATIONS").is_ok_and(|v| !v.trim().is_empty())
     }
 
     /// A lease outlives one POST by a margin, so a live node's lease never lapses mid-send.
     fn lease_ms(&self) -> i64 {
         (self.timeout.as_millis() as i64) * 2 + 5_000
     }
+}
+
+/// `KASSA_WEBHOOK_PRIVATE_DESTINATIONS`: `allow` or `deny` (unset: `None`).
+fn private_destinations_setting() -> anyhow::Result<Option<bool>> {
+    match std::env::var("KASSA_WEBHOOK_PRIVATE_DESTINATIONS") {
+        Ok(v) if !v.trim().is_empty() => match v.trim() {
+            "allow" => Ok(Some(true)),
+            "deny" => Ok(Some(false)),
+            other => {
+                anyhow::bail!("KASSA_WEBHOOK_PRIVATE_DESTINATIONS=`{other}`: use `allow` or `deny`")
+            }
+        },
+        _ => Ok(None),
+    }
+}
+
+/// Why a destination is refused, told to the operator in the delivery's error.
+const PRIVATE_REFUSED: &str = "is a loopback, private, link-local, multicast or unspecified address; webhooks are not delivered there unless KASSA_WEBHOOK_PRIVATE_DESTINATIONS=allow";
+
+/// Resolves destination host names and keeps only the addresses webhooks may go to.
+/// The HTTP client connects to exactly the addresses returned here, so a name that
+/// resolves to a public address when checked and a private one later (DNS rebinding)
+/// cannot slip through: there is no second lookup.
+struct PublicOnlyResolver;
+
+impl reqwest::dns::Resolve for PublicOnlyResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let all: Vec<std::net::SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let allowed: Vec<std::net::SocketAddr> = all
+                .into_iter()
+                .filter(|a| !forbidden_destination_address(a.ip()))
+                .collect();
+            if allowed.is_empty() {
+                return Err(
+                    format!("`{host}` resolves only to addresses that {PRIVATE_REFUSED}").into(),
+                );
+            }
+            let addrs: reqwest::dns::Addrs = Box::new(allowed.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+/// Why `destination` may not be delivered to as written: its host is an IP address
+/// webhooks may not go to (names are checked when resolved, by `PublicOnlyResolver`).
+fn refused_literal_destination(destination: &str) -> Option<String> {
+    let url = reqwest::Url::parse(destination).ok()?;
+    let host = url.host_str()?;
+    let ip: std::net::IpAddr = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()?;
+    forbidden_destination_address(ip).then(|| format!("`{ip}` {PRIVATE_REFUSED}"))
 }
 
 /// Delivered and given-up deliveries, and fanned-out events, are kept this long
@@ -86,10 +157,16 @@ pub fn spawn_dispatcher(
     config: DispatcherConfig,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     crate::startup::install_tls_provider();
-    let client = reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder()
         .timeout(config.timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()?;
+        .redirect(reqwest::redirect::Policy::none());
+    if !config.private_destinations {
+        // No proxy either: a proxy would resolve and connect where it likes.
+        builder = builder
+            .dns_resolver(std::sync::Arc::new(PublicOnlyResolver))
+            .no_proxy();
+    }
+    let client = builder.build()?;
     let owner = uuid::Uuid::new_v4().to_string();
     Ok(tokio::spawn(async move {
         let mut last_purge = tokio::time::Instant::now();
@@ -157,6 +234,19 @@ async fn round(
     Ok(fanned + sent)
 }
 
+/// An error and its causes, so that the reason (a refused address, a refused
+/// connection) reaches the delivery's recorded error.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
 async fn send(
     client: &reqwest::Client,
     config: &DispatcherConfig,
@@ -169,12 +259,20 @@ async fn send(
     for (k, v) in &d.headers {
         req = req.header(k.as_str(), v.as_str());
     }
-    let error = match req.send().await {
-        Ok(res) if res.status().is_success() => {
-            return DeliveryOutcome::Delivered { at_ms: now_ms() };
-        }
-        Ok(res) => format!("destination answered {}", res.status()),
-        Err(e) => format!("sending failed: {e}"),
+    let refused = if config.private_destinations {
+        None
+    } else {
+        refused_literal_destination(&d.destination)
+    };
+    let error = match refused {
+        Some(why) => why,
+        None => match req.send().await {
+            Ok(res) if res.status().is_success() => {
+                return DeliveryOutcome::Delivered { at_ms: now_ms() };
+            }
+            Ok(res) => format!("destination answered {}", res.status()),
+            Err(e) => format!("sending failed: {}", with_causes(&e)),
+        },
     };
     let attempts = u32::try_from(d.attempts)
         .unwrap_or(u32::MAX)

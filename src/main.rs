@@ -285,10 +285,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     );
     let sweeper = spawn_cart_sweeper(app.kassa.clone());
     let reservations = spawn_reservation_sweeper(app.kassa.clone());
-    let webhooks = kassa::dispatcher::spawn_dispatcher(
-        app.kassa.clone(),
-        kassa::dispatcher::DispatcherConfig::from_env()?,
-    )?;
+    let mut webhook_config = kassa::dispatcher::DispatcherConfig::from_env()?;
+    if (args.demo || args.demo_token.is_some())
+        && !kassa::dispatcher::DispatcherConfig::private_destinations_set()
+    {
+        // A demo is tried with a receiver on the developer's own machine.
+        webhook_config.private_destinations = true;
+    }
+    let webhooks = kassa::dispatcher::spawn_dispatcher(app.kassa.clone(), webhook_config)?;
     let abandoned = kassa::startup::spawn_abandoned_cart_sweeper(
         app.kassa.clone(),
         kassa::service::abandoned_carts::abandon_after_from_env()?,

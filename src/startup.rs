@@ -86,6 +86,15 @@ impl Application {
             format!("{scheme}://{addr}")
         });
         let mut kassa = Kassa::new(store, clock, public_url);
+        // Refunds a crash left between the gateway and the database are finished before
+        // serving (the gateway call is idempotent by key, so this never refunds twice).
+        match kassa.finish_pending_refunds(0).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(refunds = n, "pending refunds completed at startup"),
+            Err(e) => {
+                tracing::warn!(error = %e, "pending refunds not completed at startup; the sweeper retries")
+            }
+        }
         kassa.storefront_origins = std::sync::Arc::new(
             std::env::var("KASSA_STOREFRONT_ORIGINS")
                 .unwrap_or_default()
@@ -145,8 +154,10 @@ impl Application {
     }
 }
 
-/// Every minute, gives back what unpaid orders past their reservation hold. Safe on
-/// many nodes at once: each release is one guarded transaction.
+/// Every minute, gives back what unpaid orders past their reservation hold, and finishes
+/// refunds left pending for over a minute (a gateway that did not answer, a crash). Safe
+/// on many nodes at once: each release is one guarded transaction, each refund's gateway
+/// call is idempotent by key and its completion conditional.
 pub fn spawn_reservation_sweeper(kassa: Kassa) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
@@ -156,6 +167,11 @@ pub fn spawn_reservation_sweeper(kassa: Kassa) -> tokio::task::JoinHandle<()> {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(orders = n, "lapsed order reservations released"),
                 Err(e) => tracing::warn!(error = %e, "reservation sweep failed; will retry"),
+            }
+            match kassa.finish_pending_refunds(60).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(refunds = n, "pending refunds completed"),
+                Err(e) => tracing::warn!(error = %e, "pending refund sweep failed; will retry"),
             }
         }
     })

@@ -1,5 +1,6 @@
 //! Orders V3 over real HTTP on both backends: transactions, void, refund quotes,
-//! refunds (partial, full, over what was paid, concurrent) and the refund lists.
+//! refunds (partial, full, over what was paid, concurrent, cut off after the gateway
+//! refunded) and the refund lists.
 
 mod common;
 
@@ -18,6 +19,7 @@ on_both_backends!(
     bad_refund_requests_are_explained,
     order_settings_global_and_per_channel,
     void_and_cancel_give_back_coupon_uses_once,
+    a_refund_cut_off_after_the_gateway_is_completed_once_after_restart,
 );
 
 async fn paid_order(app: &TestApp) -> (i64, f64) {
@@ -539,4 +541,110 @@ async fn void_and_cancel_give_back_coupon_uses_once(app: TestApp) {
     let again = paid_with_coupon(&app, product, "ONCE", None).await;
     assert_eq!(status(&app, again).await, 11);
     assert_eq!(coupon_uses(&app, coupon).await, json!(1));
+}
+
+/// The gateway refunds but its answer never reaches Kassa (as when the process dies
+/// right after the gateway call): the refund stays claimed, and the next start asks the
+/// gateway again under the same key, so the money goes back once and is recorded once.
+async fn a_refund_cut_off_after_the_gateway_is_completed_once_after_restart(app: TestApp) {
+    let app = app.with_fixtures().await;
+    let (order_id, total) = paid_order(&app).await;
+    let base = format!("/stores/demo/v3/orders/{order_id}/payment_actions");
+    let t = app
+        .get(&format!("/stores/demo/v3/orders/{order_id}/transactions"))
+        .await;
+    let payment = t.data()[0]["gateway_transaction_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    kassa::domain::payment::TestGateway::lose_next_refund_reply(&payment);
+
+    let r = app
+        .post(&format!("{base}/refunds"), refund_body(order_id, 4.0))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_GATEWAY, "{}", r.body);
+    assert!(
+        r.body["title"]
+            .as_str()
+            .unwrap()
+            .contains("do not send it again"),
+        "{}",
+        r.body
+    );
+    // The claim holds the amount: only the rest is left to refund meanwhile.
+    let r = app
+        .post(&format!("{base}/refunds"), refund_body(order_id, total))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(
+        kassa::domain::payment::TestGateway::refunds_of(&payment),
+        [40_000]
+    );
+
+    let (backend, url) = (app.backend, app.database_url.clone());
+    app.stop().await;
+    let app = common::spawn_app_opts(
+        backend,
+        common::AppOptions {
+            database_url: Some(url),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+
+    let r = app.get(&format!("{base}/refunds")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let refunds = r.data().as_array().unwrap();
+    assert_eq!(refunds.len(), 1, "{}", r.body);
+    assert_eq!(refunds[0]["total_amount"], json!(4));
+    let t = app
+        .get(&format!("/stores/demo/v3/orders/{order_id}/transactions"))
+        .await;
+    let refund_txs: Vec<&Value> = t
+        .data()
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["event"] == "refund")
+        .collect();
+    assert_eq!(refund_txs.len(), 1, "{}", t.body);
+    assert_eq!(refund_txs[0]["status"], "ok");
+    assert_eq!(refund_txs[0]["amount"], json!(4));
+    assert!(
+        refund_txs[0]["gateway_transaction_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("tg_refund_")
+    );
+    // Asked twice, refunded once.
+    assert_eq!(
+        kassa::domain::payment::TestGateway::refunds_of(&payment),
+        [40_000]
+    );
+    let o = app.get(&format!("/stores/demo/v2/orders/{order_id}")).await;
+    assert_eq!(o.body["refunded_amount"], json!("4.0000"));
+    assert_eq!(o.body["status_id"], json!(14));
+    let store = app.kassa.find_store("demo").await.unwrap();
+    let events = app
+        .kassa
+        .store
+        .order_outbox_events(store.id, order_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        events
+            .iter()
+            .filter(|(s, _)| s == "store/order/refund/created")
+            .count(),
+        1
+    );
+
+    // Everything else is still refundable, and only that.
+    let rest = ((total - 4.0) * 100.0).round() / 100.0;
+    let r = app
+        .post(&format!("{base}/refunds"), refund_body(order_id, rest))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(status(&app, order_id).await, 4);
 }

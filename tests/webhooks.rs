@@ -51,6 +51,7 @@ on_both!(
     two_dispatchers_deliver_each_event_once_at_a_time,
     no_hook_no_event,
     the_last_failed_attempt_deactivates_the_hook,
+    private_destinations_are_refused_unless_allowed,
 );
 
 /// An app with the demo store and fixture catalog, dispatching fast.
@@ -158,6 +159,14 @@ async fn hooks_crud_and_validation(backend: Backend) {
         (json!({"scope": "store/order/created"}), "destination"),
         (
             json!({"scope": "store/order/created", "destination": "ftp://e.com/h"}),
+            "destination",
+        ),
+        (
+            json!({"scope": "store/order/created", "destination": "file:///etc/passwd"}),
+            "destination",
+        ),
+        (
+            json!({"scope": "store/order/created", "destination": "gopher://127.0.0.1:6379/_"}),
             "destination",
         ),
         (
@@ -596,4 +605,76 @@ async fn no_hook_no_event(backend: Backend) {
     create_hook(&app, "store/cart/created", &rx.url, Value::Null).await;
     new_cart(&app, json!([{"product_id": 940, "quantity": 1}])).await;
     assert_eq!(app.kassa.store.outbox_len().await.unwrap(), 1);
+}
+
+/// Without `KASSA_WEBHOOK_PRIVATE_DESTINATIONS=allow`, nothing is delivered to loopback or
+/// link-local addresses, whether the destination names the address or a host name that
+/// resolves to it; each delivery's error says why and how to allow it. (Every other test
+/// here runs with private destinations allowed and delivers to 127.0.0.1.)
+async fn private_destinations_are_refused_unless_allowed(backend: Backend) {
+    let Some(app) = spawn_app_opts(
+        backend,
+        AppOptions {
+            dispatcher: Some(kassa::dispatcher::DispatcherConfig {
+                max_attempts: 2,
+                retry_base: Duration::from_millis(10),
+                private_destinations: false,
+                ..fast_dispatcher()
+            }),
+            ..AppOptions::default()
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    let app = app.with_fixtures().await;
+    let rx = Receiver::start().await;
+    let hooks = [
+        create_hook(&app, "store/cart/created", &rx.url, Value::Null).await,
+        create_hook(
+            &app,
+            "store/cart/created",
+            &rx.url.replace("127.0.0.1", "localhost"),
+            Value::Null,
+        )
+        .await,
+        create_hook(
+            &app,
+            "store/cart/created",
+            "http://169.254.169.254/latest/meta-data/",
+            Value::Null,
+        )
+        .await,
+        create_hook(
+            &app,
+            "store/cart/created",
+            &rx.url.replace("127.0.0.1", "[::ffff:127.0.0.1]"),
+            Value::Null,
+        )
+        .await,
+    ];
+    new_cart(&app, json!([{"product_id": 940, "quantity": 1}])).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    for hook in hooks {
+        loop {
+            let r = app.get(&format!("{HOOKS}/{hook}")).await;
+            if r.data()["is_active"] == false || tokio::time::Instant::now() >= deadline {
+                assert_eq!(r.data()["is_active"], false, "{}", r.body);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let states = app.kassa.store.webhook_delivery_states(hook).await.unwrap();
+        assert_eq!(states.len(), 1);
+        assert_eq!((states[0].1, states[0].2), (2, 2));
+        assert!(
+            states[0]
+                .3
+                .contains("unless KASSA_WEBHOOK_PRIVATE_DESTINATIONS=allow"),
+            "{}",
+            states[0].3
+        );
+    }
+    assert!(rx.all().is_empty(), "{:?}", rx.all());
 }

@@ -14,6 +14,8 @@
 //! Any other number that passes the Luhn check is approved.
 
 use super::DomainError;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
 
 /// The payment method id the test gateway's card method has.
 pub const TEST_CARD_METHOD: &str = "testgateway.card";
@@ -217,23 +219,83 @@ pub trait PaymentGateway: Send + Sync {
         currency: &str,
         capture: bool,
     ) -> GatewayReply;
-    /// Captures an earlier authorization.
-    async fn capture(&self, authorization: &str, amount_e4: i64) -> GatewayReply;
-    /// Voids an authorization that was not captured.
-    async fn void(&self, authorization: &str) -> GatewayReply;
-    /// Gives back part or all of a captured payment.
-    async fn refund(&self, payment: &str, amount_e4: i64) -> GatewayReply;
+    /// Captures an earlier authorization. Asked again with the same `idempotency_key`,
+    /// the gateway answers as the first time and captures nothing more.
+    async fn capture(
+        &self,
+        authorization: &str,
+        amount_e4: i64,
+        idempotency_key: &str,
+    ) -> GatewayReply;
+    /// Voids an authorization that was not captured (idempotent by key, as `capture`).
+    async fn void(&self, authorization: &str, idempotency_key: &str) -> GatewayReply;
+    /// Gives back part or all of a captured payment (idempotent by key, as `capture`:
+    /// a retry after a lost answer refunds once).
+    async fn refund(&self, payment: &str, amount_e4: i64, idempotency_key: &str) -> GatewayReply;
     /// A reference under which the gateway keeps a card for later payments (never the
     /// number itself).
     async fn store_card(&self, card: &CardInput) -> String;
 }
 
 /// Kassa's test gateway: approves or refuses by card number (see the table above);
-/// stored cards, captures, voids and refunds are approved.
+/// stored cards, captures, voids and refunds are approved. Like a real gateway it
+/// remembers captures, voids and refunds by idempotency key, so a retry gets the first
+/// answer and moves no money again.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TestGateway;
 
+/// One operation the test gateway performed: (payment or authorization, amount, answer).
+type Performed = (String, i64, GatewayReply);
+
+/// The test gateway's memory of operations by idempotency key (process-wide, as the
+/// gateway is one service for every store). Bounded: a real gateway also forgets keys
+/// after a while (Stripe after 24 hours).
+static PERFORMED: Mutex<BTreeMap<String, Performed>> = Mutex::new(BTreeMap::new());
+const PERFORMED_KEPT: usize = 100_000;
+
+/// Payments whose next refund is performed but its answer lost, as when the connection
+/// or the process dies after the gateway refunded (a test hook).
+static LOSE_NEXT_REFUND_REPLY: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+
+fn performed() -> std::sync::MutexGuard<'static, BTreeMap<String, Performed>> {
+    PERFORMED.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 impl TestGateway {
+    /// The answer for `key`: the one given the first time, or `reply` (remembered).
+    fn once(key: &str, target: &str, amount_e4: i64, reply: GatewayReply) -> GatewayReply {
+        let mut done = performed();
+        if let Some((_, _, first)) = done.get(key) {
+            return first.clone();
+        }
+        if done.len() >= PERFORMED_KEPT {
+            done.clear();
+        }
+        done.insert(
+            key.to_string(),
+            (target.to_string(), amount_e4, reply.clone()),
+        );
+        reply
+    }
+
+    /// Makes the next refund of `payment` happen at the gateway while its answer is
+    /// lost (the caller sees a gateway error), as a crash right after refunding would.
+    pub fn lose_next_refund_reply(payment: &str) {
+        LOSE_NEXT_REFUND_REPLY
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(payment.to_string());
+    }
+
+    /// The amounts of the refunds of `payment` the gateway performed (each key once).
+    pub fn refunds_of(payment: &str) -> Vec<i64> {
+        performed()
+            .iter()
+            .filter(|(k, (p, _, _))| k.starts_with("refund:") && p == payment)
+            .map(|(_, (_, amount, _))| *amount)
+            .collect()
+    }
+
     fn reference(kind: &str) -> String {
         format!("tg_{kind}_{}", uuid::Uuid::new_v4().simple())
     }
@@ -266,14 +328,35 @@ impl PaymentGateway for TestGateway {
             reference: Self::reference(if capture { "pay" } else { "auth" }),
         }
     }
-    async fn capture(&self, _authorization: &str, _amount_e4: i64) -> GatewayReply {
-        Self::ok("capture")
+    async fn capture(&self, authorization: &str, amount_e4: i64, key: &str) -> GatewayReply {
+        Self::once(
+            &format!("capture:{key}"),
+            authorization,
+            amount_e4,
+            Self::ok("capture"),
+        )
     }
-    async fn void(&self, _authorization: &str) -> GatewayReply {
-        Self::ok("void")
+    async fn void(&self, authorization: &str, key: &str) -> GatewayReply {
+        Self::once(&format!("void:{key}"), authorization, 0, Self::ok("void"))
     }
-    async fn refund(&self, _payment: &str, _amount_e4: i64) -> GatewayReply {
-        Self::ok("refund")
+    async fn refund(&self, payment: &str, amount_e4: i64, key: &str) -> GatewayReply {
+        let reply = Self::once(
+            &format!("refund:{key}"),
+            payment,
+            amount_e4,
+            Self::ok("refund"),
+        );
+        let lost = LOSE_NEXT_REFUND_REPLY
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(payment);
+        if lost {
+            return GatewayReply {
+                outcome: GatewayOutcome::GatewayError,
+                reference: String::new(),
+            };
+        }
+        reply
     }
     async fn store_card(&self, _card: &CardInput) -> String {
         Self::reference("card")

@@ -132,6 +132,39 @@ pub fn validate_destination(destination: &str) -> Result<(), String> {
     }
 }
 
+/// Whether a webhook may not be delivered to `ip` unless the operator allows private
+/// destinations: loopback, private (RFC 1918, IPv6 unique local, shared 100.64/10),
+/// link-local (169.254/16 with the cloud metadata service, fe80::/10), unspecified,
+/// "this network" (0/8), broadcast and multicast addresses. An IPv4 address written as
+/// IPv6 (`::ffff:a.b.c.d`) is judged as the IPv4 address.
+pub fn forbidden_destination_address(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return forbidden_destination_address(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+        }
+    }
+}
+
 /// A custom header's name and value must be sendable as an HTTP header.
 pub fn validate_header(name: &str, value: &str) -> Result<(), String> {
     let name_ok = !name.is_empty()
@@ -189,6 +222,39 @@ pub fn backoff_ms(base_ms: u64, attempts: u32) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn private_and_special_addresses_are_forbidden_public_ones_not() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "255.255.255.255",
+            "224.0.0.1",
+            "100.64.0.1",
+            "::1",
+            "::",
+            "fd00::1",
+            "fe80::1",
+            "ff02::1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.169.254",
+        ] {
+            assert!(forbidden_destination_address(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "172.32.0.1",
+            "100.128.0.1",
+            "2606:4700::1111",
+        ] {
+            assert!(!forbidden_destination_address(ip.parse().unwrap()), "{ip}");
+        }
+    }
 
     #[test]
     fn wildcards_match_everything_beneath_them() {

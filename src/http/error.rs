@@ -107,6 +107,17 @@ impl From<ServiceError> for ApiError {
                 retry_after: Some(wait),
                 ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, t)
             },
+            ServiceError::Gateway(t) => ApiError::new(StatusCode::BAD_GATEWAY, t),
+            ServiceError::Store(err) if err.is_full() => {
+                tracing::error!(error = %err, "database full: writes refused until it can grow");
+                ApiError {
+                    retry_after: Some(FULL_RETRY_AFTER_SECS),
+                    ..ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "The store's database is full (no disk space left); nothing was written. Try again later.",
+                    )
+                }
+            }
             ServiceError::Store(err) => {
                 tracing::error!(error = %err, "storage failure");
                 ApiError::new(
@@ -137,6 +148,10 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Seconds a client should wait before retrying a write refused because the database is
+/// full: freeing disk space takes an operator, not a moment.
+pub const FULL_RETRY_AFTER_SECS: i64 = 30;
 
 /// Seconds a client should wait before retrying a 503 that did not say otherwise.
 pub const UNAVAILABLE_RETRY_AFTER_SECS: u32 = 2;

@@ -59,6 +59,9 @@ pub enum ServiceError {
     /// Too many attempts; try again after this many seconds.
     #[error("{0}")]
     RateLimited(String, i64),
+    /// A payment gateway gave no answer (502); the message says what Kassa does next.
+    #[error("{0}")]
+    Gateway(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -3,15 +3,19 @@
 //!
 //! Refunds go back through the instrument that paid (the store's gateway for cards).
 //! The sum refunded never exceeds what was paid through payment instruments: the check
-//! and the write are one transaction that locks the order row (see store/refunds.rs),
-//! so concurrent refunds of one order serialize in the database.
+//! and the claim are one transaction that locks the order row (see store/refunds.rs),
+//! so concurrent refunds of one order serialize in the database. The claim is committed
+//! before the gateway is asked (with the refund transaction's id as idempotency key) and
+//! the refund completed after, so a crash in between leaves a pending refund that
+//! startup or the sweeper completes with the same key: recorded once, refunded once.
+//! Captures and voids are keyed by the authorization for the same reason.
 
 use super::accounts::Principal;
 use super::{Kassa, ServiceError, ServiceResult};
 use crate::domain::DomainError;
 use crate::domain::money::Money;
 use crate::domain::order::PlacedOrder;
-use crate::domain::payment::{PaidInstrument, allocate_refund, paid_instruments};
+use crate::domain::payment::{GatewayOutcome, PaidInstrument, allocate_refund, paid_instruments};
 use crate::domain::scope::Scope;
 use crate::store::refunds::{NewRefund, RefundFilter, RefundOutcome, RefundRow, payment_event};
 use crate::store::{PayableOrder, TransactionRow};
@@ -154,9 +158,12 @@ impl Kassa {
                     .as_str()
                     .unwrap_or(""),
                 amount_e4,
+                // One capture per authorization: a retry after a crash between the
+                // gateway and the database gets the first answer, not a second capture.
+                &auth.id,
             )
             .await;
-        if reply.outcome != crate::domain::payment::GatewayOutcome::Approved {
+        if reply.outcome != GatewayOutcome::Approved {
             return Err(DomainError::invalid(
                 "The payment gateway refused the capture; nothing changed.",
             )
@@ -196,8 +203,9 @@ impl Kassa {
             .as_str()
             .unwrap_or("")
             .to_string();
-        let reply = gateway.void(&auth_ref).await;
-        if reply.outcome != crate::domain::payment::GatewayOutcome::Approved {
+        // Keyed by the authorization, as the capture: retrying after a crash voids once.
+        let reply = gateway.void(&auth_ref, &auth.id).await;
+        if reply.outcome != GatewayOutcome::Approved {
             return Err(DomainError::invalid(
                 "The payment gateway refused the void; nothing changed.",
             )
@@ -406,24 +414,19 @@ impl Kassa {
                 // Credited back to this certificate when the refund is recorded.
                 doc["gift_certificate"] = json!({"code": code});
             } else if instrument.provider == gateway.name() {
-                let paid_ref = txs
-                    .iter()
-                    .rfind(|t| {
-                        t.status == "ok"
-                            && t.gateway == instrument.provider
-                            && (t.event == "purchase" || t.event == "capture")
-                    })
-                    .and_then(|t| serde_json::from_str::<serde_json::Value>(&t.doc).ok())
-                    .and_then(|d| d["gateway_transaction_id"].as_str().map(str::to_string))
-                    .unwrap_or_default();
-                let reply = gateway.refund(&paid_ref, *amount_e4).await;
-                if reply.outcome != crate::domain::payment::GatewayOutcome::Approved {
-                    return Err(DomainError::invalid(
-                        "The payment gateway refused the refund; nothing was refunded.",
-                    )
-                    .into());
-                }
-                doc["gateway_transaction_id"] = json!(reply.reference);
+                // The gateway payment this part goes back to, kept for the gateway call
+                // (and a retry of it after a crash).
+                doc[REFUNDED_PAYMENT] = json!(
+                    txs.iter()
+                        .rfind(|t| {
+                            t.status == "ok"
+                                && t.gateway == instrument.provider
+                                && (t.event == "purchase" || t.event == "capture")
+                        })
+                        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t.doc).ok())
+                        .and_then(|d| d["gateway_transaction_id"].as_str().map(str::to_string))
+                        .unwrap_or_default()
+                );
             }
             transactions.push(TransactionRow {
                 id: Uuid::now_v7().to_string(),
@@ -466,39 +469,117 @@ impl Kassa {
             doc,
             transactions,
         };
-        match self.store.record_refund(who.store.id, &refund).await? {
-            RefundOutcome::Done(id) => {
-                let (rows, _) = self
-                    .store
-                    .refunds(
-                        who.store.id,
-                        &RefundFilter {
-                            ids: vec![id],
-                            limit: 1,
-                            ..RefundFilter::default()
-                        },
-                    )
-                    .await?;
-                rows.into_iter()
-                    .next()
-                    .ok_or_else(|| ServiceError::NotFound(format!("Refund {id} does not exist.")))
+        let id = match self.store.claim_refund(who.store.id, &refund).await? {
+            RefundOutcome::Claimed(id) => id,
+            RefundOutcome::NoOrder => {
+                return Err(ServiceError::NotFound(format!(
+                    "Order {order_id} does not exist."
+                )));
             }
-            RefundOutcome::NoOrder => Err(ServiceError::NotFound(format!(
-                "Order {order_id} does not exist."
-            ))),
             RefundOutcome::TooMuch {
                 paid_e4,
                 refunded_e4,
-            } => Err(too_much(total, paid_e4, refunded_e4)),
-            RefundOutcome::InstrumentTooMuch { provider, left_e4 } => Err(DomainError::field(
-                "payments",
-                format!(
-                    "Only {} paid with `{provider}` is left to refund; another refund took the rest.",
-                    Money::from_e4(left_e4).amount()
-                ),
-            )
-            .into()),
+            } => return Err(too_much(total, paid_e4, refunded_e4)),
+            RefundOutcome::InstrumentTooMuch { provider, left_e4 } => {
+                return Err(DomainError::field(
+                    "payments",
+                    format!(
+                        "Only {} paid with `{provider}` is left to refund; another refund took the rest.",
+                        Money::from_e4(left_e4).amount()
+                    ),
+                )
+                .into());
+            }
+        };
+        match self.settle_refund(who.store.id, id).await? {
+            Settled::Done => {}
+            Settled::Declined => {
+                return Err(DomainError::invalid(
+                    "The payment gateway refused the refund; nothing was refunded.",
+                )
+                .into());
+            }
+            Settled::Pending => {
+                return Err(ServiceError::Gateway(format!(
+                    "The payment gateway did not answer. Refund {id} is held as pending (its amount counts as refunded) and Kassa completes it by itself, asking the gateway again under the same idempotency key; do not send it again."
+                )));
+            }
         }
+        let (rows, _) = self
+            .store
+            .refunds(
+                who.store.id,
+                &RefundFilter {
+                    ids: vec![id],
+                    limit: 1,
+                    ..RefundFilter::default()
+                },
+            )
+            .await?;
+        rows.into_iter()
+            .next()
+            .ok_or_else(|| ServiceError::NotFound(format!("Refund {id} does not exist.")))
+    }
+
+    /// Asks the gateway for a pending refund's gateway part (the planned transaction's
+    /// id is the idempotency key, so asking again after a crash or a lost answer refunds
+    /// once) and completes the refund, or releases its claim on a definite decline.
+    async fn settle_refund(&self, store_id: i64, refund_id: i64) -> ServiceResult<Settled> {
+        let Some((_, mut transactions)) = self.store.pending_refund(store_id, refund_id).await?
+        else {
+            // Completed or released meanwhile (by another node or recovery).
+            return Ok(Settled::Done);
+        };
+        let gateway = self.gateway_for(store_id);
+        for t in transactions.iter_mut() {
+            let mut doc: serde_json::Value = serde_json::from_str(&t.doc).unwrap_or_default();
+            let Some(payment) = doc[REFUNDED_PAYMENT].as_str().map(str::to_string) else {
+                continue;
+            };
+            let reply = gateway.refund(&payment, t.amount_e4, &t.id).await;
+            match reply.outcome {
+                GatewayOutcome::Approved => {
+                    doc["gateway_transaction_id"] = json!(reply.reference);
+                    t.doc = doc.to_string();
+                }
+                GatewayOutcome::Declined | GatewayOutcome::InsufficientFunds => {
+                    self.store
+                        .release_refund(store_id, refund_id, self.now())
+                        .await?;
+                    return Ok(Settled::Declined);
+                }
+                GatewayOutcome::GatewayError => {
+                    tracing::warn!(
+                        store_id,
+                        refund_id,
+                        "payment gateway did not answer a refund; it stays pending"
+                    );
+                    return Ok(Settled::Pending);
+                }
+            }
+        }
+        self.store
+            .complete_refund(store_id, refund_id, &transactions, self.now())
+            .await?;
+        Ok(Settled::Done)
+    }
+
+    /// Completes (or releases) refunds left pending by a crash or a gateway that did not
+    /// answer, claimed at least `older_than_secs` ago; returns how many were settled.
+    /// Safe beside live requests and on several nodes: the gateway call is idempotent by
+    /// key and completion is conditional on the refund still being pending.
+    pub async fn finish_pending_refunds(&self, older_than_secs: i64) -> ServiceResult<usize> {
+        let pending = self
+            .store
+            .pending_refunds(self.now() - older_than_secs, 500)
+            .await?;
+        let mut settled = 0;
+        for (store_id, refund_id) in pending {
+            if self.settle_refund(store_id, refund_id).await? != Settled::Pending {
+                settled += 1;
+            }
+        }
+        Ok(settled)
     }
 
     /// Refunds matching a filter (store-wide, or one order's).
@@ -532,6 +613,18 @@ impl Kassa {
             .await?;
         Ok(rows)
     }
+}
+
+/// The key of a refund transaction's document naming the gateway payment it refunds.
+const REFUNDED_PAYMENT: &str = "refunded_payment_reference";
+
+/// Where a pending refund stands after asking the gateway.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Settled {
+    Done,
+    Declined,
+    /// The gateway did not answer; the refund stays pending for recovery.
+    Pending,
 }
 
 /// Why a refund is refused: it is more than is left to refund.

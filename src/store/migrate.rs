@@ -96,6 +96,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0014_shopper_sessions.sql"),
         postgres: include_str!("../../migrations/postgres/0014_shopper_sessions.sql"),
     },
+    Migration {
+        version: 15,
+        name: "0015_pending_refunds",
+        sqlite: include_str!("../../migrations/sqlite/0015_pending_refunds.sql"),
+        postgres: include_str!("../../migrations/postgres/0015_pending_refunds.sql"),
+    },
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS kassa_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";

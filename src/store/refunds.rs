@@ -1,7 +1,12 @@
-//! Order refunds. A refund is one transaction: the order row is locked first (a no-op
-//! UPDATE), its paid and refunded amounts read, the refund checked against them, and
-//! then the refund, its transaction row, the order's new refunded amount and status and
-//! the `store/order/refund/created` event are written together. Concurrent refunds for
+//! Order refunds, in two steps around the gateway call so that a crash between the
+//! gateway refunding and the database recording it can neither lose the refund nor
+//! invite a second one. The claim is one transaction: the order row is locked first (a
+//! no-op UPDATE), its paid and refunded amounts read, the refund checked against them
+//! (pending claims included), the order's refunded amount raised and the refund kept as
+//! `pending` with its planned transactions. The gateway is then asked with the planned
+//! transaction's id as idempotency key, and the completion writes the transactions, the
+//! status and the `store/order/refund/created` event together; a pending refund left by
+//! a crash is completed later with the same key (see `service::orders_v3`). Concurrent refunds for
 //! one order therefore queue on the order row (PostgreSQL's row lock, SQLite's single
 //! writer) and the sum refunded never exceeds what was paid, in all and per instrument.
 //! Money refunded to a gift certificate or to store credit is credited back to it in the
@@ -48,16 +53,17 @@ pub struct NewRefund {
     pub now: i64,
     /// The refund document without `id` (filled in here).
     pub doc: serde_json::Value,
-    /// The refund's transactions (event `refund`), one per instrument refunded to;
-    /// `gift_certificate` and `store_credit` ones are credited back to the balance.
+    /// The refund's planned transactions (event `refund`), one per instrument refunded
+    /// to; `gift_certificate` and `store_credit` ones are credited back to the balance
+    /// when the refund completes.
     pub transactions: Vec<TransactionRow>,
 }
 
 /// How a refund went.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RefundOutcome {
-    /// Recorded, with this refund id.
-    Done(i64),
+    /// Claimed (pending), with this refund id.
+    Claimed(i64),
     NoOrder,
     /// More than is left to refund: (paid, already refunded), ten-thousandths.
     TooMuch {
@@ -93,7 +99,12 @@ pub struct RefundFilter {
 }
 
 impl Store {
-    pub async fn record_refund(&self, store_id: i64, r: &NewRefund) -> StoreResult<RefundOutcome> {
+    /// Claims a refund: checks it against what is left to refund (in all and per
+    /// instrument, counting other pending claims), adds it to the order's refunded amount
+    /// and keeps it as a `pending` refund holding its planned transactions. Nothing is
+    /// asked of a gateway yet; [`Store::complete_refund`] or [`Store::release_refund`]
+    /// settles the claim once the gateway answered.
+    pub async fn claim_refund(&self, store_id: i64, r: &NewRefund) -> StoreResult<RefundOutcome> {
         Ok(on_pool!(self, write, |p| {
             let mut tx = p.begin().await?;
             let locked = sqlx::query(
@@ -108,9 +119,8 @@ impl Store {
                 tx.rollback().await?;
                 return Ok(RefundOutcome::NoOrder);
             }
-            let (status_id, paid_e4, refunded_e4, customer_id): (i64, i64, i64, i64) =
-                sqlx::query_as(
-                "SELECT status_id, paid_e4, refunded_e4, customer_id FROM orders WHERE store_id = $1 AND id = $2",
+            let (paid_e4, refunded_e4): (i64, i64) = sqlx::query_as(
+                "SELECT paid_e4, refunded_e4 FROM orders WHERE store_id = $1 AND id = $2",
             )
             .bind(store_id)
             .bind(r.order_id)
@@ -133,10 +143,27 @@ impl Store {
             .bind(r.order_id)
             .fetch_all(&mut *tx)
             .await?;
-            let events: Vec<PaymentEvent> = rows
+            let pending: Vec<String> = sqlx::query_scalar(
+                "SELECT doc FROM order_refunds
+                 WHERE store_id = $1 AND order_id = $2 AND state = 'pending'",
+            )
+            .bind(store_id)
+            .bind(r.order_id)
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut events: Vec<PaymentEvent> = rows
                 .iter()
                 .map(|(e, s, g, a, d)| payment_event_of(e, s, g, *a, d))
                 .collect();
+            // Pending claims count as refunded: their gateway call may be under way.
+            for doc in &pending {
+                let doc: serde_json::Value = serde_json::from_str(doc)?;
+                events.extend(
+                    planned_transactions(&doc, r.order_id)
+                        .iter()
+                        .map(payment_event),
+                );
+            }
             let paid = paid_instruments(&events);
             for t in &r.transactions {
                 let part = payment_event(t);
@@ -155,19 +182,13 @@ impl Store {
                     });
                 }
             }
-            let new_status = if refunded_e4 + r.total_e4 == paid_e4 {
-                STATUS_REFUNDED
-            } else {
-                STATUS_PARTIALLY_REFUNDED
-            };
             sqlx::query(
-                "UPDATE orders SET refunded_e4 = refunded_e4 + $3, status_id = $4, date_modified = $5
+                "UPDATE orders SET refunded_e4 = refunded_e4 + $3, date_modified = $4
                  WHERE store_id = $1 AND id = $2",
             )
             .bind(store_id)
             .bind(r.order_id)
             .bind(r.total_e4)
-            .bind(new_status)
             .bind(r.now)
             .execute(&mut *tx)
             .await?;
@@ -182,10 +203,14 @@ impl Store {
             let mut doc = r.doc.clone();
             if let Some(o) = doc.as_object_mut() {
                 o.insert("id".into(), id.into());
+                o.insert(
+                    PLANNED.into(),
+                    r.transactions.iter().map(planned_json).collect(),
+                );
             }
             sqlx::query(
-                "INSERT INTO order_refunds (store_id, id, order_id, total_e4, created_at, doc)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO order_refunds (store_id, id, order_id, total_e4, created_at, doc, state)
+                 VALUES ($1, $2, $3, $4, $5, $6, 'pending')",
             )
             .bind(store_id)
             .bind(id)
@@ -195,8 +220,128 @@ impl Store {
             .bind(doc.to_string())
             .execute(&mut *tx)
             .await?;
-            let mut numbers = Vec::with_capacity(r.transactions.len());
-            for t in &r.transactions {
+            tx.commit().await?;
+            RefundOutcome::Claimed(id)
+        }))
+    }
+
+    /// A pending refund: its order and its planned transactions (in the order they were
+    /// planned). `None` when the refund is not pending (done, released or unknown).
+    pub async fn pending_refund(
+        &self,
+        store_id: i64,
+        refund_id: i64,
+    ) -> StoreResult<Option<(i64, Vec<TransactionRow>)>> {
+        let row: Option<(i64, String)> = on_pool!(self, write, |p| {
+            sqlx::query_as(
+                "SELECT order_id, doc FROM order_refunds
+                 WHERE store_id = $1 AND id = $2 AND state = 'pending'",
+            )
+            .bind(store_id)
+            .bind(refund_id)
+            .fetch_optional(p)
+            .await?
+        });
+        match row {
+            Some((order_id, doc)) => {
+                let doc: serde_json::Value = serde_json::from_str(&doc)?;
+                Ok(Some((order_id, planned_transactions(&doc, order_id))))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Pending refunds claimed at or before `claimed_by` (seconds), every store's:
+    /// (store id, refund id), oldest first.
+    pub async fn pending_refunds(
+        &self,
+        claimed_by: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<(i64, i64)>> {
+        Ok(on_pool!(self, read, |p| {
+            sqlx::query_as(
+                "SELECT store_id, id FROM order_refunds
+                 WHERE state = 'pending' AND created_at <= $1 ORDER BY created_at LIMIT $2",
+            )
+            .bind(claimed_by)
+            .bind(limit)
+            .fetch_all(p)
+            .await?
+        }))
+    }
+
+    /// Completes a pending refund with its transactions as the gateway answered them:
+    /// they are written, stored value is credited back, the order's status moves to
+    /// Refunded or Partially Refunded and the events are queued, in one transaction.
+    /// False (and nothing written) when the refund is no longer pending, so completing
+    /// twice (a node and recovery at once) records it once.
+    pub async fn complete_refund(
+        &self,
+        store_id: i64,
+        refund_id: i64,
+        transactions: &[TransactionRow],
+        now: i64,
+    ) -> StoreResult<bool> {
+        Ok(on_pool!(self, write, |p| {
+            let mut tx = p.begin().await?;
+            let claimed: Option<(i64, String)> = sqlx::query_as(
+                "SELECT order_id, doc FROM order_refunds
+                 WHERE store_id = $1 AND id = $2 AND state = 'pending'",
+            )
+            .bind(store_id)
+            .bind(refund_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((order_id, doc)) = claimed else {
+                tx.rollback().await?;
+                return Ok(false);
+            };
+            let mut doc: serde_json::Value = serde_json::from_str(&doc)?;
+            if let Some(o) = doc.as_object_mut() {
+                o.remove(PLANNED);
+                o.insert(
+                    "transaction_id".into(),
+                    transactions.first().map(|t| t.id.clone()).into(),
+                );
+            }
+            let done = sqlx::query(
+                "UPDATE order_refunds SET state = 'done', doc = $3
+                 WHERE store_id = $1 AND id = $2 AND state = 'pending'",
+            )
+            .bind(store_id)
+            .bind(refund_id)
+            .bind(doc.to_string())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if done != 1 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            let (status_id, paid_e4, refunded_e4, customer_id): (i64, i64, i64, i64) =
+                sqlx::query_as(
+                "SELECT status_id, paid_e4, refunded_e4, customer_id FROM orders WHERE store_id = $1 AND id = $2",
+            )
+            .bind(store_id)
+            .bind(order_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            let new_status = if refunded_e4 >= paid_e4 {
+                STATUS_REFUNDED
+            } else {
+                STATUS_PARTIALLY_REFUNDED
+            };
+            sqlx::query(
+                "UPDATE orders SET status_id = $3, date_modified = $4 WHERE store_id = $1 AND id = $2",
+            )
+            .bind(store_id)
+            .bind(order_id)
+            .bind(new_status)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            let mut numbers = Vec::with_capacity(transactions.len());
+            for t in transactions {
                 numbers.push(insert_transaction!(&mut *tx, store_id, t));
                 let part = payment_event(t);
                 match (t.gateway.as_str(), part.gift_certificate) {
@@ -220,7 +365,7 @@ impl Store {
                         .bind(store_id)
                         .bind(customer_id)
                         .bind(t.amount_e4)
-                        .bind(r.now)
+                        .bind(now)
                         .execute(&mut *tx)
                         .await?;
                     }
@@ -231,26 +376,67 @@ impl Store {
             if new_status != status_id {
                 events.push(OutboxEvent::new(
                     "store/order/statusUpdated",
-                    r.order_id,
-                    json!({"type": "order", "id": r.order_id,
+                    order_id,
+                    json!({"type": "order", "id": order_id,
                            "status": {"previous_status_id": status_id, "new_status_id": new_status}}),
                 ));
             }
             events.push(OutboxEvent::new(
                 "store/order/refund/created",
-                r.order_id,
-                json!({"type": "order", "id": r.order_id, "refund": {"id": id}}),
+                order_id,
+                json!({"type": "order", "id": order_id, "refund": {"id": refund_id}}),
             ));
             for number in numbers {
                 events.push(OutboxEvent::new(
                     "store/order/transaction/created",
-                    r.order_id,
-                    json!({"type": "order", "id": r.order_id, "transaction": {"id": number}}),
+                    order_id,
+                    json!({"type": "order", "id": order_id, "transaction": {"id": number}}),
                 ));
             }
-            insert_outbox!(tx, store_id, r.now, &events);
+            insert_outbox!(tx, store_id, now, &events);
             tx.commit().await?;
-            RefundOutcome::Done(id)
+            true
+        }))
+    }
+
+    /// Gives a pending refund's claim back after the gateway declined it: the refund is
+    /// deleted and its amount no longer counts as refunded. False when it is not pending.
+    pub async fn release_refund(
+        &self,
+        store_id: i64,
+        refund_id: i64,
+        now: i64,
+    ) -> StoreResult<bool> {
+        Ok(on_pool!(self, write, |p| {
+            let mut tx = p.begin().await?;
+            let claimed: Option<(i64, i64)> = sqlx::query_as(
+                "DELETE FROM order_refunds WHERE store_id = $1 AND id = $2 AND state = 'pending'
+                 RETURNING order_id, total_e4",
+            )
+            .bind(store_id)
+            .bind(refund_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((order_id, total_e4)) = claimed else {
+                tx.rollback().await?;
+                return Ok(false);
+            };
+            // An order another refund completed as Refunded while this claim was counted
+            // is only partially refunded once the claim is given back.
+            sqlx::query(
+                "UPDATE orders SET refunded_e4 = refunded_e4 - $3, date_modified = $4,
+                        status_id = CASE WHEN status_id = 4 AND refunded_e4 - $3 < paid_e4
+                                         THEN 14 ELSE status_id END
+                 WHERE store_id = $1 AND id = $2",
+            )
+            .bind(store_id)
+            .bind(order_id)
+            .bind(total_e4)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            true
         }))
     }
 
@@ -319,4 +505,37 @@ fn list_param(ids: &[i64]) -> String {
         let joined: Vec<String> = ids.iter().map(i64::to_string).collect();
         format!(",{},", joined.join(","))
     }
+}
+
+/// The refund document's key for the transactions a pending refund will write.
+const PLANNED: &str = "pending_transactions";
+
+fn planned_json(t: &TransactionRow) -> serde_json::Value {
+    json!({"id": t.id, "event": t.event, "status": t.status, "amount_e4": t.amount_e4,
+           "currency_code": t.currency_code, "gateway": t.gateway,
+           "created_at": t.created_at, "doc": t.doc})
+}
+
+/// The transactions a pending refund's document plans.
+fn planned_transactions(doc: &serde_json::Value, order_id: i64) -> Vec<TransactionRow> {
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    doc[PLANNED]
+        .as_array()
+        .map(|ts| {
+            ts.iter()
+                .map(|t| TransactionRow {
+                    id: text(&t["id"]),
+                    number: 0,
+                    order_id,
+                    event: text(&t["event"]),
+                    status: text(&t["status"]),
+                    amount_e4: t["amount_e4"].as_i64().unwrap_or(0),
+                    currency_code: text(&t["currency_code"]),
+                    gateway: text(&t["gateway"]),
+                    created_at: t["created_at"].as_i64().unwrap_or(0),
+                    doc: text(&t["doc"]),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }

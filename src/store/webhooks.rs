@@ -527,11 +527,15 @@ impl Store {
         })
     }
 
-    /// Deliveries of a hook, oldest first: (seq, state, attempts), for tests and operators.
-    pub async fn webhook_delivery_states(&self, hook_id: i64) -> StoreResult<Vec<(i64, i64, i64)>> {
+    /// Deliveries of a hook, oldest first: (seq, state, attempts, last error), for tests
+    /// and operators.
+    pub async fn webhook_delivery_states(
+        &self,
+        hook_id: i64,
+    ) -> StoreResult<Vec<(i64, i64, i64, String)>> {
         on_pool!(self, read, |p| {
             Ok(sqlx::query_as(
-                "SELECT seq, state, attempts FROM webhook_deliveries WHERE hook_id = $1 ORDER BY seq",
+                "SELECT seq, state, attempts, last_error FROM webhook_deliveries WHERE hook_id = $1 ORDER BY seq",
             )
             .bind(hook_id)
             .fetch_all(p)

@@ -56,7 +56,8 @@ pub struct AppOptions {
     pub request_timeout: Option<std::time::Duration>,
 }
 
-/// A dispatcher configuration fast enough for tests: 20 ms polls, retries from 50 ms.
+/// A dispatcher configuration fast enough for tests: 20 ms polls, retries from 50 ms,
+/// private destinations allowed.
 pub fn fast_dispatcher() -> kassa::dispatcher::DispatcherConfig {
     kassa::dispatcher::DispatcherConfig {
         poll: std::time::Duration::from_millis(20),
@@ -64,6 +65,8 @@ pub fn fast_dispatcher() -> kassa::dispatcher::DispatcherConfig {
         max_attempts: 20,
         timeout: std::time::Duration::from_secs(5),
         batch: 100,
+        // Test receivers listen on 127.0.0.1.
+        private_destinations: true,
     }
 }
 
@@ -106,7 +109,7 @@ impl Reply {
 
 static PG_NOTICE: Once = Once::new();
 
-fn notice(msg: &str) {
+pub fn notice(msg: &str) {
     // Written past the test harness's capture so a plain `cargo test` shows it.
     let _ = writeln!(std::io::stderr(), "\n*** {msg} ***\n");
 }
