@@ -336,14 +336,12 @@ pub fn document(spec: &mut utoipa::openapi::OpenApi) {
                 for content in response.content.values_mut() {
                     let RefOr::T(content) = content else { continue };
                     match &content.schema {
-                        Some(schema) if is_error_schema(schema) => {
-                            if shape != ErrorShape::V3 {
-                                *content = shape.content();
-                            }
+                        Some(schema) if is_error_schema(schema) && shape != ErrorShape::V3 => {
+                            *content = shape.content();
                         }
                         // A status the handler answers with its own body (a batch's
                         // per-item report) that the layers also answer with an error.
-                        Some(schema) if statuses.contains(status) => {
+                        Some(schema) if !is_error_schema(schema) && statuses.contains(status) => {
                             let either = OneOfBuilder::new()
                                 .item(schema.clone())
                                 .item(shape.schema())
