@@ -206,3 +206,204 @@ pub async fn plain_rejections_as_v3(res: Response) -> Response {
         Err(res) => res,
     }
 }
+
+/// The API shape a path answers errors in, by the same test as the layers that shape
+/// them (`limits::refuse`, `rate_limit::limit`, `storefront::guard`).
+#[derive(Clone, Copy, PartialEq)]
+enum ErrorShape {
+    V3,
+    V2,
+    Storefront,
+}
+
+impl ErrorShape {
+    fn of(path: &str) -> Self {
+        if super::storefront::SHOPPER_PATH_PREFIXES
+            .iter()
+            .any(|p| path.starts_with(p))
+        {
+            ErrorShape::Storefront
+        } else if path.contains("/v2/") {
+            ErrorShape::V2
+        } else {
+            ErrorShape::V3
+        }
+    }
+
+    fn content(self) -> utoipa::openapi::Content {
+        utoipa::openapi::ContentBuilder::new()
+            .schema(Some(self.schema()))
+            .build()
+    }
+
+    fn schema(self) -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, Ref};
+        match self {
+            ErrorShape::V3 => Ref::from_schema_name("ErrorBody").into(),
+            ErrorShape::V2 => ArrayBuilder::new()
+                .items(Ref::from_schema_name("V2ErrorItem"))
+                .build()
+                .into(),
+            ErrorShape::Storefront => Ref::from_schema_name("StorefrontErrorBody").into(),
+        }
+    }
+}
+
+/// Documents on every operation the error answers it can get from the layers and
+/// extractors every request passes (auth, scopes, rate limits, size and time limits,
+/// unreadable bodies and ids), in the error shape of its API, and puts error bodies
+/// that handlers declared as [`ErrorBody`] into that shape (the storefront and V2
+/// reshape every error on the way out).
+pub fn document(spec: &mut utoipa::openapi::OpenApi) {
+    use super::storefront::{StorefrontErrorBody, StorefrontErrorItem};
+    use super::v2::V2ErrorItem;
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::schema::OneOfBuilder;
+    use utoipa::openapi::{RefOr, ResponseBuilder};
+    use utoipa::{PartialSchema, ToSchema};
+
+    let components = spec.components.get_or_insert_with(Default::default);
+    for (name, schema) in [
+        (StorefrontErrorBody::name(), StorefrontErrorBody::schema()),
+        (StorefrontErrorItem::name(), StorefrontErrorItem::schema()),
+        (V2ErrorItem::name(), V2ErrorItem::schema()),
+    ] {
+        components.schemas.insert(name.into_owned(), schema);
+    }
+
+    for (path, item) in spec.paths.paths.iter_mut() {
+        let shape = ErrorShape::of(path);
+        let operations = [
+            (false, item.get.as_mut()),
+            (false, item.head.as_mut()),
+            (true, item.post.as_mut()),
+            (true, item.put.as_mut()),
+            (true, item.patch.as_mut()),
+            (true, item.delete.as_mut()),
+        ];
+        for (writes, op) in operations {
+            let Some(op) = op else { continue };
+            let params: Vec<_> = op
+                .parameters
+                .iter()
+                .flatten()
+                .filter_map(|p| match p {
+                    RefOr::T(p) => Some(p),
+                    RefOr::Ref(_) => None,
+                })
+                .collect();
+            let has_ids = params
+                .iter()
+                .any(|p| p.parameter_in == ParameterIn::Path && p.name != "store_hash");
+            let has_query = params.iter().any(|p| p.parameter_in == ParameterIn::Query);
+            let has_body = op.request_body.is_some();
+
+            let idempotent = params
+                .iter()
+                .any(|p| p.parameter_in == ParameterIn::Header && p.name == "Idempotency-Key");
+
+            let mut common: Vec<(u16, &str)> = vec![(
+                431,
+                "The request headers together are larger than this API accepts.",
+            )];
+            if shape == ErrorShape::Storefront {
+                common.push((404, "No storefront is served at this address, or the shopper has no such cart, checkout or order."));
+                if writes {
+                    common.push((403, "The request came from an origin this storefront does not allow, or lacks the session's CSRF token (`X-XSRF-TOKEN`)."));
+                }
+            } else if path.starts_with("/stores/") {
+                common.push((401, "Missing or unknown `X-Auth-Token` for this store."));
+                common.push((403, "The API account lacks the scope this operation needs."));
+                common.push((
+                    429,
+                    "The client is over its rate-limit quota; retry after `Retry-After` seconds.",
+                ));
+            }
+            if has_ids {
+                common.push((400, "An id in the path is not of the expected form."));
+                common.push((404, "No such resource in this store."));
+            }
+            if has_query {
+                common.push((422, "A query parameter is not of the expected form."));
+            }
+            if has_body {
+                common.push((
+                    400,
+                    "The request body is not valid JSON, could not be read, or nests too deeply.",
+                ));
+                common.push((408, "The request body did not arrive in time."));
+                common.push((413, "The request body is larger than this API accepts."));
+                if shape != ErrorShape::V2 {
+                    // V2 reports invalid fields as 400.
+                    common.push((422, "A field of the request body is missing or invalid."));
+                }
+            }
+            if idempotent {
+                common.push((400, "The `Idempotency-Key` header is not one value of 1 to 255 printable ASCII characters."));
+                common.push((409, "A request with this `Idempotency-Key` is still being processed; retry after `Retry-After` seconds."));
+                common.push((
+                    422,
+                    "This `Idempotency-Key` was already used with a different request.",
+                ));
+            }
+
+            let statuses: Vec<String> = common.iter().map(|(s, _)| s.to_string()).collect();
+            for (status, response) in op.responses.responses.iter_mut() {
+                let RefOr::T(response) = response else {
+                    continue;
+                };
+                if !status.starts_with('4') {
+                    continue;
+                }
+                for content in response.content.values_mut() {
+                    let RefOr::T(content) = content else { continue };
+                    match &content.schema {
+                        Some(schema) if is_error_schema(schema) && shape != ErrorShape::V3 => {
+                            *content = shape.content();
+                        }
+                        // A status the handler answers with its own body (a batch's
+                        // per-item report) that the layers also answer with an error.
+                        Some(schema) if !is_error_schema(schema) && statuses.contains(status) => {
+                            let either = OneOfBuilder::new()
+                                .item(schema.clone())
+                                .item(shape.schema())
+                                .build();
+                            content.schema = Some(RefOr::T(utoipa::openapi::Schema::OneOf(either)));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            // One response per status, naming every cause of it.
+            let mut causes: BTreeMap<u16, Vec<&str>> = BTreeMap::new();
+            for (status, cause) in common {
+                causes.entry(status).or_default().push(cause);
+            }
+            for (status, causes) in causes {
+                op.responses
+                    .responses
+                    .entry(status.to_string())
+                    .or_insert_with(|| {
+                        ResponseBuilder::new()
+                            .description(causes.join(" "))
+                            .content("application/json", shape.content())
+                            .build()
+                            .into()
+                    });
+            }
+        }
+    }
+}
+
+/// Whether a response schema is one of the error bodies (V3, V2's list, storefront).
+fn is_error_schema(schema: &utoipa::openapi::RefOr<utoipa::openapi::Schema>) -> bool {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::{ArrayItems, Schema};
+    let named = |r: &RefOr<Schema>, names: &[&str]| matches!(r, RefOr::Ref(r) if names.iter().any(|n| r.ref_location.ends_with(&format!("/{n}"))));
+    match schema {
+        RefOr::T(Schema::Array(a)) => {
+            matches!(&a.items, ArrayItems::RefOrSchema(item) if named(item, &["V2ErrorItem"]))
+        }
+        r => named(r, &["ErrorBody", "StorefrontErrorBody"]),
+    }
+}

@@ -20,6 +20,7 @@
 //! Requests without the header (and all other methods) pass straight through.
 
 use super::error::ApiError;
+use super::v2::V2Error;
 use super::{AppState, REQUEST_TIMEOUT};
 use crate::service::Kassa;
 use crate::store::idempotency::{ClaimClock, Claimed, SavedResponse};
@@ -66,19 +67,31 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     if req.method() != Method::POST || !req.headers().contains_key(IDEMPOTENCY_KEY) {
         return next.run(req).await;
     }
+    let v2 = req.uri().path().contains("/v2/");
     match run(state, req, next).await {
-        Ok(res) | Err(res) => res,
+        Ok(res) => res,
+        Err(e) if v2 => {
+            // V2 clients read errors as a list.
+            let retry_after = e.retry_after;
+            let mut res = V2Error::new(e.status, e.title).into_response();
+            if let Some(wait) = retry_after {
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(wait.max(1)));
+            }
+            res
+        }
+        Err(e) => e.into_response(),
     }
 }
 
-async fn run(state: AppState, req: Request, next: Next) -> Result<Response, Response> {
-    let key = parse_key(req.headers()).map_err(IntoResponse::into_response)?;
+async fn run(state: AppState, req: Request, next: Next) -> Result<Response, ApiError> {
+    let key = parse_key(req.headers())?;
     let scope = scope_of(&req);
     let (parts, body) = req.into_parts();
     // The body is read here to fingerprint it; the same limit as every endpoint applies.
     let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), &state)
         .await
-        .map_err(|e| super::limits::body_read_error(e).into_response())?;
+        .map_err(super::limits::body_read_error)?;
     let path = parts
         .uri
         .path_and_query()
@@ -97,7 +110,7 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, Resp
         .store
         .claim_idempotency_key(&scope, &key, &print, clock)
         .await
-        .map_err(|e| ApiError::from(crate::service::ServiceError::from(e)).into_response())?;
+        .map_err(|e| ApiError::from(crate::service::ServiceError::from(e)))?;
     let (lock_token, outcome) = match claimed {
         Claimed::Started {
             lock_token,
@@ -110,7 +123,7 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, Resp
                 "A request with this Idempotency-Key is still being processed. Retry after it finishes to receive its response.",
             );
             e.retry_after = Some(1);
-            return Err(e.into_response());
+            return Err(e);
         }
         Claimed::Mismatch => {
             let mut e = ApiError::new(
@@ -121,7 +134,7 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, Resp
                 "Idempotency-Key".into(),
                 "The key is bound to the first request sent with it for 24 hours.".into(),
             );
-            return Err(e.into_response());
+            return Err(e);
         }
     };
 
@@ -151,8 +164,7 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, Resp
             Err(ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "An unexpected error occurred.",
-            )
-            .into_response())
+            ))
         }
     }
 }

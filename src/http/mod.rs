@@ -175,6 +175,7 @@ pub fn app(state: AppState) -> Router {
         .merge(storefront::router())
         .split_for_parts();
     idempotency::document(&mut spec);
+    error::document(&mut spec);
     let spec = std::sync::Arc::new(spec);
     let request_id = HeaderName::from_static("x-request-id");
     Router::new()

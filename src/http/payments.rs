@@ -167,7 +167,7 @@ pub struct PaymentResult {
 /// Payment methods that can pay an order awaiting payment.
 #[utoipa::path(get, path = "/stores/{store_hash}/v3/payments/methods", tag = "Payments", operation_id = "getPaymentMethods",
     params(("store_hash" = String, Path), MethodsQuery),
-    responses((status = 200, body = inline(Envelope<Vec<PaymentMethodWire>>)), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = inline(Envelope<Vec<PaymentMethodWire>>)), (status = 400, description = "`order_id` is not a whole number.", body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn get_payment_methods(
     State(state): State<AppState>,
     Auth(who): Auth,

@@ -162,7 +162,7 @@ pub struct ZonePriceDisplayWire {
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
-pub struct ZoneLocationWire {
+pub struct TaxZoneLocationWire {
     /// ISO 3166-1 alpha-2.
     pub country_code: String,
     #[serde(default)]
@@ -174,7 +174,7 @@ pub struct ZoneLocationWire {
 
 #[derive(Serialize, ToSchema)]
 pub struct ShopperTargetWire {
-    pub locations: Vec<ZoneLocationWire>,
+    pub locations: Vec<TaxZoneLocationWire>,
     pub customer_groups: Vec<i64>,
 }
 
@@ -203,7 +203,7 @@ fn zone_wire(z: TaxZone) -> TaxZoneWire {
                 .shopper_target_settings
                 .locations
                 .into_iter()
-                .map(|l| ZoneLocationWire {
+                .map(|l| TaxZoneLocationWire {
                     country_code: l.country_code,
                     subdivision_codes: l.subdivision_codes,
                     postal_codes: l.postal_codes,
@@ -229,7 +229,7 @@ pub struct ZonePriceDisplayRequest {
 pub struct ShopperTargetRequest {
     /// Required when creating a zone with `shopper_target_settings`.
     #[serde(default)]
-    pub locations: Option<Vec<ZoneLocationWire>>,
+    pub locations: Option<Vec<TaxZoneLocationWire>>,
     #[serde(default)]
     pub customer_groups: Option<Vec<i64>>,
 }

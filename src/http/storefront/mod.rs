@@ -217,21 +217,40 @@ fn forbidden(title: &str) -> Response {
     error_response(StatusCode::FORBIDDEN, title, "")
 }
 
+/// One entry of the storefront error body's `errors` list: the same fields as the body.
+#[derive(Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct StorefrontErrorItem {
+    pub status: u16,
+    pub title: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The fields at fault and why, when the request named any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
 /// The storefront's error body: BigCommerce's `{status, title, type}` with the
 /// `errors` array the storefront specs document.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct StorefrontErrorBody {
+    #[serde(flatten)]
+    pub error: StorefrontErrorItem,
+    pub errors: Vec<StorefrontErrorItem>,
+}
+
 fn error_response(status: StatusCode, title: &str, detail: &str) -> Response {
-    let mut inner =
-        serde_json::json!({"status": status.as_u16(), "title": title, "type": ERROR_TYPE});
-    if !detail.is_empty() {
-        inner["detail"] = detail.into();
-    }
-    let mut body = inner.clone();
-    body["errors"] = serde_json::json!([inner]);
-    let mut res = (status, body.to_string()).into_response();
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    let error = StorefrontErrorItem {
+        status: status.as_u16(),
+        title: title.to_string(),
+        kind: ERROR_TYPE,
+        detail: (!detail.is_empty()).then(|| detail.to_string()),
+    };
+    let body = StorefrontErrorBody {
+        errors: vec![error.clone()],
+        error,
+    };
+    let mut res = super::wire::json_response(&body);
+    *res.status_mut() = status;
     res
 }
 
