@@ -411,7 +411,7 @@ pub struct PlaceOrderRequest {
 /// answer's `token` header is the payment access token for the card payment.
 #[utoipa::path(post, path = "/internalapi/v1/checkout/order", tag = "Checkout SDK", operation_id = "sdkPlaceOrder",
     request_body = PlaceOrderRequest,
-    responses((status = 201, body = Object), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = Object), (status = 404, body = ErrorBody), (status = 409, body = SdkOrderErrorBody), (status = 422, body = SdkOrderErrorBody)))]
 async fn place_order(
     State(state): State<AppState>,
     shopper: Shopper,
@@ -506,6 +506,34 @@ fn refusal_type(why: Refusal) -> &'static str {
     }
 }
 
+/// How a refused order reads (see `sdk_order_error`).
+#[derive(serde::Serialize, ToSchema)]
+pub struct SdkOrderErrorBody {
+    pub status: u16,
+    pub title: String,
+    /// The code the SDK acts on: `empty_cart`, `missing_shipping_method`,
+    /// `invalid_shipping_address`, `stock_too_low`, `cart_has_changed`, or the error's kind.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub detail: String,
+    pub errors: Vec<String>,
+}
+
+/// How a refused card payment reads (see `bigpay_error`).
+#[derive(serde::Serialize, ToSchema)]
+pub struct BigpayErrorBody {
+    /// Always `error`.
+    pub status: String,
+    pub errors: Vec<BigpayErrorItem>,
+}
+
+#[derive(serde::Serialize, ToSchema)]
+pub struct BigpayErrorItem {
+    /// `transaction_declined`, `invalid_token`, `invalid_request`, or a refusal's code.
+    pub code: String,
+    pub message: String,
+}
+
 /// A refused order in the shape of BigCommerce's internal API, which the SDK reads:
 /// `type` is the code it acts on, `errors` the messages (strings) it shows, joined.
 fn sdk_order_error(kind: &str, api: ApiError) -> Response {
@@ -533,7 +561,9 @@ fn bigpay_error(code: &str, api: ApiError) -> Response {
 /// left to pay.
 #[utoipa::path(post, path = "/api/public/v1/orders/payments", tag = "Checkout SDK", operation_id = "sdkPayOrder",
     request_body = BigpayRequest,
-    responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Object), (status = 400, body = BigpayErrorBody), (status = 401, body = BigpayErrorBody),
+        (status = 404, body = BigpayErrorBody), (status = 409, body = BigpayErrorBody), (status = 422, body = BigpayErrorBody),
+        (status = 429, body = BigpayErrorBody)))]
 async fn pay_order(
     State(state): State<AppState>,
     headers: HeaderMap,
