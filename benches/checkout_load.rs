@@ -954,6 +954,10 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(500)).await;
         idle_kib = nodes.iter().map(|n| n.memory_kib().0).collect();
     }
+    let fsync = match &db {
+        Some(FreshDatabase::Sqlite { dir, .. }) => Some(probe_fsync(dir.clone()).await),
+        _ => None,
+    };
     let urls = match &opts.url {
         Some(u) => vec![u.clone()],
         None => nodes.iter().map(|n| n.url.clone()).collect(),
@@ -987,7 +991,8 @@ async fn main() {
     let max_rate = full.measured_checkouts as f64 / full_secs;
     let peak_kib: Vec<u64> = nodes.iter().map(|n| n.memory_kib().1).collect();
 
-    // (2) half load, open loop.
+    // (2) half load, open loop, with the SQLite writer's histograms over just this phase.
+    let writer_before = writer_histograms(&probe, &target).await;
     let half = if opts.half_seconds > 0.0 && max_rate > 0.0 {
         let every = Duration::from_secs_f64(opts.shoppers as f64 / (max_rate / 2.0));
         Some(
@@ -1003,6 +1008,10 @@ async fn main() {
         )
     } else {
         None
+    };
+    let half_writer = match (writer_before, writer_histograms(&probe, &target).await) {
+        (Some(before), Some(after)) if half.is_some() => Some(after.since(&before)),
+        _ => None,
     };
 
     // (3) GET checkout against the baseline.
@@ -1101,6 +1110,8 @@ async fn main() {
         full: &full,
         full_secs,
         half: half.as_ref(),
+        half_writer: half_writer.as_ref(),
+        fsync: fsync.as_deref(),
         get: &get,
         baseline: &baseline,
         body_len,
@@ -1125,6 +1136,130 @@ async fn main() {
     }
 }
 
+/// How long `fdatasync` takes on the database's disk: the floor under every durable write.
+/// Sorted microseconds.
+async fn probe_fsync(dir: std::path::PathBuf) -> Vec<u32> {
+    tokio::task::spawn_blocking(move || {
+        use std::io::{Seek, SeekFrom, Write};
+        let path = dir.join("fsync-probe.bin");
+        let mut file = std::fs::File::create(&path).expect("create the fsync probe file");
+        let block = [0x5au8; 8192];
+        let mut took = Vec::with_capacity(FSYNC_SAMPLES);
+        for i in 0..FSYNC_SAMPLES {
+            file.seek(SeekFrom::Start((i % 64) as u64 * 8192))
+                .expect("seek the probe file");
+            file.write_all(&block).expect("write the probe file");
+            let t = Instant::now();
+            file.sync_data().expect("fdatasync the probe file");
+            took.push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
+        }
+        drop(file);
+        let _ = std::fs::remove_file(&path);
+        took.sort_unstable();
+        took
+    })
+    .await
+    .expect("the fsync probe")
+}
+
+const FSYNC_SAMPLES: usize = 1000;
+
+/// One `/metrics` histogram: cumulative counts per upper bound (seconds), then the count.
+#[derive(Clone, Debug, Default)]
+struct Histogram {
+    buckets: Vec<(f64, u64)>,
+    count: u64,
+    sum_seconds: f64,
+}
+
+impl Histogram {
+    fn parse(text: &str, name: &str) -> Option<Histogram> {
+        let mut h = Histogram::default();
+        let bucket = format!("{name}_bucket{{le=\"");
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix(&bucket) {
+                let (le, value) = rest.split_once("\"} ")?;
+                if le != "+Inf" {
+                    h.buckets.push((le.parse().ok()?, value.trim().parse().ok()?));
+                }
+            } else if let Some(v) = line.strip_prefix(&format!("{name}_count ")) {
+                h.count = v.trim().parse().ok()?;
+            } else if let Some(v) = line.strip_prefix(&format!("{name}_sum ")) {
+                h.sum_seconds = v.trim().parse().ok()?;
+            }
+        }
+        (!h.buckets.is_empty()).then_some(h)
+    }
+
+    fn since(&self, before: &Histogram) -> Histogram {
+        Histogram {
+            buckets: self
+                .buckets
+                .iter()
+                .zip(&before.buckets)
+                .map(|((le, a), (_, b))| (*le, a.saturating_sub(*b)))
+                .collect(),
+            count: self.count.saturating_sub(before.count),
+            sum_seconds: self.sum_seconds - before.sum_seconds,
+        }
+    }
+
+    /// The upper bound of the bucket holding quantile `q`, in µs (past the last bound: u32::MAX).
+    fn quantile_us(&self, q: f64) -> u32 {
+        let want = (q * self.count as f64).ceil() as u64;
+        self.buckets
+            .iter()
+            .find(|(_, c)| *c >= want.max(1))
+            .map(|(le, _)| (le * 1e6).round() as u32)
+            .unwrap_or(u32::MAX)
+    }
+
+    fn mean_us(&self) -> u32 {
+        (self.sum_seconds * 1e6 / self.count.max(1) as f64).round() as u32
+    }
+}
+
+/// The SQLite writer's histograms (absent on PostgreSQL).
+struct WriterHistograms {
+    lease_wait: Histogram,
+    commit_wait: Histogram,
+    commit: Histogram,
+    jobs: u64,
+}
+
+impl WriterHistograms {
+    fn since(&self, before: &WriterHistograms) -> WriterHistograms {
+        WriterHistograms {
+            lease_wait: self.lease_wait.since(&before.lease_wait),
+            commit_wait: self.commit_wait.since(&before.commit_wait),
+            commit: self.commit.since(&before.commit),
+            jobs: self.jobs.saturating_sub(before.jobs),
+        }
+    }
+}
+
+async fn writer_histograms(http: &reqwest::Client, target: &Target) -> Option<WriterHistograms> {
+    let text = http
+        .get(format!("{}/metrics", target.node(0, 0)))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    Some(WriterHistograms {
+        lease_wait: Histogram::parse(&text, "kassa_sqlite_write_lease_wait_seconds")?,
+        commit_wait: Histogram::parse(&text, "kassa_sqlite_write_commit_wait_seconds")?,
+        commit: Histogram::parse(&text, "kassa_sqlite_commit_duration_seconds")?,
+        jobs: text.lines().find_map(|l| {
+            l.strip_prefix("kassa_sqlite_commit_batch_jobs_sum ")?
+                .trim()
+                .parse()
+                .ok()
+        })?,
+    })
+}
+
 struct Report<'a> {
     backend: &'a str,
     opts: &'a Options,
@@ -1136,6 +1271,8 @@ struct Report<'a> {
     full: &'a FlowResult,
     full_secs: f64,
     half: Option<&'a (FlowResult, f64)>,
+    half_writer: Option<&'a WriterHistograms>,
+    fsync: Option<&'a [u32]>,
     get: &'a GetResult,
     baseline: &'a GetResult,
     body_len: usize,
@@ -1207,6 +1344,45 @@ impl Report<'_> {
                 rate / 2.0,
                 h.measured_checkouts as f64 / secs,
                 h.failures
+            );
+        }
+        if let Some(w) = self.half_writer {
+            let _ = writeln!(
+                out,
+                "\nSQLite writer during the half load (from `/metrics`; a quantile is the upper bound of its bucket):\n\n\
+                 | writer figure | count | p50 ≤ | p90 ≤ | p99 ≤ | mean |\n|---|---:|---:|---:|---:|---:|"
+            );
+            for (name, h) in [
+                ("wait for the write connection", &w.lease_wait),
+                ("wait for the batch's COMMIT", &w.commit_wait),
+                ("COMMIT (with its fsync)", &w.commit),
+            ] {
+                let _ = writeln!(
+                    out,
+                    "| {name} | {} | {} | {} | {} | {} |",
+                    h.count,
+                    ms(h.quantile_us(0.5)),
+                    ms(h.quantile_us(0.9)),
+                    ms(h.quantile_us(0.99)),
+                    ms(h.mean_us()),
+                );
+            }
+            let _ = writeln!(
+                out,
+                "\n{:.1} write transactions per batch.",
+                w.jobs as f64 / w.commit.count.max(1) as f64
+            );
+        }
+        if let Some(f) = self.fsync {
+            let _ = writeln!(
+                out,
+                "\nThe database's disk, before the load: `fdatasync` of an 8 KiB write in the database's directory, {} samples: p50 {}, p90 {}, p99 {}, p99.9 {}, max {}.",
+                f.len(),
+                ms(percentile(f, 0.5)),
+                ms(percentile(f, 0.9)),
+                ms(percentile(f, 0.99)),
+                ms(percentile(f, 0.999)),
+                ms(f.last().copied().unwrap_or(0)),
             );
         }
         let g = self.get;

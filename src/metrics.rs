@@ -4,7 +4,7 @@
 //! SQLite writer's commit batches.
 //! Lock-free on the request path: one read lock to find a route's histogram, atomics after.
 
-use crate::store::group_commit::{BatchFigures, COMMIT_BOUNDS_US, JOB_BOUNDS};
+use crate::store::group_commit::{BatchFigures, DURATION_BOUNDS_US, DurationHistogram, JOB_BOUNDS};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -267,26 +267,46 @@ fn render_commits(out: &mut String, c: &BatchFigures) {
         out,
         "kassa_sqlite_commit_batch_jobs_bucket{{le=\"+Inf\"}} {batches}\n\
          kassa_sqlite_commit_batch_jobs_sum {}\n\
-         kassa_sqlite_commit_batch_jobs_count {batches}\n\
-         # HELP kassa_sqlite_commit_duration_seconds Time the batch COMMIT (and its fsync) took.\n\
-         # TYPE kassa_sqlite_commit_duration_seconds histogram",
+         kassa_sqlite_commit_batch_jobs_count {batches}",
         load(&c.jobs),
     );
+    render_durations(
+        out,
+        "kassa_sqlite_commit_duration_seconds",
+        "Time a batch's COMMIT (and its fsync) took.",
+        &c.commit,
+    );
+    render_durations(
+        out,
+        "kassa_sqlite_write_lease_wait_seconds",
+        "Time a write transaction waited for the write connection (behind the batch running or committing).",
+        &c.lease_wait,
+    );
+    render_durations(
+        out,
+        "kassa_sqlite_write_commit_wait_seconds",
+        "Time from a write transaction's commit() to its batch's COMMIT returning.",
+        &c.commit_wait,
+    );
+}
+
+fn render_durations(out: &mut String, name: &str, help: &str, h: &DurationHistogram) {
+    let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
     let mut cumulative = 0;
-    for (i, bound) in COMMIT_BOUNDS_US.iter().enumerate() {
-        cumulative += load(&c.commit_buckets[i]);
+    for (i, bound) in DURATION_BOUNDS_US.iter().enumerate() {
+        cumulative += load(&h.buckets[i]);
         let _ = writeln!(
             out,
-            "kassa_sqlite_commit_duration_seconds_bucket{{le=\"{}\"}} {cumulative}",
+            "{name}_bucket{{le=\"{}\"}} {cumulative}",
             *bound as f64 / 1e6
         );
     }
+    let count = load(&h.count);
     let _ = writeln!(
         out,
-        "kassa_sqlite_commit_duration_seconds_bucket{{le=\"+Inf\"}} {batches}\n\
-         kassa_sqlite_commit_duration_seconds_sum {}\n\
-         kassa_sqlite_commit_duration_seconds_count {batches}",
-        load(&c.commit_us) as f64 / 1e6
+        "{name}_bucket{{le=\"+Inf\"}} {count}\n{name}_sum {}\n{name}_count {count}",
+        load(&h.sum_us) as f64 / 1e6
     );
 }
 

@@ -91,6 +91,14 @@ async fn concurrent_orders_all_commit_and_a_refused_one_leaves_nothing(app: Test
         );
         // At least the 13 orders were committed jobs.
         assert!(figure("kassa_sqlite_commit_batch_jobs_sum") >= 13);
+        // Every committed job waited once for the connection and once for its COMMIT.
+        assert!(figure("kassa_sqlite_write_lease_wait_seconds_count") >= 13);
+        assert!(figure("kassa_sqlite_write_commit_wait_seconds_count") >= 13);
+        assert_eq!(
+            figure("kassa_sqlite_commit_duration_seconds_count"),
+            figure("kassa_sqlite_commit_batches_total{outcome=\"committed\"}")
+                + figure("kassa_sqlite_commit_batches_total{outcome=\"failed\"}")
+        );
     }
 }
 

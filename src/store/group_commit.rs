@@ -68,12 +68,37 @@ impl Limits {
 
 /// Upper bounds of the jobs-per-batch histogram.
 pub const JOB_BOUNDS: [u64; 7] = [1, 2, 4, 8, 16, 32, 64];
-/// Upper bounds of the commit-duration histogram, in microseconds.
-pub const COMMIT_BOUNDS_US: [u64; 10] = [
-    100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 100_000, 1_000_000,
+/// Upper bounds of the writer's duration histograms, in microseconds: fine around one
+/// fsync (a few ms on a disk), where a write's latency is decided.
+pub const DURATION_BOUNDS_US: [u64; 14] = [
+    100, 250, 500, 1_000, 2_000, 3_000, 5_000, 7_500, 10_000, 15_000, 25_000, 50_000, 100_000,
+    1_000_000,
 ];
 
-/// Figures for `/metrics`, bumped by the writer task.
+/// A histogram of durations with [`DURATION_BOUNDS_US`].
+#[derive(Debug, Default)]
+pub struct DurationHistogram {
+    /// Per bucket (not cumulative); past the last bound only `count` moves.
+    pub buckets: [AtomicU64; DURATION_BOUNDS_US.len()],
+    pub count: AtomicU64,
+    pub sum_us: AtomicU64,
+}
+
+impl DurationHistogram {
+    fn observe(&self, took: Duration) {
+        let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_us.fetch_add(us, Ordering::Relaxed);
+        if let Some(i) = DURATION_BOUNDS_US.iter().position(|b| us <= *b) {
+            self.buckets[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Figures for `/metrics`, bumped by the writer task and by the jobs. A write's time
+/// in the writer is `lease_wait` (queued behind the batch that is running or
+/// committing), its own statements, then `commit_wait` (the rest of its batch and the
+/// batch's `commit`, i.e. COMMIT with its fsync).
 #[derive(Debug, Default)]
 pub struct BatchFigures {
     pub batches: AtomicU64,
@@ -81,8 +106,9 @@ pub struct BatchFigures {
     pub jobs: AtomicU64,
     pub rolled_back_jobs: AtomicU64,
     pub jobs_buckets: [AtomicU64; JOB_BOUNDS.len()],
-    pub commit_buckets: [AtomicU64; COMMIT_BOUNDS_US.len()],
-    pub commit_us: AtomicU64,
+    pub commit: DurationHistogram,
+    pub lease_wait: DurationHistogram,
+    pub commit_wait: DurationHistogram,
 }
 
 impl BatchFigures {
@@ -96,11 +122,7 @@ impl BatchFigures {
         if let Some(i) = JOB_BOUNDS.iter().position(|b| jobs <= *b) {
             self.jobs_buckets[i].fetch_add(1, Ordering::Relaxed);
         }
-        let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
-        self.commit_us.fetch_add(us, Ordering::Relaxed);
-        if let Some(i) = COMMIT_BOUNDS_US.iter().position(|b| us <= *b) {
-            self.commit_buckets[i].fetch_add(1, Ordering::Relaxed);
-        }
+        self.commit.observe(took);
     }
 }
 
@@ -153,9 +175,13 @@ impl SqliteWriter {
     /// Waits for a place in a batch. Use like `sqlx::Transaction`: run statements on
     /// `&mut *tx`, then `commit()`; dropping it undoes this job's writes only.
     pub async fn begin(&self) -> Result<BatchTx, sqlx::Error> {
+        let asked = Instant::now();
         let (tx, rx) = oneshot::channel();
         self.queue.send(tx).map_err(|_| sqlx::Error::PoolClosed)?;
-        rx.await.map_err(|_| sqlx::Error::PoolClosed)?
+        let mut lease = rx.await.map_err(|_| sqlx::Error::PoolClosed)??;
+        self.figures.lease_wait.observe(asked.elapsed());
+        lease.figures = Some(self.figures.clone());
+        Ok(lease)
     }
 }
 
@@ -163,6 +189,8 @@ impl SqliteWriter {
 pub struct BatchTx {
     conn: Option<PoolConnection<Sqlite>>,
     back: Option<oneshot::Sender<Returned>>,
+    /// Set by `begin`, to time the wait for the batch's COMMIT.
+    figures: Option<Arc<BatchFigures>>,
 }
 
 impl std::fmt::Debug for BatchTx {
@@ -182,8 +210,13 @@ impl BatchTx {
     /// Keeps this job's writes and waits until the batch holding them is committed.
     pub async fn commit(mut self) -> Result<(), sqlx::Error> {
         let (tx, rx) = oneshot::channel();
+        let handed = Instant::now();
         self.hand_back(End::Commit(tx));
-        match rx.await {
+        let told = rx.await;
+        if let Some(f) = &self.figures {
+            f.commit_wait.observe(handed.elapsed());
+        }
+        match told {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(batch_error(&e)),
             Err(_) => Err(sqlx::Error::PoolClosed),
@@ -252,6 +285,7 @@ async fn run_job(
     let lease = BatchTx {
         conn: Some(conn),
         back: Some(back),
+        figures: None,
     };
     if let Err(Ok(mut lease)) = job.send(Ok(lease)) {
         // The job was cancelled while it waited: take the connection back unused.
