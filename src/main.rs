@@ -297,6 +297,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         app.kassa.clone(),
         kassa::service::abandoned_carts::abandon_after_from_env()?,
     );
+    kassa::startup::release_startup_memory();
     app.run_until(shutdown_signal()).await?;
     sweeper.abort();
     reservations.abort();

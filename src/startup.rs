@@ -251,3 +251,19 @@ pub fn spawn_abandoned_cart_sweeper(kassa: Kassa, after_secs: i64) -> tokio::tas
         }
     })
 }
+
+/// Gives the heap that starting up used and freed (migrations, the OpenAPI document,
+/// the demo seed) back to the system. glibc keeps freed pages in its arenas, which left
+/// an idle server at about 43 MB resident instead of 28. Called once, before serving,
+/// because trimming locks every arena while it walks them.
+pub fn release_startup_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        unsafe extern "C" {
+            fn malloc_trim(pad: usize) -> i32;
+        }
+        // SAFETY: malloc_trim takes no pointers and has no precondition; pad 0 keeps nothing spare.
+        let released = unsafe { malloc_trim(0) } != 0;
+        tracing::debug!(released, "startup heap returned to the system");
+    }
+}
