@@ -1180,7 +1180,8 @@ impl Histogram {
             if let Some(rest) = line.strip_prefix(&bucket) {
                 let (le, value) = rest.split_once("\"} ")?;
                 if le != "+Inf" {
-                    h.buckets.push((le.parse().ok()?, value.trim().parse().ok()?));
+                    h.buckets
+                        .push((le.parse().ok()?, value.trim().parse().ok()?));
                 }
             } else if let Some(v) = line.strip_prefix(&format!("{name}_count ")) {
                 h.count = v.trim().parse().ok()?;
@@ -1223,8 +1224,12 @@ impl Histogram {
 struct WriterHistograms {
     lease_wait: Histogram,
     commit_wait: Histogram,
+    job_hold: Histogram,
     commit: Histogram,
     jobs: u64,
+    /// Wall time between the two scrapes (set by `since`).
+    seconds: f64,
+    at: Instant,
 }
 
 impl WriterHistograms {
@@ -1232,8 +1237,11 @@ impl WriterHistograms {
         WriterHistograms {
             lease_wait: self.lease_wait.since(&before.lease_wait),
             commit_wait: self.commit_wait.since(&before.commit_wait),
+            job_hold: self.job_hold.since(&before.job_hold),
             commit: self.commit.since(&before.commit),
             jobs: self.jobs.saturating_sub(before.jobs),
+            seconds: self.at.duration_since(before.at).as_secs_f64(),
+            at: self.at,
         }
     }
 }
@@ -1250,6 +1258,7 @@ async fn writer_histograms(http: &reqwest::Client, target: &Target) -> Option<Wr
     Some(WriterHistograms {
         lease_wait: Histogram::parse(&text, "kassa_sqlite_write_lease_wait_seconds")?,
         commit_wait: Histogram::parse(&text, "kassa_sqlite_write_commit_wait_seconds")?,
+        job_hold: Histogram::parse(&text, "kassa_sqlite_write_job_hold_seconds")?,
         commit: Histogram::parse(&text, "kassa_sqlite_commit_duration_seconds")?,
         jobs: text.lines().find_map(|l| {
             l.strip_prefix("kassa_sqlite_commit_batch_jobs_sum ")?
@@ -1257,6 +1266,8 @@ async fn writer_histograms(http: &reqwest::Client, target: &Target) -> Option<Wr
                 .parse()
                 .ok()
         })?,
+        seconds: 0.0,
+        at: Instant::now(),
     })
 }
 
@@ -1354,6 +1365,7 @@ impl Report<'_> {
             );
             for (name, h) in [
                 ("wait for the write connection", &w.lease_wait),
+                ("the writer's time on the transaction", &w.job_hold),
                 ("wait for the batch's COMMIT", &w.commit_wait),
                 ("COMMIT (with its fsync)", &w.commit),
             ] {
@@ -1369,8 +1381,11 @@ impl Report<'_> {
             }
             let _ = writeln!(
                 out,
-                "\n{:.1} write transactions per batch.",
-                w.jobs as f64 / w.commit.count.max(1) as f64
+                "\n{:.1} write transactions per batch; the writer was busy with transactions {:.0} % and with COMMITs {:.0} % of the phase's {:.1} s.",
+                w.jobs as f64 / w.commit.count.max(1) as f64,
+                100.0 * w.job_hold.sum_seconds / w.seconds,
+                100.0 * w.commit.sum_seconds / w.seconds,
+                w.seconds,
             );
         }
         if let Some(f) = self.fsync {

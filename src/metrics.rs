@@ -288,6 +288,12 @@ fn render_commits(out: &mut String, c: &BatchFigures) {
         "Time from a write transaction's commit() to its batch's COMMIT returning.",
         &c.commit_wait,
     );
+    render_durations(
+        out,
+        "kassa_sqlite_write_job_hold_seconds",
+        "Time the writer spent on one write transaction, from handing it the connection to getting it back.",
+        &c.job_hold,
+    );
 }
 
 fn render_durations(out: &mut String, name: &str, help: &str, h: &DurationHistogram) {

@@ -94,6 +94,7 @@ async fn concurrent_orders_all_commit_and_a_refused_one_leaves_nothing(app: Test
         // Every committed job waited once for the connection and once for its COMMIT.
         assert!(figure("kassa_sqlite_write_lease_wait_seconds_count") >= 13);
         assert!(figure("kassa_sqlite_write_commit_wait_seconds_count") >= 13);
+        assert!(figure("kassa_sqlite_write_job_hold_seconds_count") >= 13);
         assert_eq!(
             figure("kassa_sqlite_commit_duration_seconds_count"),
             figure("kassa_sqlite_commit_batches_total{outcome=\"committed\"}")
