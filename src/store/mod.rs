@@ -62,12 +62,13 @@ pub enum StoreError {
 impl StoreError {
     /// Whether the database could not grow: SQLite's `SQLITE_FULL` (no space left on the
     /// file system, or the size cap reached), from a statement or from a shared commit
-    /// (which reports it as text). Nothing of the failed transaction was written.
+    /// (which reports it as text), or PostgreSQL's `disk_full` (53100, a table or index
+    /// that could not be extended). Nothing of the failed transaction was written.
     pub fn is_full(&self) -> bool {
         const FULL: &str = "database or disk is full";
         match self {
             StoreError::Database(sqlx::Error::Database(e)) => {
-                e.code().as_deref() == Some("13") || e.message().contains(FULL)
+                matches!(e.code().as_deref(), Some("13" | "53100")) || e.message().contains(FULL)
             }
             StoreError::Database(e) => e.to_string().contains(FULL),
             _ => false,
