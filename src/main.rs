@@ -234,8 +234,16 @@ async fn main() -> anyhow::Result<()> {
                 .create_token(&store, &label, &scopes, None)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let client_id = k
+                .authenticate(&store, &token)
+                .await
+                .map(|who| who.client_id.to_string())
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{token}");
-            eprintln!("token for store `{store}` with scopes {}", scopes.to_list());
+            eprintln!(
+                "token for store `{store}` with scopes {} (client id {client_id})",
+                scopes.to_list()
+            );
             Ok(())
         }
     }

@@ -112,6 +112,11 @@ async fn hooks_crud_and_validation(backend: Backend) {
     assert_eq!(hook["store_hash"], "demo");
     assert_eq!(hook["headers"]["X-Secret"], "s3cret");
     assert_eq!(hook["created_at"], app.clock.now());
+    // The API account that created it.
+    assert_eq!(
+        hook["client_id"],
+        app.client_id_of(common::TOKEN).await.as_str()
+    );
     let second = create_hook(
         &app,
         "store/order/statusUpdated",

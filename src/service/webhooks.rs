@@ -130,7 +130,7 @@ impl Kassa {
         let mut hook = WebhookRecord {
             id: 0,
             store_id: who.store.id,
-            client_id: "kassa".into(),
+            client_id: who.client_id.to_string(),
             scope,
             destination,
             headers: input.headers.flatten(),

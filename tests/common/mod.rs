@@ -346,6 +346,16 @@ impl TestApp {
         self.call(Method::DELETE, path, None).await
     }
 
+    /// The client id of the API account `token` belongs to (its resources' `owner_client_id`).
+    pub async fn client_id_of(&self, token: &str) -> String {
+        self.kassa
+            .authenticate("demo", token)
+            .await
+            .expect("a token of the demo store")
+            .client_id
+            .to_string()
+    }
+
     /// Mints a token for the demo store with the given comma-separated scopes.
     pub async fn token_with_scopes(&self, scopes: &str) -> String {
         let scopes = kassa::domain::scope::Scopes::parse_list(scopes).expect("scopes");
