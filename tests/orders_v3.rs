@@ -576,17 +576,7 @@ async fn a_refund_cut_off_after_the_gateway_is_completed_once_after_restart(app:
         [40_000]
     );
 
-    let (backend, url) = (app.backend, app.database_url.clone());
-    app.stop().await;
-    let app = common::spawn_app_opts(
-        backend,
-        common::AppOptions {
-            database_url: Some(url),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let app = app.restart(common::AppOptions::default()).await;
 
     let r = app.get(&format!("{base}/refunds")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
