@@ -3,7 +3,7 @@
 //! per (hook, resource). All its state is in the database, so a restart loses nothing
 //! and several nodes can run it on one PostgreSQL database (see `store::webhooks`).
 
-use crate::domain::webhook::{backoff_ms, forbidden_destination_address};
+use crate::domain::webhook::{PRIVATE_REFUSED, backoff_ms, forbidden_destination_address, host_ip};
 use crate::service::Kassa;
 use crate::store::webhooks::{DeliveryOutcome, LeasedDelivery};
 use std::time::Duration;
@@ -96,9 +96,6 @@ fn private_destinations_setting() -> anyhow::Result<Option<bool>> {
     }
 }
 
-/// Why a destination is refused, told to the operator in the delivery's error.
-const PRIVATE_REFUSED: &str = "is a loopback, private, link-local, multicast or unspecified address; webhooks are not delivered there unless KASSA_WEBHOOK_PRIVATE_DESTINATIONS=allow";
-
 /// Resolves destination host names and keeps only the addresses webhooks may go to.
 /// The HTTP client connects to exactly the addresses returned here, so a name that
 /// resolves to a public address when checked and a private one later (DNS rebinding)
@@ -130,12 +127,7 @@ impl reqwest::dns::Resolve for PublicOnlyResolver {
 /// webhooks may not go to (names are checked when resolved, by `PublicOnlyResolver`).
 fn refused_literal_destination(destination: &str) -> Option<String> {
     let url = reqwest::Url::parse(destination).ok()?;
-    let host = url.host_str()?;
-    let ip: std::net::IpAddr = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .parse()
-        .ok()?;
+    let ip = host_ip(url.host_str()?)?;
     forbidden_destination_address(ip).then(|| format!("`{ip}` {PRIVATE_REFUSED}"))
 }
 

@@ -234,14 +234,29 @@ async fn main() -> anyhow::Result<()> {
                 .create_token(&store, &label, &scopes, None)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let client_id = k
+                .authenticate(&store, &token)
+                .await
+                .map(|who| who.client_id.to_string())
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{token}");
-            eprintln!("token for store `{store}` with scopes {}", scopes.to_list());
+            eprintln!(
+                "token for store `{store}` with scopes {} (client id {client_id})",
+                scopes.to_list()
+            );
             Ok(())
         }
     }
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mut webhook_config = kassa::dispatcher::DispatcherConfig::from_env()?;
+    if (args.demo || args.demo_token.is_some())
+        && !kassa::dispatcher::DispatcherConfig::private_destinations_set()
+    {
+        // A demo is tried with a receiver on the developer's own machine.
+        webhook_config.private_destinations = true;
+    }
     let settings = Settings {
         listen: args.listen.clone(),
         database_url: args.database.url.clone(),
@@ -255,6 +270,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
         rate_limits: kassa::http::rate_limit::RateLimitConfig::from_env()?,
         request_timeout: None,
+        // Hooks are refused when saved where the dispatcher would refuse to deliver.
+        webhook_private_destinations: webhook_config.private_destinations,
     };
     let app = Application::build(&settings).await.with_context(|| {
         format!(
@@ -285,13 +302,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     );
     let sweeper = spawn_cart_sweeper(app.kassa.clone());
     let reservations = spawn_reservation_sweeper(app.kassa.clone());
-    let mut webhook_config = kassa::dispatcher::DispatcherConfig::from_env()?;
-    if (args.demo || args.demo_token.is_some())
-        && !kassa::dispatcher::DispatcherConfig::private_destinations_set()
-    {
-        // A demo is tried with a receiver on the developer's own machine.
-        webhook_config.private_destinations = true;
-    }
     let webhooks = kassa::dispatcher::spawn_dispatcher(app.kassa.clone(), webhook_config)?;
     let abandoned = kassa::startup::spawn_abandoned_cart_sweeper(
         app.kassa.clone(),

@@ -22,6 +22,9 @@ pub struct Settings {
     pub rate_limits: crate::http::rate_limit::RateLimitConfig,
     /// How long one request may take; [`crate::http::REQUEST_TIMEOUT`] when unset.
     pub request_timeout: Option<std::time::Duration>,
+    /// Whether `/v3/hooks` accepts loopback, private and other internal destinations
+    /// (as the webhook dispatcher's `private_destinations`).
+    pub webhook_private_destinations: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -86,6 +89,7 @@ impl Application {
             format!("{scheme}://{addr}")
         });
         let mut kassa = Kassa::new(store, clock, public_url);
+        kassa.webhook_private_destinations = settings.webhook_private_destinations;
         // Refunds a crash left between the gateway and the database are finished before
         // serving (the gateway call is idempotent by key, so this never refunds twice).
         match kassa.finish_pending_refunds(0).await {

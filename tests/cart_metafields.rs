@@ -57,7 +57,10 @@ async fn metafield_crud_on_a_cart(app: TestApp) {
     assert_eq!(m["resource_type"], "cart");
     assert_eq!(m["resource_id"], cart.as_str());
     assert_eq!(m["description"], "Who sold it");
-    assert_eq!(m["owner_client_id"], "");
+    // Owned by the API account that created it.
+    let owner = app.client_id_of(common::TOKEN).await;
+    assert_eq!(owner.len(), 30, "{owner}");
+    assert_eq!(m["owner_client_id"], owner.as_str());
     assert!(m["date_created"].as_str().unwrap().ends_with("+00:00"));
     assert_eq!(m["date_created"], m["date_modified"]);
     assert_eq!(created.body["meta"], json!({}));

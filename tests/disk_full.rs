@@ -13,7 +13,7 @@
 mod common;
 
 use common::flow::CARTS;
-use common::{AppOptions, Backend, notice, spawn_app_opts};
+use common::{AppOptions, Backend, notice, spawn_app_on};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::io::Write;
@@ -125,15 +125,7 @@ async fn a_full_disk_is_503_with_retry_after_and_writes_resume_when_space_return
         return;
     };
     let url = format!("sqlite://{}", disk.dir.join("kassa.db").display());
-    let app = spawn_app_opts(
-        Backend::Sqlite,
-        AppOptions {
-            database_url: Some(url),
-            ..AppOptions::default()
-        },
-    )
-    .await
-    .expect("app on the small disk");
+    let app = spawn_app_on(Backend::Sqlite, &url, AppOptions::default()).await;
     let app = app.with_fixtures().await;
     fill_refuse_and_recover(&app, &disk, true).await;
 

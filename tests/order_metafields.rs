@@ -67,7 +67,10 @@ async fn metafield_crud_on_an_order(app: TestApp) {
     assert_eq!(m["resource_type"], "order");
     assert_eq!(m["resource_id"], order);
     assert_eq!(m["description"], "Who sold it");
-    assert_eq!(m["owner_client_id"], "");
+    // Owned by the API account that created it.
+    let owner = app.client_id_of(common::TOKEN).await;
+    assert_eq!(owner.len(), 30, "{owner}");
+    assert_eq!(m["owner_client_id"], owner.as_str());
     assert!(m["date_created"].as_str().unwrap().contains('T'));
 
     let one = app.get(&format!("{}/{id}", base(order))).await;
@@ -84,6 +87,39 @@ async fn metafield_crud_on_an_order(app: TestApp) {
     assert_eq!(updated.data()["value"], "Alex");
     assert_eq!(updated.data()["permission_set"], "write");
     assert_eq!(updated.data()["key"], "Staff Name", "unchanged fields stay");
+
+    // Another API account changes it: the owner stays its creator. What that account
+    // creates is its own.
+    let other = app.token_with_scopes("store_v2_orders").await;
+    let other_id = app.client_id_of(&other).await;
+    assert_ne!(other_id, owner);
+    let r = app
+        .call_as(
+            &other,
+            Method::PUT,
+            &format!("{}/{id}", base(order)),
+            Some(json!({"description": "Who sold it, checked"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.data()["owner_client_id"], owner.as_str(), "{}", r.body);
+    let r = app
+        .call_as(
+            &other,
+            Method::POST,
+            &base(order),
+            Some(
+                json!({"namespace": "Audit", "key": "checked_by", "value": "ops",
+                        "permission_set": "app_only"}),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.data()["owner_client_id"], other_id.as_str(), "{}", r.body);
+    let r = app
+        .delete(&format!("{}/{}", base(order), r.data()["id"]))
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
 
     let list = app.get(&base(order)).await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.body);

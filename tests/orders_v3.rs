@@ -20,6 +20,7 @@ on_both_backends!(
     order_settings_global_and_per_channel,
     void_and_cancel_give_back_coupon_uses_once,
     a_refund_cut_off_after_the_gateway_is_completed_once_after_restart,
+    a_declined_refund_leaves_the_status_as_it_was,
 );
 
 async fn paid_order(app: &TestApp) -> (i64, f64) {
@@ -550,13 +551,7 @@ async fn a_refund_cut_off_after_the_gateway_is_completed_once_after_restart(app:
     let app = app.with_fixtures().await;
     let (order_id, total) = paid_order(&app).await;
     let base = format!("/stores/demo/v3/orders/{order_id}/payment_actions");
-    let t = app
-        .get(&format!("/stores/demo/v3/orders/{order_id}/transactions"))
-        .await;
-    let payment = t.data()[0]["gateway_transaction_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let payment = gateway_payment(&app, order_id).await;
     kassa::domain::payment::TestGateway::lose_next_refund_reply(&payment);
 
     let r = app
@@ -581,17 +576,7 @@ async fn a_refund_cut_off_after_the_gateway_is_completed_once_after_restart(app:
         [40_000]
     );
 
-    let (backend, url) = (app.backend, app.database_url.clone());
-    app.stop().await;
-    let app = common::spawn_app_opts(
-        backend,
-        common::AppOptions {
-            database_url: Some(url),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let app = app.restart(common::AppOptions::default()).await;
 
     let r = app.get(&format!("{base}/refunds")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -647,4 +632,94 @@ async fn a_refund_cut_off_after_the_gateway_is_completed_once_after_restart(app:
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     assert_eq!(status(&app, order_id).await, 4);
+}
+
+/// The gateway payment of a paid order.
+async fn gateway_payment(app: &TestApp, order_id: i64) -> String {
+    let t = app
+        .get(&format!("/stores/demo/v3/orders/{order_id}/transactions"))
+        .await;
+    t.data()[0]["gateway_transaction_id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// A refund still pending counts against what is left to refund, but it is not a refund
+/// yet: another one completing meanwhile makes the order Partially Refunded, not Refunded,
+/// and when the gateway then declines the pending one the status stays what it was
+/// (Partially Refunded, or the Refunded a merchant set), never reset to 14.
+async fn a_declined_refund_leaves_the_status_as_it_was(app: TestApp) {
+    use kassa::domain::payment::{GatewayOutcome, TestGateway};
+    let app = app.with_fixtures().await;
+    let (order_id, total) = paid_order(&app).await;
+    let base = format!("/stores/demo/v3/orders/{order_id}/payment_actions");
+    let payment = gateway_payment(&app, order_id).await;
+    assert_eq!(status(&app, order_id).await, 11);
+
+    // $4 is held pending: the gateway failed before refunding.
+    TestGateway::answer_next_refund(&payment, GatewayOutcome::GatewayError);
+    let r = app
+        .post(&format!("{base}/refunds"), refund_body(order_id, 4.0))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_GATEWAY, "{}", r.body);
+    assert_eq!(status(&app, order_id).await, 11);
+    // The rest is refunded: only that much has gone back, so Partially Refunded.
+    let rest = ((total - 4.0) * 100.0).round() / 100.0;
+    let r = app
+        .post(&format!("{base}/refunds"), refund_body(order_id, rest))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(status(&app, order_id).await, 14, "$4 is still pending");
+    // The gateway declines the pending $4 when asked again: the status stays.
+    TestGateway::answer_next_refund(&payment, GatewayOutcome::Declined);
+    assert_eq!(app.kassa.finish_pending_refunds(0).await.unwrap(), 1);
+    assert_eq!(status(&app, order_id).await, 14);
+    let o = app.get(&format!("/stores/demo/v2/orders/{order_id}")).await;
+    assert_eq!(
+        o.body["refunded_amount"],
+        json!(format!("{rest:.4}")),
+        "{}",
+        o.body
+    );
+    // $4 is left to refund, and refunding it makes the order Refunded.
+    let r = app
+        .post(&format!("{base}/refunds"), refund_body(order_id, 4.0))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(status(&app, order_id).await, 4);
+
+    // A merchant marked an order Refunded (paid back outside Kassa); a refund is pending
+    // when another one is declined: the order stays Refunded.
+    let (order_id, _) = paid_order(&app).await;
+    let base = format!("/stores/demo/v3/orders/{order_id}/payment_actions");
+    let payment = gateway_payment(&app, order_id).await;
+    let r = app
+        .put(
+            &format!("/stores/demo/v2/orders/{order_id}"),
+            json!({"status_id": 4}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    TestGateway::answer_next_refund(&payment, GatewayOutcome::GatewayError);
+    let r = app
+        .post(&format!("{base}/refunds"), refund_body(order_id, 4.0))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_GATEWAY, "{}", r.body);
+    TestGateway::answer_next_refund(&payment, GatewayOutcome::Declined);
+    let r = app
+        .post(&format!("{base}/refunds"), refund_body(order_id, 5.0))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(
+        r.body["title"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("refused the refund"),
+        "{}",
+        r.body
+    );
+    assert_eq!(status(&app, order_id).await, 4, "as the merchant set it");
+    let o = app.get(&format!("/stores/demo/v2/orders/{order_id}")).await;
+    assert_eq!(o.body["refunded_amount"], json!("4.0000"), "{}", o.body);
 }

@@ -52,19 +52,41 @@ on_both!(
     no_hook_no_event,
     the_last_failed_attempt_deactivates_the_hook,
     private_destinations_are_refused_unless_allowed,
+    private_destinations_are_refused_when_a_hook_is_saved,
 );
 
 /// An app with the demo store and fixture catalog, dispatching fast.
 async fn app_with_dispatcher(backend: Backend) -> Option<TestApp> {
+    app_dispatching(backend, fast_dispatcher()).await
+}
+
+/// An app with the demo store and fixture catalog, dispatching with `config`.
+async fn app_dispatching(
+    backend: Backend,
+    config: kassa::dispatcher::DispatcherConfig,
+) -> Option<TestApp> {
     let app = spawn_app_opts(
         backend,
         AppOptions {
-            dispatcher: Some(fast_dispatcher()),
+            dispatcher: Some(config),
             ..AppOptions::default()
         },
     )
     .await?;
     Some(app.with_fixtures().await)
+}
+
+/// Waits (until `deadline`) for the dispatcher to deactivate `hook`, and fails if it
+/// does not.
+async fn wait_until_deactivated(app: &TestApp, hook: i64, deadline: tokio::time::Instant) {
+    loop {
+        let r = app.get(&format!("{HOOKS}/{hook}")).await;
+        if r.data()["is_active"] == false || tokio::time::Instant::now() >= deadline {
+            assert_eq!(r.data()["is_active"], false, "{}", r.body);
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 async fn create_hook(app: &TestApp, scope: &str, destination: &str, headers: Value) -> i64 {
@@ -112,6 +134,11 @@ async fn hooks_crud_and_validation(backend: Backend) {
     assert_eq!(hook["store_hash"], "demo");
     assert_eq!(hook["headers"]["X-Secret"], "s3cret");
     assert_eq!(hook["created_at"], app.clock.now());
+    // The API account that created it.
+    assert_eq!(
+        hook["client_id"],
+        app.client_id_of(common::TOKEN).await.as_str()
+    );
     let second = create_hook(
         &app,
         "store/order/statusUpdated",
@@ -384,35 +411,19 @@ async fn failing_receiver_gets_every_event_in_order(backend: Backend) {
 }
 
 async fn the_last_failed_attempt_deactivates_the_hook(backend: Backend) {
-    let Some(app) = spawn_app_opts(
-        backend,
-        AppOptions {
-            dispatcher: Some(kassa::dispatcher::DispatcherConfig {
-                max_attempts: 3,
-                retry_base: Duration::from_millis(10),
-                ..fast_dispatcher()
-            }),
-            ..AppOptions::default()
-        },
-    )
-    .await
-    else {
+    let config = kassa::dispatcher::DispatcherConfig {
+        max_attempts: 3,
+        retry_base: Duration::from_millis(10),
+        ..fast_dispatcher()
+    };
+    let Some(app) = app_dispatching(backend, config).await else {
         return;
     };
-    let app = app.with_fixtures().await;
     let rx = Receiver::start().await;
     rx.fail_next(1_000);
     let hook = create_hook(&app, "store/cart/created", &rx.url, Value::Null).await;
     new_cart(&app, json!([{"product_id": 940, "quantity": 1}])).await;
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let r = app.get(&format!("{HOOKS}/{hook}")).await;
-        if r.data()["is_active"] == false || tokio::time::Instant::now() >= deadline {
-            assert_eq!(r.data()["is_active"], false, "{}", r.body);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until_deactivated(&app, hook, tokio::time::Instant::now() + WAIT).await;
     assert_eq!(rx.all().len(), 3);
     // Given up (state 2) after three attempts.
     let states = app.kassa.store.webhook_delivery_states(hook).await.unwrap();
@@ -460,16 +471,15 @@ async fn events_survive_a_restart(backend: Backend) {
     assert!(rx.all().is_empty());
 
     // Second life on the same database: the event is delivered.
-    let second = spawn_app_opts(
+    let second = common::spawn_app_on(
         backend,
+        &url,
         AppOptions {
-            database_url: Some(url),
             dispatcher: Some(fast_dispatcher()),
             ..AppOptions::default()
         },
     )
-    .await
-    .expect("second app");
+    .await;
     let got = rx.wait_until(WAIT, |b| !b.is_empty()).await;
     assert_eq!(got.len(), 1);
     assert_eq!(got[0]["data"]["id"], cart["id"]);
@@ -549,16 +559,15 @@ async fn two_dispatchers_deliver_each_event_once_at_a_time(backend: Backend) {
     // process, so there the second dispatcher runs on its own connection beside it.
     let (two, _second_dispatcher) = match backend {
         Backend::Postgres => {
-            let two = spawn_app_opts(
+            let two = common::spawn_app_on(
                 backend,
+                &one.database_url,
                 AppOptions {
-                    database_url: Some(one.database_url.clone()),
                     dispatcher: Some(fast_dispatcher()),
                     ..AppOptions::default()
                 },
             )
-            .await
-            .expect("second node");
+            .await;
             (Some(two), None)
         }
         Backend::Sqlite => (None, Some(common::side_dispatcher(&one.database_url).await)),
@@ -610,25 +619,19 @@ async fn no_hook_no_event(backend: Backend) {
 /// Without `KASSA_WEBHOOK_PRIVATE_DESTINATIONS=allow`, nothing is delivered to loopback or
 /// link-local addresses, whether the destination names the address or a host name that
 /// resolves to it; each delivery's error says why and how to allow it. (Every other test
-/// here runs with private destinations allowed and delivers to 127.0.0.1.)
+/// here runs with private destinations allowed and delivers to 127.0.0.1.) The hooks are
+/// saved while the API still allows them, as hooks saved before the operator stopped
+/// allowing private destinations are: the dispatcher refuses them all the same.
 async fn private_destinations_are_refused_unless_allowed(backend: Backend) {
-    let Some(app) = spawn_app_opts(
-        backend,
-        AppOptions {
-            dispatcher: Some(kassa::dispatcher::DispatcherConfig {
-                max_attempts: 2,
-                retry_base: Duration::from_millis(10),
-                private_destinations: false,
-                ..fast_dispatcher()
-            }),
-            ..AppOptions::default()
-        },
-    )
-    .await
-    else {
+    let config = kassa::dispatcher::DispatcherConfig {
+        max_attempts: 2,
+        retry_base: Duration::from_millis(10),
+        private_destinations: false,
+        ..fast_dispatcher()
+    };
+    let Some(app) = app_dispatching(backend, config).await else {
         return;
     };
-    let app = app.with_fixtures().await;
     let rx = Receiver::start().await;
     let hooks = [
         create_hook(&app, "store/cart/created", &rx.url, Value::Null).await,
@@ -657,14 +660,7 @@ async fn private_destinations_are_refused_unless_allowed(backend: Backend) {
     new_cart(&app, json!([{"product_id": 940, "quantity": 1}])).await;
     let deadline = tokio::time::Instant::now() + WAIT;
     for hook in hooks {
-        loop {
-            let r = app.get(&format!("{HOOKS}/{hook}")).await;
-            if r.data()["is_active"] == false || tokio::time::Instant::now() >= deadline {
-                assert_eq!(r.data()["is_active"], false, "{}", r.body);
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        wait_until_deactivated(&app, hook, deadline).await;
         let states = app.kassa.store.webhook_delivery_states(hook).await.unwrap();
         assert_eq!(states.len(), 1);
         assert_eq!((states[0].1, states[0].2), (2, 2));
@@ -677,4 +673,87 @@ async fn private_destinations_are_refused_unless_allowed(backend: Backend) {
         );
     }
     assert!(rx.all().is_empty(), "{:?}", rx.all());
+}
+
+/// Without `KASSA_WEBHOOK_PRIVATE_DESTINATIONS=allow`, `/v3/hooks` refuses a destination
+/// deliveries would be refused for, when the hook is created or changed: an internal IP
+/// address however it is written, a host name that resolves only to such addresses, and
+/// a host name that does not resolve at all. A public address is saved.
+async fn private_destinations_are_refused_when_a_hook_is_saved(backend: Backend) {
+    let Some(app) = spawn_app_opts(
+        backend,
+        AppOptions {
+            refuse_private_webhook_destinations: true,
+            ..AppOptions::default()
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    let create = |destination: &str| {
+        app.post(
+            HOOKS,
+            json!({"scope": "store/order/created", "destination": destination}),
+        )
+    };
+    let refused = |r: &common::Reply, destination: &str, why: &str| {
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{destination}: {}",
+            r.body
+        );
+        assert_eq!(r.body["status"], 422, "{}", r.body);
+        let message = r.body["errors"]["destination"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(why),
+            "{destination}: `{why}` not in {}",
+            r.body
+        );
+    };
+    const ALLOW: &str = "unless KASSA_WEBHOOK_PRIVATE_DESTINATIONS=allow";
+    for destination in [
+        "http://127.0.0.1:8080/hooks",
+        "https://10.1.2.3/hooks",
+        "https://192.168.0.10/hooks",
+        "http://169.254.169.254/latest/meta-data/",
+        "https://[::1]/hooks",
+        "https://[fd00::5]/hooks",
+        "https://[::ffff:127.0.0.1]/hooks",
+        // 127.0.0.1 written as one number: URLs read it as the address it is.
+        "http://2130706433/hooks",
+        "http://0.0.0.0:9000/hooks",
+        // A name that resolves only to loopback addresses.
+        "http://localhost:8080/hooks",
+    ] {
+        refused(&create(destination).await, destination, ALLOW);
+    }
+    let nowhere = "https://kassa-no-such-host.invalid/hooks";
+    refused(&create(nowhere).await, nowhere, "does not resolve");
+    let r = app.get(HOOKS).await;
+    assert_eq!(r.data().as_array().map(Vec::len), Some(0), "{}", r.body);
+
+    // A public address is saved; changing it to an internal one is refused and the
+    // hook keeps its destination.
+    let public = "https://93.184.216.34/hooks";
+    let r = create(public).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let id = r.data()["id"].as_i64().unwrap();
+    for destination in ["http://172.16.0.1/hooks", "http://localhost/hooks"] {
+        let r = app
+            .put(
+                &format!("{HOOKS}/{id}"),
+                json!({"destination": destination}),
+            )
+            .await;
+        refused(&r, destination, ALLOW);
+    }
+    let r = app
+        .put(&format!("{HOOKS}/{id}"), json!({"is_active": false}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = app.get(&format!("{HOOKS}/{id}")).await;
+    assert_eq!(r.data()["destination"], public, "{}", r.body);
+    assert_eq!(r.data()["is_active"], false, "{}", r.body);
 }

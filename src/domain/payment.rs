@@ -257,6 +257,10 @@ const PERFORMED_KEPT: usize = 100_000;
 /// or the process dies after the gateway refunded (a test hook).
 static LOSE_NEXT_REFUND_REPLY: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
 
+/// Payments whose next refund is answered with a given outcome without being performed,
+/// as a gateway declining it or failing before it refunded would (a test hook).
+static NEXT_REFUND_ANSWER: Mutex<BTreeMap<String, GatewayOutcome>> = Mutex::new(BTreeMap::new());
+
 fn performed() -> std::sync::MutexGuard<'static, BTreeMap<String, Performed>> {
     PERFORMED.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -285,6 +289,16 @@ impl TestGateway {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(payment.to_string());
+    }
+
+    /// Makes the gateway answer the next refund of `payment` with `outcome` and refund
+    /// nothing: `Declined` as a gateway refusing it, `GatewayError` as one that failed
+    /// before refunding (asked again later, it refunds as usual).
+    pub fn answer_next_refund(payment: &str, outcome: GatewayOutcome) {
+        NEXT_REFUND_ANSWER
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(payment.to_string(), outcome);
     }
 
     /// The amounts of the refunds of `payment` the gateway performed (each key once).
@@ -340,6 +354,16 @@ impl PaymentGateway for TestGateway {
         Self::once(&format!("void:{key}"), authorization, 0, Self::ok("void"))
     }
     async fn refund(&self, payment: &str, amount_e4: i64, key: &str) -> GatewayReply {
+        let scripted = NEXT_REFUND_ANSWER
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(payment);
+        if let Some(outcome) = scripted {
+            return GatewayReply {
+                outcome,
+                reference: String::new(),
+            };
+        }
         let reply = Self::once(
             &format!("refund:{key}"),
             payment,

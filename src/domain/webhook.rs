@@ -132,6 +132,19 @@ pub fn validate_destination(destination: &str) -> Result<(), String> {
     }
 }
 
+/// Why a destination address is refused, told to the merchant when a hook is saved and
+/// to the operator in a delivery's error.
+pub const PRIVATE_REFUSED: &str = "is a loopback, private, link-local, multicast or unspecified address; webhooks are not delivered there unless KASSA_WEBHOOK_PRIVATE_DESTINATIONS=allow";
+
+/// The IP address a URL's host (as `Url::host_str` gives it, IPv6 in brackets) names,
+/// or `None` for a host name.
+pub fn host_ip(host: &str) -> Option<std::net::IpAddr> {
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()
+}
+
 /// Whether a webhook may not be delivered to `ip` unless the operator allows private
 /// destinations: loopback, private (RFC 1918, IPv6 unique local, shared 100.64/10),
 /// link-local (169.254/16 with the cloud metadata service, fe80::/10), unspecified,

@@ -84,7 +84,7 @@ impl From<MetafieldRecord> for MetafieldWire {
             description: r.description,
             date_created: rfc3339(r.created_at),
             date_modified: rfc3339(r.updated_at),
-            owner_client_id: String::new(),
+            owner_client_id: r.owner_client_id,
         }
     }
 }
@@ -119,7 +119,7 @@ impl From<MetafieldRecord> for OrderMetafieldWire {
             description: r.description,
             date_created: rfc3339(r.created_at),
             date_modified: rfc3339(r.updated_at),
-            owner_client_id: String::new(),
+            owner_client_id: r.owner_client_id,
         }
     }
 }

@@ -47,6 +47,9 @@ pub struct Principal {
     /// Shared: every request of a token clones its principal from the cache.
     pub store: Arc<StoreRecord>,
     pub scopes: Scopes,
+    /// The API account's client id, recorded as the owner of what it creates
+    /// (`owner_client_id`, a hook's `client_id`); empty for Kassa's own and shoppers' work.
+    pub client_id: Arc<str>,
 }
 
 impl Principal {
@@ -57,6 +60,14 @@ impl Principal {
             Err(ServiceError::Forbidden(scope))
         }
     }
+}
+
+/// A new API account's client id: 30 random lower-case hex characters, like the opaque
+/// ids BigCommerce gives API accounts. Not a secret: it names who created a resource.
+fn new_client_id() -> String {
+    let mut id = random_secret();
+    id.truncate(30);
+    id
 }
 
 /// Store hashes are what BigCommerce uses: short, lower-case, URL-safe.
@@ -119,6 +130,7 @@ impl Kassa {
             .insert_token(
                 store.id,
                 &hash_secret(&token),
+                &new_client_id(),
                 label,
                 &scopes.to_list(),
                 self.now(),
@@ -145,6 +157,7 @@ impl Kassa {
                 let p = Principal {
                     scopes: Scopes::parse_list(&grant.scopes).unwrap_or_default(),
                     store: Arc::new(grant.store),
+                    client_id: Arc::from(grant.client_id),
                 };
                 self.auth_cache.put(token_hash, p.clone());
                 p

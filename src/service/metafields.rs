@@ -417,6 +417,7 @@ impl Kassa {
                 value: d.value.clone(),
                 permission_set: d.permission_set.as_str().to_string(),
                 description: d.description.clone(),
+                owner_client_id: who.client_id.to_string(),
             });
             next_id += 1;
         }

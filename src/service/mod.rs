@@ -100,6 +100,9 @@ pub struct Kassa {
     /// on top of each store's own `storefront_origins`.
     pub storefront_origins: Arc<Vec<String>>,
     pub(crate) spam: Arc<storefront::SpamGuard>,
+    /// Whether hooks may point at loopback, private and other internal addresses
+    /// (`KASSA_WEBHOOK_PRIVATE_DESTINATIONS=allow`); refused when a hook is saved otherwise.
+    pub webhook_private_destinations: bool,
 }
 
 impl Kassa {
@@ -114,6 +117,7 @@ impl Kassa {
             hook_cache: Arc::default(),
             storefront_origins: Arc::default(),
             spam: Arc::default(),
+            webhook_private_destinations: false,
         }
     }
 

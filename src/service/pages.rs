@@ -48,6 +48,7 @@ fn shopper_principal(store: StoreRecord) -> Principal {
             Scope::Checkouts,
             Scope::PaymentsAccessTokenCreate,
         ]),
+        client_id: Default::default(),
     }
 }
 

@@ -527,6 +527,7 @@ impl Kassa {
             let who = Principal {
                 store: std::sync::Arc::new(store.clone()),
                 scopes: crate::domain::scope::Scopes::every(),
+                client_id: Default::default(),
             };
             // The payment stands whatever happens next; a failure here is logged for the
             // merchant rather than reported as a failed payment the client might retry.

@@ -40,6 +40,7 @@ pub fn shopper_principal(store: &StoreRecord) -> Principal {
     Principal {
         store: std::sync::Arc::new(store.clone()),
         scopes: Scopes::every(),
+        client_id: Default::default(),
     }
 }
 

@@ -7,7 +7,8 @@ use crate::domain::DomainError;
 use crate::domain::cart::Cart;
 use crate::domain::scope::Scope;
 use crate::domain::webhook::{
-    scope_matches, validate_destination, validate_header, validate_scope,
+    PRIVATE_REFUSED, forbidden_destination_address, host_ip, scope_matches, validate_destination,
+    validate_header, validate_scope,
 };
 use crate::store::OutboxEvent;
 use crate::store::webhooks::{WebhookFilter, WebhookRecord};
@@ -75,6 +76,66 @@ fn check_input(input: &HookInput) -> ServiceResult<()> {
     Ok(())
 }
 
+/// How long saving a hook waits for its destination's host name to resolve.
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Whether webhooks could be delivered to `destination` (already checked by
+/// [`validate_destination`]): unless private destinations are allowed, its host must be
+/// a public IP address or a name that resolves to at least one public address, the same
+/// rule the dispatcher applies when it delivers (`forbidden_destination_address`).
+/// With private destinations allowed nothing is looked up: the operator trusts the
+/// network the hooks point into.
+async fn check_destination_address(destination: &str, allow_private: bool) -> Result<(), String> {
+    let url = reqwest::Url::parse(destination)
+        .map_err(|e| format!("destination `{destination}` is not a valid URL ({e})."))?;
+    let Some(host) = url.host_str().filter(|h| !h.is_empty()) else {
+        return Err(format!("destination `{destination}` names no host."));
+    };
+    if allow_private {
+        return Ok(());
+    }
+    if let Some(ip) = host_ip(host) {
+        return if forbidden_destination_address(ip) {
+            Err(format!(
+                "destination `{destination}`: `{ip}` {PRIVATE_REFUSED}."
+            ))
+        } else {
+            Ok(())
+        };
+    }
+    let port = url.port_or_known_default().unwrap_or(443);
+    let unresolved = |why: String| {
+        format!(
+            "destination `{destination}`: the host name `{host}` does not resolve ({why}); use a host name with a public DNS record."
+        )
+    };
+    let addresses: Vec<std::net::IpAddr> =
+        match tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((host, port))).await {
+            Ok(Ok(found)) => found.map(|a| a.ip()).collect(),
+            Ok(Err(e)) => return Err(unresolved(e.to_string())),
+            Err(_) => {
+                return Err(unresolved(format!(
+                    "no answer within {} seconds",
+                    RESOLVE_TIMEOUT.as_secs()
+                )));
+            }
+        };
+    if addresses.is_empty() {
+        return Err(unresolved("no addresses".into()));
+    }
+    if addresses
+        .iter()
+        .all(|ip| forbidden_destination_address(*ip))
+    {
+        let list: Vec<String> = addresses.iter().map(ToString::to_string).collect();
+        return Err(format!(
+            "destination `{destination}`: `{host}` resolves only to {}, and each {PRIVATE_REFUSED}.",
+            list.join(", ")
+        ));
+    }
+    Ok(())
+}
+
 fn hook_not_found(id: i64) -> ServiceError {
     ServiceError::NotFound(format!("Webhook {id} does not exist."))
 }
@@ -110,6 +171,13 @@ impl Kassa {
         out
     }
 
+    /// A destination refused when saved, as deliveries to it would be refused.
+    async fn check_destination(&self, destination: &str) -> ServiceResult<()> {
+        check_destination_address(destination, self.webhook_private_destinations)
+            .await
+            .map_err(|m| DomainError::field("destination", m).into())
+    }
+
     pub async fn create_hook(
         &self,
         who: &Principal,
@@ -126,11 +194,12 @@ impl Kassa {
             )
         })?;
         check_input(&input)?;
+        self.check_destination(&destination).await?;
         let now = self.now();
         let mut hook = WebhookRecord {
             id: 0,
             store_id: who.store.id,
-            client_id: "kassa".into(),
+            client_id: who.client_id.to_string(),
             scope,
             destination,
             headers: input.headers.flatten(),
@@ -184,6 +253,9 @@ impl Kassa {
             .into());
         }
         check_input(&input)?;
+        if let Some(d) = &input.destination {
+            self.check_destination(d).await?;
+        }
         let mut hook = self.get_hook(who, id).await?;
         if let Some(s) = input.scope {
             hook.scope = s;

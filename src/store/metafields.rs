@@ -21,6 +21,9 @@ pub struct MetafieldRecord {
     pub description: String,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The client id of the API account that created it (`""` for ones made before
+    /// Kassa recorded it).
+    pub owner_client_id: String,
 }
 
 type MetafieldRow = (
@@ -33,6 +36,7 @@ type MetafieldRow = (
     String,
     i64,
     i64,
+    String,
 );
 
 impl From<MetafieldRow> for MetafieldRecord {
@@ -47,12 +51,12 @@ impl From<MetafieldRow> for MetafieldRecord {
             description: r.6,
             created_at: r.7,
             updated_at: r.8,
+            owner_client_id: r.9,
         }
     }
 }
 
-const COLS: &str =
-    "id, resource_id, namespace, key, value, permission_set, description, created_at, updated_at";
+const COLS: &str = "id, resource_id, namespace, key, value, permission_set, description, created_at, updated_at, owner_client_id";
 
 /// The condition a `metafields` row of this resource type must meet to be seen; `$2` is
 /// now (bound for every query, used only by carts).
@@ -78,6 +82,8 @@ pub struct NewMetafieldRow {
     pub value: String,
     pub permission_set: String,
     pub description: String,
+    /// The client id of the API account creating it.
+    pub owner_client_id: String,
 }
 
 /// What happened to one item of a write.
@@ -269,7 +275,7 @@ impl Store {
              WHERE resource_id = $1 AND resource_type = $2 AND store_id = $3";
         let insert_sql = format!(
             "INSERT INTO metafields ({COLS}, store_id, resource_type)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $11, $9, $10)
              ON CONFLICT DO NOTHING RETURNING {COLS}"
         );
         let limit = resource.max_per_resource();
@@ -310,6 +316,7 @@ impl Store {
                         .bind(now)
                         .bind(store_id)
                         .bind(resource.as_str())
+                        .bind(&r.owner_client_id)
                         .fetch_optional(&mut *tx)
                         .await?;
                 out.push(match row {

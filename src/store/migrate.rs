@@ -102,6 +102,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0015_pending_refunds.sql"),
         postgres: include_str!("../../migrations/postgres/0015_pending_refunds.sql"),
     },
+    Migration {
+        version: 16,
+        name: "0016_owner_client_ids",
+        sqlite: include_str!("../../migrations/sqlite/0016_owner_client_ids.sql"),
+        postgres: include_str!("../../migrations/postgres/0016_owner_client_ids.sql"),
+    },
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS kassa_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";

@@ -23,6 +23,8 @@ pub struct StoreRecord {
 pub struct TokenGrant {
     pub store: StoreRecord,
     pub scopes: String,
+    /// The API account's client id.
+    pub client_id: String,
 }
 
 /// Filters for listing products (a subset of Catalog V3's query parameters).
@@ -130,17 +132,20 @@ impl Store {
         &self,
         store_id: i64,
         token_hash: &str,
+        client_id: &str,
         label: &str,
         scopes: &str,
         now: i64,
     ) -> StoreResult<()> {
         on_pool!(self, write, |p| {
             sqlx::query(
-                "INSERT INTO api_tokens (store_id, token_hash, label, scopes, created_at) VALUES ($1, $2, $3, $4, $5)
+                "INSERT INTO api_tokens (store_id, token_hash, client_id, label, scopes, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)
                  ON CONFLICT (token_hash) DO UPDATE SET scopes = excluded.scopes, store_id = excluded.store_id",
             )
             .bind(store_id)
             .bind(token_hash)
+            .bind(client_id)
             .bind(label)
             .bind(scopes)
             .bind(now)
@@ -153,7 +158,7 @@ impl Store {
     pub async fn find_token(&self, token_hash: &str) -> StoreResult<Option<TokenGrant>> {
         on_pool!(self, read, |p| {
             let row = sqlx::query(
-                "SELECT s.id, s.hash, s.name, s.settings, s.config_version, t.scopes
+                "SELECT s.id, s.hash, s.name, s.settings, s.config_version, t.scopes, t.client_id
                  FROM api_tokens t JOIN stores s ON s.id = t.store_id WHERE t.token_hash = $1",
             )
             .bind(token_hash)
@@ -170,6 +175,7 @@ impl Store {
                         config_version: r.try_get(4)?,
                     },
                     scopes: r.try_get(5)?,
+                    client_id: r.try_get(6)?,
                 })
             })
             .transpose()

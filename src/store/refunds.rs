@@ -326,7 +326,19 @@ impl Store {
             .bind(order_id)
             .fetch_one(&mut *tx)
             .await?;
-            let new_status = if refunded_e4 >= paid_e4 {
+            // Other refunds still pending count in `refunded_e4` (so nothing is refunded
+            // twice) but are not refunded yet: the order is Refunded only once the refunds
+            // done cover what was paid. A pending one the gateway declines then leaves the
+            // status as it is, since it never moved it.
+            let pending_e4: i64 = sqlx::query_scalar(
+                "SELECT CAST(COALESCE(SUM(total_e4), 0) AS BIGINT) FROM order_refunds
+                 WHERE store_id = $1 AND order_id = $2 AND state = 'pending'",
+            )
+            .bind(store_id)
+            .bind(order_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            let new_status = if refunded_e4 - pending_e4 >= paid_e4 {
                 STATUS_REFUNDED
             } else {
                 STATUS_PARTIALLY_REFUNDED
@@ -400,7 +412,10 @@ impl Store {
     }
 
     /// Gives a pending refund's claim back after the gateway declined it: the refund is
-    /// deleted and its amount no longer counts as refunded. False when it is not pending.
+    /// deleted and its amount no longer counts as refunded. The order's status stays as
+    /// it is: a pending refund never moved it (see [`Store::complete_refund`]), so it is
+    /// still what it was before the declined refund was asked for, whether a merchant
+    /// set it or refunds completed meanwhile. False when it is not pending.
     pub async fn release_refund(
         &self,
         store_id: i64,
@@ -421,12 +436,8 @@ impl Store {
                 tx.rollback().await?;
                 return Ok(false);
             };
-            // An order another refund completed as Refunded while this claim was counted
-            // is only partially refunded once the claim is given back.
             sqlx::query(
-                "UPDATE orders SET refunded_e4 = refunded_e4 - $3, date_modified = $4,
-                        status_id = CASE WHEN status_id = 4 AND refunded_e4 - $3 < paid_e4
-                                         THEN 14 ELSE status_id END
+                "UPDATE orders SET refunded_e4 = refunded_e4 - $3, date_modified = $4
                  WHERE store_id = $1 AND id = $2",
             )
             .bind(store_id)

@@ -54,6 +54,10 @@ pub struct AppOptions {
     pub rate_limits: kassa::http::rate_limit::RateLimitConfig,
     /// How long one request may take (Kassa's default when unset).
     pub request_timeout: Option<std::time::Duration>,
+    /// Refuse hooks whose destination is a loopback, private or other internal address,
+    /// as Kassa does without `KASSA_WEBHOOK_PRIVATE_DESTINATIONS=allow`. By default tests
+    /// allow them: their receivers listen on 127.0.0.1.
+    pub refuse_private_webhook_destinations: bool,
 }
 
 /// A dispatcher configuration fast enough for tests: 20 ms polls, retries from 50 ms,
@@ -177,6 +181,18 @@ pub async fn spawn_app_opts(backend: Backend, opts: AppOptions) -> Option<TestAp
     spawn_app_full(backend, None, opts).await
 }
 
+/// Another app on an existing database (an app's `database_url`, or one a test made), as
+/// a second node or a restarted process is; `opts.database_url` is ignored.
+pub async fn spawn_app_on(backend: Backend, database_url: &str, opts: AppOptions) -> TestApp {
+    let opts = AppOptions {
+        database_url: Some(database_url.to_string()),
+        ..opts
+    };
+    spawn_app_full(backend, None, opts)
+        .await
+        .expect("an app on an existing database")
+}
+
 async fn spawn_app_full(
     backend: Backend,
     tls: Option<kassa::startup::TlsFiles>,
@@ -195,6 +211,7 @@ async fn spawn_app_full(
         tls,
         rate_limits: opts.rate_limits,
         request_timeout: opts.request_timeout,
+        webhook_private_destinations: !opts.refuse_private_webhook_destinations,
     };
     let app = Application::build_with_clock(&settings, Arc::new(clock.clone()))
         .await
@@ -262,6 +279,14 @@ impl TestApp {
             let _ = s.await;
         }
         self.kassa.store.close().await;
+    }
+
+    /// Stops this app as a process exit would and starts a new one on the same database
+    /// with `opts`, as a restart does.
+    pub async fn restart(self, opts: AppOptions) -> TestApp {
+        let (backend, url) = (self.backend, self.database_url.clone());
+        self.stop().await;
+        spawn_app_on(backend, &url, opts).await
     }
 
     /// Calls the API as the demo store's all-scopes account.
@@ -344,6 +369,16 @@ impl TestApp {
     }
     pub async fn delete(&self, path: &str) -> Reply {
         self.call(Method::DELETE, path, None).await
+    }
+
+    /// The client id of the API account `token` belongs to (its resources' `owner_client_id`).
+    pub async fn client_id_of(&self, token: &str) -> String {
+        self.kassa
+            .authenticate("demo", token)
+            .await
+            .expect("a token of the demo store")
+            .client_id
+            .to_string()
     }
 
     /// Mints a token for the demo store with the given comma-separated scopes.
