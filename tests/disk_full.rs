@@ -319,15 +319,7 @@ async fn postgres_on_a_full_disk_is_503_with_retry_after_and_recovers() {
         notice("PostgreSQL disk-full test SKIPPED: the server cannot use a local tablespace");
         return;
     };
-    let app = spawn_app_opts(
-        Backend::Postgres,
-        AppOptions {
-            database_url: Some(db.url.clone()),
-            ..AppOptions::default()
-        },
-    )
-    .await
-    .expect("app on the database in the small tablespace");
+    let app = spawn_app_on(Backend::Postgres, &db.url, AppOptions::default()).await;
     let app = app.with_fixtures().await;
     fill_refuse_and_recover(&app, &disk, false).await;
     app.stop().await;
