@@ -489,6 +489,15 @@ impl Kassa {
             STATUS_AWAITING_PAYMENT
         };
         let t = record("ok");
+        // A payment that completes the order closes its cart in the same transaction,
+        // unless the cart bought gift certificates, which are issued first (order_paid).
+        let close_cart = match &cart {
+            Some(c) if new_status != STATUS_PENDING && c.gift_certificates.is_empty() => {
+                Some((c.id, self.cart_converted(store.id, c.id, order_id).await))
+            }
+            _ => None,
+        };
+        let cart_closed = close_cart.is_some();
         let approved = ApprovedPayment {
             transaction: t.clone(),
             previous_status: order.status_id,
@@ -497,6 +506,7 @@ impl Kassa {
             paid_e4: if captured { amount_e4 } else { 0 },
             debit,
             stored_card,
+            close_cart,
         };
         match self
             .store
@@ -522,6 +532,7 @@ impl Kassa {
             }
         }
         if new_status != STATUS_PENDING
+            && !cart_closed
             && let Some(cart) = cart
         {
             let who = Principal {

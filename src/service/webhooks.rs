@@ -312,22 +312,31 @@ impl Kassa {
 
     /// Deletes a cart whose order was paid, recording `store/cart/converted` with the
     /// order's id in the same transaction. False when the cart was already gone.
+    /// `store/cart/converted` for a paid order's cart, if a hook wants it.
+    pub(crate) async fn cart_converted(
+        &self,
+        store_id: i64,
+        cart_id: Uuid,
+        order_id: i64,
+    ) -> Vec<OutboxEvent> {
+        self.wanted(
+            store_id,
+            vec![OutboxEvent::new(
+                "store/cart/converted",
+                cart_id,
+                json!({"type": "cart", "id": cart_id.to_string(), "orderId": order_id}),
+            )],
+        )
+        .await
+    }
+
     pub async fn delete_converted_cart(
         &self,
         store_id: i64,
         cart_id: Uuid,
         order_id: i64,
     ) -> ServiceResult<bool> {
-        let events = self
-            .wanted(
-                store_id,
-                vec![OutboxEvent::new(
-                    "store/cart/converted",
-                    cart_id,
-                    json!({"type": "cart", "id": cart_id.to_string(), "orderId": order_id}),
-                )],
-            )
-            .await;
+        let events = self.cart_converted(store_id, cart_id, order_id).await;
         Ok(self
             .store
             .delete_cart_emitting(store_id, cart_id, None, self.now(), &events)

@@ -107,17 +107,7 @@ impl Store {
                 self.cache_cart_write(false, cart_id, CartWrite::Gone);
                 return Ok(false);
             }
-            for sql in [
-                "DELETE FROM metafields WHERE resource_type = 'cart' AND resource_id = $1 AND store_id = $2",
-                "DELETE FROM cart_redirect_tokens WHERE cart_id = $1 AND store_id = $2",
-                "DELETE FROM checkout_tokens WHERE cart_id = $1 AND store_id = $2",
-            ] {
-                sqlx::query(sql)
-                    .bind(&id)
-                    .bind(store_id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            delete_cart_belongings!(tx, store_id, &id);
             insert_outbox!(tx, store_id, now, events);
             let committed = tx.commit().await;
             self.cache_cart_write(committed.is_ok(), cart_id, CartWrite::Gone);
@@ -127,7 +117,26 @@ impl Store {
     }
 }
 
-enum CartWrite<'a> {
+/// Deletes what hangs off a deleted cart (metafields, redirect and checkout tokens)
+/// inside the caller's transaction.
+macro_rules! delete_cart_belongings {
+    ($tx:expr, $store_id:expr, $cart_id:expr) => {
+        for sql in [
+            "DELETE FROM metafields WHERE resource_type = 'cart' AND resource_id = $1 AND store_id = $2",
+            "DELETE FROM cart_redirect_tokens WHERE cart_id = $1 AND store_id = $2",
+            "DELETE FROM checkout_tokens WHERE cart_id = $1 AND store_id = $2",
+        ] {
+            sqlx::query(sql)
+                .bind($cart_id)
+                .bind($store_id)
+                .execute(&mut *$tx)
+                .await?;
+        }
+    };
+}
+pub(super) use delete_cart_belongings;
+
+pub(super) enum CartWrite<'a> {
     Put(i64, &'a Cart),
     Gone,
 }
@@ -135,7 +144,7 @@ enum CartWrite<'a> {
 impl Store {
     /// Tells the cart cache what the database holds after a cart write: what it
     /// committed, or (`committed` false) to forget the cart and read the database next.
-    fn cache_cart_write(&self, committed: bool, id: Uuid, write: CartWrite<'_>) {
+    pub(super) fn cache_cart_write(&self, committed: bool, id: Uuid, write: CartWrite<'_>) {
         if let Some(cache) = self.cart_cache() {
             match (committed, write) {
                 (true, CartWrite::Put(store_id, cart)) => cache.put(store_id, cart),

@@ -3,6 +3,7 @@
 //! one order are never sent to the gateway; the approved one then marks the token used,
 //! moves the order on and records the transaction in one transaction.
 
+use super::cart_events::{CartWrite, delete_cart_belongings};
 use super::catalog::{decode, encode};
 use super::orders::{Held, StockChanges, add_stock, change_stock, give_back, return_held};
 use super::outbox::{OutboxEvent, insert_outbox};
@@ -93,6 +94,9 @@ pub struct ApprovedPayment {
     pub paid_e4: i64,
     pub debit: Option<StoredValueDebit>,
     pub stored_card: Option<NewStoredCard>,
+    /// The order's cart, deleted in the same transaction when this payment completes
+    /// the order, with its events (`store/cart/converted`).
+    pub close_cart: Option<(uuid::Uuid, Vec<OutboxEvent>)>,
 }
 
 /// `store/order/statusUpdated` (when the status changes) and
@@ -392,7 +396,25 @@ impl Store {
             let number = insert_transaction!(&mut *tx, store_id, t);
             let events = status_and_transaction_events(t, number, p.previous_status, p.new_status);
             insert_outbox!(tx, store_id, t.created_at, &events);
-            tx.commit().await?;
+            if let Some((cart_id, cart_events)) = &p.close_cart {
+                let id = cart_id.to_string();
+                let gone = sqlx::query("DELETE FROM carts WHERE id = $1 AND store_id = $2")
+                    .bind(&id)
+                    .bind(store_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                // A cart deleted meanwhile (by its owner) fires no second event.
+                if gone == 1 {
+                    delete_cart_belongings!(tx, store_id, &id);
+                    insert_outbox!(tx, store_id, t.created_at, cart_events);
+                }
+            }
+            let committed = tx.commit().await;
+            if let Some((cart_id, _)) = &p.close_cart {
+                self.cache_cart_write(committed.is_ok(), *cart_id, CartWrite::Gone);
+            }
+            committed?;
             Recorded::Done
         }))
     }
