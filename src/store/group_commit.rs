@@ -273,27 +273,41 @@ async fn exec(conn: &mut SqliteConnection, sql: &'static str) -> Result<(), sqlx
     sqlx::raw_sql(sql).execute(conn).await.map(|_| ())
 }
 
+/// The batch's savepoint between two jobs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Savepoint {
+    /// None is open.
+    Closed,
+    /// One is open and nothing was written inside it: the next job can use it as it is.
+    Fresh,
+    /// A kept job's is open: released together with the next job's `SAVEPOINT`.
+    Kept,
+}
+
 /// Runs one job inside a savepoint. On Err the connection may be lost and the batch
 /// transaction is no longer trustworthy.
 ///
-/// A kept job's savepoint is left open (`*open`) and released together with the next
-/// job's `SAVEPOINT`, or by the batch's COMMIT: one statement, so one hand-off to the
-/// connection's thread, fewer per job. A job that never got the connection leaves the
-/// savepoint open the same way; it wrote nothing.
+/// Savepoints are opened and released with as few statements as can be, since each is a
+/// hand-off to the connection's thread: the batch opens the first with its `BEGIN`, a
+/// kept job's savepoint is released with the next job's `SAVEPOINT` (or by the batch's
+/// COMMIT), and a job that never got the connection leaves its savepoint fresh for the
+/// next one.
 async fn run_job(
     conn: PoolConnection<Sqlite>,
     job: oneshot::Sender<Lease>,
     figures: &BatchFigures,
-    open: &mut bool,
+    savepoint: &mut Savepoint,
 ) -> (Option<PoolConnection<Sqlite>>, Result<JobEnd, String>) {
     let mut conn = conn;
-    let begin = if *open {
-        "RELEASE kassa_job; SAVEPOINT kassa_job"
-    } else {
-        "SAVEPOINT kassa_job"
+    let begin = match *savepoint {
+        Savepoint::Fresh => None,
+        Savepoint::Kept => Some("RELEASE kassa_job; SAVEPOINT kassa_job"),
+        Savepoint::Closed => Some("SAVEPOINT kassa_job"),
     };
-    *open = false;
-    if let Err(e) = exec(&mut conn, begin).await {
+    *savepoint = Savepoint::Closed;
+    if let Some(begin) = begin
+        && let Err(e) = exec(&mut conn, begin).await
+    {
         let _ = job.send(Err(batch_error(&e.to_string())));
         return (Some(conn), Err(e.to_string()));
     }
@@ -310,7 +324,7 @@ async fn run_job(
         let Some(conn) = conn else {
             return (None, Err("connection lost".into()));
         };
-        *open = true;
+        *savepoint = Savepoint::Fresh;
         return (Some(conn), Ok(JobEnd::Gone));
     }
     let leased = Instant::now();
@@ -320,7 +334,7 @@ async fn run_job(
     figures.job_hold.observe(leased.elapsed());
     let done = match end {
         End::Commit(tell) => {
-            *open = true;
+            *savepoint = Savepoint::Kept;
             Ok(JobEnd::Committed(tell))
         }
         End::Rollback(tell) => {
@@ -338,15 +352,16 @@ async fn run_job(
     (Some(conn), done.map_err(|e| e.to_string()))
 }
 
-/// Opens the batch transaction; a connection left inside a transaction (a job that
-/// vanished with it) is rolled back first.
+/// Opens the batch transaction with the first job's savepoint in it; a connection left
+/// inside a transaction (a job that vanished with it) is rolled back first.
 async fn open(pool: &SqlitePool) -> Result<PoolConnection<Sqlite>, sqlx::Error> {
+    const BEGIN: &str = "BEGIN IMMEDIATE; SAVEPOINT kassa_job";
     let mut conn = pool.acquire().await?;
-    if exec(&mut conn, "BEGIN IMMEDIATE").await.is_ok() {
+    if exec(&mut conn, BEGIN).await.is_ok() {
         return Ok(conn);
     }
     let _ = exec(&mut conn, "ROLLBACK").await;
-    match exec(&mut conn, "BEGIN IMMEDIATE").await {
+    match exec(&mut conn, BEGIN).await {
         Ok(()) => Ok(conn),
         Err(e) => {
             conn.close_on_drop();
@@ -376,12 +391,12 @@ async fn run(
         let mut next = Some(first);
         let mut held = Some(conn);
         // COMMIT (or ROLLBACK) ends a savepoint still open with the transaction.
-        let mut savepoint_open = false;
+        let mut savepoint = Savepoint::Fresh;
         while let Some(job) = next.take() {
             // Every Ok path of run_job gives the connection back, so it is here
             // whenever another job was taken from the queue.
             let Some(conn) = held.take() else { break };
-            let (back, end) = run_job(conn, job, &figures, &mut savepoint_open).await;
+            let (back, end) = run_job(conn, job, &figures, &mut savepoint).await;
             held = back;
             match end {
                 Ok(JobEnd::Committed(tell)) => committed.push(tell),
