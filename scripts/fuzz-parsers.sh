@@ -10,7 +10,11 @@
 # committed). A failing input is saved under fuzz/artifacts/TARGET and fails the run.
 # Debug assertions are on (integer overflow panics). FUZZ_SANITIZER picks the sanitizer
 # (default `address`; `none` builds much faster and still finds every panic, which is
-# what safe Rust fails with).
+# what safe Rust fails with). CARGO_TARGET_DIR and CARGO_BUILD_JOBS are honoured (the
+# first build compiles every dependency in release mode: about 40 minutes at one job).
+# A `slow-unit-*` file in fuzz/artifacts is an input that took over 10 s once; it does not
+# fail the run, and on a busy machine it is usually the scheduler: replay it with
+# `cargo +nightly fuzz run --sanitizer none --debug-assertions TARGET FILE`, which prints how long it took.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,4 +29,5 @@ for t in "${targets[@]}"; do
     cargo +nightly fuzz run --sanitizer "${FUZZ_SANITIZER:-address}" --debug-assertions \
         "$t" "fuzz/corpus/$t" "fuzz/seeds/$t" -- \
         -max_total_time="$seconds" -print_final_stats=1
+    echo "== $t: $(find "fuzz/corpus/$t" -type f | wc -l) inputs in fuzz/corpus/$t"
 done
