@@ -316,6 +316,16 @@ async fn checkout_sdk_places_orders() {
         .update_store_settings(store.id, &store.settings)
         .await
         .expect("offer cash on delivery");
+    // A customer who signs in through the SDK for the third order.
+    let r = app
+        .post(
+            "/stores/demo/v3/customers",
+            json!([{"email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace",
+                    "authentication": {"new_password": "analytical-1843"}}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let ada = r.body["data"][0]["id"].as_i64().expect("customer id");
     // The demo store's storefront domain is `localhost`.
     let origin = app.base.replace("127.0.0.1", "localhost");
     let result = tokio::task::spawn_blocking(move || {
@@ -326,6 +336,8 @@ async fn checkout_sdk_places_orders() {
             &[
                 ("KASSA_STOREFRONT_ORIGIN", &origin),
                 ("KASSA_PRODUCT_ID", &product.to_string()),
+                ("KASSA_CUSTOMER_EMAIL", "ada@example.com"),
+                ("KASSA_CUSTOMER_PASSWORD", "analytical-1843"),
             ],
         )
     })
@@ -349,4 +361,27 @@ async fn checkout_sdk_places_orders() {
     assert_eq!(v2(&r.body["total_inc_tax"]), shown(&offline["total"]));
     assert_eq!(v2(&r.body["subtotal_ex_tax"]), shown(&offline["subtotal"]));
     assert_eq!(v2(&r.body["total_tax"]), shown(&offline["tax"]));
+    assert_eq!(r.body["customer_id"], 0, "a guest's order");
+
+    // Signed in through the SDK: the checkout showed the customer, the SDK read the
+    // refusals' messages, and V2 shows the order as the customer's.
+    let signed = &result["signedIn"];
+    assert_eq!(signed["signedIn"]["id"], ada, "{signed}");
+    assert_eq!(signed["signedIn"]["isGuest"], false, "{signed}");
+    assert_eq!(signed["signedIn"]["email"], "ada@example.com");
+    assert_eq!(signed["signedIn"]["fullName"], "Ada Lovelace");
+    assert_eq!(
+        signed["messages"]["signIn"], "The email address or password you entered is not valid.",
+        "{signed}"
+    );
+    let coupon = signed["messages"]["coupon"]
+        .as_str()
+        .expect("coupon message");
+    assert!(coupon.contains("NO-SUCH-CODE"), "{signed}");
+    assert!(!coupon.contains("[object Object]"), "{signed}");
+    let id = signed["orderId"].as_i64().expect("orderId");
+    let r = app.get(&format!("/stores/demo/v2/orders/{id}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["customer_id"], ada, "{}", r.body);
+    assert_eq!(v2(&r.body["total_inc_tax"]), shown(&signed["total"]));
 }

@@ -736,14 +736,14 @@ async fn demo_customer_and_checkout_reads(app: TestApp) {
     let wrote = app
         .kassa
         .store
-        .update_customers(store.id, &[(changed.clone(), Money::new(24.into()))])
+        .update_customers(store.id, &[(changed.clone(), Money::new(24.into()))], &[])
         .await
         .expect("update");
     assert!(!wrote);
     let wrote = app
         .kassa
         .store
-        .update_customers(store.id, &[(changed, c.store_credit)])
+        .update_customers(store.id, &[(changed, c.store_credit)], &[])
         .await
         .expect("update");
     assert!(wrote);

@@ -1100,7 +1100,319 @@ async fn sdk_refusals_carry_the_types_the_sdk_maps(app: TestApp) {
     assert_sf_error(&r, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
+const SIGN_IN: &str = "/internalapi/v1/checkout/customer";
+const CUSTOMERS: &str = "/stores/demo/v3/customers";
+const SAM_PASSWORD: &str = "kassa-test-42";
+
+/// A customer with a storefront password and 10.00 of store credit; returns its id.
+async fn customer_with_password(app: &TestApp, email: &str) -> i64 {
+    let r = app
+        .post(
+            CUSTOMERS,
+            json!([{"email": email, "first_name": "Sam", "last_name": "Shopper",
+                    "store_credit_amounts": [{"amount": 10}],
+                    "authentication": {"new_password": SAM_PASSWORD}}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // The password is never answered, hashed or not.
+    let text = r.body.to_string();
+    assert!(
+        !text.contains(SAM_PASSWORD) && !text.contains("pbkdf2"),
+        "{text}"
+    );
+    r.body["data"][0]["id"].as_i64().expect("customer id")
+}
+
+/// A refused sign-in as the Checkout SDK reads it (the internal API's shape).
+fn assert_bad_credentials(r: &common::Reply) {
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    assert_eq!(r.body["type"], "invalid_credentials", "{}", r.body);
+    assert_eq!(
+        r.body["errors"],
+        json!(["The email address or password you entered is not valid."]),
+        "{}",
+        r.body
+    );
+}
+
+async fn sdk_customer_signs_in_and_out(app: TestApp) {
+    let app = app.with_fixtures().await;
+    // A password must have 8+ characters with letters and digits.
+    let r = app
+        .post(
+            CUSTOMERS,
+            json!([{"email": "weak@example.com", "first_name": "W", "last_name": "K",
+                    "authentication": {"new_password": "letmein"}}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.to_string().contains("new_password"), "{}", r.body);
+    let sam = customer_with_password(&app, "sam@example.com").await;
+
+    let b = app.browser();
+    let id = lamp_cart(&b).await;
+    let r = b.get(&format!("{SF}/checkout/{id}?include=customer")).await;
+    assert_eq!(r.body["customer"]["isGuest"], true, "{}", r.body);
+    assert_eq!(r.body["customer"]["id"], 0);
+
+    // A wrong password and an unknown email read exactly alike.
+    let wrong = b
+        .post(
+            SIGN_IN,
+            json!({"email": "sam@example.com", "password": "not-it-42"}),
+        )
+        .await;
+    assert_bad_credentials(&wrong);
+    let unknown = b
+        .post(
+            SIGN_IN,
+            json!({"email": "nobody@example.com", "password": SAM_PASSWORD}),
+        )
+        .await;
+    assert_bad_credentials(&unknown);
+    assert_eq!(wrong.body, unknown.body);
+    let r = b.post(SIGN_IN, json!({"email": "sam@example.com"})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(r.body["errors"][0], "The field `password` is required.");
+
+    // Signing in (any case of the email) replaces the session and its cookies.
+    let before = b.cookie("SHOP_SESSION_TOKEN").expect("session");
+    let stale = app.browser();
+    stale
+        .cookies
+        .lock()
+        .unwrap()
+        .extend(b.cookies.lock().unwrap().clone());
+    let r = b
+        .post(
+            SIGN_IN,
+            json!({"email": "SAM@example.com", "password": SAM_PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["data"]["customer"]["id"], sam);
+    assert_eq!(r.body["data"]["customer"]["isGuest"], false);
+    let after = b.cookie("SHOP_SESSION_TOKEN").expect("session");
+    assert_ne!(before, after, "the session token changes at sign-in");
+    // The token from before sign-in opens nothing any more.
+    let r = stale.get(&format!("{SF}/checkout/{id}")).await;
+    assert_sf_error(&r, StatusCode::NOT_FOUND);
+
+    // The checkout shows the customer; the cart carries the customer's id.
+    let r = b.get(&format!("{SF}/checkout/{id}?include=customer")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let c = &r.body["customer"];
+    assert_eq!(c["id"], sam, "{c}");
+    assert_eq!(c["isGuest"], false);
+    assert_eq!(c["email"], "sam@example.com");
+    assert_eq!(c["firstName"], "Sam");
+    assert_eq!(c["lastName"], "Shopper");
+    assert_eq!(c["fullName"], "Sam Shopper");
+    assert_eq!(num(&c["storeCredit"]), 10.0);
+    assert_eq!(c["addresses"], json!([]));
+    let v3 = app.get(&format!("/stores/demo/v3/carts/{id}")).await;
+    assert_eq!(v3.body["data"]["customer_id"], sam, "{}", v3.body);
+    // A cart started after signing in is the customer's from the start.
+    let second = lamp_cart(&b).await;
+    let v3 = app.get(&format!("/stores/demo/v3/carts/{second}")).await;
+    assert_eq!(v3.body["data"]["customer_id"], sam, "{}", v3.body);
+
+    // Another shopper sees neither the checkout nor the customer.
+    let other = app.browser();
+    assert_sf_error(
+        &other.get(&format!("{SF}/checkout/{id}")).await,
+        StatusCode::NOT_FOUND,
+    );
+    let theirs = lamp_cart(&other).await;
+    let r = other.get(&format!("{SF}/checkout/{theirs}")).await;
+    assert_eq!(r.body["customer"]["isGuest"], true, "{}", r.body);
+    assert_eq!(r.body["customer"]["firstName"], "");
+
+    // The signed-in customer's store credit can be used...
+    let r = b
+        .post(&format!("{SF}/checkouts/{id}/store-credit"), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["isStoreCreditApplied"], true, "{}", r.body);
+    // ...and signing out takes it off again: the checkout is a guest's.
+    let r = b.delete(SIGN_IN).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["data"]["customer"]["isGuest"], true);
+    assert_ne!(
+        b.cookie("SHOP_SESSION_TOKEN").as_deref(),
+        Some(after.as_str())
+    );
+    let r = b.get(&format!("{SF}/checkout/{id}?include=customer")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["customer"]["isGuest"], true, "{}", r.body);
+    assert_eq!(r.body["customer"]["id"], 0);
+    assert_eq!(r.body["customer"]["storeCredit"], 0);
+    assert_eq!(r.body["isStoreCreditApplied"], false, "{}", r.body);
+    let v3 = app.get(&format!("/stores/demo/v3/carts/{id}")).await;
+    assert_eq!(v3.body["data"]["customer_id"], 0, "{}", v3.body);
+    // Signing out again changes nothing.
+    assert_eq!(b.delete(SIGN_IN).await.status, StatusCode::OK);
+}
+
+async fn sdk_sign_in_locks_after_failures(app: TestApp) {
+    let app = app.with_fixtures().await;
+    customer_with_password(&app, "sam@example.com").await;
+    let b = app.browser();
+    // Known and unknown emails lock alike, so the lock tells nothing either.
+    for email in ["sam@example.com", "ghost@example.com"] {
+        for _ in 0..5 {
+            let r = b
+                .post(SIGN_IN, json!({"email": email, "password": "guess-1234"}))
+                .await;
+            assert_bad_credentials(&r);
+        }
+        let r = b
+            .post(SIGN_IN, json!({"email": email, "password": SAM_PASSWORD}))
+            .await;
+        assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+        assert_eq!(r.body["type"], "too_many_sign_in_attempts", "{}", r.body);
+        assert!(r.body["errors"][0].is_string(), "{}", r.body);
+        assert_eq!(r.headers["retry-after"], "900");
+    }
+    // Another email is not held up by them.
+    customer_with_password(&app, "kim@example.com").await;
+    let r = b
+        .post(
+            SIGN_IN,
+            json!({"email": "kim@example.com", "password": SAM_PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}
+
+/// A signed-in customer's order carries the customer's id and pays with store credit;
+/// when the credit shrank meanwhile, the SDK is told `cart_has_changed`.
+async fn sdk_signed_in_order_and_cart_has_changed(app: TestApp) {
+    let app = app.with_fixtures().await;
+    let sam = customer_with_password(&app, "sam@example.com").await;
+    let b = app.browser();
+    let id = lamp_cart(&b).await;
+    ready_to_order(&b, &id).await;
+    let r = b
+        .post(
+            SIGN_IN,
+            json!({"email": "sam@example.com", "password": SAM_PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = b
+        .post(&format!("{SF}/checkouts/{id}/store-credit"), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // 30.55 to pay, 10.00 of it by store credit.
+    assert_eq!(num(&r.body["grandTotal"]), 30.55, "{}", r.body);
+    assert_eq!(num(&r.body["outstandingBalance"]), 20.55, "{}", r.body);
+    // The merchant lowers the credit to 1.00 before the order is placed.
+    let r = app
+        .put(
+            CUSTOMERS,
+            json!([{"id": sam, "store_credit_amounts": [{"amount": 1}]}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = b.post(ORDER, json!({"cartId": id})).await;
+    assert_sdk_refusal(&r, "cart_has_changed", "store credit");
+    // Taking the credit off and on again applies what is there now.
+    let r = b.delete(&format!("{SF}/checkouts/{id}/store-credit")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = b
+        .post(&format!("{SF}/checkouts/{id}/store-credit"), json!({}))
+        .await;
+    assert_eq!(num(&r.body["outstandingBalance"]), 29.55, "{}", r.body);
+    let r = b.post(ORDER, json!({"cartId": id})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let order = r.body["data"]["order"]["orderId"]
+        .as_i64()
+        .expect("order id");
+    let v2 = app.get(&format!("/stores/demo/v2/orders/{order}")).await;
+    assert_eq!(v2.body["customer_id"], sam, "{}", v2.body);
+    let r = app
+        .get(&format!("{CUSTOMERS}?id:in={sam}&include=storecredit"))
+        .await;
+    assert_eq!(
+        num(&r.body["data"][0]["store_credit_amounts"][0]["amount"]),
+        0.0,
+        "{}",
+        r.body
+    );
+}
+
+/// An order endpoint call for a checkout left without items answers `empty_cart`.
+/// (Kassa deletes a cart whose last item goes, so this is the race where the items
+/// went between the SDK's last read and its order: simulated by emptying the stored
+/// cart directly.)
+async fn sdk_empty_cart_refusal(app: TestApp) {
+    let app = app.with_fixtures().await;
+    let b = app.browser();
+    let id = lamp_cart(&b).await;
+    ready_to_order(&b, &id).await;
+    let store = app
+        .kassa
+        .store
+        .find_store("demo")
+        .await
+        .expect("store")
+        .expect("demo store");
+    let cart_id = uuid::Uuid::parse_str(&id).unwrap();
+    let mut cart = app
+        .kassa
+        .store
+        .get_cart(store.id, cart_id, app.kassa.now())
+        .await
+        .expect("read")
+        .expect("cart");
+    let version = cart.version;
+    cart.line_items.clear();
+    cart.touch(app.kassa.now());
+    assert!(
+        app.kassa
+            .store
+            .save_cart(store.id, &cart, version)
+            .await
+            .expect("save")
+    );
+    let r = b.post(ORDER, json!({"cartId": id})).await;
+    assert_sdk_refusal(&r, "empty_cart", "no items");
+}
+
+/// Storefront errors for the Checkout SDK (it sends `X-Checkout-SDK-Version`) carry a
+/// string `detail` and no `errors` list, so the SDK shows the message; other callers
+/// keep the spec's `errors` list.
+async fn sdk_storefront_errors_read_as_messages(app: TestApp) {
+    let app = app.with_fixtures().await;
+    let b = app.browser();
+    let id = lamp_cart(&b).await;
+    let path = format!("{SF}/checkouts/{id}/coupons");
+    let r = b
+        .send(
+            Method::POST,
+            &path,
+            Some(json!({"couponCode": "NOPE"})),
+            &[("X-Checkout-SDK-Version", "1.983.2")],
+        )
+        .await;
+    assert!(r.status.is_client_error(), "{}", r.body);
+    assert_eq!(r.body["status"], r.status.as_u16(), "{}", r.body);
+    assert!(r.body.get("errors").is_none(), "{}", r.body);
+    let detail = r.body["detail"].as_str().expect("detail");
+    assert!(detail.contains("NOPE"), "{}", r.body);
+    assert!(r.body["title"].is_string() && r.body["type"].is_string());
+    let r = b.post(&path, json!({"couponCode": "NOPE"})).await;
+    assert!(r.body["errors"][0]["title"].is_string(), "{}", r.body);
+}
+
 on_both_backends!(
+    sdk_customer_signs_in_and_out,
+    sdk_sign_in_locks_after_failures,
+    sdk_signed_in_order_and_cart_has_changed,
+    sdk_empty_cart_refusal,
+    sdk_storefront_errors_read_as_messages,
     sdk_refusals_carry_the_types_the_sdk_maps,
     redirect_links_sign_into_the_storefront_session,
     sdk_offline_order_marked_paid_issues_gift_certificates_once,

@@ -104,6 +104,9 @@ pub struct CustomerInput {
     /// Taken on create only.
     pub origin_channel_id: Option<i64>,
     pub force_password_reset: Option<bool>,
+    /// `authentication.new_password`: the password the customer signs in with (checked
+    /// by [`super::password::validate_new_password`], stored only hashed).
+    pub new_password: Option<String>,
 }
 
 fn required(field: &str) -> DomainError {

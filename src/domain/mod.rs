@@ -16,6 +16,7 @@ pub mod metafield;
 pub mod money;
 pub mod order;
 pub mod order_admin;
+pub mod password;
 pub mod payment;
 pub mod promotion;
 pub mod promotion_rules;

@@ -18,9 +18,11 @@
 //! - `POST` and `PUT` take 1–10 customers (more: 413) and are all-or-nothing; a 422 names
 //!   the entry and field (`[1].email`). A taken email (any case) is a 422, as the spec
 //!   lists no other status. `PUT` finds each customer by its `id` and changes the fields
-//!   sent; `store_credit_amounts` replaces the balance. `authentication.new_password` and
-//!   `trigger_account_created_notification` are accepted and ignored (Kassa has no
-//!   customer logins or emails yet).
+//!   sent; `store_credit_amounts` replaces the balance. `authentication.new_password`
+//!   sets the password the customer signs in to the storefront with (8–128 characters
+//!   with letters and digits, else 422; kept only as a PBKDF2 hash, never answered).
+//!   `trigger_account_created_notification` is accepted and ignored (Kassa sends no
+//!   emails).
 //! - `DELETE` deletes the customers `id:in` lists; without it nothing happens (204), as
 //!   the spec says.
 
@@ -80,7 +82,8 @@ pub struct StoreCreditAmountRequest {
 pub struct AuthenticationRequest {
     #[serde(default)]
     pub force_password_reset: Option<bool>,
-    /// Accepted and ignored: Kassa has no customer logins yet.
+    /// The password the customer signs in to the storefront with (8–128 characters,
+    /// letters and digits); stored only hashed, never answered.
     #[serde(default)]
     pub new_password: Option<String>,
 }
@@ -179,7 +182,11 @@ impl CustomerRequest {
                     .accepts_product_review_abandoned_cart_emails,
                 channel_ids: self.channel_ids,
                 origin_channel_id: self.origin_channel_id,
-                force_password_reset: self.authentication.and_then(|a| a.force_password_reset),
+                force_password_reset: self
+                    .authentication
+                    .as_ref()
+                    .and_then(|a| a.force_password_reset),
+                new_password: self.authentication.and_then(|a| a.new_password),
             },
         ))
     }

@@ -156,6 +156,26 @@ impl Kassa {
         changed.ok_or_else(|| cart_not_found(id))
     }
 
+    /// Gives a storefront cart to a customer who signed in (or back to the guest, 0):
+    /// its prices follow the customer, and store credit applied for anyone else goes.
+    pub async fn set_shopper_cart_customer(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        customer_id: i64,
+    ) -> ServiceResult<()> {
+        let changed = self
+            .change_cart(who, id, None, &[], Purpose::Edit, |cart, _| {
+                if cart.customer_id != customer_id {
+                    cart.customer_id = customer_id;
+                    cart.checkout.store_credit = None;
+                }
+                Ok(Outcome::Kept)
+            })
+            .await?;
+        changed.map(|_| ()).ok_or_else(|| cart_not_found(id))
+    }
+
     pub async fn add_cart_items(
         &self,
         who: &Principal,

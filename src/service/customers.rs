@@ -8,11 +8,31 @@ use super::{Kassa, ServiceError, ServiceResult};
 use crate::domain::DomainError;
 use crate::domain::customer::{self, Customer, CustomerInput, email_key, in_batch};
 use crate::domain::money::Money;
+use crate::domain::password::validate_new_password;
+use crate::service::shopper_accounts::hash_new_password;
 use crate::store::StoreRecord;
 use crate::store::customers::{CustomerFilter, CustomerSort};
 use std::collections::HashMap;
 
 pub const CUSTOMER_COUNTER: &str = "customer";
+
+/// Checks and hashes the new passwords of a batch (index-aligned; `None` = unchanged).
+async fn batch_passwords<'a>(
+    passwords: impl Iterator<Item = Option<&'a String>>,
+) -> ServiceResult<Vec<Option<String>>> {
+    let mut out = Vec::new();
+    for (i, p) in passwords.enumerate() {
+        out.push(match p {
+            Some(p) => {
+                validate_new_password("authentication.new_password", p)
+                    .map_err(|e| in_batch(e, i))?;
+                Some(hash_new_password(p.clone()).await)
+            }
+            None => None,
+        });
+    }
+    Ok(out)
+}
 
 fn email_taken(index: usize, email: &str, holder: Option<i64>) -> DomainError {
     let msg = match holder {
@@ -93,6 +113,7 @@ impl Kassa {
         }
         check_batch_emails(&drafts)?;
         self.check_emails_free(store.id, &drafts).await?;
+        let passwords = batch_passwords(inputs.iter().map(|i| i.new_password.as_ref())).await?;
         let count = i64::try_from(drafts.len()).unwrap_or(i64::MAX);
         let first = self
             .store
@@ -103,7 +124,10 @@ impl Kassa {
             .zip(first..)
             .map(|(c, id)| Customer { id, ..c })
             .collect();
-        match self.store.insert_customers(store.id, &customers).await {
+        match self
+            .store
+            .insert_customers(store.id, &customers, &passwords)
+            .await {
             Ok(()) => Ok(customers),
             // Another request took one of the emails since the check above.
             Err(e) if e.unique_violation() => Err(DomainError::field(
@@ -178,7 +202,13 @@ impl Kassa {
         let customers: Vec<Customer> = changed.iter().map(|(c, _)| c.clone()).collect();
         check_batch_emails(&customers)?;
         self.check_emails_free(store.id, &customers).await?;
-        match self.store.update_customers(store.id, &changed).await {
+        let passwords =
+            batch_passwords(updates.iter().map(|(_, i)| i.new_password.as_ref())).await?;
+        match self
+            .store
+            .update_customers(store.id, &changed, &passwords)
+            .await
+        {
             Ok(true) => Ok(customers),
             Ok(false) => Err(ServiceError::Conflict),
             Err(e) if e.unique_violation() => Err(DomainError::field(

@@ -23,6 +23,7 @@ pub mod pages;
 pub mod payments;
 pub mod promotions;
 pub mod shipping;
+pub mod shopper_accounts;
 pub mod stored_value;
 pub mod storefront;
 pub mod tax;
@@ -83,6 +84,8 @@ pub enum Refusal {
     CartChanged,
     /// The card was declined.
     PaymentDeclined,
+    /// A customer's sign-in: unknown email or wrong password (never told apart).
+    InvalidCredentials,
 }
 
 /// Everything a use case needs: persistence, time, and how Kassa is reached from outside.
@@ -103,6 +106,8 @@ pub struct Kassa {
     /// Whether hooks may point at loopback, private and other internal addresses
     /// (`KASSA_WEBHOOK_PRIVATE_DESTINATIONS=allow`); refused when a hook is saved otherwise.
     pub webhook_private_destinations: bool,
+    /// Failed customer sign-ins, per store and email (see `shopper_accounts`).
+    pub(crate) sign_in_guard: Arc<storefront::SpamGuard>,
 }
 
 impl Kassa {
@@ -118,6 +123,7 @@ impl Kassa {
             storefront_origins: Arc::default(),
             spam: Arc::default(),
             webhook_private_destinations: false,
+            sign_in_guard: Arc::default(),
         }
     }
 

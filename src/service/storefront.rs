@@ -106,7 +106,7 @@ impl Default for SpamGuard {
 }
 
 impl SpamGuard {
-    /// True when this checkout must pass a human check before trying another code.
+    /// True when this key (a checkout; for sign-ins, an email's key) is locked.
     pub fn required(&self, store_id: i64, checkout: Uuid, now: i64) -> bool {
         let Ok(map) = self.failures.lock() else {
             return false;
@@ -128,7 +128,7 @@ impl SpamGuard {
         }
     }
 
-    fn clear(&self, store_id: i64, checkout: Uuid) {
+    pub(crate) fn clear(&self, store_id: i64, checkout: Uuid) {
         if let Ok(mut map) = self.failures.lock() {
             map.remove(&(store_id, checkout));
         }

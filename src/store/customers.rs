@@ -174,6 +174,25 @@ impl Store {
         row.map(from_row).transpose()
     }
 
+    /// The id and stored password hash (empty: none) of the customer with this email,
+    /// whatever its case.
+    pub async fn customer_password(
+        &self,
+        store_id: i64,
+        email: &str,
+    ) -> StoreResult<Option<(i64, String)>> {
+        let key = email_key(email);
+        Ok(on_pool!(self, read, |p| {
+            sqlx::query_as(
+                "SELECT id, password_hash FROM customers WHERE store_id = $1 AND email_key = $2",
+            )
+            .bind(store_id)
+            .bind(&key)
+            .fetch_optional(p)
+            .await?
+        }))
+    }
+
     /// The customers with these ids that exist, by id, in one query.
     pub async fn customers_by_ids(&self, store_id: i64, ids: &[i64]) -> StoreResult<Vec<Customer>> {
         let filter = CustomerFilter {
@@ -334,17 +353,24 @@ impl Store {
 
     /// Inserts customers in one transaction: all or none. An email another customer of
     /// the store has (any case) fails with [`super::StoreError::unique_violation`].
-    pub async fn insert_customers(&self, store_id: i64, customers: &[Customer]) -> StoreResult<()> {
+    /// `passwords[i]`, when given, is the stored password hash of `customers[i]`.
+    pub async fn insert_customers(
+        &self,
+        store_id: i64,
+        customers: &[Customer],
+        passwords: &[Option<String>],
+    ) -> StoreResult<()> {
         let docs = customers
             .iter()
             .map(doc_of)
             .collect::<StoreResult<Vec<_>>>()?;
         on_pool!(self, write, |p| {
             let mut tx = p.begin().await?;
-            for (c, doc) in customers.iter().zip(&docs) {
+            for (i, (c, doc)) in customers.iter().zip(&docs).enumerate() {
+                let password = passwords.get(i).cloned().flatten().unwrap_or_default();
                 sqlx::query(
-                    "INSERT INTO customers (store_id, id, email_key, store_credit_e4, date_created, date_modified, doc)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    "INSERT INTO customers (store_id, id, email_key, store_credit_e4, date_created, date_modified, doc, password_hash)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
                 .bind(store_id)
                 .bind(c.id)
@@ -353,6 +379,7 @@ impl Store {
                 .bind(c.date_created)
                 .bind(c.date_modified)
                 .bind(doc)
+                .bind(password)
                 .execute(&mut *tx)
                 .await?;
             }
@@ -365,10 +392,12 @@ impl Store {
     /// expected amount (a checkout spending credit in between must not be overwritten).
     /// False, with nothing written, when one is gone or its credit moved. An email
     /// another customer has fails with [`super::StoreError::unique_violation`].
+    /// `passwords[i]`, when given, replaces the password hash of `updates[i]`.
     pub async fn update_customers(
         &self,
         store_id: i64,
         updates: &[(Customer, Money)],
+        passwords: &[Option<String>],
     ) -> StoreResult<bool> {
         let docs = updates
             .iter()
@@ -377,9 +406,12 @@ impl Store {
         let all = on_pool!(self, write, |p| {
             let mut tx = p.begin().await?;
             let mut all = true;
-            for ((c, expected), doc) in updates.iter().zip(&docs) {
+            for (i, ((c, expected), doc)) in updates.iter().zip(&docs).enumerate() {
+                // An empty string keeps the password the customer has.
+                let password = passwords.get(i).cloned().flatten().unwrap_or_default();
                 let n = sqlx::query(
-                    "UPDATE customers SET email_key = $3, store_credit_e4 = $4, date_modified = $5, doc = $6
+                    "UPDATE customers SET email_key = $3, store_credit_e4 = $4, date_modified = $5, doc = $6,
+                            password_hash = CASE WHEN $8 = '' THEN password_hash ELSE $8 END
                      WHERE store_id = $1 AND id = $2 AND store_credit_e4 = $7",
                 )
                 .bind(store_id)
@@ -389,6 +421,7 @@ impl Store {
                 .bind(c.date_modified)
                 .bind(doc)
                 .bind(expected.to_e4())
+                .bind(password)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();

@@ -108,6 +108,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0016_owner_client_ids.sql"),
         postgres: include_str!("../../migrations/postgres/0016_owner_client_ids.sql"),
     },
+    Migration {
+        version: 17,
+        name: "0017_customer_passwords",
+        sqlite: include_str!("../../migrations/sqlite/0017_customer_passwords.sql"),
+        postgres: include_str!("../../migrations/postgres/0017_customer_passwords.sql"),
+    },
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS kassa_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";

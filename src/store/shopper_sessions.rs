@@ -79,6 +79,47 @@ impl Store {
         Ok(())
     }
 
+    /// Replaces a session with a new one (a sign-in or sign-out): the new row is
+    /// inserted, the old session's carts become the new one's, and the old row is
+    /// deleted, so its token opens nothing any more. One transaction. (Orders the old
+    /// session placed stay with it: reading them needs the session that placed them.)
+    pub async fn rotate_shopper_session(
+        &self,
+        old_id: Uuid,
+        token_hash: &str,
+        row: &ShopperSessionRow,
+        now: i64,
+    ) -> StoreResult<()> {
+        on_pool!(self, write, |p| {
+            let mut tx = p.begin().await?;
+            sqlx::query(
+                "INSERT INTO shopper_sessions (token_hash, id, store_id, customer_id, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(token_hash)
+            .bind(row.id.to_string())
+            .bind(row.store_id)
+            .bind(row.customer_id)
+            .bind(now)
+            .bind(row.expires_at)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE carts SET shopper_id = $1 WHERE store_id = $2 AND shopper_id = $3")
+                .bind(row.id.to_string())
+                .bind(row.store_id)
+                .bind(old_id.to_string())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM shopper_sessions WHERE id = $1 AND store_id = $2")
+                .bind(old_id.to_string())
+                .bind(row.store_id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
     /// A live session of this store by its token's hash.
     pub async fn find_shopper_session(
         &self,

@@ -2,8 +2,10 @@
 // drives a Kassa checkout from a page at the store's storefront origin: a cart made
 // through the Storefront API, then loadCheckout, addresses, shipping, a coupon, a gift
 // certificate, payment methods, and submitOrder with the test card. A second cart is
-// bought with an offline method (cash on delivery). Prints both orders and the totals
-// the SDK showed before paying.
+// bought with an offline method (cash on delivery), and a third by a customer who
+// signs in through the SDK (after a wrong password, and a sign-out and back in).
+// Prints the orders, the totals the SDK showed before paying, and the messages the SDK
+// gave for refused requests.
 import { env, launch, report, main } from "./lib.mjs";
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
@@ -33,7 +35,7 @@ main(async () => {
   await page.goto(`${origin}/sdk/`);
 
   const buy = (args) =>
-    page.evaluate(async ({ productId, methodId, card, giftCertificate }) => {
+    page.evaluate(async ({ productId, methodId, card, giftCertificate, customer }) => {
       const address = {
         firstName: "Grace", lastName: "Hopper", email: "grace@example.com", company: "",
         address1: "1 Market St", address2: "", city: "San Francisco",
@@ -56,6 +58,30 @@ main(async () => {
 
       const service = window.checkoutKit.createCheckoutService();
       let state = await service.loadCheckout(cart.id);
+      const messages = {};
+      const refusal = async (what, call) => {
+        try {
+          await call();
+        } catch (e) {
+          messages[what] = e.message;
+          return;
+        }
+        throw new Error(`${what} was not refused`);
+      };
+      let signedIn = null;
+      if (customer) {
+        await refusal("signIn", () =>
+          service.signInCustomer({ email: customer.email, password: `${customer.password}-wrong` }),
+        );
+        state = await service.signInCustomer(customer);
+        const first = state.data.getCustomer();
+        if (!first || first.isGuest) throw new Error(`not signed in: ${JSON.stringify(first)}`);
+        state = await service.signOutCustomer();
+        if (!state.data.getCustomer().isGuest) throw new Error("still signed in after signOutCustomer");
+        state = await service.signInCustomer(customer);
+        const c = state.data.getCustomer();
+        signedIn = { id: c.id, isGuest: c.isGuest, email: c.email, fullName: c.fullName, storeCredit: c.storeCredit };
+      }
       state = await service.loadBillingCountries();
       await service.loadShippingCountries();
       const countries = state.data.getBillingCountries() || [];
@@ -65,6 +91,7 @@ main(async () => {
       const options = state.data.getShippingOptions() || [];
       if (!options.length) throw new Error("no shipping options");
       state = await service.selectShippingOption(options[0].id);
+      if (customer) await refusal("coupon", () => service.applyCoupon("NO-SUCH-CODE"));
       state = await service.applyCoupon("SAVE5");
       if (giftCertificate) state = await service.applyGiftCertificate(giftCertificate);
       state = await service.loadPaymentMethods();
@@ -92,7 +119,7 @@ main(async () => {
       if (order.orderAmount.toFixed(2) !== shown.total) {
         throw new Error(`order amount ${order.orderAmount} differs from checkout ${shown.total}`);
       }
-      return { orderId: order.orderId, status: order.status, method: method.id, ...shown };
+      return { orderId: order.orderId, status: order.status, method: method.id, ...shown, signedIn, messages };
     }, args);
 
   const card = await buy({
@@ -103,6 +130,11 @@ main(async () => {
   });
   // The gift certificate is spent; the second order pays all of it on delivery.
   const offline = await buy({ productId, methodId: "cod", card: null, giftCertificate: null });
+  const customer = {
+    email: env("KASSA_CUSTOMER_EMAIL"),
+    password: env("KASSA_CUSTOMER_PASSWORD"),
+  };
+  const signedIn = await buy({ productId, methodId: "cod", card: null, giftCertificate: null, customer });
   await browser.close();
-  report({ ...card, offline });
+  report({ ...card, offline, signedIn });
 });

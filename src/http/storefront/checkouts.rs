@@ -52,12 +52,28 @@ pub(super) async fn owned(state: &AppState, shopper: &Shopper, id: &str) -> ApiR
     Ok(id)
 }
 
-fn reply(state: &AppState, shopper: &Shopper, cart: &Cart, q: Option<&str>) -> Response {
+/// The checkout as the storefront shows it, with its customer when one signed in.
+async fn reply(
+    state: &AppState,
+    shopper: &Shopper,
+    cart: &Cart,
+    q: Option<&str>,
+) -> ApiResult<Response> {
     let spam = state.kassa.spam_check_required(&shopper.store, cart.id);
-    respond(
+    let customer = state
+        .kassa
+        .cart_customer(&shopper.store, cart.customer_id)
+        .await?;
+    Ok(respond(
         StatusCode::OK,
-        &checkout_json(cart, &includes(q), &state.kassa.public_url, spam),
-    )
+        &checkout_json(
+            cart,
+            &includes(q),
+            &state.kassa.public_url,
+            spam,
+            customer.as_ref(),
+        ),
+    ))
 }
 
 /// Refuses code entry while the checkout is locked behind the human check.
@@ -106,7 +122,7 @@ pub(super) async fn load(
 ) -> ApiResult<Response> {
     let id = owned(state, shopper, id).await?;
     let cart = state.kassa.get_checkout(&shopper.principal(), id).await?;
-    Ok(reply(state, shopper, &cart, q))
+    reply(state, shopper, &cart, q).await
 }
 
 /// Set the customer message.
@@ -140,7 +156,7 @@ pub(super) async fn set_message(
         .kassa
         .update_customer_message(&shopper.principal(), id, message, body.version)
         .await?;
-    Ok(reply(state, shopper, &cart, q))
+    reply(state, shopper, &cart, q).await
 }
 
 /// The cart of a checkout must be the checkout's own.
@@ -173,7 +189,7 @@ async fn update_line_item(
         .update_cart_item(&shopper.principal(), id, item, body.version, update)
         .await?
     {
-        Some(cart) => Ok(reply(&state, &shopper, &cart, q.as_deref())),
+        Some(cart) => reply(&state, &shopper, &cart, q.as_deref()).await,
         None => Ok(StatusCode::NO_CONTENT.into_response()),
     }
 }
@@ -197,7 +213,7 @@ async fn delete_line_item(
         .delete_cart_item(&shopper.principal(), id, item, body.version)
         .await?
     {
-        Some(cart) => Ok(reply(&state, &shopper, &cart, q.as_deref())),
+        Some(cart) => reply(&state, &shopper, &cart, q.as_deref()).await,
         None => Ok(StatusCode::NO_CONTENT.into_response()),
     }
 }
@@ -220,7 +236,7 @@ async fn add_billing_address(
         .kassa
         .set_billing_address(&shopper.principal(), id, None, body.into_domain(), version)
         .await?;
-    Ok(reply(&state, &shopper, &cart, q.as_deref()))
+    reply(&state, &shopper, &cart, q.as_deref()).await
 }
 
 /// Replace the billing address.
@@ -247,7 +263,7 @@ async fn update_billing_address(
             version,
         )
         .await?;
-    Ok(reply(&state, &shopper, &cart, q.as_deref()))
+    reply(&state, &shopper, &cart, q.as_deref()).await
 }
 
 /// Add consignments (shipping address + items).
@@ -279,7 +295,7 @@ async fn add_consignments(
         .kassa
         .add_consignments(&shopper.principal(), id, specs, version)
         .await?;
-    Ok(reply(&state, &shopper, &cart, q.as_deref()))
+    reply(&state, &shopper, &cart, q.as_deref()).await
 }
 
 /// Change a consignment's address or items, or select its shipping option.
@@ -315,7 +331,7 @@ async fn update_consignment(
             body.version,
         )
         .await?;
-    Ok(reply(&state, &shopper, &cart, q.as_deref()))
+    reply(&state, &shopper, &cart, q.as_deref()).await
 }
 
 /// Remove a consignment.
@@ -334,7 +350,7 @@ async fn delete_consignment(
         .kassa
         .delete_consignment(&shopper.principal(), id, &consignment, body.version)
         .await?;
-    Ok(reply(&state, &shopper, &cart, q.as_deref()))
+    reply(&state, &shopper, &cart, q.as_deref()).await
 }
 
 /// Apply a gift certificate as payment.
@@ -361,7 +377,7 @@ async fn add_gift_certificate(
         )
         .await;
     let cart = count_failure(&state, &shopper, id, r)?;
-    Ok(reply(&state, &shopper, &cart, q.as_deref()))
+    reply(&state, &shopper, &cart, q.as_deref()).await
 }
 
 /// Take a gift certificate off.
@@ -379,7 +395,7 @@ async fn remove_gift_certificate(
         .kassa
         .remove_gift_certificate(&shopper.principal(), id, &code)
         .await?;
-    Ok(reply(&state, &shopper, &cart, q.as_deref()))
+    reply(&state, &shopper, &cart, q.as_deref()).await
 }
 
 /// Apply a coupon code.
@@ -401,7 +417,7 @@ async fn add_coupon(
         .apply_coupon(&shopper.principal(), id, &body.coupon_code, body.version)
         .await;
     let cart = count_failure(&state, &shopper, id, r)?;
-    Ok(reply(&state, &shopper, &cart, q.as_deref()))
+    reply(&state, &shopper, &cart, q.as_deref()).await
 }
 
 /// Remove a coupon code.
@@ -419,7 +435,7 @@ async fn delete_coupon(
         .kassa
         .delete_coupon(&shopper.principal(), id, &code)
         .await?;
-    Ok(reply(&state, &shopper, &cart, q.as_deref()))
+    reply(&state, &shopper, &cart, q.as_deref()).await
 }
 
 /// Store credit belongs to a signed-in customer; a guest checkout has none to use.
@@ -449,7 +465,7 @@ async fn add_store_credit(
         .kassa
         .apply_store_credit(&shopper.principal(), id)
         .await?;
-    Ok(reply(&state, &shopper, &cart, q.as_deref()))
+    reply(&state, &shopper, &cart, q.as_deref()).await
 }
 
 /// Stop using store credit.
@@ -468,7 +484,7 @@ async fn remove_store_credit(
         .kassa
         .remove_store_credit(&shopper.principal(), id)
         .await?;
-    Ok(reply(&state, &shopper, &cart, q.as_deref()))
+    reply(&state, &shopper, &cart, q.as_deref()).await
 }
 
 #[derive(Deserialize, ToSchema, Default)]
@@ -501,5 +517,5 @@ async fn spam_protection(
         ));
     }
     let cart = state.kassa.get_checkout(&shopper.principal(), id).await?;
-    Ok(reply(&state, &shopper, &cart, q.as_deref()))
+    reply(&state, &shopper, &cart, q.as_deref()).await
 }

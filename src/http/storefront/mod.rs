@@ -213,8 +213,12 @@ fn constant_time_eq(a: &str, b: &str) -> bool {
             == 0
 }
 
-fn forbidden(title: &str) -> Response {
-    error_response(StatusCode::FORBIDDEN, title, "")
+fn forbidden(title: &str, for_sdk: bool) -> Response {
+    if for_sdk {
+        sdk_error_response(StatusCode::FORBIDDEN, title, "")
+    } else {
+        error_response(StatusCode::FORBIDDEN, title, "")
+    }
 }
 
 /// One entry of the storefront error body's `errors` list: the same fields as the body.
@@ -238,6 +242,9 @@ pub struct StorefrontErrorBody {
     pub errors: Vec<StorefrontErrorItem>,
 }
 
+/// The header BigCommerce's Checkout SDK sends with every request.
+pub const SDK_VERSION_HEADER: &str = "x-checkout-sdk-version";
+
 fn error_response(status: StatusCode, title: &str, detail: &str) -> Response {
     let error = StorefrontErrorItem {
         status: status.as_u16(),
@@ -254,9 +261,32 @@ fn error_response(status: StatusCode, title: &str, detail: &str) -> Response {
     res
 }
 
+/// The storefront error for the Checkout SDK: `{status, title, type, detail}` with
+/// `detail` always a string and no `errors` list (which the specs leave optional). The
+/// SDK treats any body with an `errors` list as its internal API's, whose entries it
+/// joins as strings (so a list of objects would read "[object Object]"); without one,
+/// it reads the body as a storefront error and shows `detail`.
+fn sdk_error_response(status: StatusCode, title: &str, detail: &str) -> Response {
+    let detail = if detail.is_empty() {
+        title.to_string()
+    } else {
+        format!("{title} ({detail})")
+    };
+    let body = StorefrontErrorItem {
+        status: status.as_u16(),
+        title: title.to_string(),
+        kind: ERROR_TYPE,
+        detail: Some(detail),
+    };
+    let mut res = super::wire::json_response(&body);
+    *res.status_mut() = status;
+    res
+}
+
 /// Rewrites any error answer (the v3 shape of [`ApiError`], axum's plain text) into
-/// the storefront's, keeping its status, title and field messages.
-async fn storefront_error(res: Response) -> Response {
+/// the storefront's, keeping its status, title and field messages; for the Checkout
+/// SDK (`for_sdk`), in the form it reads (see [`sdk_error_response`]).
+async fn storefront_error(res: Response, for_sdk: bool) -> Response {
     let status = res.status();
     let retry = res.headers().get(header::RETRY_AFTER).cloned();
     let bytes = axum::body::to_bytes(res.into_body(), 64 * 1024)
@@ -275,6 +305,9 @@ async fn storefront_error(res: Response) -> Response {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
+        if let Some(r) = retry {
+            out.headers_mut().insert(header::RETRY_AFTER, r);
+        }
         return out;
     }
     let (title, detail) = match &parsed {
@@ -303,7 +336,11 @@ async fn storefront_error(res: Response) -> Response {
             (title, String::new())
         }
     };
-    let mut out = error_response(status, &title, &detail);
+    let mut out = if for_sdk {
+        sdk_error_response(status, &title, &detail)
+    } else {
+        error_response(status, &title, &detail)
+    };
     if let Some(r) = retry {
         out.headers_mut().insert(header::RETRY_AFTER, r);
     }
@@ -335,6 +372,7 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
     }
     let kassa = &state.kassa;
     let headers = req.headers().clone();
+    let for_sdk = headers.contains_key(SDK_VERSION_HEADER);
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
@@ -343,7 +381,7 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
         .unwrap_or_default();
     let store = match kassa.storefront_store(&host).await {
         Ok(s) => s,
-        Err(e) => return storefront_error(ApiError::from(e).into_response()).await,
+        Err(e) => return storefront_error(ApiError::from(e).into_response(), for_sdk).await,
     };
     let origin = headers
         .get(header::ORIGIN)
@@ -360,7 +398,10 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
 
     if req.method() == Method::OPTIONS {
         let Some(o) = cors.as_deref().filter(|_| origin.is_some()) else {
-            return forbidden("This origin is not allowed to call this storefront's API.");
+            return forbidden(
+                "This origin is not allowed to call this storefront's API.",
+                for_sdk,
+            );
         };
         let mut res = StatusCode::NO_CONTENT.into_response();
         cors_headers(&mut res, o);
@@ -386,14 +427,17 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
     let session = match &token {
         Some(t) => match kassa.shopper_session(&store, t).await {
             Ok(s) => s,
-            Err(e) => return storefront_error(ApiError::from(e).into_response()).await,
+            Err(e) => return storefront_error(ApiError::from(e).into_response(), for_sdk).await,
         },
         None => None,
     };
     let writes = !matches!(*req.method(), Method::GET | Method::HEAD);
     if writes {
         if !origin_ok {
-            return forbidden("This origin is not allowed to change this storefront's carts.");
+            return forbidden(
+                "This origin is not allowed to change this storefront's carts.",
+                for_sdk,
+            );
         }
         if let (Some(_), Some(t)) = (&session, &token) {
             let sent = headers
@@ -403,6 +447,7 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
             if !constant_time_eq(sent.trim(), &csrf_token(t)) {
                 return forbidden(
                     "Missing or invalid CSRF token: send the XSRF-TOKEN cookie's value in the X-XSRF-TOKEN header.",
+                    for_sdk,
                 );
             }
         }
@@ -415,7 +460,7 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
     });
     let mut res = next.run(req).await;
     if res.status().is_client_error() || res.status().is_server_error() {
-        res = storefront_error(res).await;
+        res = storefront_error(res, for_sdk).await;
     }
     let secure = is_tls(&headers, kassa);
     let new_token = issued.lock().ok().and_then(|mut s| s.take());

@@ -115,7 +115,7 @@ pub(super) fn order_json(order: &PlacedOrder, base: &str, query: Option<&str>) -
     let inc = includes(Some(
         "include=cart.lineItems.physicalItems.options,cart.lineItems.digitalItems.options",
     ));
-    let co = checkout_json(cart, &inc, base, false);
+    let co = checkout_json(cart, &inc, base, false, None);
     let c = &co["cart"];
     let totals = &cart.checkout.totals;
     // The total in minor units, computed exactly (no floats).

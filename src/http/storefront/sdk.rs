@@ -13,7 +13,7 @@
 use super::Shopper;
 use super::checkouts::{self, owned};
 use super::orders::status_name;
-use super::wire::{currency_names, respond};
+use super::wire::{currency_names, customer_json, respond};
 use crate::domain::DomainError;
 use crate::domain::countries;
 use crate::domain::payment::CardInput;
@@ -45,6 +45,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(store_countries))
         .routes(routes!(shipping_countries))
         .routes(routes!(place_order))
+        .routes(routes!(sign_in_customer, sign_out_customer))
         .routes(routes!(pay_order))
 }
 
@@ -470,6 +471,108 @@ async fn place_order(
 }
 
 #[derive(Deserialize, ToSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct SignInRequest {
+    pub email: Option<String>,
+    pub password: Option<String>,
+    /// The checkout of a "buy now" cart (the SDK sends it); the shopper's carts all
+    /// follow the session anyway.
+    pub cart_id: Option<String>,
+}
+
+/// The sign-in and sign-out answer: `{data: {customer}, meta: {}}`.
+fn customer_answer(customer: Value) -> Response {
+    respond(
+        StatusCode::OK,
+        &json!({"data": {"customer": customer}, "meta": {}}),
+    )
+}
+
+/// An error of the customer endpoints in the internal API's shape the SDK reads
+/// (`errors` as messages), with `Retry-After` for a locked email.
+fn sign_in_error(e: ServiceError) -> Response {
+    let kind = match &e {
+        ServiceError::Refused(why, _) => refusal_type(*why),
+        ServiceError::RateLimited(..) => "too_many_sign_in_attempts",
+        ServiceError::Rule(_) => "invalid_request",
+        _ => "",
+    };
+    let mut api = ApiError::from(e);
+    if kind == "invalid_credentials" {
+        api.status = StatusCode::UNAUTHORIZED;
+    }
+    if kind.is_empty() {
+        // Storage failures and the like keep the storefront's error shape.
+        return axum::response::IntoResponse::into_response(api);
+    }
+    let retry = api.retry_after;
+    let mut res = sdk_order_error(kind, api);
+    if let Some(s) = retry
+        && let Ok(v) = HeaderValue::from_str(&s.to_string())
+    {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    res
+}
+
+/// Sign a customer in (the SDK's `signInCustomer`). The session is replaced by a new
+/// one for the customer (new cookies), and the shopper's carts become the customer's.
+/// An unknown email and a wrong password get the same `401 invalid_credentials`; after
+/// five failures for an email within 15 minutes it is locked (`429`) for the rest of
+/// them.
+#[utoipa::path(post, path = "/internalapi/v1/checkout/customer", tag = "Checkout SDK", operation_id = "sdkSignInCustomer",
+    request_body = SignInRequest,
+    responses((status = 200, body = Object), (status = 401, body = SdkOrderErrorBody),
+        (status = 422, body = SdkOrderErrorBody), (status = 429, body = SdkOrderErrorBody)))]
+async fn sign_in_customer(
+    State(state): State<AppState>,
+    mut shopper: Shopper,
+    JsonBody(body): JsonBody<SignInRequest>,
+) -> Response {
+    let signed = state
+        .kassa
+        .sign_in_shopper(
+            &shopper.store,
+            shopper.session.as_ref(),
+            body.email.as_deref().unwrap_or_default(),
+            body.password.as_deref().unwrap_or_default(),
+        )
+        .await;
+    match signed {
+        Ok((rotated, customer)) => {
+            shopper.adopt(rotated.token, rotated.session);
+            customer_answer(customer_json(&customer))
+        }
+        Err(e) => sign_in_error(e),
+    }
+}
+
+/// Sign the customer out (the SDK's `signOutCustomer`): the session is replaced by a
+/// guest one and the shopper's carts become guest carts again. Without a signed-in
+/// customer nothing changes.
+#[utoipa::path(delete, path = "/internalapi/v1/checkout/customer", tag = "Checkout SDK", operation_id = "sdkSignOutCustomer",
+    responses((status = 200, body = Object)))]
+async fn sign_out_customer(State(state): State<AppState>, mut shopper: Shopper) -> Response {
+    match state
+        .kassa
+        .sign_out_shopper(&shopper.store, shopper.session.as_ref())
+        .await
+    {
+        Ok(rotated) => {
+            if let Some(r) = rotated {
+                shopper.adopt(r.token, r.session);
+            }
+            customer_answer(
+                json!({"id": 0, "isGuest": true, "email": "", "firstName": "",
+                "lastName": "", "fullName": "", "addresses": [], "storeCredit": 0,
+                "shouldEncourageSignIn": false, "customerGroup": {"id": 0, "name": ""}}),
+            )
+        }
+        Err(e) => sign_in_error(e),
+    }
+}
+
+#[derive(Deserialize, ToSchema, Default)]
 pub struct BigpayCard {
     pub account_name: Option<String>,
     pub number: Option<String>,
@@ -503,6 +606,7 @@ fn refusal_type(why: Refusal) -> &'static str {
         Refusal::StockTooLow => "stock_too_low",
         Refusal::CartChanged => "cart_has_changed",
         Refusal::PaymentDeclined => "transaction_declined",
+        Refusal::InvalidCredentials => "invalid_credentials",
     }
 }
 

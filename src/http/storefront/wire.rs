@@ -5,6 +5,7 @@
 //! request types, so both APIs share one parser and one set of rules per field.
 
 use crate::domain::cart::Cart;
+use crate::domain::customer::Customer;
 use crate::http::checkouts::checkout_wire;
 use crate::http::error::ApiError;
 use crate::http::extract::{Includes, JsonBody, parse_json};
@@ -177,8 +178,14 @@ pub fn includes(query: Option<&str>) -> Includes {
     Includes::from_query(snake_query.as_deref())
 }
 
-/// A storefront checkout.
-pub fn checkout_json(cart: &Cart, inc: &Includes, base: &str, spam_check: bool) -> Value {
+/// A storefront checkout; `customer` is the cart's customer when it has one.
+pub fn checkout_json(
+    cart: &Cart,
+    inc: &Includes,
+    base: &str,
+    spam_check: bool,
+    customer: Option<&Customer>,
+) -> Value {
     let mut v =
         camel_keys(serde_json::to_value(checkout_wire(cart, inc, base)).unwrap_or_default());
     if let Some(c) = v.get_mut("cart") {
@@ -187,7 +194,7 @@ pub fn checkout_json(cart: &Cart, inc: &Includes, base: &str, spam_check: bool) 
     number_coupon_types(v.get_mut("coupons"));
     if let Some(m) = v.as_object_mut() {
         m.insert("shouldExecuteSpamCheck".into(), spam_check.into());
-        for (k, val) in spec_checkout_fields(cart) {
+        for (k, val) in spec_checkout_fields(cart, customer) {
             m.insert(k.into(), val);
         }
     }
@@ -197,7 +204,7 @@ pub fn checkout_json(cart: &Cart, inc: &Includes, base: &str, spam_check: bool) 
 /// Fields of the storefront checkout (`checkout_Full`) the v3 checkout does not have:
 /// the shopper, the channel, and totals as the store displays them (with tax when its
 /// prices include tax). BigCommerce's Checkout SDK reads them all.
-fn spec_checkout_fields(cart: &Cart) -> Vec<(&'static str, Value)> {
+fn spec_checkout_fields(cart: &Cart, customer: Option<&Customer>) -> Vec<(&'static str, Value)> {
     let t = &cart.checkout.totals;
     let shown = |inc: crate::domain::money::Money, ex: crate::domain::money::Money| {
         serde_json::to_value(if cart.tax_included { inc } else { ex }).unwrap_or_default()
@@ -214,16 +221,19 @@ fn spec_checkout_fields(cart: &Cart) -> Vec<(&'static str, Value)> {
         ("channelId", cart.channel_id.into()),
         (
             "customer",
-            serde_json::json!({
-                "id": cart.customer_id,
-                "isGuest": cart.customer_id == 0,
-                "email": email,
-                "firstName": "", "lastName": "", "fullName": "",
-                "addresses": [],
-                "storeCredit": 0,
-                "shouldEncourageSignIn": false,
-                "customerGroup": {"id": 0, "name": ""},
-            }),
+            match customer.filter(|c| c.id == cart.customer_id && c.id != 0) {
+                Some(c) => customer_json(c),
+                None => serde_json::json!({
+                    "id": cart.customer_id,
+                    "isGuest": cart.customer_id == 0,
+                    "email": email,
+                    "firstName": "", "lastName": "", "fullName": "",
+                    "addresses": [],
+                    "storeCredit": 0,
+                    "shouldEncourageSignIn": false,
+                    "customerGroup": {"id": 0, "name": ""},
+                }),
+            },
         ),
         // Only hosted (offsite) payments in progress are listed; Kassa has none.
         ("payments", Value::Array(Vec::new())),
@@ -237,6 +247,24 @@ fn spec_checkout_fields(cart: &Cart) -> Vec<(&'static str, Value)> {
             shown(t.handling_cost_total_inc_tax, t.handling_cost_total_ex_tax),
         ),
     ]
+}
+
+/// A signed-in customer as the checkout (and the Checkout SDK's sign-in answer) shows
+/// it. Kassa keeps no address book for customers, so `addresses` is empty; store
+/// credit is in the store's default currency.
+pub fn customer_json(c: &Customer) -> Value {
+    serde_json::json!({
+        "id": c.id,
+        "isGuest": false,
+        "email": c.email,
+        "firstName": c.first_name,
+        "lastName": c.last_name,
+        "fullName": c.full_name(),
+        "addresses": [],
+        "storeCredit": c.store_credit,
+        "shouldEncourageSignIn": false,
+        "customerGroup": {"id": c.customer_group_id, "name": ""},
+    })
 }
 
 /// A JSON answer without envelope.

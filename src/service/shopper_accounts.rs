@@ -1,0 +1,194 @@
+//! Customers signing in and out of a storefront session (the Checkout SDK's
+//! `signInCustomer` / `signOutCustomer`), and the passwords that lets them.
+//!
+//! # Signing in
+//! - The email and password are checked against the customer's stored password hash
+//!   (see [`crate::domain::password`]); an unknown email, a customer without a
+//!   password, a customer not allowed on the storefront's channel and a wrong password
+//!   all fail alike ([`Refusal::InvalidCredentials`], one message), and an unknown
+//!   email is checked against a decoy hash so it costs the same time.
+//! - Failed attempts count per store and email (known or not) with the storefront's
+//!   spam-protection limits: after
+//!   [`SPAM_FAILURE_LIMIT`](super::storefront::SPAM_FAILURE_LIMIT) failures within
+//!   [`SPAM_WINDOW_SECS`], further attempts for that email are refused (429) until the
+//!   window has passed, even with the right password. A success clears the count.
+//! - On success the shopper's session is **replaced** by a new one (a new token, so a
+//!   token planted before sign-in is worthless afterwards) that records the customer;
+//!   the shopper's live carts move to it and carry the customer's id from then on
+//!   (repriced as that customer, store credit of anyone else removed).
+//!
+//! # Signing out
+//! The session is replaced again by a guest one; the carts stay with the shopper but
+//! become guest carts again (customer id 0, no store credit applied). Signing out with
+//! no one signed in changes nothing.
+
+use super::storefront::{
+    SESSION_LIFETIME_SECS, SPAM_WINDOW_SECS, ShopperSession, shopper_principal,
+};
+use super::{Kassa, Refusal, ServiceError, ServiceResult, hash_secret, random_secret};
+use crate::domain::DomainError;
+use crate::domain::customer::{Customer, email_key};
+use crate::domain::password::{decoy_hash, hash_password, verify_password};
+use crate::store::{ShopperSessionRow, StoreRecord};
+use uuid::Uuid;
+
+/// The one answer to every failed sign-in, so it never tells whether the email exists.
+pub const INVALID_CREDENTIALS: &str = "The email address or password you entered is not valid.";
+
+/// The channel the storefront sells in.
+const STOREFRONT_CHANNEL: i64 = 1;
+
+/// A session that just changed hands: its token (to set as the cookie) and the row.
+pub struct RotatedSession {
+    pub token: String,
+    pub session: ShopperSession,
+}
+
+/// The spam-protection key of an email: the same for every spelling of it.
+fn email_lock_key(email: &str) -> Uuid {
+    let h = hash_secret(&format!("kassa-sign-in:{}", email_key(email)));
+    let bytes = hex::decode(&h[..32]).unwrap_or_default();
+    Uuid::from_slice(&bytes).unwrap_or_default()
+}
+
+/// Hashes a new password off the async runtime (PBKDF2 is deliberately slow).
+pub(crate) async fn hash_new_password(password: String) -> String {
+    use rand::RngCore;
+    let mut salt = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut salt);
+    let p = password.clone();
+    match tokio::task::spawn_blocking(move || hash_password(&p, &salt)).await {
+        Ok(h) => h,
+        Err(_) => hash_password(&password, &salt),
+    }
+}
+
+async fn check_password(password: String, stored: String) -> bool {
+    tokio::task::spawn_blocking(move || verify_password(&password, &stored))
+        .await
+        .unwrap_or(false)
+}
+
+fn invalid_credentials() -> ServiceError {
+    ServiceError::Refused(
+        Refusal::InvalidCredentials,
+        DomainError::invalid(INVALID_CREDENTIALS),
+    )
+}
+
+impl Kassa {
+    /// The customer a storefront cart belongs to, if any (and still there).
+    pub async fn cart_customer(
+        &self,
+        store: &StoreRecord,
+        customer_id: i64,
+    ) -> ServiceResult<Option<Customer>> {
+        if customer_id == 0 {
+            return Ok(None);
+        }
+        Ok(self.store.customer(store.id, customer_id).await?)
+    }
+
+    /// Signs a customer into the shopper's session (see the module docs). Returns the
+    /// replacement session and the customer.
+    pub async fn sign_in_shopper(
+        &self,
+        store: &StoreRecord,
+        session: Option<&ShopperSession>,
+        email: &str,
+        password: &str,
+    ) -> ServiceResult<(RotatedSession, Customer)> {
+        if email.trim().is_empty() {
+            return Err(DomainError::field("email", "The field `email` is required.").into());
+        }
+        if password.is_empty() {
+            return Err(DomainError::field("password", "The field `password` is required.").into());
+        }
+        let lock = email_lock_key(email);
+        let now = self.now();
+        if self.sign_in_guard.required(store.id, lock, now) {
+            return Err(ServiceError::RateLimited(
+                "Too many failed sign-ins for this email address: try again later.".into(),
+                SPAM_WINDOW_SECS,
+            ));
+        }
+        let found = self.store.customer_password(store.id, email).await?;
+        let stored = found
+            .as_ref()
+            .map(|(_, h)| h.clone())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(decoy_hash);
+        let matches = check_password(password.to_string(), stored).await && found.is_some();
+        let customer = match found {
+            Some((id, _)) if matches => self.store.customer(store.id, id).await?,
+            _ => None,
+        }
+        .filter(|c| c.can_use_channel(STOREFRONT_CHANNEL));
+        let Some(customer) = customer else {
+            self.sign_in_guard.failed(store.id, lock, now);
+            return Err(invalid_credentials());
+        };
+        self.sign_in_guard.clear(store.id, lock);
+        let rotated = self.hand_session_to(store, session, customer.id).await?;
+        Ok((rotated, customer))
+    }
+
+    /// Signs the customer out of the shopper's session (see the module docs). `None`
+    /// when no one was signed in (nothing changes).
+    pub async fn sign_out_shopper(
+        &self,
+        store: &StoreRecord,
+        session: Option<&ShopperSession>,
+    ) -> ServiceResult<Option<RotatedSession>> {
+        match session {
+            Some(s) if s.customer_id != 0 => {
+                Ok(Some(self.hand_session_to(store, session, 0).await?))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Gives the shopper's carts to `customer_id` (0: a guest), then replaces the
+    /// session by one for that customer. The carts change first: should replacing the
+    /// session fail, a retry finds the same carts and the old session still working.
+    async fn hand_session_to(
+        &self,
+        store: &StoreRecord,
+        session: Option<&ShopperSession>,
+        customer_id: i64,
+    ) -> ServiceResult<RotatedSession> {
+        let now = self.now();
+        if let Some(s) = session {
+            let who = shopper_principal(store);
+            for id in self.store.shopper_cart_ids(store.id, s.id, now).await? {
+                match self.set_shopper_cart_customer(&who, id, customer_id).await {
+                    Ok(()) | Err(ServiceError::NotFound(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        let token = random_secret();
+        let row = ShopperSessionRow {
+            id: Uuid::new_v4(),
+            store_id: store.id,
+            customer_id,
+            expires_at: now + SESSION_LIFETIME_SECS,
+        };
+        match session {
+            Some(s) => {
+                self.store
+                    .rotate_shopper_session(s.id, &hash_secret(&token), &row, now)
+                    .await?
+            }
+            None => {
+                self.store
+                    .insert_shopper_session(&hash_secret(&token), &row, now)
+                    .await?
+            }
+        }
+        Ok(RotatedSession {
+            token,
+            session: row,
+        })
+    }
+}
