@@ -19,6 +19,7 @@ on_both_backends!(
     scopes_guard_customers,
     demo_customer_and_checkout_reads,
     openapi_lists_customer_paths,
+    passwords_and_validate_credentials,
 );
 
 const CUSTOMERS: &str = "/stores/demo/v3/customers";
@@ -765,4 +766,111 @@ async fn openapi_lists_customer_paths(app: TestApp) {
             "{m}"
         );
     }
+}
+
+/// `authentication.new_password` sets a password (checked, never answered) that
+/// `validate-credentials` and the storefront sign-in check; a PUT without one keeps it.
+async fn passwords_and_validate_credentials(app: TestApp) {
+    const VALIDATE: &str = "/stores/demo/v3/customers/validate-credentials";
+    for (bad, why) in [
+        ("short1", "8 to 128"),
+        ("lettersonly", "letters and digits"),
+    ] {
+        let r = app
+            .post(
+                CUSTOMERS,
+                json!([customer("Ann", "Lee", "ann@example.com"), {"first_name": "Bo", "last_name": "Ng",
+                    "email": "bo@example.com", "authentication": {"new_password": bad}}]),
+            )
+            .await;
+        assert_v3_error(
+            &r,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "[1].authentication.new_password",
+        );
+        assert!(r.body.to_string().contains(why), "{}", r.body);
+    }
+    // All or nothing: Ann was not created either.
+    let r = app
+        .get(&format!("{CUSTOMERS}?email:in=ann@example.com"))
+        .await;
+    assert_eq!(r.data().as_array().map(Vec::len), Some(0), "{}", r.body);
+
+    let made = create(
+        &app,
+        json!([{"first_name": "Bo", "last_name": "Ng", "email": "bo@example.com",
+                "authentication": {"new_password": "first-pass-1"}}]),
+    )
+    .await;
+    let bo = made[0]["id"].as_i64().expect("id");
+    assert!(!made[0].to_string().contains("first-pass-1"));
+    let check = |email: &str, password: &str| json!({"email": email, "password": password, "channel_id": 1});
+    let r = app
+        .post(VALIDATE, check("BO@example.com", "first-pass-1"))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body, json!({"is_valid": true, "customer_id": bo}));
+    let wrong = app
+        .post(VALIDATE, check("bo@example.com", "first-pass-2"))
+        .await;
+    assert_eq!(wrong.body, json!({"is_valid": false, "customer_id": null}));
+    let unknown = app
+        .post(VALIDATE, check("nobody@example.com", "first-pass-1"))
+        .await;
+    assert_eq!(unknown.body, wrong.body);
+    // The demo customer has no password: nothing matches it.
+    let r = app.post(VALIDATE, check("jane@example.com", "")).await;
+    assert_v3_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "password");
+
+    // A PUT without a password keeps it; with one, replaces it.
+    let r = app
+        .put(CUSTOMERS, json!([{"id": bo, "notes": "vip"}]))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = app
+        .post(VALIDATE, check("bo@example.com", "first-pass-1"))
+        .await;
+    assert_eq!(r.body["is_valid"], true, "{}", r.body);
+    let r = app
+        .put(
+            CUSTOMERS,
+            json!([{"id": bo, "authentication": {"new_password": "second-pass-2"}}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = app
+        .post(VALIDATE, check("bo@example.com", "first-pass-1"))
+        .await;
+    assert_eq!(r.body["is_valid"], false, "{}", r.body);
+    let r = app
+        .post(VALIDATE, check("bo@example.com", "second-pass-2"))
+        .await;
+    assert_eq!(r.body["is_valid"], true, "{}", r.body);
+    // A customer limited to channel 2 is not valid on channel 1.
+    let r = app
+        .put(CUSTOMERS, json!([{"id": bo, "channel_ids": [2]}]))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = app
+        .post(VALIDATE, check("bo@example.com", "second-pass-2"))
+        .await;
+    assert_eq!(r.body["is_valid"], false, "{}", r.body);
+    let r = app
+        .post(
+            VALIDATE,
+            json!({"email": "bo@example.com", "password": "second-pass-2", "channel_id": 2}),
+        )
+        .await;
+    assert_eq!(r.body["is_valid"], true, "{}", r.body);
+    // Reading needs a customers scope.
+    let cart_only = app.token_with_scopes("store_cart").await;
+    let r = app
+        .call_as(
+            &cart_only,
+            Method::POST,
+            VALIDATE,
+            Some(check("bo@example.com", "x")),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
 }

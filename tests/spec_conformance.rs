@@ -688,6 +688,44 @@ async fn customer_responses_match_customers_v3(app: TestApp) {
     let bad = app.get(&format!("{base}?sort=nonsense")).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
     check_op(&spec, "/customers", "get", "422", &bad.body);
+
+    let validate = format!("{base}/validate-credentials");
+    let made = app
+        .post(
+            base,
+            json!([{"email": "cy@example.com", "first_name": "Cy", "last_name": "Cole",
+                    "authentication": {"new_password": "cy-pass-123"}}]),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.body);
+    check_op(&spec, "/customers", "post", "200", &made.body);
+    for password in ["cy-pass-123", "wrong-pass-1"] {
+        let r = app
+            .post(
+                &validate,
+                json!({"email": "cy@example.com", "password": password, "channel_id": 1}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        check_op(
+            &spec,
+            "/customers/validate-credentials",
+            "post",
+            "200",
+            &r.body,
+        );
+    }
+    let bad = app
+        .post(&validate, json!({"email": "cy@example.com"}))
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    check_op(
+        &spec,
+        "/customers/validate-credentials",
+        "post",
+        "422",
+        &bad.body,
+    );
 }
 
 /// `promotions.v3.yml` writes its item matchers, conditions and actions as `oneOf` /
@@ -1691,4 +1729,23 @@ async fn storefront_responses_match_sf_specs(app: TestApp) {
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     check_op(&checkouts, "/checkouts/{checkoutId}", "get", "400", &r.body);
+    // The form the Checkout SDK gets (no `errors` list) fits the same schemas.
+    let r = b
+        .send(
+            reqwest::Method::GET,
+            &format!("{sf}/checkouts/{}", uuid::Uuid::new_v4()),
+            None,
+            &[("X-Checkout-SDK-Version", "1.983.2")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(r.body.get("errors").is_none(), "{}", r.body);
+    check_op(&checkouts, "/checkouts/{checkoutId}", "get", "400", &r.body);
+    check_op(
+        &checkouts,
+        "/checkouts/{checkoutId}/coupons",
+        "post",
+        "409",
+        &r.body,
+    );
 }

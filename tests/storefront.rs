@@ -1400,9 +1400,36 @@ async fn sdk_storefront_errors_read_as_messages(app: TestApp) {
     assert!(r.status.is_client_error(), "{}", r.body);
     assert_eq!(r.body["status"], r.status.as_u16(), "{}", r.body);
     assert!(r.body.get("errors").is_none(), "{}", r.body);
-    let detail = r.body["detail"].as_str().expect("detail");
-    assert!(detail.contains("NOPE"), "{}", r.body);
-    assert!(r.body["title"].is_string() && r.body["type"].is_string());
+    assert_eq!(
+        r.body["detail"], "The coupon code `NOPE` is not valid for this store.",
+        "{}",
+        r.body
+    );
+    assert_eq!(r.body["title"], r.body["detail"]);
+    assert!(r.body["type"].is_string());
+    // A CSRF refusal reads the same way.
+    let mut forged = app.browser();
+    forged.send_csrf = false;
+    forged
+        .cookies
+        .lock()
+        .unwrap()
+        .extend(b.cookies.lock().unwrap().clone());
+    let r = forged
+        .send(
+            Method::POST,
+            &path,
+            Some(json!({"couponCode": "SAVE5"})),
+            &[("X-Checkout-SDK-Version", "1.983.2")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(r.body.get("errors").is_none(), "{}", r.body);
+    assert!(
+        r.body["detail"].as_str().unwrap().contains("CSRF"),
+        "{}",
+        r.body
+    );
     let r = b.post(&path, json!({"couponCode": "NOPE"})).await;
     assert!(r.body["errors"][0]["title"].is_string(), "{}", r.body);
 }

@@ -23,6 +23,9 @@
 //!   with letters and digits, else 422; kept only as a PBKDF2 hash, never answered).
 //!   `trigger_account_created_notification` is accepted and ignored (Kassa sends no
 //!   emails).
+//! - `POST /customers/validate-credentials` `{email, password, channel_id}` answers
+//!   `{is_valid, customer_id}` with the storefront sign-in's check (same lock, same
+//!   answer for an unknown email and a wrong password).
 //! - `DELETE` deletes the customers `id:in` lists; without it nothing happens (204), as
 //!   the spec says.
 
@@ -34,6 +37,7 @@ use crate::domain::DomainError;
 use crate::domain::customer::{Customer, CustomerInput, MAX_BATCH, in_batch};
 use crate::domain::money::Money;
 use crate::domain::scope::Scope;
+use crate::service::{Refusal, ServiceError};
 use crate::store::customers::{CustomerFilter, CustomerSort, CustomerSortKey};
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
@@ -52,12 +56,14 @@ pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 250;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(
-        list_customers,
-        create_customers,
-        update_customers,
-        delete_customers
-    ))
+    OpenApiRouter::new()
+        .routes(routes!(
+            list_customers,
+            create_customers,
+            update_customers,
+            delete_customers
+        ))
+        .routes(routes!(validate_credentials))
 }
 
 /// Reads `null` as `Some(None)` so "sent as null" and "not sent" differ.
@@ -512,6 +518,71 @@ async fn list_customers(
         .collect();
     let meta = pagination_meta(total, data.len(), limit, page);
     Ok((StatusCode::OK, Envelope::with_meta(data, meta)).into_response())
+}
+
+/// `ValidateCustomerCredentialsObject`.
+#[derive(Deserialize, ToSchema)]
+pub struct ValidateCredentialsRequest {
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+    /// The channel the customer signs in to (default 1).
+    #[serde(default)]
+    pub channel_id: Option<i64>,
+}
+
+/// `ValidateCustomerCredentialsResponseObject`.
+#[derive(Serialize, ToSchema)]
+pub struct ValidateCredentialsResponse {
+    pub is_valid: bool,
+    /// The customer's id when valid, else null.
+    pub customer_id: Option<i64>,
+}
+
+/// Check a customer's email and password (the storefront sign-in's check). Wrong
+/// password and unknown email answer alike (`is_valid: false`); five failures for an
+/// email within 15 minutes lock it for the rest of them (429), as for storefront sign-ins.
+#[utoipa::path(post, path = "/stores/{store_hash}/v3/customers/validate-credentials", tag = "Customers",
+    operation_id = "validateCustomerCredentials",
+    params(("store_hash" = String, Path)),
+    request_body = ValidateCredentialsRequest,
+    responses((status = 200, body = ValidateCredentialsResponse), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+async fn validate_credentials(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    JsonBody(body): JsonBody<ValidateCredentialsRequest>,
+) -> ApiResult<Response> {
+    who.require(Scope::V2CustomersReadOnly)?;
+    let channel = body.channel_id.unwrap_or(1);
+    if channel < 1 {
+        return Err(ApiError::unprocessable(
+            "channel_id",
+            format!("The field `channel_id` must be a channel id (1 or more), not {channel}."),
+        ));
+    }
+    let checked = state
+        .kassa
+        .check_customer_credentials(
+            &who.store,
+            body.email.as_deref().unwrap_or_default(),
+            body.password.as_deref().unwrap_or_default(),
+            channel,
+        )
+        .await;
+    let answer = match checked {
+        Ok(c) => ValidateCredentialsResponse {
+            is_valid: true,
+            customer_id: Some(c.id),
+        },
+        Err(ServiceError::Refused(Refusal::InvalidCredentials, _)) => ValidateCredentialsResponse {
+            is_valid: false,
+            customer_id: None,
+        },
+        Err(e) => return Err(e.into()),
+    };
+    Ok((StatusCode::OK, axum::Json(answer)).into_response())
 }
 
 /// Create 1–10 customers, all or none.

@@ -1,7 +1,7 @@
 //! Customers signing in and out of a storefront session (the Checkout SDK's
 //! `signInCustomer` / `signOutCustomer`), and the passwords that lets them.
 //!
-//! # Signing in
+//! # Checking credentials (sign-in, and Customers V3 `validate-credentials`)
 //! - The email and password are checked against the customer's stored password hash
 //!   (see [`crate::domain::password`]); an unknown email, a customer without a
 //!   password, a customer not allowed on the storefront's channel and a wrong password
@@ -89,15 +89,15 @@ impl Kassa {
         Ok(self.store.customer(store.id, customer_id).await?)
     }
 
-    /// Signs a customer into the shopper's session (see the module docs). Returns the
-    /// replacement session and the customer.
-    pub async fn sign_in_shopper(
+    /// The customer these credentials are for, if they are right for this channel (see
+    /// the module docs: one refusal for every wrong case, and the per-email lock).
+    pub async fn check_customer_credentials(
         &self,
         store: &StoreRecord,
-        session: Option<&ShopperSession>,
         email: &str,
         password: &str,
-    ) -> ServiceResult<(RotatedSession, Customer)> {
+        channel_id: i64,
+    ) -> ServiceResult<Customer> {
         if email.trim().is_empty() {
             return Err(DomainError::field("email", "The field `email` is required.").into());
         }
@@ -123,12 +123,27 @@ impl Kassa {
             Some((id, _)) if matches => self.store.customer(store.id, id).await?,
             _ => None,
         }
-        .filter(|c| c.can_use_channel(STOREFRONT_CHANNEL));
+        .filter(|c| c.can_use_channel(channel_id));
         let Some(customer) = customer else {
             self.sign_in_guard.failed(store.id, lock, now);
             return Err(invalid_credentials());
         };
         self.sign_in_guard.clear(store.id, lock);
+        Ok(customer)
+    }
+
+    /// Signs a customer into the shopper's session (see the module docs). Returns the
+    /// replacement session and the customer.
+    pub async fn sign_in_shopper(
+        &self,
+        store: &StoreRecord,
+        session: Option<&ShopperSession>,
+        email: &str,
+        password: &str,
+    ) -> ServiceResult<(RotatedSession, Customer)> {
+        let customer = self
+            .check_customer_credentials(store, email, password, STOREFRONT_CHANNEL)
+            .await?;
         let rotated = self.hand_session_to(store, session, customer.id).await?;
         Ok((rotated, customer))
     }

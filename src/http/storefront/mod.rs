@@ -262,15 +262,16 @@ fn error_response(status: StatusCode, title: &str, detail: &str) -> Response {
 }
 
 /// The storefront error for the Checkout SDK: `{status, title, type, detail}` with
-/// `detail` always a string and no `errors` list (which the specs leave optional). The
+/// `detail` always a string (the title, then `more` when there is more to say) and no
+/// `errors` list (which the specs leave optional). The
 /// SDK treats any body with an `errors` list as its internal API's, whose entries it
 /// joins as strings (so a list of objects would read "[object Object]"); without one,
 /// it reads the body as a storefront error and shows `detail`.
-fn sdk_error_response(status: StatusCode, title: &str, detail: &str) -> Response {
-    let detail = if detail.is_empty() {
+fn sdk_error_response(status: StatusCode, title: &str, more: &str) -> Response {
+    let detail = if more.is_empty() {
         title.to_string()
     } else {
-        format!("{title} ({detail})")
+        format!("{title} {more}")
     };
     let body = StorefrontErrorItem {
         status: status.as_u16(),
@@ -337,7 +338,19 @@ async fn storefront_error(res: Response, for_sdk: bool) -> Response {
         }
     };
     let mut out = if for_sdk {
-        sdk_error_response(status, &title, &detail)
+        // What a person reads: the title, then field messages that say more than it.
+        let more: Vec<String> = parsed
+            .as_ref()
+            .and_then(|v| v["errors"].as_object())
+            .map(|m| {
+                m.values()
+                    .filter_map(|v| v.as_str())
+                    .filter(|v| *v != title)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        sdk_error_response(status, &title, &more.join(" "))
     } else {
         error_response(status, &title, &detail)
     };
