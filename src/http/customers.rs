@@ -552,9 +552,10 @@ pub struct ValidateCredentialsResponse {
 async fn validate_credentials(
     State(state): State<AppState>,
     Auth(who): Auth,
-    JsonBody(body): JsonBody<ValidateCredentialsRequest>,
+    body: Result<JsonBody<ValidateCredentialsRequest>, ApiError>,
 ) -> ApiResult<Response> {
     who.require(Scope::V2CustomersReadOnly)?;
+    let JsonBody(body) = body?;
     let channel = body.channel_id.unwrap_or(1);
     if channel < 1 {
         return Err(ApiError::unprocessable(
