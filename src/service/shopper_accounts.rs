@@ -207,3 +207,21 @@ impl Kassa {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lock_key_ignores_case_and_spaces_only() {
+        assert_eq!(
+            email_lock_key("Sam@Example.com "),
+            email_lock_key("sam@example.com")
+        );
+        assert_ne!(
+            email_lock_key("sam@example.com"),
+            email_lock_key("kim@example.com")
+        );
+        assert_ne!(email_lock_key("sam@example.com"), Uuid::nil());
+    }
+}
