@@ -41,6 +41,13 @@
 //!    point 2 stops a foreign page from planting a session. Its response sets both
 //!    cookies, so the next write carries the token.
 //!
+//! # Errors
+//! Every error answer is rewritten into the storefront's shape (`{status, title, type,
+//! detail?, errors: [...]}`), except bodies already typed for the Checkout SDK (a `type`
+//! such as `cart_has_changed`). A request from the Checkout SDK (header
+//! `X-Checkout-SDK-Version`) gets `{status, title, type, detail}` without the `errors`
+//! list, the form the SDK shows as a message (see `sdk_error_response`).
+//!
 //! # CORS
 //! Allowed origins are each store's `storefront_origins` setting plus
 //! `KASSA_STOREFRONT_ORIGINS` (comma-separated). For those, responses carry

@@ -1,7 +1,8 @@
 //! What BigCommerce's Checkout JS SDK (`@bigcommerce/checkout-sdk`) calls beyond the
 //! Storefront API specs, found by reading and running it (see `docs/checkout-sdk.md`):
 //! checkout settings, form fields, countries, the payment methods of a cart, the
-//! singular `/api/storefront/checkout/{id}` it loads checkouts from, placing the order
+//! singular `/api/storefront/checkout/{id}` it loads checkouts from, signing a customer in
+//! and out (`/internalapi/v1/checkout/customer`), placing the order
 //! (`/internalapi/v1/checkout/order`) and paying it by card (`/api/public/v1/orders/payments`,
 //! where the SDK's "bigpay" client posts once `bigpayBaseUrl` points at Kassa).
 //!
