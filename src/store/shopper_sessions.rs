@@ -26,6 +26,24 @@ fn store_record(t: StoreTuple) -> StoreResult<StoreRecord> {
     })
 }
 
+/// Inserts a shopper session row on `$exec` (a pool or a transaction).
+macro_rules! insert_session {
+    ($exec:expr, $token_hash:expr, $row:expr, $now:expr) => {
+        sqlx::query(
+            "INSERT INTO shopper_sessions (token_hash, id, store_id, customer_id, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind($token_hash)
+        .bind($row.id.to_string())
+        .bind($row.store_id)
+        .bind($row.customer_id)
+        .bind($now)
+        .bind($row.expires_at)
+        .execute($exec)
+        .await?
+    };
+}
+
 impl Store {
     /// The store whose storefront domain is `domain` (already lower-case, no port).
     pub async fn find_store_by_domain(&self, domain: &str) -> StoreResult<Option<StoreRecord>> {
@@ -63,18 +81,7 @@ impl Store {
         now: i64,
     ) -> StoreResult<()> {
         on_pool!(self, write, |p| {
-            sqlx::query(
-                "INSERT INTO shopper_sessions (token_hash, id, store_id, customer_id, created_at, expires_at)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(token_hash)
-            .bind(row.id.to_string())
-            .bind(row.store_id)
-            .bind(row.customer_id)
-            .bind(now)
-            .bind(row.expires_at)
-            .execute(p)
-            .await?;
+            insert_session!(p, token_hash, row, now);
         });
         Ok(())
     }
@@ -92,18 +99,7 @@ impl Store {
     ) -> StoreResult<()> {
         on_pool!(self, write, |p| {
             let mut tx = p.begin().await?;
-            sqlx::query(
-                "INSERT INTO shopper_sessions (token_hash, id, store_id, customer_id, created_at, expires_at)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(token_hash)
-            .bind(row.id.to_string())
-            .bind(row.store_id)
-            .bind(row.customer_id)
-            .bind(now)
-            .bind(row.expires_at)
-            .execute(&mut *tx)
-            .await?;
+            insert_session!(&mut *tx, token_hash, row, now);
             sqlx::query("UPDATE carts SET shopper_id = $1 WHERE store_id = $2 AND shopper_id = $3")
                 .bind(row.id.to_string())
                 .bind(row.store_id)
