@@ -150,15 +150,10 @@ async fn a_full_disk_is_503_with_retry_after_and_writes_resume_when_space_return
 /// `new_carts_refused`: a new cart needs new space (SQLite); PostgreSQL may still fit one
 /// in a page it has.
 async fn fill_refuse_and_recover(app: &common::TestApp, disk: &SmallDisk, new_carts_refused: bool) {
-    let r = app
-        .post(
-            CARTS,
-            json!({"line_items": [{"product_id": 940, "quantity": 1}]}),
-        )
-        .await;
+    let add = json!({"line_items": [{"product_id": 940, "quantity": 1}]});
+    let r = app.post(CARTS, add.clone()).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let cart = format!("{CARTS}/{}", r.data()["id"].as_str().unwrap());
-    let add = json!({"line_items": [{"product_id": 940, "quantity": 1}]});
     let mut lines = 0;
 
     let filler = disk.fill();

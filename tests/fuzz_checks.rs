@@ -5,6 +5,7 @@
 
 use proptest::prelude::*;
 use std::path::Path;
+use std::sync::LazyLock;
 
 mod money {
     include!("../fuzz/checks/money.rs");
@@ -47,6 +48,10 @@ fn request_bodies_hold_for_their_seeds_and_local_corpus() {
     }
 }
 
+/// Read once for all the mutation cases.
+static REQUEST_BODY_SEEDS: LazyLock<Vec<Vec<u8>>> =
+    LazyLock::new(|| inputs("seeds", "request_bodies"));
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2_000))]
 
@@ -71,7 +76,7 @@ proptest! {
         pick in any::<prop::sample::Index>(),
         edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
     ) {
-        let seeds = inputs("seeds", "request_bodies");
+        let seeds = &*REQUEST_BODY_SEEDS;
         let mut data = seeds[pick.index(seeds.len())].clone();
         for (at, byte) in edits {
             if data.is_empty() {

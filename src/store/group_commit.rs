@@ -181,9 +181,8 @@ impl SqliteWriter {
         let asked = Instant::now();
         let (tx, rx) = oneshot::channel();
         self.queue.send(tx).map_err(|_| sqlx::Error::PoolClosed)?;
-        let mut lease = rx.await.map_err(|_| sqlx::Error::PoolClosed)??;
+        let lease = rx.await.map_err(|_| sqlx::Error::PoolClosed)??;
         self.figures.lease_wait.observe(asked.elapsed());
-        lease.figures = Some(self.figures.clone());
         Ok(lease)
     }
 }
@@ -192,8 +191,8 @@ impl SqliteWriter {
 pub struct BatchTx {
     conn: Option<PoolConnection<Sqlite>>,
     back: Option<oneshot::Sender<Returned>>,
-    /// Set by `begin`, to time the wait for the batch's COMMIT.
-    figures: Option<Arc<BatchFigures>>,
+    /// The writer's figures, to time the wait for the batch's COMMIT.
+    figures: Arc<BatchFigures>,
 }
 
 impl std::fmt::Debug for BatchTx {
@@ -216,9 +215,7 @@ impl BatchTx {
         let handed = Instant::now();
         self.hand_back(End::Commit(tx));
         let told = rx.await;
-        if let Some(f) = &self.figures {
-            f.commit_wait.observe(handed.elapsed());
-        }
+        self.figures.commit_wait.observe(handed.elapsed());
         match told {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(batch_error(&e)),
@@ -295,7 +292,7 @@ enum Savepoint {
 async fn run_job(
     conn: PoolConnection<Sqlite>,
     job: oneshot::Sender<Lease>,
-    figures: &BatchFigures,
+    figures: &Arc<BatchFigures>,
     savepoint: &mut Savepoint,
 ) -> (Option<PoolConnection<Sqlite>>, Result<JobEnd, String>) {
     let mut conn = conn;
@@ -315,7 +312,7 @@ async fn run_job(
     let lease = BatchTx {
         conn: Some(conn),
         back: Some(back),
-        figures: None,
+        figures: figures.clone(),
     };
     if let Err(Ok(mut lease)) = job.send(Ok(lease)) {
         // The job was cancelled while it waited: take the connection back unused.
