@@ -1225,6 +1225,7 @@ struct WriterHistograms {
     lease_wait: Histogram,
     commit_wait: Histogram,
     job_hold: Histogram,
+    direct_hold: Histogram,
     commit: Histogram,
     jobs: u64,
     /// Wall time between the two scrapes (set by `since`).
@@ -1238,6 +1239,7 @@ impl WriterHistograms {
             lease_wait: self.lease_wait.since(&before.lease_wait),
             commit_wait: self.commit_wait.since(&before.commit_wait),
             job_hold: self.job_hold.since(&before.job_hold),
+            direct_hold: self.direct_hold.since(&before.direct_hold),
             commit: self.commit.since(&before.commit),
             jobs: self.jobs.saturating_sub(before.jobs),
             seconds: self.at.duration_since(before.at).as_secs_f64(),
@@ -1259,6 +1261,7 @@ async fn writer_histograms(http: &reqwest::Client, target: &Target) -> Option<Wr
         lease_wait: Histogram::parse(&text, "kassa_sqlite_write_lease_wait_seconds")?,
         commit_wait: Histogram::parse(&text, "kassa_sqlite_write_commit_wait_seconds")?,
         job_hold: Histogram::parse(&text, "kassa_sqlite_write_job_hold_seconds")?,
+        direct_hold: Histogram::parse(&text, "kassa_sqlite_write_direct_job_seconds")?,
         commit: Histogram::parse(&text, "kassa_sqlite_commit_duration_seconds")?,
         jobs: text.lines().find_map(|l| {
             l.strip_prefix("kassa_sqlite_commit_batch_jobs_sum ")?
@@ -1366,6 +1369,7 @@ impl Report<'_> {
             for (name, h) in [
                 ("wait for the write connection", &w.lease_wait),
                 ("the writer's time on the transaction", &w.job_hold),
+                ("… of which direct writes", &w.direct_hold),
                 ("wait for the batch's COMMIT", &w.commit_wait),
                 ("COMMIT (with its fsync)", &w.commit),
             ] {

@@ -294,6 +294,12 @@ fn render_commits(out: &mut String, c: &BatchFigures) {
         "Time the writer spent on one write transaction, from handing it the connection to getting it back.",
         &c.job_hold,
     );
+    render_durations(
+        out,
+        "kassa_sqlite_write_direct_job_seconds",
+        "Time the writer spent on one direct write (run on the writer itself; a subset of the transactions above).",
+        &c.direct_hold,
+    );
 }
 
 fn render_durations(out: &mut String, name: &str, help: &str, h: &DurationHistogram) {

@@ -1,10 +1,28 @@
 //! Cart writes that also record their webhook events, in the same transaction, so an
 //! event exists exactly when its change was committed.
 
-use super::outbox::{OutboxEvent, insert_outbox};
-use super::{Store, StoreResult, on_pool};
+use super::group_commit::{Direct, execute_numbered};
+use super::outbox::{OutboxEvent, insert_outbox, insert_outbox_direct};
+use super::{Db, Store, StoreResult};
 use crate::domain::cart::Cart;
 use uuid::Uuid;
+
+const INSERT_CART: &str = "INSERT INTO carts (id, store_id, version, doc, updated_at, expires_at)
+     VALUES ($1, $2, $3, $4, $5, $6)";
+const SAVE_CART: &str = "UPDATE carts SET version = $1, doc = $2, updated_at = $3, expires_at = $4
+     WHERE id = $5 AND store_id = $6 AND version = $7";
+const DELETE_CART: &str =
+    "DELETE FROM carts WHERE id = $1 AND store_id = $2 AND ($3 < 0 OR version = $3)";
+/// What hangs off a deleted cart (metafields, redirect and checkout tokens); each takes
+/// the cart's id and store.
+pub(super) const DELETE_CART_BELONGINGS: [&str; 3] = [
+    "DELETE FROM metafields WHERE resource_type = 'cart' AND resource_id = $1 AND store_id = $2",
+    "DELETE FROM cart_redirect_tokens WHERE cart_id = $1 AND store_id = $2",
+    "DELETE FROM checkout_tokens WHERE cart_id = $1 AND store_id = $2",
+];
+
+// Cart writes are most of a checkout's writes: on SQLite they run as direct jobs of the
+// writer (no hand-off per statement), on PostgreSQL as transactions on the pool.
 
 impl Store {
     pub async fn insert_cart_emitting(
@@ -14,24 +32,48 @@ impl Store {
         events: &[OutboxEvent],
     ) -> StoreResult<()> {
         let doc = serde_json::to_string(cart)?;
-        on_pool!(self, write, |p| {
+        let p = match &self.db {
+            Db::Sqlite { write, .. } => {
+                let (id, version, now, expires_at) = (
+                    cart.id.to_string(),
+                    cart.version,
+                    cart.updated_time,
+                    cart.expires_at(),
+                );
+                let events = events.to_vec();
+                let committed = write
+                    .run(move |db| {
+                        execute_numbered(
+                            db,
+                            INSERT_CART,
+                            &[&id, &store_id, &version, &doc, &now, &expires_at],
+                        )?;
+                        insert_outbox_direct(db, store_id, now, &events)?;
+                        Ok(Direct::Keep(()))
+                    })
+                    .await;
+                self.cache_cart_write(committed.is_ok(), cart.id, CartWrite::Put(store_id, cart));
+                committed?;
+                return Ok(());
+            }
+            Db::Postgres(p) => p,
+        };
+        {
             let mut tx = p.begin().await?;
-            sqlx::query(
-                "INSERT INTO carts (id, store_id, version, doc, updated_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(cart.id.to_string())
-            .bind(store_id)
-            .bind(cart.version)
-            .bind(&doc)
-            .bind(cart.updated_time)
-            .bind(cart.expires_at())
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(INSERT_CART)
+                .bind(cart.id.to_string())
+                .bind(store_id)
+                .bind(cart.version)
+                .bind(&doc)
+                .bind(cart.updated_time)
+                .bind(cart.expires_at())
+                .execute(&mut *tx)
+                .await?;
             insert_outbox!(tx, store_id, cart.updated_time, events);
             let committed = tx.commit().await;
             self.cache_cart_write(committed.is_ok(), cart.id, CartWrite::Put(store_id, cart));
             committed?;
-        });
+        }
         Ok(())
     }
 
@@ -45,22 +87,59 @@ impl Store {
         events: &[OutboxEvent],
     ) -> StoreResult<bool> {
         let doc = serde_json::to_string(cart)?;
-        on_pool!(self, write, |p| {
+        let p = match &self.db {
+            Db::Sqlite { write, .. } => {
+                let (id, version, now, expires_at) = (
+                    cart.id.to_string(),
+                    cart.version,
+                    cart.updated_time,
+                    cart.expires_at(),
+                );
+                let events = events.to_vec();
+                let saved = write
+                    .run(move |db| {
+                        let n = execute_numbered(
+                            db,
+                            SAVE_CART,
+                            &[
+                                &version,
+                                &doc,
+                                &now,
+                                &expires_at,
+                                &id,
+                                &store_id,
+                                &expected_version,
+                            ],
+                        )?;
+                        if n != 1 {
+                            return Ok(Direct::Undo(false));
+                        }
+                        insert_outbox_direct(db, store_id, now, &events)?;
+                        Ok(Direct::Keep(true))
+                    })
+                    .await;
+                let write = match saved {
+                    Ok(true) => CartWrite::Put(store_id, cart),
+                    _ => CartWrite::Gone,
+                };
+                self.cache_cart_write(matches!(saved, Ok(true)), cart.id, write);
+                return Ok(saved?);
+            }
+            Db::Postgres(p) => p,
+        };
+        {
             let mut tx = p.begin().await?;
-            let n = sqlx::query(
-                "UPDATE carts SET version = $1, doc = $2, updated_at = $3, expires_at = $4
-                 WHERE id = $5 AND store_id = $6 AND version = $7",
-            )
-            .bind(cart.version)
-            .bind(&doc)
-            .bind(cart.updated_time)
-            .bind(cart.expires_at())
-            .bind(cart.id.to_string())
-            .bind(store_id)
-            .bind(expected_version)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            let n = sqlx::query(SAVE_CART)
+                .bind(cart.version)
+                .bind(&doc)
+                .bind(cart.updated_time)
+                .bind(cart.expires_at())
+                .bind(cart.id.to_string())
+                .bind(store_id)
+                .bind(expected_version)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
             if n != 1 {
                 // Waits (on SQLite) for the batch that holds the winner to commit, so
                 // the caller's replay reads the winner's version.
@@ -73,7 +152,7 @@ impl Store {
             self.cache_cart_write(committed.is_ok(), cart.id, CartWrite::Put(store_id, cart));
             committed?;
             Ok(true)
-        })
+        }
     }
 
     /// Deletes a cart (and what hangs off it) if it is still at `expected_version`,
@@ -89,17 +168,36 @@ impl Store {
     ) -> StoreResult<bool> {
         let cart_id = id;
         let id = id.to_string();
-        on_pool!(self, write, |p| {
+        let p = match &self.db {
+            Db::Sqlite { write, .. } => {
+                let events = events.to_vec();
+                let expected = expected_version.unwrap_or(-1);
+                let deleted = write
+                    .run(move |db| {
+                        if execute_numbered(db, DELETE_CART, &[&id, &store_id, &expected])? != 1 {
+                            return Ok(Direct::Undo(false));
+                        }
+                        for sql in DELETE_CART_BELONGINGS {
+                            execute_numbered(db, sql, &[&id, &store_id])?;
+                        }
+                        insert_outbox_direct(db, store_id, now, &events)?;
+                        Ok(Direct::Keep(true))
+                    })
+                    .await;
+                self.cache_cart_write(matches!(deleted, Ok(true)), cart_id, CartWrite::Gone);
+                return Ok(deleted?);
+            }
+            Db::Postgres(p) => p,
+        };
+        {
             let mut tx = p.begin().await?;
-            let n = sqlx::query(
-                "DELETE FROM carts WHERE id = $1 AND store_id = $2 AND ($3 < 0 OR version = $3)",
-            )
-            .bind(&id)
-            .bind(store_id)
-            .bind(expected_version.unwrap_or(-1))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            let n = sqlx::query(DELETE_CART)
+                .bind(&id)
+                .bind(store_id)
+                .bind(expected_version.unwrap_or(-1))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
             if n != 1 {
                 // Waits (on SQLite) for the batch that holds the winner to commit, so
                 // the caller's replay reads the winner's version.
@@ -113,7 +211,7 @@ impl Store {
             self.cache_cart_write(committed.is_ok(), cart_id, CartWrite::Gone);
             committed?;
             Ok(true)
-        })
+        }
     }
 }
 
@@ -121,12 +219,8 @@ impl Store {
 /// inside the caller's transaction.
 macro_rules! delete_cart_belongings {
     ($tx:expr, $store_id:expr, $cart_id:expr) => {
-        for sql in [
-            "DELETE FROM metafields WHERE resource_type = 'cart' AND resource_id = $1 AND store_id = $2",
-            "DELETE FROM cart_redirect_tokens WHERE cart_id = $1 AND store_id = $2",
-            "DELETE FROM checkout_tokens WHERE cart_id = $1 AND store_id = $2",
-        ] {
-            sqlx::query(sql)
+        for sql in $crate::store::cart_events::DELETE_CART_BELONGINGS {
+            $crate::store::statement::stmt(sql)
                 .bind($cart_id)
                 .bind($store_id)
                 .execute(&mut *$tx)

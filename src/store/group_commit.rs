@@ -13,6 +13,12 @@
 //!
 //! `SqliteWriter::begin` stands in for `SqlitePool::begin`, and `BatchTx` derefs to the
 //! connection like `sqlx::Transaction` does, so store code is the same for both backends.
+//!
+//! Every statement a `BatchTx` runs is a hand-off to the connection's thread and back to
+//! the job's task, and under load each of those waits for a busy tokio worker: the
+//! writer's time per job was mostly these waits, not SQL. The hottest writes therefore
+//! run as *direct* jobs ([`SqliteWriter::run`]): a closure the writer calls itself, on the
+//! connection's handle (locked out of sqlx's thread), start to end without a switch.
 
 use futures_util::future::BoxFuture;
 use futures_util::stream::{self, BoxStream, TryStreamExt};
@@ -112,6 +118,8 @@ pub struct BatchFigures {
     /// From handing a job the connection to getting it back: the writer's time per job
     /// (the job's statements and the task switches around them).
     pub job_hold: DurationHistogram,
+    /// The part of `job_hold` that direct jobs took (no task switches in them).
+    pub direct_hold: DurationHistogram,
 }
 
 impl BatchFigures {
@@ -132,6 +140,35 @@ impl BatchFigures {
 /// What a job gets: the batch's connection, inside a fresh savepoint.
 type Lease = Result<BatchTx, sqlx::Error>;
 
+/// Called once the batch is over, with how its COMMIT went.
+type Finish = Box<dyn FnOnce(Result<(), String>) + Send>;
+
+/// A direct job as the writer sees it: runs on the connection, says whether to keep its
+/// writes, and what to do once the batch is over.
+/// Given `None`, it is told it will not run (the batch failed first).
+type DirectJob = Box<dyn FnOnce(Option<&rusqlite::Connection>) -> (bool, Finish) + Send>;
+
+/// What waits in the writer's queue.
+enum Job {
+    /// Wants the connection handed over (`begin`).
+    Lease(oneshot::Sender<Lease>),
+    /// Runs on the writer itself (`run`).
+    Direct(DirectJob),
+}
+
+/// How a direct job ends: keep its writes (its value is returned once they are
+/// committed), or undo them (its value is returned once the batch is over).
+pub enum Direct<T> {
+    Keep(T),
+    Undo(T),
+}
+
+fn tell(sender: oneshot::Sender<Result<(), String>>) -> Finish {
+    Box::new(move |outcome| {
+        let _ = sender.send(outcome);
+    })
+}
+
 /// How a job hands the connection back.
 enum End {
     /// Keep its writes; tell it how the batch's COMMIT went.
@@ -149,7 +186,7 @@ struct Returned {
 #[derive(Clone, Debug)]
 pub struct SqliteWriter {
     pool: SqlitePool,
-    queue: mpsc::UnboundedSender<oneshot::Sender<Lease>>,
+    queue: mpsc::UnboundedSender<Job>,
     figures: Arc<BatchFigures>,
 }
 
@@ -158,7 +195,7 @@ impl SqliteWriter {
     pub fn start(pool: SqlitePool, limits: Limits) -> SqliteWriter {
         let (queue, rx) = mpsc::unbounded_channel();
         let figures = Arc::new(BatchFigures::default());
-        tokio::spawn(run(pool.clone(), rx, figures.clone(), limits));
+        tokio::spawn(write_loop(pool.clone(), rx, figures.clone(), limits));
         SqliteWriter {
             pool,
             queue,
@@ -180,11 +217,178 @@ impl SqliteWriter {
     pub async fn begin(&self) -> Result<BatchTx, sqlx::Error> {
         let asked = Instant::now();
         let (tx, rx) = oneshot::channel();
-        self.queue.send(tx).map_err(|_| sqlx::Error::PoolClosed)?;
+        self.queue
+            .send(Job::Lease(tx))
+            .map_err(|_| sqlx::Error::PoolClosed)?;
         let lease = rx.await.map_err(|_| sqlx::Error::PoolClosed)??;
         self.figures.lease_wait.observe(asked.elapsed());
         Ok(lease)
     }
+
+    /// Runs `job` as one atomic write on the writer itself, inside the batch that is
+    /// open, and returns its value once the outcome is durable: after the batch's COMMIT
+    /// for `Direct::Keep`, after the batch is over for `Direct::Undo`. An error from the
+    /// job undoes its writes and is returned. The job must only run statements (it holds
+    /// the writer while it runs); bind parameters with [`bind_numbered`].
+    pub async fn run<T, F>(&self, job: F) -> Result<T, sqlx::Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Connection) -> Result<Direct<T>, rusqlite::Error> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel::<Result<T, sqlx::Error>>();
+        let figures = self.figures.clone();
+        let queued = Instant::now();
+        let direct: DirectJob = Box::new(move |db| {
+            let Some(db) = db else {
+                let finish: Finish = Box::new(move |outcome| {
+                    let why = outcome.err().unwrap_or_else(|| "the batch failed".into());
+                    let _ = tx.send(Err(batch_error(&why)));
+                });
+                return (false, finish);
+            };
+            figures.lease_wait.observe(queued.elapsed());
+            let started = Instant::now();
+            // A panic must not take the writer (and every later write) with it.
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(db)));
+            figures.job_hold.observe(started.elapsed());
+            figures.direct_hold.observe(started.elapsed());
+            let ended = Instant::now();
+            let (keep, value) = match ran {
+                Ok(Ok(Direct::Keep(v))) => (true, Ok(v)),
+                Ok(Ok(Direct::Undo(v))) => (false, Ok(v)),
+                Ok(Err(e)) => (false, Err(direct_error(e))),
+                Err(_) => (false, Err(batch_error("a direct write panicked"))),
+            };
+            let finish: Finish = Box::new(move |outcome| {
+                figures.commit_wait.observe(ended.elapsed());
+                let told = match (keep, outcome, value) {
+                    (true, Err(e), _) => Err(batch_error(&e)),
+                    (_, _, value) => value,
+                };
+                let _ = tx.send(told);
+            });
+            (keep, finish)
+        });
+        self.queue
+            .send(Job::Direct(direct))
+            .map_err(|_| sqlx::Error::PoolClosed)?;
+        rx.await.map_err(|_| sqlx::Error::PoolClosed)?
+    }
+}
+
+impl SqliteWriter {
+    /// Runs a transaction body written against a pool (`pool.begin()`, statements with
+    /// [`stmt`](super::statement::stmt), `tx.commit()`) as a direct job: the writer keeps
+    /// its writes if it committed and returned Ok. The body's own result comes back once
+    /// that is durable; the outer error is the batch's.
+    pub async fn run_tx<T, E, F>(&self, body: F) -> Result<Result<T, E>, sqlx::Error>
+    where
+        T: Send + 'static,
+        E: From<sqlx::Error> + Send + 'static,
+        F: AsyncFnOnce(&super::statement::DirectPool<'_>) -> Result<T, E> + Send + 'static,
+    {
+        self.run(move |db| {
+            let pool = super::statement::DirectPool::new(db);
+            let body = body(&pool);
+            Ok(pool.run(body, || {
+                E::from(sqlx::Error::Protocol(
+                    "a direct write waited on something other than its statements".into(),
+                ))
+            }))
+        })
+        .await
+    }
+}
+
+/// Binds `args` to a statement written with `$N` parameters (the SQL both backends
+/// share): SQLite numbers named parameters by first appearance, so each is bound by the
+/// number in its name.
+pub fn bind_numbered(
+    stmt: &mut rusqlite::Statement<'_>,
+    args: &[&dyn rusqlite::ToSql],
+) -> rusqlite::Result<()> {
+    for index in 1..=stmt.parameter_count() {
+        let n = stmt
+            .parameter_name(index)
+            .and_then(|name| name.strip_prefix('$'))
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or(index);
+        let arg = args
+            .get(n.wrapping_sub(1))
+            .ok_or(rusqlite::Error::InvalidParameterCount(n, args.len()))?;
+        stmt.raw_bind_parameter(index, arg)?;
+    }
+    Ok(())
+}
+
+/// Runs a `$N` statement with `args` through the connection's statement cache; the
+/// number of rows it changed.
+pub fn execute_numbered(
+    db: &rusqlite::Connection,
+    sql: &str,
+    args: &[&dyn rusqlite::ToSql],
+) -> rusqlite::Result<usize> {
+    let mut stmt = db.prepare_cached(sql)?;
+    bind_numbered(&mut stmt, args)?;
+    stmt.raw_execute()
+}
+
+/// A SQLite error from a direct job, in sqlx's form, so callers see one error type
+/// (with the extended result code sqlx reports, e.g. 13 for a full disk, 2067 for a
+/// unique violation).
+#[derive(Debug)]
+struct DirectSqliteError {
+    code: Option<i32>,
+    message: String,
+}
+
+impl std::fmt::Display for DirectSqliteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for DirectSqliteError {}
+
+impl sqlx::error::DatabaseError for DirectSqliteError {
+    fn message(&self) -> &str {
+        &self.message
+    }
+    fn code(&self) -> Option<std::borrow::Cow<'_, str>> {
+        self.code.map(|c| c.to_string().into())
+    }
+    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+    fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+    fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+        self
+    }
+    fn kind(&self) -> sqlx::error::ErrorKind {
+        use rusqlite::ffi;
+        match self.code {
+            Some(ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY) => {
+                sqlx::error::ErrorKind::UniqueViolation
+            }
+            Some(ffi::SQLITE_CONSTRAINT_FOREIGNKEY) => sqlx::error::ErrorKind::ForeignKeyViolation,
+            Some(ffi::SQLITE_CONSTRAINT_NOTNULL) => sqlx::error::ErrorKind::NotNullViolation,
+            Some(ffi::SQLITE_CONSTRAINT_CHECK) => sqlx::error::ErrorKind::CheckViolation,
+            _ => sqlx::error::ErrorKind::Other,
+        }
+    }
+}
+
+pub(crate) fn direct_error(e: rusqlite::Error) -> sqlx::Error {
+    let code = match &e {
+        rusqlite::Error::SqliteFailure(f, _) => Some(f.extended_code),
+        _ => None,
+    };
+    sqlx::Error::Database(Box::new(DirectSqliteError {
+        code,
+        message: e.to_string(),
+    }))
 }
 
 /// One job's share of a batch transaction.
@@ -367,50 +571,178 @@ async fn open(pool: &SqlitePool) -> Result<PoolConnection<Sqlite>, sqlx::Error> 
     }
 }
 
-async fn run(
+/// The batch being built.
+struct Batch {
+    opened: Instant,
+    /// Kept jobs, told the COMMIT's outcome.
+    committed: Vec<Finish>,
+    /// Undone jobs that wait for the batch to be over.
+    waiting: Vec<Finish>,
+    savepoint: Savepoint,
+}
+
+impl Batch {
+    fn full(&self, limits: &Limits) -> bool {
+        self.committed.len() >= limits.max_jobs || self.opened.elapsed() >= limits.max_open
+    }
+}
+
+impl Job {
+    /// Tells a job that never ran that its write failed.
+    fn fail(self, why: sqlx::Error) {
+        match self {
+            Job::Lease(job) => {
+                let _ = job.send(Err(why));
+            }
+            Job::Direct(job) => {
+                let why = why.to_string();
+                let (_, finish) = job(None);
+                finish(Err(why));
+            }
+        }
+    }
+}
+
+/// Runs a direct job and the direct jobs queued right behind it, on the connection's
+/// handle, locked from sqlx's thread once for all of them. Returns the next job it took
+/// from the queue that is not direct; on Err the batch transaction is not trustworthy.
+async fn run_direct(
+    conn: &mut SqliteConnection,
+    first: DirectJob,
+    queue: &mut mpsc::UnboundedReceiver<Job>,
+    batch: &mut Batch,
+    figures: &BatchFigures,
+    limits: &Limits,
+) -> Result<Option<Job>, String> {
+    let mut job = first;
+    let mut handle = match conn.lock_handle().await {
+        Ok(h) => h,
+        Err(e) => {
+            Job::Direct(job).fail(batch_error(&e.to_string()));
+            return Err(e.to_string());
+        }
+    };
+    // SAFETY: the handle stays locked (sqlx's thread does not touch it) until `handle`
+    // drops, after `db`; `db` does not own the handle, so dropping it only finalizes the
+    // statements it prepared.
+    let db = match unsafe { rusqlite::Connection::from_handle(handle.as_raw_handle().as_ptr()) } {
+        Ok(db) => db,
+        Err(e) => {
+            Job::Direct(job).fail(batch_error(&e.to_string()));
+            return Err(e.to_string());
+        }
+    };
+    loop {
+        let begin = match batch.savepoint {
+            Savepoint::Fresh => None,
+            Savepoint::Kept => Some("RELEASE kassa_job; SAVEPOINT kassa_job"),
+            Savepoint::Closed => Some("SAVEPOINT kassa_job"),
+        };
+        if let Some(begin) = begin
+            && let Err(e) = db.execute_batch(begin)
+        {
+            Job::Direct(job).fail(batch_error(&e.to_string()));
+            return Err(e.to_string());
+        }
+        batch.savepoint = Savepoint::Fresh;
+        let (keep, finish) = job(Some(&db));
+        if keep {
+            batch.savepoint = Savepoint::Kept;
+            batch.committed.push(finish);
+        } else {
+            figures.rolled_back_jobs.fetch_add(1, Ordering::Relaxed);
+            batch.waiting.push(finish);
+            // The savepoint stays open, empty again, for the next job.
+            db.execute_batch("ROLLBACK TO kassa_job")
+                .map_err(|e| e.to_string())?;
+        }
+        if batch.full(limits) {
+            return Ok(None);
+        }
+        match queue.try_recv() {
+            Ok(Job::Direct(next)) => job = next,
+            Ok(other) => return Ok(Some(other)),
+            Err(_) => return Ok(None),
+        }
+    }
+}
+
+async fn write_loop(
     pool: SqlitePool,
-    mut queue: mpsc::UnboundedReceiver<oneshot::Sender<Lease>>,
+    mut queue: mpsc::UnboundedReceiver<Job>,
     figures: Arc<BatchFigures>,
     limits: Limits,
 ) {
-    while let Some(first) = queue.recv().await {
+    // A job taken from the queue when its batch was already full starts the next one.
+    let mut carried: Option<Job> = None;
+    loop {
+        let first = match carried.take() {
+            Some(job) => job,
+            None => match queue.recv().await {
+                Some(job) => job,
+                None => return,
+            },
+        };
         let conn = match open(&pool).await {
             Ok(c) => c,
             Err(e) => {
-                let _ = first.send(Err(e));
+                first.fail(e);
                 continue;
             }
         };
-        let opened = Instant::now();
-        let mut committed: Vec<oneshot::Sender<Result<(), String>>> = Vec::new();
-        let mut waiting: Vec<oneshot::Sender<Result<(), String>>> = Vec::new();
+        let mut batch = Batch {
+            opened: Instant::now(),
+            committed: Vec::new(),
+            waiting: Vec::new(),
+            // COMMIT (or ROLLBACK) ends a savepoint still open with the transaction.
+            savepoint: Savepoint::Fresh,
+        };
         let mut broken: Option<String> = None;
         let mut next = Some(first);
         let mut held = Some(conn);
-        // COMMIT (or ROLLBACK) ends a savepoint still open with the transaction.
-        let mut savepoint = Savepoint::Fresh;
         while let Some(job) = next.take() {
-            // Every Ok path of run_job gives the connection back, so it is here
-            // whenever another job was taken from the queue.
-            let Some(conn) = held.take() else { break };
-            let (back, end) = run_job(conn, job, &figures, &mut savepoint).await;
-            held = back;
-            match end {
-                Ok(JobEnd::Committed(tell)) => committed.push(tell),
-                Ok(JobEnd::RolledBack(tell)) => {
-                    figures.rolled_back_jobs.fetch_add(1, Ordering::Relaxed);
-                    waiting.extend(tell);
+            // Every Ok path gives the connection back, so it is here whenever another
+            // job was taken from the queue.
+            let Some(mut conn) = held.take() else {
+                job.fail(batch_error("the write connection was lost"));
+                break;
+            };
+            let pulled = match job {
+                Job::Lease(job) => {
+                    let (back, end) = run_job(conn, job, &figures, &mut batch.savepoint).await;
+                    held = back;
+                    match end {
+                        Ok(JobEnd::Committed(t)) => batch.committed.push(tell(t)),
+                        Ok(JobEnd::RolledBack(t)) => {
+                            figures.rolled_back_jobs.fetch_add(1, Ordering::Relaxed);
+                            batch.waiting.extend(t.map(tell));
+                        }
+                        Ok(JobEnd::Gone) => {}
+                        Err(e) => {
+                            broken = Some(e);
+                            break;
+                        }
+                    }
+                    None
                 }
-                Ok(JobEnd::Gone) => {}
-                Err(e) => {
-                    broken = Some(e);
-                    break;
+                Job::Direct(job) => {
+                    let ran =
+                        run_direct(&mut conn, job, &mut queue, &mut batch, &figures, &limits).await;
+                    held = Some(conn);
+                    match ran {
+                        Ok(pulled) => pulled,
+                        Err(e) => {
+                            broken = Some(e);
+                            break;
+                        }
+                    }
                 }
-            }
-            if committed.len() >= limits.max_jobs || opened.elapsed() >= limits.max_open {
+            };
+            if batch.full(&limits) {
+                carried = pulled;
                 break;
             }
-            next = queue.try_recv().ok();
+            next = pulled.or_else(|| queue.try_recv().ok());
         }
         let started = Instant::now();
         let outcome = match (broken, held.as_mut()) {
@@ -428,11 +760,11 @@ async fn run(
                 c.close_on_drop();
             }
         }
-        figures.record(committed.len(), started.elapsed(), outcome.is_ok());
+        figures.record(batch.committed.len(), started.elapsed(), outcome.is_ok());
         // Back to the pool before anyone hears back, so the next batch can start at once.
         drop(held);
-        for tell in committed.into_iter().chain(waiting) {
-            let _ = tell.send(outcome.clone());
+        for finish in batch.committed.into_iter().chain(batch.waiting) {
+            finish(outcome.clone());
         }
     }
 }
@@ -733,6 +1065,144 @@ mod tests {
         }
         insert(&w, 9).await.unwrap();
         assert_eq!(ids(&read).await, vec![7, 9]);
+        let _ = std::fs::remove_file(path);
+    }
+
+    async fn insert_direct(w: &SqliteWriter, id: i64) -> Result<(), sqlx::Error> {
+        w.run(move |db| {
+            execute_numbered(db, "INSERT INTO t (id) VALUES ($1)", &[&id])?;
+            Ok(Direct::Keep(()))
+        })
+        .await
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn direct_and_leased_jobs_share_a_batch_and_each_failure_is_its_own() {
+        let (w, read, path) = writer().await;
+        let gate = w.begin().await.unwrap();
+        let spawn_direct = |id: i64| {
+            let w = w.clone();
+            tokio::spawn(async move { insert_direct(&w, id).await })
+        };
+        let d1 = spawn_direct(1);
+        let d2 = spawn_direct(2);
+        let leased = tokio::spawn({
+            let w = w.clone();
+            async move { insert(&w, 3).await }
+        });
+        // Writes a row, then fails on a duplicate key: its row must go, the others stay.
+        let failing = tokio::spawn({
+            let w = w.clone();
+            async move {
+                w.run(|db| {
+                    execute_numbered(db, "INSERT INTO t (id) VALUES ($1)", &[&10_i64])?;
+                    execute_numbered(db, "INSERT INTO t (id) VALUES ($1)", &[&1_i64])?;
+                    Ok(Direct::Keep(()))
+                })
+                .await
+            }
+        });
+        let undone = tokio::spawn({
+            let w = w.clone();
+            async move {
+                w.run(|db| {
+                    execute_numbered(db, "INSERT INTO t (id) VALUES ($1)", &[&11_i64])?;
+                    Ok(Direct::Undo("undone"))
+                })
+                .await
+            }
+        });
+        let panicking = tokio::spawn({
+            let w = w.clone();
+            async move {
+                w.run(|db| -> Result<Direct<()>, rusqlite::Error> {
+                    execute_numbered(db, "INSERT INTO t (id) VALUES ($1)", &[&12_i64])?;
+                    panic!("a bug in a direct job")
+                })
+                .await
+            }
+        });
+        let d4 = spawn_direct(4);
+        settle().await;
+        gate.commit().await.unwrap();
+        for j in [d1, d2, leased, d4] {
+            j.await.unwrap().unwrap();
+        }
+        let err = failing.await.unwrap().unwrap_err();
+        assert!(err.to_string().contains("UNIQUE"), "{err}");
+        assert!(
+            err.as_database_error()
+                .is_some_and(|e| e.is_unique_violation()),
+            "{err:?}"
+        );
+        assert_eq!(undone.await.unwrap().unwrap(), "undone");
+        panicking.await.unwrap().unwrap_err();
+        assert_eq!(ids(&read).await, vec![1, 2, 3, 4]);
+        let f = w.figures();
+        assert_eq!(f.batches.load(Ordering::Relaxed), 1);
+        assert_eq!(f.rolled_back_jobs.load(Ordering::Relaxed), 3);
+        // The writer goes on after the panic, with direct and leased jobs.
+        insert_direct(&w, 5).await.unwrap();
+        insert(&w, 6).await.unwrap();
+        assert_eq!(ids(&read).await, vec![1, 2, 3, 4, 5, 6]);
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_direct_job_binds_numbered_parameters_by_their_number() {
+        let (w, read, path) = writer().await;
+        insert_direct(&w, 1).await.unwrap();
+        // $2 appears before $1, and $1 twice: SQLite would number them 1, 2 by appearance.
+        let n = w
+            .run(|db| {
+                let n = execute_numbered(
+                    db,
+                    "UPDATE t SET id = $2 WHERE id = $1 AND $1 > 0",
+                    &[&1_i64, &40_i64],
+                )?;
+                Ok(Direct::Keep(n))
+            })
+            .await
+            .unwrap();
+        assert_eq!(n, 1);
+        assert_eq!(ids(&read).await, vec![40]);
+        let err = w
+            .run(|db| {
+                execute_numbered(db, "UPDATE t SET id = $2 WHERE id = $1", &[&1_i64])?;
+                Ok(Direct::Keep(()))
+            })
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("parameter"), "{err}");
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_failed_commit_fails_the_direct_jobs_of_the_batch_too() {
+        let (w, read, path) = writer().await;
+        let gate = w.begin().await.unwrap();
+        let good = tokio::spawn({
+            let w = w.clone();
+            async move { insert_direct(&w, 1).await }
+        });
+        // A deferred foreign key is only checked at COMMIT.
+        let bad = tokio::spawn({
+            let w = w.clone();
+            async move {
+                w.run(|db| {
+                    execute_numbered(db, "INSERT INTO t (id, parent) VALUES (2, 99)", &[])?;
+                    Ok(Direct::Keep(()))
+                })
+                .await
+            }
+        });
+        settle().await;
+        gate.commit().await.unwrap_err();
+        good.await.unwrap().unwrap_err();
+        bad.await.unwrap().unwrap_err();
+        assert!(ids(&read).await.is_empty());
+        insert_direct(&w, 5).await.unwrap();
+        assert_eq!(ids(&read).await, vec![5]);
         let _ = std::fs::remove_file(path);
     }
 }

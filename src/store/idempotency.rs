@@ -85,7 +85,7 @@ macro_rules! record_idempotency_outcome {
             None => true,
             Some(c) => {
                 let outcome: &str = $outcome;
-                sqlx::query(
+                $crate::store::statement::stmt(
                     "UPDATE idempotency_keys SET outcome = $3
                      WHERE scope = $1 AND idem_key = $2 AND (outcome IS NULL OR outcome = $3)",
                 )

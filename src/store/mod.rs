@@ -24,6 +24,7 @@ mod payments;
 pub mod records;
 pub mod refunds;
 mod shopper_sessions;
+pub(crate) mod statement;
 pub mod usage;
 pub mod webhooks;
 
@@ -138,6 +139,29 @@ macro_rules! on_pool {
     };
 }
 pub(crate) use on_pool;
+
+/// Runs a transaction body on the live backend and evaluates to `Result<T, $err>`: on
+/// PostgreSQL on the pool, on SQLite as a direct job of the writer (no task switch per
+/// statement). The body gets `$pool`, begins and commits its own transaction, writes its
+/// statements with [`statement::stmt`], and evaluates to `T` (`return` leaves the body
+/// with a `Result`). On SQLite it runs on the writer, so it may capture only owned values.
+macro_rules! write_tx {
+    ($store:expr, $err:ty, |$pool:ident| $body:expr) => {
+        match &$store.db {
+            $crate::store::Db::Postgres(p) => {
+                let $pool = p;
+                async { Ok::<_, $err>($body) }.await
+            }
+            $crate::store::Db::Sqlite { write, .. } => {
+                match write.run_tx(async move |$pool| Ok::<_, $err>($body)).await {
+                    Ok(done) => done,
+                    Err(e) => Err(<$err>::from(e)),
+                }
+            }
+        }
+    };
+}
+pub(crate) use write_tx;
 
 impl Store {
     /// Opens (creating if missing) the database the URL names.

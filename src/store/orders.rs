@@ -18,7 +18,7 @@ use super::catalog::{decode, encode};
 use super::idempotency::record_idempotency_outcome;
 use super::outbox::{OutboxEvent, insert_outbox};
 use super::usage::UseKind;
-use super::{Store, StoreError, StoreResult, on_pool};
+use super::{Store, StoreError, StoreResult, on_pool, write_tx};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -212,7 +212,7 @@ macro_rules! change_stock {
                 "SELECT id, doc FROM products WHERE store_id = $1 AND id IN ({})",
                 ids.join(",")
             );
-            let rows: Vec<(i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            let rows: Vec<(i64, String)> = $crate::store::statement::stmt(sql)
                 .bind($store_id)
                 .fetch_all(&mut *$tx)
                 .await?;
@@ -227,7 +227,7 @@ macro_rules! change_stock {
             if !counting.contains(product_id) {
                 continue;
             }
-            sqlx::query(
+            $crate::store::statement::stmt(
                 "UPDATE products SET date_modified = date_modified WHERE store_id = $1 AND id = $2",
             )
             .bind($store_id)
@@ -235,12 +235,13 @@ macro_rules! change_stock {
             .execute(&mut *$tx)
             .await?;
             // Read again under the lock: the first read may be stale.
-            let doc: Option<String> =
-                sqlx::query_scalar("SELECT doc FROM products WHERE store_id = $1 AND id = $2")
-                    .bind($store_id)
-                    .bind(*product_id)
-                    .fetch_optional(&mut *$tx)
-                    .await?;
+            let doc: Option<String> = $crate::store::statement::stmt(
+                "SELECT doc FROM products WHERE store_id = $1 AND id = $2",
+            )
+            .bind($store_id)
+            .bind(*product_id)
+            .fetch_optional_scalar(&mut *$tx)
+            .await?;
             let Some(doc) = doc else { continue };
             let mut product = decode(&doc)?;
             if !product.product.tracks_stock() {
@@ -257,12 +258,14 @@ macro_rules! change_stock {
             if refused.is_some() {
                 break;
             }
-            sqlx::query("UPDATE products SET doc = $3 WHERE store_id = $1 AND id = $2")
-                .bind($store_id)
-                .bind(*product_id)
-                .bind(encode(&product)?)
-                .execute(&mut *$tx)
-                .await?;
+            $crate::store::statement::stmt(
+                "UPDATE products SET doc = $3 WHERE store_id = $1 AND id = $2",
+            )
+            .bind($store_id)
+            .bind(*product_id)
+            .bind(encode(&product)?)
+            .execute(&mut *$tx)
+            .await?;
         }
         refused
     }};
@@ -272,7 +275,7 @@ macro_rules! change_stock {
 macro_rules! return_held {
     ($tx:expr, $store_id:expr, $held:expr, $now:expr) => {{
         for (kind, ref_id, customer_id) in &$held.uses {
-            sqlx::query(
+            $crate::store::statement::stmt(
                 "UPDATE promotion_uses SET uses = uses - 1
                  WHERE store_id = $1 AND kind = $2 AND ref_id = $3 AND customer_id = $4 AND uses > 0",
             )
@@ -284,7 +287,7 @@ macro_rules! return_held {
             .await?;
         }
         for (id, amount_e4) in &$held.gift_certificates {
-            sqlx::query(
+            $crate::store::statement::stmt(
                 "UPDATE gift_certificates SET balance_e4 = balance_e4 + $3 WHERE store_id = $1 AND id = $2",
             )
             .bind($store_id)
@@ -294,7 +297,7 @@ macro_rules! return_held {
             .await?;
         }
         if $held.store_credit_e4 > 0 {
-            sqlx::query(
+            $crate::store::statement::stmt(
                 "UPDATE customers SET store_credit_e4 = store_credit_e4 + $3, date_modified = $4
                  WHERE store_id = $1 AND id = $2",
             )
@@ -343,7 +346,7 @@ macro_rules! place_on {
         let hold_before = $o.now - PAYMENT_HOLD_SECS;
         // Earlier unpaid orders of this cart are replaced: what they hold comes back
         // first, so the cart's new order can have it.
-        let earlier: Vec<(i64, String)> = sqlx::query_as(
+        let earlier: Vec<(i64, String)> = $crate::store::statement::stmt(
             "SELECT id, doc FROM orders
              WHERE store_id = $1 AND cart_id = $2 AND status_id = 0 AND released = 0
                AND payment_started_at < $3
@@ -356,7 +359,7 @@ macro_rules! place_on {
         .await?;
         let mut returned: Vec<Held> = Vec::new();
         for (id, doc) in &earlier {
-            let n = sqlx::query(
+            let n = $crate::store::statement::stmt(
                 "UPDATE orders SET released = 1, reserved_until = 0, date_modified = $3
                  WHERE store_id = $1 AND id = $2 AND status_id = 0 AND released = 0
                    AND payment_started_at < $4",
@@ -391,7 +394,7 @@ macro_rules! place_on {
         claims.sort_by_key(|c| (c.kind.as_str(), c.ref_id, c.customer_id));
         counts.sort_by_key(|c| (c.kind.as_str(), c.ref_id, c.customer_id));
         for c in claims {
-            sqlx::query(
+            $crate::store::statement::stmt(
                 "INSERT INTO promotion_uses (store_id, kind, ref_id, customer_id, uses)
                  VALUES ($1, $2, $3, $4, 0) ON CONFLICT DO NOTHING",
             )
@@ -401,7 +404,7 @@ macro_rules! place_on {
             .bind(c.customer_id)
             .execute(&mut *tx)
             .await?;
-            let n = sqlx::query(
+            let n = $crate::store::statement::stmt(
                 "UPDATE promotion_uses SET uses = uses + 1
                  WHERE store_id = $1 AND kind = $2 AND ref_id = $3 AND customer_id = $4
                    AND ($5 = 0 OR uses < $5)",
@@ -421,7 +424,7 @@ macro_rules! place_on {
         let mut debits: Vec<&BalanceDebit> = $o.gift_certificates.iter().collect();
         debits.sort_by_key(|g| g.id);
         for g in debits {
-            let n = sqlx::query(
+            let n = $crate::store::statement::stmt(
                 "UPDATE gift_certificates SET balance_e4 = balance_e4 - $3
                  WHERE store_id = $1 AND id = $2 AND status = 'active' AND balance_e4 >= $3
                    AND (expiry_date = 0 OR expiry_date > $4)",
@@ -438,7 +441,7 @@ macro_rules! place_on {
             }
         }
         if $o.store_credit_e4 > 0 {
-            let n = sqlx::query(
+            let n = $crate::store::statement::stmt(
                 "UPDATE customers SET store_credit_e4 = store_credit_e4 - $3, date_modified = $4
                  WHERE store_id = $1 AND id = $2 AND store_credit_e4 >= $3",
             )
@@ -460,14 +463,14 @@ macro_rules! place_on {
         let id: i64 = match $preassigned {
             Some(id) => id,
             None => {
-                sqlx::query_scalar(
+                $crate::store::statement::stmt(
                     "INSERT INTO counters (store_id, name, value) VALUES ($1, $2, 1)
                      ON CONFLICT (store_id, name) DO UPDATE SET value = counters.value + 1
                      RETURNING value",
                 )
                 .bind($store_id)
                 .bind(ORDER_COUNTER)
-                .fetch_one(&mut *tx)
+                .fetch_one_scalar(&mut *tx)
                 .await?
             }
         };
@@ -478,7 +481,7 @@ macro_rules! place_on {
             obj.insert("held".into(), serde_json::to_value(&held)?);
         }
         let reserved_until = if $o.status_id == 0 { $o.reserved_until } else { 0 };
-        sqlx::query(
+        $crate::store::statement::stmt(
             "INSERT INTO orders (store_id, id, cart_id, status_id, customer_id, currency_code,
                                  total_inc_tax_e4, date_created, date_modified, doc,
                                  reserved_until, shopper_id)
@@ -506,7 +509,7 @@ macro_rules! place_on {
             ));
         }
         for c in counts {
-            sqlx::query(
+            $crate::store::statement::stmt(
                 "INSERT INTO promotion_uses (store_id, kind, ref_id, customer_id, uses)
                  VALUES ($1, $2, $3, $4, 1)
                  ON CONFLICT (store_id, kind, ref_id, customer_id)
@@ -527,7 +530,7 @@ macro_rules! place_on {
 macro_rules! release_on {
     ($pool:expr, $store_id:expr, $order_id:expr, $now:expr, $new_status:expr) => {{
         let mut tx = $pool.begin().await?;
-        let row: Option<(i64, String)> = sqlx::query_as(
+        let row: Option<(i64, String)> = $crate::store::statement::stmt(
             "SELECT status_id, doc FROM orders WHERE store_id = $1 AND id = $2 AND released = 0",
         )
         .bind($store_id)
@@ -539,7 +542,7 @@ macro_rules! release_on {
         };
         let new_status: i64 = $new_status.unwrap_or(status_id);
         // An order with a payment at the gateway is never released under it.
-        let n = sqlx::query(
+        let n = $crate::store::statement::stmt(
             "UPDATE orders SET released = 1, reserved_until = 0, status_id = $3, date_modified = $4
              WHERE store_id = $1 AND id = $2 AND released = 0 AND status_id = $5
                AND payment_started_at < $6",
@@ -583,8 +586,13 @@ impl Store {
             super::Db::Postgres(_) => Some(self.next_ids(store_id, ORDER_COUNTER, 1).await?),
             super::Db::Sqlite { .. } => None,
         };
-        let id = on_pool!(self, write, |p| place_on!(p, store_id, o, preassigned));
-        Ok(id)
+        let o = o.clone();
+        write_tx!(self, PlaceOrderError, |pool| place_on!(
+            pool,
+            store_id,
+            &o,
+            preassigned
+        ))
     }
 
     /// Gives back what an unpaid order holds (stock, uses, balances) — or, for a paid

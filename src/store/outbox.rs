@@ -23,22 +23,41 @@ impl OutboxEvent {
     }
 }
 
+pub(crate) const INSERT_OUTBOX: &str =
+    "INSERT INTO webhook_outbox (store_id, scope, resource_id, data, created_at)
+     VALUES ($1, $2, $3, $4, $5)";
+
 /// Inserts `$events` (an iterator of `&OutboxEvent`) on `$exec` (a transaction).
 macro_rules! insert_outbox {
     ($exec:expr, $store_id:expr, $now:expr, $events:expr) => {
         for e in $events {
-            sqlx::query(
-                "INSERT INTO webhook_outbox (store_id, scope, resource_id, data, created_at)
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind($store_id)
-            .bind(&e.scope)
-            .bind(&e.resource_id)
-            .bind(e.data.to_string())
-            .bind($now)
-            .execute(&mut *$exec)
-            .await?;
+            $crate::store::statement::stmt($crate::store::outbox::INSERT_OUTBOX)
+                .bind($store_id)
+                .bind(&e.scope)
+                .bind(&e.resource_id)
+                .bind(e.data.to_string())
+                .bind($now)
+                .execute(&mut *$exec)
+                .await?;
         }
     };
 }
 pub(crate) use insert_outbox;
+
+/// [`insert_outbox!`] inside a direct job of the SQLite writer.
+pub(crate) fn insert_outbox_direct(
+    db: &rusqlite::Connection,
+    store_id: i64,
+    now: i64,
+    events: &[OutboxEvent],
+) -> rusqlite::Result<()> {
+    for e in events {
+        let data = e.data.to_string();
+        super::group_commit::execute_numbered(
+            db,
+            INSERT_OUTBOX,
+            &[&store_id, &e.scope, &e.resource_id, &data, &now],
+        )?;
+    }
+    Ok(())
+}

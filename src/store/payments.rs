@@ -7,7 +7,8 @@ use super::cart_events::{CartWrite, delete_cart_belongings};
 use super::catalog::{decode, encode};
 use super::orders::{Held, StockChanges, add_stock, change_stock, give_back, return_held};
 use super::outbox::{OutboxEvent, insert_outbox};
-use super::{Store, StoreResult, on_pool};
+use super::statement::stmt;
+use super::{Store, StoreError, StoreResult, on_pool, write_tx};
 use serde_json::json;
 
 /// One row of `order_transactions`.
@@ -146,7 +147,7 @@ const HOLD_SECS: i64 = super::orders::PAYMENT_HOLD_SECS;
 /// the order's transactions (written while the order is held or locked, so never twice).
 macro_rules! insert_transaction {
     ($exec:expr, $store_id:expr, $t:expr) => {
-        sqlx::query_scalar::<_, i64>(
+        $crate::store::statement::stmt(
             "INSERT INTO order_transactions (store_id, id, order_id, event, status, amount_e4,
                 currency_code, gateway, created_at, doc, number)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
@@ -164,7 +165,7 @@ macro_rules! insert_transaction {
         .bind(&$t.gateway)
         .bind($t.created_at)
         .bind(&$t.doc)
-        .fetch_one($exec)
+        .fetch_one_scalar::<i64, _>($exec)
         .await?
     };
 }
@@ -178,19 +179,21 @@ impl Store {
         order_id: i64,
         expires_at: i64,
     ) -> StoreResult<()> {
-        on_pool!(self, write, |p| {
-            sqlx::query(
+        let token_hash = token_hash.to_string();
+        write_tx!(self, StoreError, |pool| {
+            let mut tx = pool.begin().await?;
+            stmt(
                 "INSERT INTO payment_access_tokens (token_hash, store_id, order_id, expires_at)
                  VALUES ($1, $2, $3, $4)",
             )
-            .bind(token_hash)
+            .bind(&token_hash)
             .bind(store_id)
             .bind(order_id)
             .bind(expires_at)
-            .execute(p)
+            .execute(&mut *tx)
             .await?;
-        });
-        Ok(())
+            tx.commit().await?;
+        })
     }
 
     /// (store id, order id, expires at, used at) of a token.
@@ -264,8 +267,9 @@ impl Store {
         order_id: i64,
         now: i64,
     ) -> StoreResult<Hold> {
-        let n = on_pool!(self, write, |p| {
-            sqlx::query(
+        let n = write_tx!(self, StoreError, |pool| {
+            let mut tx = pool.begin().await?;
+            let n = stmt(
                 "UPDATE orders SET payment_started_at = $3
                  WHERE store_id = $1 AND id = $2 AND status_id IN (0, 1) AND released = 0
                    AND payment_started_at < $4 AND (reserved_until = 0 OR reserved_until >= $3)",
@@ -274,10 +278,12 @@ impl Store {
             .bind(order_id)
             .bind(now)
             .bind(now - HOLD_SECS)
-            .execute(p)
+            .execute(&mut *tx)
             .await?
-            .rows_affected()
-        });
+            .rows_affected();
+            tx.commit().await?;
+            n
+        })?;
         if n == 1 {
             return Ok(Hold::Held);
         }
@@ -316,20 +322,23 @@ impl Store {
         token_hash: &str,
         p: &ApprovedPayment,
     ) -> StoreResult<Recorded> {
-        let t = &p.transaction;
-        Ok(on_pool!(self, write, |pool| {
+        let token_hash = token_hash.to_string();
+        let payment = p.clone();
+        let recorded = write_tx!(self, StoreError, |pool| {
+            let p = &payment;
+            let t = &p.transaction;
             let mut tx = pool.begin().await?;
-            let spent = sqlx::query(
+            let spent = stmt(
                 "UPDATE payment_access_tokens SET used_at = $2
                  WHERE token_hash = $1 AND used_at IS NULL",
             )
-            .bind(token_hash)
+            .bind(&token_hash)
             .bind(t.created_at)
             .execute(&mut *tx)
             .await?
             .rows_affected();
             // A partly paid order (Pending) keeps its reservation; any other move ends it.
-            let moved = sqlx::query(
+            let moved = stmt(
                 "UPDATE orders SET status_id = $3, payment_started_at = 0, date_modified = $4,
                         reserved_until = CASE WHEN $3 = 1 THEN reserved_until ELSE 0 END,
                         authorized_e4 = authorized_e4 + $5, paid_e4 = paid_e4 + $6
@@ -351,7 +360,7 @@ impl Store {
             }
             let debited = match &p.debit {
                 None => 1,
-                Some(StoredValueDebit::GiftCertificate { id, amount_e4 }) => sqlx::query(
+                Some(StoredValueDebit::GiftCertificate { id, amount_e4 }) => stmt(
                     "UPDATE gift_certificates SET balance_e4 = balance_e4 - $3
                      WHERE store_id = $1 AND id = $2 AND balance_e4 >= $3",
                 )
@@ -364,7 +373,7 @@ impl Store {
                 Some(StoredValueDebit::StoreCredit {
                     customer_id,
                     amount_e4,
-                }) => sqlx::query(
+                }) => stmt(
                     "UPDATE customers SET store_credit_e4 = store_credit_e4 - $3, date_modified = $4
                      WHERE store_id = $1 AND id = $2 AND store_credit_e4 >= $3",
                 )
@@ -381,7 +390,7 @@ impl Store {
                 return Ok(Recorded::NoBalance);
             }
             if let Some(card) = &p.stored_card {
-                sqlx::query(
+                stmt(
                     "INSERT INTO stored_instruments (store_id, token, customer_id, created_at, doc)
                      VALUES ($1, $2, $3, $4, $5)",
                 )
@@ -398,7 +407,7 @@ impl Store {
             insert_outbox!(tx, store_id, t.created_at, &events);
             if let Some((cart_id, cart_events)) = &p.close_cart {
                 let id = cart_id.to_string();
-                let gone = sqlx::query("DELETE FROM carts WHERE id = $1 AND store_id = $2")
+                let gone = stmt("DELETE FROM carts WHERE id = $1 AND store_id = $2")
                     .bind(&id)
                     .bind(store_id)
                     .execute(&mut *tx)
@@ -410,13 +419,17 @@ impl Store {
                     insert_outbox!(tx, store_id, t.created_at, cart_events);
                 }
             }
-            let committed = tx.commit().await;
-            if let Some((cart_id, _)) = &p.close_cart {
-                self.cache_cart_write(committed.is_ok(), *cart_id, CartWrite::Gone);
-            }
-            committed?;
+            tx.commit().await?;
             Recorded::Done
-        }))
+        });
+        // The cart is gone once the payment is committed; after a failure it may or may
+        // not be, so the cache forgets it.
+        if let Some((cart_id, _)) = &p.close_cart
+            && !matches!(recorded, Ok(Recorded::AlreadyPaid | Recorded::NoBalance))
+        {
+            self.cache_cart_write(recorded.is_ok(), *cart_id, CartWrite::Gone);
+        }
+        recorded
     }
 
     /// The store's payment transaction type (`authorization` or
