@@ -8,6 +8,11 @@ use kassa::startup::{
 use kassa::store::{Store, redact_url};
 use std::sync::Arc;
 
+/// Request handling allocates and frees many small JSON values and strings across two
+/// threads; mimalloc does that with far less time in the allocator than glibc's malloc.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "kassa",
@@ -308,6 +313,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         kassa::service::abandoned_carts::abandon_after_from_env()?,
     );
     kassa::startup::release_startup_memory();
+    // SAFETY: mi_collect takes no pointers; `true` returns every free page it can.
+    unsafe { libmimalloc_sys::mi_collect(true) };
     app.run_until(shutdown_signal()).await?;
     sweeper.abort();
     reservations.abort();
