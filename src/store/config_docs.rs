@@ -43,6 +43,24 @@ impl ConfigVersions {
     }
 }
 
+/// A discount code another document already has.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeTaken {
+    /// The code as keyed (trimmed, lower case).
+    pub code: String,
+    /// The document that has it: `coupon:5`, `promotion:3`.
+    pub owner: String,
+}
+
+/// How a code is keyed: as checkouts match codes, ignoring case and surrounding spaces.
+pub fn code_key(code: &str) -> String {
+    code.trim().to_lowercase()
+}
+
+fn code_owner(kind: &str, id: i64) -> String {
+    format!("{kind}:{id}")
+}
+
 impl Store {
     /// Every document of one kind, by id.
     pub async fn config_docs<T: DeserializeOwned>(
@@ -90,28 +108,111 @@ impl Store {
         doc: &T,
         now: i64,
     ) -> StoreResult<()> {
+        // Without codes nothing can be taken.
+        self.write_doc(store_id, kind, id, doc, None, now)
+            .await
+            .map(|_| ())
+    }
+
+    /// Inserts or replaces a document that has discount codes (a coupon, a promotion)
+    /// together with its codes, as `code_key` keys them. The codes' unique index decides
+    /// between concurrent writes: when another document has one of the codes, nothing is
+    /// written and the answer names the code and that document.
+    pub async fn put_coded_doc<T: Serialize>(
+        &self,
+        store_id: i64,
+        kind: &str,
+        id: i64,
+        doc: &T,
+        codes: &[&str],
+        now: i64,
+    ) -> StoreResult<Result<(), CodeTaken>> {
+        self.write_doc(store_id, kind, id, doc, Some(codes), now)
+            .await
+    }
+
+    /// Writes a document (and, given `codes`, replaces its discount codes first).
+    async fn write_doc<T: Serialize>(
+        &self,
+        store_id: i64,
+        kind: &str,
+        id: i64,
+        doc: &T,
+        codes: Option<&[&str]>,
+        now: i64,
+    ) -> StoreResult<Result<(), CodeTaken>> {
         let json = serde_json::to_string(doc)?;
-        on_pool!(self, write, |p| {
+        let owner = code_owner(kind, id);
+        let mut keys: Vec<String> = codes
+            .unwrap_or_default()
+            .iter()
+            .map(|c| code_key(c))
+            .collect();
+        keys.sort();
+        keys.dedup();
+        let taken = on_pool!(self, write, |p| {
             let mut tx = p.begin().await?;
-            sqlx::query(
-                "INSERT INTO config_docs (store_id, kind, id, doc, updated_at) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (store_id, kind, id) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at",
-            )
-            .bind(store_id)
-            .bind(kind)
-            .bind(id)
-            .bind(&json)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("UPDATE stores SET config_version = config_version + 1 WHERE id = $1")
+            if codes.is_some() {
+                sqlx::query("DELETE FROM discount_codes WHERE store_id = $1 AND owner = $2")
+                    .bind(store_id)
+                    .bind(&owner)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let mut taken = None;
+            for key in &keys {
+                let n = sqlx::query(
+                    "INSERT INTO discount_codes (store_id, code_key, owner) VALUES ($1, $2, $3)
+                     ON CONFLICT (store_id, code_key) DO NOTHING",
+                )
                 .bind(store_id)
+                .bind(key)
+                .bind(&owner)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if n == 0 {
+                    let holder: Option<String> = sqlx::query_scalar(
+                        "SELECT owner FROM discount_codes WHERE store_id = $1 AND code_key = $2",
+                    )
+                    .bind(store_id)
+                    .bind(key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    taken = Some(CodeTaken {
+                        code: key.clone(),
+                        owner: holder.unwrap_or_default(),
+                    });
+                    break;
+                }
+            }
+            if taken.is_some() {
+                tx.rollback().await?;
+            } else {
+                sqlx::query(
+                    "INSERT INTO config_docs (store_id, kind, id, doc, updated_at) VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (store_id, kind, id) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at",
+                )
+                .bind(store_id)
+                .bind(kind)
+                .bind(id)
+                .bind(&json)
+                .bind(now)
                 .execute(&mut *tx)
                 .await?;
-            tx.commit().await?;
+                sqlx::query("UPDATE stores SET config_version = config_version + 1 WHERE id = $1")
+                    .bind(store_id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+            }
+            taken
         });
+        if let Some(t) = taken {
+            return Ok(Err(t));
+        }
         self.config_written();
-        Ok(())
+        Ok(Ok(()))
     }
 
     /// Deletes a document; false when there was none.
@@ -127,6 +228,12 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+            // Its discount codes (if it had any) are free again.
+            sqlx::query("DELETE FROM discount_codes WHERE store_id = $1 AND owner = $2")
+                .bind(store_id)
+                .bind(code_owner(kind, id))
+                .execute(&mut *tx)
+                .await?;
             if n > 0 {
                 sqlx::query("UPDATE stores SET config_version = config_version + 1 WHERE id = $1")
                     .bind(store_id)

@@ -114,6 +114,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0017_customer_passwords.sql"),
         postgres: include_str!("../../migrations/postgres/0017_customer_passwords.sql"),
     },
+    Migration {
+        version: 18,
+        name: "0018_discount_codes",
+        sqlite: include_str!("../../migrations/sqlite/0018_discount_codes.sql"),
+        postgres: include_str!("../../migrations/postgres/0018_discount_codes.sql"),
+    },
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS kassa_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
