@@ -166,13 +166,13 @@ async fn status_changes_follow_the_transition_table(app: TestApp) {
     let r = app
         .put(
             &format!("{ORDERS}/{order}"),
-            json!({"discount_amount": "5.00"}),
+            json!({"subtotal_ex_tax": "5.00"}),
         )
         .await;
     assert_v2_error(
         &r,
         StatusCode::BAD_REQUEST,
-        "`discount_amount` cannot be changed",
+        "`subtotal_ex_tax` cannot be changed",
     );
     let r = app
         .put(
@@ -472,11 +472,20 @@ async fn shipments_move_the_order_to_partially_shipped_then_shipped(app: TestApp
     assert_eq!(r.body.as_array().map(|a| a.len()), Some(1), "{}", r.body);
     let r = app.get(&format!("{ORDERS}/{order}/products/1")).await;
     assert_eq!(r.body["quantity_shipped"], json!(1), "{}", r.body);
-    // The unit is shippable again; deleting all leaves none.
+    // With one of the two units shipped, the order is back to Partially Shipped.
+    let r = app.get(&format!("{ORDERS}/{order}")).await;
+    assert_eq!(r.body["status_id"], json!(3), "{}", r.body);
+    assert_eq!(r.body["items_shipped"], json!(1));
+    // The unit is shippable again; deleting all leaves none, and the order waits for
+    // shipment again.
     let r = app.delete(&shipments).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
     let r = app.get(&format!("{shipments}/count")).await;
     assert_eq!(r.body["count"], json!(0), "{}", r.body);
+    let r = app.get(&format!("{ORDERS}/{order}")).await;
+    assert_eq!(r.body["status_id"], json!(9), "{}", r.body);
+    assert_eq!(r.body["status"], json!("Awaiting Shipment"));
+    assert_eq!(r.body["items_shipped"], json!(0));
 
     let ev = events(&app).await;
     let shipment_events: Vec<(String, Value)> = ev
@@ -511,7 +520,7 @@ async fn shipments_move_the_order_to_partially_shipped_then_shipped(app: TestApp
     );
     assert_eq!(
         merchant_status_updates(&ev, order),
-        vec![(11, 3), (3, 2)],
+        vec![(11, 3), (3, 2), (2, 3), (3, 9)],
         "{ev:?}"
     );
 }
@@ -640,6 +649,31 @@ async fn merchant_creates_an_order_directly(app: TestApp) {
     assert_eq!(r.body["staff_notes"], json!("Phone order"));
     assert_eq!(r.body["customer_message"], json!("Call first"));
     assert_eq!(r.body["billing_address"]["email"], json!("ada@example.com"));
+    let created = r.body["date_created"].clone();
+    // The customer's comment is the order's message.
+    let messages = format!("{ORDERS}/{order}/messages");
+    let r = app.get(&messages).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.body,
+        json!([{"id": 1, "order_id": order, "staff_id": 0, "customer_id": 0,
+                "type": "customer", "subject": format!("Order #{order}"),
+                "message": "Call first", "status": "unread", "is_flagged": false,
+                "date_created": created, "customer": {}}])
+    );
+    for (query, found) in [
+        ("status=unread&is_flagged=false&customer_id=0", 1),
+        ("status=read", 0),
+        ("min_id=2", 0),
+        ("is_flagged=true", 0),
+        ("min_date_created=2000-01-01", 1),
+    ] {
+        let r = app.get(&format!("{messages}?{query}")).await;
+        assert_eq!(r.status, StatusCode::OK, "{query}: {}", r.body);
+        assert_eq!(r.body.as_array().map(Vec::len), Some(found), "{query}");
+    }
+    let r = app.get(&format!("{messages}?status=archived")).await;
+    assert_v2_error(&r, StatusCode::BAD_REQUEST, "read or unread");
     let r = app.get(&format!("{ORDERS}/{order}/products")).await;
     assert_eq!(r.body.as_array().map(|a| a.len()), Some(2), "{}", r.body);
     // It took the lamps out of stock, as a placed order does.
