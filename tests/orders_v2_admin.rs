@@ -20,6 +20,7 @@ on_both_backends!(
     concurrent_status_changes_apply_once,
     remaining_reads_answer_for_every_order,
     merchant_creates_an_order_directly,
+    an_edit_keeps_the_coupon_of_products_it_leaves_alone,
 );
 
 const ORDERS: &str = "/stores/demo/v2/orders";
@@ -74,6 +75,11 @@ fn merchant_status_updates(events: &[(String, Value)], order: i64) -> Vec<(i64, 
 
 /// An order of 2 lamps (shipped to one address) and an e-book; returns its id.
 async fn lamp_order(app: &TestApp) -> i64 {
+    lamp_order_with(app, None).await
+}
+
+/// `lamp_order`, with a coupon code applied at checkout.
+async fn lamp_order_with(app: &TestApp, coupon: Option<&str>) -> i64 {
     let r = app
         .put(
             "/stores/demo/v3/catalog/products/940",
@@ -86,6 +92,15 @@ async fn lamp_order(app: &TestApp) -> i64 {
         json!({"line_items": [{"product_id": 940, "quantity": 2}, {"product_id": 930, "quantity": 1}]}),
     )
     .await;
+    if let Some(code) = coupon {
+        let r = app
+            .post(
+                &format!("{CHECKOUTS}/{id}/coupons"),
+                json!({"coupon_code": code}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
     let r = app.get(&format!("{CHECKOUTS}/{id}")).await;
     let lamp = r.data()["cart"]["line_items"]["physical_items"][0]["id"].clone();
     let r = app
@@ -725,4 +740,76 @@ async fn merchant_creates_an_order_directly(app: TestApp) {
             .any(|(s, d)| s == "store/order/created" && d["id"] == json!(order)),
         "{ev:?}"
     );
+}
+
+/// (code, discount) of each coupon an order lists, and its `coupon_discount`.
+async fn order_coupons(app: &TestApp, order: i64) -> (Vec<(Value, Value)>, Value) {
+    let r = app.get(&format!("{ORDERS}/{order}/coupons")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let list = r
+        .body
+        .as_array()
+        .expect("coupons")
+        .iter()
+        .map(|c| (c["code"].clone(), c["amount"].clone()))
+        .collect();
+    let r = app.get(&format!("{ORDERS}/{order}")).await;
+    (list, r.body["coupon_discount"].clone())
+}
+
+async fn an_edit_keeps_the_coupon_of_products_it_leaves_alone(app: TestApp) {
+    let app = app.with_fixtures().await;
+    let r = app
+        .post(
+            "/stores/demo/v2/coupons",
+            json!({"name": "Ten", "code": "TENOFF", "type": "percentage_discount", "amount": "10",
+                   "applies_to": {"entity": "categories", "ids": [0]}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let order = lamp_order_with(&app, Some("TENOFF")).await;
+    let (coupons, placed) = order_coupons(&app, order).await;
+    assert_eq!(coupons, [(json!("TENOFF"), placed.clone())]);
+    assert_ne!(placed, json!("0.0000"));
+    let r = app.get(&format!("{ORDERS}/{order}/products/2")).await;
+    let ebook_off = r.body["applied_discounts"][0]["amount"].clone();
+    assert_eq!(
+        r.body["applied_discounts"][0]["code"],
+        json!("TENOFF"),
+        "{}",
+        r.body
+    );
+
+    // A change that touches no product keeps the coupon as it was.
+    let fee = json!([{"display_name_customer": "Insurance", "cost_ex_tax": "1.00", "cost_inc_tax": "1.00"}]);
+    let r = app
+        .put(&format!("{ORDERS}/{order}"), json!({"fees": fee}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        order_coupons(&app, order).await,
+        (vec![(json!("TENOFF"), placed.clone())], placed.clone())
+    );
+    let r = app.get(&format!("{ORDERS}/{order}/products/1")).await;
+    assert_eq!(
+        r.body["applied_discounts"][0]["name"],
+        json!("Coupon"),
+        "{}",
+        r.body
+    );
+
+    // One lamp: the lamps lose their share; the e-book keeps its own.
+    let r = app
+        .put(
+            &format!("{ORDERS}/{order}"),
+            json!({"products": [{"id": 1, "quantity": 1}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        order_coupons(&app, order).await,
+        (vec![(json!("TENOFF"), ebook_off.clone())], ebook_off)
+    );
+    let r = app.get(&format!("{ORDERS}/{order}/products/1")).await;
+    assert_eq!(r.body["applied_discounts"], json!([]), "{}", r.body);
 }
