@@ -8,7 +8,9 @@
 mod common;
 
 use common::TestApp;
-use common::flow::{CHECKOUTS, checkout_with, pay_by_card, place, stock_level, tracked_product};
+use common::flow::{
+    CHECKOUTS, apply_coupon, checkout_with, pay_by_card, place, stock_level, tracked_product,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -93,13 +95,7 @@ async fn lamp_order_with(app: &TestApp, coupon: Option<&str>) -> i64 {
     )
     .await;
     if let Some(code) = coupon {
-        let r = app
-            .post(
-                &format!("{CHECKOUTS}/{id}/coupons"),
-                json!({"coupon_code": code}),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        apply_coupon(app, &id, code).await;
     }
     let r = app.get(&format!("{CHECKOUTS}/{id}")).await;
     let lamp = r.data()["cart"]["line_items"]["physical_items"][0]["id"].clone();
