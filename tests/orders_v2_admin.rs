@@ -808,4 +808,40 @@ async fn an_edit_keeps_the_coupon_of_products_it_leaves_alone(app: TestApp) {
     );
     let r = app.get(&format!("{ORDERS}/{order}/products/1")).await;
     assert_eq!(r.body["applied_discounts"], json!([]), "{}", r.body);
+
+    // Free shipping stays with the address through edits of its products.
+    let r = app
+        .post(
+            "/stores/demo/v2/coupons",
+            json!({"name": "Ship free", "code": "SHIPFREE", "type": "free_shipping", "amount": "0",
+                   "applies_to": {"entity": "categories", "ids": [0]}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let order = lamp_order_with(&app, Some("SHIPFREE")).await;
+    let r = app.get(&format!("{ORDERS}/{order}")).await;
+    assert_eq!(r.body["base_shipping_cost"], json!("7.5000"), "{}", r.body);
+    assert_eq!(
+        r.body["shipping_cost_ex_tax"],
+        json!("0.0000"),
+        "{}",
+        r.body
+    );
+    let free = (vec![(json!("SHIPFREE"), json!("7.5000"))], json!("7.5000"));
+    assert_eq!(order_coupons(&app, order).await, free);
+    let r = app
+        .put(
+            &format!("{ORDERS}/{order}"),
+            json!({"products": [{"id": 1, "quantity": 3}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.body["shipping_cost_ex_tax"],
+        json!("0.0000"),
+        "{}",
+        r.body
+    );
+    assert_eq!(r.body["items_total"], json!(4));
+    assert_eq!(order_coupons(&app, order).await, free);
 }
