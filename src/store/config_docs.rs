@@ -278,3 +278,91 @@ impl Store {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::settings::StoreSettings;
+    use serde_json::json;
+
+    /// The codes the store's index holds, as (key, owner), sorted.
+    async fn index(store: &Store, store_id: i64) -> Vec<(String, String)> {
+        let mut rows: Vec<(String, String)> = on_pool!(store, read, |p| {
+            sqlx::query_as("SELECT code_key, owner FROM discount_codes WHERE store_id = $1")
+                .bind(store_id)
+                .fetch_all(p)
+                .await
+                .unwrap()
+        });
+        rows.sort();
+        rows
+    }
+
+    #[tokio::test]
+    async fn migration_indexes_the_codes_already_stored() {
+        for store in crate::store::test_stores("codes").await {
+            let s = store
+                .create_store("codes", "Codes", &StoreSettings::default(), 0)
+                .await
+                .unwrap();
+            // Written as before the index: coupons (two with one code, in any case) and
+            // a promotion with two codes.
+            for (kind, id, doc) in [
+                ("coupon", 1, json!({"id": 1, "code": " Summer "})),
+                ("coupon", 2, json!({"id": 2, "code": "SUMMER"})),
+                (
+                    "promotion",
+                    3,
+                    json!({"id": 3, "codes": [{"code": "SAVE5"}, {"code": "save6"}]}),
+                ),
+                ("promotion", 4, json!({"id": 4})),
+            ] {
+                store.put_config_doc(s.id, kind, id, &doc, 0).await.unwrap();
+            }
+            assert_eq!(index(&store, s.id).await, []);
+            // The backfill half of migration 18, run again over them.
+            let m = super::super::migrate::discount_codes_backfill();
+            let sql = match &store.db {
+                super::super::Db::Sqlite { .. } => m.0,
+                super::super::Db::Postgres(_) => m.1,
+            };
+            on_pool!(store, write, |p| {
+                let mut tx = p.begin().await.unwrap();
+                sqlx::raw_sql(sql).execute(&mut *tx).await.unwrap();
+                tx.commit().await.unwrap();
+            });
+            let owned = |k: &str, o: &str| (k.to_string(), o.to_string());
+            assert_eq!(
+                index(&store, s.id).await,
+                [
+                    owned("save5", "promotion:3"),
+                    owned("save6", "promotion:3"),
+                    owned("summer", "coupon:1"),
+                ]
+            );
+            // From then on the index refuses them to anyone else, and frees a deleted
+            // document's codes.
+            let taken = store
+                .put_coded_doc(s.id, "coupon", 5, &json!({"id": 5}), &["Save6"], 0)
+                .await
+                .unwrap();
+            assert_eq!(
+                taken,
+                Err(CodeTaken {
+                    code: "save6".into(),
+                    owner: "promotion:3".into(),
+                })
+            );
+            assert!(store.delete_config_doc(s.id, "promotion", 3).await.unwrap());
+            let put = store
+                .put_coded_doc(s.id, "coupon", 5, &json!({"id": 5}), &["Save6"], 0)
+                .await
+                .unwrap();
+            assert_eq!(put, Ok(()));
+            assert_eq!(
+                index(&store, s.id).await,
+                [owned("save6", "coupon:5"), owned("summer", "coupon:1")]
+            );
+        }
+    }
+}

@@ -122,6 +122,21 @@ const MIGRATIONS: &[Migration] = &[
     },
 ];
 
+/// The statements of migration 18 that index the codes already stored (SQLite,
+/// PostgreSQL), for a test to run again over documents written without the index.
+#[cfg(test)]
+pub(super) fn discount_codes_backfill() -> (&'static str, &'static str) {
+    let after = |sql: &'static str| {
+        sql.find("-- The codes stored so far")
+            .map_or(sql, |at| &sql[at..])
+    };
+    let m = MIGRATIONS
+        .iter()
+        .find(|m| m.version == 18)
+        .unwrap_or_else(|| unreachable!("migration 18 is listed"));
+    (after(m.sqlite), after(m.postgres))
+}
+
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS kassa_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
 
 pub(super) async fn run(db: &Db) -> StoreResult<usize> {
