@@ -753,16 +753,21 @@ async fn order_coupons(app: &TestApp, order: i64) -> (Vec<(Value, Value)>, Value
     (list, r.body["coupon_discount"].clone())
 }
 
-async fn an_edit_keeps_the_coupon_of_products_it_leaves_alone(app: TestApp) {
-    let app = app.with_fixtures().await;
+/// A V2 coupon on every category, named after its code.
+async fn v2_coupon(app: &TestApp, code: &str, kind: &str, amount: &str) {
     let r = app
         .post(
             "/stores/demo/v2/coupons",
-            json!({"name": "Ten", "code": "TENOFF", "type": "percentage_discount", "amount": "10",
+            json!({"name": code, "code": code, "type": kind, "amount": amount,
                    "applies_to": {"entity": "categories", "ids": [0]}}),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+}
+
+async fn an_edit_keeps_the_coupon_of_products_it_leaves_alone(app: TestApp) {
+    let app = app.with_fixtures().await;
+    v2_coupon(&app, "TENOFF", "percentage_discount", "10").await;
     let order = lamp_order_with(&app, Some("TENOFF")).await;
     let (coupons, placed) = order_coupons(&app, order).await;
     assert_eq!(coupons, [(json!("TENOFF"), placed.clone())]);
@@ -810,14 +815,7 @@ async fn an_edit_keeps_the_coupon_of_products_it_leaves_alone(app: TestApp) {
     assert_eq!(r.body["applied_discounts"], json!([]), "{}", r.body);
 
     // Free shipping stays with the address through edits of its products.
-    let r = app
-        .post(
-            "/stores/demo/v2/coupons",
-            json!({"name": "Ship free", "code": "SHIPFREE", "type": "free_shipping", "amount": "0",
-                   "applies_to": {"entity": "categories", "ids": [0]}}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    v2_coupon(&app, "SHIPFREE", "free_shipping", "0").await;
     let order = lamp_order_with(&app, Some("SHIPFREE")).await;
     let r = app.get(&format!("{ORDERS}/{order}")).await;
     assert_eq!(r.body["base_shipping_cost"], json!("7.5000"), "{}", r.body);
