@@ -1,6 +1,7 @@
 //! Marketing V2 coupons over real HTTP on both backends: CRUD with V2 money strings and
 //! RFC 2822 dates, count, list filters, case-insensitive code uniqueness, validation
-//! errors naming the field, scopes and 404s.
+//! errors naming the field, scopes and 404s; simultaneous creates of one code (coupons
+//! and promotions together) leave exactly one owner.
 
 mod common;
 
@@ -19,6 +20,7 @@ on_both_backends!(
     delete_collection,
     coupon_by_code_ignores_case,
     openapi_lists_coupon_paths,
+    simultaneous_creates_of_one_code_make_one,
 );
 
 const COUPONS: &str = "/stores/demo/v2/coupons";
@@ -604,5 +606,63 @@ async fn openapi_lists_coupon_paths(app: TestApp) {
         ),
     ] {
         assert_eq!(paths[p][m]["operationId"], op, "{m} {p}");
+    }
+}
+
+async fn simultaneous_creates_of_one_code_make_one(app: TestApp) {
+    // Each round, coupons and V3 promotions ask for one code at once, spelled in
+    // different cases; the names differ, so only the code can clash.
+    for round in 0..4 {
+        let code = format!("flash-{round}");
+        let spellings = [
+            code.to_uppercase(),
+            code.clone(),
+            format!(" {code} "),
+            code.to_uppercase(),
+        ];
+        let coupons = spellings.iter().enumerate().map(|(i, c)| {
+            app.post(
+                COUPONS,
+                coupon(&format!("Flash {round}.{i}"), c, "per_total_discount", "5"),
+            )
+        });
+        let promotions = spellings.iter().enumerate().map(|(i, c)| {
+            app.post(
+                "/stores/demo/v3/promotions",
+                json!({"redemption_type": "COUPON", "name": format!("Flash promotion {round}.{i}"),
+                       "rules": [{"action": {"cart_value": {"discount": {"fixed_amount": "5"}}}}],
+                       "codes": {"code": c, "max_uses": 10, "max_uses_per_customer": 1}}),
+            )
+        });
+        let (coupons, promotions) = tokio::join!(
+            futures_util::future::join_all(coupons),
+            futures_util::future::join_all(promotions)
+        );
+        let replies: Vec<&common::Reply> = coupons.iter().chain(&promotions).collect();
+        let created = replies
+            .iter()
+            .filter(|r| r.status == StatusCode::CREATED)
+            .count();
+        assert_eq!(created, 1, "round {round}: {replies:?}");
+        for r in replies.iter().filter(|r| r.status != StatusCode::CREATED) {
+            assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+            assert!(
+                r.body.to_string().contains("already has the code"),
+                "{}",
+                r.body
+            );
+        }
+        // One owner: the coupon list (any case) and the promotions with the code.
+        let r = app.get(&format!("{COUPONS}?code={code}")).await;
+        let coupon_owners = r.body.as_array().map_or(0, Vec::len);
+        let r = app
+            .get(&format!("/stores/demo/v3/promotions?code={code}"))
+            .await;
+        let promotion_owners = r.body["data"].as_array().map_or(0, Vec::len);
+        assert_eq!(
+            coupon_owners + promotion_owners,
+            1,
+            "round {round}: {coupon_owners} coupons, {promotion_owners} promotions"
+        );
     }
 }

@@ -17,6 +17,9 @@ on_both_backends!(
     product_edits_price_the_order_as_if_placed_that_way,
     address_edits_price_the_order_again,
     edits_are_refused_without_changing_anything,
+    an_order_ships_to_several_addresses,
+    products_and_addresses_of_an_order_with_several_change,
+    an_edit_keeps_or_sets_discounts_as_documented,
 );
 
 const ORDERS: &str = "/stores/demo/v2/orders";
@@ -59,6 +62,45 @@ async fn create(app: &TestApp, products: Value, fees: Value, to: Value) -> Value
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     r.body
+}
+
+/// An order created directly (Awaiting Fulfillment) shipped to several `addresses`
+/// (billed to the first); returns the reply.
+async fn create_to(app: &TestApp, products: Value, addresses: Value) -> common::Reply {
+    let mut billing = addresses[0].clone();
+    billing.as_object_mut().map(|o| o.remove("shipping_method"));
+    app.post(
+        ORDERS,
+        json!({"status_id": 11, "billing_address": billing, "shipping_addresses": addresses,
+               "products": products}),
+    )
+    .await
+}
+
+/// Sums the money of orders field by field.
+fn sum_money(orders: &[&Value]) -> Vec<(&'static str, Decimal)> {
+    let mut total = money(orders[0]);
+    for o in &orders[1..] {
+        for (t, (_, v)) in total.iter_mut().zip(money(o)) {
+            t.1 += v;
+        }
+    }
+    total
+}
+
+/// (id, order_address_id, quantity) of each of an order's products.
+async fn placement(app: &TestApp, id: i64) -> Vec<(i64, i64, i64)> {
+    let r = app.get(&format!("{ORDERS}/{id}/products")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.body
+        .as_array()
+        .expect("products")
+        .iter()
+        .map(|p| {
+            let n = |k: &str| p[k].as_i64().unwrap_or(-1);
+            (n("id"), n("order_address_id"), n("quantity"))
+        })
+        .collect()
 }
 
 async fn stock(app: &TestApp) -> i64 {
@@ -424,4 +466,359 @@ async fn edits_are_refused_without_changing_anything(app: TestApp) {
         .await;
     assert_v2_error(&r, StatusCode::BAD_REQUEST, "before anything ships");
     assert_eq!(stock(&app).await, 3);
+}
+
+async fn an_order_ships_to_several_addresses(app: TestApp) {
+    let app = app.with_fixtures().await;
+    lamps_in_stock(&app, 10).await;
+    let ca = address("California", "San Francisco", "94105");
+    let ny = address("New York", "New York", "10001");
+    // Two lamps to San Francisco; a lamp and an engraving to New York.
+    let r = create_to(
+        &app,
+        json!([{"product_id": 940, "quantity": 2, "price_ex_tax": "10.00", "order_address_id": 1},
+               {"product_id": 940, "quantity": 1, "price_ex_tax": "10.00", "order_address_id": 2},
+               {"name": "Engraving", "quantity": 1, "price_ex_tax": 5, "order_address_id": 2}]),
+        json!([ca, ny]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let o = r.body.clone();
+    let id = o["id"].as_i64().expect("id");
+    assert_eq!(o["shipping_address_count"], json!(2));
+    assert_eq!(o["subtotal_ex_tax"], json!("35.0000"));
+    assert_eq!(o["items_total"], json!(4));
+    // Each address pays its own shipping: 7.50 and 1.00 handling.
+    assert_eq!(o["shipping_cost_ex_tax"], json!("15.0000"));
+    assert_eq!(o["handling_cost_ex_tax"], json!("2.0000"));
+    assert_eq!(stock(&app).await, 7, "three lamps taken");
+
+    // The same lamp to two addresses is two products, each with its address.
+    assert_eq!(placement(&app, id).await, [(1, 1, 2), (2, 2, 1), (3, 2, 1)]);
+    let r = app.get(&format!("{ORDERS}/{id}/shipping_addresses")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let addresses: Vec<(Value, Value, Value, Value)> = r
+        .body
+        .as_array()
+        .expect("addresses")
+        .iter()
+        .map(|a| {
+            (
+                a["id"].clone(),
+                a["city"].clone(),
+                a["items_total"].clone(),
+                a["cost_ex_tax"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        addresses,
+        [
+            (json!(1), json!("San Francisco"), json!(2), json!("7.5000")),
+            (json!(2), json!("New York"), json!(2), json!("7.5000"))
+        ]
+    );
+
+    // To the cent, it is what the two parts cost as orders of their own: each address
+    // taxed at its own rate (7.25 % and 8.875 %).
+    let to_ca = create(
+        &app,
+        json!([{"product_id": 940, "quantity": 2, "price_ex_tax": "10.00"}]),
+        json!([]),
+        ca.clone(),
+    )
+    .await;
+    let to_ny = create(
+        &app,
+        json!([{"product_id": 940, "quantity": 1, "price_ex_tax": "10.00"},
+               {"name": "Engraving", "quantity": 1, "price_ex_tax": 5}]),
+        json!([]),
+        ny.clone(),
+    )
+    .await;
+    assert_eq!(money(&o), sum_money(&[&to_ca, &to_ny]));
+    assert_ne!(to_ca["total_tax"], to_ny["total_tax"]);
+
+    // Shipments go to the address a product ships to.
+    let shipments = format!("{ORDERS}/{id}/shipments");
+    let r = app
+        .post(
+            &shipments,
+            json!({"order_address_id": 1, "items": [{"order_product_id": 2, "quantity": 1}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    let r = app
+        .post(
+            &shipments,
+            json!({"order_address_id": 2, "items": [{"order_product_id": 2, "quantity": 1},
+                                                   {"order_product_id": 3, "quantity": 1}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["shipping_address"]["city"], json!("New York"));
+    let r = app.get(&format!("{ORDERS}/{id}")).await;
+    assert_eq!(r.body["status_id"], json!(3), "{}", r.body);
+
+    // Refused, taking nothing: a product that ships without an address, an address
+    // that is not one, an address nothing ships to.
+    for (products, needle) in [
+        (
+            json!([{"product_id": 940, "quantity": 1, "order_address_id": 1},
+                   {"name": "Engraving", "quantity": 1, "price_ex_tax": 5}]),
+            "products[1].order_address_id",
+        ),
+        (
+            json!([{"product_id": 940, "quantity": 1, "order_address_id": 3},
+                   {"name": "Engraving", "quantity": 1, "price_ex_tax": 5, "order_address_id": 2}]),
+            "3 is not one of them",
+        ),
+        (
+            json!([{"product_id": 940, "quantity": 1, "order_address_id": 1}]),
+            "shipping_addresses[1]: no product ships there",
+        ),
+    ] {
+        let r = create_to(&app, products, json!([ca, ny])).await;
+        assert_v2_error(&r, StatusCode::BAD_REQUEST, needle);
+    }
+    assert_eq!(stock(&app).await, 4, "refused orders took no lamps");
+}
+
+async fn products_and_addresses_of_an_order_with_several_change(app: TestApp) {
+    let app = app.with_fixtures().await;
+    lamps_in_stock(&app, 20).await;
+    let ca = address("California", "San Francisco", "94105");
+    let ny = address("New York", "New York", "10001");
+    let r = create_to(
+        &app,
+        json!([{"product_id": 940, "quantity": 2, "price_ex_tax": "10.00", "order_address_id": 1},
+               {"product_id": 940, "quantity": 1, "price_ex_tax": "10.00", "order_address_id": 2}]),
+        json!([ca, ny]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = r.body["id"].as_i64().expect("id");
+
+    // The New York lamp 1 → 3; an engraving added for San Francisco; a third address
+    // (Los Angeles) added, and a lamp sent there.
+    let la = address("California", "Los Angeles", "90001");
+    let r = app
+        .put(
+            &format!("{ORDERS}/{id}"),
+            json!({"products": [
+                {"id": 2, "quantity": 3},
+                {"name": "Engraving", "quantity": 1, "price_ex_tax": 5, "order_address_id": 1},
+                {"product_id": 940, "quantity": 1, "price_ex_tax": "10.00", "order_address_id": 3}
+            ], "shipping_addresses": [la]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let edited = r.body.clone();
+    assert_eq!(edited["shipping_address_count"], json!(3));
+    assert_eq!(edited["subtotal_ex_tax"], json!("65.0000"));
+    assert_eq!(edited["shipping_cost_ex_tax"], json!("22.5000"));
+    assert_eq!(
+        placement(&app, id).await,
+        [(1, 1, 2), (2, 2, 3), (3, 3, 1), (4, 1, 1)]
+    );
+    assert_eq!(stock(&app).await, 14, "six lamps held");
+    let r = app
+        .get(&format!("{ORDERS}/{id}/shipping_addresses/3"))
+        .await;
+    assert_eq!(r.body["city"], json!("Los Angeles"), "{}", r.body);
+    assert_eq!(r.body["items_total"], json!(1));
+
+    // The same order placed that way from the start costs exactly the same.
+    let r = create_to(
+        &app,
+        json!([{"product_id": 940, "quantity": 2, "price_ex_tax": "10.00", "order_address_id": 1},
+               {"product_id": 940, "quantity": 3, "price_ex_tax": "10.00", "order_address_id": 2},
+               {"product_id": 940, "quantity": 1, "price_ex_tax": "10.00", "order_address_id": 3},
+               {"name": "Engraving", "quantity": 1, "price_ex_tax": 5, "order_address_id": 1}]),
+        json!([ca, ny, la]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(money(&edited), money(&r.body));
+
+    // Moving the Los Angeles lamp to New York would leave Los Angeles with nothing;
+    // an added lamp must say where it goes; an address nothing ships to is refused.
+    for (body, needle) in [
+        (
+            json!({"products": [{"id": 3, "order_address_id": 2}]}),
+            "shipping address 3",
+        ),
+        (
+            json!({"products": [{"product_id": 940, "quantity": 1}]}),
+            "order_address_id",
+        ),
+        (
+            json!({"shipping_addresses": [address("New York", "Buffalo", "14201")]}),
+            "shipping address 4",
+        ),
+    ] {
+        let r = app.put(&format!("{ORDERS}/{id}"), body).await;
+        assert_v2_error(&r, StatusCode::BAD_REQUEST, needle);
+    }
+    let r = app.get(&format!("{ORDERS}/{id}")).await;
+    assert_eq!(money(&r.body), money(&edited), "refusals change nothing");
+    assert_eq!(stock(&app).await, 8);
+}
+
+/// Checks an order's totals add up to the cent: items less discounts plus shipping,
+/// handling and `fees_ex` make the total before tax, and its taxes make the rest.
+async fn assert_adds_up(app: &TestApp, o: &Value, fees_ex: Decimal) {
+    let before_tax =
+        dec(&o["subtotal_ex_tax"]) - dec(&o["discount_amount"]) - dec(&o["coupon_discount"])
+            + dec(&o["shipping_cost_ex_tax"])
+            + dec(&o["handling_cost_ex_tax"])
+            + fees_ex;
+    assert_eq!(dec(&o["total_ex_tax"]), before_tax, "{o}");
+    assert_eq!(
+        dec(&o["total_inc_tax"]) - dec(&o["total_ex_tax"]),
+        dec(&o["total_tax"]),
+        "{o}"
+    );
+    let id = o["id"].as_i64().expect("id");
+    let r = app.get(&format!("{ORDERS}/{id}/taxes")).await;
+    let taxes: Decimal = r
+        .body
+        .as_array()
+        .expect("taxes")
+        .iter()
+        .map(|t| dec(&t["line_amount"]))
+        .sum();
+    assert_eq!(taxes, dec(&o["total_tax"]), "{}", r.body);
+}
+
+/// Each product's discounts: (id, [(name, amount)] as listed, everything taken off it).
+/// (Custom products list none, but their discount is taken all the same.)
+async fn product_discounts(app: &TestApp, id: i64) -> Vec<(i64, Vec<(String, Decimal)>, Decimal)> {
+    let r = app.get(&format!("{ORDERS}/{id}/products")).await;
+    r.body
+        .as_array()
+        .expect("products")
+        .iter()
+        .map(|p| {
+            let list = p["applied_discounts"]
+                .as_array()
+                .expect("applied_discounts")
+                .iter()
+                .map(|d| {
+                    (
+                        d["name"].as_str().unwrap_or_default().to_string(),
+                        dec(&d["amount"]),
+                    )
+                })
+                .collect();
+            let off = dec(&p["total_inc_tax"]) - dec(&p["discounted_total_inc_tax"]);
+            (p["id"].as_i64().unwrap_or(0), list, off)
+        })
+        .collect()
+}
+
+async fn an_edit_keeps_or_sets_discounts_as_documented(app: TestApp) {
+    let app = app.with_fixtures().await;
+    lamps_in_stock(&app, 100).await;
+    let r = app
+        .post(
+            "/stores/demo/v3/promotions",
+            json!({"name": "Spend 150, save 10%", "redemption_type": "AUTOMATIC",
+                   "rules": [{"action": {"cart_value": {"discount": {"percentage_amount": "10"}}},
+                              "condition": {"cart": {"minimum_spend": "150"}}}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let promotion = format!("Promotion {}", r.data()["id"]);
+    let ca = address("California", "San Francisco", "94105");
+    // 165.00 of products: "Spend 150, save 10%" takes 16.50 (16.00 off the lamps, 0.50
+    // off the engraving).
+    let o = create(
+        &app,
+        json!([{"product_id": 940, "quantity": 2, "price_ex_tax": "80.00"},
+               {"name": "Engraving", "quantity": 1, "price_ex_tax": 5}]),
+        json!([]),
+        ca,
+    )
+    .await;
+    let id = o["id"].as_i64().expect("id");
+    let url = format!("{ORDERS}/{id}");
+    assert_eq!(o["discount_amount"], json!("16.5000"), "{o}");
+    assert_adds_up(&app, &o, Decimal::ZERO).await;
+    assert_eq!(
+        product_discounts(&app, id).await,
+        [
+            (1, vec![(promotion.clone(), d("16.00"))], d("16.00")),
+            (2, vec![], d("0.50"))
+        ]
+    );
+
+    // Two engravings: that product loses its discount, the lamps keep theirs, and the
+    // promotion is not worked out again (it would take 17.00 of 170.00).
+    let r = app
+        .put(&url, json!({"products": [{"id": 2, "quantity": 2}]}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["subtotal_ex_tax"], json!("170.0000"));
+    assert_eq!(r.body["discount_amount"], json!("16.0000"), "{}", r.body);
+    assert_adds_up(&app, &r.body, Decimal::ZERO).await;
+    assert_eq!(
+        product_discounts(&app, id).await,
+        [
+            (1, vec![(promotion.clone(), d("16.00"))], d("16.00")),
+            (2, vec![], d("0"))
+        ]
+    );
+    // A fee alone changes no product: the discount stays.
+    let fee = json!([{"display_name_customer": "Handling", "cost_ex_tax": "3.00", "cost_inc_tax": "3.00"}]);
+    let r = app.put(&url, json!({"fees": fee})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["discount_amount"], json!("16.0000"), "{}", r.body);
+    assert_adds_up(&app, &r.body, d("3.00")).await;
+
+    // `discount_amount` sets the order's discount, spread over the products by value
+    // (160.00 and 10.00), and the tax follows it.
+    let before_tax = dec(&r.body["total_tax"]);
+    let r = app.put(&url, json!({"discount_amount": "34.00"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["discount_amount"], json!("34.0000"), "{}", r.body);
+    assert_adds_up(&app, &r.body, d("3.00")).await;
+    assert!(dec(&r.body["total_tax"]) < before_tax, "{}", r.body);
+    let manual = "Manual discount".to_string();
+    assert_eq!(
+        product_discounts(&app, id).await,
+        [
+            (1, vec![(manual.clone(), d("32.00"))], d("32.00")),
+            (2, vec![], d("2.00"))
+        ]
+    );
+    // Then one lamp: the lamps' share goes with the change, the engravings keep theirs.
+    let r = app
+        .put(&url, json!({"products": [{"id": 1, "quantity": 1}]}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["discount_amount"], json!("2.0000"), "{}", r.body);
+    assert_eq!(r.body["subtotal_ex_tax"], json!("90.0000"));
+    assert_adds_up(&app, &r.body, d("3.00")).await;
+    let kept = r.body.clone();
+
+    // Refused, changing nothing: more than the products are worth, not an amount.
+    for (body, needle) in [
+        (json!({"discount_amount": "90.01"}), "more than"),
+        (json!({"discount_amount": "-1"}), "discount_amount"),
+        (json!({"discount_amount": "ten"}), "discount_amount"),
+    ] {
+        let r = app.put(&url, body).await;
+        assert_v2_error(&r, StatusCode::BAD_REQUEST, needle);
+    }
+    let r = app.get(&url).await;
+    assert_eq!(money(&r.body), money(&kept));
+    // Zero clears it.
+    let r = app.put(&url, json!({"discount_amount": 0})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["discount_amount"], json!("0.0000"), "{}", r.body);
+    assert_eq!(
+        dec(&r.body["total_ex_tax"]),
+        d("93.00") + dec(&r.body["shipping_cost_ex_tax"]) + dec(&r.body["handling_cost_ex_tax"])
+    );
 }

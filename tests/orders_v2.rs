@@ -6,6 +6,7 @@
 mod common;
 
 use common::TestApp;
+use common::flow::apply_coupon;
 use reqwest::{Method, StatusCode};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -95,13 +96,7 @@ async fn checkout(
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     if let Some(code) = coupon {
-        let r = app
-            .post(
-                &format!("{CHECKOUTS}/{id}/coupons"),
-                json!({"coupon_code": code}),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        apply_coupon(app, &id, code).await;
     }
     let r = app.get(&format!("{CHECKOUTS}/{id}")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);

@@ -8,7 +8,9 @@
 mod common;
 
 use common::TestApp;
-use common::flow::{CHECKOUTS, checkout_with, pay_by_card, place, stock_level, tracked_product};
+use common::flow::{
+    CHECKOUTS, apply_coupon, checkout_with, pay_by_card, place, stock_level, tracked_product,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -20,6 +22,7 @@ on_both_backends!(
     concurrent_status_changes_apply_once,
     remaining_reads_answer_for_every_order,
     merchant_creates_an_order_directly,
+    an_edit_keeps_the_coupon_of_products_it_leaves_alone,
 );
 
 const ORDERS: &str = "/stores/demo/v2/orders";
@@ -74,6 +77,11 @@ fn merchant_status_updates(events: &[(String, Value)], order: i64) -> Vec<(i64, 
 
 /// An order of 2 lamps (shipped to one address) and an e-book; returns its id.
 async fn lamp_order(app: &TestApp) -> i64 {
+    lamp_order_with(app, None).await
+}
+
+/// `lamp_order`, with a coupon code applied at checkout.
+async fn lamp_order_with(app: &TestApp, coupon: Option<&str>) -> i64 {
     let r = app
         .put(
             "/stores/demo/v3/catalog/products/940",
@@ -86,6 +94,9 @@ async fn lamp_order(app: &TestApp) -> i64 {
         json!({"line_items": [{"product_id": 940, "quantity": 2}, {"product_id": 930, "quantity": 1}]}),
     )
     .await;
+    if let Some(code) = coupon {
+        apply_coupon(app, &id, code).await;
+    }
     let r = app.get(&format!("{CHECKOUTS}/{id}")).await;
     let lamp = r.data()["cart"]["line_items"]["physical_items"][0]["id"].clone();
     let r = app
@@ -166,13 +177,13 @@ async fn status_changes_follow_the_transition_table(app: TestApp) {
     let r = app
         .put(
             &format!("{ORDERS}/{order}"),
-            json!({"discount_amount": "5.00"}),
+            json!({"subtotal_ex_tax": "5.00"}),
         )
         .await;
     assert_v2_error(
         &r,
         StatusCode::BAD_REQUEST,
-        "`discount_amount` cannot be changed",
+        "`subtotal_ex_tax` cannot be changed",
     );
     let r = app
         .put(
@@ -472,11 +483,20 @@ async fn shipments_move_the_order_to_partially_shipped_then_shipped(app: TestApp
     assert_eq!(r.body.as_array().map(|a| a.len()), Some(1), "{}", r.body);
     let r = app.get(&format!("{ORDERS}/{order}/products/1")).await;
     assert_eq!(r.body["quantity_shipped"], json!(1), "{}", r.body);
-    // The unit is shippable again; deleting all leaves none.
+    // With one of the two units shipped, the order is back to Partially Shipped.
+    let r = app.get(&format!("{ORDERS}/{order}")).await;
+    assert_eq!(r.body["status_id"], json!(3), "{}", r.body);
+    assert_eq!(r.body["items_shipped"], json!(1));
+    // The unit is shippable again; deleting all leaves none, and the order waits for
+    // shipment again.
     let r = app.delete(&shipments).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
     let r = app.get(&format!("{shipments}/count")).await;
     assert_eq!(r.body["count"], json!(0), "{}", r.body);
+    let r = app.get(&format!("{ORDERS}/{order}")).await;
+    assert_eq!(r.body["status_id"], json!(9), "{}", r.body);
+    assert_eq!(r.body["status"], json!("Awaiting Shipment"));
+    assert_eq!(r.body["items_shipped"], json!(0));
 
     let ev = events(&app).await;
     let shipment_events: Vec<(String, Value)> = ev
@@ -511,7 +531,7 @@ async fn shipments_move_the_order_to_partially_shipped_then_shipped(app: TestApp
     );
     assert_eq!(
         merchant_status_updates(&ev, order),
-        vec![(11, 3), (3, 2)],
+        vec![(11, 3), (3, 2), (2, 3), (3, 9)],
         "{ev:?}"
     );
 }
@@ -640,6 +660,31 @@ async fn merchant_creates_an_order_directly(app: TestApp) {
     assert_eq!(r.body["staff_notes"], json!("Phone order"));
     assert_eq!(r.body["customer_message"], json!("Call first"));
     assert_eq!(r.body["billing_address"]["email"], json!("ada@example.com"));
+    let created = r.body["date_created"].clone();
+    // The customer's comment is the order's message.
+    let messages = format!("{ORDERS}/{order}/messages");
+    let r = app.get(&messages).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.body,
+        json!([{"id": 1, "order_id": order, "staff_id": 0, "customer_id": 0,
+                "type": "customer", "subject": format!("Order #{order}"),
+                "message": "Call first", "status": "unread", "is_flagged": false,
+                "date_created": created, "customer": {}}])
+    );
+    for (query, found) in [
+        ("status=unread&is_flagged=false&customer_id=0", 1),
+        ("status=read", 0),
+        ("min_id=2", 0),
+        ("is_flagged=true", 0),
+        ("min_date_created=2000-01-01", 1),
+    ] {
+        let r = app.get(&format!("{messages}?{query}")).await;
+        assert_eq!(r.status, StatusCode::OK, "{query}: {}", r.body);
+        assert_eq!(r.body.as_array().map(Vec::len), Some(found), "{query}");
+    }
+    let r = app.get(&format!("{messages}?status=archived")).await;
+    assert_v2_error(&r, StatusCode::BAD_REQUEST, "read or unread");
     let r = app.get(&format!("{ORDERS}/{order}/products")).await;
     assert_eq!(r.body.as_array().map(|a| a.len()), Some(2), "{}", r.body);
     // It took the lamps out of stock, as a placed order does.
@@ -691,4 +736,110 @@ async fn merchant_creates_an_order_directly(app: TestApp) {
             .any(|(s, d)| s == "store/order/created" && d["id"] == json!(order)),
         "{ev:?}"
     );
+}
+
+/// (code, discount) of each coupon an order lists, and its `coupon_discount`.
+async fn order_coupons(app: &TestApp, order: i64) -> (Vec<(Value, Value)>, Value) {
+    let r = app.get(&format!("{ORDERS}/{order}/coupons")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let list = r
+        .body
+        .as_array()
+        .expect("coupons")
+        .iter()
+        .map(|c| (c["code"].clone(), c["amount"].clone()))
+        .collect();
+    let r = app.get(&format!("{ORDERS}/{order}")).await;
+    (list, r.body["coupon_discount"].clone())
+}
+
+/// A V2 coupon on every category, named after its code.
+async fn v2_coupon(app: &TestApp, code: &str, kind: &str, amount: &str) {
+    let r = app
+        .post(
+            "/stores/demo/v2/coupons",
+            json!({"name": code, "code": code, "type": kind, "amount": amount,
+                   "applies_to": {"entity": "categories", "ids": [0]}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+}
+
+async fn an_edit_keeps_the_coupon_of_products_it_leaves_alone(app: TestApp) {
+    let app = app.with_fixtures().await;
+    v2_coupon(&app, "TENOFF", "percentage_discount", "10").await;
+    let order = lamp_order_with(&app, Some("TENOFF")).await;
+    let (coupons, placed) = order_coupons(&app, order).await;
+    assert_eq!(coupons, [(json!("TENOFF"), placed.clone())]);
+    assert_ne!(placed, json!("0.0000"));
+    let r = app.get(&format!("{ORDERS}/{order}/products/2")).await;
+    let ebook_off = r.body["applied_discounts"][0]["amount"].clone();
+    assert_eq!(
+        r.body["applied_discounts"][0]["code"],
+        json!("TENOFF"),
+        "{}",
+        r.body
+    );
+
+    // A change that touches no product keeps the coupon as it was.
+    let fee = json!([{"display_name_customer": "Insurance", "cost_ex_tax": "1.00", "cost_inc_tax": "1.00"}]);
+    let r = app
+        .put(&format!("{ORDERS}/{order}"), json!({"fees": fee}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        order_coupons(&app, order).await,
+        (vec![(json!("TENOFF"), placed.clone())], placed.clone())
+    );
+    let r = app.get(&format!("{ORDERS}/{order}/products/1")).await;
+    assert_eq!(
+        r.body["applied_discounts"][0]["name"],
+        json!("Coupon"),
+        "{}",
+        r.body
+    );
+
+    // One lamp: the lamps lose their share; the e-book keeps its own.
+    let r = app
+        .put(
+            &format!("{ORDERS}/{order}"),
+            json!({"products": [{"id": 1, "quantity": 1}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        order_coupons(&app, order).await,
+        (vec![(json!("TENOFF"), ebook_off.clone())], ebook_off)
+    );
+    let r = app.get(&format!("{ORDERS}/{order}/products/1")).await;
+    assert_eq!(r.body["applied_discounts"], json!([]), "{}", r.body);
+
+    // Free shipping stays with the address through edits of its products.
+    v2_coupon(&app, "SHIPFREE", "free_shipping", "0").await;
+    let order = lamp_order_with(&app, Some("SHIPFREE")).await;
+    let r = app.get(&format!("{ORDERS}/{order}")).await;
+    assert_eq!(r.body["base_shipping_cost"], json!("7.5000"), "{}", r.body);
+    assert_eq!(
+        r.body["shipping_cost_ex_tax"],
+        json!("0.0000"),
+        "{}",
+        r.body
+    );
+    let free = (vec![(json!("SHIPFREE"), json!("7.5000"))], json!("7.5000"));
+    assert_eq!(order_coupons(&app, order).await, free);
+    let r = app
+        .put(
+            &format!("{ORDERS}/{order}"),
+            json!({"products": [{"id": 1, "quantity": 3}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.body["shipping_cost_ex_tax"],
+        json!("0.0000"),
+        "{}",
+        r.body
+    );
+    assert_eq!(r.body["items_total"], json!(4));
+    assert_eq!(order_coupons(&app, order).await, free);
 }

@@ -288,14 +288,53 @@ pub enum Outcome {
     Emptied,
 }
 
+/// Separates a line's selection from the place it is bound for (see `LineItem::bound_for`).
+const BOUND_FOR: char = '\u{1f}';
+
+impl LineItem {
+    /// The place (an order's shipping address) the line is kept apart for: an identical
+    /// product bound elsewhere is another line, so each keeps its own destination.
+    pub fn bound_for(&self) -> Option<&str> {
+        self.selection_key.split_once(BOUND_FOR).map(|(_, p)| p)
+    }
+
+    fn bind_to(&mut self, place: Option<&str>) {
+        if let Some(p) = place {
+            self.selection_key.push(BOUND_FOR);
+            self.selection_key.push_str(p);
+        }
+    }
+}
+
+/// The items one addition landed on: for each catalog spec the line that holds it
+/// (new or merged into), and each custom item's new id, in the order given.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AddedItems {
+    pub lines: Vec<Uuid>,
+    pub custom_items: Vec<Uuid>,
+}
+
 impl Cart {
     pub fn create(
         id: Uuid,
         new: NewCart,
         products: &ProductsById,
         now: i64,
-        mut new_id: impl FnMut() -> Uuid,
+        new_id: impl FnMut() -> Uuid,
     ) -> Result<Cart, DomainError> {
+        Self::create_bound(id, new, &[], products, now, new_id).map(|(cart, _)| cart)
+    }
+
+    /// A new cart whose catalog lines are bound for places (`line_places`, one per
+    /// line spec; missing ones bound nowhere): see `add_items_bound`.
+    pub fn create_bound(
+        id: Uuid,
+        new: NewCart,
+        line_places: &[Option<String>],
+        products: &ProductsById,
+        now: i64,
+        mut new_id: impl FnMut() -> Uuid,
+    ) -> Result<(Cart, AddedItems), DomainError> {
         if new.line_items.is_empty()
             && new.custom_items.is_empty()
             && new.gift_certificates.is_empty()
@@ -322,15 +361,16 @@ impl Cart {
             totals: CartTotals::default(),
             checkout: CheckoutState::default(),
         };
-        cart.add_items(
+        let added = cart.add_items_bound(
             &new.line_items,
+            line_places,
             &new.custom_items,
             &new.gift_certificates,
             products,
             &mut new_id,
         )?;
         cart.touch(now);
-        Ok(cart)
+        Ok((cart, added))
     }
 
     /// Adds items; an item identical to one already on the cart raises its quantity.
@@ -343,29 +383,56 @@ impl Cart {
         products: &ProductsById,
         new_id: &mut impl FnMut() -> Uuid,
     ) -> Result<(), DomainError> {
-        let mut next = self.clone();
-        next.add_items_in_place(
+        self.add_items_bound(
             line_items,
+            &[],
+            custom_items,
+            gift_certificates,
+            products,
+            new_id,
+        )
+        .map(|_| ())
+    }
+
+    /// `add_items` where catalog line `i` is bound for `line_places[i]` (an order's
+    /// shipping address): it merges only with an identical line bound for the same
+    /// place. Says which items the additions landed on.
+    pub fn add_items_bound(
+        &mut self,
+        line_items: &[LineItemSpec],
+        line_places: &[Option<String>],
+        custom_items: &[CustomItemSpec],
+        gift_certificates: &[GiftCertificateSpec],
+        products: &ProductsById,
+        new_id: &mut impl FnMut() -> Uuid,
+    ) -> Result<AddedItems, DomainError> {
+        let mut next = self.clone();
+        let added = next.add_items_in_place(
+            line_items,
+            line_places,
             custom_items,
             gift_certificates,
             products,
             new_id,
         )?;
         *self = next;
-        Ok(())
+        Ok(added)
     }
 
     fn add_items_in_place(
         &mut self,
         line_items: &[LineItemSpec],
+        line_places: &[Option<String>],
         custom_items: &[CustomItemSpec],
         gift_certificates: &[GiftCertificateSpec],
         products: &ProductsById,
         new_id: &mut impl FnMut() -> Uuid,
-    ) -> Result<(), DomainError> {
+    ) -> Result<AddedItems, DomainError> {
+        let mut added = AddedItems::default();
         for (i, spec) in line_items.iter().enumerate() {
-            let resolved = resolve_line(spec, products, &self.currency)
+            let mut resolved = resolve_line(spec, products, &self.currency)
                 .map_err(|e| prefix_field(e, &format!("line_items[{i}]")))?;
+            resolved.bind_to(line_places.get(i).and_then(|p| p.as_deref()));
             match self
                 .line_items
                 .iter_mut()
@@ -375,10 +442,12 @@ impl Cart {
                     let total = existing.quantity + resolved.quantity;
                     check_quantity(total, &format!("line_items[{i}].quantity"))?;
                     existing.quantity = total;
+                    added.lines.push(existing.id);
                 }
                 None => {
                     let mut line = resolved;
                     line.id = new_id();
+                    added.lines.push(line.id);
                     self.line_items.push(line);
                 }
             }
@@ -386,8 +455,10 @@ impl Cart {
         for (i, spec) in custom_items.iter().enumerate() {
             validate_custom_item(spec, &self.currency)
                 .map_err(|e| prefix_field(e, &format!("custom_items[{i}]")))?;
+            let id = new_id();
+            added.custom_items.push(id);
             self.custom_items.push(CustomItem {
-                id: new_id(),
+                id,
                 sku: spec.sku.clone(),
                 name: spec.name.clone(),
                 quantity: spec.quantity,
@@ -411,7 +482,8 @@ impl Cart {
                 message: spec.message.clone(),
             });
         }
-        self.check_limits(products)
+        self.check_limits(products)?;
+        Ok(added)
     }
 
     /// Moves the cart to another of the store's currencies: every catalog line is
@@ -480,6 +552,9 @@ impl Cart {
         let mut resolved = resolve_line(&spec, products, &self.currency)
             .map_err(|e| prefix_field(e, "line_item"))?;
         resolved.id = item_id;
+        // A line bound for a place stays bound for it.
+        let place = self.line_items[pos].bound_for().map(str::to_string);
+        resolved.bind_to(place.as_deref());
         let before = self.line_items.clone();
         // Merging into another identical line keeps one line per selection.
         if let Some(other) = self
@@ -545,6 +620,17 @@ impl Cart {
         item.recipient = spec.recipient.clone();
         item.message = spec.message.clone();
         Ok(Outcome::Kept)
+    }
+
+    /// Binds a catalog line for `place` instead of where it was bound (a product moved
+    /// to another of an order's shipping addresses); other items are left alone.
+    pub fn bind_line(&mut self, item_id: Uuid, place: &str) {
+        if let Some(l) = self.line_items.iter_mut().find(|l| l.id == item_id) {
+            if let Some((selection, _)) = l.selection_key.split_once(BOUND_FOR) {
+                l.selection_key = selection.to_string();
+            }
+            l.bind_to(Some(place));
+        }
     }
 
     /// Which kind of item an id names, if any.
@@ -1251,6 +1337,61 @@ mod tests {
             custom_items: customs,
             gift_certificates: vec![],
         }
+    }
+
+    #[test]
+    fn lines_bound_for_different_places_stay_apart() {
+        let products: ProductsById = [(1, product(1, 1000, Some(10)))].into_iter().collect();
+        let places = [
+            Some("a".to_string()),
+            Some("b".to_string()),
+            Some("a".to_string()),
+        ];
+        let (mut cart, added) = Cart::create_bound(
+            Uuid::nil(),
+            new_cart(vec![spec(1, 1), spec(1, 2), spec(1, 3)], vec![]),
+            &places,
+            &products,
+            0,
+            Uuid::new_v4,
+        )
+        .unwrap();
+        // "a" twice merges; "b" is a line of its own.
+        assert_eq!(cart.line_items.len(), 2);
+        assert_eq!(added.lines[0], added.lines[2]);
+        assert_ne!(added.lines[0], added.lines[1]);
+        let quantities: Vec<(Option<&str>, i64)> = cart
+            .line_items
+            .iter()
+            .map(|l| (l.bound_for(), l.quantity))
+            .collect();
+        assert_eq!(quantities, [(Some("a"), 4), (Some("b"), 2)]);
+        // A change keeps the place, so it does not merge into the other line.
+        let b = added.lines[1];
+        let change = LineItemChange {
+            product_id: None,
+            variant_id: None,
+            quantity: 5,
+            list_price: None,
+            name: None,
+            option_selections: None,
+        };
+        cart.update_line_item(b, &change, &products).unwrap();
+        assert_eq!(cart.line_items.len(), 2);
+        assert_eq!(cart.line_items[1].bound_for(), Some("b"));
+        // The stock limit counts both lines: 4 + 5 + 2 > 10.
+        assert!(
+            cart.add_items(&[spec(1, 2)], &[], &[], &products, &mut Uuid::new_v4)
+                .is_err()
+        );
+        // Moved elsewhere, a line is bound there.
+        cart.bind_line(b, "c");
+        assert_eq!(cart.line_items[1].bound_for(), Some("c"));
+        // An unbound addition is a line of its own too.
+        cart.add_items(&[spec(1, 1)], &[], &[], &products, &mut Uuid::new_v4)
+            .unwrap();
+        assert_eq!(cart.line_items.len(), 3);
+        assert_eq!(cart.line_items[2].bound_for(), None);
     }
 
     proptest! {

@@ -142,6 +142,35 @@ pub struct Consignment {
     pub promotion_ids: Vec<i64>,
 }
 
+impl Consignment {
+    /// A consignment of `items` to `address` (or to the pickup location
+    /// `pickup_method_id`), with no shipping option chosen yet.
+    pub fn new(
+        address: Address,
+        items: Vec<ConsignmentItem>,
+        pickup_method_id: Option<i64>,
+    ) -> Consignment {
+        Consignment {
+            id: short_id(),
+            address: AddressRecord {
+                id: short_id(),
+                address,
+            },
+            items,
+            pickup_method_id,
+            selected_option_id: None,
+            available_options: Vec::new(),
+            selected_option: None,
+            shipping_cost_ex_tax: Money::ZERO,
+            shipping_cost_inc_tax: Money::ZERO,
+            handling_cost_ex_tax: Money::ZERO,
+            handling_cost_inc_tax: Money::ZERO,
+            coupon_discounts: Vec::new(),
+            promotion_ids: Vec::new(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConsignmentItem {
     pub item_id: Uuid,
@@ -167,6 +196,10 @@ pub struct ManualDiscounts {
     pub cart_level: Vec<Money>,
     /// Amounts against one line each.
     pub per_line: Vec<(Uuid, Money)>,
+    /// Amounts off one consignment's shipping each (by consignment id): what an edited
+    /// order keeps of the shipping discounts it was placed with.
+    #[serde(default)]
+    pub shipping: Vec<(String, Money)>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -301,24 +334,11 @@ impl Cart {
             });
             match same {
                 Some(c) => merge_items(&mut c.items, &spec.items),
-                None => next.push(Consignment {
-                    id: short_id(),
-                    address: AddressRecord {
-                        id: short_id(),
-                        address,
-                    },
-                    items: merged(&spec.items),
-                    pickup_method_id: spec.pickup_method_id,
-                    selected_option_id: None,
-                    available_options: Vec::new(),
-                    selected_option: None,
-                    shipping_cost_ex_tax: Money::ZERO,
-                    shipping_cost_inc_tax: Money::ZERO,
-                    handling_cost_ex_tax: Money::ZERO,
-                    handling_cost_inc_tax: Money::ZERO,
-                    coupon_discounts: Vec::new(),
-                    promotion_ids: Vec::new(),
-                }),
+                None => next.push(Consignment::new(
+                    address,
+                    merged(&spec.items),
+                    spec.pickup_method_id,
+                )),
             }
         }
         self.check_allocation(&next)?;
@@ -474,6 +494,7 @@ impl Cart {
         }
         let currency = self.currency.clone();
         self.checkout.manual_discounts = ManualDiscounts {
+            shipping: Vec::new(),
             cart_level: cart_level.into_iter().map(|m| currency.round(m)).collect(),
             per_line: per_line
                 .into_iter()
@@ -815,7 +836,21 @@ impl Cart {
                     }
                 }
             }
-            shipping_discount.push(taken.iter().map(|t| t.1).sum());
+            let offered_off: Money = taken.iter().map(|t| t.1).sum();
+            let cost = c
+                .selected_option
+                .as_ref()
+                .map(|q| shipping_and_handling(q).0)
+                .unwrap_or_default();
+            let set_off: Money = self
+                .checkout
+                .manual_discounts
+                .shipping
+                .iter()
+                .filter(|(id, _)| *id == c.id)
+                .map(|(_, m)| *m)
+                .sum();
+            shipping_discount.push(offered_off + set_off.min(cost - offered_off).max(Money::ZERO));
         }
         self.checkout.coupons = offered
             .codes

@@ -206,6 +206,41 @@ impl PlacedOrder {
     pub fn taxes(&self) -> Vec<OrderTax> {
         taxes(&self.cart)
     }
+
+    /// The order's messages: the comment the shopper wrote at checkout (or that came
+    /// with `POST /v2/orders`), as written, from the customer. Kassa has no other way
+    /// for a shopper or the merchant to write one.
+    pub fn messages(&self) -> Vec<OrderMessage> {
+        let text = self.cart.checkout.customer_message.trim();
+        if text.is_empty() {
+            return Vec::new();
+        }
+        vec![OrderMessage {
+            id: 1,
+            customer_id: self.cart.customer_id,
+            kind: "customer",
+            subject: format!("Order #{}", self.id),
+            message: text.to_string(),
+            status: "unread",
+            is_flagged: false,
+            date_created: self.date_created,
+        }]
+    }
+}
+
+/// A message on an order (V2 `orderMessages`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrderMessage {
+    pub id: i64,
+    pub customer_id: i64,
+    /// `customer` (from the shopper) or `admin` (from the merchant).
+    pub kind: &'static str,
+    pub subject: String,
+    pub message: String,
+    /// `read` or `unread`.
+    pub status: &'static str,
+    pub is_flagged: bool,
+    pub date_created: i64,
 }
 
 /// An order's totals.

@@ -3,12 +3,13 @@
 //! shipment may contain and does to the order's status.
 
 use super::address::Address;
-use super::checkout::FeeSpec;
+use super::cart::Cart;
+use super::checkout::{AppliedCoupon, FeeSpec, ManualDiscounts, allocate, shipping_and_handling};
 use super::countries;
 use super::money::Money;
-use super::order::{OrderProduct, status_name};
+use super::order::{OrderProduct, item_keys, status_name};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use uuid::Uuid;
 
 pub const INCOMPLETE: i64 = 0;
@@ -473,10 +474,176 @@ pub fn status_after_shipping(
     }
 }
 
+/// The status an order has after shipments were deleted: an order Shipped or
+/// Partially Shipped goes back to Partially Shipped while some units stay shipped,
+/// and to Awaiting Shipment when none do; any other status (set by hand, say
+/// Completed) stays.
+pub fn status_after_unshipping(
+    products: &[OrderProduct],
+    shipped: &BTreeMap<i64, i64>,
+    current: i64,
+) -> i64 {
+    if !matches!(current, SHIPPED | PARTIALLY_SHIPPED) {
+        return current;
+    }
+    // With nothing shipped any more, the order waits for shipment again.
+    status_after_shipping(products, shipped, AWAITING_SHIPMENT)
+}
+
+/// Sets what an edited order keeps of its discounts before it is priced again, as
+/// BigCommerce documents `PUT /v2/orders/{id}`: the discounts of the products the edit
+/// changed (or added) are cleared and no promotion or coupon is worked out again; each
+/// product left alone keeps what was taken off it, and each shipping address what was
+/// taken off its shipping. `discount_amount`, when set, replaces the products'
+/// discounts with that amount off the order (spread over the products by value).
+pub fn keep_discounts(
+    before: &Cart,
+    after: &mut Cart,
+    changed: &HashSet<Uuid>,
+    discount_amount: Option<Money>,
+) {
+    let kept = |id: Uuid| before_discount(before, id).filter(|_| !changed.contains(&id));
+    let per_line: Vec<(Uuid, Money)> = match discount_amount {
+        Some(_) => Vec::new(),
+        None => item_keys(after)
+            .into_iter()
+            .filter_map(|id| kept(id).map(|m| (id, m)))
+            .filter(|(_, m)| *m > Money::ZERO)
+            .collect(),
+    };
+    let shipping: Vec<(String, Money)> = before
+        .checkout
+        .consignments
+        .iter()
+        .filter(|c| after.checkout.consignments.iter().any(|a| a.id == c.id))
+        .filter_map(|c| {
+            // The shipping it paid, as entered (with tax when prices include it).
+            let (cost, _) = c.selected_option.as_ref().map(shipping_and_handling)?;
+            let paid = if before.tax_included {
+                c.shipping_cost_inc_tax
+            } else {
+                c.shipping_cost_ex_tax
+            };
+            let off = cost - paid;
+            (off > Money::ZERO).then(|| (c.id.clone(), off))
+        })
+        .collect();
+    after.checkout.manual_discounts = ManualDiscounts {
+        cart_level: discount_amount
+            .map(|m| vec![after.currency.round(m)])
+            .unwrap_or_default(),
+        per_line,
+        shipping,
+    };
+}
+
+/// What was taken off one item of a cart, if it has it.
+fn before_discount(cart: &Cart, id: Uuid) -> Option<Money> {
+    cart.line_items
+        .iter()
+        .find(|l| l.id == id)
+        .map(|l| l.pricing.discount_amount)
+        .or_else(|| {
+            cart.custom_items
+                .iter()
+                .find(|c| c.id == id)
+                .map(|c| c.discount_amount)
+        })
+}
+
+/// After an edited order was priced with `keep_discounts`: what it kept is labelled as
+/// before (the promotion or coupon it came from, not as set by hand), and each coupon
+/// it was placed with shows what it still takes off (items and shipping); a coupon
+/// that takes nothing any more is left out.
+pub fn label_kept_discounts(before: &Cart, after: &mut Cart, changed: &HashSet<Uuid>) {
+    let replaced = !after.checkout.manual_discounts.cart_level.is_empty();
+    let mut kept_coupon_items = Money::ZERO;
+    for l in &mut after.line_items {
+        if replaced || changed.contains(&l.id) {
+            continue;
+        }
+        if let Some(b) = before.line_items.iter().find(|b| b.id == l.id)
+            && b.pricing.discount_amount == l.pricing.discount_amount
+        {
+            l.pricing.discounts = b.pricing.discounts.clone();
+            l.pricing.coupon_amount = b.pricing.coupon_amount;
+            kept_coupon_items += b.pricing.coupon_amount;
+        }
+    }
+    for c in &mut after.checkout.consignments {
+        if let Some(b) = before.checkout.consignments.iter().find(|b| b.id == c.id)
+            && after
+                .checkout
+                .manual_discounts
+                .shipping
+                .iter()
+                .any(|(id, _)| *id == c.id)
+        {
+            c.coupon_discounts = b.coupon_discounts.clone();
+            c.promotion_ids = b.promotion_ids.clone();
+        }
+    }
+    // The coupons' item parts shrink with the coupon discounts the products kept.
+    let shipping_of = |cart: &Cart, code: &str| -> Money {
+        cart.checkout
+            .consignments
+            .iter()
+            .flat_map(|c| &c.coupon_discounts)
+            .filter(|(k, _)| k == code)
+            .map(|(_, m)| *m)
+            .sum()
+    };
+    let applied: Vec<&AppliedCoupon> = before
+        .checkout
+        .coupons
+        .iter()
+        .filter(|c| c.not_applied.is_none())
+        .collect();
+    let item_parts: Vec<Money> = applied
+        .iter()
+        .map(|c| (c.discounted_amount - shipping_of(before, &c.code)).max(Money::ZERO))
+        .collect();
+    let shares = allocate(kept_coupon_items, &item_parts, &after.currency);
+    after.checkout.coupons = applied
+        .iter()
+        .zip(shares)
+        .map(|(c, items)| AppliedCoupon {
+            discounted_amount: items + shipping_of(after, &c.code),
+            ..(*c).clone()
+        })
+        .filter(|c| c.discounted_amount > Money::ZERO)
+        .collect();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use rust_decimal::Decimal;
+
+    #[test]
+    fn deleting_shipments_moves_a_shipped_order_back() {
+        let products = [product(1, "physical", 2, 1), product(2, "digital", 1, 0)];
+        let one: BTreeMap<i64, i64> = [(1, 1)].into();
+        let both: BTreeMap<i64, i64> = [(1, 2)].into();
+        let none = BTreeMap::new();
+        assert_eq!(
+            status_after_unshipping(&products, &one, SHIPPED),
+            PARTIALLY_SHIPPED
+        );
+        assert_eq!(
+            status_after_unshipping(&products, &none, SHIPPED),
+            AWAITING_SHIPMENT
+        );
+        assert_eq!(
+            status_after_unshipping(&products, &none, PARTIALLY_SHIPPED),
+            AWAITING_SHIPMENT
+        );
+        assert_eq!(status_after_unshipping(&products, &both, SHIPPED), SHIPPED);
+        assert_eq!(
+            status_after_unshipping(&products, &none, COMPLETED),
+            COMPLETED
+        );
+    }
 
     fn product(id: i64, kind: &'static str, quantity: i64, address: i64) -> OrderProduct {
         OrderProduct {

@@ -89,6 +89,22 @@ impl PricingKit {
     }
 
     pub fn price(&self, cart: &mut Cart) -> Result<(), DomainError> {
+        let offers = self.offers(cart);
+        self.price_with(cart, &offers)
+    }
+
+    /// Prices with the store's rules but works out no promotion or coupon: an edited
+    /// order keeps the discounts it had (see `domain::order_admin::keep_discounts`).
+    pub fn price_without_offers(&self, cart: &mut Cart) -> Result<(), DomainError> {
+        let offers = Offers {
+            now: self.now,
+            default_currency_code: &self.default_currency,
+            ..Offers::default()
+        };
+        self.price_with(cart, &offers)
+    }
+
+    fn price_with(&self, cart: &mut Cart, offers: &Offers<'_>) -> Result<(), DomainError> {
         let rules = &self.rules;
         let pricing = PricingRules {
             shipping: &rules.shipping,
@@ -97,9 +113,8 @@ impl PricingKit {
             tax_on_billing_address: rules.tax.settings.tax_address == TaxAddress::Billing,
             shipping_tax_class_id: rules.tax.settings.shipping_tax_class_id,
         };
-        let offers = self.offers(cart);
         let with = cart.needs_rules().then_some(&pricing);
-        cart.price_with(with, &offers)
+        cart.price_with(with, offers)
     }
 }
 

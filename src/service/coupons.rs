@@ -2,18 +2,33 @@
 //! kind `coupon` with ids from the `coupon` counter. Codes are unique per store compared
 //! case-insensitively, and so are names (the spec: "The value must be unique").
 //!
-//! Uniqueness is checked against the stored coupons before writing; two concurrent
-//! creates of the same code can both pass that check (configuration writes are rare and
-//! come from admins).
+//! Uniqueness is checked against the stored coupons before writing, for a message that
+//! names the other coupon; codes are also written to the store's unique index of
+//! discount codes with the coupon, so of two concurrent writes of one code only one
+//! commits and the other gets the same 409. (Names are checked only beforehand.)
 
 use super::{Kassa, ServiceError, ServiceResult};
 use crate::domain::coupon::{self, Coupon, CouponInput, CouponType, same_code};
-use crate::store::{StoreRecord, UseKind};
+use crate::store::{CodeTaken, StoreRecord, UseKind};
 
 pub const COUPON_KIND: &str = "coupon";
 
 fn not_found(id: i64) -> ServiceError {
     ServiceError::NotFound(format!("Coupon {id} does not exist."))
+}
+
+/// The 409 of a code written meanwhile by another coupon or promotion (`coupon:5`), as
+/// the check before writing words it.
+pub(super) fn code_taken(t: CodeTaken) -> ServiceError {
+    let owner = match t.owner.split_once(':') {
+        Some((COUPON_KIND, id)) => format!("V2 coupon {id}"),
+        Some((kind, id)) => format!("{kind} {id}"),
+        None => "another coupon or promotion".to_string(),
+    };
+    ServiceError::Duplicate(format!(
+        "The field `code`: {owner} already has the code `{}` (codes are compared without regard to case).",
+        t.code
+    ))
 }
 
 /// Which coupons a listing returns; every set filter must hold.
@@ -225,10 +240,16 @@ impl Kassa {
         self.check_unique(store.id, &draft).await?;
         let id = self.store.next_ids(store.id, COUPON_KIND, 1).await?;
         let c = Coupon { id, ..draft };
-        self.store
-            .put_config_doc(store.id, COUPON_KIND, id, &c, now)
-            .await?;
+        self.put_coupon(store.id, &c, now).await?;
         Ok(c)
+    }
+
+    /// Writes a coupon with its code (409 when another coupon or promotion has it by now).
+    async fn put_coupon(&self, store_id: i64, c: &Coupon, now: i64) -> ServiceResult<()> {
+        self.store
+            .put_coded_doc(store_id, COUPON_KIND, c.id, c, &[c.code.as_str()], now)
+            .await?
+            .map_err(code_taken)
     }
 
     /// Changes the fields sent; an `applies_to` left out is cleared (see the domain).
@@ -241,9 +262,7 @@ impl Kassa {
         let existing = self.get_admin_coupon(store, id).await?;
         let c = coupon::build_coupon(Some(&existing), id, input, self.now())?;
         self.check_unique(store.id, &c).await?;
-        self.store
-            .put_config_doc(store.id, COUPON_KIND, id, &c, self.now())
-            .await?;
+        self.put_coupon(store.id, &c, self.now()).await?;
         Ok(c)
     }
 

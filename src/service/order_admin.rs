@@ -11,7 +11,9 @@
 //! while a payment for it is at the gateway.
 
 use super::accounts::Principal;
-use super::order_edits::{OrderEdits, check_shipping_options, item_specs, shipped_items, stock_of};
+use super::order_edits::{
+    OrderEdits, check_shipping_options, item_specs, new_consignment, shipped_items, stock_of,
+};
 use super::orders::STATUS_INCOMPLETE;
 use super::payments::STATUS_AWAITING_PAYMENT;
 use super::{Kassa, ServiceError, ServiceResult};
@@ -19,7 +21,7 @@ use crate::domain::DomainError;
 use crate::domain::order::PlacedOrder;
 use crate::domain::order_admin::{
     OrderAdmin, Shipment, cannot_ship, check_shipment_fields, check_status_change, gives_back,
-    says_paid, ship, status_after_shipping,
+    says_paid, ship, status_after_shipping, status_after_unshipping,
 };
 use crate::domain::order_admin::{OrderFeeInput, fee_spec};
 use crate::domain::payment::OFFLINE_METHODS;
@@ -532,7 +534,13 @@ impl Kassa {
             admin.shipped.retain(|_, n| *n > 0);
             let mut c = self.change_from(order_id, &st);
             c.doc = with_admin(&st.doc, &admin)?;
+            let products = placed(order_id, &st)?.products();
+            c.new_status_id = status_after_unshipping(&products, &admin.shipped, st.status_id);
             c.events.push(order_event("store/order/updated", order_id));
+            if c.new_status_id != st.status_id {
+                c.events
+                    .push(status_event(order_id, st.status_id, c.new_status_id));
+            }
             c.shipment = ShipmentWrite::Delete(gone.iter().map(|r| r.id).collect());
             if self.try_change(store, &c).await?.is_some() {
                 return Ok(());
@@ -562,15 +570,25 @@ pub enum NewOrderProduct {
     },
 }
 
+/// A product of `POST /v2/orders`, or one added at `PUT`, with where it ships.
+#[derive(Clone, Debug)]
+pub struct NewOrderLine {
+    pub product: NewOrderProduct,
+    /// The order's shipping address it ships to (1, 2, … as
+    /// `GET /v2/orders/{id}/shipping_addresses` numbers them); needed when the order
+    /// has several, and ignored for digital products.
+    pub order_address_id: Option<i64>,
+}
+
 /// `POST /v2/orders`.
 #[derive(Clone, Debug, Default)]
 pub struct NewAdminOrder {
     pub customer_id: i64,
     pub status_id: Option<i64>,
-    pub products: Vec<NewOrderProduct>,
+    pub products: Vec<NewOrderLine>,
     pub billing_address: Option<crate::domain::address::Address>,
-    /// Where the physical products ship, with an optional shipping option id of the
-    /// store's zones (`"1-1"`) whose price applies; only one address is supported.
+    /// Where the physical products ship, each with an optional shipping option id of
+    /// the store's zones (`"1-1"`) whose price applies there.
     pub shipping_addresses: Vec<(crate::domain::address::Address, Option<String>)>,
     pub customer_message: String,
     pub staff_notes: String,
@@ -593,8 +611,7 @@ impl Kassa {
     ) -> ServiceResult<i64> {
         use crate::domain::address_rules::{AddressPurpose, normalize_and_validate};
         use crate::domain::cart::{Cart, NewCart};
-        use crate::domain::checkout::{AddressRecord, Consignment};
-        use crate::domain::money::Money;
+        use crate::domain::checkout::{AddressRecord, ConsignmentItem};
         use crate::store::NewOrder;
         use uuid::Uuid;
 
@@ -618,19 +635,60 @@ impl Kassa {
             ));
         };
         let billing = normalize_and_validate(billing, AddressPurpose::Billing, "billing_address.")?;
-        if new.shipping_addresses.len() > 1 {
-            return Err(invalid(
-                "shipping_addresses: Kassa creates orders with one shipping address; send one."
-                    .into(),
-            ));
+        let addresses = new.shipping_addresses.len();
+        for (i, l) in new.products.iter().enumerate() {
+            if let Some(a) = l.order_address_id
+                && !(1..=addresses as i64).contains(&a)
+            {
+                return Err(invalid(format!(
+                    "products[{i}].order_address_id: the order has {addresses} shipping address(es), numbered from 1 in the order of `shipping_addresses`; {a} is not one of them."
+                )));
+            }
         }
-        let (line_items, custom_items) = item_specs(&new.products, 0)?;
+        let mut consignments = Vec::new();
+        for (k, (address, option)) in new.shipping_addresses.iter().enumerate() {
+            let address = normalize_and_validate(
+                address.clone(),
+                AddressPurpose::Shipping,
+                &format!("shipping_addresses[{k}]."),
+            )?;
+            consignments.push(new_consignment(address, option.clone()));
+        }
+        // With several addresses each line is bound for its own, so one product sent to
+        // two addresses is two order products.
+        let place = |l: &NewOrderLine| -> Option<usize> {
+            if addresses == 1 {
+                Some(0)
+            } else {
+                l.order_address_id.map(|a| (a - 1) as usize)
+            }
+        };
+        let lines: Vec<NewOrderProduct> = new.products.iter().map(|l| l.product.clone()).collect();
+        let (line_items, custom_items) = item_specs(&lines, 0)?;
+        // (position in `products`, address) of the catalog products, then of the custom
+        // ones: the order `item_specs` lists them in.
+        let placed_as = |custom: bool| -> Vec<(usize, Option<usize>)> {
+            new.products
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| matches!(l.product, NewOrderProduct::Custom { .. }) == custom)
+                .map(|(i, l)| (i, place(l)))
+                .collect()
+        };
+        let (catalog, custom) = (placed_as(false), placed_as(true));
+        let line_places: Vec<Option<String>> = catalog
+            .iter()
+            .map(|(_, k)| {
+                k.filter(|_| addresses > 1)
+                    .map(|k| consignments[k].id.clone())
+            })
+            .collect();
         let settings = &who.store.settings;
         let products = self
             .load_products(who, line_items.iter().map(|l| l.product_id))
             .await?;
         let now = self.now();
-        let mut cart = Cart::create(
+        let (mut cart, added) = Cart::create_bound(
             Uuid::new_v4(),
             NewCart {
                 customer_id: new.customer_id,
@@ -642,6 +700,7 @@ impl Kassa {
                 custom_items,
                 gift_certificates: Vec::new(),
             },
+            &line_places,
             &products,
             now,
             Uuid::new_v4,
@@ -664,40 +723,39 @@ impl Kassa {
         }
         cart.add_fees(&fees)?;
         let shipped = shipped_items(&cart);
-        match new.shipping_addresses.first() {
-            Some((address, option)) => {
-                let address = normalize_and_validate(
-                    address.clone(),
-                    AddressPurpose::Shipping,
-                    "shipping_addresses[0].",
-                )?;
-                cart.checkout.consignments.push(Consignment {
-                    id: Uuid::new_v4().to_string(),
-                    address: AddressRecord {
-                        id: Uuid::new_v4().to_string(),
-                        address,
-                    },
-                    items: shipped,
-                    pickup_method_id: None,
-                    selected_option_id: option.clone(),
-                    available_options: Vec::new(),
-                    selected_option: None,
-                    shipping_cost_ex_tax: Money::ZERO,
-                    shipping_cost_inc_tax: Money::ZERO,
-                    handling_cost_ex_tax: Money::ZERO,
-                    handling_cost_inc_tax: Money::ZERO,
-                    coupon_discounts: Vec::new(),
-                    promotion_ids: Vec::new(),
-                });
-            }
-            None if !shipped.is_empty() => {
-                return Err(invalid(
-                    "shipping_addresses: the order has physical products; say where they ship."
-                        .into(),
-                ));
-            }
-            None => {}
+        if consignments.is_empty() && !shipped.is_empty() {
+            return Err(invalid(
+                "shipping_addresses: the order has physical products; say where they ship.".into(),
+            ));
         }
+        // Each shipped unit goes to its product's address.
+        let landed = catalog
+            .iter()
+            .zip(&added.lines)
+            .chain(custom.iter().zip(&added.custom_items));
+        for ((i, k), item) in landed {
+            let Some(s) = shipped.iter().find(|s| s.item_id == *item) else {
+                continue; // digital: nothing ships
+            };
+            let Some(k) = k else {
+                return Err(invalid(format!(
+                    "products[{i}].order_address_id: the order ships to {addresses} addresses; say which one (1–{addresses}) this product goes to."
+                )));
+            };
+            let items = &mut consignments[*k].items;
+            if !items.iter().any(|it: &ConsignmentItem| it.item_id == *item) {
+                items.push(s.clone());
+            }
+        }
+        if let Some(k) = consignments.iter().position(|c| c.items.is_empty())
+            && !shipped.is_empty()
+        {
+            return Err(invalid(format!(
+                "shipping_addresses[{k}]: no product ships there; give the products for it `order_address_id` {}.",
+                k + 1
+            )));
+        }
+        cart.checkout.consignments = consignments;
         self.price_cart(who, &mut cart).await?;
         check_shipping_options(&cart)?;
         let holds = !matches!(status_id, 0 | 5 | 6);

@@ -2,36 +2,43 @@
 //!
 //! An edit works on the order's snapshot as read: products are added, changed or
 //! removed with the cart rules, fees replaced as a whole (PUT semantics, as BigCommerce
-//! documents), addresses changed field by field; then the snapshot is priced again by
-//! the same engine as checkouts (the store's current tax, shipping and offers), and the
-//! stock an unreleased order holds follows its new lines. Nothing is written here:
+//! documents), addresses changed field by field or added; then the snapshot is priced
+//! again by the same engine as checkouts (the store's current tax and shipping). As
+//! BigCommerce documents, no promotion or coupon is worked out again: the products the
+//! edit changed lose their discounts, the others keep theirs, and `discount_amount`
+//! sets the order's discount. The stock an unreleased order holds follows its new lines. Nothing is written here:
 //! `update_order` applies the result in one transaction guarded by the order's revision.
 
 use super::accounts::Principal;
-use super::order_admin::{NewOrderProduct, invalid};
+use super::order_admin::{NewOrderLine, NewOrderProduct, invalid};
 use super::{Kassa, ServiceResult};
+use crate::domain::address::Address;
 use crate::domain::address_rules::{AddressPurpose, normalize_and_validate};
 use crate::domain::cart::{Cart, CustomItemSpec, ItemKind, LineItemChange, LineItemSpec};
 use crate::domain::catalog::ProductType;
-use crate::domain::checkout::{AddressRecord, ConsignmentItem};
+use crate::domain::checkout::{AddressRecord, Consignment, ConsignmentItem};
 use crate::domain::money::Money;
 use crate::domain::order::{PlacedOrder, item_keys};
 use crate::domain::order_admin::{
-    OrderAdmin, OrderFeeInput, V2_ADDRESS_FIELDS, cannot_edit, fee_spec, set_v2_address_field,
+    OrderAdmin, OrderFeeInput, V2_ADDRESS_FIELDS, cannot_edit, fee_spec, keep_discounts,
+    label_kept_discounts, set_v2_address_field,
 };
 use crate::store::{Held, StockChanges, StockTake, stock_delta};
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// One change to an order's products.
 #[derive(Clone, Debug)]
 pub enum ProductEdit {
-    Add(NewOrderProduct),
+    Add(NewOrderLine),
     /// The order product `id`; a quantity of 0 removes it; `None` = as it is.
     Change {
         id: i64,
         quantity: Option<i64>,
         price: Option<Money>,
         name: Option<String>,
+        /// Moves the product to another of the order's shipping addresses.
+        order_address_id: Option<i64>,
     },
 }
 
@@ -44,10 +51,18 @@ pub struct OrderEdits {
     /// V2 billing address fields to change.
     pub billing_address: Option<Vec<(String, String)>>,
     pub shipping_addresses: Vec<ShippingAddressEdit>,
+    /// Shipping addresses to add (numbered after the order's own), each with its V2
+    /// fields and shipping option id; products are sent there with `order_address_id`.
+    pub new_shipping_addresses: Vec<NewShippingAddress>,
+    /// The order's discount (`discount_amount`), replacing its products' discounts.
+    pub discount_amount: Option<Money>,
 }
 
 /// (shipping address id, V2 fields to change, shipping option id to select).
 pub type ShippingAddressEdit = (i64, Vec<(String, String)>, Option<String>);
+
+/// (V2 fields of a shipping address to add, shipping option id to select).
+pub type NewShippingAddress = (Vec<(String, String)>, Option<String>);
 
 impl OrderEdits {
     pub fn is_empty(&self) -> bool {
@@ -55,7 +70,100 @@ impl OrderEdits {
             && self.fees.is_none()
             && self.billing_address.is_none()
             && self.shipping_addresses.is_empty()
+            && self.new_shipping_addresses.is_empty()
+            && self.discount_amount.is_none()
     }
+}
+
+/// A shipping consignment to `address`, priced with the zone option `option`.
+pub(super) fn new_consignment(address: Address, option: Option<String>) -> Consignment {
+    Consignment {
+        selected_option_id: option,
+        ..Consignment::new(address, Vec::new(), None)
+    }
+}
+
+/// Which address (consignment position) edited items were sent to.
+type Destinations = HashMap<Uuid, usize>;
+
+/// Sends every unit that ships to an address after an edit: items sent somewhere
+/// (`to`) go there whole; others stay where they were in `before`, a changed quantity
+/// following the item when it shipped to one address. An address left with nothing
+/// to ship is refused when the order has several (their ids are positions).
+fn place_items(
+    cart: &mut Cart,
+    before: &Cart,
+    to: &Destinations,
+    admin: &OrderAdmin,
+    order_id: i64,
+) -> ServiceResult<()> {
+    let n = cart.checkout.consignments.len();
+    let keys = item_keys(cart);
+    let ids = admin.product_ids.ids_for(&keys);
+    let product_id = |item: Uuid| {
+        keys.iter()
+            .position(|k| *k == item)
+            .and_then(|i| ids.get(i).copied())
+            .unwrap_or(0)
+    };
+    let mut placed: Vec<Vec<ConsignmentItem>> = vec![Vec::new(); n];
+    for unit in shipped_items(cart) {
+        let item = unit.item_id;
+        if let Some(&k) = to.get(&item) {
+            placed[k].push(unit);
+            continue;
+        }
+        let was: Vec<(usize, i64)> = before
+            .checkout
+            .consignments
+            .iter()
+            .enumerate()
+            .flat_map(|(k, c)| {
+                c.items
+                    .iter()
+                    .filter(move |it| it.item_id == item)
+                    .map(move |it| (k, it.quantity))
+            })
+            .collect();
+        let shipped_before: i64 = was.iter().map(|w| w.1).sum();
+        match was.as_slice() {
+            [_, ..] if shipped_before == unit.quantity => {
+                for &(k, q) in &was {
+                    placed[k].push(ConsignmentItem {
+                        item_id: item,
+                        quantity: q,
+                    });
+                }
+            }
+            [(k, _)] => placed[*k].push(unit),
+            [] if n == 1 => placed[0].push(unit),
+            [] => {
+                return Err(invalid(format!(
+                    "products: order {order_id} ships to {n} addresses; say which one product {} goes to with `order_address_id`.",
+                    product_id(item)
+                )));
+            }
+            _ => {
+                return Err(invalid(format!(
+                    "products: product {} of order {order_id} ships in part to several addresses, so its quantity cannot change; remove it and add it again per address.",
+                    product_id(item)
+                )));
+            }
+        }
+    }
+    if n > 1
+        && let Some(k) = placed.iter().position(Vec::is_empty)
+    {
+        return Err(invalid(format!(
+            "shipping_addresses: shipping address {} of order {order_id} would have nothing to ship; send products there with `order_address_id` {}.",
+            k + 1,
+            k + 1
+        )));
+    }
+    for (c, items) in cart.checkout.consignments.iter_mut().zip(placed) {
+        c.items = items;
+    }
+    Ok(())
 }
 
 /// An edited order, ready to write.
@@ -160,11 +268,7 @@ pub(super) fn check_shipping_options(cart: &Cart) -> ServiceResult<()> {
 }
 
 /// Applies V2 address fields, naming an unknown one.
-fn set_fields(
-    a: &mut crate::domain::address::Address,
-    fields: &[(String, String)],
-    field: &str,
-) -> ServiceResult<()> {
+fn set_fields(a: &mut Address, fields: &[(String, String)], field: &str) -> ServiceResult<()> {
     for (name, value) in fields {
         if !set_v2_address_field(a, name, value) {
             return Err(invalid(format!(
@@ -199,9 +303,25 @@ impl Kassa {
         }
         let mut cart = o.cart.clone();
         let mut admin = o.admin.clone();
+        // New addresses first, so that products can be sent there.
+        for (i, (fields, method)) in edits.new_shipping_addresses.iter().enumerate() {
+            let field = format!("shipping_addresses[new {i}]");
+            let mut a = Address::default();
+            set_fields(&mut a, fields, &field)?;
+            let address =
+                normalize_and_validate(a, AddressPurpose::Shipping, &format!("{field}."))?;
+            cart.checkout
+                .consignments
+                .push(new_consignment(address, method.clone()));
+        }
+        let (mut to, mut changed) = (Destinations::new(), HashSet::new());
         if !edits.products.is_empty() {
-            self.edit_products(who, &mut cart, &mut admin, id, &edits.products)
+            (to, changed) = self
+                .edit_products(who, &mut cart, &mut admin, id, &edits.products)
                 .await?;
+        }
+        if !edits.products.is_empty() || !edits.new_shipping_addresses.is_empty() {
+            place_items(&mut cart, &o.cart, &to, &admin, id)?;
         }
         if let Some(fees) = &edits.fees {
             let keys: Vec<Uuid> = cart.checkout.fees.iter().map(|f| f.id).collect();
@@ -262,7 +382,7 @@ impl Kassa {
                 .and_then(|idx| cart.checkout.consignments.get_mut(idx))
                 .ok_or_else(|| {
                     invalid(format!(
-                        "{field}.id: order {id} has no shipping address {aid} (see GET /v2/orders/{id}/shipping_addresses); Kassa changes the addresses an order has."
+                        "{field}.id: order {id} has no shipping address {aid} (see GET /v2/orders/{id}/shipping_addresses); leave `id` out to add one."
                     ))
                 })?;
             let mut a = c.address.address.clone();
@@ -273,8 +393,20 @@ impl Kassa {
                 c.selected_option_id = Some(m.clone());
             }
         }
-        self.price_cart(who, &mut cart).await?;
+        keep_discounts(&o.cart, &mut cart, &changed, edits.discount_amount);
+        self.pricing_kit(who, cart.customer_id)
+            .await?
+            .price_without_offers(&mut cart)?;
         check_shipping_options(&cart)?;
+        if let Some(asked) = edits.discount_amount
+            && cart.totals.manual_discount_amount < cart.currency.round(asked)
+        {
+            return Err(invalid(format!(
+                "discount_amount: {asked} is more than order {id}'s products are worth ({}).",
+                cart.totals.base_amount
+            )));
+        }
+        label_kept_discounts(&o.cart, &mut cart, &changed);
         // An order that holds stock holds what its lines are now. One placed without
         // taking stock (Incomplete, Cancelled or Declined through the V2 API) still
         // takes none.
@@ -301,12 +433,29 @@ impl Kassa {
         admin: &mut OrderAdmin,
         order_id: i64,
         edits: &[ProductEdit],
-    ) -> ServiceResult<()> {
+    ) -> ServiceResult<(Destinations, HashSet<Uuid>)> {
         let keys = item_keys(cart);
         let added = edits.iter().filter_map(|e| match e {
-            ProductEdit::Add(NewOrderProduct::Catalog { product_id, .. }) => Some(*product_id),
+            ProductEdit::Add(NewOrderLine {
+                product: NewOrderProduct::Catalog { product_id, .. },
+                ..
+            }) => Some(*product_id),
             _ => None,
         });
+        let addresses = cart.checkout.consignments.len();
+        let mut to = Destinations::new();
+        // The items the edit touches: they lose their discounts.
+        let mut changed = HashSet::new();
+        // The consignment position an edit sends its product to, if it says.
+        let address = |a: Option<i64>, field: &str| -> ServiceResult<Option<usize>> {
+            match a {
+                None => Ok(None),
+                Some(a) if (1..=addresses as i64).contains(&a) => Ok(Some((a - 1) as usize)),
+                Some(a) => Err(invalid(format!(
+                    "{field}.order_address_id: order {order_id} has {addresses} shipping address(es) (new ones numbered after them); {a} is not one of them."
+                ))),
+            }
+        };
         let ids: Vec<i64> = added
             .chain(cart.line_items.iter().map(|l| l.product_id))
             .collect();
@@ -314,15 +463,34 @@ impl Kassa {
         for (i, edit) in edits.iter().enumerate() {
             let field = format!("products[{i}]");
             match edit {
-                ProductEdit::Add(p) => {
-                    let (lines, custom) = item_specs(std::slice::from_ref(p), i)?;
-                    cart.add_items(&lines, &custom, &[], &products, &mut Uuid::new_v4)?;
+                ProductEdit::Add(l) => {
+                    let k = address(l.order_address_id, &field)?;
+                    let (lines, custom) = item_specs(std::slice::from_ref(&l.product), i)?;
+                    // With several addresses a line is bound for its own (see create).
+                    let place = k
+                        .filter(|_| addresses > 1)
+                        .map(|k| cart.checkout.consignments[k].id.clone());
+                    let added = cart.add_items_bound(
+                        &lines,
+                        &[place],
+                        &custom,
+                        &[],
+                        &products,
+                        &mut Uuid::new_v4,
+                    )?;
+                    for item in added.lines.iter().chain(&added.custom_items) {
+                        changed.insert(*item);
+                        if let Some(k) = k {
+                            to.insert(*item, k);
+                        }
+                    }
                 }
                 ProductEdit::Change {
                     id,
                     quantity,
                     price,
                     name,
+                    order_address_id,
                 } => {
                     let gone = || {
                         invalid(format!(
@@ -330,6 +498,14 @@ impl Kassa {
                         ))
                     };
                     let item = admin.product_ids.key_of(&keys, *id).ok_or_else(gone)?;
+                    changed.insert(item);
+                    if let Some(k) = address(*order_address_id, &field)? {
+                        to.insert(item, k);
+                        if addresses > 1 {
+                            let place = cart.checkout.consignments[k].id.clone();
+                            cart.bind_line(item, &place);
+                        }
+                    }
                     match cart.item_kind(item) {
                         Some(ItemKind::Product) => {
                             let current = cart
@@ -375,24 +551,12 @@ impl Kassa {
                 "products: order {order_id} would have no products left; cancel the order instead."
             )));
         }
-        // Every unit that ships goes to the order's one shipping address.
-        let ships = shipped_items(cart);
-        match cart.checkout.consignments.as_mut_slice() {
-            [c] => c.items = ships,
-            [] if ships.is_empty() => {}
-            [] => {
-                return Err(invalid(format!(
-                    "products: order {order_id} has no shipping address, so it cannot take products that ship."
-                )));
-            }
-            many => {
-                return Err(invalid(format!(
-                    "products: order {order_id} ships to {} addresses; Kassa edits the products of orders with one.",
-                    many.len()
-                )));
-            }
+        if addresses == 0 && !shipped_items(cart).is_empty() {
+            return Err(invalid(format!(
+                "products: order {order_id} has no shipping address, so it cannot take products that ship."
+            )));
         }
         admin.product_ids = admin.product_ids.fixed(&keys).fixed(&item_keys(cart));
-        Ok(())
+        Ok((to, changed))
     }
 }

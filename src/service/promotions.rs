@@ -5,9 +5,10 @@
 //!
 //! A coupon code is unique per store without regard to case, across every promotion and
 //! the Marketing V2 coupons; the V2 coupon use cases check the other direction. As with
-//! coupons, uniqueness is checked before writing, so two concurrent writes of the same
-//! code can both pass (configuration writes are rare and come from admins), and two
-//! concurrent changes to one promotion's codes can lose one of them.
+//! coupons, uniqueness is checked before writing (for a message naming the other owner)
+//! and the codes are written with the promotion to the store's unique index of discount
+//! codes, so of two concurrent writes of one code only one commits. Two concurrent
+//! changes to one promotion's codes can still lose one of them.
 //!
 //! Usage counts (`current_uses`) are never stored in the document: they come from
 //! `promotion_uses` through [`Kassa::promotion_use_counts`].
@@ -23,7 +24,7 @@
 //! | 2 | Buy a mug, get a tote 50% off | automatic; with a Ceramic Mug (product 2) in the cart, one Canvas Tote Bag (product 5) at half price |
 //! | 3 | Free shipping over 200 | automatic; free shipping in zone 1 (United States) from a 200.00 subtotal |
 
-use super::coupons::COUPON_KIND;
+use super::coupons::{COUPON_KIND, code_taken};
 use super::{Kassa, ServiceError, ServiceResult};
 use crate::domain::DomainError;
 use crate::domain::coupon::Coupon;
@@ -31,8 +32,8 @@ use crate::domain::promotion::{
     CouponKind, Promotion, PromotionCode, PromotionStatus, RedemptionType,
 };
 use crate::domain::promotion_rules::{self, CodeInput, CodegenInput, CodegenSpec, PromotionInput};
-use crate::store::StoreRecord;
 use crate::store::usage::UseKind;
+use crate::store::{StoreRecord, code_key};
 use std::collections::{HashMap, HashSet};
 
 pub const PROMOTION_KIND: &str = "promotion";
@@ -45,10 +46,6 @@ pub const MAX_BULK_CODE_DELETE: usize = 250;
 
 fn not_found(id: i64) -> ServiceError {
     ServiceError::NotFound(format!("Promotion {id} does not exist."))
-}
-
-fn key(code: &str) -> String {
-    code.trim().to_lowercase()
 }
 
 /// Which promotions a listing returns; every filter set must hold.
@@ -224,12 +221,12 @@ impl Kassa {
                 continue;
             }
             for c in &p.codes {
-                used.insert(key(&c.code), format!("promotion {}", p.id));
+                used.insert(code_key(&c.code), format!("promotion {}", p.id));
             }
         }
         let coupons: Vec<Coupon> = self.store.config_docs(store_id, COUPON_KIND).await?;
         for c in coupons {
-            used.insert(key(&c.code), format!("V2 coupon {}", c.id));
+            used.insert(code_key(&c.code), format!("V2 coupon {}", c.id));
         }
         Ok(used)
     }
@@ -246,7 +243,7 @@ impl Kassa {
         }
         let used = self.codes_in_use(store_id, except).await?;
         for code in codes {
-            if let Some(owner) = used.get(&key(code)) {
+            if let Some(owner) = used.get(&code_key(code)) {
                 return Err(ServiceError::Duplicate(format!(
                     "The field `code`: {owner} already has the code `{}` (codes are compared without regard to case).",
                     code.trim()
@@ -290,9 +287,7 @@ impl Kassa {
         let id = self.store.next_ids(store.id, PROMOTION_KIND, 1).await?;
         promotion_rules::assign_id(&mut p, id, input.priority.is_some());
         self.assign_code_ids(store.id, &mut p.codes).await?;
-        self.store
-            .put_config_doc(store.id, PROMOTION_KIND, id, &p, now)
-            .await?;
+        self.put_promotion(store.id, &p, now).await?;
         Ok(p)
     }
 
@@ -309,10 +304,18 @@ impl Kassa {
         let codes: Vec<&str> = p.codes.iter().map(|c| c.code.as_str()).collect();
         self.check_codes_free(store.id, id, &codes).await?;
         self.assign_code_ids(store.id, &mut p.codes).await?;
-        self.store
-            .put_config_doc(store.id, PROMOTION_KIND, id, &p, now)
-            .await?;
+        self.put_promotion(store.id, &p, now).await?;
         Ok(p)
+    }
+
+    /// Writes a promotion with its codes (409 when another promotion or a coupon has
+    /// one of them by now).
+    async fn put_promotion(&self, store_id: i64, p: &Promotion, now: i64) -> ServiceResult<()> {
+        let codes: Vec<&str> = p.codes.iter().map(|c| c.code.as_str()).collect();
+        self.store
+            .put_coded_doc(store_id, PROMOTION_KIND, p.id, p, &codes, now)
+            .await?
+            .map_err(code_taken)
     }
 
     /// Deletes a promotion and its codes; a promotion that does not exist is fine.
@@ -404,9 +407,7 @@ impl Kassa {
             .next_ids(store.id, PROMOTION_CODE_COUNTER, 1)
             .await?;
         p.codes.push(code.clone());
-        self.store
-            .put_config_doc(store.id, PROMOTION_KIND, p.id, &p, now)
-            .await?;
+        self.put_promotion(store.id, &p, now).await?;
         Ok(code)
     }
 
@@ -443,9 +444,7 @@ impl Kassa {
             })
             .collect();
         p.codes.extend(codes.iter().cloned());
-        self.store
-            .put_config_doc(store.id, PROMOTION_KIND, p.id, &p, now)
-            .await?;
+        self.put_promotion(store.id, &p, now).await?;
         Ok(CodegenOutcome::Generated(codes))
     }
 
@@ -472,9 +471,7 @@ impl Kassa {
         p.codes.retain(|c| !code_ids.contains(&c.id));
         let removed = before - p.codes.len();
         if removed > 0 {
-            self.store
-                .put_config_doc(store.id, PROMOTION_KIND, p.id, &p, self.now())
-                .await?;
+            self.put_promotion(store.id, &p, self.now()).await?;
         }
         Ok(removed)
     }
@@ -489,9 +486,7 @@ impl Kassa {
             return Ok(false);
         };
         p.codes.retain(|k| k.id != c.id);
-        self.store
-            .put_config_doc(store.id, PROMOTION_KIND, p.id, &p, self.now())
-            .await?;
+        self.put_promotion(store.id, &p, self.now()).await?;
         Ok(true)
     }
 
@@ -566,7 +561,7 @@ fn random_codes(spec: &CodegenSpec, taken: &mut HashSet<String>) -> ServiceResul
             .map(|_| spec.alphabet[rng.gen_range(0..spec.alphabet.len())])
             .collect();
         let code = spec.code(&random);
-        if taken.insert(key(&code)) {
+        if taken.insert(code_key(&code)) {
             out.push(code);
         }
     }

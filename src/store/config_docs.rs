@@ -43,6 +43,24 @@ impl ConfigVersions {
     }
 }
 
+/// A discount code another document already has.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeTaken {
+    /// The code as keyed (trimmed, lower case).
+    pub code: String,
+    /// The document that has it: `coupon:5`, `promotion:3`.
+    pub owner: String,
+}
+
+/// How a code is keyed: as checkouts match codes, ignoring case and surrounding spaces.
+pub fn code_key(code: &str) -> String {
+    code.trim().to_lowercase()
+}
+
+fn code_owner(kind: &str, id: i64) -> String {
+    format!("{kind}:{id}")
+}
+
 impl Store {
     /// Every document of one kind, by id.
     pub async fn config_docs<T: DeserializeOwned>(
@@ -90,28 +108,111 @@ impl Store {
         doc: &T,
         now: i64,
     ) -> StoreResult<()> {
+        // Without codes nothing can be taken.
+        self.write_doc(store_id, kind, id, doc, None, now)
+            .await
+            .map(|_| ())
+    }
+
+    /// Inserts or replaces a document that has discount codes (a coupon, a promotion)
+    /// together with its codes, as `code_key` keys them. The codes' unique index decides
+    /// between concurrent writes: when another document has one of the codes, nothing is
+    /// written and the answer names the code and that document.
+    pub async fn put_coded_doc<T: Serialize>(
+        &self,
+        store_id: i64,
+        kind: &str,
+        id: i64,
+        doc: &T,
+        codes: &[&str],
+        now: i64,
+    ) -> StoreResult<Result<(), CodeTaken>> {
+        self.write_doc(store_id, kind, id, doc, Some(codes), now)
+            .await
+    }
+
+    /// Writes a document (and, given `codes`, replaces its discount codes first).
+    async fn write_doc<T: Serialize>(
+        &self,
+        store_id: i64,
+        kind: &str,
+        id: i64,
+        doc: &T,
+        codes: Option<&[&str]>,
+        now: i64,
+    ) -> StoreResult<Result<(), CodeTaken>> {
         let json = serde_json::to_string(doc)?;
-        on_pool!(self, write, |p| {
+        let owner = code_owner(kind, id);
+        let mut keys: Vec<String> = codes
+            .unwrap_or_default()
+            .iter()
+            .map(|c| code_key(c))
+            .collect();
+        keys.sort();
+        keys.dedup();
+        let taken = on_pool!(self, write, |p| {
             let mut tx = p.begin().await?;
-            sqlx::query(
-                "INSERT INTO config_docs (store_id, kind, id, doc, updated_at) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (store_id, kind, id) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at",
-            )
-            .bind(store_id)
-            .bind(kind)
-            .bind(id)
-            .bind(&json)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("UPDATE stores SET config_version = config_version + 1 WHERE id = $1")
+            if codes.is_some() {
+                sqlx::query("DELETE FROM discount_codes WHERE store_id = $1 AND owner = $2")
+                    .bind(store_id)
+                    .bind(&owner)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let mut taken = None;
+            for key in &keys {
+                let n = sqlx::query(
+                    "INSERT INTO discount_codes (store_id, code_key, owner) VALUES ($1, $2, $3)
+                     ON CONFLICT (store_id, code_key) DO NOTHING",
+                )
                 .bind(store_id)
+                .bind(key)
+                .bind(&owner)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if n == 0 {
+                    let holder: Option<String> = sqlx::query_scalar(
+                        "SELECT owner FROM discount_codes WHERE store_id = $1 AND code_key = $2",
+                    )
+                    .bind(store_id)
+                    .bind(key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    taken = Some(CodeTaken {
+                        code: key.clone(),
+                        owner: holder.unwrap_or_default(),
+                    });
+                    break;
+                }
+            }
+            if taken.is_some() {
+                tx.rollback().await?;
+            } else {
+                sqlx::query(
+                    "INSERT INTO config_docs (store_id, kind, id, doc, updated_at) VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (store_id, kind, id) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at",
+                )
+                .bind(store_id)
+                .bind(kind)
+                .bind(id)
+                .bind(&json)
+                .bind(now)
                 .execute(&mut *tx)
                 .await?;
-            tx.commit().await?;
+                sqlx::query("UPDATE stores SET config_version = config_version + 1 WHERE id = $1")
+                    .bind(store_id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+            }
+            taken
         });
+        if let Some(t) = taken {
+            return Ok(Err(t));
+        }
         self.config_written();
-        Ok(())
+        Ok(Ok(()))
     }
 
     /// Deletes a document; false when there was none.
@@ -127,6 +228,12 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+            // Its discount codes (if it had any) are free again.
+            sqlx::query("DELETE FROM discount_codes WHERE store_id = $1 AND owner = $2")
+                .bind(store_id)
+                .bind(code_owner(kind, id))
+                .execute(&mut *tx)
+                .await?;
             if n > 0 {
                 sqlx::query("UPDATE stores SET config_version = config_version + 1 WHERE id = $1")
                     .bind(store_id)
@@ -168,6 +275,94 @@ impl Store {
     pub(super) fn config_written(&self) {
         if let Some(c) = &self.config_versions {
             c.written();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::settings::StoreSettings;
+    use serde_json::json;
+
+    /// The codes the store's index holds, as (key, owner), sorted.
+    async fn index(store: &Store, store_id: i64) -> Vec<(String, String)> {
+        let mut rows: Vec<(String, String)> = on_pool!(store, read, |p| {
+            sqlx::query_as("SELECT code_key, owner FROM discount_codes WHERE store_id = $1")
+                .bind(store_id)
+                .fetch_all(p)
+                .await
+                .unwrap()
+        });
+        rows.sort();
+        rows
+    }
+
+    #[tokio::test]
+    async fn migration_indexes_the_codes_already_stored() {
+        for store in crate::store::test_stores("codes").await {
+            let s = store
+                .create_store("codes", "Codes", &StoreSettings::default(), 0)
+                .await
+                .unwrap();
+            // Written as before the index: coupons (two with one code, in any case) and
+            // a promotion with two codes.
+            for (kind, id, doc) in [
+                ("coupon", 1, json!({"id": 1, "code": " Summer "})),
+                ("coupon", 2, json!({"id": 2, "code": "SUMMER"})),
+                (
+                    "promotion",
+                    3,
+                    json!({"id": 3, "codes": [{"code": "SAVE5"}, {"code": "save6"}]}),
+                ),
+                ("promotion", 4, json!({"id": 4})),
+            ] {
+                store.put_config_doc(s.id, kind, id, &doc, 0).await.unwrap();
+            }
+            assert_eq!(index(&store, s.id).await, []);
+            // The backfill half of migration 18, run again over them.
+            let m = super::super::migrate::discount_codes_backfill();
+            let sql = match &store.db {
+                super::super::Db::Sqlite { .. } => m.0,
+                super::super::Db::Postgres(_) => m.1,
+            };
+            on_pool!(store, write, |p| {
+                let mut tx = p.begin().await.unwrap();
+                sqlx::raw_sql(sql).execute(&mut *tx).await.unwrap();
+                tx.commit().await.unwrap();
+            });
+            let owned = |k: &str, o: &str| (k.to_string(), o.to_string());
+            assert_eq!(
+                index(&store, s.id).await,
+                [
+                    owned("save5", "promotion:3"),
+                    owned("save6", "promotion:3"),
+                    owned("summer", "coupon:1"),
+                ]
+            );
+            // From then on the index refuses them to anyone else, and frees a deleted
+            // document's codes.
+            let taken = store
+                .put_coded_doc(s.id, "coupon", 5, &json!({"id": 5}), &["Save6"], 0)
+                .await
+                .unwrap();
+            assert_eq!(
+                taken,
+                Err(CodeTaken {
+                    code: "save6".into(),
+                    owner: "promotion:3".into(),
+                })
+            );
+            assert!(store.delete_config_doc(s.id, "promotion", 3).await.unwrap());
+            let put = store
+                .put_coded_doc(s.id, "coupon", 5, &json!({"id": 5}), &["Save6"], 0)
+                .await
+                .unwrap();
+            assert_eq!(put, Ok(()));
+            assert_eq!(
+                index(&store, s.id).await,
+                [owned("save6", "coupon:5"), owned("summer", "coupon:1")]
+            );
         }
     }
 }

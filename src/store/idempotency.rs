@@ -350,40 +350,6 @@ mod tests {
         expired_before: 1_000_000 - 86_400,
     };
 
-    async fn stores() -> Vec<Store> {
-        let mut out = Vec::new();
-        let path = std::env::temp_dir().join(format!(
-            "kassa-idem-unit-{}.db",
-            uuid::Uuid::new_v4().simple()
-        ));
-        out.push(
-            Store::connect(&format!("sqlite://{}", path.display()))
-                .await
-                .unwrap(),
-        );
-        if let Ok(base) = std::env::var("KASSA_TEST_DATABASE_URL")
-            && !base.trim().is_empty()
-        {
-            let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-            let pool = sqlx::PgPool::connect(&base).await.unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-                .execute(&pool)
-                .await
-                .unwrap();
-            pool.close().await;
-            let sep = if base.contains('?') { '&' } else { '?' };
-            out.push(
-                Store::connect(&format!("{base}{sep}options=-c%20search_path%3D{schema}"))
-                    .await
-                    .unwrap(),
-            );
-        }
-        for s in &out {
-            s.migrate().await.unwrap();
-        }
-        out
-    }
-
     /// What the order-placement transaction will do: record the outcome in its own
     /// transaction.
     async fn record(store: &Store, claim: &IdempotencyClaim, outcome: &str) -> bool {
@@ -411,7 +377,7 @@ mod tests {
 
     #[tokio::test]
     async fn outcomes_survive_a_released_claim_and_reach_the_retry() {
-        for store in stores().await {
+        for store in crate::store::test_stores("idem").await {
             let claim = IdempotencyClaim {
                 scope: "store:unit".into(),
                 key: "k".into(),

@@ -114,7 +114,28 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0017_customer_passwords.sql"),
         postgres: include_str!("../../migrations/postgres/0017_customer_passwords.sql"),
     },
+    Migration {
+        version: 18,
+        name: "0018_discount_codes",
+        sqlite: include_str!("../../migrations/sqlite/0018_discount_codes.sql"),
+        postgres: include_str!("../../migrations/postgres/0018_discount_codes.sql"),
+    },
 ];
+
+/// The statements of migration 18 that index the codes already stored (SQLite,
+/// PostgreSQL), for a test to run again over documents written without the index.
+#[cfg(test)]
+pub(super) fn discount_codes_backfill() -> (&'static str, &'static str) {
+    let after = |sql: &'static str| {
+        sql.find("-- The codes stored so far")
+            .map_or(sql, |at| &sql[at..])
+    };
+    let m = MIGRATIONS
+        .iter()
+        .find(|m| m.version == 18)
+        .unwrap_or_else(|| unreachable!("migration 18 is listed"));
+    (after(m.sqlite), after(m.postgres))
+}
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS kassa_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
 

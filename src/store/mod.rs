@@ -34,6 +34,7 @@ use sqlx::{PgPool, SqlitePool};
 use std::str::FromStr;
 use std::time::Duration;
 
+pub use config_docs::{CodeTaken, code_key};
 pub use idempotency::IdempotencyClaim;
 pub use metafields::{MetafieldFilter, MetafieldRecord, MetafieldWrite, NewMetafieldRow};
 pub use orders::{
@@ -306,4 +307,41 @@ pub fn redact_url(url: &str) -> String {
         }
         _ => url.to_string(),
     }
+}
+
+/// A migrated SQLite store in a fresh file, and a PostgreSQL one in a fresh schema when
+/// `KASSA_TEST_DATABASE_URL` is set, for the store's unit tests (`name` names the file).
+#[cfg(test)]
+pub(crate) async fn test_stores(name: &str) -> Vec<Store> {
+    let mut out = Vec::new();
+    let path = std::env::temp_dir().join(format!(
+        "kassa-{name}-unit-{}.db",
+        uuid::Uuid::new_v4().simple()
+    ));
+    out.push(
+        Store::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap(),
+    );
+    if let Ok(base) = std::env::var("KASSA_TEST_DATABASE_URL")
+        && !base.trim().is_empty()
+    {
+        let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+        let pool = sqlx::PgPool::connect(&base).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        let sep = if base.contains('?') { '&' } else { '?' };
+        out.push(
+            Store::connect(&format!("{base}{sep}options=-c%20search_path%3D{schema}"))
+                .await
+                .unwrap(),
+        );
+    }
+    for s in &out {
+        s.migrate().await.unwrap();
+    }
+    out
 }

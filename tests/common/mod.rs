@@ -703,6 +703,17 @@ pub mod flow {
         id
     }
 
+    /// `POST /checkouts/{id}/coupons` with `code`, which must apply.
+    pub async fn apply_coupon(app: &TestApp, checkout: &str, code: &str) {
+        let r = app
+            .post(
+                &format!("{CHECKOUTS}/{checkout}/coupons"),
+                json!({"coupon_code": code}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+
     /// `POST /checkouts/{id}/orders`.
     pub async fn place(app: &TestApp, checkout: &str) -> Reply {
         app.post(&format!("{CHECKOUTS}/{checkout}/orders"), json!({}))

@@ -4,7 +4,8 @@
 
 use super::{
     AppState, BillingAddressWire, OrderWire, READ, ResourceLink, ShippingAddressWire, address_wire,
-    api_base, link, load, order_wire, paged, query_pairs, shipping_address_wire,
+    api_base, date_param, int_param, link, load, order_wire, paged, param, query_pairs,
+    shipping_address_wire,
 };
 use crate::domain::cart::{OptionSelection, SelectionValue};
 use crate::domain::coupon::rfc2822;
@@ -16,7 +17,9 @@ use crate::domain::scope::Scope;
 use crate::http::error::ApiError;
 use crate::http::extract::{Auth, JsonBody};
 use crate::http::v2::{self, V2Error, V2ErrorItem, V2Result};
-use crate::service::order_admin::{NewAdminOrder, NewOrderProduct, OrderUpdate, ShipmentInput};
+use crate::service::order_admin::{
+    NewAdminOrder, NewOrderLine, NewOrderProduct, OrderUpdate, ShipmentInput,
+};
 use crate::service::order_edits::{OrderEdits, ProductEdit};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -44,15 +47,23 @@ pub struct OrderPutRequest {
     pub products: Option<Vec<OrderProductRequest>>,
     /// Every fee the order keeps (with its `id`) or gets (without); others are deleted.
     pub fees: Option<Vec<OrderFeeRequest>>,
+    /// The order's discount: replaces its products' discounts with this amount off the
+    /// order, spread over the products by value. Without it, an edit keeps the
+    /// discounts of the products it leaves alone and clears those of the products it
+    /// changes; promotions and coupons are not worked out again.
+    #[schema(value_type = Option<String>)]
+    pub discount_amount: Option<Value>,
     /// Billing address fields to change.
     #[schema(value_type = Option<Object>)]
     pub billing_address: Option<Value>,
-    /// Shipping addresses to change, each with its `id` (and optionally `shipping_method`).
+    /// Shipping addresses to change, each with its `id` (and optionally
+    /// `shipping_method`), or to add (no `id`; numbered after the order's own, and
+    /// given products with `order_address_id`).
     #[schema(value_type = Option<Vec<Object>>)]
     pub shipping_addresses: Option<Vec<Value>>,
 }
 
-const PUT_FIELDS: [&str; 8] = [
+const PUT_FIELDS: [&str; 9] = [
     "status_id",
     "staff_notes",
     "customer_message",
@@ -61,6 +72,7 @@ const PUT_FIELDS: [&str; 8] = [
     "fees",
     "billing_address",
     "shipping_addresses",
+    "discount_amount",
 ];
 
 /// One product of `order_Post` (catalog or custom) or `order_Put` (also with the `id`
@@ -79,6 +91,11 @@ pub struct OrderProductRequest {
     #[allow(dead_code)]
     pub upc: Option<String>,
     pub quantity: Option<i64>,
+    /// The shipping address the product ships to: its position in the order's
+    /// `shipping_addresses` (1, 2, …), needed when there are several (Kassa's addition;
+    /// it is the `order_address_id` order products are read back with). On `PUT` with
+    /// an `id`, moves the product there.
+    pub order_address_id: Option<i64>,
     #[schema(value_type = Option<String>)]
     pub price_ex_tax: Option<Value>,
     #[schema(value_type = Option<String>)]
@@ -193,53 +210,56 @@ fn product_edit(p: &OrderProductRequest, i: usize, inc: bool) -> V2Result<Produc
             quantity: p.quantity,
             price,
             name,
+            order_address_id: p.order_address_id,
         });
     }
     let quantity = p
         .quantity
         .ok_or_else(|| V2Error::bad_request(format!("{field}.quantity: say how many to add.")))?;
-    Ok(ProductEdit::Add(
-        match (p.product_id, name.or_else(|| p.name_merchant.clone())) {
-            (Some(product_id), _) => NewOrderProduct::Catalog {
-                product_id,
-                variant_id: p.variant_id,
-                quantity,
-                price,
-                options: p
-                    .product_options
-                    .iter()
-                    .map(|o| OptionSelection {
-                        option_id: o.id,
-                        value: match &o.value {
-                            Value::Number(n) if n.is_i64() => {
-                                SelectionValue::Id(n.as_i64().unwrap_or_default())
-                            }
-                            Value::String(s) => match s.trim().parse::<i64>() {
-                                Ok(id) => SelectionValue::Id(id),
-                                Err(_) => SelectionValue::Text(s.clone()),
-                            },
-                            other => SelectionValue::Json(other.clone()),
+    let product = match (p.product_id, name.or_else(|| p.name_merchant.clone())) {
+        (Some(product_id), _) => NewOrderProduct::Catalog {
+            product_id,
+            variant_id: p.variant_id,
+            quantity,
+            price,
+            options: p
+                .product_options
+                .iter()
+                .map(|o| OptionSelection {
+                    option_id: o.id,
+                    value: match &o.value {
+                        Value::Number(n) if n.is_i64() => {
+                            SelectionValue::Id(n.as_i64().unwrap_or_default())
+                        }
+                        Value::String(s) => match s.trim().parse::<i64>() {
+                            Ok(id) => SelectionValue::Id(id),
+                            Err(_) => SelectionValue::Text(s.clone()),
                         },
-                    })
-                    .collect(),
-            },
-            (None, Some(name)) => NewOrderProduct::Custom {
-                name,
-                sku: p.sku.clone().unwrap_or_default(),
-                quantity,
-                price: price.ok_or_else(|| {
-                    V2Error::bad_request(format!(
-                        "{field}: a custom product needs price_ex_tax or price_inc_tax."
-                    ))
-                })?,
-            },
-            (None, None) => {
-                return Err(V2Error::bad_request(format!(
-                    "{field}: give a product_id (catalog product) or a name and price (custom product)."
-                )));
-            }
+                        other => SelectionValue::Json(other.clone()),
+                    },
+                })
+                .collect(),
         },
-    ))
+        (None, Some(name)) => NewOrderProduct::Custom {
+            name,
+            sku: p.sku.clone().unwrap_or_default(),
+            quantity,
+            price: price.ok_or_else(|| {
+                V2Error::bad_request(format!(
+                    "{field}: a custom product needs price_ex_tax or price_inc_tax."
+                ))
+            })?,
+        },
+        (None, None) => {
+            return Err(V2Error::bad_request(format!(
+                "{field}: give a product_id (catalog product) or a name and price (custom product)."
+            )));
+        }
+    };
+    Ok(ProductEdit::Add(NewOrderLine {
+        product,
+        order_address_id: p.order_address_id,
+    }))
 }
 
 fn order_edits(obj: &serde_json::Map<String, Value>, inc: bool) -> V2Result<OrderEdits> {
@@ -264,17 +284,21 @@ fn order_edits(obj: &serde_json::Map<String, Value>, inc: bool) -> V2Result<Orde
     if let Some(v) = obj.get("billing_address").filter(|v| !v.is_null()) {
         edits.billing_address = Some(address_fields(v, "billing_address")?);
     }
+    edits.discount_amount = amount(&obj.get("discount_amount").cloned(), "discount_amount")?;
     if let Some(v) = obj.get("shipping_addresses").filter(|v| !v.is_null()) {
         let Some(items) = v.as_array() else {
             return Err(V2Error::bad_request("`shipping_addresses` must be a list."));
         };
         for (i, a) in items.iter().enumerate() {
             let field = format!("shipping_addresses[{i}]");
-            let id = a["id"].as_i64().ok_or_else(|| {
-                V2Error::bad_request(format!(
-                    "{field}.id: say which shipping address to change (see GET /v2/orders/{{id}}/shipping_addresses)."
-                ))
-            })?;
+            let id = match &a["id"] {
+                Value::Null => None,
+                v => Some(v.as_i64().ok_or_else(|| {
+                    V2Error::bad_request(format!(
+                        "{field}.id: the id of the shipping address to change (see GET /v2/orders/{{id}}/shipping_addresses), or no id to add one."
+                    ))
+                })?),
+            };
             let method = match &a["shipping_method"] {
                 Value::Null => None,
                 Value::String(m) => Some(m.clone()),
@@ -284,9 +308,11 @@ fn order_edits(obj: &serde_json::Map<String, Value>, inc: bool) -> V2Result<Orde
                     )));
                 }
             };
-            edits
-                .shipping_addresses
-                .push((id, address_fields(a, &field)?, method));
+            let fields = address_fields(a, &field)?;
+            match id {
+                Some(id) => edits.shipping_addresses.push((id, fields, method)),
+                None => edits.new_shipping_addresses.push((fields, method)),
+            }
         }
     }
     Ok(edits)
@@ -537,9 +563,12 @@ async fn reply_order(
 }
 
 /// Update an order: its status (along allowed transitions; cancelling or declining
-/// gives back its stock), staff notes, customer message, or archive it; add, change or
-/// remove products, replace its fees, change its billing and shipping addresses — the
+/// gives back its stock), staff notes, customer message, or archive it; add, change,
+/// move (`order_address_id`) or remove products, replace its fees, change its billing
+/// and shipping addresses or add shipping addresses, set its `discount_amount` — the
 /// order is then priced again (subtotal, tax, shipping, total) and its stock follows.
+/// Promotions and coupons are not worked out again: changed products lose their
+/// discounts, the others keep theirs.
 #[utoipa::path(put, path = "/stores/{store_hash}/v2/orders/{order_id}", tag = "Orders",
     operation_id = "updateOrder",
     params(("store_hash" = String, Path), ("order_id" = i64, Path)),
@@ -753,21 +782,99 @@ pub(super) async fn delete_shipment(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// An order's messages. BigCommerce's messages are written by shoppers through their
-/// storefront account, which Kassa does not have, and the API offers no way to create
-/// one, so the list is empty. The checkout's comment is the order's `customer_message`.
+/// `orderMessages` items.
+#[derive(Serialize, ToSchema)]
+pub struct OrderMessageWire {
+    pub id: i64,
+    pub order_id: i64,
+    pub staff_id: i64,
+    pub customer_id: i64,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub subject: String,
+    pub message: String,
+    pub status: String,
+    pub is_flagged: bool,
+    pub date_created: String,
+    #[schema(value_type = Object)]
+    pub customer: Value,
+}
+
+/// An order's messages: the comment the shopper wrote at checkout (or given as
+/// `customer_message` at `POST /v2/orders`), from the customer, dated when the order
+/// was placed. BigCommerce's other messages are written through storefront accounts and
+/// the Control Panel, which Kassa does not have. Filtered by `min_id`, `max_id`,
+/// `customer_id`, `min_date_created`/`max_date_created`, `is_flagged` and `status`
+/// (`read`/`unread`), paged by `page` and `limit`.
 #[utoipa::path(get, path = "/stores/{store_hash}/v2/orders/{order_id}/messages", tag = "Order Messages",
     operation_id = "getOrderMessages",
-    params(("store_hash" = String, Path), ("order_id" = i64, Path)),
-    responses((status = 200, body = Vec<Object>), (status = 404, body = Vec<V2ErrorItem>)))]
+    params(("store_hash" = String, Path), ("order_id" = i64, Path),
+        ("min_id" = Option<i64>, Query), ("max_id" = Option<i64>, Query),
+        ("customer_id" = Option<i64>, Query),
+        ("min_date_created" = Option<String>, Query), ("max_date_created" = Option<String>, Query),
+        ("is_flagged" = Option<bool>, Query), ("status" = Option<String>, Query),
+        ("page" = Option<i64>, Query), ("limit" = Option<i64>, Query)),
+    responses((status = 200, body = Vec<OrderMessageWire>), (status = 400, body = Vec<V2ErrorItem>), (status = 404, body = Vec<V2ErrorItem>)))]
 pub(super) async fn list_messages(
     State(state): State<AppState>,
     auth: Result<Auth, ApiError>,
     Path(path): Path<(String, String)>,
+    RawQuery(q): RawQuery,
 ) -> V2Result<Response> {
     let who = v2::principal(auth, READ)?;
-    load(&state, &who.store, &path.1).await?;
-    Ok(v2::reply(StatusCode::OK, &Vec::<Value>::new()))
+    let pairs = query_pairs(q.as_deref());
+    let o = load(&state, &who.store, &path.1).await?;
+    let min_id = int_param(&pairs, "min_id")?;
+    let max_id = int_param(&pairs, "max_id")?;
+    let customer_id = int_param(&pairs, "customer_id")?;
+    let min_date = date_param(&pairs, "min_date_created")?;
+    let max_date = date_param(&pairs, "max_date_created")?;
+    let is_flagged = match param(&pairs, "is_flagged").map(str::trim) {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(v) => {
+            return Err(V2Error::bad_request(format!(
+                "The query parameter `is_flagged` must be true or false, not `{v}`."
+            )));
+        }
+    };
+    let status = match param(&pairs, "status").map(str::trim) {
+        None => None,
+        Some(s @ ("read" | "unread")) => Some(s),
+        Some(v) => {
+            return Err(V2Error::bad_request(format!(
+                "The query parameter `status` must be read or unread, not `{v}`."
+            )));
+        }
+    };
+    let wire: Vec<OrderMessageWire> = o
+        .messages()
+        .into_iter()
+        .filter(|m| {
+            min_id.is_none_or(|v| m.id >= v)
+                && max_id.is_none_or(|v| m.id <= v)
+                && customer_id.is_none_or(|v| m.customer_id == v)
+                && min_date.is_none_or(|v| m.date_created >= v)
+                && max_date.is_none_or(|v| m.date_created <= v)
+                && is_flagged.is_none_or(|v| m.is_flagged == v)
+                && status.is_none_or(|v| m.status == v)
+        })
+        .map(|m| OrderMessageWire {
+            id: m.id,
+            order_id: o.id,
+            staff_id: 0,
+            customer_id: m.customer_id,
+            kind: m.kind.to_string(),
+            subject: m.subject,
+            message: m.message,
+            status: m.status.to_string(),
+            is_flagged: m.is_flagged,
+            date_created: rfc2822(m.date_created),
+            customer: json!({}),
+        })
+        .collect();
+    Ok(v2::reply(StatusCode::OK, &paged(wire, &pairs)?))
 }
 
 /// `orderFees_Resp`.
@@ -971,6 +1078,8 @@ pub struct OrderPostRequest {
     pub status_id: Option<i64>,
     pub products: Vec<OrderProductRequest>,
     pub billing_address: Option<V2AddressRequest>,
+    /// Where the physical products ship; with several, products say which with
+    /// `order_address_id`.
     #[serde(default)]
     pub shipping_addresses: Vec<V2AddressRequest>,
     #[serde(default)]
@@ -1009,7 +1118,7 @@ pub fn new_order(req: OrderPostRequest, inc: bool) -> V2Result<NewAdminOrder> {
     let mut products = Vec::new();
     for (i, p) in req.products.iter().enumerate() {
         match product_edit(p, i, inc)? {
-            ProductEdit::Add(p) => products.push(p),
+            ProductEdit::Add(l) => products.push(l),
             ProductEdit::Change { .. } => {
                 return Err(V2Error::bad_request(format!(
                     "products[{i}].id: a new order's products get their ids; leave `id` out."
@@ -1039,7 +1148,9 @@ pub fn new_order(req: OrderPostRequest, inc: bool) -> V2Result<NewAdminOrder> {
     })
 }
 
-/// Create an order directly (not from a checkout), priced by the store's rules.
+/// Create an order directly (not from a checkout), priced by the store's rules. With
+/// several `shipping_addresses`, each product that ships names its address with
+/// `order_address_id` (1, 2, … in the order of `shipping_addresses`).
 #[utoipa::path(post, path = "/stores/{store_hash}/v2/orders", tag = "Orders",
     operation_id = "createOrder",
     params(("store_hash" = String, Path)),
