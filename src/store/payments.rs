@@ -179,21 +179,18 @@ impl Store {
         order_id: i64,
         expires_at: i64,
     ) -> StoreResult<()> {
-        let token_hash = token_hash.to_string();
-        write_tx!(self, StoreError, |pool| {
-            let mut tx = pool.begin().await?;
+        self.execute_write(
             stmt(
                 "INSERT INTO payment_access_tokens (token_hash, store_id, order_id, expires_at)
                  VALUES ($1, $2, $3, $4)",
             )
-            .bind(&token_hash)
+            .bind(token_hash.to_string())
             .bind(store_id)
             .bind(order_id)
-            .bind(expires_at)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-        })
+            .bind(expires_at),
+        )
+        .await?;
+        Ok(())
     }
 
     /// (store id, order id, expires at, used at) of a token.
@@ -267,23 +264,19 @@ impl Store {
         order_id: i64,
         now: i64,
     ) -> StoreResult<Hold> {
-        let n = write_tx!(self, StoreError, |pool| {
-            let mut tx = pool.begin().await?;
-            let n = stmt(
-                "UPDATE orders SET payment_started_at = $3
-                 WHERE store_id = $1 AND id = $2 AND status_id IN (0, 1) AND released = 0
-                   AND payment_started_at < $4 AND (reserved_until = 0 OR reserved_until >= $3)",
+        let n = self
+            .execute_write(
+                stmt(
+                    "UPDATE orders SET payment_started_at = $3
+                     WHERE store_id = $1 AND id = $2 AND status_id IN (0, 1) AND released = 0
+                       AND payment_started_at < $4 AND (reserved_until = 0 OR reserved_until >= $3)",
+                )
+                .bind(store_id)
+                .bind(order_id)
+                .bind(now)
+                .bind(now - HOLD_SECS),
             )
-            .bind(store_id)
-            .bind(order_id)
-            .bind(now)
-            .bind(now - HOLD_SECS)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            tx.commit().await?;
-            n
-        })?;
+            .await?;
         if n == 1 {
             return Ok(Hold::Held);
         }

@@ -259,6 +259,22 @@ impl Conn for DirectConn<'_> {
     }
 }
 
+impl super::Store {
+    /// One write statement, atomic on its own: on PostgreSQL in autocommit (one round
+    /// trip), on SQLite as a direct job of the writer.
+    pub(crate) async fn execute_write(&self, s: Stmt<'static>) -> super::StoreResult<u64> {
+        match &self.db {
+            super::Db::Postgres(pool) => Ok(s.execute(&mut *pool.acquire().await?).await?.rows),
+            super::Db::Sqlite { write, .. } => Ok(write
+                .run(move |db| {
+                    let rows = DirectConn { db }.run_execute(&s)?;
+                    Ok(Direct::Keep(rows))
+                })
+                .await?),
+        }
+    }
+}
+
 /// Stands in for a pool inside a direct job, so a transaction body written as
 /// `let mut tx = pool.begin().await?; …; tx.commit().await?` runs there unchanged.
 pub struct DirectPool<'c> {
