@@ -114,6 +114,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0017_customer_passwords.sql"),
         postgres: include_str!("../../migrations/postgres/0017_customer_passwords.sql"),
     },
+    Migration {
+        version: 19,
+        name: "0019_customer_addresses",
+        sqlite: include_str!("../../migrations/sqlite/0019_customer_addresses.sql"),
+        postgres: include_str!("../../migrations/postgres/0019_customer_addresses.sql"),
+    },
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS kassa_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
