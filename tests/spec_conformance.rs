@@ -713,11 +713,21 @@ async fn customer_responses_match_customers_v3(app: TestApp) {
         assert_eq!(list.status, StatusCode::OK, "{}", list.body);
         check_op(&spec, "/customers/addresses", "get", "200", &list.body);
     }
-    let list = app.get(&format!("{base}?include=addresses&id:in={id}")).await;
-    assert_eq!(list.data()[0]["addresses"][0]["city"], "Dallas", "{}", list.body);
+    let list = app
+        .get(&format!("{base}?include=addresses&id:in={id}"))
+        .await;
+    assert_eq!(
+        list.data()[0]["addresses"][0]["city"],
+        "Dallas",
+        "{}",
+        list.body
+    );
     check_op(&spec, "/customers", "get", "200", &list.body);
     let bad = app
-        .post(&addresses, json!([{"customer_id": id, "first_name": "Ann"}]))
+        .post(
+            &addresses,
+            json!([{"customer_id": id, "first_name": "Ann"}]),
+        )
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
     check_op(&spec, "/customers/addresses", "post", "422", &bad.body);

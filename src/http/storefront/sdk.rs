@@ -633,8 +633,8 @@ pub struct CreateAddressRequest {
 }
 
 /// Save an address in the signed-in customer's address book (the SDK's
-/// `createCustomerAddress`); the answer is the customer with every saved address, which
-/// the SDK merges into its customer. An address the customer has already is not saved
+/// `createCustomerAddress`); the answer is the customer itself (no envelope) with every
+/// saved address, which the SDK merges into its customer. An address the customer has already is not saved
 /// twice. A guest gets `401`; an address that breaks the shipping-address rules `422`.
 #[utoipa::path(post, path = "/api/storefront/customer-address", tag = "Checkout SDK", operation_id = "sdkCreateCustomerAddress",
     request_body = CreateAddressRequest,
@@ -682,7 +682,8 @@ async fn create_customer_address(
         state.kassa.cart_customer(&shopper.store, customer_id).await
     };
     match saved.await {
-        Ok(Some(customer)) => customer_answer(customer_json(&customer)),
+        // The SDK merges the answer itself into its customer (not `data.customer`).
+        Ok(Some(customer)) => respond(StatusCode::OK, &customer_json(&customer)),
         Ok(None) => axum::response::IntoResponse::into_response(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "The signed-in customer's account no longer exists: sign in again.",
