@@ -17,6 +17,7 @@
 use super::DomainError;
 use super::address::Address;
 use super::address_rules::{AddressPurpose, normalize_and_validate};
+use super::customer::entry_of_batch;
 use serde::{Deserialize, Serialize};
 
 /// The most addresses one POST or PUT may carry.
@@ -181,16 +182,7 @@ pub fn build_customer_address(
 
 /// Names a batch entry's fields: `city` of the third item becomes `[2].city`.
 pub fn in_batch(e: DomainError, index: usize) -> DomainError {
-    match e {
-        DomainError::Unprocessable { title, errors } => DomainError::Unprocessable {
-            title: format!("Address [{index}]: {title}"),
-            errors: errors
-                .into_iter()
-                .map(|(f, m)| (format!("[{index}].{f}"), m))
-                .collect(),
-        },
-        other => other,
-    }
+    entry_of_batch(e, "Address", index)
 }
 
 #[cfg(test)]

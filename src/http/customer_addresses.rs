@@ -17,7 +17,7 @@
 //! - `DELETE` deletes the addresses `id:in` lists; without it nothing happens (204).
 
 use super::AppState;
-use super::customers::{ints, list, paging, query_pairs};
+use super::customers::{ids_in, ints, list, paging, query_pairs};
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{Auth, Includes, JsonBody};
 use super::wire::{Envelope, pagination_meta};
@@ -296,13 +296,7 @@ async fn delete_addresses(
     RawQuery(q): RawQuery,
 ) -> ApiResult<StatusCode> {
     who.require(Scope::V2Customers)?;
-    let mut ids: Vec<i64> = Vec::new();
-    for (_, v) in query_pairs(q.as_deref())
-        .iter()
-        .filter(|(k, _)| k == "id:in")
-    {
-        ids.extend(ints(v, "id:in")?);
-    }
+    let ids = ids_in(q.as_deref())?;
     state
         .kassa
         .delete_customer_addresses(&who.store, &ids)

@@ -408,6 +408,15 @@ pub(super) fn ints(v: &str, field: &str) -> ApiResult<Vec<i64>> {
     list(v).iter().map(|s| int(s, field)).collect()
 }
 
+/// Every id the query's `id:in` parameters list (what a delete removes).
+pub(super) fn ids_in(q: Option<&str>) -> ApiResult<Vec<i64>> {
+    let mut ids: Vec<i64> = Vec::new();
+    for (_, v) in query_pairs(q).iter().filter(|(k, _)| k == "id:in") {
+        ids.extend(ints(v, "id:in")?);
+    }
+    Ok(ids)
+}
+
 /// A date filter's bounds in Unix seconds: a bare date covers its whole (UTC) day.
 fn date_bounds(v: &str, field: &str) -> ApiResult<(i64, i64)> {
     let v = v.trim();
@@ -699,13 +708,7 @@ async fn delete_customers(
     RawQuery(q): RawQuery,
 ) -> ApiResult<StatusCode> {
     who.require(Scope::V2Customers)?;
-    let mut ids: Vec<i64> = Vec::new();
-    for (_, v) in query_pairs(q.as_deref())
-        .iter()
-        .filter(|(k, _)| k == "id:in")
-    {
-        ids.extend(ints(v, "id:in")?);
-    }
+    let ids = ids_in(q.as_deref())?;
     state.kassa.delete_admin_customers(&who.store, &ids).await?;
     Ok(StatusCode::NO_CONTENT)
 }

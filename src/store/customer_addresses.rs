@@ -126,28 +126,16 @@ impl Store {
                 v.iter().map(|s| Arg::Text(s.trim().to_string())).collect(),
             );
         }
-        let count_sql = format!("SELECT COUNT(*) FROM customer_addresses WHERE {}", c.sql);
-        let page_sql = format!(
-            "SELECT id, customer_id, doc FROM customer_addresses WHERE {} ORDER BY id LIMIT {} OFFSET {}",
-            c.sql,
-            limit.max(0),
-            offset.max(0)
-        );
-        let (total, rows): (i64, Vec<AddressRow>) = on_pool!(self, read, |p| {
-            let total: i64 = bind_args!(
-                sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql.clone())),
-                c.args
+        let (total, rows): (i64, Vec<AddressRow>) = self
+            .count_and_page(
+                "customer_addresses",
+                "id, customer_id, doc",
+                &c,
+                "id",
+                limit,
+                offset,
             )
-            .fetch_one(p)
             .await?;
-            let rows: Vec<AddressRow> = bind_args!(
-                sqlx::query_as(sqlx::AssertSqlSafe(page_sql.clone())),
-                c.args
-            )
-            .fetch_all(p)
-            .await?;
-            (total, rows)
-        });
         let found = rows
             .into_iter()
             .map(from_row)

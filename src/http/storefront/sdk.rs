@@ -554,6 +554,21 @@ async fn sign_in_customer(
     }
 }
 
+/// The refusal of non-empty `customFields` (Kassa keeps no form fields) for an `what`.
+fn no_custom_fields(fields: Option<&[Value]>, what: &str) -> Option<Response> {
+    fields.is_some_and(|f| !f.is_empty()).then(|| {
+        sign_in_error(
+            DomainError::field(
+                "customFields",
+                format!(
+                    "Kassa keeps no {what} form fields: send the {what} without `customFields`."
+                ),
+            )
+            .into(),
+        )
+    })
+}
+
 /// What the SDK's `createCustomerAccount` posts (`CustomerAccountRequestBody`, plus the
 /// spam-protection `token`, which Kassa does not need).
 #[derive(Deserialize, ToSchema, Default)]
@@ -582,14 +597,8 @@ async fn create_customer_account(
     mut shopper: Shopper,
     JsonBody(body): JsonBody<CreateAccountRequest>,
 ) -> Response {
-    if body.custom_fields.as_ref().is_some_and(|f| !f.is_empty()) {
-        return sign_in_error(
-            DomainError::field(
-                "customFields",
-                "Kassa keeps no account form fields: send the account without `customFields`.",
-            )
-            .into(),
-        );
+    if let Some(refused) = no_custom_fields(body.custom_fields.as_deref(), "account") {
+        return refused;
     }
     let account = ShopperAccount {
         email: body.email.unwrap_or_default(),
@@ -651,14 +660,8 @@ async fn create_customer_address(
             "Sign in to save addresses: only customers have an address book.",
         ));
     }
-    if body.custom_fields.as_ref().is_some_and(|f| !f.is_empty()) {
-        return sign_in_error(
-            DomainError::field(
-                "customFields",
-                "Kassa keeps no address form fields: send the address without `customFields`.",
-            )
-            .into(),
-        );
+    if let Some(refused) = no_custom_fields(body.custom_fields.as_deref(), "address") {
+        return refused;
     }
     let input = CustomerAddressInput {
         first_name: body.first_name,
