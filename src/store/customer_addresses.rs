@@ -261,17 +261,7 @@ impl Store {
 
     /// Deletes the addresses with these ids (unknown ones are skipped); returns how many went.
     pub async fn delete_customer_addresses(&self, store_id: i64, ids: &[i64]) -> StoreResult<u64> {
-        if ids.is_empty() {
-            return Ok(0);
-        }
-        let mut c = Conds::for_store(store_id);
-        c.and_in("id", ids.iter().map(|i| Arg::Int(*i)).collect());
-        let sql = format!("DELETE FROM customer_addresses WHERE {}", c.sql);
-        Ok(on_pool!(self, write, |p| {
-            bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql.clone())), c.args)
-                .execute(p)
-                .await?
-                .rows_affected()
-        }))
+        self.delete_by_ids("customer_addresses", store_id, ids)
+            .await
     }
 }

@@ -463,12 +463,22 @@ impl Store {
 
     /// Deletes the customers with these ids (unknown ones are skipped); returns how many went.
     pub async fn delete_customers(&self, store_id: i64, ids: &[i64]) -> StoreResult<u64> {
+        self.delete_by_ids("customers", store_id, ids).await
+    }
+
+    /// Deletes the rows of `table` with these ids; returns how many went.
+    pub(super) async fn delete_by_ids(
+        &self,
+        table: &str,
+        store_id: i64,
+        ids: &[i64],
+    ) -> StoreResult<u64> {
         if ids.is_empty() {
             return Ok(0);
         }
         let mut c = Conds::for_store(store_id);
         c.and_in("id", ids.iter().map(|i| Arg::Int(*i)).collect());
-        let sql = format!("DELETE FROM customers WHERE {}", c.sql);
+        let sql = format!("DELETE FROM {table} WHERE {}", c.sql);
         Ok(on_pool!(self, write, |p| {
             bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql.clone())), c.args)
                 .execute(p)
