@@ -1006,6 +1006,77 @@ async fn redirect_links_sign_into_the_storefront_session(app: TestApp) {
     assert_sf_error(&r, StatusCode::NOT_FOUND);
 }
 
+/// A hosted page as the shopper's browser gets it: the status and the HTML.
+async fn page(b: &Browser<'_>, path: &str) -> (StatusCode, String) {
+    let jar = b.cookies.lock().expect("jar").clone();
+    let cookies = jar
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let res = b
+        .app
+        .client
+        .get(format!("{}{path}", b.app.base))
+        .header("Cookie", cookies)
+        .send()
+        .await
+        .expect("page");
+    let status = res.status();
+    (status, res.text().await.expect("html"))
+}
+
+/// The hosted pages know their shopper by the storefront session alone: the link sets
+/// no cookie of its own, a sign-in through the SDK (a new session token) keeps the page
+/// working, and the old token, another browser or a cart gone open nothing.
+async fn hosted_pages_know_the_shopper_by_the_storefront_session(app: TestApp) {
+    let app = app.with_fixtures().await;
+    customer_with_password(&app, "sam@example.com").await;
+    let (id, urls) = merchant_cart_links(&app).await;
+    let b = app.browser();
+    assert_eq!(
+        b.open_link(urls["checkout_url"].as_str().unwrap()).await,
+        StatusCode::SEE_OTHER
+    );
+    let jar: Vec<String> = b.cookies.lock().unwrap().keys().cloned().collect();
+    assert_eq!(jar, vec!["SHOP_SESSION_TOKEN", "XSRF-TOKEN"], "{jar:?}");
+    let (status, html) = page(&b, "/stores/demo/checkout").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("39.98"), "{html}");
+    let (status, html) = page(&b, "/stores/demo/cart").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let (status, html) = page(&app.browser(), "/stores/demo/cart").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(html.contains("session has ended"), "{html}");
+
+    // Signing in replaces the session token; the pages follow it, the old token is dead.
+    let stale = app.browser();
+    stale
+        .cookies
+        .lock()
+        .unwrap()
+        .extend(b.cookies.lock().unwrap().clone());
+    let r = b
+        .post(
+            SIGN_IN,
+            json!({"email": "sam@example.com", "password": SAM_PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let (status, html) = page(&b, "/stores/demo/cart").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("39.98"), "{html}");
+    assert_eq!(
+        page(&stale, "/stores/demo/cart").await.0,
+        StatusCode::NOT_FOUND
+    );
+
+    // A cart the session no longer has is no page either.
+    let r = app.delete(&format!("/stores/demo/v3/carts/{id}")).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    assert_eq!(page(&b, "/stores/demo/cart").await.0, StatusCode::NOT_FOUND);
+}
+
 /// A refused order as the Checkout SDK reads it: `type` is the code it acts on, and
 /// `errors` the messages (strings) it shows.
 fn assert_sdk_refusal(r: &common::Reply, kind: &str, says: &str) {
@@ -1615,6 +1686,7 @@ on_both_backends!(
     sdk_storefront_errors_read_as_messages,
     sdk_refusals_carry_the_types_the_sdk_maps,
     redirect_links_sign_into_the_storefront_session,
+    hosted_pages_know_the_shopper_by_the_storefront_session,
     sdk_offline_order_marked_paid_issues_gift_certificates_once,
     sdk_settings_fields_countries_and_methods,
     sdk_order_then_card_payment_to_the_cent,

@@ -120,6 +120,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0019_customer_addresses.sql"),
         postgres: include_str!("../../migrations/postgres/0019_customer_addresses.sql"),
     },
+    Migration {
+        version: 20,
+        name: "0020_hosted_page_carts",
+        sqlite: include_str!("../../migrations/sqlite/0020_hosted_page_carts.sql"),
+        postgres: include_str!("../../migrations/postgres/0020_hosted_page_carts.sql"),
+    },
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS kassa_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
