@@ -1006,6 +1006,16 @@ async fn redirect_links_sign_into_the_storefront_session(app: TestApp) {
     assert_sf_error(&r, StatusCode::NOT_FOUND);
 }
 
+/// Another browser holding `b`'s cookies as they are now.
+fn copy_of<'a>(b: &Browser<'a>) -> Browser<'a> {
+    let copy = b.app.browser();
+    copy.cookies
+        .lock()
+        .unwrap()
+        .extend(b.cookies.lock().unwrap().clone());
+    copy
+}
+
 /// A hosted page as the shopper's browser gets it: the status and the HTML.
 async fn page(b: &Browser<'_>, path: &str) -> (StatusCode, String) {
     let jar = b.cookies.lock().expect("jar").clone();
@@ -1050,12 +1060,7 @@ async fn hosted_pages_know_the_shopper_by_the_storefront_session(app: TestApp) {
     assert!(html.contains("session has ended"), "{html}");
 
     // Signing in replaces the session token; the pages follow it, the old token is dead.
-    let stale = app.browser();
-    stale
-        .cookies
-        .lock()
-        .unwrap()
-        .extend(b.cookies.lock().unwrap().clone());
+    let stale = copy_of(&b);
     let r = b
         .post(
             SIGN_IN,
@@ -1249,12 +1254,7 @@ async fn sdk_customer_signs_in_and_out(app: TestApp) {
 
     // Signing in (any case of the email) replaces the session and its cookies.
     let before = b.cookie("SHOP_SESSION_TOKEN").expect("session");
-    let stale = app.browser();
-    stale
-        .cookies
-        .lock()
-        .unwrap()
-        .extend(b.cookies.lock().unwrap().clone());
+    let stale = copy_of(&b);
     let r = b
         .post(
             SIGN_IN,
