@@ -109,8 +109,10 @@ impl Kassa {
         store_hash: &str,
         session_token: &str,
     ) -> ServiceResult<Option<PageShopper>> {
-        let Ok(store) = self.find_store(store_hash).await else {
-            return Ok(None);
+        let store = match self.find_store(store_hash).await {
+            Ok(s) => s,
+            Err(ServiceError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
         };
         let Some(session) = self.shopper_session(&store, session_token).await? else {
             return Ok(None);
@@ -118,12 +120,13 @@ impl Kassa {
         let Some((cart_id, embedded)) = self.store.page_cart(store.id, session.id).await? else {
             return Ok(None);
         };
-        if self
+        match self
             .ensure_shoppers_cart(&store, Some(&session), cart_id)
             .await
-            .is_err()
         {
-            return Ok(None);
+            Ok(()) => {}
+            Err(ServiceError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
         }
         Ok(Some(PageShopper {
             who: shopper_principal(store),
