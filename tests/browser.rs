@@ -298,9 +298,10 @@ async fn embedded_checkout_tells_the_merchant_page() {
     assert_order_matches(&app, &result).await;
 }
 
-/// BigCommerce's Checkout JS SDK, loaded from npm unchanged, buys twice on a page at
-/// the store's storefront origin: once by test card (with a coupon and a gift
-/// certificate), once cash on delivery. V2 shows each order with the SDK's totals.
+/// BigCommerce's Checkout JS SDK, loaded from npm unchanged, buys four times on a page at
+/// the store's storefront origin: by test card (with a coupon and a gift certificate),
+/// cash on delivery as a guest, as a customer who signs in, and as a shopper who opens an
+/// account and saves an address through the SDK. V2 shows each order with the SDK's totals.
 #[tokio::test(flavor = "multi_thread")]
 async fn checkout_sdk_places_orders() {
     let Some(chromium) = tools() else { return };
@@ -338,6 +339,7 @@ async fn checkout_sdk_places_orders() {
                 ("KASSA_PRODUCT_ID", &product.to_string()),
                 ("KASSA_CUSTOMER_EMAIL", "ada@example.com"),
                 ("KASSA_CUSTOMER_PASSWORD", "analytical-1843"),
+                ("KASSA_NEW_ACCOUNT_EMAIL", "alan@example.com"),
             ],
         )
     })
@@ -384,4 +386,37 @@ async fn checkout_sdk_places_orders() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["customer_id"], ada, "{}", r.body);
     assert_eq!(v2(&r.body["total_inc_tax"]), shown(&signed["total"]));
+
+    // An account opened through the SDK signs the shopper in; the address it saved is in
+    // the SDK's customer and the customer's address book; the order is the new customer's.
+    let made = &result["created"];
+    let account = &made["created"];
+    assert_eq!(account["isGuest"], false, "{made}");
+    assert_eq!(account["email"], "alan@example.com", "{made}");
+    assert_eq!(account["fullName"], "Alan Turing", "{made}");
+    let alan = account["id"].as_i64().expect("new customer id");
+    assert!(
+        made["messages"]["account"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("8 to 128"),
+        "{made}"
+    );
+    assert_eq!(account["addresses"][0]["city"], "San Francisco", "{made}");
+    assert_eq!(account["addresses"][0]["stateOrProvince"], "California");
+    let r = app
+        .get(&format!(
+            "/stores/demo/v3/customers/addresses?customer_id:in={alan}"
+        ))
+        .await;
+    assert_eq!(
+        r.body["data"][0]["id"], account["addresses"][0]["id"],
+        "{}",
+        r.body
+    );
+    assert_eq!(r.body["data"][0]["postal_code"], "94105");
+    let id = made["orderId"].as_i64().expect("orderId");
+    let r = app.get(&format!("/stores/demo/v2/orders/{id}")).await;
+    assert_eq!(r.body["customer_id"], alan, "{}", r.body);
+    assert_eq!(v2(&r.body["total_inc_tax"]), shown(&made["total"]));
 }

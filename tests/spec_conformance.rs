@@ -689,6 +689,49 @@ async fn customer_responses_match_customers_v3(app: TestApp) {
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
     check_op(&spec, "/customers", "get", "422", &bad.body);
 
+    // The address book, and customers listed with their addresses.
+    let addresses = format!("{base}/addresses");
+    let saved = app
+        .post(
+            &addresses,
+            json!([{"customer_id": id, "first_name": "Ann", "last_name": "Adams",
+                    "address1": "123 Example Street", "city": "Austin", "state_or_province": "Texas",
+                    "postal_code": "78759", "country_code": "US", "phone": "15551234567",
+                    "address_type": "residential"}]),
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    check_op(&spec, "/customers/addresses", "post", "200", &saved.body);
+    let address_id = saved.data()[0]["id"].as_i64().expect("address id");
+    let changed = app
+        .put(&addresses, json!([{"id": address_id, "city": "Dallas"}]))
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    check_op(&spec, "/customers/addresses", "put", "200", &changed.body);
+    for query in ["", "?include=formfields&customer_id:in=1,2,3&limit=1"] {
+        let list = app.get(&format!("{addresses}{query}")).await;
+        assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+        check_op(&spec, "/customers/addresses", "get", "200", &list.body);
+    }
+    let list = app
+        .get(&format!("{base}?include=addresses&id:in={id}"))
+        .await;
+    assert_eq!(
+        list.data()[0]["addresses"][0]["city"],
+        "Dallas",
+        "{}",
+        list.body
+    );
+    check_op(&spec, "/customers", "get", "200", &list.body);
+    let bad = app
+        .post(
+            &addresses,
+            json!([{"customer_id": id, "first_name": "Ann"}]),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    check_op(&spec, "/customers/addresses", "post", "422", &bad.body);
+
     let validate = format!("{base}/validate-credentials");
     let made = app
         .post(

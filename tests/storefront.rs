@@ -536,8 +536,8 @@ async fn openapi_lists_every_storefront_operation(app: TestApp) {
     }
     // carts.sf.yml 7 + checkouts.sf.yml 16 + orders.sf.yml 1, then what the Checkout
     // SDK calls besides: the singular checkout (GET, PUT), checkout settings, form
-    // fields, payment methods (list, one).
-    assert_eq!(ops.len(), 24 + 6, "{ops:?}");
+    // fields, payment methods (list, one), account and address creation.
+    assert_eq!(ops.len(), 24 + 8, "{ops:?}");
     for op in [
         "post /internalapi/v1/checkout/order",
         "post /api/public/v1/orders/payments",
@@ -1006,6 +1006,82 @@ async fn redirect_links_sign_into_the_storefront_session(app: TestApp) {
     assert_sf_error(&r, StatusCode::NOT_FOUND);
 }
 
+/// Another browser holding `b`'s cookies as they are now.
+fn copy_of<'a>(b: &Browser<'a>) -> Browser<'a> {
+    let copy = b.app.browser();
+    copy.cookies
+        .lock()
+        .unwrap()
+        .extend(b.cookies.lock().unwrap().clone());
+    copy
+}
+
+/// A hosted page as the shopper's browser gets it: the status and the HTML.
+async fn page(b: &Browser<'_>, path: &str) -> (StatusCode, String) {
+    let jar = b.cookies.lock().expect("jar").clone();
+    let cookies = jar
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let res = b
+        .app
+        .client
+        .get(format!("{}{path}", b.app.base))
+        .header("Cookie", cookies)
+        .send()
+        .await
+        .expect("page");
+    let status = res.status();
+    (status, res.text().await.expect("html"))
+}
+
+/// The hosted pages know their shopper by the storefront session alone: the link sets
+/// no cookie of its own, a sign-in through the SDK (a new session token) keeps the page
+/// working, and the old token, another browser or a cart gone open nothing.
+async fn hosted_pages_know_the_shopper_by_the_storefront_session(app: TestApp) {
+    let app = app.with_fixtures().await;
+    customer_with_password(&app, "sam@example.com").await;
+    let (id, urls) = merchant_cart_links(&app).await;
+    let b = app.browser();
+    assert_eq!(
+        b.open_link(urls["checkout_url"].as_str().unwrap()).await,
+        StatusCode::SEE_OTHER
+    );
+    let jar: Vec<String> = b.cookies.lock().unwrap().keys().cloned().collect();
+    assert_eq!(jar, vec!["SHOP_SESSION_TOKEN", "XSRF-TOKEN"], "{jar:?}");
+    let (status, html) = page(&b, "/stores/demo/checkout").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("39.98"), "{html}");
+    let (status, html) = page(&b, "/stores/demo/cart").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let (status, html) = page(&app.browser(), "/stores/demo/cart").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(html.contains("session has ended"), "{html}");
+
+    // Signing in replaces the session token; the pages follow it, the old token is dead.
+    let stale = copy_of(&b);
+    let r = b
+        .post(
+            SIGN_IN,
+            json!({"email": "sam@example.com", "password": SAM_PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let (status, html) = page(&b, "/stores/demo/cart").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("39.98"), "{html}");
+    assert_eq!(
+        page(&stale, "/stores/demo/cart").await.0,
+        StatusCode::NOT_FOUND
+    );
+
+    // A cart the session no longer has is no page either.
+    let r = app.delete(&format!("/stores/demo/v3/carts/{id}")).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    assert_eq!(page(&b, "/stores/demo/cart").await.0, StatusCode::NOT_FOUND);
+}
+
 /// A refused order as the Checkout SDK reads it: `type` is the code it acts on, and
 /// `errors` the messages (strings) it shows.
 fn assert_sdk_refusal(r: &common::Reply, kind: &str, says: &str) {
@@ -1178,12 +1254,7 @@ async fn sdk_customer_signs_in_and_out(app: TestApp) {
 
     // Signing in (any case of the email) replaces the session and its cookies.
     let before = b.cookie("SHOP_SESSION_TOKEN").expect("session");
-    let stale = app.browser();
-    stale
-        .cookies
-        .lock()
-        .unwrap()
-        .extend(b.cookies.lock().unwrap().clone());
+    let stale = copy_of(&b);
     let r = b
         .post(
             SIGN_IN,
@@ -1253,6 +1324,177 @@ async fn sdk_customer_signs_in_and_out(app: TestApp) {
     assert_eq!(v3.body["data"]["customer_id"], 0, "{}", v3.body);
     // Signing out again changes nothing.
     assert_eq!(b.delete(SIGN_IN).await.status, StatusCode::OK);
+}
+
+const ACCOUNT: &str = "/api/storefront/customer";
+const SAVE_ADDRESS: &str = "/api/storefront/customer-address";
+
+/// Addresses saved through the Customers API show in the signed-in shopper's checkout
+/// and sign-in answer, in the shape the Checkout SDK reads.
+async fn sdk_saved_addresses_show_in_the_checkout(app: TestApp) {
+    let app = app.with_fixtures().await;
+    let sam = customer_with_password(&app, "sam@example.com").await;
+    let r = app
+        .post(
+            "/stores/demo/v3/customers/addresses",
+            json!([{"customer_id": sam, "first_name": "Sam", "last_name": "Shopper",
+                "address1": "1 Main St", "city": "San Francisco", "state_or_province": "California",
+                "postal_code": "94105", "country_code": "US", "phone": "+1 415 555 0100"}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let address_id = r.body["data"][0]["id"].as_i64().expect("address id");
+    let b = app.browser();
+    let id = lamp_cart(&b).await;
+    let r = b
+        .post(
+            SIGN_IN,
+            json!({"email": "sam@example.com", "password": SAM_PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let saved = json!([{"id": address_id, "type": "residential", "firstName": "Sam",
+        "lastName": "Shopper", "company": "", "address1": "1 Main St", "address2": "",
+        "city": "San Francisco", "stateOrProvince": "California", "stateOrProvinceCode": "CA",
+        "country": "United States", "countryCode": "US", "postalCode": "94105",
+        "phone": "+14155550100", "customFields": []}]);
+    assert_eq!(r.body["data"]["customer"]["addresses"], saved, "{}", r.body);
+    let r = b.get(&format!("{SF}/checkout/{id}?include=customer")).await;
+    assert_eq!(r.body["customer"]["addresses"], saved, "{}", r.body);
+    // Signed out, the checkout shows no addresses.
+    b.delete(SIGN_IN).await;
+    let r = b.get(&format!("{SF}/checkout/{id}")).await;
+    assert_eq!(r.body["customer"]["addresses"], json!([]), "{}", r.body);
+}
+
+/// The Checkout SDK's `createCustomerAccount` opens an account and signs the shopper in
+/// (new session, carts become the customer's); `createCustomerAddress` saves to the
+/// signed-in customer's address book.
+async fn sdk_creates_account_and_address(app: TestApp) {
+    let app = app.with_fixtures().await;
+    let b = app.browser();
+    let id = lamp_cart(&b).await;
+    let before = b.cookie("SHOP_SESSION_TOKEN").expect("session");
+    // A guest has no address book.
+    let home = json!({"firstName": "Kim", "lastName": "Lee", "company": "", "address1": "55 Market St",
+        "address2": "", "city": "San Francisco", "stateOrProvince": "", "stateOrProvinceCode": "CA",
+        "countryCode": "US", "postalCode": "94105", "phone": "", "customFields": []});
+    let r = b.post(SAVE_ADDRESS, home.clone()).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+
+    // Refusals name what is wrong; nothing is created.
+    for (body, says) in [
+        (
+            json!({"firstName": "Kim", "lastName": "Lee", "email": "kim@example.com", "password": "short1"}),
+            "8 to 128",
+        ),
+        (
+            json!({"firstName": "Kim", "lastName": "Lee", "email": "not-an-email", "password": "kassa-test-42"}),
+            "email address",
+        ),
+        (
+            json!({"firstName": "", "lastName": "Lee", "email": "kim@example.com", "password": "kassa-test-42"}),
+            "first_name",
+        ),
+        (
+            json!({"firstName": "Kim", "lastName": "Lee", "email": "SAM@example.com", "password": "kassa-test-42"}),
+            "already exists",
+        ),
+    ] {
+        if says == "already exists" {
+            customer_with_password(&app, "sam@example.com").await;
+        }
+        let r = b.post(ACCOUNT, body).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        assert_eq!(r.body["type"], "invalid_request", "{}", r.body);
+        assert!(
+            r.body["detail"].as_str().unwrap_or_default().contains(says),
+            "{}",
+            r.body
+        );
+    }
+    let r = app
+        .get(&format!("{CUSTOMERS}?email:in=kim@example.com"))
+        .await;
+    assert_eq!(r.body["data"], json!([]), "{}", r.body);
+
+    let r = b
+        .post(
+            ACCOUNT,
+            json!({"firstName": "Kim", "lastName": "Lee", "email": "Kim@Example.com",
+                "password": "kassa-test-42", "acceptsMarketingEmails": true, "customFields": [],
+                "token": null}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let kim = r.body["data"]["customer"]["id"]
+        .as_i64()
+        .expect("customer id");
+    assert_eq!(r.body["data"]["customer"]["isGuest"], false);
+    assert_eq!(r.body["data"]["customer"]["fullName"], "Kim Lee");
+    assert_ne!(b.cookie("SHOP_SESSION_TOKEN").expect("session"), before);
+    // Signed in: the checkout is the new customer's, and the password works for sign-in.
+    let r = b.get(&format!("{SF}/checkout/{id}?include=customer")).await;
+    assert_eq!(r.body["customer"]["id"], kim, "{}", r.body);
+    let v3 = app.get(&format!("/stores/demo/v3/carts/{id}")).await;
+    assert_eq!(v3.body["data"]["customer_id"], kim, "{}", v3.body);
+    let r = app
+        .post(
+            "/stores/demo/v3/customers/validate-credentials",
+            json!({"email": "kim@example.com", "password": "kassa-test-42"}),
+        )
+        .await;
+    assert_eq!(r.body, json!({"is_valid": true, "customer_id": kim}));
+
+    // Saving addresses: a bad one is refused, a good one lands in the book (once).
+    let mut bad = home.clone();
+    bad["postalCode"] = json!("ABCDE");
+    let r = b.post(SAVE_ADDRESS, bad).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("postal"),
+        "{}",
+        r.body
+    );
+    let r = b.post(SAVE_ADDRESS, home.clone()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // The customer itself, which the SDK merges into its own.
+    assert_eq!(r.body["id"], kim, "{}", r.body);
+    let book = &r.body["addresses"];
+    assert_eq!(book.as_array().map(Vec::len), Some(1), "{}", r.body);
+    assert_eq!(book[0]["stateOrProvince"], "California");
+    assert_eq!(book[0]["city"], "San Francisco");
+    let r = b.post(SAVE_ADDRESS, home).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["addresses"].as_array().map(Vec::len), Some(1));
+    let r = app
+        .get(&format!(
+            "/stores/demo/v3/customers/addresses?customer_id:in={kim}"
+        ))
+        .await;
+    assert_eq!(r.body["meta"]["pagination"]["total"], 1, "{}", r.body);
+    assert_eq!(r.body["data"][0]["address1"], "55 Market St");
+    let r = b.get(&format!("{SF}/checkout/{id}?include=customer")).await;
+    assert_eq!(
+        r.body["customer"]["addresses"][0]["postalCode"], "94105",
+        "{}",
+        r.body
+    );
+    // The CSRF token guards these writes like every other.
+    let mut b = b;
+    b.send_csrf = false;
+    let r = b
+        .send(
+            Method::POST,
+            SAVE_ADDRESS,
+            Some(json!({})),
+            &[("X-XSRF-TOKEN", "nope")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
 }
 
 async fn sdk_sign_in_locks_after_failures(app: TestApp) {
@@ -1436,12 +1678,15 @@ async fn sdk_storefront_errors_read_as_messages(app: TestApp) {
 
 on_both_backends!(
     sdk_customer_signs_in_and_out,
+    sdk_saved_addresses_show_in_the_checkout,
+    sdk_creates_account_and_address,
     sdk_sign_in_locks_after_failures,
     sdk_signed_in_order_and_cart_has_changed,
     sdk_empty_cart_refusal,
     sdk_storefront_errors_read_as_messages,
     sdk_refusals_carry_the_types_the_sdk_maps,
     redirect_links_sign_into_the_storefront_session,
+    hosted_pages_know_the_shopper_by_the_storefront_session,
     sdk_offline_order_marked_paid_issues_gift_certificates_once,
     sdk_settings_fields_countries_and_methods,
     sdk_order_then_card_payment_to_the_cent,

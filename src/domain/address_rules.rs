@@ -33,6 +33,16 @@ pub enum AddressPurpose {
     /// A consignment's address: also `state_or_province` (where the country has
     /// states the address must name) and `postal_code` (where the country uses them).
     Shipping,
+    /// A customer's saved address (address book): the shipping rules, without an email
+    /// (a saved address has none).
+    Saved,
+}
+
+impl AddressPurpose {
+    /// Whether the address must name the state and postal code where its country has them.
+    fn needs_full_location(self) -> bool {
+        matches!(self, AddressPurpose::Shipping | AddressPurpose::Saved)
+    }
 }
 
 /// Longest first name, last name, company, city, address line or state, in characters.
@@ -72,7 +82,9 @@ pub fn normalize_and_validate(
 
     p.text("first_name", &a.first_name, MAX_TEXT_LEN);
     p.text("last_name", &a.last_name, MAX_TEXT_LEN);
-    check_email(&mut p, &a.email);
+    if purpose != AddressPurpose::Saved {
+        check_email(&mut p, &a.email);
+    }
     p.text("company", &a.company, MAX_TEXT_LEN);
     p.text("address1", &a.address1, MAX_TEXT_LEN);
     p.text("address2", &a.address2, MAX_TEXT_LEN);
@@ -369,7 +381,7 @@ fn resolve_state(p: &mut Problems<'_>, a: &mut Address, country: &str, purpose: 
             return;
         }
         (None, None) => {
-            if purpose == AddressPurpose::Shipping && countries::state_required(country) {
+            if purpose.needs_full_location() && countries::state_required(country) {
                 let field = p.name("state_or_province");
                 let message = format!(
                     "`{field}` is required for shipping addresses in {}: {}",
@@ -393,7 +405,7 @@ fn check_postal_code(
 ) {
     let field = p.name("postal_code");
     if a.postal_code.is_empty() {
-        if purpose == AddressPurpose::Shipping && countries::postal_code_required(country) {
+        if purpose.needs_full_location() && countries::postal_code_required(country) {
             let message = format!(
                 "`{field}` is required for shipping addresses in {} (format: {}).",
                 country_label(country),

@@ -322,9 +322,14 @@ pub fn build_customer(
 
 /// Names a batch entry's fields: `email` of the third item becomes `[2].email`.
 pub fn in_batch(e: DomainError, index: usize) -> DomainError {
+    entry_of_batch(e, "Customer", index)
+}
+
+/// Names the fields of entry `index` of a batch of `kind`s (`Customer [2]: …`, `[2].email`).
+pub fn entry_of_batch(e: DomainError, kind: &str, index: usize) -> DomainError {
     match e {
         DomainError::Unprocessable { title, errors } => DomainError::Unprocessable {
-            title: format!("Customer [{index}]: {title}"),
+            title: format!("{kind} [{index}]: {title}"),
             errors: errors
                 .into_iter()
                 .map(|(f, m)| (format!("[{index}].{f}"), m))

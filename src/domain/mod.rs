@@ -9,6 +9,7 @@ pub mod checkout_settings;
 pub mod countries;
 pub mod coupon;
 pub mod customer;
+pub mod customer_address;
 pub mod discount;
 pub mod error;
 pub mod gift_certificate;

@@ -12,9 +12,11 @@
 //!   `page` and `limit` (default 50, at most 250) and answers `meta.pagination`.
 //!   Cursor pagination (`before`, `after`) is not offered: 422.
 //! - `include=storecredit` adds `store_credit_amounts` (one entry: Kassa keeps a single
-//!   balance). `addresses`, `attributes` and `formfields` add empty lists, since Kassa does
-//!   not store those for customers; POST and PUT refuse them (422) rather than drop them.
-//!   Create and update answers always carry `store_credit_amounts`.
+//!   balance); `include=addresses` the customer's saved addresses (`address_count` is
+//!   always their number). `attributes` and `formfields` add empty lists, since Kassa
+//!   does not store those for customers. POST and PUT refuse `addresses`, `attributes`
+//!   and `form_fields` (422) rather than drop them: addresses are saved through
+//!   `/customers/addresses`. Create and update answers always carry `store_credit_amounts`.
 //! - `POST` and `PUT` take 1–10 customers (more: 413) and are all-or-nothing; a 422 names
 //!   the entry and field (`[1].email`). A taken email (any case) is a 422, as the spec
 //!   lists no other status. `PUT` finds each customer by its `id` and changes the fields
@@ -30,14 +32,17 @@
 //!   the spec says.
 
 use super::AppState;
+use super::customer_addresses::{CustomerAddressWire, address_wire};
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{Auth, Includes, JsonBody, percent_decode};
 use super::wire::{Envelope, pagination_meta, rfc3339};
 use crate::domain::DomainError;
 use crate::domain::customer::{Customer, CustomerInput, MAX_BATCH, in_batch};
+use crate::domain::customer_address::CustomerAddress;
 use crate::domain::money::Money;
 use crate::domain::scope::Scope;
 use crate::service::{Refusal, ServiceError};
+use crate::store::StoreRecord;
 use crate::store::customers::{CustomerFilter, CustomerSort, CustomerSortKey};
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
@@ -45,6 +50,7 @@ use axum::response::{IntoResponse, Response};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
+use std::collections::HashMap;
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime, PrimitiveDateTime};
@@ -162,9 +168,13 @@ impl CustomerRequest {
                 return Err(in_batch(
                     DomainError::field(
                         field,
-                        format!(
-                            "Kassa does not store customer {field} yet; send the customer without `{field}`."
-                        ),
+                        if field == "addresses" {
+                            "Send the customer without `addresses`, then save them with POST /v3/customers/addresses.".to_string()
+                        } else {
+                            format!(
+                                "Kassa does not store customer {field} yet; send the customer without `{field}`."
+                            )
+                        },
                     ),
                     index,
                 ));
@@ -261,10 +271,9 @@ pub struct CustomerWire {
     /// With `include=storecredit` (always in create and update answers).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store_credit_amounts: Option<Vec<StoreCreditAmountWire>>,
-    /// With `include=addresses`: always empty.
+    /// With `include=addresses`: the customer's saved addresses.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Vec<Object>>)]
-    pub addresses: Option<Vec<Value>>,
+    pub addresses: Option<Vec<CustomerAddressWire>>,
     /// With `include=attributes`: always empty.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Vec<Object>>)]
@@ -275,7 +284,43 @@ pub struct CustomerWire {
     pub form_fields: Option<Vec<Value>>,
 }
 
-pub fn customer_wire(c: &Customer, inc: &Includes, store_credit: bool) -> CustomerWire {
+/// What a customer answer shows of the address books: each customer's address count,
+/// and (with `include=addresses`) the addresses.
+#[derive(Default)]
+pub struct AddressBooks {
+    counts: HashMap<i64, i64>,
+    addresses: Option<HashMap<i64, Vec<CustomerAddress>>>,
+}
+
+impl AddressBooks {
+    /// Reads what `inc` asks for about these customers (one query).
+    pub async fn load(
+        state: &AppState,
+        store: &StoreRecord,
+        customers: &[Customer],
+        inc: &Includes,
+    ) -> ApiResult<Self> {
+        let ids: Vec<i64> = customers.iter().map(|c| c.id).collect();
+        if !inc.has("addresses") {
+            return Ok(AddressBooks {
+                counts: state.kassa.address_counts(store, &ids).await?,
+                addresses: None,
+            });
+        }
+        let books = state.kassa.saved_addresses(store, &ids).await?;
+        Ok(AddressBooks {
+            counts: books.iter().map(|(k, v)| (*k, v.len() as i64)).collect(),
+            addresses: Some(books),
+        })
+    }
+}
+
+pub fn customer_wire(
+    c: &Customer,
+    inc: &Includes,
+    store_credit: bool,
+    books: &AddressBooks,
+) -> CustomerWire {
     let empty = |name: &str| inc.has(name).then(Vec::new);
     CustomerWire {
         id: c.id,
@@ -290,7 +335,7 @@ pub fn customer_wire(c: &Customer, inc: &Includes, store_credit: bool) -> Custom
         customer_group_id: c.customer_group_id,
         date_created: rfc3339(c.date_created),
         date_modified: rfc3339(c.date_modified),
-        address_count: 0,
+        address_count: books.counts.get(&c.id).copied().unwrap_or(0),
         attribute_count: 0,
         authentication: AuthenticationWire {
             force_password_reset: c.force_password_reset,
@@ -304,24 +349,34 @@ pub fn customer_wire(c: &Customer, inc: &Includes, store_credit: bool) -> Custom
                 amount: c.store_credit,
             }]
         }),
-        addresses: empty("addresses"),
+        addresses: books.addresses.as_ref().map(|b| {
+            b.get(&c.id)
+                .map(|list| list.iter().map(|a| address_wire(a, false)).collect())
+                .unwrap_or_default()
+        }),
         attributes: empty("attributes"),
         form_fields: empty("formfields"),
     }
 }
 
-fn written(customers: &[Customer], q: Option<&str>) -> Response {
+async fn written(
+    state: &AppState,
+    store: &StoreRecord,
+    customers: &[Customer],
+    q: Option<&str>,
+) -> ApiResult<Response> {
     let inc = Includes::from_query(q);
+    let books = AddressBooks::load(state, store, customers, &inc).await?;
     let data: Vec<CustomerWire> = customers
         .iter()
-        .map(|c| customer_wire(c, &inc, true))
+        .map(|c| customer_wire(c, &inc, true, &books))
         .collect();
-    (StatusCode::OK, Envelope::new(data)).into_response()
+    Ok((StatusCode::OK, Envelope::new(data)).into_response())
 }
 
 // ---------- query strings ----------
 
-fn query_pairs(q: Option<&str>) -> Vec<(String, String)> {
+pub(super) fn query_pairs(q: Option<&str>) -> Vec<(String, String)> {
     q.unwrap_or_default()
         .split('&')
         .filter(|p| !p.is_empty())
@@ -332,7 +387,7 @@ fn query_pairs(q: Option<&str>) -> Vec<(String, String)> {
         .collect()
 }
 
-fn list(v: &str) -> Vec<String> {
+pub(super) fn list(v: &str) -> Vec<String> {
     v.split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -349,8 +404,17 @@ fn int(v: &str, field: &str) -> ApiResult<i64> {
     })
 }
 
-fn ints(v: &str, field: &str) -> ApiResult<Vec<i64>> {
+pub(super) fn ints(v: &str, field: &str) -> ApiResult<Vec<i64>> {
     list(v).iter().map(|s| int(s, field)).collect()
+}
+
+/// Every id the query's `id:in` parameters list (what a delete removes).
+pub(super) fn ids_in(q: Option<&str>) -> ApiResult<Vec<i64>> {
+    let mut ids: Vec<i64> = Vec::new();
+    for (_, v) in query_pairs(q).iter().filter(|(k, _)| k == "id:in") {
+        ids.extend(ints(v, "id:in")?);
+    }
+    Ok(ids)
 }
 
 /// A date filter's bounds in Unix seconds: a bare date covers its whole (UTC) day.
@@ -468,7 +532,7 @@ fn bad_sort(v: &str) -> ApiError {
 }
 
 /// `page` (from 1) and `limit` (default 50, at most 250).
-fn paging(pairs: &[(String, String)]) -> ApiResult<(i64, i64)> {
+pub(super) fn paging(pairs: &[(String, String)]) -> ApiResult<(i64, i64)> {
     let mut page = 1;
     let mut limit = DEFAULT_LIMIT;
     for (k, v) in pairs {
@@ -512,9 +576,10 @@ async fn list_customers(
         .list_admin_customers(&who.store, &filter, sort, page, limit)
         .await?;
     let inc = Includes::from_query(q.as_deref());
+    let books = AddressBooks::load(&state, &who.store, &customers, &inc).await?;
     let data: Vec<CustomerWire> = customers
         .iter()
-        .map(|c| customer_wire(c, &inc, false))
+        .map(|c| customer_wire(c, &inc, false, &books))
         .collect();
     let meta = pagination_meta(total, data.len(), limit, page);
     Ok((StatusCode::OK, Envelope::with_meta(data, meta)).into_response())
@@ -606,7 +671,7 @@ async fn create_customers(
         .kassa
         .create_admin_customers(&who.store, &inputs)
         .await?;
-    Ok(written(&created, q.as_deref()))
+    written(&state, &who.store, &created, q.as_deref()).await
 }
 
 /// Update 1–10 customers by their `id`, all or none.
@@ -629,7 +694,7 @@ async fn update_customers(
         .kassa
         .update_admin_customers(&who.store, &updates)
         .await?;
-    Ok(written(&updated, q.as_deref()))
+    written(&state, &who.store, &updated, q.as_deref()).await
 }
 
 /// Delete the customers `id:in` lists (without it, nothing is deleted).
@@ -643,13 +708,7 @@ async fn delete_customers(
     RawQuery(q): RawQuery,
 ) -> ApiResult<StatusCode> {
     who.require(Scope::V2Customers)?;
-    let mut ids: Vec<i64> = Vec::new();
-    for (_, v) in query_pairs(q.as_deref())
-        .iter()
-        .filter(|(k, _)| k == "id:in")
-    {
-        ids.extend(ints(v, "id:in")?);
-    }
+    let ids = ids_in(q.as_deref())?;
     state.kassa.delete_admin_customers(&who.store, &ids).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod checkout_settings;
 pub mod checkouts;
 pub mod coupons;
+pub mod customer_addresses;
 pub mod customers;
 pub mod error;
 pub mod extract;
@@ -168,6 +169,7 @@ pub fn app(state: AppState) -> Router {
         .merge(promotions::router())
         .merge(gift_certificates::router())
         .merge(customers::router())
+        .merge(customer_addresses::router())
         .merge(orders_v2::router())
         .merge(webhooks::router())
         .merge(abandoned_carts::router())

@@ -24,7 +24,6 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use uuid::Uuid;
 
-const SESSION_COOKIE: &str = "KASSA_PAGE_SESSION";
 const RECEIPT_COOKIE: &str = "KASSA_PAGE_RECEIPT";
 
 pub fn router(state: AppState) -> Router<AppState> {
@@ -217,8 +216,9 @@ struct LinkQuery {
     embedded: Option<String>,
 }
 
-/// `cart.php?action=load|loadInCheckout&id=…&token=…`: uses the link once, starts the
-/// page session, and sends the shopper on to a clean URL without the token.
+/// `cart.php?action=load|loadInCheckout&id=…&token=…`: uses the link once, signs the
+/// shopper into the cart's storefront session, and sends them on to a clean URL without
+/// the token.
 async fn open_link(
     State(state): State<AppState>,
     Path(store_hash): Path<String>,
@@ -247,29 +247,15 @@ async fn open_link(
             "This link is damaged: the cart id is not valid.".into(),
         ));
     };
+    let session = cookie(&headers, storefront::SESSION_COOKIE);
     match kassa
-        .open_page_link(&store_hash, kind, cart_id, token)
+        .open_page_link(&store_hash, kind, cart_id, token, session.as_deref())
         .await
     {
-        Ok(page) => {
-            // The link also signs the shopper into this cart's storefront session (the
-            // one they already have, or a new one), so the Storefront API and the
-            // Checkout SDK see the cart with the same cookie. The link is spent either
-            // way, so a failure here leaves the hosted pages working and is logged.
-            let storefront = match kassa
-                .attach_cart_to_shopper(
-                    &page.who.store,
-                    cookie(&headers, storefront::SESSION_COOKIE).as_deref(),
-                    cart_id,
-                )
-                .await
-            {
-                Ok((token, _)) => Some(token),
-                Err(e) => {
-                    tracing::warn!(%cart_id, error = %e, "cart link opened, but joining the storefront session failed");
-                    None
-                }
-            };
+        // The link signs the shopper into the cart's storefront session (the one they
+        // already have, or a new one): the pages, the Storefront API and the Checkout
+        // SDK all know the shopper by that one cookie.
+        Ok((_, session_token)) => {
             let target = match kind {
                 PageKind::Cart => format!("/stores/{store_hash}/cart"),
                 _ => format!("/stores/{store_hash}/checkout"),
@@ -279,14 +265,9 @@ async fn open_link(
             if let Ok(v) = HeaderValue::from_str(&target) {
                 h.insert(header::LOCATION, v);
             }
-            let c = set_cookie(kassa, &store_hash, SESSION_COOKIE, token.trim(), embedded);
-            if let Ok(v) = HeaderValue::from_str(&c) {
-                h.insert(header::SET_COOKIE, v);
-            }
-            if let Some(t) = storefront {
-                for c in storefront::session_cookies(&t, storefront::is_tls(&headers, kassa)) {
-                    h.append(header::SET_COOKIE, c);
-                }
+            let tls = storefront::is_tls(&headers, kassa);
+            for c in storefront::session_cookies_for(&session_token, tls, embedded) {
+                h.append(header::SET_COOKIE, c);
             }
             res
         }
@@ -294,7 +275,7 @@ async fn open_link(
     }
 }
 
-/// The shopper this request's session cookie belongs to, and that cookie.
+/// The shopper this request's storefront session belongs to, and its token.
 async fn shopper(
     kassa: &Kassa,
     store_hash: &str,
@@ -306,7 +287,7 @@ async fn shopper(
                 .into(),
         ))
     };
-    let Some(session) = cookie(headers, SESSION_COOKIE) else {
+    let Some(session) = cookie(headers, storefront::SESSION_COOKIE) else {
         return Err(no_session());
     };
     match kassa.page_session(store_hash, &session).await {

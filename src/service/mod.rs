@@ -10,6 +10,7 @@ pub mod checkout_sdk;
 pub mod checkout_settings;
 pub mod checkouts;
 pub mod coupons;
+pub mod customer_addresses;
 pub mod customers;
 pub mod demo;
 pub mod gift_certificates;

@@ -1,5 +1,6 @@
 //! Use cases behind Kassa's hosted cart and checkout pages: a shopper arrives with a
-//! single-use redirect link, and from then on acts on that one cart only.
+//! single-use redirect link, which signs them into the cart's storefront session; the
+//! pages then know the shopper by that session alone and act on the cart the link named.
 
 use super::accounts::Principal;
 use super::payments::{Payment, PaymentInstrument};
@@ -10,7 +11,7 @@ use crate::domain::{DomainError, order::PlacedOrder};
 use crate::store::records::StoreRecord;
 use uuid::Uuid;
 
-/// How long a page session lasts after its link was opened.
+/// How long the order confirmation cookie (the receipt) lasts.
 pub const PAGE_SESSION_SECS: i64 = 24 * 3600;
 
 /// What a redirect link opens.
@@ -60,15 +61,18 @@ fn link_refused() -> ServiceError {
 }
 
 impl Kassa {
-    /// Uses a redirect link once. Its token then becomes the shopper's page session
-    /// (the caller keeps it in a cookie), so the link itself cannot be replayed.
+    /// Uses a redirect link once, signs the shopper into the cart's storefront session
+    /// (the one behind `session_token`, or a new one) and makes the cart the one that
+    /// session's hosted pages show. Returns the shopper and the session's token (to set
+    /// as the storefront cookie). The link cannot be replayed.
     pub async fn open_page_link(
         &self,
         store_hash: &str,
         kind: PageKind,
         cart_id: Uuid,
         token: &str,
-    ) -> ServiceResult<PageShopper> {
+        session_token: Option<&str>,
+    ) -> ServiceResult<(PageShopper, String)> {
         let store = self
             .find_store(store_hash)
             .await
@@ -81,37 +85,53 @@ impl Kassa {
         if store_id != store.id || cart != cart_id {
             return Err(link_refused());
         }
-        Ok(PageShopper {
-            who: shopper_principal(store),
-            cart_id,
-            embedded: kind == PageKind::EmbeddedCheckout,
-        })
+        let embedded = kind == PageKind::EmbeddedCheckout;
+        let (session_token, session) = self
+            .attach_cart_to_shopper(&store, session_token, cart_id)
+            .await?;
+        self.store
+            .set_page_cart(store.id, session.id, cart_id, embedded)
+            .await?;
+        Ok((
+            PageShopper {
+                who: shopper_principal(store),
+                cart_id,
+                embedded,
+            },
+            session_token,
+        ))
     }
 
-    /// The shopper whose page session cookie this is, if it is still good.
+    /// The hosted-page shopper behind this storefront session token: the cart its last
+    /// opened link named, while the session still owns it.
     pub async fn page_session(
         &self,
         store_hash: &str,
-        session: &str,
+        session_token: &str,
     ) -> ServiceResult<Option<PageShopper>> {
-        if session.is_empty() || session.len() > 128 {
-            return Ok(None);
-        }
-        let Some((store_id, cart_id, kind)) = self
-            .store
-            .redirect_session(&hash_secret(session), self.now() - PAGE_SESSION_SECS)
-            .await?
-        else {
+        let store = match self.find_store(store_hash).await {
+            Ok(s) => s,
+            Err(ServiceError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let Some(session) = self.shopper_session(&store, session_token).await? else {
             return Ok(None);
         };
-        let store = self.find_store(store_hash).await?;
-        if store.id != store_id {
+        let Some((cart_id, embedded)) = self.store.page_cart(store.id, session.id).await? else {
             return Ok(None);
+        };
+        match self
+            .ensure_shoppers_cart(&store, Some(&session), cart_id)
+            .await
+        {
+            Ok(()) => {}
+            Err(ServiceError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
         }
         Ok(Some(PageShopper {
             who: shopper_principal(store),
             cart_id,
-            embedded: kind == "embedded_checkout",
+            embedded,
         }))
     }
 

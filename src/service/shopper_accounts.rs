@@ -17,17 +17,25 @@
 //!   the shopper's live carts move to it and carry the customer's id from then on
 //!   (repriced as that customer, store credit of anyone else removed).
 //!
+//! # Creating an account
+//! The Checkout SDK's `createCustomerAccount` opens an account (email free in any case,
+//! names as the Customers API requires, a password of 8–128 characters with letters and
+//! digits) and then signs the shopper in exactly as above.
+//!
 //! # Signing out
 //! The session is replaced again by a guest one; the carts stay with the shopper but
 //! become guest carts again (customer id 0, no store credit applied). Signing out with
 //! no one signed in changes nothing.
 
+use super::customers::CUSTOMER_COUNTER;
 use super::storefront::{
     SESSION_LIFETIME_SECS, SPAM_WINDOW_SECS, ShopperSession, shopper_principal,
 };
 use super::{Kassa, Refusal, ServiceError, ServiceResult, hash_secret, random_secret};
 use crate::domain::DomainError;
-use crate::domain::customer::{Customer, email_key};
+use crate::domain::customer::{Customer, CustomerInput, build_customer, email_key};
+use crate::domain::customer_address::CustomerAddress;
+use crate::domain::password::validate_new_password;
 use crate::domain::password::{decoy_hash, hash_password, verify_password};
 use crate::store::{ShopperSessionRow, StoreRecord};
 use uuid::Uuid;
@@ -37,6 +45,20 @@ pub const INVALID_CREDENTIALS: &str = "The email address or password you entered
 
 /// The channel the storefront sells in.
 const STOREFRONT_CHANNEL: i64 = 1;
+
+/// A signed-in shopper's customer record and saved addresses (the checkout's `customer`).
+pub struct ShopperCustomer {
+    pub customer: Customer,
+    pub addresses: Vec<CustomerAddress>,
+}
+
+/// What the Checkout SDK's `createCustomerAccount` sends.
+pub struct ShopperAccount {
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub password: String,
+}
 
 /// A session that just changed hands: its token (to set as the cookie) and the row.
 pub struct RotatedSession {
@@ -77,16 +99,80 @@ fn invalid_credentials() -> ServiceError {
 }
 
 impl Kassa {
-    /// The customer a storefront cart belongs to, if any (and still there).
+    /// The customer a storefront cart or session belongs to, with the addresses they
+    /// saved, if any (and still there).
     pub async fn cart_customer(
         &self,
         store: &StoreRecord,
         customer_id: i64,
-    ) -> ServiceResult<Option<Customer>> {
+    ) -> ServiceResult<Option<ShopperCustomer>> {
         if customer_id == 0 {
             return Ok(None);
         }
-        Ok(self.store.customer(store.id, customer_id).await?)
+        let Some(customer) = self.store.customer(store.id, customer_id).await? else {
+            return Ok(None);
+        };
+        let addresses = self
+            .store
+            .addresses_of_customers(store.id, &[customer_id])
+            .await?;
+        Ok(Some(ShopperCustomer {
+            customer,
+            addresses,
+        }))
+    }
+
+    /// Opens an account for the shopper (the Checkout SDK's `createCustomerAccount`) and
+    /// signs it in as sign-in does (see the module docs). The email must be free (any
+    /// case); the password follows the Customers API's rules.
+    pub async fn create_shopper_account(
+        &self,
+        store: &StoreRecord,
+        session: Option<&ShopperSession>,
+        account: &ShopperAccount,
+    ) -> ServiceResult<(RotatedSession, ShopperCustomer)> {
+        let input = CustomerInput {
+            email: Some(account.email.clone()),
+            first_name: Some(account.first_name.clone()),
+            last_name: Some(account.last_name.clone()),
+            ..Default::default()
+        };
+        let draft = build_customer(None, 0, &input, self.now())?;
+        validate_new_password("password", &account.password)?;
+        let taken = || {
+            ServiceError::from(DomainError::field(
+                "email",
+                "An account already exists for this email address: sign in instead.",
+            ))
+        };
+        if self
+            .store
+            .customer_by_email(store.id, &draft.email)
+            .await?
+            .is_some()
+        {
+            return Err(taken());
+        }
+        let hash = hash_new_password(account.password.clone()).await;
+        let id = self.store.next_ids(store.id, CUSTOMER_COUNTER, 1).await?;
+        let customer = Customer { id, ..draft };
+        match self
+            .store
+            .insert_customers(store.id, std::slice::from_ref(&customer), &[Some(hash)])
+            .await
+        {
+            Ok(()) => {}
+            Err(e) if e.unique_violation() => return Err(taken()),
+            Err(e) => return Err(e.into()),
+        }
+        let rotated = self.hand_session_to(store, session, customer.id).await?;
+        Ok((
+            rotated,
+            ShopperCustomer {
+                customer,
+                addresses: Vec::new(),
+            },
+        ))
     }
 
     /// The customer these credentials are for, if they are right for this channel (see
@@ -140,12 +226,22 @@ impl Kassa {
         session: Option<&ShopperSession>,
         email: &str,
         password: &str,
-    ) -> ServiceResult<(RotatedSession, Customer)> {
+    ) -> ServiceResult<(RotatedSession, ShopperCustomer)> {
         let customer = self
             .check_customer_credentials(store, email, password, STOREFRONT_CHANNEL)
             .await?;
         let rotated = self.hand_session_to(store, session, customer.id).await?;
-        Ok((rotated, customer))
+        let addresses = self
+            .store
+            .addresses_of_customers(store.id, &[customer.id])
+            .await?;
+        Ok((
+            rotated,
+            ShopperCustomer {
+                customer,
+                addresses,
+            },
+        ))
     }
 
     /// Signs the customer out of the shopper's session (see the module docs). `None`

@@ -140,6 +140,46 @@ fn like_escape(s: &str) -> String {
 }
 
 impl Store {
+    /// How many rows of `table` match `c`, and one page of them (`columns`, in `order`).
+    pub(super) async fn count_and_page<R>(
+        &self,
+        table: &str,
+        columns: &str,
+        c: &Conds,
+        order: &str,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<(i64, Vec<R>)>
+    where
+        R: Send
+            + Unpin
+            + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+    {
+        let count_sql = format!("SELECT COUNT(*) FROM {table} WHERE {}", c.sql);
+        let page_sql = format!(
+            "SELECT {columns} FROM {table} WHERE {} ORDER BY {order} LIMIT {} OFFSET {}",
+            c.sql,
+            limit.max(0),
+            offset.max(0)
+        );
+        Ok(on_pool!(self, read, |p| {
+            let total: i64 = bind_args!(
+                sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql.clone())),
+                c.args
+            )
+            .fetch_one(p)
+            .await?;
+            let rows: Vec<R> = bind_args!(
+                sqlx::query_as(sqlx::AssertSqlSafe(page_sql.clone())),
+                c.args
+            )
+            .fetch_all(p)
+            .await?;
+            (total, rows)
+        }))
+    }
+
     pub async fn customer(&self, store_id: i64, id: i64) -> StoreResult<Option<Customer>> {
         let row: Option<CustomerRow> = on_pool!(self, read, |p| {
             sqlx::query_as(
@@ -322,28 +362,9 @@ impl Store {
                 format!("LOWER({}) {dir}, id {dir}", self.doc_text("last_name"))
             }
         };
-        let count_sql = format!("SELECT COUNT(*) FROM customers WHERE {}", c.sql);
-        let page_sql = format!(
-            "SELECT {COLUMNS} FROM customers WHERE {} ORDER BY {order} LIMIT {} OFFSET {}",
-            c.sql,
-            limit.max(0),
-            offset.max(0)
-        );
-        let (total, rows): (i64, Vec<CustomerRow>) = on_pool!(self, read, |p| {
-            let total: i64 = bind_args!(
-                sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql.clone())),
-                c.args
-            )
-            .fetch_one(p)
+        let (total, rows): (i64, Vec<CustomerRow>) = self
+            .count_and_page("customers", COLUMNS, &c, &order, limit, offset)
             .await?;
-            let rows: Vec<CustomerRow> = bind_args!(
-                sqlx::query_as(sqlx::AssertSqlSafe(page_sql.clone())),
-                c.args
-            )
-            .fetch_all(p)
-            .await?;
-            (total, rows)
-        });
         let customers = rows
             .into_iter()
             .map(from_row)
@@ -442,12 +463,22 @@ impl Store {
 
     /// Deletes the customers with these ids (unknown ones are skipped); returns how many went.
     pub async fn delete_customers(&self, store_id: i64, ids: &[i64]) -> StoreResult<u64> {
+        self.delete_by_ids("customers", store_id, ids).await
+    }
+
+    /// Deletes the rows of `table` with these ids; returns how many went.
+    pub(super) async fn delete_by_ids(
+        &self,
+        table: &str,
+        store_id: i64,
+        ids: &[i64],
+    ) -> StoreResult<u64> {
         if ids.is_empty() {
             return Ok(0);
         }
         let mut c = Conds::for_store(store_id);
         c.and_in("id", ids.iter().map(|i| Arg::Int(*i)).collect());
-        let sql = format!("DELETE FROM customers WHERE {}", c.sql);
+        let sql = format!("DELETE FROM {table} WHERE {}", c.sql);
         Ok(on_pool!(self, write, |p| {
             bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql.clone())), c.args)
                 .execute(p)

@@ -120,6 +120,18 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0018_discount_codes.sql"),
         postgres: include_str!("../../migrations/postgres/0018_discount_codes.sql"),
     },
+    Migration {
+        version: 19,
+        name: "0019_customer_addresses",
+        sqlite: include_str!("../../migrations/sqlite/0019_customer_addresses.sql"),
+        postgres: include_str!("../../migrations/postgres/0019_customer_addresses.sql"),
+    },
+    Migration {
+        version: 20,
+        name: "0020_hosted_page_carts",
+        sqlite: include_str!("../../migrations/sqlite/0020_hosted_page_carts.sql"),
+        postgres: include_str!("../../migrations/postgres/0020_hosted_page_carts.sql"),
+    },
 ];
 
 /// The statements of migration 18 that index the codes already stored (SQLite,

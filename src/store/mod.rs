@@ -10,6 +10,7 @@ mod cart_settings;
 pub mod catalog;
 mod checkout_tokens;
 mod config_docs;
+pub mod customer_addresses;
 pub mod customers;
 pub mod gift_certificates;
 pub mod group_commit;
@@ -81,6 +82,14 @@ impl StoreError {
     pub fn unique_violation(&self) -> bool {
         match self {
             StoreError::Database(sqlx::Error::Database(e)) => e.is_unique_violation(),
+            _ => false,
+        }
+    }
+
+    /// Whether a write named a row (such as a customer) that is not there (any more).
+    pub fn foreign_key_violation(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Database(e)) => e.is_foreign_key_violation(),
             _ => false,
         }
     }

@@ -455,26 +455,6 @@ impl Store {
         });
         Ok(row.and_then(|(s, c)| Uuid::parse_str(&c).ok().map(|u| (s, u))))
     }
-    /// The cart a redeemed redirect token opened, while the shopper's page session
-    /// built on it lasts (redeemed after `since`). Hosted pages keep the redeemed token
-    /// in a cookie, so this lookup is their session.
-    pub async fn redirect_session(
-        &self,
-        token_hash: &str,
-        since: i64,
-    ) -> StoreResult<Option<(i64, Uuid, String)>> {
-        let row: Option<(i64, String, String)> = on_pool!(self, read, |p| {
-            sqlx::query_as(
-                "SELECT store_id, cart_id, kind FROM cart_redirect_tokens
-                 WHERE token_hash = $1 AND used_at IS NOT NULL AND used_at > $2",
-            )
-            .bind(token_hash)
-            .bind(since)
-            .fetch_optional(p)
-            .await?
-        });
-        Ok(row.and_then(|(s, c, k)| Uuid::parse_str(&c).ok().map(|u| (s, u, k))))
-    }
 }
 
 impl Store {

@@ -87,7 +87,7 @@ impl Store {
     }
 
     /// Replaces a session with a new one (a sign-in or sign-out): the new row is
-    /// inserted, the old session's carts become the new one's, and the old row is
+    /// inserted, the old session's carts (and hosted-page cart) become the new one's, and the old row is
     /// deleted, so its token opens nothing any more. One transaction. (Orders the old
     /// session placed stay with it: reading them needs the session that placed them.)
     pub async fn rotate_shopper_session(
@@ -103,6 +103,11 @@ impl Store {
             sqlx::query("UPDATE carts SET shopper_id = $1 WHERE store_id = $2 AND shopper_id = $3")
                 .bind(row.id.to_string())
                 .bind(row.store_id)
+                .bind(old_id.to_string())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE shopper_page_carts SET session_id = $1 WHERE session_id = $2")
+                .bind(row.id.to_string())
                 .bind(old_id.to_string())
                 .execute(&mut *tx)
                 .await?;
@@ -142,6 +147,49 @@ impl Store {
                 expires_at,
             })
         }))
+    }
+
+    /// Makes `cart_id` the cart the session's hosted pages show (`embedded`: as the
+    /// embedded checkout).
+    pub async fn set_page_cart(
+        &self,
+        store_id: i64,
+        session_id: Uuid,
+        cart_id: Uuid,
+        embedded: bool,
+    ) -> StoreResult<()> {
+        on_pool!(self, write, |p| {
+            sqlx::query(
+                "INSERT INTO shopper_page_carts (session_id, store_id, cart_id, embedded)
+                 VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (session_id) DO UPDATE SET cart_id = excluded.cart_id, embedded = excluded.embedded",
+            )
+            .bind(session_id.to_string())
+            .bind(store_id)
+            .bind(cart_id.to_string())
+            .bind(i64::from(embedded))
+            .execute(p)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// The cart the session's hosted pages show, and whether as the embedded checkout.
+    pub async fn page_cart(
+        &self,
+        store_id: i64,
+        session_id: Uuid,
+    ) -> StoreResult<Option<(Uuid, bool)>> {
+        let row: Option<(String, i64)> = on_pool!(self, read, |p| {
+            sqlx::query_as(
+                "SELECT cart_id, embedded FROM shopper_page_carts WHERE session_id = $1 AND store_id = $2",
+            )
+            .bind(session_id.to_string())
+            .bind(store_id)
+            .fetch_optional(p)
+            .await?
+        });
+        Ok(row.and_then(|(c, e)| Uuid::parse_str(&c).ok().map(|c| (c, e != 0))))
     }
 
     /// Gives a live cart of this store to a shopper. False when there is no such cart.

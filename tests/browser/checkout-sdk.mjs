@@ -3,7 +3,9 @@
 // through the Storefront API, then loadCheckout, addresses, shipping, a coupon, a gift
 // certificate, payment methods, and submitOrder with the test card. A second cart is
 // bought with an offline method (cash on delivery), and a third by a customer who
-// signs in through the SDK (after a wrong password, and a sign-out and back in).
+// signs in through the SDK (after a wrong password, and a sign-out and back in), and a
+// fourth by a shopper who opens an account (createCustomerAccount) and saves an address
+// (createCustomerAddress) through the SDK.
 // Prints the orders, the totals the SDK showed before paying, and the messages the SDK
 // gave for refused requests.
 import { env, launch, report, main } from "./lib.mjs";
@@ -35,7 +37,7 @@ main(async () => {
   await page.goto(`${origin}/sdk/`);
 
   const buy = (args) =>
-    page.evaluate(async ({ productId, methodId, card, giftCertificate, customer }) => {
+    page.evaluate(async ({ productId, methodId, card, giftCertificate, customer, newAccount }) => {
       const address = {
         firstName: "Grace", lastName: "Hopper", email: "grace@example.com", company: "",
         address1: "1 Market St", address2: "", city: "San Francisco",
@@ -82,6 +84,22 @@ main(async () => {
         const c = state.data.getCustomer();
         signedIn = { id: c.id, isGuest: c.isGuest, email: c.email, fullName: c.fullName, storeCredit: c.storeCredit };
       }
+      let created = null;
+      if (newAccount) {
+        await refusal("account", () =>
+          service.createCustomerAccount({ ...newAccount, password: "short" }),
+        );
+        state = await service.createCustomerAccount(newAccount);
+        const c = state.data.getCustomer();
+        if (!c || c.isGuest) throw new Error(`not signed in after createCustomerAccount: ${JSON.stringify(c)}`);
+        const { email, ...saved } = address;
+        state = await service.createCustomerAddress(saved);
+        const book = state.data.getCustomer().addresses || [];
+        created = {
+          id: c.id, isGuest: c.isGuest, email: c.email, fullName: c.fullName,
+          addresses: book.map((a) => ({ id: a.id, city: a.city, stateOrProvince: a.stateOrProvince, postalCode: a.postalCode })),
+        };
+      }
       state = await service.loadBillingCountries();
       await service.loadShippingCountries();
       const countries = state.data.getBillingCountries() || [];
@@ -119,7 +137,7 @@ main(async () => {
       if (order.orderAmount.toFixed(2) !== shown.total) {
         throw new Error(`order amount ${order.orderAmount} differs from checkout ${shown.total}`);
       }
-      return { orderId: order.orderId, status: order.status, method: method.id, ...shown, signedIn, messages };
+      return { orderId: order.orderId, status: order.status, method: method.id, ...shown, signedIn, created, messages };
     }, args);
 
   const card = await buy({
@@ -135,6 +153,12 @@ main(async () => {
     password: env("KASSA_CUSTOMER_PASSWORD"),
   };
   const signedIn = await buy({ productId, methodId: "cod", card: null, giftCertificate: null, customer });
+  // A fourth shopper opens an account and saves an address through the SDK first.
+  const newAccount = {
+    firstName: "Alan", lastName: "Turing", email: env("KASSA_NEW_ACCOUNT_EMAIL"),
+    password: "enigma-1912", acceptsMarketingEmails: false, customFields: [],
+  };
+  const created = await buy({ productId, methodId: "cod", card: null, giftCertificate: null, newAccount });
   await browser.close();
-  report({ ...card, offline, signedIn });
+  report({ ...card, offline, signedIn, created });
 });

@@ -165,13 +165,24 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// `Set-Cookie` values for a session token: the session itself and its CSRF token.
 pub fn session_cookies(token: &str, secure: bool) -> Vec<HeaderValue> {
+    session_cookies_for(token, secure, false)
+}
+
+/// [`session_cookies`], sent also into frames on other sites when `framed` (the embedded
+/// checkout): browsers allow that only for `SameSite=None; Secure`, so only over TLS.
+/// The CSRF token and origin checks still guard every write.
+pub fn session_cookies_for(token: &str, secure: bool, framed: bool) -> Vec<HeaderValue> {
     let max_age = crate::service::storefront::SESSION_LIFETIME_SECS;
+    let same_site = if framed && secure { "None" } else { "Lax" };
     let secure = if secure { "; Secure" } else { "" };
     [
         format!(
-            "{SESSION_COOKIE}={token}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
+            "{SESSION_COOKIE}={token}; Path=/; Max-Age={max_age}; HttpOnly; SameSite={same_site}{secure}"
         ),
-        xsrf_cookie(token, secure),
+        format!(
+            "{XSRF_COOKIE}={}; Path=/; SameSite={same_site}{secure}",
+            csrf_token(token)
+        ),
     ]
     .into_iter()
     .filter_map(|c| HeaderValue::from_str(&c).ok())

@@ -2,7 +2,9 @@
 //! Storefront API specs, found by reading and running it (see `docs/checkout-sdk.md`):
 //! checkout settings, form fields, countries, the payment methods of a cart, the
 //! singular `/api/storefront/checkout/{id}` it loads checkouts from, signing a customer in
-//! and out (`/internalapi/v1/checkout/customer`), placing the order
+//! and out (`/internalapi/v1/checkout/customer`), opening an account
+//! (`/api/storefront/customer`) and saving an address (`/api/storefront/customer-address`)
+//! for the signed-in customer, placing the order
 //! (`/internalapi/v1/checkout/order`) and paying it by card (`/api/public/v1/orders/payments`,
 //! where the SDK's "bigpay" client posts once `bigpayBaseUrl` points at Kassa).
 //!
@@ -17,6 +19,7 @@ use super::orders::status_name;
 use super::wire::{currency_names, customer_json, respond};
 use crate::domain::DomainError;
 use crate::domain::countries;
+use crate::domain::customer_address::CustomerAddressInput;
 use crate::domain::payment::CardInput;
 use crate::http::AppState;
 use crate::http::checkouts::{CustomerMessageRequest, checkout_id};
@@ -26,6 +29,7 @@ use crate::http::payments::{pat_refused, payment_access_token};
 use crate::service::checkout_sdk::{StorefrontMethodKind, StorefrontPaymentMethod};
 use crate::service::orders::STATUS_INCOMPLETE;
 use crate::service::payments::PaymentInstrument;
+use crate::service::shopper_accounts::ShopperAccount;
 use crate::service::{Refusal, ServiceError};
 use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -47,6 +51,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(shipping_countries))
         .routes(routes!(place_order))
         .routes(routes!(sign_in_customer, sign_out_customer))
+        .routes(routes!(create_customer_account))
+        .routes(routes!(create_customer_address))
         .routes(routes!(pay_order))
 }
 
@@ -203,7 +209,7 @@ async fn checkout_settings(
                 "enableTermsAndConditions": false,
                 "googleMapsApiKey": "",
                 "googleRecaptchaSitekey": "",
-                "isAccountCreationEnabled": false,
+                "isAccountCreationEnabled": true,
                 "isStorefrontSpamProtectionEnabled": false,
                 "guestCheckoutEnabled": true,
                 "hasMultiShippingEnabled": true,
@@ -544,6 +550,147 @@ async fn sign_in_customer(
             shopper.adopt(rotated.token, rotated.session);
             customer_answer(customer_json(&customer))
         }
+        Err(e) => sign_in_error(e),
+    }
+}
+
+/// The refusal of non-empty `customFields` (Kassa keeps no form fields) for an `what`.
+fn no_custom_fields(fields: Option<&[Value]>, what: &str) -> Option<Response> {
+    fields.is_some_and(|f| !f.is_empty()).then(|| {
+        sign_in_error(
+            DomainError::field(
+                "customFields",
+                format!(
+                    "Kassa keeps no {what} form fields: send the {what} without `customFields`."
+                ),
+            )
+            .into(),
+        )
+    })
+}
+
+/// What the SDK's `createCustomerAccount` posts (`CustomerAccountRequestBody`, plus the
+/// spam-protection `token`, which Kassa does not need).
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateAccountRequest {
+    pub email: Option<String>,
+    pub password: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// Accepted and ignored: Kassa sends no newsletters.
+    pub accepts_marketing_emails: Option<bool>,
+    /// Kassa keeps no account form fields: a non-empty list is refused.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub custom_fields: Option<Vec<Value>>,
+    pub token: Option<String>,
+}
+
+/// Open an account and sign the shopper in (the SDK's `createCustomerAccount`): the
+/// session is replaced by one for the new customer and the shopper's carts become the
+/// customer's, as with sign-in. A taken email (any case) or a weak password is a `422`.
+#[utoipa::path(post, path = "/api/storefront/customer", tag = "Checkout SDK", operation_id = "sdkCreateCustomerAccount",
+    request_body = CreateAccountRequest,
+    responses((status = 200, body = Object), (status = 422, body = SdkOrderErrorBody)))]
+async fn create_customer_account(
+    State(state): State<AppState>,
+    mut shopper: Shopper,
+    JsonBody(body): JsonBody<CreateAccountRequest>,
+) -> Response {
+    if let Some(refused) = no_custom_fields(body.custom_fields.as_deref(), "account") {
+        return refused;
+    }
+    let account = ShopperAccount {
+        email: body.email.unwrap_or_default(),
+        first_name: body.first_name.unwrap_or_default(),
+        last_name: body.last_name.unwrap_or_default(),
+        password: body.password.unwrap_or_default(),
+    };
+    match state
+        .kassa
+        .create_shopper_account(&shopper.store, shopper.session.as_ref(), &account)
+        .await
+    {
+        Ok((rotated, customer)) => {
+            shopper.adopt(rotated.token, rotated.session);
+            customer_answer(customer_json(&customer))
+        }
+        Err(e) => sign_in_error(e),
+    }
+}
+
+/// What the SDK's `createCustomerAddress` posts (`AddressRequestBody`).
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateAddressRequest {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub company: Option<String>,
+    pub address1: Option<String>,
+    pub address2: Option<String>,
+    pub city: Option<String>,
+    pub state_or_province: Option<String>,
+    pub state_or_province_code: Option<String>,
+    pub country_code: Option<String>,
+    pub postal_code: Option<String>,
+    pub phone: Option<String>,
+    /// Kassa keeps no address form fields: a non-empty list is refused.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub custom_fields: Option<Vec<Value>>,
+    /// Accepted and ignored (the address is saved either way).
+    pub should_save_address: Option<bool>,
+}
+
+/// Save an address in the signed-in customer's address book (the SDK's
+/// `createCustomerAddress`); the answer is the customer itself (no envelope) with every
+/// saved address, which the SDK merges into its customer. An address the customer has already is not saved
+/// twice. A guest gets `401`; an address that breaks the shipping-address rules `422`.
+#[utoipa::path(post, path = "/api/storefront/customer-address", tag = "Checkout SDK", operation_id = "sdkCreateCustomerAddress",
+    request_body = CreateAddressRequest,
+    responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 422, body = SdkOrderErrorBody)))]
+async fn create_customer_address(
+    State(state): State<AppState>,
+    shopper: Shopper,
+    JsonBody(body): JsonBody<CreateAddressRequest>,
+) -> Response {
+    let customer_id = shopper.session.as_ref().map_or(0, |s| s.customer_id);
+    if customer_id == 0 {
+        return axum::response::IntoResponse::into_response(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "Sign in to save addresses: only customers have an address book.",
+        ));
+    }
+    if let Some(refused) = no_custom_fields(body.custom_fields.as_deref(), "address") {
+        return refused;
+    }
+    let input = CustomerAddressInput {
+        first_name: body.first_name,
+        last_name: body.last_name,
+        company: body.company,
+        address1: body.address1,
+        address2: body.address2,
+        city: body.city,
+        state_or_province: body.state_or_province,
+        state_or_province_code: body.state_or_province_code,
+        postal_code: body.postal_code,
+        country_code: body.country_code,
+        phone: body.phone,
+        address_type: None,
+    };
+    let saved = async {
+        state
+            .kassa
+            .save_shopper_address(&shopper.store, customer_id, &input)
+            .await?;
+        state.kassa.cart_customer(&shopper.store, customer_id).await
+    };
+    match saved.await {
+        // The SDK merges the answer itself into its customer (not `data.customer`).
+        Ok(Some(customer)) => respond(StatusCode::OK, &customer_json(&customer)),
+        Ok(None) => axum::response::IntoResponse::into_response(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "The signed-in customer's account no longer exists: sign in again.",
+        )),
         Err(e) => sign_in_error(e),
     }
 }

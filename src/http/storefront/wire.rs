@@ -5,11 +5,12 @@
 //! request types, so both APIs share one parser and one set of rules per field.
 
 use crate::domain::cart::Cart;
-use crate::domain::customer::Customer;
+use crate::domain::customer_address::CustomerAddress;
 use crate::http::checkouts::checkout_wire;
 use crate::http::error::ApiError;
 use crate::http::extract::{Includes, JsonBody, parse_json};
 use crate::http::{AppState, carts::cart_wire};
+use crate::service::shopper_accounts::ShopperCustomer;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -184,7 +185,7 @@ pub fn checkout_json(
     inc: &Includes,
     base: &str,
     spam_check: bool,
-    customer: Option<&Customer>,
+    customer: Option<&ShopperCustomer>,
 ) -> Value {
     let mut v =
         camel_keys(serde_json::to_value(checkout_wire(cart, inc, base)).unwrap_or_default());
@@ -204,7 +205,10 @@ pub fn checkout_json(
 /// Fields of the storefront checkout (`checkout_Full`) the v3 checkout does not have:
 /// the shopper, the channel, and totals as the store displays them (with tax when its
 /// prices include tax). BigCommerce's Checkout SDK reads them all.
-fn spec_checkout_fields(cart: &Cart, customer: Option<&Customer>) -> Vec<(&'static str, Value)> {
+fn spec_checkout_fields(
+    cart: &Cart,
+    customer: Option<&ShopperCustomer>,
+) -> Vec<(&'static str, Value)> {
     let t = &cart.checkout.totals;
     let shown = |inc: crate::domain::money::Money, ex: crate::domain::money::Money| {
         serde_json::to_value(if cart.tax_included { inc } else { ex }).unwrap_or_default()
@@ -221,7 +225,7 @@ fn spec_checkout_fields(cart: &Cart, customer: Option<&Customer>) -> Vec<(&'stat
         ("channelId", cart.channel_id.into()),
         (
             "customer",
-            match customer.filter(|c| c.id == cart.customer_id && c.id != 0) {
+            match customer.filter(|c| c.customer.id == cart.customer_id && cart.customer_id != 0) {
                 Some(c) => customer_json(c),
                 None => serde_json::json!({
                     "id": cart.customer_id,
@@ -249,21 +253,44 @@ fn spec_checkout_fields(cart: &Cart, customer: Option<&Customer>) -> Vec<(&'stat
     ]
 }
 
-/// A signed-in customer as the checkout (and the Checkout SDK's sign-in answer) shows
-/// it. Kassa keeps no address book for customers, so `addresses` is empty; store
-/// credit is in the store's default currency.
-pub fn customer_json(c: &Customer) -> Value {
+/// A signed-in customer as the checkout (and the Checkout SDK's customer answers) shows
+/// it, with the addresses they saved. Store credit is in the store's default currency.
+pub fn customer_json(c: &ShopperCustomer) -> Value {
+    let addresses: Vec<Value> = c.addresses.iter().map(saved_address_json).collect();
+    let who = &c.customer;
     serde_json::json!({
-        "id": c.id,
+        "id": who.id,
         "isGuest": false,
-        "email": c.email,
-        "firstName": c.first_name,
-        "lastName": c.last_name,
-        "fullName": c.full_name(),
-        "addresses": [],
-        "storeCredit": c.store_credit,
+        "email": who.email,
+        "firstName": who.first_name,
+        "lastName": who.last_name,
+        "fullName": who.full_name(),
+        "addresses": addresses,
+        "storeCredit": who.store_credit,
         "shouldEncourageSignIn": false,
-        "customerGroup": {"id": c.customer_group_id, "name": ""},
+        "customerGroup": {"id": who.customer_group_id, "name": ""},
+    })
+}
+
+/// A saved address as the Checkout SDK reads it (`CustomerAddress`).
+fn saved_address_json(a: &CustomerAddress) -> Value {
+    let x = &a.address;
+    serde_json::json!({
+        "id": a.id,
+        "type": a.address_type.as_str(),
+        "firstName": x.first_name,
+        "lastName": x.last_name,
+        "company": x.company,
+        "address1": x.address1,
+        "address2": x.address2,
+        "city": x.city,
+        "stateOrProvince": x.state_or_province,
+        "stateOrProvinceCode": x.state_or_province_code,
+        "country": x.country,
+        "countryCode": x.country_code,
+        "postalCode": x.postal_code,
+        "phone": x.phone,
+        "customFields": [],
     })
 }
 
