@@ -1,9 +1,9 @@
 //! Cart writes that also record their webhook events, in the same transaction, so an
 //! event exists exactly when its change was committed.
 
-use super::group_commit::{Direct, execute_numbered};
-use super::outbox::{OutboxEvent, insert_outbox, insert_outbox_direct};
-use super::{Db, Store, StoreResult};
+use super::outbox::{OutboxEvent, insert_outbox};
+use super::statement::stmt;
+use super::{Store, StoreError, StoreResult, write_tx};
 use crate::domain::cart::Cart;
 use uuid::Uuid;
 
@@ -21,9 +21,6 @@ pub(super) const DELETE_CART_BELONGINGS: [&str; 3] = [
     "DELETE FROM checkout_tokens WHERE cart_id = $1 AND store_id = $2",
 ];
 
-// Cart writes are most of a checkout's writes: on SQLite they run as direct jobs of the
-// writer (no hand-off per statement), on PostgreSQL as transactions on the pool.
-
 impl Store {
     pub async fn insert_cart_emitting(
         &self,
@@ -32,49 +29,29 @@ impl Store {
         events: &[OutboxEvent],
     ) -> StoreResult<()> {
         let doc = serde_json::to_string(cart)?;
-        let p = match &self.db {
-            Db::Sqlite { write, .. } => {
-                let (id, version, now, expires_at) = (
-                    cart.id.to_string(),
-                    cart.version,
-                    cart.updated_time,
-                    cart.expires_at(),
-                );
-                let events = events.to_vec();
-                let committed = write
-                    .run(move |db| {
-                        execute_numbered(
-                            db,
-                            INSERT_CART,
-                            &[&id, &store_id, &version, &doc, &now, &expires_at],
-                        )?;
-                        insert_outbox_direct(db, store_id, now, &events)?;
-                        Ok(Direct::Keep(()))
-                    })
-                    .await;
-                self.cache_cart_write(committed.is_ok(), cart.id, CartWrite::Put(store_id, cart));
-                committed?;
-                return Ok(());
-            }
-            Db::Postgres(p) => p,
-        };
-        {
-            let mut tx = p.begin().await?;
-            sqlx::query(INSERT_CART)
-                .bind(cart.id.to_string())
+        let (id, version, now, expires_at) = (
+            cart.id.to_string(),
+            cart.version,
+            cart.updated_time,
+            cart.expires_at(),
+        );
+        let events = events.to_vec();
+        let committed = write_tx!(self, StoreError, |pool| {
+            let mut tx = pool.begin().await?;
+            stmt(INSERT_CART)
+                .bind(&id)
                 .bind(store_id)
-                .bind(cart.version)
+                .bind(version)
                 .bind(&doc)
-                .bind(cart.updated_time)
-                .bind(cart.expires_at())
+                .bind(now)
+                .bind(expires_at)
                 .execute(&mut *tx)
                 .await?;
-            insert_outbox!(tx, store_id, cart.updated_time, events);
-            let committed = tx.commit().await;
-            self.cache_cart_write(committed.is_ok(), cart.id, CartWrite::Put(store_id, cart));
-            committed?;
-        }
-        Ok(())
+            insert_outbox!(tx, store_id, now, &events);
+            tx.commit().await?;
+        });
+        self.cache_cart_write(committed.is_ok(), cart.id, CartWrite::Put(store_id, cart));
+        committed
     }
 
     /// Saves a changed cart if nobody else changed it since `expected_version`, with
@@ -87,54 +64,21 @@ impl Store {
         events: &[OutboxEvent],
     ) -> StoreResult<bool> {
         let doc = serde_json::to_string(cart)?;
-        let p = match &self.db {
-            Db::Sqlite { write, .. } => {
-                let (id, version, now, expires_at) = (
-                    cart.id.to_string(),
-                    cart.version,
-                    cart.updated_time,
-                    cart.expires_at(),
-                );
-                let events = events.to_vec();
-                let saved = write
-                    .run(move |db| {
-                        let n = execute_numbered(
-                            db,
-                            SAVE_CART,
-                            &[
-                                &version,
-                                &doc,
-                                &now,
-                                &expires_at,
-                                &id,
-                                &store_id,
-                                &expected_version,
-                            ],
-                        )?;
-                        if n != 1 {
-                            return Ok(Direct::Undo(false));
-                        }
-                        insert_outbox_direct(db, store_id, now, &events)?;
-                        Ok(Direct::Keep(true))
-                    })
-                    .await;
-                let write = match saved {
-                    Ok(true) => CartWrite::Put(store_id, cart),
-                    _ => CartWrite::Gone,
-                };
-                self.cache_cart_write(matches!(saved, Ok(true)), cart.id, write);
-                return Ok(saved?);
-            }
-            Db::Postgres(p) => p,
-        };
-        {
-            let mut tx = p.begin().await?;
-            let n = sqlx::query(SAVE_CART)
-                .bind(cart.version)
+        let (id, version, now, expires_at) = (
+            cart.id.to_string(),
+            cart.version,
+            cart.updated_time,
+            cart.expires_at(),
+        );
+        let events = events.to_vec();
+        let saved = write_tx!(self, StoreError, |pool| {
+            let mut tx = pool.begin().await?;
+            let n = stmt(SAVE_CART)
+                .bind(version)
                 .bind(&doc)
-                .bind(cart.updated_time)
-                .bind(cart.expires_at())
-                .bind(cart.id.to_string())
+                .bind(now)
+                .bind(expires_at)
+                .bind(&id)
                 .bind(store_id)
                 .bind(expected_version)
                 .execute(&mut *tx)
@@ -144,15 +88,17 @@ impl Store {
                 // Waits (on SQLite) for the batch that holds the winner to commit, so
                 // the caller's replay reads the winner's version.
                 tx.rollback().await?;
-                self.cache_cart_write(false, cart.id, CartWrite::Gone);
                 return Ok(false);
             }
-            insert_outbox!(tx, store_id, cart.updated_time, events);
-            let committed = tx.commit().await;
-            self.cache_cart_write(committed.is_ok(), cart.id, CartWrite::Put(store_id, cart));
-            committed?;
-            Ok(true)
+            insert_outbox!(tx, store_id, now, &events);
+            tx.commit().await?;
+            true
+        });
+        match saved {
+            Ok(true) => self.cache_cart_write(true, cart.id, CartWrite::Put(store_id, cart)),
+            _ => self.cache_cart_write(false, cart.id, CartWrite::Gone),
         }
+        saved
     }
 
     /// Deletes a cart (and what hangs off it) if it is still at `expected_version`,
@@ -168,30 +114,10 @@ impl Store {
     ) -> StoreResult<bool> {
         let cart_id = id;
         let id = id.to_string();
-        let p = match &self.db {
-            Db::Sqlite { write, .. } => {
-                let events = events.to_vec();
-                let expected = expected_version.unwrap_or(-1);
-                let deleted = write
-                    .run(move |db| {
-                        if execute_numbered(db, DELETE_CART, &[&id, &store_id, &expected])? != 1 {
-                            return Ok(Direct::Undo(false));
-                        }
-                        for sql in DELETE_CART_BELONGINGS {
-                            execute_numbered(db, sql, &[&id, &store_id])?;
-                        }
-                        insert_outbox_direct(db, store_id, now, &events)?;
-                        Ok(Direct::Keep(true))
-                    })
-                    .await;
-                self.cache_cart_write(matches!(deleted, Ok(true)), cart_id, CartWrite::Gone);
-                return Ok(deleted?);
-            }
-            Db::Postgres(p) => p,
-        };
-        {
-            let mut tx = p.begin().await?;
-            let n = sqlx::query(DELETE_CART)
+        let events = events.to_vec();
+        let deleted = write_tx!(self, StoreError, |pool| {
+            let mut tx = pool.begin().await?;
+            let n = stmt(DELETE_CART)
                 .bind(&id)
                 .bind(store_id)
                 .bind(expected_version.unwrap_or(-1))
@@ -202,16 +128,15 @@ impl Store {
                 // Waits (on SQLite) for the batch that holds the winner to commit, so
                 // the caller's replay reads the winner's version.
                 tx.rollback().await?;
-                self.cache_cart_write(false, cart_id, CartWrite::Gone);
                 return Ok(false);
             }
             delete_cart_belongings!(tx, store_id, &id);
-            insert_outbox!(tx, store_id, now, events);
-            let committed = tx.commit().await;
-            self.cache_cart_write(committed.is_ok(), cart_id, CartWrite::Gone);
-            committed?;
-            Ok(true)
-        }
+            insert_outbox!(tx, store_id, now, &events);
+            tx.commit().await?;
+            true
+        });
+        self.cache_cart_write(matches!(deleted, Ok(true)), cart_id, CartWrite::Gone);
+        deleted
     }
 }
 

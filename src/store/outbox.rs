@@ -43,21 +43,3 @@ macro_rules! insert_outbox {
     };
 }
 pub(crate) use insert_outbox;
-
-/// [`insert_outbox!`] inside a direct job of the SQLite writer.
-pub(crate) fn insert_outbox_direct(
-    db: &rusqlite::Connection,
-    store_id: i64,
-    now: i64,
-    events: &[OutboxEvent],
-) -> rusqlite::Result<()> {
-    for e in events {
-        let data = e.data.to_string();
-        super::group_commit::execute_numbered(
-            db,
-            INSERT_OUTBOX,
-            &[&store_id, &e.scope, &e.resource_id, &data, &now],
-        )?;
-    }
-    Ok(())
-}
