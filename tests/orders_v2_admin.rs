@@ -38,22 +38,6 @@ fn assert_v2_error(r: &common::Reply, status: StatusCode, needle: &str) {
     );
 }
 
-/// Events the order changes left in the outbox: (scope, data).
-async fn events(app: &TestApp) -> Vec<(String, Value)> {
-    let store = app
-        .kassa
-        .store
-        .find_store("demo")
-        .await
-        .expect("store")
-        .expect("demo store");
-    app.kassa
-        .store
-        .recorded_events(store.id)
-        .await
-        .expect("outbox")
-}
-
 fn status_updates(events: &[(String, Value)], order: i64) -> Vec<(i64, i64)> {
     events
         .iter()
@@ -224,7 +208,7 @@ async fn status_changes_follow_the_transition_table(app: TestApp) {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
 
-    let ev = events(&app).await;
+    let ev = app.store_events().await;
     assert_eq!(
         merchant_status_updates(&ev, order),
         vec![(11, 9), (9, 4)],
@@ -291,7 +275,7 @@ async fn cancelling_gives_back_stock_and_coupon_use_once(app: TestApp) {
     let r = common::flow::token(&app, order).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
 
-    let ev = events(&app).await;
+    let ev = app.store_events().await;
     assert_eq!(status_updates(&ev, order), vec![(0, 5)], "{ev:?}");
 
     // A paid order declined gives its stock back (its payment is refunded separately).
@@ -361,7 +345,7 @@ async fn archived_orders_leave_lists_but_stay_readable(app: TestApp) {
     assert_eq!(list_ids(&app, "").await, Vec::<i64>::new());
     assert_eq!(list_ids(&app, "?is_deleted=true").await, vec![a, b]);
 
-    let ev = events(&app).await;
+    let ev = app.store_events().await;
     let archived: Vec<Value> = ev
         .iter()
         .filter(|(s, _)| s == "store/order/archived")
@@ -498,7 +482,7 @@ async fn shipments_move_the_order_to_partially_shipped_then_shipped(app: TestApp
     assert_eq!(r.body["status"], json!("Awaiting Shipment"));
     assert_eq!(r.body["items_shipped"], json!(0));
 
-    let ev = events(&app).await;
+    let ev = app.store_events().await;
     let shipment_events: Vec<(String, Value)> = ev
         .iter()
         .filter(|(s, _)| s.starts_with("store/shipment/"))
@@ -548,7 +532,7 @@ async fn concurrent_status_changes_apply_once(app: TestApp) {
         assert_eq!(ok, 1, "{} / {}", a.body, b.body);
         let loser = if a.status == StatusCode::OK { &b } else { &a };
         assert_v2_error(loser, StatusCode::BAD_REQUEST, "that status is final");
-        let ev = events(&app).await;
+        let ev = app.store_events().await;
         let from_paid: Vec<(i64, i64)> = status_updates(&ev, order)
             .into_iter()
             .filter(|(from, _)| *from == 11)
@@ -730,7 +714,7 @@ async fn merchant_creates_an_order_directly(app: TestApp) {
     let r = app.get("/stores/demo/v3/catalog/products/940").await;
     assert_eq!(r.data()["inventory_level"], json!(8), "{}", r.body);
 
-    let ev = events(&app).await;
+    let ev = app.store_events().await;
     assert!(
         ev.iter()
             .any(|(s, d)| s == "store/order/created" && d["id"] == json!(order)),

@@ -187,17 +187,11 @@ async fn refunds_move_the_order_and_never_exceed_what_was_paid(app: TestApp) {
     assert_eq!(refunds.len(), 2);
     assert!((refunds.iter().sum::<f64>() - total).abs() < 1e-9);
 
-    let store = app.kassa.find_store("demo").await.unwrap();
-    let events = app
-        .kassa
-        .store
-        .order_outbox_events(store.id, order_id)
-        .await
-        .unwrap();
+    let events = app.order_events(order_id).await;
     let refund_events: Vec<Value> = events
         .iter()
         .filter(|(s, _)| s == "store/order/refund/created")
-        .map(|(_, d)| serde_json::from_str(d).unwrap())
+        .map(|(_, d)| d.clone())
         .collect();
     assert_eq!(
         refund_events,
@@ -207,8 +201,7 @@ async fn refunds_move_the_order_and_never_exceed_what_was_paid(app: TestApp) {
         ]
     );
     assert!(events.iter().any(|(s, d)| s == "store/order/statusUpdated"
-        && serde_json::from_str::<Value>(d).unwrap()["status"]
-            == json!({"previous_status_id": 14, "new_status_id": 4})));
+        && d["status"] == json!({"previous_status_id": 14, "new_status_id": 4})));
 }
 
 async fn v2_order_shows_the_sum_refunded(app: TestApp) {
@@ -610,13 +603,7 @@ async fn a_refund_cut_off_after_the_gateway_is_completed_once_after_restart(app:
     let o = app.get(&format!("/stores/demo/v2/orders/{order_id}")).await;
     assert_eq!(o.body["refunded_amount"], json!("4.0000"));
     assert_eq!(o.body["status_id"], json!(14));
-    let store = app.kassa.find_store("demo").await.unwrap();
-    let events = app
-        .kassa
-        .store
-        .order_outbox_events(store.id, order_id)
-        .await
-        .unwrap();
+    let events = app.order_events(order_id).await;
     assert_eq!(
         events
             .iter()

@@ -368,17 +368,7 @@ async fn payments_write_status_and_transaction_events(app: TestApp) {
         .as_i64()
         .expect("integer transaction id");
     assert_eq!(txn, order_id * 1000 + 1, "{}", listed.body);
-    let store = app.kassa.find_store("demo").await.unwrap();
-    let events = app
-        .kassa
-        .store
-        .order_outbox_events(store.id, order_id)
-        .await
-        .unwrap();
-    let events: Vec<(String, Value)> = events
-        .into_iter()
-        .map(|(s, d)| (s, serde_json::from_str(&d).unwrap()))
-        .collect();
+    let events = app.order_events(order_id).await;
     assert_eq!(events[0].0, "store/order/created");
     assert!(events.contains(&(
         "store/order/statusUpdated".into(),

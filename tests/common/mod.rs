@@ -289,6 +289,33 @@ impl TestApp {
         spawn_app_on(backend, &url, opts).await
     }
 
+    /// The webhook events one order of the demo store left in the outbox, in order:
+    /// (scope, data).
+    pub async fn order_events(&self, order_id: i64) -> Vec<(String, Value)> {
+        let store = self.demo_store_id().await;
+        let events = self.kassa.store.order_outbox_events(store, order_id).await;
+        events
+            .expect("outbox")
+            .into_iter()
+            .map(|(scope, data)| (scope, serde_json::from_str(&data).expect("event JSON")))
+            .collect()
+    }
+
+    /// Every webhook event the demo store recorded: (scope, data).
+    pub async fn store_events(&self) -> Vec<(String, Value)> {
+        let store = self.demo_store_id().await;
+        self.kassa
+            .store
+            .recorded_events(store)
+            .await
+            .expect("outbox")
+    }
+
+    async fn demo_store_id(&self) -> i64 {
+        let store = self.kassa.store.find_store("demo").await.expect("store");
+        store.expect("demo store").id
+    }
+
     /// Calls the API as the demo store's all-scopes account.
     pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
         self.call_as(TOKEN, method, path, body).await
