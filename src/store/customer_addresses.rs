@@ -116,14 +116,14 @@ impl Store {
                 &full_name,
                 names
                     .iter()
-                    .map(|n| Arg::Text(n.trim().to_lowercase()))
+                    .map(|n| Arg::text(n.trim().to_lowercase()))
                     .collect(),
             );
         }
         if let Some(v) = &filter.companies {
             c.and_in(
                 &self.doc_text("company"),
-                v.iter().map(|s| Arg::Text(s.trim().to_string())).collect(),
+                v.iter().map(|s| Arg::text(s.trim().to_string())).collect(),
             );
         }
         let (total, rows): (i64, Vec<AddressRow>) = self

@@ -289,7 +289,7 @@ impl Store {
         if let Some(emails) = &filter.emails {
             c.and_in(
                 "email_key",
-                emails.iter().map(|e| Arg::Text(email_key(e))).collect(),
+                emails.iter().map(|e| Arg::text(email_key(e))).collect(),
             );
         }
         let full_name = format!(
@@ -302,7 +302,7 @@ impl Store {
                 &full_name,
                 names
                     .iter()
-                    .map(|n| Arg::Text(n.trim().to_lowercase()))
+                    .map(|n| Arg::text(n.trim().to_lowercase()))
                     .collect(),
             );
         }
@@ -313,7 +313,7 @@ impl Store {
                 let alts = parts
                     .iter()
                     .map(|s| {
-                        let p = c.param(Arg::Text(format!(
+                        let p = c.param(Arg::text(format!(
                             "%{}%",
                             like_escape(&s.trim().to_lowercase())
                         )));
@@ -327,13 +327,13 @@ impl Store {
         if let Some(v) = &filter.companies {
             c.and_in(
                 &self.doc_text("company"),
-                v.iter().map(|s| Arg::Text(s.trim().to_string())).collect(),
+                v.iter().map(|s| Arg::text(s.trim().to_string())).collect(),
             );
         }
         if let Some(v) = &filter.phones {
             c.and_in(
                 &self.doc_text("phone"),
-                v.iter().map(|s| Arg::Text(s.trim().to_string())).collect(),
+                v.iter().map(|s| Arg::text(s.trim().to_string())).collect(),
             );
         }
         if let Some(v) = &filter.customer_group_ids {

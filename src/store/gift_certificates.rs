@@ -6,24 +6,18 @@
 //! Also the small dynamic-query helpers the customer queries share: conditions built with
 //! numbered parameters, and reading a field of the JSON `doc` in each backend's dialect.
 
+pub(super) use super::statement::{Arg, bind_args};
 use super::{Db, Store, StoreResult, on_pool};
 use crate::domain::gift_certificate::{GiftCertificate, GiftCertificateStatus, code_key};
 use crate::domain::money::Money;
 use serde::{Deserialize, Serialize};
-
-/// A value bound to a query built at run time.
-#[derive(Clone, Debug)]
-pub(super) enum Arg {
-    Int(i64),
-    Text(String),
-}
 
 /// `WHERE` conditions with their parameters, numbered in the order they are added. The
 /// first is always the store.
 #[derive(Clone, Debug)]
 pub(super) struct Conds {
     pub sql: String,
-    pub args: Vec<Arg>,
+    pub args: Vec<Arg<'static>>,
 }
 
 impl Conds {
@@ -35,7 +29,7 @@ impl Conds {
     }
 
     /// Registers a parameter and returns its placeholder (`$3`).
-    pub fn param(&mut self, a: Arg) -> String {
+    pub fn param(&mut self, a: Arg<'static>) -> String {
         self.args.push(a);
         format!("${}", self.args.len())
     }
@@ -48,7 +42,7 @@ impl Conds {
     }
 
     /// `expr IN ($a, $b, …)`; an empty list matches nothing.
-    pub fn and_in(&mut self, expr: &str, values: Vec<Arg>) {
+    pub fn and_in(&mut self, expr: &str, values: Vec<Arg<'static>>) {
         if values.is_empty() {
             self.and("1 = 0");
             return;
@@ -61,21 +55,6 @@ impl Conds {
         self.and(&format!("{expr} IN ({list})"));
     }
 }
-
-/// Binds every [`Arg`] of a [`Conds`] to a query, in order.
-macro_rules! bind_args {
-    ($query:expr, $args:expr) => {{
-        let mut q = $query;
-        for a in $args.iter() {
-            q = match a {
-                $crate::store::gift_certificates::Arg::Int(v) => q.bind(*v),
-                $crate::store::gift_certificates::Arg::Text(s) => q.bind(s.as_str()),
-            };
-        }
-        q
-    }};
-}
-pub(super) use bind_args;
 
 impl Store {
     /// SQL reading the string field `field` of the row's JSON `doc`. `field` is a name
@@ -248,7 +227,7 @@ impl Store {
             c.and(&format!("id <= {p}"));
         }
         if let Some(v) = &filter.code {
-            let p = c.param(Arg::Text(code_key(v)));
+            let p = c.param(Arg::text(code_key(v)));
             c.and(&format!("code_key = {p}"));
         }
         if let Some(v) = filter.order_id {
@@ -260,7 +239,7 @@ impl Store {
             ("from_name", &filter.from_name),
         ] {
             if let Some(v) = value {
-                let p = c.param(Arg::Text(v.trim().to_string()));
+                let p = c.param(Arg::text(v.trim().to_string()));
                 c.and(&format!("{} = {p}", self.doc_text(field)));
             }
         }
@@ -269,7 +248,7 @@ impl Store {
             ("from_email", &filter.from_email),
         ] {
             if let Some(v) = value {
-                let p = c.param(Arg::Text(v.trim().to_lowercase()));
+                let p = c.param(Arg::text(v.trim().to_lowercase()));
                 c.and(&format!("LOWER({}) = {p}", self.doc_text(field)));
             }
         }

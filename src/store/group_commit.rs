@@ -303,7 +303,7 @@ impl SqliteWriter {
 /// Binds `args` to a statement written with `$N` parameters (the SQL both backends
 /// share): SQLite numbers named parameters by first appearance, so each is bound by the
 /// number in its name.
-pub fn bind_numbered(
+fn bind_numbered(
     stmt: &mut rusqlite::Statement<'_>,
     args: &[&dyn rusqlite::ToSql],
 ) -> rusqlite::Result<()> {
@@ -321,16 +321,28 @@ pub fn bind_numbered(
     Ok(())
 }
 
-/// Runs a `$N` statement with `args` through the connection's statement cache; the
-/// number of rows it changed.
-pub fn execute_numbered(
+/// A `$N` statement from the connection's statement cache, with `args` bound.
+pub(crate) fn prepare_numbered<'c>(
+    db: &'c rusqlite::Connection,
+    sql: &str,
+    args: &[&dyn rusqlite::ToSql],
+) -> rusqlite::Result<rusqlite::CachedStatement<'c>> {
+    let mut stmt = db.prepare_cached(sql)?;
+    bind_numbered(&mut stmt, args)?;
+    Ok(stmt)
+}
+
+/// Runs a `$N` statement with `args`; the number of rows it changed. Stepped like a
+/// query, so a statement with `RETURNING` runs too.
+pub(crate) fn execute_numbered(
     db: &rusqlite::Connection,
     sql: &str,
     args: &[&dyn rusqlite::ToSql],
-) -> rusqlite::Result<usize> {
-    let mut stmt = db.prepare_cached(sql)?;
-    bind_numbered(&mut stmt, args)?;
-    stmt.raw_execute()
+) -> rusqlite::Result<u64> {
+    let mut stmt = prepare_numbered(db, sql, args)?;
+    let mut rows = stmt.raw_query();
+    while rows.next()?.is_some() {}
+    Ok(db.changes())
 }
 
 /// A SQLite error from a direct job, in sqlx's form, so callers see one error type

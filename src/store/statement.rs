@@ -8,7 +8,7 @@
 //! switch per statement; [`DirectPool`] gives that body the `begin`/`commit` it expects.
 //! Parameters are written `$N` for both backends.
 
-use super::group_commit::{Direct, bind_numbered, direct_error};
+use super::group_commit::{Direct, direct_error, execute_numbered, prepare_numbered};
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{PgConnection, SqliteConnection};
@@ -49,6 +49,12 @@ impl<'a> From<&'a String> for Arg<'a> {
 impl From<String> for Arg<'_> {
     fn from(v: String) -> Self {
         Arg::Text(Cow::Owned(v))
+    }
+}
+
+impl<'a> Arg<'a> {
+    pub fn text(s: impl Into<Cow<'a, str>>) -> Self {
+        Arg::Text(s.into())
     }
 }
 
@@ -172,32 +178,41 @@ impl<'a> Stmt<'a> {
     }
 }
 
+/// Binds every [`Arg`] of `$args` (a `Vec`) to a sqlx query, in order.
+macro_rules! bind_args {
+    ($q:expr, $args:expr) => {{
+        use $crate::store::statement::Arg;
+        let mut q = $q;
+        for a in $args.iter() {
+            q = match a {
+                Arg::Int(v) => q.bind(*v),
+                Arg::Text(t) => q.bind(t.as_ref()),
+                Arg::NullInt => q.bind(None::<i64>),
+            };
+        }
+        q
+    }};
+}
+pub(crate) use bind_args;
+
 macro_rules! sqlx_conn {
     ($conn:ty, $db:ty) => {
         impl Conn for $conn {
             async fn execute(&mut self, s: Stmt<'_>) -> Result<Done, sqlx::Error> {
-                let mut q = sqlx::query::<$db>(sqlx::AssertSqlSafe(s.sql.clone()));
-                for a in &s.args {
-                    q = match a {
-                        Arg::Int(v) => q.bind(*v),
-                        Arg::Text(t) => q.bind(t.as_ref()),
-                        Arg::NullInt => q.bind(None::<i64>),
-                    };
-                }
+                let q = bind_args!(
+                    sqlx::query::<$db>(sqlx::AssertSqlSafe(s.sql.clone())),
+                    s.args
+                );
                 Ok(Done {
                     rows: q.execute(self).await?.rows_affected(),
                 })
             }
 
             async fn fetch_all<R: Row>(&mut self, s: Stmt<'_>) -> Result<Vec<R>, sqlx::Error> {
-                let mut q = sqlx::query_as::<$db, R>(sqlx::AssertSqlSafe(s.sql.clone()));
-                for a in &s.args {
-                    q = match a {
-                        Arg::Int(v) => q.bind(*v),
-                        Arg::Text(t) => q.bind(t.as_ref()),
-                        Arg::NullInt => q.bind(None::<i64>),
-                    };
-                }
+                let q = bind_args!(
+                    sqlx::query_as::<$db, R>(sqlx::AssertSqlSafe(s.sql.clone())),
+                    s.args
+                );
                 q.fetch_all(self).await
             }
         }
@@ -212,25 +227,16 @@ pub struct DirectConn<'c> {
 }
 
 impl DirectConn<'_> {
-    fn prepared(&self, s: &Stmt<'_>) -> rusqlite::Result<rusqlite::CachedStatement<'_>> {
-        let mut prepared = self.db.prepare_cached(&s.sql)?;
-        let args: Vec<&dyn rusqlite::ToSql> =
-            s.args.iter().map(|a| a as &dyn rusqlite::ToSql).collect();
-        bind_numbered(&mut prepared, &args)?;
-        Ok(prepared)
+    fn args<'s>(s: &'s Stmt<'_>) -> Vec<&'s dyn rusqlite::ToSql> {
+        s.args.iter().map(|a| a as &dyn rusqlite::ToSql).collect()
     }
 
     fn run_execute(&self, s: &Stmt<'_>) -> rusqlite::Result<u64> {
-        let mut prepared = self.prepared(s)?;
-        // Stepped like a query, so a statement with `RETURNING` runs too.
-        let mut rows = prepared.raw_query();
-        while rows.next()?.is_some() {}
-        drop(rows);
-        Ok(self.db.changes())
+        execute_numbered(self.db, &s.sql, &Self::args(s))
     }
 
     fn run_fetch<R: Row>(&self, s: &Stmt<'_>) -> rusqlite::Result<Vec<R>> {
-        let mut prepared = self.prepared(s)?;
+        let mut prepared = prepare_numbered(self.db, &s.sql, &Self::args(s))?;
         let mut rows = prepared.raw_query();
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
