@@ -132,6 +132,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0020_hosted_page_carts.sql"),
         postgres: include_str!("../../migrations/postgres/0020_hosted_page_carts.sql"),
     },
+    Migration {
+        version: 23,
+        name: "0023_query_plans",
+        sqlite: include_str!("../../migrations/sqlite/0023_query_plans.sql"),
+        postgres: include_str!("../../migrations/postgres/0023_query_plans.sql"),
+    },
 ];
 
 /// The statements of migration 18 that index the codes already stored (SQLite,

@@ -22,6 +22,8 @@ pub mod order_queries;
 mod orders;
 pub mod outbox;
 mod payments;
+#[cfg(test)]
+mod query_plans;
 pub mod records;
 pub mod refunds;
 mod shopper_sessions;
