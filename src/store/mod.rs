@@ -107,6 +107,8 @@ pub enum Db {
     Sqlite {
         read: SqlitePool,
         write: group_commit::SqliteWriter,
+        /// Hot-path reads, run in place (see `statement::DirectReaders`).
+        readers: std::sync::Arc<statement::DirectReaders>,
     },
     Postgres(PgPool),
 }
@@ -173,6 +175,7 @@ macro_rules! write_tx {
         }
     };
 }
+pub(crate) use statement::read_on;
 pub(crate) use write_tx;
 
 impl Store {
@@ -197,6 +200,7 @@ impl Store {
                 .connect_with(opts.clone())
                 .await?;
             let write = group_commit::SqliteWriter::start(write, group_commit::Limits::from_env());
+            let readers = std::sync::Arc::new(statement::DirectReaders::new(&opts));
             let read = SqlitePoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(Duration::from_secs(30))
@@ -206,7 +210,11 @@ impl Store {
                 .connect_with(opts.read_only(false))
                 .await?;
             Ok(Store {
-                db: Db::Sqlite { read, write },
+                db: Db::Sqlite {
+                    read,
+                    write,
+                    readers,
+                },
                 carts: None,
                 config_versions: None,
                 file_lock: Default::default(),
@@ -268,7 +276,7 @@ impl Store {
     /// (pool name, open connections, idle connections) for each pool.
     pub fn pool_stats(&self) -> Vec<(&'static str, u32, usize)> {
         match &self.db {
-            Db::Sqlite { read, write } => vec![
+            Db::Sqlite { read, write, .. } => vec![
                 ("sqlite_read", read.size(), read.num_idle()),
                 ("sqlite_write", write.pool().size(), write.pool().num_idle()),
             ],
@@ -299,7 +307,12 @@ impl Store {
             .unwrap_or_else(|e| e.into_inner())
             .take();
         match &self.db {
-            Db::Sqlite { read, write } => {
+            Db::Sqlite {
+                read,
+                write,
+                readers,
+            } => {
+                readers.close();
                 read.close().await;
                 write.pool().close().await;
             }

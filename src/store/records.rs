@@ -1,6 +1,7 @@
 //! Queries for stores, API tokens, id counters, products and carts.
 
-use super::{StoreResult, on_pool};
+use super::statement::stmt;
+use super::{StoreResult, on_pool, read_on};
 use crate::domain::cart::Cart;
 use crate::domain::catalog::Product;
 use crate::domain::settings::StoreSettings;
@@ -67,24 +68,12 @@ impl Store {
     }
 
     pub async fn find_store(&self, hash: &str) -> StoreResult<Option<StoreRecord>> {
-        let row = on_pool!(self, read, |p| {
-            sqlx::query(
-                "SELECT id, hash, name, settings, config_version FROM stores WHERE hash = $1",
-            )
-            .bind(hash)
-            .fetch_optional(p)
-            .await?
-            .map(|r| -> StoreResult<_> {
-                Ok((
-                    r.try_get::<i64, _>("id")?,
-                    r.try_get::<String, _>("hash")?,
-                    r.try_get::<String, _>("name")?,
-                    r.try_get::<String, _>("settings")?,
-                    r.try_get::<i64, _>("config_version")?,
-                ))
-            })
-            .transpose()?
-        });
+        let row: Option<(i64, String, String, String, i64)> = read_on!(self, |c| {
+            stmt("SELECT id, hash, name, settings, config_version FROM stores WHERE hash = $1")
+                .bind(hash)
+                .fetch_optional(c)
+                .await?
+        })?;
         row.map(|(id, hash, name, settings, config_version)| {
             Ok(StoreRecord {
                 id,
@@ -250,13 +239,13 @@ impl Store {
     }
 
     pub async fn get_product(&self, store_id: i64, id: i64) -> StoreResult<Option<Product>> {
-        let doc: Option<String> = on_pool!(self, read, |p| {
-            sqlx::query_scalar("SELECT doc FROM products WHERE store_id = $1 AND id = $2")
+        let doc: Option<String> = read_on!(self, |c| {
+            stmt("SELECT doc FROM products WHERE store_id = $1 AND id = $2")
                 .bind(store_id)
                 .bind(id)
-                .fetch_optional(p)
+                .fetch_optional_scalar(c)
                 .await?
-        });
+        })?;
         doc.map(|d| Ok(serde_json::from_str(&d)?)).transpose()
     }
 
@@ -272,13 +261,11 @@ impl Store {
             .collect::<Vec<_>>()
             .join(",");
         let sql = format!("SELECT doc FROM products WHERE store_id = $1 AND id IN ({list})");
-        let docs: Vec<String> = on_pool!(self, read, |p| {
-            sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(store_id)
-                .fetch_all(p)
-                .await?
-        });
-        docs.iter().map(|d| Ok(serde_json::from_str(d)?)).collect()
+        let docs: Vec<(String,)> =
+            read_on!(self, |c| stmt(sql).bind(store_id).fetch_all(c).await?)?;
+        docs.iter()
+            .map(|(d,)| Ok(serde_json::from_str(d)?))
+            .collect()
     }
 
     /// One page of products, ordered by id, and the total matching the filter.
