@@ -22,6 +22,7 @@ pub mod order_queries;
 mod orders;
 pub mod outbox;
 mod payments;
+mod product_docs;
 #[cfg(test)]
 mod query_plans;
 pub mod records;
@@ -120,6 +121,8 @@ pub struct Store {
     carts: Option<std::sync::Arc<cart_cache::CartCache>>,
     /// Configuration versions as last read (same condition as `carts`).
     config_versions: Option<std::sync::Arc<config_docs::ConfigVersions>>,
+    /// Products parsed from their documents, reused while the text is unchanged.
+    product_docs: std::sync::Arc<product_docs::ProductDocs>,
     /// Held from `keep_carts_in_memory` until `close`.
     file_lock: std::sync::Arc<std::sync::Mutex<Option<cart_cache::SqliteFileLock>>>,
 }
@@ -217,6 +220,7 @@ impl Store {
                 },
                 carts: None,
                 config_versions: None,
+                product_docs: Default::default(),
                 file_lock: Default::default(),
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
@@ -232,6 +236,7 @@ impl Store {
                 db: Db::Postgres(pool),
                 carts: None,
                 config_versions: None,
+                product_docs: Default::default(),
                 file_lock: Default::default(),
             })
         } else {

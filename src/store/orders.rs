@@ -17,8 +17,9 @@ use super::IdempotencyClaim;
 use super::catalog::{decode, encode};
 use super::idempotency::record_idempotency_outcome;
 use super::outbox::{OutboxEvent, insert_outbox};
+use super::statement::stmt;
 use super::usage::UseKind;
-use super::{Store, StoreError, StoreResult, on_pool, write_tx};
+use super::{Store, StoreError, StoreResult, on_pool, read_on, write_tx};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -627,13 +628,13 @@ impl Store {
 
     /// An order's stored document.
     pub async fn order_doc(&self, store_id: i64, id: i64) -> StoreResult<Option<Value>> {
-        let doc: Option<String> = on_pool!(self, read, |p| {
-            sqlx::query_scalar("SELECT doc FROM orders WHERE store_id = $1 AND id = $2")
+        let doc: Option<String> = read_on!(self, |c| {
+            stmt("SELECT doc FROM orders WHERE store_id = $1 AND id = $2")
                 .bind(store_id)
                 .bind(id)
-                .fetch_optional(p)
+                .fetch_optional_scalar(c)
                 .await?
-        });
+        })?;
         doc.map(|d| Ok(serde_json::from_str(&d)?)).transpose()
     }
 

@@ -7,6 +7,7 @@ use crate::domain::catalog::Product;
 use crate::domain::settings::StoreSettings;
 use crate::store::Store;
 use sqlx::Row;
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// A merchant's store (a tenant).
@@ -238,19 +239,8 @@ impl Store {
         Ok(n == 1)
     }
 
-    pub async fn get_product(&self, store_id: i64, id: i64) -> StoreResult<Option<Product>> {
-        let doc: Option<String> = read_on!(self, |c| {
-            stmt("SELECT doc FROM products WHERE store_id = $1 AND id = $2")
-                .bind(store_id)
-                .bind(id)
-                .fetch_optional_scalar(c)
-                .await?
-        })?;
-        doc.map(|d| Ok(serde_json::from_str(&d)?)).transpose()
-    }
-
     /// The products with these ids that exist, in one query.
-    pub async fn get_products(&self, store_id: i64, ids: &[i64]) -> StoreResult<Vec<Product>> {
+    pub async fn get_products(&self, store_id: i64, ids: &[i64]) -> StoreResult<Vec<Arc<Product>>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -260,11 +250,11 @@ impl Store {
             .map(|i| i.to_string())
             .collect::<Vec<_>>()
             .join(",");
-        let sql = format!("SELECT doc FROM products WHERE store_id = $1 AND id IN ({list})");
-        let docs: Vec<(String,)> =
+        let sql = format!("SELECT id, doc FROM products WHERE store_id = $1 AND id IN ({list})");
+        let docs: Vec<(i64, String)> =
             read_on!(self, |c| stmt(sql).bind(store_id).fetch_all(c).await?)?;
         docs.iter()
-            .map(|(d,)| Ok(serde_json::from_str(d)?))
+            .map(|(id, doc)| Ok(self.product_docs.product(store_id, *id, doc)?))
             .collect()
     }
 

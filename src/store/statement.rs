@@ -486,7 +486,10 @@ mod tests {
             "kassa-direct-read-{}.db",
             uuid::Uuid::new_v4().simple()
         ));
-        for url in [format!("sqlite://{}", file.display()), "sqlite::memory:".into()] {
+        for url in [
+            format!("sqlite://{}", file.display()),
+            "sqlite::memory:".into(),
+        ] {
             let store = Store::connect(&url).await.unwrap();
             store.migrate().await.unwrap();
             assert!(store.find_store("shop").await.unwrap().is_none());
