@@ -300,8 +300,9 @@ async fn embedded_checkout_tells_the_merchant_page() {
 
 /// BigCommerce's Checkout JS SDK, loaded from npm unchanged, buys four times on a page at
 /// the store's storefront origin: by test card (with a coupon and a gift certificate),
-/// cash on delivery as a guest, as a customer who signs in, and as a shopper who opens an
-/// account and saves an address through the SDK. V2 shows each order with the SDK's totals.
+/// cash on delivery as a guest, as a customer who signs in (and has the checkout's address
+/// saved with `shouldSaveAddress`), and as a shopper who opens an account and saves an
+/// address through the SDK. V2 shows each order with the SDK's totals.
 #[tokio::test(flavor = "multi_thread")]
 async fn checkout_sdk_places_orders() {
     let Some(chromium) = tools() else { return };
@@ -386,6 +387,16 @@ async fn checkout_sdk_places_orders() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["customer_id"], ada, "{}", r.body);
     assert_eq!(v2(&r.body["total_inc_tax"]), shown(&signed["total"]));
+    // The address the SDK sent with `shouldSaveAddress` is in Ada's book, once (billing and
+    // shipping were the same address).
+    let r = app
+        .get(&format!(
+            "/stores/demo/v3/customers/addresses?customer_id:in={ada}"
+        ))
+        .await;
+    assert_eq!(r.body["meta"]["pagination"]["total"], 1, "{}", r.body);
+    assert_eq!(r.body["data"][0]["address1"], "1 Market St", "{}", r.body);
+    assert_eq!(r.body["data"][0]["first_name"], "Grace", "{}", r.body);
 
     // An account opened through the SDK signs the shopper in; the address it saved is in
     // the SDK's customer and the customer's address book; the order is the new customer's.
