@@ -1671,7 +1671,11 @@ async fn storefront_responses_match_sf_specs(app: TestApp) {
         "200",
         &r.body,
     );
-    assert_eq!(r.body["billingAddress"]["shouldSaveAddress"], true, "{}", r.body);
+    assert_eq!(
+        r.body["billingAddress"]["shouldSaveAddress"], true,
+        "{}",
+        r.body
+    );
     let items: Vec<Value> = r.body["cart"]["lineItems"]["physicalItems"]
         .as_array()
         .unwrap()
