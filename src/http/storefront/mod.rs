@@ -9,7 +9,8 @@
 //!   `Path=/`, `Secure` when the request came over TLS: `X-Forwarded-Proto: https`
 //!   or an `https` public URL). A session opened by an embedded checkout link gets
 //!   `SameSite=None; Secure` over TLS instead, whenever its cookies are set (the link,
-//!   a sign-in inside the frame, a refreshed CSRF cookie), so they reach the frame. It is an opaque random token stored only hashed.
+//!   a sign-in inside the frame, a refreshed CSRF cookie), so they reach the frame.
+//!   It is an opaque random token stored only hashed.
 //!   Sessions start lazily: the first write that needs one (creating a cart) starts
 //!   it and the response sets the cookie. A shopper sees only its own carts,
 //!   checkouts and orders; anything else is 404, never 403.
@@ -30,6 +31,8 @@
 //! of our origin. Defences, in order:
 //! 1. `SameSite=Lax` keeps the session cookie off cross-site subresource requests
 //!    and form POSTs, and browsers refuse to *set* a Lax cookie from such responses.
+//!    (An embedded checkout's session is `SameSite=None` over TLS: for it, points 2
+//!    and 3 carry the defence.)
 //! 2. Every write (POST/PUT/PATCH/DELETE) with an `Origin` header must come from
 //!    the storefront's own origin or an allowed storefront origin (CORS list), else 403.
 //! 3. Every write by a shopper that has a session must carry the header
@@ -215,9 +218,10 @@ pub(crate) fn is_tls(headers: &HeaderMap, kassa: &Kassa) -> bool {
 }
 
 /// The address of the client making the request: the connection's peer; when that peer
-/// is a loopback or private address (a reverse proxy in front of Kassa), the address the
-/// proxy names last in `X-Forwarded-For` (the one it saw connect; earlier entries are
-/// the client's own say). A client directly on a public address cannot choose its key.
+/// is a loopback or private address (a reverse proxy in front of Kassa) or unknown (the
+/// router served without connection info), the address the proxy names last in
+/// `X-Forwarded-For` (the one it saw connect; earlier entries are the client's own say).
+/// A client connecting from a public address cannot choose its key.
 pub fn client_address(req: &Request) -> String {
     let peer = req
         .extensions()
