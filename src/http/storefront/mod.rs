@@ -563,3 +563,50 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
     }
     res
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::extract::ConnectInfo;
+    use std::net::SocketAddr;
+
+    fn request(peer: Option<&str>, forwarded: &[&str]) -> Request {
+        let mut req = Request::new(axum::body::Body::empty());
+        if let Some(p) = peer {
+            let addr: SocketAddr = p.parse().expect("peer address");
+            req.extensions_mut().insert(ConnectInfo(addr));
+        }
+        for f in forwarded {
+            req.headers_mut()
+                .append("x-forwarded-for", HeaderValue::from_str(f).expect("header"));
+        }
+        req
+    }
+
+    #[test]
+    fn the_client_is_the_peer_unless_a_local_proxy_names_it() {
+        // A client on a public address cannot pick another key with the header.
+        let direct = request(Some("198.51.100.7:5000"), &["203.0.113.9"]);
+        assert_eq!(client_address(&direct), "198.51.100.7");
+        // A proxy on loopback or a private network names the client it saw, last.
+        let proxied = request(Some("127.0.0.1:5000"), &["1.2.3.4, 203.0.113.9"]);
+        assert_eq!(client_address(&proxied), "203.0.113.9");
+        let two_headers = request(Some("10.0.0.2:5000"), &["1.2.3.4", "203.0.113.10 "]);
+        assert_eq!(client_address(&two_headers), "203.0.113.10");
+        // Without the header, or with garbage in it, the peer itself.
+        assert_eq!(
+            client_address(&request(Some("127.0.0.1:1"), &[])),
+            "127.0.0.1"
+        );
+        let junk = request(Some("[::1]:1"), &["not-an-address"]);
+        assert_eq!(client_address(&junk), "::1");
+        assert_eq!(client_address(&request(None, &[])), "unknown");
+    }
+
+    #[test]
+    fn cookie_attributes() {
+        assert_eq!(cookie_attrs(true, true), "; SameSite=None; Secure");
+        assert_eq!(cookie_attrs(true, false), "; SameSite=Lax; Secure");
+        assert_eq!(cookie_attrs(false, true), "; SameSite=Lax");
+    }
+}
