@@ -612,7 +612,7 @@ impl Kassa {
         use crate::domain::address_rules::{AddressPurpose, normalize_and_validate};
         use crate::domain::cart::{Cart, NewCart};
         use crate::domain::checkout::{AddressRecord, ConsignmentItem};
-        use crate::store::NewOrder;
+        use crate::store::{NewOrder, OrderDoc, OrderSnapshot};
         use uuid::Uuid;
 
         let status_id = new.status_id.unwrap_or(DEFAULT_NEW_ORDER_STATUS);
@@ -764,12 +764,12 @@ impl Kassa {
             staff_notes: new.staff_notes.clone(),
             ..OrderAdmin::default()
         };
-        let doc = json!({
-            "status_id": status_id,
-            "date_created": now,
-            "cart": &cart,
-            "admin": admin,
-        });
+        let doc = OrderDoc::of(&OrderSnapshot {
+            status_id,
+            date_created: now,
+            cart: &cart,
+            admin: Some(&admin),
+        })?;
         let order = NewOrder {
             cart_id: cart.id.to_string(),
             status_id,

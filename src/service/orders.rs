@@ -28,9 +28,9 @@ use crate::domain::gift_certificate::{
 };
 use crate::domain::money::Money;
 use crate::store::{
-    BalanceDebit, IdempotencyClaim, NewOrder, PlaceOrderError, StockTake, UseClaim, UseKind,
+    BalanceDebit, IdempotencyClaim, NewOrder, OrderDoc, OrderSnapshot, PlaceOrderError, StockTake,
+    UseClaim, UseKind,
 };
-use serde_json::json;
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -179,11 +179,12 @@ impl Kassa {
             })
             .collect();
         let reserved_until = now + 60 * who.store.settings.order_reservation_minutes.max(1);
-        let doc = json!({
-            "status_id": status_id,
-            "date_created": now,
-            "cart": &cart,
-        });
+        let doc = OrderDoc::of(&OrderSnapshot {
+            status_id,
+            date_created: now,
+            cart: &cart,
+            admin: None,
+        })?;
         let save_addresses = self.addresses_to_save(who, &cart).await?;
         let order = NewOrder {
             cart_id: cart.id.to_string(),

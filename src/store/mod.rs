@@ -42,8 +42,8 @@ pub use config_docs::{CodeTaken, code_key};
 pub use idempotency::IdempotencyClaim;
 pub use metafields::{MetafieldFilter, MetafieldRecord, MetafieldWrite, NewMetafieldRow};
 pub use orders::{
-    BalanceDebit, Held, NewOrder, PAYMENT_HOLD_SECS, PlaceOrderError, StockChanges, StockTake,
-    UseClaim, stock_delta,
+    BalanceDebit, Held, NewOrder, OrderDoc, OrderSnapshot, PAYMENT_HOLD_SECS, PlaceOrderError,
+    StockChanges, StockTake, UseClaim, stock_delta,
 };
 pub use outbox::OutboxEvent;
 pub use payments::{

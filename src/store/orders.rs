@@ -51,6 +51,38 @@ pub struct BalanceDebit {
     pub label: String,
 }
 
+/// What an order's document holds besides the `id` and `held` that placing adds: the
+/// checkout as it was, and the merchant's changes for an order made by hand.
+#[derive(Serialize)]
+pub struct OrderSnapshot<'a> {
+    pub status_id: i64,
+    pub date_created: i64,
+    pub cart: &'a crate::domain::cart::Cart,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin: Option<&'a crate::domain::order_admin::OrderAdmin>,
+}
+
+/// An order's document as serialized once from its [`OrderSnapshot`], straight to text
+/// (no JSON tree to build and copy): placing writes `id` and `held` in front of it.
+#[derive(Clone, Debug)]
+pub struct OrderDoc(String);
+
+impl OrderDoc {
+    pub fn of(snapshot: &OrderSnapshot<'_>) -> StoreResult<OrderDoc> {
+        Ok(OrderDoc(serde_json::to_string(snapshot)?))
+    }
+
+    /// The stored text. A snapshot serializes to an object with members (and neither
+    /// `id` nor `held`), so its opening brace is all that goes before its first member.
+    fn placed(&self, id: i64, held: &Held) -> StoreResult<String> {
+        let members = self.0.strip_prefix('{').unwrap_or(&self.0);
+        Ok(format!(
+            "{{\"id\":{id},\"held\":{},{members}",
+            serde_json::to_string(held)?
+        ))
+    }
+}
+
 /// Everything placing one order writes.
 #[derive(Clone, Debug)]
 pub struct NewOrder {
@@ -69,7 +101,7 @@ pub struct NewOrder {
     /// When an unpaid order's reservation lapses (unix seconds).
     pub reserved_until: i64,
     /// The order document; its `id` and `held` are filled in when it is placed.
-    pub doc: Value,
+    pub doc: OrderDoc,
     /// The request's idempotency key: the placed order is recorded on it in the same
     /// transaction, so a retry after a crash finds the order instead of placing another.
     pub idempotency: Option<IdempotencyClaim>,
@@ -482,11 +514,7 @@ macro_rules! place_on {
             }
         };
         let held = $o.held();
-        let mut doc = $o.doc.clone();
-        if let Some(obj) = doc.as_object_mut() {
-            obj.insert("id".into(), Value::from(id));
-            obj.insert("held".into(), serde_json::to_value(&held)?);
-        }
+        let doc = $o.doc.placed(id, &held)?;
         let reserved_until = if $o.status_id == 0 { $o.reserved_until } else { 0 };
         $crate::store::statement::stmt(
             "INSERT INTO orders (store_id, id, cart_id, status_id, customer_id, currency_code,
@@ -503,7 +531,7 @@ macro_rules! place_on {
         .bind(&$o.currency_code)
         .bind($o.total_inc_tax_e4)
         .bind($o.now)
-        .bind(serde_json::to_string(&doc)?)
+        .bind(doc)
         .bind(reserved_until)
         .execute(&mut *tx)
         .await?;

@@ -300,6 +300,7 @@ impl Store {
                 .fetch_all(&mut *$tx)
                 .await?;
                 let mut hooks: HashMap<i64, Vec<(i64, String)>> = HashMap::new();
+                let mut fanned: Vec<String> = Vec::with_capacity(rows.len());
                 for r in &rows {
                     let seq: i64 = r.try_get("seq")?;
                     let store_id: i64 = r.try_get("store_id")?;
@@ -337,8 +338,17 @@ impl Store {
                         .execute(&mut *$tx)
                         .await?;
                     }
-                    sqlx::query("UPDATE webhook_outbox SET fanned_out = 1 WHERE seq = $1")
-                        .bind(seq)
+                    fanned.push(seq.to_string());
+                }
+                // One statement for the round, naming each event (never a range: on
+                // PostgreSQL an event of a lower seq may commit after this read).
+                // The seqs are integers read above, so inlining them is safe.
+                if !fanned.is_empty() {
+                    let sql = format!(
+                        "UPDATE webhook_outbox SET fanned_out = 1 WHERE seq IN ({})",
+                        fanned.join(",")
+                    );
+                    sqlx::query(sqlx::AssertSqlSafe(sql))
                         .execute(&mut *$tx)
                         .await?;
                 }
