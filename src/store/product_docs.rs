@@ -7,8 +7,9 @@ use crate::domain::catalog::Product;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// Beyond this many products the cache starts over (a few KB each).
-const MAX_PRODUCTS: usize = 20_000;
+/// Beyond this many products the cache starts over: a few KB each (text and parsed), so
+/// at most some 10 MB, within the memory a node is sized for.
+const MAX_PRODUCTS: usize = 2_000;
 
 /// (store id, product id) → the document's text and the product parsed from it.
 type Parsed = HashMap<(i64, i64), (Box<str>, Arc<Product>)>;
