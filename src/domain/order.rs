@@ -436,6 +436,18 @@ pub fn products(cart: &Cart, ids: &IdMap) -> Vec<OrderProduct> {
         let tax = tax_of(l.id);
         let base_total = l.pricing.extended_sale_price;
         let (total_ex_tax, total_inc_tax) = ex_inc(base_total, tax, cart.tax_included);
+        // The codes that took something off this line (all the order's, for a line
+        // priced before they were told apart).
+        let codes = if l.pricing.coupon_codes.is_empty() {
+            coupon_codes.join(",")
+        } else {
+            l.pricing
+                .coupon_codes
+                .iter()
+                .map(|(c, _)| c.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
         let discounts = l
             .pricing
             .discounts
@@ -443,7 +455,7 @@ pub fn products(cart: &Cart, ids: &IdMap) -> Vec<OrderProduct> {
             .map(|d| ProductDiscount {
                 id: d.id.clone(),
                 amount: d.amount,
-                code: (d.id == super::discount::COUPON_DISCOUNT_ID).then(|| coupon_codes.join(",")),
+                code: (d.id == super::discount::COUPON_DISCOUNT_ID).then(|| codes.clone()),
             })
             .collect();
         out.push(OrderProduct {

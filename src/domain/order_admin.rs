@@ -553,13 +553,28 @@ fn before_discount(cart: &Cart, id: Uuid) -> Option<Money> {
 
 /// After an edited order was priced with `keep_discounts`: what it kept is labelled as
 /// before (the promotion or coupon it came from, not as set by hand), and each coupon
-/// it was placed with shows what it still takes off (items and shipping); a coupon
-/// that takes nothing any more is left out.
+/// it was placed with shows what it still takes off (items and shipping), code by
+/// code; a coupon that takes nothing any more is left out.
 pub fn label_kept_discounts(before: &Cart, after: &mut Cart, changed: &HashSet<Uuid>) {
     let replaced = !after.checkout.manual_discounts.cart_level.is_empty();
-    let mut kept_coupon_items = Money::ZERO;
+    let keeps = |id: Uuid| !replaced && !changed.contains(&id);
+    // What the products kept of each code; and, for products priced before codes were
+    // told apart, their coupon discount as a whole.
+    let mut by_code: Vec<(String, Money)> = Vec::new();
+    let mut untold = Money::ZERO;
+    let mut count = |codes: &[(String, Money)], whole: Money| {
+        if codes.is_empty() {
+            untold += whole;
+        }
+        for (code, m) in codes {
+            match by_code.iter_mut().find(|(c, _)| c == code) {
+                Some(e) => e.1 += *m,
+                None => by_code.push((code.clone(), *m)),
+            }
+        }
+    };
     for l in &mut after.line_items {
-        if replaced || changed.contains(&l.id) {
+        if !keeps(l.id) {
             continue;
         }
         if let Some(b) = before.line_items.iter().find(|b| b.id == l.id)
@@ -567,7 +582,19 @@ pub fn label_kept_discounts(before: &Cart, after: &mut Cart, changed: &HashSet<U
         {
             l.pricing.discounts = b.pricing.discounts.clone();
             l.pricing.coupon_amount = b.pricing.coupon_amount;
-            kept_coupon_items += b.pricing.coupon_amount;
+            l.pricing.coupon_codes = b.pricing.coupon_codes.clone();
+            count(&b.pricing.coupon_codes, b.pricing.coupon_amount);
+        }
+    }
+    for c in &mut after.custom_items {
+        if !keeps(c.id) {
+            continue;
+        }
+        if let Some(b) = before.custom_items.iter().find(|b| b.id == c.id)
+            && b.discount_amount == c.discount_amount
+        {
+            c.coupon_codes = b.coupon_codes.clone();
+            count(&b.coupon_codes, Money::ZERO);
         }
     }
     for c in &mut after.checkout.consignments {
@@ -583,7 +610,6 @@ pub fn label_kept_discounts(before: &Cart, after: &mut Cart, changed: &HashSet<U
             c.promotion_ids = b.promotion_ids.clone();
         }
     }
-    // The coupons' item parts shrink with the coupon discounts the products kept.
     let shipping_of = |cart: &Cart, code: &str| -> Money {
         cart.checkout
             .consignments
@@ -599,17 +625,25 @@ pub fn label_kept_discounts(before: &Cart, after: &mut Cart, changed: &HashSet<U
         .iter()
         .filter(|c| c.not_applied.is_none())
         .collect();
+    // A coupon discount not told apart by code is shared by what each code took off items.
     let item_parts: Vec<Money> = applied
         .iter()
         .map(|c| (c.discounted_amount - shipping_of(before, &c.code)).max(Money::ZERO))
         .collect();
-    let shares = allocate(kept_coupon_items, &item_parts, &after.currency);
+    let shares = allocate(untold, &item_parts, &after.currency);
     after.checkout.coupons = applied
         .iter()
         .zip(shares)
-        .map(|(c, items)| AppliedCoupon {
-            discounted_amount: items + shipping_of(after, &c.code),
-            ..(*c).clone()
+        .map(|(c, share)| {
+            let items: Money = by_code
+                .iter()
+                .filter(|(code, _)| *code == c.code)
+                .map(|(_, m)| *m)
+                .sum();
+            AppliedCoupon {
+                discounted_amount: items + share + shipping_of(after, &c.code),
+                ..(*c).clone()
+            }
         })
         .filter(|c| c.discounted_amount > Money::ZERO)
         .collect();
