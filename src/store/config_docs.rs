@@ -2,6 +2,7 @@
 //! grouped by `kind`. Every write bumps the store's `config_version`, so caches of
 //! configuration on other nodes can tell they are stale.
 
+use super::statement::{Conn, stmt};
 use super::{Store, StoreResult, on_pool};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -43,13 +44,23 @@ impl ConfigVersions {
     }
 }
 
-/// A discount code another document already has.
+/// A discount code (or a coupon's name) another document already has.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CodeTaken {
-    /// The code as keyed (trimmed, lower case).
+    /// The code as keyed (trimmed, lower case); the name when `name` is set.
     pub code: String,
     /// The document that has it: `coupon:5`, `promotion:3`.
     pub owner: String,
+    /// It is the document's name (a coupon's) that is taken, not a code.
+    pub name: bool,
+}
+
+/// What a document must have alone in its store: its discount codes, and its name when
+/// that must be unique too (a coupon's).
+#[derive(Clone, Copy, Debug)]
+pub struct DocKeys<'a> {
+    pub codes: &'a [&'a str],
+    pub name: Option<&'a str>,
 }
 
 /// How a code is keyed: as checkouts match codes, ignoring case and surrounding spaces.
@@ -59,6 +70,54 @@ pub fn code_key(code: &str) -> String {
 
 fn code_owner(kind: &str, id: i64) -> String {
     format!("{kind}:{id}")
+}
+
+/// Keys every stored discount code and coupon name again, as `code_key` keys them (run
+/// by migration 21): SQLite's `lower()` lower-cases only A–Z, so codes indexed by
+/// migration 18 with other letters were keyed apart from how checkouts match them. The
+/// index is rebuilt from the documents; a code or name two documents share stays with
+/// the first (coupons before promotions, then by id), as migration 18 left codes.
+pub(super) async fn key_codes_and_names<C: Conn + ?Sized>(conn: &mut C) -> Result<(), sqlx::Error> {
+    let docs: Vec<(i64, String, i64, String)> = stmt(
+        "SELECT store_id, kind, id, doc FROM config_docs
+         WHERE kind IN ('coupon', 'promotion') ORDER BY kind, store_id, id",
+    )
+    .fetch_all(conn)
+    .await?;
+    stmt("DELETE FROM discount_codes").execute(conn).await?;
+    stmt("DELETE FROM coupon_names").execute(conn).await?;
+    for (store_id, kind, id, doc) in &docs {
+        // A document that does not parse has no codes the checkout could match either.
+        let Ok(doc) = serde_json::from_str::<serde_json::Value>(doc) else {
+            continue;
+        };
+        let owner = code_owner(kind, *id);
+        let codes: Vec<&str> = match kind.as_str() {
+            "coupon" => doc["code"].as_str().into_iter().collect(),
+            _ => doc["codes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|c| c["code"].as_str())
+                .collect(),
+        };
+        let name = doc["name"].as_str().filter(|_| kind == "coupon");
+        let rows = codes
+            .into_iter()
+            .map(|c| ("discount_codes (store_id, code_key", c))
+            .chain(name.map(|n| ("coupon_names (store_id, name_key", n)));
+        for (table, text) in rows {
+            stmt(format!(
+                "INSERT INTO {table}, owner) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
+            ))
+            .bind(*store_id)
+            .bind(code_key(text))
+            .bind(&owner)
+            .execute(conn)
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 impl Store {
@@ -115,34 +174,38 @@ impl Store {
     }
 
     /// Inserts or replaces a document that has discount codes (a coupon, a promotion)
-    /// together with its codes, as `code_key` keys them. The codes' unique index decides
-    /// between concurrent writes: when another document has one of the codes, nothing is
-    /// written and the answer names the code and that document.
+    /// together with its codes, as `code_key` keys them, and its `name` when that must be
+    /// unique (a coupon's, keyed the same way). The unique indexes decide between
+    /// concurrent writes: when another document has one of the codes (or the name),
+    /// nothing is written and the answer names the code and that document.
     pub async fn put_coded_doc<T: Serialize>(
         &self,
         store_id: i64,
         kind: &str,
         id: i64,
         doc: &T,
-        codes: &[&str],
+        keys: DocKeys<'_>,
         now: i64,
     ) -> StoreResult<Result<(), CodeTaken>> {
-        self.write_doc(store_id, kind, id, doc, Some(codes), now)
+        self.write_doc(store_id, kind, id, doc, Some(keys), now)
             .await
     }
 
-    /// Writes a document (and, given `codes`, replaces its discount codes first).
+    /// Writes a document (and, given `keyed`, replaces its discount codes and unique
+    /// name first).
     async fn write_doc<T: Serialize>(
         &self,
         store_id: i64,
         kind: &str,
         id: i64,
         doc: &T,
-        codes: Option<&[&str]>,
+        keyed: Option<DocKeys<'_>>,
         now: i64,
     ) -> StoreResult<Result<(), CodeTaken>> {
         let json = serde_json::to_string(doc)?;
         let owner = code_owner(kind, id);
+        let codes = keyed.map(|k| k.codes);
+        let name_key = keyed.and_then(|k| k.name).map(code_key);
         let mut keys: Vec<String> = codes
             .unwrap_or_default()
             .iter()
@@ -182,8 +245,42 @@ impl Store {
                     taken = Some(CodeTaken {
                         code: key.clone(),
                         owner: holder.unwrap_or_default(),
+                        name: false,
                     });
                     break;
+                }
+            }
+            if keyed.is_some() {
+                sqlx::query("DELETE FROM coupon_names WHERE store_id = $1 AND owner = $2")
+                    .bind(store_id)
+                    .bind(&owner)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            if let (None, Some(key)) = (&taken, &name_key) {
+                let n = sqlx::query(
+                    "INSERT INTO coupon_names (store_id, name_key, owner) VALUES ($1, $2, $3)
+                     ON CONFLICT (store_id, name_key) DO NOTHING",
+                )
+                .bind(store_id)
+                .bind(key)
+                .bind(&owner)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if n == 0 {
+                    let holder: Option<String> = sqlx::query_scalar(
+                        "SELECT owner FROM coupon_names WHERE store_id = $1 AND name_key = $2",
+                    )
+                    .bind(store_id)
+                    .bind(key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    taken = Some(CodeTaken {
+                        code: key.clone(),
+                        owner: holder.unwrap_or_default(),
+                        name: true,
+                    });
                 }
             }
             if taken.is_some() {
@@ -228,12 +325,17 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-            // Its discount codes (if it had any) are free again.
-            sqlx::query("DELETE FROM discount_codes WHERE store_id = $1 AND owner = $2")
-                .bind(store_id)
-                .bind(code_owner(kind, id))
-                .execute(&mut *tx)
-                .await?;
+            // Its discount codes and name (if it had any) are free again.
+            for sql in [
+                "DELETE FROM discount_codes WHERE store_id = $1 AND owner = $2",
+                "DELETE FROM coupon_names WHERE store_id = $1 AND owner = $2",
+            ] {
+                sqlx::query(sql)
+                    .bind(store_id)
+                    .bind(code_owner(kind, id))
+                    .execute(&mut *tx)
+                    .await?;
+            }
             if n > 0 {
                 sqlx::query("UPDATE stores SET config_version = config_version + 1 WHERE id = $1")
                     .bind(store_id)
@@ -343,7 +445,17 @@ mod tests {
             // From then on the index refuses them to anyone else, and frees a deleted
             // document's codes.
             let taken = store
-                .put_coded_doc(s.id, "coupon", 5, &json!({"id": 5}), &["Save6"], 0)
+                .put_coded_doc(
+                    s.id,
+                    "coupon",
+                    5,
+                    &json!({"id": 5}),
+                    DocKeys {
+                        codes: &["Save6"],
+                        name: None,
+                    },
+                    0,
+                )
                 .await
                 .unwrap();
             assert_eq!(
@@ -351,11 +463,22 @@ mod tests {
                 Err(CodeTaken {
                     code: "save6".into(),
                     owner: "promotion:3".into(),
+                    name: false,
                 })
             );
             assert!(store.delete_config_doc(s.id, "promotion", 3).await.unwrap());
             let put = store
-                .put_coded_doc(s.id, "coupon", 5, &json!({"id": 5}), &["Save6"], 0)
+                .put_coded_doc(
+                    s.id,
+                    "coupon",
+                    5,
+                    &json!({"id": 5}),
+                    DocKeys {
+                        codes: &["Save6"],
+                        name: None,
+                    },
+                    0,
+                )
                 .await
                 .unwrap();
             assert_eq!(put, Ok(()));
@@ -363,6 +486,131 @@ mod tests {
                 index(&store, s.id).await,
                 [owned("save6", "coupon:5"), owned("summer", "coupon:1")]
             );
+        }
+    }
+
+    /// The coupon names the store's index holds, as (key, owner), sorted.
+    async fn names(store: &Store, store_id: i64) -> Vec<(String, String)> {
+        let mut rows: Vec<(String, String)> = on_pool!(store, read, |p| {
+            sqlx::query_as("SELECT name_key, owner FROM coupon_names WHERE store_id = $1")
+                .bind(store_id)
+                .fetch_all(p)
+                .await
+                .unwrap()
+        });
+        rows.sort();
+        rows
+    }
+
+    #[tokio::test]
+    async fn migration_21_keys_codes_and_names_beyond_ascii() {
+        for store in crate::store::test_stores("names").await {
+            let s = store
+                .create_store("names", "Names", &StoreSettings::default(), 0)
+                .await
+                .unwrap();
+            // Written without keys (as before migration 21): coupons sharing a name in
+            // another case, codes with letters beyond ASCII, and a promotion's code.
+            for (kind, id, doc) in [
+                (
+                    "coupon",
+                    1,
+                    json!({"id": 1, "code": "ÉTÉ", "name": "Été sale"}),
+                ),
+                (
+                    "coupon",
+                    2,
+                    json!({"id": 2, "code": "winter", "name": "ÉTÉ SALE"}),
+                ),
+                (
+                    "promotion",
+                    3,
+                    json!({"id": 3, "name": "Été sale", "codes": [{"code": "ÖL"}]}),
+                ),
+            ] {
+                store.put_config_doc(s.id, kind, id, &doc, 0).await.unwrap();
+            }
+            // What migration 18's SQL lower() wrote on SQLite for the first coupon.
+            on_pool!(store, write, |p| {
+                sqlx::query("INSERT INTO discount_codes (store_id, code_key, owner) VALUES ($1, 'ÉtÉ', 'coupon:1')")
+                    .bind(s.id)
+                    .execute(p)
+                    .await
+                    .unwrap();
+            });
+            on_pool!(store, write, |p| {
+                let mut tx = p.begin().await.unwrap();
+                key_codes_and_names(&mut *tx).await.unwrap();
+                tx.commit().await.unwrap();
+            });
+            let owned = |k: &str, o: &str| (k.to_string(), o.to_string());
+            assert_eq!(
+                index(&store, s.id).await,
+                [
+                    owned("winter", "coupon:2"),
+                    owned("été", "coupon:1"),
+                    owned("öl", "promotion:3"),
+                ]
+            );
+            // The name stays with the first coupon; only coupons' names are unique.
+            assert_eq!(names(&store, s.id).await, [owned("été sale", "coupon:1")]);
+            // So the checkout's spelling of the code is taken, and so is the name.
+            let taken = store
+                .put_coded_doc(
+                    s.id,
+                    "coupon",
+                    4,
+                    &json!({"id": 4}),
+                    DocKeys {
+                        codes: &["été"],
+                        name: Some("x"),
+                    },
+                    0,
+                )
+                .await
+                .unwrap();
+            assert_eq!(taken.map_err(|t| t.owner), Err("coupon:1".to_string()));
+            let taken = store
+                .put_coded_doc(
+                    s.id,
+                    "coupon",
+                    4,
+                    &json!({"id": 4}),
+                    DocKeys {
+                        codes: &["new"],
+                        name: Some(" été SALE "),
+                    },
+                    0,
+                )
+                .await
+                .unwrap();
+            assert_eq!(
+                taken,
+                Err(CodeTaken {
+                    code: "été sale".into(),
+                    owner: "coupon:1".into(),
+                    name: true,
+                })
+            );
+            // A refused write keeps nothing; deleting the coupon frees its name.
+            assert_eq!(names(&store, s.id).await, [owned("été sale", "coupon:1")]);
+            assert!(store.delete_config_doc(s.id, "coupon", 1).await.unwrap());
+            let put = store
+                .put_coded_doc(
+                    s.id,
+                    "coupon",
+                    4,
+                    &json!({"id": 4}),
+                    DocKeys {
+                        codes: &["new"],
+                        name: Some("Été Sale"),
+                    },
+                    0,
+                )
+                .await
+                .unwrap();
+            assert_eq!(put, Ok(()));
+            assert_eq!(names(&store, s.id).await, [owned("été sale", "coupon:4")]);
         }
     }
 }
