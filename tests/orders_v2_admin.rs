@@ -738,6 +738,17 @@ async fn order_coupons(app: &TestApp, order: i64) -> (Vec<(Value, Value)>, Value
     (list, r.body["coupon_discount"].clone())
 }
 
+/// `PUT /v2/orders/{id}` with `n` lamps (order product 1), which must succeed.
+async fn set_lamps(app: &TestApp, order: i64, n: i64) {
+    let r = app
+        .put(
+            &format!("{ORDERS}/{order}"),
+            json!({"products": [{"id": 1, "quantity": n}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}
+
 /// A V2 coupon on every category, named after its code.
 async fn v2_coupon(app: &TestApp, code: &str, kind: &str, amount: &str) {
     v2_coupon_on(
@@ -797,13 +808,7 @@ async fn an_edit_keeps_the_coupon_of_products_it_leaves_alone(app: TestApp) {
     );
 
     // One lamp: the lamps lose their share; the e-book keeps its own.
-    let r = app
-        .put(
-            &format!("{ORDERS}/{order}"),
-            json!({"products": [{"id": 1, "quantity": 1}]}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    set_lamps(&app, order, 1).await;
     assert_eq!(
         order_coupons(&app, order).await,
         (vec![(json!("TENOFF"), ebook_off.clone())], ebook_off)
@@ -883,13 +888,7 @@ async fn an_edit_keeps_each_coupon_its_own_discount(app: TestApp) {
 
     // Three lamps: the lamps lose LAMPS10's discount; the e-book keeps EBOOK50's, all
     // of it (not a share of what is kept split over both codes).
-    let r = app
-        .put(
-            &format!("{ORDERS}/{order}"),
-            json!({"products": [{"id": 1, "quantity": 3}]}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    set_lamps(&app, order, 3).await;
     assert_eq!(
         order_coupons(&app, order).await,
         (vec![(json!("EBOOK50"), ebook_off.clone())], ebook_off)

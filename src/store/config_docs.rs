@@ -72,6 +72,51 @@ fn code_owner(kind: &str, id: i64) -> String {
     format!("{kind}:{id}")
 }
 
+/// Deletes a document's discount codes and name from the store's indexes.
+const FREE_KEYS: [&str; 2] = [
+    "DELETE FROM discount_codes WHERE store_id = $1 AND owner = $2",
+    "DELETE FROM coupon_names WHERE store_id = $1 AND owner = $2",
+];
+
+/// Claims `key` for `owner` in the store's index of discount codes (or of coupon names,
+/// `name`); the document that has it already, when another does.
+async fn claim<C: Conn + ?Sized>(
+    conn: &mut C,
+    name: bool,
+    store_id: i64,
+    key: &str,
+    owner: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    let (insert, holder) = if name {
+        (
+            "INSERT INTO coupon_names (store_id, name_key, owner) VALUES ($1, $2, $3)
+             ON CONFLICT (store_id, name_key) DO NOTHING",
+            "SELECT owner FROM coupon_names WHERE store_id = $1 AND name_key = $2",
+        )
+    } else {
+        (
+            "INSERT INTO discount_codes (store_id, code_key, owner) VALUES ($1, $2, $3)
+             ON CONFLICT (store_id, code_key) DO NOTHING",
+            "SELECT owner FROM discount_codes WHERE store_id = $1 AND code_key = $2",
+        )
+    };
+    let done = stmt(insert)
+        .bind(store_id)
+        .bind(key)
+        .bind(owner)
+        .execute(conn)
+        .await?;
+    if done.rows_affected() > 0 {
+        return Ok(None);
+    }
+    let other: Option<(String,)> = stmt(holder)
+        .bind(store_id)
+        .bind(key)
+        .fetch_optional(conn)
+        .await?;
+    Ok(Some(other.map(|o| o.0).unwrap_or_default()))
+}
+
 /// Keys every stored discount code and coupon name again, as `code_key` keys them (run
 /// by migration 21): SQLite's `lower()` lower-cases only A–Z, so codes indexed by
 /// migration 18 with other letters were keyed apart from how checkouts match them. The
@@ -102,19 +147,12 @@ pub(super) async fn key_codes_and_names<C: Conn + ?Sized>(conn: &mut C) -> Resul
                 .collect(),
         };
         let name = doc["name"].as_str().filter(|_| kind == "coupon");
-        let rows = codes
+        let claims = codes
             .into_iter()
-            .map(|c| ("discount_codes (store_id, code_key", c))
-            .chain(name.map(|n| ("coupon_names (store_id, name_key", n)));
-        for (table, text) in rows {
-            stmt(format!(
-                "INSERT INTO {table}, owner) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
-            ))
-            .bind(*store_id)
-            .bind(code_key(text))
-            .bind(&owner)
-            .execute(conn)
-            .await?;
+            .map(|c| (c, false))
+            .chain(name.map(|n| (n, true)));
+        for (text, is_name) in claims {
+            claim(conn, is_name, *store_id, &code_key(text), &owner).await?;
         }
     }
     Ok(())
@@ -213,74 +251,32 @@ impl Store {
             .collect();
         keys.sort();
         keys.dedup();
+        // Codes first, then the name, as the check before writing looks at them.
+        let claims: Vec<(String, bool)> = keys
+            .into_iter()
+            .map(|k| (k, false))
+            .chain(name_key.map(|k| (k, true)))
+            .collect();
         let taken = on_pool!(self, write, |p| {
             let mut tx = p.begin().await?;
             if codes.is_some() {
-                sqlx::query("DELETE FROM discount_codes WHERE store_id = $1 AND owner = $2")
-                    .bind(store_id)
-                    .bind(&owner)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            let mut taken = None;
-            for key in &keys {
-                let n = sqlx::query(
-                    "INSERT INTO discount_codes (store_id, code_key, owner) VALUES ($1, $2, $3)
-                     ON CONFLICT (store_id, code_key) DO NOTHING",
-                )
-                .bind(store_id)
-                .bind(key)
-                .bind(&owner)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if n == 0 {
-                    let holder: Option<String> = sqlx::query_scalar(
-                        "SELECT owner FROM discount_codes WHERE store_id = $1 AND code_key = $2",
-                    )
-                    .bind(store_id)
-                    .bind(key)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    taken = Some(CodeTaken {
-                        code: key.clone(),
-                        owner: holder.unwrap_or_default(),
-                        name: false,
-                    });
-                    break;
+                for sql in FREE_KEYS {
+                    stmt(sql)
+                        .bind(store_id)
+                        .bind(&owner)
+                        .execute(&mut *tx)
+                        .await?;
                 }
             }
-            if keyed.is_some() {
-                sqlx::query("DELETE FROM coupon_names WHERE store_id = $1 AND owner = $2")
-                    .bind(store_id)
-                    .bind(&owner)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            if let (None, Some(key)) = (&taken, &name_key) {
-                let n = sqlx::query(
-                    "INSERT INTO coupon_names (store_id, name_key, owner) VALUES ($1, $2, $3)
-                     ON CONFLICT (store_id, name_key) DO NOTHING",
-                )
-                .bind(store_id)
-                .bind(key)
-                .bind(&owner)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if n == 0 {
-                    let holder: Option<String> = sqlx::query_scalar(
-                        "SELECT owner FROM coupon_names WHERE store_id = $1 AND name_key = $2",
-                    )
-                    .bind(store_id)
-                    .bind(key)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let mut taken = None;
+            for (key, name) in &claims {
+                if let Some(holder) = claim(&mut *tx, *name, store_id, key, &owner).await? {
                     taken = Some(CodeTaken {
                         code: key.clone(),
-                        owner: holder.unwrap_or_default(),
-                        name: true,
+                        owner: holder,
+                        name: *name,
                     });
+                    break;
                 }
             }
             if taken.is_some() {
@@ -326,11 +322,8 @@ impl Store {
             .await?
             .rows_affected();
             // Its discount codes and name (if it had any) are free again.
-            for sql in [
-                "DELETE FROM discount_codes WHERE store_id = $1 AND owner = $2",
-                "DELETE FROM coupon_names WHERE store_id = $1 AND owner = $2",
-            ] {
-                sqlx::query(sql)
+            for sql in FREE_KEYS {
+                stmt(sql)
                     .bind(store_id)
                     .bind(code_owner(kind, id))
                     .execute(&mut *tx)
