@@ -879,6 +879,17 @@ async fn taxes(app: &TestApp, id: i64) -> Vec<(Value, Value)> {
         .collect()
 }
 
+/// `items_shipped` of each shipping address of an order.
+async fn items_shipped(app: &TestApp, id: i64) -> Vec<i64> {
+    let r = app.get(&format!("{ORDERS}/{id}/shipping_addresses")).await;
+    r.body
+        .as_array()
+        .expect("addresses")
+        .iter()
+        .map(|a| a["items_shipped"].as_i64().unwrap_or(-1))
+        .collect()
+}
+
 /// (city, items_total) of each shipping address of an order.
 async fn units_per_address(app: &TestApp, id: i64) -> Vec<(String, i64)> {
     let r = app.get(&format!("{ORDERS}/{id}/shipping_addresses")).await;
@@ -977,4 +988,34 @@ async fn a_checkout_line_split_over_addresses_changes_per_address(app: TestApp) 
         .put(&url, json!({"products": [{"id": 1, "quantity": 0}]}))
         .await;
     assert_v2_error(&r, StatusCode::BAD_REQUEST, "no products left");
+
+    // Paid, it ships each address its own units of the one product.
+    let r = app.put(&url, json!({"status_id": 11})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let shipments = format!("{url}/shipments");
+    let ship = |address: i64, quantity: i64| json!({"order_address_id": address, "items": [{"order_product_id": 1, "quantity": quantity}]});
+    let r = app.post(&shipments, ship(1, 2)).await;
+    assert_v2_error(
+        &r,
+        StatusCode::BAD_REQUEST,
+        "1 of 1 units left to ship to address 1",
+    );
+    let r = app.post(&shipments, ship(2, 3)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(items_shipped(&app, id).await, [0, 3]);
+    assert_eq!(app.get(&url).await.body["status_id"], json!(3));
+    let r = app.post(&shipments, ship(1, 1)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(items_shipped(&app, id).await, [1, 3]);
+    assert_eq!(
+        app.get(&url).await.body["status_id"],
+        json!(2),
+        "all shipped"
+    );
+    // Deleting the New York shipment gives its units back to New York.
+    let first = r.body["id"].as_i64().expect("shipment id") - 1;
+    let r = app.delete(&format!("{shipments}/{first}")).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    assert_eq!(items_shipped(&app, id).await, [1, 0]);
+    assert_eq!(app.get(&url).await.body["status_id"], json!(3));
 }

@@ -398,7 +398,7 @@ async fn shipments_move_the_order_to_partially_shipped_then_shipped(app: TestApp
     for (body, needle) in [
         (
             json!({"order_address_id": 1, "items": [{"order_product_id": 1, "quantity": 2}]}),
-            "has 1 of 2 units left to ship; 2 asked",
+            "has 1 of 2 units left to ship to address 1; 2 asked",
         ),
         (
             json!({"order_address_id": 1, "items": [{"order_product_id": 2, "quantity": 1}]}),

@@ -170,8 +170,7 @@ impl PlacedOrder {
     pub fn shipped_to(&self, address_id: i64) -> i64 {
         self.products()
             .iter()
-            .filter(|p| p.order_address_id == address_id)
-            .map(|p| self.shipped_of(p.id))
+            .map(|p| self.admin.shipped_at(p, address_id))
             .sum()
     }
 
@@ -360,8 +359,11 @@ pub struct OrderProduct {
     /// Everything taken off the line.
     pub discount: Money,
     pub discounts: Vec<ProductDiscount>,
-    /// The shipping address (consignment) id it ships to; 0 when it does not ship.
+    /// The shipping address (consignment) id it ships to; 0 when it does not ship. A
+    /// checkout line split over several addresses reads back at the first.
     pub order_address_id: i64,
+    /// Every address it ships to with its units there: (address id, units).
+    pub ships_to: Vec<(i64, i64)>,
     pub options: Vec<(String, String)>,
 }
 
@@ -415,6 +417,19 @@ pub fn products(cart: &Cart, ids: &IdMap) -> Vec<OrderProduct> {
             .position(|c| c.items.iter().any(|i| i.item_id == item))
             .map(|i| i as i64 + 1)
             .unwrap_or(0)
+    };
+    let ships_to = |item: uuid::Uuid| -> Vec<(i64, i64)> {
+        cart.checkout
+            .consignments
+            .iter()
+            .enumerate()
+            .flat_map(|(k, c)| {
+                c.items
+                    .iter()
+                    .filter(move |i| i.item_id == item)
+                    .map(move |i| (k as i64 + 1, i.quantity))
+            })
+            .collect()
     };
     let tax_of = |item: uuid::Uuid| -> Money {
         cart.checkout
@@ -481,6 +496,7 @@ pub fn products(cart: &Cart, ids: &IdMap) -> Vec<OrderProduct> {
             discount: l.pricing.discount_amount,
             discounts,
             order_address_id: address_of(l.id),
+            ships_to: ships_to(l.id),
             options: l
                 .options
                 .iter()
@@ -510,6 +526,7 @@ pub fn products(cart: &Cart, ids: &IdMap) -> Vec<OrderProduct> {
             discount: c.discount_amount,
             discounts: Vec::new(),
             order_address_id: address_of(c.id),
+            ships_to: ships_to(c.id),
             options: Vec::new(),
         });
     }
@@ -534,6 +551,7 @@ pub fn products(cart: &Cart, ids: &IdMap) -> Vec<OrderProduct> {
             discount: Money::ZERO,
             discounts: Vec::new(),
             order_address_id: 0,
+            ships_to: Vec::new(),
             options: Vec::new(),
         });
     }
