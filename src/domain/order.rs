@@ -406,6 +406,22 @@ pub fn item_keys(cart: &Cart) -> Vec<uuid::Uuid> {
         .collect()
 }
 
+/// Where the units of one cart item ship: (consignment position, quantity) for each
+/// consignment that has it.
+pub fn item_parts(cart: &Cart, item: uuid::Uuid) -> Vec<(usize, i64)> {
+    cart.checkout
+        .consignments
+        .iter()
+        .enumerate()
+        .flat_map(|(k, c)| {
+            c.items
+                .iter()
+                .filter(move |i| i.item_id == item)
+                .map(move |i| (k, i.quantity))
+        })
+        .collect()
+}
+
 /// An order's products, with the V2 ids `ids` gives them.
 pub fn products(cart: &Cart, ids: &IdMap) -> Vec<OrderProduct> {
     let ids = ids.ids_for(&item_keys(cart));
@@ -419,16 +435,9 @@ pub fn products(cart: &Cart, ids: &IdMap) -> Vec<OrderProduct> {
             .unwrap_or(0)
     };
     let ships_to = |item: uuid::Uuid| -> Vec<(i64, i64)> {
-        cart.checkout
-            .consignments
-            .iter()
-            .enumerate()
-            .flat_map(|(k, c)| {
-                c.items
-                    .iter()
-                    .filter(move |i| i.item_id == item)
-                    .map(move |i| (k as i64 + 1, i.quantity))
-            })
+        item_parts(cart, item)
+            .into_iter()
+            .map(|(k, q)| (k as i64 + 1, q))
             .collect()
     };
     let tax_of = |item: uuid::Uuid| -> Money {

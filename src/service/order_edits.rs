@@ -18,7 +18,7 @@ use crate::domain::cart::{Cart, CustomItemSpec, ItemKind, LineItemChange, LineIt
 use crate::domain::catalog::ProductType;
 use crate::domain::checkout::{AddressRecord, Consignment, ConsignmentItem};
 use crate::domain::money::Money;
-use crate::domain::order::{PlacedOrder, item_keys};
+use crate::domain::order::{PlacedOrder, item_keys, item_parts};
 use crate::domain::order_admin::{
     OrderAdmin, OrderFeeInput, V2_ADDRESS_FIELDS, cannot_edit, fee_spec, keep_discounts,
     label_kept_discounts, set_v2_address_field,
@@ -89,21 +89,6 @@ type Destinations = HashMap<Uuid, usize>;
 /// How many units of an item ship to each address (consignment position) after an
 /// edit, for items split over several addresses whose units the edit changed.
 type Parts = HashMap<Uuid, Vec<(usize, i64)>>;
-
-/// Where the units of `item` ship in `cart`: (consignment position, quantity).
-fn parts_of(cart: &Cart, item: Uuid) -> Vec<(usize, i64)> {
-    cart.checkout
-        .consignments
-        .iter()
-        .enumerate()
-        .flat_map(|(k, c)| {
-            c.items
-                .iter()
-                .filter(move |it| it.item_id == item)
-                .map(move |it| (k, it.quantity))
-        })
-        .collect()
-}
 
 /// "2 to address 1 and 1 to address 2", for messages.
 fn describe_parts(parts: &[(usize, i64)]) -> String {
@@ -205,7 +190,7 @@ fn place_items(
             }
             continue;
         }
-        let was = parts_of(before, item);
+        let was = item_parts(before, item);
         let shipped_before: i64 = was.iter().map(|w| w.1).sum();
         match was.as_slice() {
             [_, ..] if shipped_before == unit.quantity => {
@@ -595,7 +580,7 @@ impl Kassa {
                     let now = parts
                         .get(&item)
                         .cloned()
-                        .unwrap_or_else(|| parts_of(cart, item));
+                        .unwrap_or_else(|| item_parts(cart, item));
                     let mut quantity = *quantity;
                     if let [_, _, ..] = now.as_slice()
                         && let Some(split) =

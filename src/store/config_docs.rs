@@ -382,8 +382,18 @@ mod tests {
 
     /// The codes the store's index holds, as (key, owner), sorted.
     async fn index(store: &Store, store_id: i64) -> Vec<(String, String)> {
+        keys(
+            store,
+            "SELECT code_key, owner FROM discount_codes WHERE store_id = $1",
+            store_id,
+        )
+        .await
+    }
+
+    /// The (key, owner) rows `sql` selects for a store, sorted.
+    async fn keys(store: &Store, sql: &'static str, store_id: i64) -> Vec<(String, String)> {
         let mut rows: Vec<(String, String)> = on_pool!(store, read, |p| {
-            sqlx::query_as("SELECT code_key, owner FROM discount_codes WHERE store_id = $1")
+            sqlx::query_as(sql)
                 .bind(store_id)
                 .fetch_all(p)
                 .await
@@ -484,15 +494,12 @@ mod tests {
 
     /// The coupon names the store's index holds, as (key, owner), sorted.
     async fn names(store: &Store, store_id: i64) -> Vec<(String, String)> {
-        let mut rows: Vec<(String, String)> = on_pool!(store, read, |p| {
-            sqlx::query_as("SELECT name_key, owner FROM coupon_names WHERE store_id = $1")
-                .bind(store_id)
-                .fetch_all(p)
-                .await
-                .unwrap()
-        });
-        rows.sort();
-        rows
+        keys(
+            store,
+            "SELECT name_key, owner FROM coupon_names WHERE store_id = $1",
+            store_id,
+        )
+        .await
     }
 
     #[tokio::test]
