@@ -701,7 +701,9 @@ fn steps(cart: &Cart, rules: &PricingRules, seconds: f64) {
 fn main() {
     let opts = parse_options();
     let max = *opts.sizes.iter().max().expect("sizes");
-    let catalog: ProductsById = (1..=max as i64).map(|id| (id, product(id))).collect();
+    let catalog: ProductsById = (1..=max as i64)
+        .map(|id| (id, product(id).into()))
+        .collect();
     let shipping = shipping_config();
     let tax = tax_config();
     let rules = PricingRules {

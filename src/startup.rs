@@ -136,9 +136,13 @@ impl Application {
     ) -> std::io::Result<()> {
         match self.tls {
             None => {
-                axum::serve(self.listener, self.router)
-                    .with_graceful_shutdown(shutdown)
-                    .await?
+                axum::serve(
+                    self.listener,
+                    self.router
+                        .into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(shutdown)
+                .await?
             }
             Some(config) => {
                 let handle = axum_server::Handle::new();
@@ -149,7 +153,10 @@ impl Application {
                 });
                 axum_server::tls_rustls::from_tcp_rustls(self.listener.into_std()?, config)?
                     .handle(handle)
-                    .serve(self.router.into_make_service())
+                    .serve(
+                        self.router
+                            .into_make_service_with_connect_info::<SocketAddr>(),
+                    )
                     .await?
             }
         }

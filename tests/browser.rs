@@ -119,12 +119,6 @@ fn v2(v: &Value) -> Decimal {
     Decimal::from_str(v.as_str().unwrap_or_default()).unwrap_or_else(|_| panic!("{v}"))
 }
 
-/// A cart of two mugs; returns its cart and checkout links.
-async fn links(app: &TestApp) -> (String, String) {
-    let (cart, checkout, _) = links_all(app).await;
-    (cart, checkout)
-}
-
 /// The Kassa Mug (12.50) and the coupon SAVE5 (5 off); returns the mug's product id.
 async fn mug_and_coupon(app: &TestApp) -> i64 {
     let r = app
@@ -149,11 +143,17 @@ async fn mug_and_coupon(app: &TestApp) -> i64 {
 
 /// A cart of two mugs; returns its cart, checkout and embedded checkout links.
 async fn links_all(app: &TestApp) -> (String, String, String) {
+    links_for(app, 0).await
+}
+
+/// [`links_all`] for a cart of `customer` (0: a guest).
+async fn links_for(app: &TestApp, customer: i64) -> (String, String, String) {
     let product = mug_and_coupon(app).await;
     let r = app
         .post(
             "/stores/demo/v3/carts",
-            json!({"line_items": [{"product_id": product, "quantity": 2}]}),
+            json!({"customer_id": customer,
+                   "line_items": [{"product_id": product, "quantity": 2}]}),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
@@ -211,12 +211,25 @@ async fn assert_order_matches(app: &TestApp, result: &Value) {
     assert_eq!(o["billing_address"]["email"], "grace@example.com");
 }
 
-async fn hosted_purchase(script: &str) {
-    let Some(chromium) = tools() else { return };
-    let Some(app) = spawn_app(Backend::Sqlite).await else {
-        return;
+/// A purchase on the hosted pages; with `customer`, the cart is that customer's (the
+/// checkout then offers to save the address). Returns the app and the scenario's result.
+async fn hosted_purchase(script: &str, customer: Option<&str>) -> Option<(TestApp, Value)> {
+    let chromium = tools()?;
+    let app = spawn_app(Backend::Sqlite).await?;
+    let customer_id = match customer {
+        None => 0,
+        Some(email) => {
+            let r = app
+                .post(
+                    "/stores/demo/v3/customers",
+                    json!([{"email": email, "first_name": "Grace", "last_name": "Hopper"}]),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            r.body["data"][0]["id"].as_i64().expect("customer id")
+        }
     };
-    let (cart_link, link) = links(&app).await;
+    let (cart_link, link, _) = links_for(&app, customer_id).await;
     let result = tokio::task::spawn_blocking({
         let chromium = chromium.clone();
         let script = script.to_string();
@@ -233,16 +246,35 @@ async fn hosted_purchase(script: &str) {
         .await
         .expect("request");
     assert_eq!(again.status(), StatusCode::NOT_FOUND);
+    Some((app, result))
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn hosted_checkout_by_mouse() {
-    hosted_purchase("hosted-mouse.mjs").await;
+    hosted_purchase("hosted-mouse.mjs", None).await;
 }
 
+/// With the keyboard alone, as a customer, who ticks "Save this address" with Space: the
+/// billing address is in the customer's book after the order.
 #[tokio::test(flavor = "multi_thread")]
 async fn hosted_checkout_by_keyboard() {
-    hosted_purchase("hosted-keyboard.mjs").await;
+    let Some((app, result)) =
+        hosted_purchase("hosted-keyboard.mjs", Some("grace@example.com")).await
+    else {
+        return;
+    };
+    assert_eq!(result["savedAddress"], true, "{result}");
+    let order_id = result["orderId"].as_i64().expect("orderId");
+    let r = app.get(&format!("/stores/demo/v2/orders/{order_id}")).await;
+    let customer = r.body["customer_id"].as_i64().expect("customer id");
+    assert!(customer > 0, "{}", r.body);
+    let r = app
+        .get(&format!(
+            "/stores/demo/v3/customers/addresses?customer_id:in={customer}"
+        ))
+        .await;
+    assert_eq!(r.body["meta"]["pagination"]["total"], 1, "{}", r.body);
+    assert_eq!(r.body["data"][0]["address1"], "1 Market St", "{}", r.body);
 }
 
 /// A merchant's page on a second port that frames the embedded checkout and records
@@ -300,8 +332,9 @@ async fn embedded_checkout_tells_the_merchant_page() {
 
 /// BigCommerce's Checkout JS SDK, loaded from npm unchanged, buys four times on a page at
 /// the store's storefront origin: by test card (with a coupon and a gift certificate),
-/// cash on delivery as a guest, as a customer who signs in, and as a shopper who opens an
-/// account and saves an address through the SDK. V2 shows each order with the SDK's totals.
+/// cash on delivery as a guest, as a customer who signs in (and has the checkout's address
+/// saved with `shouldSaveAddress`), and as a shopper who opens an account and saves an
+/// address through the SDK. V2 shows each order with the SDK's totals.
 #[tokio::test(flavor = "multi_thread")]
 async fn checkout_sdk_places_orders() {
     let Some(chromium) = tools() else { return };
@@ -386,6 +419,16 @@ async fn checkout_sdk_places_orders() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["customer_id"], ada, "{}", r.body);
     assert_eq!(v2(&r.body["total_inc_tax"]), shown(&signed["total"]));
+    // The address the SDK sent with `shouldSaveAddress` is in Ada's book, once (billing and
+    // shipping were the same address).
+    let r = app
+        .get(&format!(
+            "/stores/demo/v3/customers/addresses?customer_id:in={ada}"
+        ))
+        .await;
+    assert_eq!(r.body["meta"]["pagination"]["total"], 1, "{}", r.body);
+    assert_eq!(r.body["data"][0]["address1"], "1 Market St", "{}", r.body);
+    assert_eq!(r.body["data"][0]["first_name"], "Grace", "{}", r.body);
 
     // An account opened through the SDK signs the shopper in; the address it saved is in
     // the SDK's customer and the customer's address book; the order is the new customer's.

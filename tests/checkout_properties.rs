@@ -384,7 +384,7 @@ fn build(input: &Input, store: &Store) -> (Cart, Money) {
         .lines
         .iter()
         .enumerate()
-        .map(|(i, l)| (i as i64 + 1, product(i as i64 + 1, l)))
+        .map(|(i, l)| (i as i64 + 1, product(i as i64 + 1, l).into()))
         .collect();
     let mut next = 0u128;
     let mut new_id = move || {

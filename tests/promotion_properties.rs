@@ -732,7 +732,7 @@ fn build(input: &Input, world: &World) -> Cart {
         .lines
         .iter()
         .enumerate()
-        .map(|(i, l)| (i as i64 + 1, product(i as i64 + 1, l)))
+        .map(|(i, l)| (i as i64 + 1, product(i as i64 + 1, l).into()))
         .collect();
     let mut next = 0u128;
     let mut new_id = move || {

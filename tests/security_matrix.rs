@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{TestApp, flow};
+use common::{TestApp, flow, form_encode};
 use kassa::domain::scope::{Scope, Scopes};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -557,19 +557,6 @@ impl PageVisitor<'_> {
         }
         res
     }
-}
-
-/// `application/x-www-form-urlencoded` escaping of one name or value.
-fn form_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 /// Every hosted-page answer: never sniffed, never cached, never a referrer.

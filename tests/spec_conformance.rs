@@ -1650,10 +1650,10 @@ async fn storefront_responses_match_sf_specs(app: TestApp) {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 
     // Texas has no tax zone in the demo store: the order spec types tax amounts as
-    // integers, which only untaxed orders can satisfy.
+    // integers, which only untaxed orders can satisfy. `shouldSaveAddress` is shown back.
     let address = json!({"firstName": "Pat", "lastName": "Buyer", "email": "pat@example.com",
         "address1": "1 Main St", "city": "Austin", "stateOrProvinceCode": "TX",
-        "countryCode": "US", "postalCode": "78704"});
+        "countryCode": "US", "postalCode": "78704", "shouldSaveAddress": true});
     let r = b.get(&format!("{sf}/checkouts/{id}")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     check_op(&checkouts, "/checkouts/{checkoutId}", "get", "200", &r.body);
@@ -1670,6 +1670,11 @@ async fn storefront_responses_match_sf_specs(app: TestApp) {
         "post",
         "200",
         &r.body,
+    );
+    assert_eq!(
+        r.body["billingAddress"]["shouldSaveAddress"], true,
+        "{}",
+        r.body
     );
     let items: Vec<Value> = r.body["cart"]["lineItems"]["physicalItems"]
         .as_array()

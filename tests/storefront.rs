@@ -28,11 +28,19 @@ async fn lamp_cart(b: &Browser<'_>) -> String {
 /// Billing address, one consignment to California with "Standard" selected; returns
 /// the checkout as the last step answered it.
 async fn ready_to_order(b: &Browser<'_>, id: &str) -> Value {
+    ready_to_order_at(b, id, address(), address()).await
+}
+
+/// [`ready_to_order`] with these billing and shipping addresses (camelCase bodies).
+async fn ready_to_order_at(b: &Browser<'_>, id: &str, billing: Value, shipping: Value) -> Value {
     let r = b
-        .post(&format!("{SF}/checkouts/{id}/billing-address"), address())
+        .post(
+            &format!("{SF}/checkouts/{id}/billing-address"),
+            billing.clone(),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert_eq!(r.body["billingAddress"]["firstName"], "Pat");
+    assert_eq!(r.body["billingAddress"]["firstName"], billing["firstName"]);
     let items: Vec<Value> = r.body["cart"]["lineItems"]["physicalItems"]
         .as_array()
         .expect("items")
@@ -44,7 +52,7 @@ async fn ready_to_order(b: &Browser<'_>, id: &str) -> Value {
             &format!(
                 "{SF}/checkouts/{id}/consignments?include=consignments.availableShippingOptions"
             ),
-            json!([{"address": address(), "lineItems": items}]),
+            json!([{"address": shipping, "lineItems": items}]),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -1061,13 +1069,7 @@ async fn hosted_pages_know_the_shopper_by_the_storefront_session(app: TestApp) {
 
     // Signing in replaces the session token; the pages follow it, the old token is dead.
     let stale = copy_of(&b);
-    let r = b
-        .post(
-            SIGN_IN,
-            json!({"email": "sam@example.com", "password": SAM_PASSWORD}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    sign_in_sam(&b).await;
     let (status, html) = page(&b, "/stores/demo/cart").await;
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(html.contains("39.98"), "{html}");
@@ -1198,6 +1200,18 @@ async fn customer_with_password(app: &TestApp, email: &str) -> i64 {
         "{text}"
     );
     r.body["data"][0]["id"].as_i64().expect("customer id")
+}
+
+/// Signs `sam@example.com` in (see [`customer_with_password`]); the answer.
+async fn sign_in_sam(b: &Browser<'_>) -> common::Reply {
+    let r = b
+        .post(
+            SIGN_IN,
+            json!({"email": "sam@example.com", "password": SAM_PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r
 }
 
 /// A refused sign-in as the Checkout SDK reads it (the internal API's shape).
@@ -1346,13 +1360,7 @@ async fn sdk_saved_addresses_show_in_the_checkout(app: TestApp) {
     let address_id = r.body["data"][0]["id"].as_i64().expect("address id");
     let b = app.browser();
     let id = lamp_cart(&b).await;
-    let r = b
-        .post(
-            SIGN_IN,
-            json!({"email": "sam@example.com", "password": SAM_PASSWORD}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = sign_in_sam(&b).await;
     let saved = json!([{"id": address_id, "type": "residential", "firstName": "Sam",
         "lastName": "Shopper", "company": "", "address1": "1 Main St", "address2": "",
         "city": "San Francisco", "stateOrProvince": "California", "stateOrProvinceCode": "CA",
@@ -1528,6 +1536,20 @@ async fn sdk_sign_in_locks_after_failures(app: TestApp) {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 }
 
+/// The merchant lowers `customer`'s store credit to 1.00 before the order is placed
+/// with more applied: the Checkout SDK is told `cart_has_changed`.
+async fn shrink_credit_then_order(app: &TestApp, b: &Browser<'_>, id: &str, customer: i64) {
+    let r = app
+        .put(
+            CUSTOMERS,
+            json!([{"id": customer, "store_credit_amounts": [{"amount": 1}]}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = b.post(ORDER, json!({"cartId": id})).await;
+    assert_sdk_refusal(&r, "cart_has_changed", "store credit");
+}
+
 /// A signed-in customer's order carries the customer's id and pays with store credit;
 /// when the credit shrank meanwhile, the SDK is told `cart_has_changed`.
 async fn sdk_signed_in_order_and_cart_has_changed(app: TestApp) {
@@ -1536,13 +1558,7 @@ async fn sdk_signed_in_order_and_cart_has_changed(app: TestApp) {
     let b = app.browser();
     let id = lamp_cart(&b).await;
     ready_to_order(&b, &id).await;
-    let r = b
-        .post(
-            SIGN_IN,
-            json!({"email": "sam@example.com", "password": SAM_PASSWORD}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    sign_in_sam(&b).await;
     let r = b
         .post(&format!("{SF}/checkouts/{id}/store-credit"), json!({}))
         .await;
@@ -1550,16 +1566,7 @@ async fn sdk_signed_in_order_and_cart_has_changed(app: TestApp) {
     // 30.55 to pay, 10.00 of it by store credit.
     assert_eq!(num(&r.body["grandTotal"]), 30.55, "{}", r.body);
     assert_eq!(num(&r.body["outstandingBalance"]), 20.55, "{}", r.body);
-    // The merchant lowers the credit to 1.00 before the order is placed.
-    let r = app
-        .put(
-            CUSTOMERS,
-            json!([{"id": sam, "store_credit_amounts": [{"amount": 1}]}]),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let r = b.post(ORDER, json!({"cartId": id})).await;
-    assert_sdk_refusal(&r, "cart_has_changed", "store credit");
+    shrink_credit_then_order(&app, &b, &id, sam).await;
     // Taking the credit off and on again applies what is there now.
     let r = b.delete(&format!("{SF}/checkouts/{id}/store-credit")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -1676,7 +1683,396 @@ async fn sdk_storefront_errors_read_as_messages(app: TestApp) {
     assert!(r.body["errors"][0]["title"].is_string(), "{}", r.body);
 }
 
+/// The streets of a customer's address book (Customers V3), sorted.
+async fn book(app: &TestApp, customer: i64) -> Vec<String> {
+    let r = app
+        .get(&format!(
+            "/stores/demo/v3/customers/addresses?customer_id:in={customer}"
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let mut streets: Vec<String> = r.body["data"]
+        .as_array()
+        .expect("addresses")
+        .iter()
+        .map(|a| a["address1"].as_str().unwrap_or_default().to_string())
+        .collect();
+    streets.sort();
+    streets
+}
+
+/// [`address`] on `street`, with `shouldSaveAddress` as the Checkout SDK sends it.
+fn address_at(street: &str, save: bool) -> Value {
+    let mut a = address();
+    a["address1"] = json!(street);
+    a["shouldSaveAddress"] = json!(save);
+    a
+}
+
+/// Places the shopper's order through the Checkout SDK's endpoint; the V2 order.
+async fn sdk_order(app: &TestApp, b: &Browser<'_>, id: &str) -> Value {
+    let r = b.post(ORDER, json!({"cartId": id})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let order = r.body["data"]["order"]["orderId"]
+        .as_i64()
+        .expect("order id");
+    app.get(&format!("/stores/demo/v2/orders/{order}"))
+        .await
+        .body
+}
+
+/// `shouldSaveAddress` on the billing and shipping addresses: a signed-in customer's
+/// order adds them to the customer's address book in the order's own transaction (an
+/// order the store refuses saves nothing), once each; a guest's flag is ignored.
+async fn sdk_flagged_addresses_join_the_book_with_the_order(app: TestApp) {
+    let app = app.with_fixtures().await;
+    let sam = customer_with_password(&app, "sam@example.com").await;
+    let b = app.browser();
+    let id = lamp_cart(&b).await;
+    sign_in_sam(&b).await;
+    let ck = ready_to_order_at(
+        &b,
+        &id,
+        address_at("1 Main St", true),
+        address_at("55 Market St", true),
+    )
+    .await;
+    assert_eq!(ck["billingAddress"]["shouldSaveAddress"], true, "{ck}");
+    assert_eq!(
+        ck["consignments"][0]["address"]["shouldSaveAddress"], true,
+        "{ck}"
+    );
+    assert!(
+        book(&app, sam).await.is_empty(),
+        "nothing saved before the order"
+    );
+
+    // The store refuses the order (the store credit it used shrank): nothing is saved.
+    let r = b
+        .post(&format!("{SF}/checkouts/{id}/store-credit"), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    shrink_credit_then_order(&app, &b, &id, sam).await;
+    assert!(
+        book(&app, sam).await.is_empty(),
+        "a refused order saves nothing"
+    );
+
+    let r = b.delete(&format!("{SF}/checkouts/{id}/store-credit")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let order = sdk_order(&app, &b, &id).await;
+    assert_eq!(order["customer_id"], sam, "{order}");
+    assert_eq!(book(&app, sam).await, ["1 Main St", "55 Market St"]);
+    let r = app
+        .get(&format!(
+            "/stores/demo/v3/customers/addresses?customer_id:in={sam}"
+        ))
+        .await;
+    let saved = &r.body["data"][0];
+    assert_eq!(saved["first_name"], "Pat", "{saved}");
+    assert_eq!(saved["city"], "Somewhere", "{saved}");
+    assert_eq!(saved["state_or_province"], "California", "{saved}");
+    assert_eq!(saved["postal_code"], "94105", "{saved}");
+    assert_eq!(saved["country_code"], "US", "{saved}");
+    // The SDK's customer lists them from now on.
+    let id = lamp_cart(&b).await;
+    let r = b.get(&format!("{SF}/checkout/{id}?include=customer")).await;
+    assert_eq!(
+        r.body["customer"]["addresses"].as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        r.body
+    );
+
+    // Again: the same billing address (in other letter case) flagged, and a new shipping
+    // address not flagged. The book already has the one and is not asked for the other.
+    let mut again = address_at("1 MAIN ST", true);
+    again["city"] = json!("SOMEWHERE");
+    ready_to_order_at(&b, &id, again, address_at("9 Pine St", false)).await;
+    let order = sdk_order(&app, &b, &id).await;
+    assert_eq!(order["customer_id"], sam, "{order}");
+    assert_eq!(book(&app, sam).await, ["1 Main St", "55 Market St"]);
+
+    // A guest has no book: the flag changes nothing, and the order is placed.
+    let guest = app.browser();
+    let id = lamp_cart(&guest).await;
+    ready_to_order_at(
+        &guest,
+        &id,
+        address_at("7 Guest Way", true),
+        address_at("7 Guest Way", true),
+    )
+    .await;
+    let order = sdk_order(&app, &guest, &id).await;
+    assert_eq!(order["customer_id"], 0, "{order}");
+    let r = app.get("/stores/demo/v3/customers/addresses").await;
+    assert_eq!(r.body["meta"]["pagination"]["total"], 2, "{}", r.body);
+}
+
+/// The value of the hosted checkout form's hidden `name` field.
+fn form_value(html: &str, name: &str) -> String {
+    html.split(&format!("name=\"{name}\" value=\""))
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or_else(|| panic!("no {name} in {html}"))
+        .to_string()
+}
+
+/// The hosted one-page checkout offers a signed-in customer (only) a "Save this address"
+/// box per address; a ticked box saves the address with the order.
+async fn hosted_checkout_saves_ticked_addresses(app: TestApp) {
+    let app = app.with_fixtures().await;
+    let sam = customer_with_password(&app, "sam@example.com").await;
+    // A guest's checkout has no box.
+    let (_, urls) = merchant_cart_links(&app).await;
+    let guest = app.browser();
+    guest
+        .open_link(urls["checkout_url"].as_str().unwrap())
+        .await;
+    let (status, html) = page(&guest, "/stores/demo/checkout").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(!html.contains("Save this address"), "{html}");
+
+    // The customer's cart, opened through its link.
+    let r = app
+        .post(
+            "/stores/demo/v3/carts?include=redirect_urls",
+            json!({"customer_id": sam, "line_items": [{"product_id": 940, "quantity": 1}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = r.data()["id"].as_str().expect("cart id").to_string();
+    let link = r.data()["redirect_urls"]["checkout_url"]
+        .as_str()
+        .expect("checkout url")
+        .trim_start_matches(&app.base)
+        .to_string();
+    let b = app.browser();
+    assert_eq!(b.open_link(&link).await, StatusCode::SEE_OTHER);
+    let (status, html) = page(&b, "/stores/demo/checkout").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    for prefix in ["bill_", "ship_"] {
+        assert!(
+            html.contains(&format!(
+                "<input type=\"checkbox\" id=\"{prefix}save\" name=\"{prefix}save\" value=\"1\"><label for=\"{prefix}save\">Save this address in my address book</label>"
+            )),
+            "{html}"
+        );
+    }
+    let csrf = form_value(&html, "csrf");
+    let (status, _, html) = b
+        .post_form(
+            "/stores/demo/checkout/details",
+            &[
+                ("csrf", &csrf),
+                ("email", "sam@example.com"),
+                ("bill_first_name", "Sam"),
+                ("bill_last_name", "Shopper"),
+                ("bill_address1", "1 Market St"),
+                ("bill_city", "San Francisco"),
+                ("bill_state_or_province", "California"),
+                ("bill_postal_code", "94105"),
+                ("bill_country_code", "US"),
+                ("bill_save", "1"),
+                ("same_as_billing", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+    // The page shows the box ticked, and the Storefront API the flag.
+    let (_, html) = page(&b, "/stores/demo/checkout").await;
+    assert!(
+        html.contains("id=\"bill_save\" name=\"bill_save\" value=\"1\" checked>"),
+        "{html}"
+    );
+    let r = b.get(&format!("{SF}/checkouts/{id}")).await;
+    assert_eq!(
+        r.body["billingAddress"]["shouldSaveAddress"], true,
+        "{}",
+        r.body
+    );
+    assert!(
+        book(&app, sam).await.is_empty(),
+        "saved with the order, not before"
+    );
+    let option = form_value(&html, "option");
+    let (status, _, html) = b
+        .post_form(
+            "/stores/demo/checkout/shipping",
+            &[("csrf", &csrf), ("option", &option)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+    let (status, headers, html) = b
+        .post_form(
+            "/stores/demo/checkout/pay",
+            &[
+                ("csrf", &csrf),
+                ("card_name", "Sam Shopper"),
+                ("card_number", "4111 1111 1111 1111"),
+                ("exp_month", "12"),
+                ("exp_year", "2040"),
+                ("cvv", "123"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+    let location = headers["location"].to_str().unwrap_or_default();
+    assert!(location.contains("order-confirmation"), "{location}");
+    assert_eq!(book(&app, sam).await, ["1 Market St"]);
+}
+
+/// Opens the account `bot{n}@example.com` from a browser with no cookies (as a script
+/// would: the limit is not the session's).
+async fn open_account(app: &TestApp, n: usize, extra: &[(&str, &str)]) -> common::Reply {
+    let body = json!({"firstName": "Bot", "lastName": format!("No {n}"),
+        "email": format!("bot{n}@example.com"), "password": "kassa-test-42"});
+    app.browser()
+        .send(Method::POST, ACCOUNT, Some(body), extra)
+        .await
+}
+
+/// Opening accounts is limited per client address: five attempts (opened or refused)
+/// within 15 minutes, then 429 in the storefront's error shape with `Retry-After` until
+/// the window has passed. Another client is not held up.
+async fn sdk_account_creation_is_limited_per_client(app: TestApp) {
+    let app = app.with_fixtures().await;
+    // A refused attempt counts as much as an opened account.
+    let b = app.browser();
+    let r = b
+        .post(
+            ACCOUNT,
+            json!({"firstName": "Bot", "lastName": "Weak", "email": "weak@example.com", "password": "short"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    for n in 1..5 {
+        let r = open_account(&app, n, &[]).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    let r = open_account(&app, 5, &[]).await;
+    assert_sf_error(&r, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        r.body["title"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Too many accounts"),
+        "{}",
+        r.body
+    );
+    assert_eq!(r.headers["retry-after"], "900");
+    // The Checkout SDK reads the same refusal as a message.
+    let r = open_account(&app, 5, &[("X-Checkout-SDK-Version", "1.983.2")]).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    assert!(r.body.get("errors").is_none(), "{}", r.body);
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Too many accounts"),
+        "{}",
+        r.body
+    );
+    // A spam-protection token proves nothing without a verifier (the default).
+    let r = app
+        .browser()
+        .post(
+            ACCOUNT,
+            json!({"firstName": "Bot", "lastName": "Five", "email": "bot5@example.com",
+                "password": "kassa-test-42", "token": "made-up"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    let r = app
+        .get(&format!("{CUSTOMERS}?email:in=bot5@example.com"))
+        .await;
+    assert_eq!(r.body["data"], json!([]), "{}", r.body);
+
+    // Another client, behind the same (loopback) proxy, is not held up.
+    let r = open_account(&app, 6, &[("X-Forwarded-For", "203.0.113.9")]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // After the window the first client may open accounts again.
+    app.clock.advance(15 * 60);
+    let r = open_account(&app, 5, &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}
+
+/// The `Set-Cookie` values of a response, by cookie name.
+fn set_cookies(headers: &reqwest::header::HeaderMap) -> std::collections::BTreeMap<String, String> {
+    headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| Some((v.split('=').next()?.to_string(), v.to_string())))
+        .collect()
+}
+
+/// Over TLS, an embedded checkout's session cookies are `SameSite=None; Secure` whenever
+/// they are set: by its link, by a sign-in inside the frame (a new session), and when
+/// the CSRF cookie is set again. Plain HTTP stays `Lax`, and so does a checkout that is
+/// not embedded.
+async fn embedded_checkout_keeps_frame_cookies_through_sign_in(app: TestApp) {
+    let app = app.with_fixtures().await;
+    customer_with_password(&app, "sam@example.com").await;
+    const TLS: (&str, &str) = ("X-Forwarded-Proto", "https");
+    let sign_in = json!({"email": "sam@example.com", "password": SAM_PASSWORD});
+    for (link, tls, want) in [
+        ("embedded_checkout_url", true, "; SameSite=None; Secure"),
+        ("embedded_checkout_url", false, "; SameSite=Lax"),
+        ("checkout_url", true, "; SameSite=Lax; Secure"),
+    ] {
+        let extra: &[(&str, &str)] = if tls { &[TLS] } else { &[] };
+        let (_, urls) = merchant_cart_links(&app).await;
+        let b = app.browser();
+        let (status, headers) = b.open_link_with(urls[link].as_str().unwrap(), extra).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{link}");
+        let first = b.cookie("SHOP_SESSION_TOKEN");
+        let check =
+            |what: &str, set: &std::collections::BTreeMap<String, String>, names: &[&str]| {
+                for name in names {
+                    let c = set.get(*name).unwrap_or_else(|| {
+                        panic!("{what} ({link}, tls {tls}) sets no {name}: {set:?}")
+                    });
+                    assert!(c.ends_with(want), "{what} ({link}, tls {tls}): {c}");
+                }
+            };
+        check(
+            "the link",
+            &set_cookies(&headers),
+            &["SHOP_SESSION_TOKEN", "XSRF-TOKEN"],
+        );
+        // A sign-in inside the frame replaces the session: the new cookies are the frame's too.
+        let r = b
+            .send(Method::POST, SIGN_IN, Some(sign_in.clone()), extra)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_ne!(b.cookie("SHOP_SESSION_TOKEN"), first);
+        check(
+            "sign-in",
+            &set_cookies(&r.headers),
+            &["SHOP_SESSION_TOKEN", "XSRF-TOKEN"],
+        );
+        let (status, html) = page(&b, "/stores/demo/checkout").await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "the page follows the new session: {html}"
+        );
+        // A CSRF cookie out of step with the session is set again, alike.
+        b.cookies.lock().unwrap().remove("XSRF-TOKEN");
+        let r = b
+            .send(Method::GET, &format!("{SF}/carts"), None, extra)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        check("CSRF refresh", &set_cookies(&r.headers), &["XSRF-TOKEN"]);
+    }
+}
+
 on_both_backends!(
+    sdk_flagged_addresses_join_the_book_with_the_order,
+    hosted_checkout_saves_ticked_addresses,
+    sdk_account_creation_is_limited_per_client,
+    embedded_checkout_keeps_frame_cookies_through_sign_in,
     sdk_customer_signs_in_and_out,
     sdk_saved_addresses_show_in_the_checkout,
     sdk_creates_account_and_address,

@@ -23,6 +23,10 @@ pub struct Address {
     pub postal_code: String,
     pub phone: String,
     pub custom_fields: Vec<CustomField>,
+    /// The shopper asked for this checkout address to be added to their address book
+    /// when a signed-in customer places the order (the storefront's `shouldSaveAddress`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub should_save: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +45,14 @@ pub struct Location<'a> {
 }
 
 impl Address {
+    /// The same place and recipient, whatever `should_save` says.
+    pub fn same_as(&self, other: &Address) -> bool {
+        Address {
+            should_save: other.should_save,
+            ..self.clone()
+        } == *other
+    }
+
     pub fn location(&self) -> Location<'_> {
         Location {
             country_code: &self.country_code,

@@ -493,6 +493,7 @@ mod tests {
             postal_code: "94103".into(),
             phone: "+14155550123".into(),
             custom_fields: vec![],
+            should_save: false,
         }
     }
 
@@ -1096,6 +1097,7 @@ mod tests {
                     postal_code,
                     phone,
                     custom_fields: vec![],
+                    should_save: false,
                 },
             )
     }
@@ -1189,6 +1191,7 @@ mod tests {
                             field_id: format!("{pad}field_1"),
                             field_value: json!(format!("{pad}x")),
                         }],
+                        should_save: false,
                     }
                 },
             )

@@ -286,7 +286,7 @@ pub struct NewCart {
 }
 
 /// Products by id, as loaded for one change.
-pub type ProductsById = HashMap<i64, Product>;
+pub type ProductsById = HashMap<i64, std::sync::Arc<Product>>;
 
 /// A change that leaves the cart empty deletes it, as BigCommerce does.
 #[derive(Debug, PartialEq)]
@@ -1272,13 +1272,13 @@ pub fn is_plausible_email(s: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::domain::catalog::{Availability, InventoryTracking, Variant};
     use proptest::prelude::*;
     use rust_decimal::Decimal;
 
-    fn product(id: i64, cents: i64, stock: Option<i64>) -> Product {
+    pub(crate) fn product(id: i64, cents: i64, stock: Option<i64>) -> Product {
         Product {
             id,
             name: format!("P{id}"),
@@ -1350,7 +1350,9 @@ mod tests {
 
     #[test]
     fn lines_bound_for_different_places_stay_apart() {
-        let products: ProductsById = [(1, product(1, 1000, Some(10)))].into_iter().collect();
+        let products: ProductsById = [(1, product(1, 1000, Some(10)).into())]
+            .into_iter()
+            .collect();
         let places = [
             Some("a".to_string()),
             Some("b".to_string()),
@@ -1414,7 +1416,7 @@ mod tests {
             let products: ProductsById = prices
                 .iter()
                 .enumerate()
-                .map(|(i, c)| (i as i64 + 1, product(i as i64 + 1, *c, None)))
+                .map(|(i, c)| (i as i64 + 1, product(i as i64 + 1, *c, None).into()))
                 .collect();
             let lines: Vec<_> = (0..prices.len()).map(|i| spec(i as i64 + 1, quantities[i])).collect();
             let customs = vec![CustomItemSpec {
@@ -1438,7 +1440,7 @@ mod tests {
         /// Adding the same item in pieces equals adding it at once, and never exceeds stock.
         #[test]
         fn split_additions_merge(pieces in proptest::collection::vec(1i64..5, 1..10), stock in 1i64..30) {
-            let products: ProductsById = [(1, product(1, 1999, Some(stock)))].into_iter().collect();
+            let products: ProductsById = [(1, product(1, 1999, Some(stock)).into())].into_iter().collect();
             let first = pieces[0];
             let created = Cart::create(Uuid::nil(), new_cart(vec![spec(1, first)], vec![]), &products, 0, Uuid::new_v4);
             if first > stock {
@@ -1479,7 +1481,7 @@ mod tests {
 
     #[test]
     fn emptying_is_reported() {
-        let products: ProductsById = [(1, product(1, 500, None))].into_iter().collect();
+        let products: ProductsById = [(1, product(1, 500, None).into())].into_iter().collect();
         let mut cart = Cart::create(
             Uuid::nil(),
             new_cart(vec![spec(1, 1)], vec![]),

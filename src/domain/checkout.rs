@@ -330,10 +330,13 @@ impl Cart {
                 }
             };
             let same = next.iter_mut().find(|c| {
-                c.pickup_method_id == spec.pickup_method_id && c.address.address == address
+                c.pickup_method_id == spec.pickup_method_id && c.address.address.same_as(&address)
             });
             match same {
-                Some(c) => merge_items(&mut c.items, &spec.items),
+                Some(c) => {
+                    c.address.address.should_save |= address.should_save;
+                    merge_items(&mut c.items, &spec.items)
+                }
                 None => next.push(Consignment::new(
                     address,
                     merged(&spec.items),

@@ -107,6 +107,28 @@ pub struct CustomerAddressInput {
     pub address_type: Option<String>,
 }
 
+impl From<&Address> for CustomerAddressInput {
+    /// A checkout address as an entry for the address book (its email and custom
+    /// fields are not kept there).
+    fn from(a: &Address) -> Self {
+        let text = |s: &str| Some(s.to_string());
+        CustomerAddressInput {
+            first_name: text(&a.first_name),
+            last_name: text(&a.last_name),
+            company: text(&a.company),
+            address1: text(&a.address1),
+            address2: text(&a.address2),
+            city: text(&a.city),
+            state_or_province: text(&a.state_or_province),
+            state_or_province_code: text(&a.state_or_province_code),
+            postal_code: text(&a.postal_code),
+            country_code: text(&a.country_code),
+            phone: text(&a.phone),
+            address_type: None,
+        }
+    }
+}
+
 fn required(field: &str) -> DomainError {
     DomainError::field(field, format!("The field `{field}` is required."))
 }

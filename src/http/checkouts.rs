@@ -74,6 +74,11 @@ pub struct AddressRequest {
     pub phone: String,
     #[serde(default)]
     pub custom_fields: Vec<CustomFieldWire>,
+    /// Add this address to the signed-in customer's address book when the order is
+    /// placed (the storefront's `shouldSaveAddress`; an address the customer has is not
+    /// saved twice; ignored for guests).
+    #[serde(default)]
+    pub should_save_address: bool,
     #[serde(default)]
     pub version: Option<i64>,
 }
@@ -111,6 +116,7 @@ impl AddressRequest {
                     field_value: f.field_value,
                 })
                 .collect(),
+            should_save: self.should_save_address,
         }
     }
 }

@@ -187,17 +187,12 @@ fn secure(kassa: &Kassa) -> bool {
     kassa.public_url.starts_with("https://")
 }
 
-fn set_cookie(kassa: &Kassa, store_hash: &str, name: &str, value: &str, embedded: bool) -> String {
-    // An embedded checkout lives in a frame on another site: its cookie must be sent
-    // there, which browsers allow only for `SameSite=None; Secure`.
-    let same_site = if embedded && secure(kassa) {
-        "None"
-    } else {
-        "Lax"
-    };
-    let secure_attr = if secure(kassa) { "; Secure" } else { "" };
+/// A page cookie with the storefront session's attributes: an embedded checkout lives in
+/// a frame on another site, so over TLS its cookies are `SameSite=None; Secure`.
+fn set_cookie(tls: bool, store_hash: &str, name: &str, value: &str, embedded: bool) -> String {
     format!(
-        "{name}={value}; Path=/stores/{store_hash}/; Max-Age={PAGE_SESSION_SECS}; HttpOnly; SameSite={same_site}{secure_attr}"
+        "{name}={value}; Path=/stores/{store_hash}/; Max-Age={PAGE_SESSION_SECS}; HttpOnly{}",
+        storefront::cookie_attrs(tls, embedded)
     )
 }
 
@@ -529,6 +524,24 @@ fn address_fields(typed: &Typed, saved: &Address, prefix: &str, section: &str) -
     .concat()
 }
 
+/// The box that adds an address to a signed-in customer's address book with the order
+/// (`shouldSaveAddress`); guests have no book, so they are not offered it.
+fn save_box(cart: &Cart, typed: &Typed, saved: bool, prefix: &str) -> String {
+    if cart.customer_id == 0 {
+        return String::new();
+    }
+    let name = format!("{prefix}save");
+    let checked = match typed.get(&name) {
+        Some(_) => true,
+        None if !typed.is_empty() => false,
+        None => saved,
+    };
+    format!(
+        "<div class=\"check\"><input type=\"checkbox\" id=\"{name}\" name=\"{name}\" value=\"1\"{}><label for=\"{name}\">Save this address in my address book</label></div>",
+        if checked { " checked" } else { "" }
+    )
+}
+
 fn checkout_html(
     store_hash: &str,
     cart: &Cart,
@@ -580,12 +593,18 @@ fn checkout_html(
     let shipping_block = if needs_shipping {
         format!(
             "<div class=\"check\"><input type=\"checkbox\" id=\"same_as_billing\" name=\"same_as_billing\" value=\"1\"{same_checked}><label for=\"same_as_billing\">Ship to my billing address</label></div>\
-<fieldset id=\"shipping-address\"><legend>Shipping address (used when the box above is not ticked)</legend>{}</fieldset>",
+<fieldset id=\"shipping-address\"><legend>Shipping address (used when the box above is not ticked)</legend>{}{}</fieldset>",
             address_fields(
                 typed,
                 &shipping.clone().unwrap_or_default(),
                 "ship_",
                 "shipping"
+            ),
+            save_box(
+                cart,
+                typed,
+                shipping.as_ref().is_some_and(|s| s.should_save),
+                "ship_"
             )
         )
     } else {
@@ -599,10 +618,11 @@ fn checkout_html(
     let details = format!(
         "<section class=\"card\" aria-labelledby=\"details-h\"><h2 id=\"details-h\">1. Your details</h2>\
 <form id=\"details-form\" method=\"post\" action=\"/stores/{hash}/checkout/details\" data-enhance data-autosave>{hidden}\
-{}<fieldset><legend>Billing address</legend>{}</fieldset>{shipping_block}\
+{}<fieldset><legend>Billing address</legend>{}{}</fieldset>{shipping_block}\
 <button type=\"submit\" id=\"save-details\">Save details{}</button></form></section>",
         field(typed, &email, "email", "Email", "email", "email"),
         address_fields(typed, &billing, "bill_", "billing"),
+        save_box(cart, typed, billing.should_save, "bill_"),
         if needs_shipping {
             " and show shipping options"
         } else {
@@ -745,6 +765,7 @@ fn typed_address(form: &Typed, prefix: &str, email: &str) -> Address {
         state_or_province: g("state_or_province"),
         postal_code: g("postal_code"),
         country_code: g("country_code"),
+        should_save: form.contains_key(&format!("{prefix}save")),
         ..Address::default()
     }
 }
@@ -837,7 +858,7 @@ async fn checkout_step(
                 h.insert(header::LOCATION, v);
             }
             let c = set_cookie(
-                kassa,
+                storefront::is_tls(&headers, kassa),
                 &store_hash,
                 RECEIPT_COOKIE,
                 &receipt,

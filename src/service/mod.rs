@@ -109,6 +109,8 @@ pub struct Kassa {
     pub webhook_private_destinations: bool,
     /// Failed customer sign-ins, per store and email (see `shopper_accounts`).
     pub(crate) sign_in_guard: Arc<storefront::SpamGuard>,
+    /// Accounts opened through the storefront, per store and client address.
+    pub(crate) account_guard: Arc<storefront::SpamGuard>,
 }
 
 impl Kassa {
@@ -125,6 +127,7 @@ impl Kassa {
             spam: Arc::default(),
             webhook_private_destinations: false,
             sign_in_guard: Arc::default(),
+            account_guard: Arc::default(),
         }
     }
 

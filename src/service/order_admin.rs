@@ -784,6 +784,7 @@ impl Kassa {
             reserved_until: 0,
             doc,
             idempotency: None,
+            save_addresses: Vec::new(),
         };
         match self.store.place_order(who.store.id, &order).await {
             Ok(id) => Ok(id),

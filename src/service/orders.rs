@@ -14,11 +14,15 @@
 
 use super::accounts::Principal;
 use super::checkouts::code_limits;
+use super::customer_addresses::ADDRESS_COUNTER;
 use super::{Kassa, Refusal, ServiceError, ServiceResult};
 use crate::domain::DomainError;
 use crate::domain::address_rules::{AddressPurpose, normalize_and_validate};
 use crate::domain::cart::Cart;
 use crate::domain::catalog::ProductType;
+use crate::domain::customer_address::{
+    CustomerAddress, CustomerAddressInput, build_customer_address,
+};
 use crate::domain::gift_certificate::{
     DEFAULT_TEMPLATE, GiftCertificate, GiftCertificateInput, TEMPLATES,
 };
@@ -180,6 +184,7 @@ impl Kassa {
             "date_created": now,
             "cart": &cart,
         });
+        let save_addresses = self.addresses_to_save(who, &cart).await?;
         let order = NewOrder {
             cart_id: cart.id.to_string(),
             status_id,
@@ -194,6 +199,7 @@ impl Kassa {
             reserved_until,
             doc,
             idempotency: idempotency.cloned(),
+            save_addresses,
         };
         let mut placed = self.store.place_order(who.store.id, &order).await;
         if matches!(
@@ -228,6 +234,58 @@ impl Kassa {
             self.order_paid(who, &cart, order_id).await?;
         }
         Ok(order_id)
+    }
+
+    /// The checkout addresses the shopper flagged `shouldSaveAddress`, as entries of the
+    /// customer's address book with their ids taken, for the order's transaction to save
+    /// (skipping those the customer has). None for a guest. An address the book's rules
+    /// refuse (a saved address needs a few more fields than a checkout's) is left out:
+    /// it never stops the order.
+    async fn addresses_to_save(
+        &self,
+        who: &Principal,
+        cart: &Cart,
+    ) -> ServiceResult<Vec<CustomerAddress>> {
+        if cart.customer_id == 0 {
+            return Ok(Vec::new());
+        }
+        let flagged = cart
+            .checkout
+            .billing_address
+            .iter()
+            .map(|b| &b.address)
+            .chain(
+                cart.checkout
+                    .consignments
+                    .iter()
+                    .filter(|c| c.pickup_method_id.is_none())
+                    .map(|c| &c.address.address),
+            )
+            .filter(|a| a.should_save);
+        let mut drafts: Vec<CustomerAddress> = Vec::new();
+        for a in flagged {
+            let Ok(draft) =
+                build_customer_address(None, 0, cart.customer_id, &CustomerAddressInput::from(a))
+            else {
+                continue;
+            };
+            if !drafts.iter().any(|d| d.key() == draft.key()) {
+                drafts.push(draft);
+            }
+        }
+        if drafts.is_empty() {
+            return Ok(drafts);
+        }
+        let count = i64::try_from(drafts.len()).unwrap_or(i64::MAX);
+        let first = self
+            .store
+            .next_ids(who.store.id, ADDRESS_COUNTER, count)
+            .await?;
+        Ok(drafts
+            .into_iter()
+            .zip(first..)
+            .map(|(a, id)| CustomerAddress { id, ..a })
+            .collect())
     }
 
     /// Gives back what unpaid orders whose reservation lapsed hold (stock, coupon uses,

@@ -4,6 +4,7 @@
 
 use super::accounts::Principal;
 use super::payments::{Payment, PaymentInstrument};
+use super::storefront::ShopperSession;
 use super::{Kassa, ServiceError, ServiceResult, hash_secret};
 use crate::domain::payment::CardInput;
 use crate::domain::scope::{Scope, Scopes};
@@ -133,6 +134,16 @@ impl Kassa {
             cart_id,
             embedded,
         }))
+    }
+
+    /// Whether this storefront session's hosted pages are the embedded checkout (so its
+    /// cookies must reach a frame on another site). A failed read answers no: the
+    /// cookies are then `Lax`, as for any other page.
+    pub async fn session_is_embedded(&self, session: &ShopperSession) -> bool {
+        matches!(
+            self.store.page_cart(session.store_id, session.id).await,
+            Ok(Some((_, true)))
+        )
     }
 
     /// Places the order for the shopper's checkout and pays it in full by card with

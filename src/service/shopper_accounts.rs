@@ -22,6 +22,15 @@
 //! names as the Customers API requires, a password of 8–128 characters with letters and
 //! digits) and then signs the shopper in exactly as above.
 //!
+//! Every attempt (opened or refused) counts against the client's network address with
+//! the storefront's spam-protection limits: after
+//! [`SPAM_FAILURE_LIMIT`](super::storefront::SPAM_FAILURE_LIMIT) attempts within
+//! [`SPAM_WINDOW_SECS`], further ones from that address are refused (429) for the rest
+//! of the window, unless the request's spam-protection `token` passes the deployment's
+//! [`SpamCheck`](super::storefront::SpamCheck) (the default one passes none). Counting
+//! refusals too keeps the "email already has an account" answer from serving as a
+//! quick way to test which emails have accounts.
+//!
 //! # Signing out
 //! The session is replaced again by a guest one; the carts stay with the shopper but
 //! become guest carts again (customer id 0, no store credit applied). Signing out with
@@ -58,6 +67,10 @@ pub struct ShopperAccount {
     pub first_name: String,
     pub last_name: String,
     pub password: String,
+    /// Who asks (the client's network address): accounts opened per client are limited.
+    pub client: String,
+    /// The token of a human check (the SDK's spam-protection `token`), if the page ran one.
+    pub spam_token: Option<String>,
 }
 
 /// A session that just changed hands: its token (to set as the cookie) and the row.
@@ -69,6 +82,13 @@ pub struct RotatedSession {
 /// The spam-protection key of an email: the same for every spelling of it.
 fn email_lock_key(email: &str) -> Uuid {
     let h = hash_secret(&format!("kassa-sign-in:{}", email_key(email)));
+    let bytes = hex::decode(&h[..32]).unwrap_or_default();
+    Uuid::from_slice(&bytes).unwrap_or_default()
+}
+
+/// The spam-protection key of a client address.
+fn client_lock_key(client: &str) -> Uuid {
+    let h = hash_secret(&format!("kassa-new-account:{client}"));
     let bytes = hex::decode(&h[..32]).unwrap_or_default();
     Uuid::from_slice(&bytes).unwrap_or_default()
 }
@@ -131,6 +151,7 @@ impl Kassa {
         session: Option<&ShopperSession>,
         account: &ShopperAccount,
     ) -> ServiceResult<(RotatedSession, ShopperCustomer)> {
+        self.count_account_attempt(store, account)?;
         let input = CustomerInput {
             email: Some(account.email.clone()),
             first_name: Some(account.first_name.clone()),
@@ -173,6 +194,32 @@ impl Kassa {
                 addresses: Vec::new(),
             },
         ))
+    }
+
+    /// Counts an attempt to open an account towards its client's limit (see the module
+    /// docs); refuses it (429) once the client is over the limit, unless the request
+    /// carries a token the deployment's human check accepts.
+    fn count_account_attempt(
+        &self,
+        store: &StoreRecord,
+        account: &ShopperAccount,
+    ) -> ServiceResult<()> {
+        let key = client_lock_key(&account.client);
+        let now = self.now();
+        if self.account_guard.required(store.id, key, now) {
+            let human = account
+                .spam_token
+                .as_deref()
+                .is_some_and(|t| !t.trim().is_empty() && self.spam.check.verify(t));
+            if !human {
+                return Err(ServiceError::RateLimited(
+                    "Too many accounts were opened from this address: try again later.".into(),
+                    SPAM_WINDOW_SECS,
+                ));
+            }
+        }
+        self.account_guard.failed(store.id, key, now);
+        Ok(())
     }
 
     /// The customer these credentials are for, if they are right for this channel (see

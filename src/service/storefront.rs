@@ -106,7 +106,8 @@ impl Default for SpamGuard {
 }
 
 impl SpamGuard {
-    /// True when this key (a checkout; for sign-ins, an email's key) is locked.
+    /// True when this key (a checkout; for sign-ins, an email's key; for new accounts,
+    /// a client address's key) is locked.
     pub fn required(&self, store_id: i64, checkout: Uuid, now: i64) -> bool {
         let Ok(map) = self.failures.lock() else {
             return false;

@@ -1,6 +1,7 @@
 //! Queries for per-channel cart settings overrides.
 
-use super::{StoreResult, on_pool};
+use super::statement::stmt;
+use super::{StoreResult, on_pool, read_on};
 use crate::store::Store;
 
 impl Store {
@@ -10,15 +11,15 @@ impl Store {
         store_id: i64,
         channel_id: i64,
     ) -> StoreResult<Option<bool>> {
-        let v: Option<Option<bool>> = on_pool!(self, read, |p| {
-            sqlx::query_scalar(
+        let v: Option<Option<bool>> = read_on!(self, |c| {
+            stmt(
                 "SELECT allow_purchasing FROM channel_cart_settings WHERE store_id = $1 AND channel_id = $2",
             )
             .bind(store_id)
             .bind(channel_id)
-            .fetch_optional(p)
+            .fetch_optional_scalar(c)
             .await?
-        });
+        })?;
         Ok(v.flatten())
     }
 

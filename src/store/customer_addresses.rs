@@ -65,7 +65,7 @@ fn from_row((id, customer_id, doc): AddressRow) -> StoreResult<CustomerAddress> 
     })
 }
 
-fn doc_of(c: &CustomerAddress) -> StoreResult<String> {
+pub(super) fn address_doc(c: &CustomerAddress) -> StoreResult<String> {
     let a = &c.address;
     Ok(serde_json::to_string(&AddressDoc {
         first_name: a.first_name.clone(),
@@ -85,7 +85,7 @@ fn doc_of(c: &CustomerAddress) -> StoreResult<String> {
 }
 
 /// The indexed form of [`CustomerAddress::key`]: fixed length, whatever the address.
-fn key_hash(c: &CustomerAddress) -> String {
+pub(super) fn address_key(c: &CustomerAddress) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(Sha256::digest(c.key().as_bytes()))
 }
@@ -194,7 +194,7 @@ impl Store {
     ) -> StoreResult<Vec<bool>> {
         let docs = addresses
             .iter()
-            .map(|a| Ok((doc_of(a)?, key_hash(a))))
+            .map(|a| Ok((address_doc(a)?, address_key(a))))
             .collect::<StoreResult<Vec<_>>>()?;
         let written = on_pool!(self, write, |p| {
             let mut tx = p.begin().await?;
@@ -231,7 +231,7 @@ impl Store {
     ) -> StoreResult<Vec<bool>> {
         let docs = addresses
             .iter()
-            .map(|a| Ok((doc_of(a)?, key_hash(a))))
+            .map(|a| Ok((address_doc(a)?, address_key(a))))
             .collect::<StoreResult<Vec<_>>>()?;
         let written = on_pool!(self, write, |p| {
             let mut tx = p.begin().await?;

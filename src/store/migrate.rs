@@ -138,6 +138,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0021_coupon_names.sql"),
         postgres: include_str!("../../migrations/postgres/0021_coupon_names.sql"),
     },
+    Migration {
+        version: 23,
+        name: "0023_query_plans",
+        sqlite: include_str!("../../migrations/sqlite/0023_query_plans.sql"),
+        postgres: include_str!("../../migrations/postgres/0023_query_plans.sql"),
+    },
 ];
 
 /// The migration after whose SQL Kassa keys the stored discount codes and coupon names

@@ -22,6 +22,9 @@ pub mod order_queries;
 mod orders;
 pub mod outbox;
 mod payments;
+mod product_docs;
+#[cfg(test)]
+mod query_plans;
 pub mod records;
 pub mod refunds;
 mod shopper_sessions;
@@ -105,6 +108,8 @@ pub enum Db {
     Sqlite {
         read: SqlitePool,
         write: group_commit::SqliteWriter,
+        /// Hot-path reads, run in place (see `statement::DirectReaders`).
+        readers: std::sync::Arc<statement::DirectReaders>,
     },
     Postgres(PgPool),
 }
@@ -116,6 +121,8 @@ pub struct Store {
     carts: Option<std::sync::Arc<cart_cache::CartCache>>,
     /// Configuration versions as last read (same condition as `carts`).
     config_versions: Option<std::sync::Arc<config_docs::ConfigVersions>>,
+    /// Products parsed from their documents, reused while the text is unchanged.
+    product_docs: std::sync::Arc<product_docs::ProductDocs>,
     /// Held from `keep_carts_in_memory` until `close`.
     file_lock: std::sync::Arc<std::sync::Mutex<Option<cart_cache::SqliteFileLock>>>,
 }
@@ -171,6 +178,7 @@ macro_rules! write_tx {
         }
     };
 }
+pub(crate) use statement::read_on;
 pub(crate) use write_tx;
 
 impl Store {
@@ -195,6 +203,7 @@ impl Store {
                 .connect_with(opts.clone())
                 .await?;
             let write = group_commit::SqliteWriter::start(write, group_commit::Limits::from_env());
+            let readers = std::sync::Arc::new(statement::DirectReaders::new(&opts));
             let read = SqlitePoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(Duration::from_secs(30))
@@ -204,9 +213,14 @@ impl Store {
                 .connect_with(opts.read_only(false))
                 .await?;
             Ok(Store {
-                db: Db::Sqlite { read, write },
+                db: Db::Sqlite {
+                    read,
+                    write,
+                    readers,
+                },
                 carts: None,
                 config_versions: None,
+                product_docs: Default::default(),
                 file_lock: Default::default(),
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
@@ -222,6 +236,7 @@ impl Store {
                 db: Db::Postgres(pool),
                 carts: None,
                 config_versions: None,
+                product_docs: Default::default(),
                 file_lock: Default::default(),
             })
         } else {
@@ -266,7 +281,7 @@ impl Store {
     /// (pool name, open connections, idle connections) for each pool.
     pub fn pool_stats(&self) -> Vec<(&'static str, u32, usize)> {
         match &self.db {
-            Db::Sqlite { read, write } => vec![
+            Db::Sqlite { read, write, .. } => vec![
                 ("sqlite_read", read.size(), read.num_idle()),
                 ("sqlite_write", write.pool().size(), write.pool().num_idle()),
             ],
@@ -297,7 +312,12 @@ impl Store {
             .unwrap_or_else(|e| e.into_inner())
             .take();
         match &self.db {
-            Db::Sqlite { read, write } => {
+            Db::Sqlite {
+                read,
+                write,
+                readers,
+            } => {
+                readers.close();
                 read.close().await;
                 write.pool().close().await;
             }

@@ -15,10 +15,13 @@
 
 use super::IdempotencyClaim;
 use super::catalog::{decode, encode};
+use super::customer_addresses::{address_doc, address_key};
 use super::idempotency::record_idempotency_outcome;
 use super::outbox::{OutboxEvent, insert_outbox};
+use super::statement::stmt;
 use super::usage::UseKind;
-use super::{Store, StoreError, StoreResult, on_pool, write_tx};
+use super::{Store, StoreError, StoreResult, on_pool, read_on, write_tx};
+use crate::domain::customer_address::CustomerAddress;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -70,6 +73,10 @@ pub struct NewOrder {
     /// The request's idempotency key: the placed order is recorded on it in the same
     /// transaction, so a retry after a crash finds the order instead of placing another.
     pub idempotency: Option<IdempotencyClaim>,
+    /// Addresses (ids taken) to add to the order's customer's address book with the
+    /// order; one the customer has already is skipped, as is every one should the
+    /// customer be gone.
+    pub save_addresses: Vec<CustomerAddress>,
 }
 
 impl NewOrder {
@@ -341,7 +348,7 @@ pub(super) use {change_stock, give_back, return_held};
 const ORDER_COUNTER: &str = "order";
 
 macro_rules! place_on {
-    ($pool:expr, $store_id:expr, $o:expr, $preassigned:expr) => {{
+    ($pool:expr, $store_id:expr, $o:expr, $preassigned:expr, $saves:expr) => {{
         let mut tx = $pool.begin().await?;
         let hold_before = $o.now - PAYMENT_HOLD_SECS;
         // Earlier unpaid orders of this cart are replaced: what they hold comes back
@@ -500,6 +507,21 @@ macro_rules! place_on {
         .bind(reserved_until)
         .execute(&mut *tx)
         .await?;
+        for (address_id, customer_id, key, doc) in &$saves {
+            $crate::store::statement::stmt(
+                "INSERT INTO customer_addresses (store_id, id, customer_id, address_key, doc)
+                 SELECT $1, $2, $3, $4, $5
+                 WHERE EXISTS (SELECT 1 FROM customers WHERE store_id = $1 AND id = $3)
+                 ON CONFLICT (store_id, customer_id, address_key) DO NOTHING",
+            )
+            .bind($store_id)
+            .bind(*address_id)
+            .bind(*customer_id)
+            .bind(key)
+            .bind(doc)
+            .execute(&mut *tx)
+            .await?;
+        }
         let events = $o.events(id);
         insert_outbox!(tx, $store_id, $o.now, &events);
         if !record_idempotency_outcome!(tx, $o.idempotency.as_ref(), &format!("order:{id}")) {
@@ -586,12 +608,19 @@ impl Store {
             super::Db::Postgres(_) => Some(self.next_ids(store_id, ORDER_COUNTER, 1).await?),
             super::Db::Sqlite { .. } => None,
         };
+        // The address book rows to write with the order: (id, customer, key, doc).
+        let saves = o
+            .save_addresses
+            .iter()
+            .map(|a| Ok((a.id, a.customer_id, address_key(a), address_doc(a)?)))
+            .collect::<StoreResult<Vec<_>>>()?;
         let o = o.clone();
         write_tx!(self, PlaceOrderError, |pool| place_on!(
             pool,
             store_id,
             &o,
-            preassigned
+            preassigned,
+            saves
         ))
     }
 
@@ -627,13 +656,13 @@ impl Store {
 
     /// An order's stored document.
     pub async fn order_doc(&self, store_id: i64, id: i64) -> StoreResult<Option<Value>> {
-        let doc: Option<String> = on_pool!(self, read, |p| {
-            sqlx::query_scalar("SELECT doc FROM orders WHERE store_id = $1 AND id = $2")
+        let doc: Option<String> = read_on!(self, |c| {
+            stmt("SELECT doc FROM orders WHERE store_id = $1 AND id = $2")
                 .bind(store_id)
                 .bind(id)
-                .fetch_optional(p)
+                .fetch_optional_scalar(c)
                 .await?
-        });
+        })?;
         doc.map(|d| Ok(serde_json::from_str(&d)?)).transpose()
     }
 

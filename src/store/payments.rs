@@ -8,7 +8,7 @@ use super::catalog::{decode, encode};
 use super::orders::{Held, StockChanges, add_stock, change_stock, give_back, return_held};
 use super::outbox::{OutboxEvent, insert_outbox};
 use super::statement::stmt;
-use super::{Store, StoreError, StoreResult, on_pool, write_tx};
+use super::{Store, StoreError, StoreResult, on_pool, read_on, write_tx};
 use serde_json::json;
 
 /// One row of `order_transactions`.
@@ -198,15 +198,15 @@ impl Store {
         &self,
         token_hash: &str,
     ) -> StoreResult<Option<(i64, i64, i64, Option<i64>)>> {
-        Ok(on_pool!(self, read, |p| {
-            sqlx::query_as(
+        read_on!(self, |c| {
+            stmt(
                 "SELECT store_id, order_id, expires_at, used_at FROM payment_access_tokens
                  WHERE token_hash = $1",
             )
             .bind(token_hash)
-            .fetch_optional(p)
+            .fetch_optional(c)
             .await?
-        }))
+        })
     }
 
     pub async fn payable_order(
@@ -215,17 +215,17 @@ impl Store {
         order_id: i64,
     ) -> StoreResult<Option<PayableOrder>> {
         type Row = (i64, i64, String, String, i64, i64, i64, i64, i64, i64, i64);
-        let row: Option<Row> = on_pool!(self, read, |p| {
-            sqlx::query_as(
+        let row: Option<Row> = read_on!(self, |c| {
+            stmt(
                 "SELECT status_id, total_inc_tax_e4, currency_code, cart_id, payment_started_at,
                         released, reserved_until, customer_id, authorized_e4, paid_e4, refunded_e4
                  FROM orders WHERE store_id = $1 AND id = $2",
             )
             .bind(store_id)
             .bind(order_id)
-            .fetch_optional(p)
+            .fetch_optional(c)
             .await?
-        });
+        })?;
         Ok(row.map(
             |(
                 status_id,
@@ -428,12 +428,12 @@ impl Store {
     /// The store's payment transaction type (`authorization` or
     /// `authorization_and_capture`); None until set.
     pub async fn payment_transaction_type(&self, store_id: i64) -> StoreResult<Option<String>> {
-        Ok(on_pool!(self, read, |p| {
-            sqlx::query_scalar("SELECT transaction_type FROM payment_settings WHERE store_id = $1")
+        read_on!(self, |c| {
+            stmt("SELECT transaction_type FROM payment_settings WHERE store_id = $1")
                 .bind(store_id)
-                .fetch_optional(p)
+                .fetch_optional_scalar(c)
                 .await?
-        }))
+        })
     }
 
     pub async fn set_payment_transaction_type(&self, store_id: i64, kind: &str) -> StoreResult<()> {

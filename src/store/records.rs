@@ -1,11 +1,13 @@
 //! Queries for stores, API tokens, id counters, products and carts.
 
-use super::{StoreResult, on_pool};
+use super::statement::stmt;
+use super::{StoreResult, on_pool, read_on};
 use crate::domain::cart::Cart;
 use crate::domain::catalog::Product;
 use crate::domain::settings::StoreSettings;
 use crate::store::Store;
 use sqlx::Row;
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// A merchant's store (a tenant).
@@ -67,24 +69,12 @@ impl Store {
     }
 
     pub async fn find_store(&self, hash: &str) -> StoreResult<Option<StoreRecord>> {
-        let row = on_pool!(self, read, |p| {
-            sqlx::query(
-                "SELECT id, hash, name, settings, config_version FROM stores WHERE hash = $1",
-            )
-            .bind(hash)
-            .fetch_optional(p)
-            .await?
-            .map(|r| -> StoreResult<_> {
-                Ok((
-                    r.try_get::<i64, _>("id")?,
-                    r.try_get::<String, _>("hash")?,
-                    r.try_get::<String, _>("name")?,
-                    r.try_get::<String, _>("settings")?,
-                    r.try_get::<i64, _>("config_version")?,
-                ))
-            })
-            .transpose()?
-        });
+        let row: Option<(i64, String, String, String, i64)> = read_on!(self, |c| {
+            stmt("SELECT id, hash, name, settings, config_version FROM stores WHERE hash = $1")
+                .bind(hash)
+                .fetch_optional(c)
+                .await?
+        })?;
         row.map(|(id, hash, name, settings, config_version)| {
             Ok(StoreRecord {
                 id,
@@ -249,19 +239,8 @@ impl Store {
         Ok(n == 1)
     }
 
-    pub async fn get_product(&self, store_id: i64, id: i64) -> StoreResult<Option<Product>> {
-        let doc: Option<String> = on_pool!(self, read, |p| {
-            sqlx::query_scalar("SELECT doc FROM products WHERE store_id = $1 AND id = $2")
-                .bind(store_id)
-                .bind(id)
-                .fetch_optional(p)
-                .await?
-        });
-        doc.map(|d| Ok(serde_json::from_str(&d)?)).transpose()
-    }
-
     /// The products with these ids that exist, in one query.
-    pub async fn get_products(&self, store_id: i64, ids: &[i64]) -> StoreResult<Vec<Product>> {
+    pub async fn get_products(&self, store_id: i64, ids: &[i64]) -> StoreResult<Vec<Arc<Product>>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -271,14 +250,12 @@ impl Store {
             .map(|i| i.to_string())
             .collect::<Vec<_>>()
             .join(",");
-        let sql = format!("SELECT doc FROM products WHERE store_id = $1 AND id IN ({list})");
-        let docs: Vec<String> = on_pool!(self, read, |p| {
-            sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(store_id)
-                .fetch_all(p)
-                .await?
-        });
-        docs.iter().map(|d| Ok(serde_json::from_str(d)?)).collect()
+        let sql = format!("SELECT id, doc FROM products WHERE store_id = $1 AND id IN ({list})");
+        let docs: Vec<(i64, String)> =
+            read_on!(self, |c| stmt(sql).bind(store_id).fetch_all(c).await?)?;
+        docs.iter()
+            .map(|(id, doc)| Ok(self.product_docs.product(store_id, *id, doc)?))
+            .collect()
     }
 
     /// One page of products, ordered by id, and the total matching the filter.

@@ -360,10 +360,10 @@ impl Store {
                     ("gift_certificate", Some(code)) => {
                         sqlx::query(
                             "UPDATE gift_certificates SET balance_e4 = balance_e4 + $3
-                             WHERE store_id = $1 AND code = $2",
+                             WHERE store_id = $1 AND code_key = $2",
                         )
                         .bind(store_id)
-                        .bind(code)
+                        .bind(crate::domain::gift_certificate::code_key(&code))
                         .bind(t.amount_e4)
                         .execute(&mut *tx)
                         .await?;

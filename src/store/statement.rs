@@ -117,7 +117,19 @@ macro_rules! tuple_rows {
         }
     )+};
 }
-tuple_rows!((A 0), (A 0, B 1), (A 0, B 1, C 2), (A 0, B 1, C 2, D 3));
+tuple_rows!(
+    (A 0),
+    (A 0, B 1),
+    (A 0, B 1, C 2),
+    (A 0, B 1, C 2, D 3),
+    (A 0, B 1, C 2, D 3, E 4),
+    (A 0, B 1, C 2, D 3, E 4, F 5),
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6),
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7),
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8),
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9),
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10),
+);
 
 /// A connection a [`Stmt`] runs on.
 pub trait Conn {
@@ -350,5 +362,148 @@ impl<'p> Deref for DirectTx<'p> {
 impl<'p> DerefMut for DirectTx<'p> {
     fn deref_mut(&mut self) -> &mut DirectConn<'p> {
         &mut self.conn
+    }
+}
+
+/// SQLite connections for reads run in place, on the calling thread: a read of a few
+/// indexed rows takes microseconds, less than handing it to a connection's own thread
+/// and waking the caller afterwards (which is how the pooled connections read).
+pub struct DirectReaders {
+    /// What `sqlite3_open_v2` is given: the file's path, or the URI of a shared
+    /// in-memory database.
+    target: String,
+    flags: rusqlite::OpenFlags,
+    idle: std::sync::Mutex<Vec<rusqlite::Connection>>,
+}
+
+impl std::fmt::Debug for DirectReaders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DirectReaders")
+            .field("target", &self.target)
+            .finish()
+    }
+}
+
+/// Connections kept open between reads; more are opened while all are in use.
+const IDLE_READERS: usize = 8;
+
+impl DirectReaders {
+    /// Readers of the database the writer's `options` open.
+    pub fn new(options: &sqlx::sqlite::SqliteConnectOptions) -> DirectReaders {
+        use rusqlite::OpenFlags;
+        let filename = options.get_filename().to_string_lossy().into_owned();
+        // sqlx names an in-memory database `file:sqlx-in-memory-N` and shares its cache.
+        let (target, flags) = if filename.starts_with("file:") {
+            (
+                format!("{filename}?mode=memory&cache=shared"),
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_URI,
+            )
+        } else {
+            (filename, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        };
+        DirectReaders {
+            target,
+            flags: flags | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            idle: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    fn open(&self) -> rusqlite::Result<rusqlite::Connection> {
+        let db = rusqlite::Connection::open_with_flags(&self.target, self.flags)?;
+        db.busy_timeout(std::time::Duration::from_secs(30))?;
+        // As the pooled connections: pages from a shared map, a larger page cache.
+        db.execute_batch(
+            "PRAGMA mmap_size = 268435456; PRAGMA cache_size = -16384; PRAGMA query_only = 1",
+        )?;
+        db.set_prepared_statement_cache_capacity(64);
+        Ok(db)
+    }
+
+    /// Closes the idle connections (the server is stopping).
+    pub fn close(&self) {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// Runs `body` on an idle connection (opening one when none is), polled once: every
+    /// statement on it completes when called.
+    pub fn read<T>(
+        &self,
+        body: impl FnOnce(&mut DirectConn<'_>) -> Option<super::StoreResult<T>>,
+    ) -> super::StoreResult<T> {
+        let taken = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let db = match taken {
+            Some(db) => db,
+            None => self.open().map_err(direct_error)?,
+        };
+        let out = body(&mut DirectConn { db: &db });
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < IDLE_READERS {
+            idle.push(db);
+        }
+        drop(idle);
+        out.unwrap_or_else(|| {
+            Err(sqlx::Error::Protocol(
+                "a direct read waited for something other than SQLite".into(),
+            )
+            .into())
+        })
+    }
+}
+
+/// Runs a read body on the live backend and evaluates to `StoreResult<T>`: on
+/// PostgreSQL on a pooled connection, on SQLite in place on a direct reader. The body
+/// gets `$conn`, runs its statements with [`stmt`] (`.await?`) and evaluates to `T`.
+macro_rules! read_on {
+    ($store:expr, |$conn:ident| $body:expr) => {
+        match &$store.db {
+            $crate::store::Db::Postgres(p) => {
+                async {
+                    let mut c = p.acquire().await?;
+                    let $conn = &mut *c;
+                    Ok::<_, $crate::store::StoreError>($body)
+                }
+                .await
+            }
+            $crate::store::Db::Sqlite { readers, .. } => readers.read(|$conn| {
+                futures_util::FutureExt::now_or_never(async {
+                    Ok::<_, $crate::store::StoreError>($body)
+                })
+            }),
+        }
+    };
+}
+pub(crate) use read_on;
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::settings::StoreSettings;
+    use crate::store::Store;
+
+    /// Direct readers see what the writer committed, on a file and in memory alike.
+    #[tokio::test]
+    async fn direct_reads_see_committed_writes() {
+        let file = std::env::temp_dir().join(format!(
+            "kassa-direct-read-{}.db",
+            uuid::Uuid::new_v4().simple()
+        ));
+        for url in [
+            format!("sqlite://{}", file.display()),
+            "sqlite::memory:".into(),
+        ] {
+            let store = Store::connect(&url).await.unwrap();
+            store.migrate().await.unwrap();
+            assert!(store.find_store("shop").await.unwrap().is_none());
+            let made = store
+                .create_store("shop", "Shop", &StoreSettings::default(), 1)
+                .await
+                .unwrap();
+            // Twice: the second read reuses the first one's connection.
+            for _ in 0..2 {
+                let found = store.find_store("shop").await.unwrap().unwrap();
+                assert_eq!((found.id, found.name.as_str()), (made.id, "Shop"));
+            }
+            store.close().await;
+        }
+        let _ = std::fs::remove_file(&file);
     }
 }

@@ -3,7 +3,8 @@
 // through the Storefront API, then loadCheckout, addresses, shipping, a coupon, a gift
 // certificate, payment methods, and submitOrder with the test card. A second cart is
 // bought with an offline method (cash on delivery), and a third by a customer who
-// signs in through the SDK (after a wrong password, and a sign-out and back in), and a
+// signs in through the SDK (after a wrong password, and a sign-out and back in) and has
+// the address saved to the address book (`shouldSaveAddress`), and a
 // fourth by a shopper who opens an account (createCustomerAccount) and saves an address
 // (createCustomerAddress) through the SDK.
 // Prints the orders, the totals the SDK showed before paying, and the messages the SDK
@@ -37,7 +38,7 @@ main(async () => {
   await page.goto(`${origin}/sdk/`);
 
   const buy = (args) =>
-    page.evaluate(async ({ productId, methodId, card, giftCertificate, customer, newAccount }) => {
+    page.evaluate(async ({ productId, methodId, card, giftCertificate, customer, newAccount, saveAddress }) => {
       const address = {
         firstName: "Grace", lastName: "Hopper", email: "grace@example.com", company: "",
         address1: "1 Market St", address2: "", city: "San Francisco",
@@ -104,8 +105,10 @@ main(async () => {
       await service.loadShippingCountries();
       const countries = state.data.getBillingCountries() || [];
       if (!countries.some((c) => c.code === "US")) throw new Error("no United States in countries");
-      await service.updateBillingAddress(address);
-      state = await service.updateShippingAddress(address);
+      // `shouldSaveAddress`, as the checkout's "save this address" box sends it.
+      const sent = saveAddress ? { ...address, shouldSaveAddress: true } : address;
+      await service.updateBillingAddress(sent);
+      state = await service.updateShippingAddress(sent);
       const options = state.data.getShippingOptions() || [];
       if (!options.length) throw new Error("no shipping options");
       state = await service.selectShippingOption(options[0].id);
@@ -152,7 +155,8 @@ main(async () => {
     email: env("KASSA_CUSTOMER_EMAIL"),
     password: env("KASSA_CUSTOMER_PASSWORD"),
   };
-  const signedIn = await buy({ productId, methodId: "cod", card: null, giftCertificate: null, customer });
+  // The signed-in customer asks for the address to be saved to the address book.
+  const signedIn = await buy({ productId, methodId: "cod", card: null, giftCertificate: null, customer, saveAddress: true });
   // A fourth shopper opens an account and saves an address through the SDK first.
   const newAccount = {
     firstName: "Alan", lastName: "Turing", email: env("KASSA_NEW_ACCOUNT_EMAIL"),

@@ -37,6 +37,13 @@ main(async () => {
   await typeInto(page, "bill_city", "San Francisco");
   await typeInto(page, "bill_state_or_province", "California");
   await typeInto(page, "bill_postal_code", "94105");
+  // A signed-in customer's checkout offers to keep the address: Tab to the box, Space ticks it.
+  const savedAddress = (await page.locator("#bill_save").count()) > 0;
+  if (savedAddress) {
+    await tabTo(page, "bill_save");
+    await page.keyboard.press("Space");
+    if (!(await page.locator("#bill_save").isChecked())) throw new Error("Space did not tick #bill_save");
+  }
   await tabTo(page, "save-details");
   let mark = await updatedMark(page);
   await page.keyboard.press("Enter");
@@ -76,5 +83,5 @@ main(async () => {
   const orderId = Number(await page.locator("#order-id").getAttribute("data-order-id"));
   await shot(page, "confirmation-keyboard.png");
   await browser.close();
-  report({ orderId, link, ...shown });
+  report({ orderId, link, savedAddress, ...shown });
 });

@@ -885,14 +885,26 @@ impl Browser<'_> {
     /// Opens a hosted-page link as a browser does, without following its redirect (the
     /// test client would drop the cookies it sets), keeping what it sets. The status.
     pub async fn open_link(&self, path: &str) -> StatusCode {
+        self.open_link_with(path, &[]).await.0
+    }
+
+    /// [`Browser::open_link`] with `extra` headers; the status and the headers.
+    pub async fn open_link_with(
+        &self,
+        path: &str,
+        extra: &[(&str, &str)],
+    ) -> (StatusCode, reqwest::header::HeaderMap) {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("client");
-        let req = self.with_cookies(client.get(format!("{}{path}", self.app.base)));
+        let mut req = self.with_cookies(client.get(format!("{}{path}", self.app.base)));
+        for (k, v) in extra {
+            req = req.header(*k, *v);
+        }
         let res = req.send().await.expect("request");
         self.keep_cookies(res.headers());
-        res.status()
+        (res.status(), res.headers().clone())
     }
 
     fn with_cookies(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
@@ -918,6 +930,32 @@ impl Browser<'_> {
         }
     }
 
+    /// Posts a hosted page's form as a browser does (without following the redirect),
+    /// keeping the cookies it sets: the status, the headers and the HTML (if any).
+    pub async fn post_form(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> (StatusCode, reqwest::header::HeaderMap, String) {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let body = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let req = client
+            .post(format!("{}{path}", self.app.base))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body);
+        let res = self.with_cookies(req).send().await.expect("form post");
+        self.keep_cookies(res.headers());
+        let (status, headers) = (res.status(), res.headers().clone());
+        (status, headers, res.text().await.expect("page"))
+    }
+
     pub async fn get(&self, path: &str) -> Reply {
         self.send(Method::GET, path, None, &[]).await
     }
@@ -930,4 +968,17 @@ impl Browser<'_> {
     pub async fn delete(&self, path: &str) -> Reply {
         self.send(Method::DELETE, path, None, &[]).await
     }
+}
+
+/// A value as `application/x-www-form-urlencoded` writes it.
+pub fn form_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }

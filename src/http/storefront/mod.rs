@@ -7,7 +7,10 @@
 //!   that store; otherwise 404. See [`Kassa::storefront_store`](crate::service::Kassa::storefront_store).
 //! - **Shopper**: the `SHOP_SESSION_TOKEN` cookie (`HttpOnly`, `SameSite=Lax`,
 //!   `Path=/`, `Secure` when the request came over TLS: `X-Forwarded-Proto: https`
-//!   or an `https` public URL). It is an opaque random token stored only hashed.
+//!   or an `https` public URL). A session opened by an embedded checkout link gets
+//!   `SameSite=None; Secure` over TLS instead, whenever its cookies are set (the link,
+//!   a sign-in inside the frame, a refreshed CSRF cookie), so they reach the frame.
+//!   It is an opaque random token stored only hashed.
 //!   Sessions start lazily: the first write that needs one (creating a cart) starts
 //!   it and the response sets the cookie. A shopper sees only its own carts,
 //!   checkouts and orders; anything else is 404, never 403.
@@ -28,6 +31,8 @@
 //! of our origin. Defences, in order:
 //! 1. `SameSite=Lax` keeps the session cookie off cross-site subresource requests
 //!    and form POSTs, and browsers refuse to *set* a Lax cookie from such responses.
+//!    (An embedded checkout's session is `SameSite=None` over TLS: for it, points 2
+//!    and 3 carry the defence.)
 //! 2. Every write (POST/PUT/PATCH/DELETE) with an `Origin` header must come from
 //!    the storefront's own origin or an allowed storefront origin (CORS list), else 403.
 //! 3. Every write by a shopper that has a session must carry the header
@@ -97,15 +102,18 @@ pub fn router() -> OpenApiRouter<AppState> {
 struct ShopperCtx {
     store: StoreRecord,
     session: Option<ShopperSession>,
-    /// A session token minted while handling the request, to set as the cookie.
-    issued: Arc<Mutex<Option<String>>>,
+    client: String,
+    /// A session minted while handling the request (its token to set as the cookie).
+    issued: Arc<Mutex<Option<(String, ShopperSession)>>>,
 }
 
 /// The store and (if it has one) the session of the shopper making the request.
 pub struct Shopper {
     pub store: StoreRecord,
     pub session: Option<ShopperSession>,
-    issued: Arc<Mutex<Option<String>>>,
+    /// The calling client's network address (see [`client_address`]), for limits per client.
+    pub client: String,
+    issued: Arc<Mutex<Option<(String, ShopperSession)>>>,
 }
 
 impl FromRequestParts<AppState> for Shopper {
@@ -120,6 +128,7 @@ impl FromRequestParts<AppState> for Shopper {
         Ok(Shopper {
             store: ctx.store,
             session: ctx.session,
+            client: ctx.client,
             issued: ctx.issued,
         })
     }
@@ -145,7 +154,7 @@ impl Shopper {
     /// response), e.g. after `attach_cart_to_shopper` started one.
     pub fn adopt(&mut self, token: String, session: ShopperSession) {
         if let Ok(mut slot) = self.issued.lock() {
-            *slot = Some(token);
+            *slot = Some((token, session.clone()));
         }
         self.session = Some(session);
     }
@@ -163,37 +172,38 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.trim())
 }
 
-/// `Set-Cookie` values for a session token: the session itself and its CSRF token.
-pub fn session_cookies(token: &str, secure: bool) -> Vec<HeaderValue> {
-    session_cookies_for(token, secure, false)
-}
-
-/// [`session_cookies`], sent also into frames on other sites when `framed` (the embedded
-/// checkout): browsers allow that only for `SameSite=None; Secure`, so only over TLS.
-/// The CSRF token and origin checks still guard every write.
+/// `Set-Cookie` values for a session token: the session itself and its CSRF token, sent
+/// also into frames on other sites when `framed` (the embedded checkout): browsers allow
+/// that only for `SameSite=None; Secure`, so only over TLS. The CSRF token and origin
+/// checks still guard every write.
 pub fn session_cookies_for(token: &str, secure: bool, framed: bool) -> Vec<HeaderValue> {
     let max_age = crate::service::storefront::SESSION_LIFETIME_SECS;
-    let same_site = if framed && secure { "None" } else { "Lax" };
-    let secure = if secure { "; Secure" } else { "" };
+    let attrs = cookie_attrs(secure, framed);
     [
-        format!(
-            "{SESSION_COOKIE}={token}; Path=/; Max-Age={max_age}; HttpOnly; SameSite={same_site}{secure}"
-        ),
-        format!(
-            "{XSRF_COOKIE}={}; Path=/; SameSite={same_site}{secure}",
-            csrf_token(token)
-        ),
+        format!("{SESSION_COOKIE}={token}; Path=/; Max-Age={max_age}; HttpOnly{attrs}"),
+        xsrf_cookie(token, secure, framed),
     ]
     .into_iter()
     .filter_map(|c| HeaderValue::from_str(&c).ok())
     .collect()
 }
 
-fn xsrf_cookie(token: &str, secure: &str) -> String {
+/// `SameSite` and `Secure` of every shopper cookie: `None; Secure` only for a frame on
+/// another site over TLS (browsers refuse `None` without `Secure`), else `Lax`.
+pub(crate) fn cookie_attrs(secure: bool, framed: bool) -> &'static str {
+    match (secure, framed) {
+        (true, true) => "; SameSite=None; Secure",
+        (true, false) => "; SameSite=Lax; Secure",
+        (false, _) => "; SameSite=Lax",
+    }
+}
+
+fn xsrf_cookie(token: &str, secure: bool, framed: bool) -> String {
     // Readable by the page's script on purpose: that is how the token reaches the header.
     format!(
-        "{XSRF_COOKIE}={}; Path=/; SameSite=Lax{secure}",
-        csrf_token(token)
+        "{XSRF_COOKIE}={}; Path=/{}",
+        csrf_token(token),
+        cookie_attrs(secure, framed)
     )
 }
 
@@ -205,6 +215,33 @@ pub(crate) fn is_tls(headers: &HeaderMap, kassa: &Kassa) -> bool {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"))
         || kassa.public_url.starts_with("https://")
+}
+
+/// The address of the client making the request: the connection's peer; when that peer
+/// is a loopback or private address (a reverse proxy in front of Kassa) or unknown (the
+/// router served without connection info), the address the proxy names last in
+/// `X-Forwarded-For` (the one it saw connect; earlier entries are the client's own say).
+/// A client connecting from a public address cannot choose its key.
+pub fn client_address(req: &Request) -> String {
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    let behind_proxy = peer.is_none_or(crate::domain::webhook::forbidden_destination_address);
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .rfind(|v| !v.is_empty())
+        .and_then(crate::domain::webhook::host_ip);
+    match (behind_proxy, forwarded, peer) {
+        (true, Some(ip), _) => ip.to_string(),
+        (_, _, Some(ip)) => ip.to_string(),
+        _ => "unknown".into(),
+    }
 }
 
 fn same_origin(origin: &str, host: &str) -> bool {
@@ -484,9 +521,11 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
         }
     }
     let issued = Arc::new(Mutex::new(None));
+    let client = client_address(&req);
     req.extensions_mut().insert(ShopperCtx {
         store,
         session: session.clone(),
+        client,
         issued: issued.clone(),
     });
     let mut res = next.run(req).await;
@@ -494,22 +533,80 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
         res = storefront_error(res, for_sdk).await;
     }
     let secure = is_tls(&headers, kassa);
-    let new_token = issued.lock().ok().and_then(|mut s| s.take());
-    if let Some(t) = &new_token {
-        for c in session_cookies(t, secure) {
+    let new_session = issued.lock().ok().and_then(|mut s| s.take());
+    let refresh_xsrf = new_session.is_none()
+        && session.is_some()
+        && token
+            .as_deref()
+            .is_some_and(|t| cookie(&headers, XSRF_COOKIE) != Some(csrf_token(t).as_str()));
+    // A session serving an embedded checkout keeps the frame's cookie attributes when
+    // its cookies are set again: a sign-in inside the frame replaces the session, and
+    // the hosted-page cart (embedded or not) moves with it, so the new one is asked.
+    let framed = match (&new_session, &session) {
+        (Some((_, s)), _) if secure => kassa.session_is_embedded(s).await,
+        (None, Some(s)) if secure && refresh_xsrf => kassa.session_is_embedded(s).await,
+        _ => false,
+    };
+    if let Some((t, _)) = &new_session {
+        for c in session_cookies_for(t, secure, framed) {
             res.headers_mut().append(header::SET_COOKIE, c);
         }
-    } else if let (Some(_), Some(t)) = (&session, &token) {
+    } else if refresh_xsrf
+        && let Some(t) = &token
+        && let Ok(v) = HeaderValue::from_str(&xsrf_cookie(t, secure, framed))
+    {
         // Keep the page's copy of the CSRF token in step with its session.
-        if cookie(&headers, XSRF_COOKIE) != Some(csrf_token(t).as_str())
-            && let Ok(v) =
-                HeaderValue::from_str(&xsrf_cookie(t, if secure { "; Secure" } else { "" }))
-        {
-            res.headers_mut().append(header::SET_COOKIE, v);
-        }
+        res.headers_mut().append(header::SET_COOKIE, v);
     }
     if let Some(o) = &cors {
         cors_headers(&mut res, o);
     }
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::extract::ConnectInfo;
+    use std::net::SocketAddr;
+
+    fn request(peer: Option<&str>, forwarded: &[&str]) -> Request {
+        let mut req = Request::new(axum::body::Body::empty());
+        if let Some(p) = peer {
+            let addr: SocketAddr = p.parse().expect("peer address");
+            req.extensions_mut().insert(ConnectInfo(addr));
+        }
+        for f in forwarded {
+            req.headers_mut()
+                .append("x-forwarded-for", HeaderValue::from_str(f).expect("header"));
+        }
+        req
+    }
+
+    #[test]
+    fn the_client_is_the_peer_unless_a_local_proxy_names_it() {
+        // A client on a public address cannot pick another key with the header.
+        let direct = request(Some("198.51.100.7:5000"), &["203.0.113.9"]);
+        assert_eq!(client_address(&direct), "198.51.100.7");
+        // A proxy on loopback or a private network names the client it saw, last.
+        let proxied = request(Some("127.0.0.1:5000"), &["1.2.3.4, 203.0.113.9"]);
+        assert_eq!(client_address(&proxied), "203.0.113.9");
+        let two_headers = request(Some("10.0.0.2:5000"), &["1.2.3.4", "203.0.113.10 "]);
+        assert_eq!(client_address(&two_headers), "203.0.113.10");
+        // Without the header, or with garbage in it, the peer itself.
+        assert_eq!(
+            client_address(&request(Some("127.0.0.1:1"), &[])),
+            "127.0.0.1"
+        );
+        let junk = request(Some("[::1]:1"), &["not-an-address"]);
+        assert_eq!(client_address(&junk), "::1");
+        assert_eq!(client_address(&request(None, &[])), "unknown");
+    }
+
+    #[test]
+    fn cookie_attributes() {
+        assert_eq!(cookie_attrs(true, true), "; SameSite=None; Secure");
+        assert_eq!(cookie_attrs(true, false), "; SameSite=Lax; Secure");
+        assert_eq!(cookie_attrs(false, true), "; SameSite=Lax");
+    }
 }

@@ -570,7 +570,8 @@ fn no_custom_fields(fields: Option<&[Value]>, what: &str) -> Option<Response> {
 }
 
 /// What the SDK's `createCustomerAccount` posts (`CustomerAccountRequestBody`, plus the
-/// spam-protection `token`, which Kassa does not need).
+/// spam-protection `token`, which lets an attempt past the per-client limit when the
+/// deployment's human check accepts it).
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateAccountRequest {
@@ -583,15 +584,20 @@ pub struct CreateAccountRequest {
     /// Kassa keeps no account form fields: a non-empty list is refused.
     #[schema(value_type = Option<Vec<Object>>)]
     pub custom_fields: Option<Vec<Value>>,
+    /// The token of a human check (reCAPTCHA on BigCommerce).
     pub token: Option<String>,
 }
 
 /// Open an account and sign the shopper in (the SDK's `createCustomerAccount`): the
 /// session is replaced by one for the new customer and the shopper's carts become the
 /// customer's, as with sign-in. A taken email (any case) or a weak password is a `422`.
+/// Spam protection: after five attempts from one client address within 15 minutes,
+/// further ones are `429` (with `Retry-After`) for the rest of them, unless `token`
+/// passes the deployment's human check.
 #[utoipa::path(post, path = "/api/storefront/customer", tag = "Checkout SDK", operation_id = "sdkCreateCustomerAccount",
     request_body = CreateAccountRequest,
-    responses((status = 200, body = Object), (status = 422, body = SdkOrderErrorBody)))]
+    responses((status = 200, body = Object), (status = 422, body = SdkOrderErrorBody),
+        (status = 429, body = ErrorBody)))]
 async fn create_customer_account(
     State(state): State<AppState>,
     mut shopper: Shopper,
@@ -605,6 +611,8 @@ async fn create_customer_account(
         first_name: body.first_name.unwrap_or_default(),
         last_name: body.last_name.unwrap_or_default(),
         password: body.password.unwrap_or_default(),
+        client: shopper.client.clone(),
+        spam_token: body.token,
     };
     match state
         .kassa
@@ -614,6 +622,10 @@ async fn create_customer_account(
         Ok((rotated, customer)) => {
             shopper.adopt(rotated.token, rotated.session);
             customer_answer(customer_json(&customer))
+        }
+        // Too many accounts from this client: the storefront's 429 with `Retry-After`.
+        Err(e @ ServiceError::RateLimited(..)) => {
+            axum::response::IntoResponse::into_response(ApiError::from(e))
         }
         Err(e) => sign_in_error(e),
     }

@@ -193,6 +193,18 @@ pub fn checkout_json(
         fix_cart(c, cart, Flavor::CheckoutCart);
     }
     number_coupon_types(v.get_mut("coupons"));
+    // `address_Full`'s flag: whether the address goes into the customer's book with
+    // the order.
+    if let Some(b) = &cart.checkout.billing_address {
+        v["billingAddress"]["shouldSaveAddress"] = b.address.should_save.into();
+    }
+    if let Some(list) = v.get_mut("consignments").and_then(Value::as_array_mut) {
+        for (wire, c) in list.iter_mut().zip(&cart.checkout.consignments) {
+            if wire["address"].is_object() {
+                wire["address"]["shouldSaveAddress"] = c.address.address.should_save.into();
+            }
+        }
+    }
     if let Some(m) = v.as_object_mut() {
         m.insert("shouldExecuteSpamCheck".into(), spam_check.into());
         for (k, val) in spec_checkout_fields(cart, customer) {
