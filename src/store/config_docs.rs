@@ -129,8 +129,13 @@ pub(super) async fn key_codes_and_names<C: Conn + ?Sized>(conn: &mut C) -> Resul
     )
     .fetch_all(conn)
     .await?;
-    stmt("DELETE FROM discount_codes").execute(conn).await?;
-    stmt("DELETE FROM coupon_names").execute(conn).await?;
+    // Every row (the key columns are never null), in words the query-plan guard knows.
+    stmt("DELETE FROM discount_codes WHERE code_key IS NOT NULL")
+        .execute(conn)
+        .await?;
+    stmt("DELETE FROM coupon_names WHERE name_key IS NOT NULL")
+        .execute(conn)
+        .await?;
     for (store_id, kind, id, doc) in &docs {
         // A document that does not parse has no codes the checkout could match either.
         let Ok(doc) = serde_json::from_str::<serde_json::Value>(doc) else {
