@@ -21,6 +21,7 @@ on_both_backends!(
     coupon_by_code_ignores_case,
     openapi_lists_coupon_paths,
     simultaneous_creates_of_one_code_make_one,
+    simultaneous_writes_of_one_name_make_one,
 );
 
 const COUPONS: &str = "/stores/demo/v2/coupons";
@@ -665,4 +666,77 @@ async fn simultaneous_creates_of_one_code_make_one(app: TestApp) {
             "round {round}: {coupon_owners} coupons, {promotion_owners} promotions"
         );
     }
+}
+
+async fn simultaneous_writes_of_one_name_make_one(app: TestApp) {
+    // Each round, coupons with codes of their own ask for one name at once, spelled in
+    // different cases; then as many existing coupons are renamed to one name at once.
+    async fn all_names(app: &TestApp) -> Vec<String> {
+        let r = app.get(&format!("{COUPONS}?limit=250")).await;
+        r.body
+            .as_array()
+            .map(|l| {
+                l.iter()
+                    .map(|c| c["name"].as_str().unwrap_or_default().to_lowercase())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+    let check = |round: String, replies: &[common::Reply]| {
+        let created = replies.iter().filter(|r| r.status.is_success()).count();
+        assert_eq!(created, 1, "{round}: {replies:?}");
+        for r in replies.iter().filter(|r| !r.status.is_success()) {
+            assert_v2_error(r, StatusCode::CONFLICT, "already has the name");
+        }
+    };
+    for round in 0..4 {
+        let name = format!("Flash sale {round}");
+        let creates = (0..6).map(|i| {
+            let spelled = if i % 2 == 0 {
+                name.to_uppercase()
+            } else {
+                name.clone()
+            };
+            app.post(
+                COUPONS,
+                coupon(
+                    &spelled,
+                    &format!("name-{round}-{i}"),
+                    "per_total_discount",
+                    "5",
+                ),
+            )
+        });
+        let replies = futures_util::future::join_all(creates).await;
+        check(format!("create round {round}"), &replies);
+        let names = all_names(&app).await;
+        let owners = names.iter().filter(|n| **n == name.to_lowercase()).count();
+        assert_eq!(owners, 1, "round {round}: {names:?}");
+    }
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let r = app
+            .post(
+                COUPONS,
+                coupon(
+                    &format!("Rename me {i}"),
+                    &format!("rename-{i}"),
+                    "per_total_discount",
+                    "5",
+                ),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        ids.push(id(&r.body));
+    }
+    let urls: Vec<String> = ids.iter().map(|i| format!("{COUPONS}/{i}")).collect();
+    let renames = urls.iter().map(|u| app.put(u, json!({"name": "Renamed"})));
+    let replies = futures_util::future::join_all(renames).await;
+    check("renames".into(), &replies);
+    let names = all_names(&app).await;
+    assert_eq!(
+        names.iter().filter(|n| *n == "renamed").count(),
+        1,
+        "{names:?}"
+    );
 }

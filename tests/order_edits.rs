@@ -8,6 +8,7 @@
 mod common;
 
 use common::TestApp;
+use common::flow::{CHECKOUTS, checkout_with, place};
 use reqwest::StatusCode;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -20,6 +21,7 @@ on_both_backends!(
     an_order_ships_to_several_addresses,
     products_and_addresses_of_an_order_with_several_change,
     an_edit_keeps_or_sets_discounts_as_documented,
+    a_checkout_line_split_over_addresses_changes_per_address,
 );
 
 const ORDERS: &str = "/stores/demo/v2/orders";
@@ -821,4 +823,199 @@ async fn an_edit_keeps_or_sets_discounts_as_documented(app: TestApp) {
         dec(&r.body["total_ex_tax"]),
         d("93.00") + dec(&r.body["shipping_cost_ex_tax"]) + dec(&r.body["handling_cost_ex_tax"])
     );
+}
+
+/// A checkout order (Incomplete, holding its stock) of lamps, one cart line split over
+/// San Francisco and New York: `lamps` units to each, with shipping option 1-1 for both.
+async fn split_checkout_order(app: &TestApp, lamps: [i64; 2]) -> i64 {
+    let quantity = lamps[0] + lamps[1];
+    let id = checkout_with(
+        app,
+        json!({"line_items": [{"product_id": 940, "quantity": quantity}]}),
+    )
+    .await;
+    let r = app.get(&format!("{CHECKOUTS}/{id}")).await;
+    let lamp = r.data()["cart"]["line_items"]["physical_items"][0]["id"].clone();
+    let ny = json!({"first_name": "Grace", "last_name": "Hopper", "email": "grace@example.com",
+        "address1": "2 Broadway", "city": "New York", "state_or_province_code": "NY",
+        "country_code": "US", "postal_code": "10004"});
+    let r = app
+        .post(
+            &format!("{CHECKOUTS}/{id}/consignments"),
+            json!([{"address": common::flow::billing(), "line_items": [{"item_id": lamp, "quantity": lamps[0]}]},
+                   {"address": ny, "line_items": [{"item_id": lamp, "quantity": lamps[1]}]}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let consignments: Vec<String> = r.data()["consignments"]
+        .as_array()
+        .expect("consignments")
+        .iter()
+        .map(|c| c["id"].as_str().expect("consignment id").to_string())
+        .collect();
+    assert_eq!(consignments.len(), 2);
+    for c in consignments {
+        let r = app
+            .put(
+                &format!("{CHECKOUTS}/{id}/consignments/{c}"),
+                json!({"shipping_option_id": "1-1"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    let r = place(app, &id).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.data()["id"].as_i64().expect("order id")
+}
+
+/// (order_address_id, line_amount) of each of an order's taxes.
+async fn taxes(app: &TestApp, id: i64) -> Vec<(Value, Value)> {
+    let r = app.get(&format!("{ORDERS}/{id}/taxes")).await;
+    r.body
+        .as_array()
+        .expect("taxes")
+        .iter()
+        .map(|t| (t["order_address_id"].clone(), t["line_amount"].clone()))
+        .collect()
+}
+
+/// `items_shipped` of each shipping address of an order.
+async fn items_shipped(app: &TestApp, id: i64) -> Vec<i64> {
+    let r = app.get(&format!("{ORDERS}/{id}/shipping_addresses")).await;
+    r.body
+        .as_array()
+        .expect("addresses")
+        .iter()
+        .map(|a| a["items_shipped"].as_i64().unwrap_or(-1))
+        .collect()
+}
+
+/// (city, items_total) of each shipping address of an order.
+async fn units_per_address(app: &TestApp, id: i64) -> Vec<(String, i64)> {
+    let r = app.get(&format!("{ORDERS}/{id}/shipping_addresses")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.body
+        .as_array()
+        .expect("addresses")
+        .iter()
+        .map(|a| {
+            (
+                a["city"].as_str().unwrap_or_default().to_string(),
+                a["items_total"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect()
+}
+
+async fn a_checkout_line_split_over_addresses_changes_per_address(app: TestApp) {
+    let app = app.with_fixtures().await;
+    lamps_in_stock(&app, 20).await;
+    // One cart line of 3 lamps: 2 to San Francisco, 1 to New York.
+    let id = split_checkout_order(&app, [2, 1]).await;
+    let url = format!("{ORDERS}/{id}");
+    assert_eq!(stock(&app).await, 17, "the order holds its 3 lamps");
+    let sf = "San Francisco".to_string();
+    let nyc = "New York".to_string();
+    assert_eq!(
+        units_per_address(&app, id).await,
+        [(sf.clone(), 2), (nyc.clone(), 1)]
+    );
+
+    // A new quantity without the address it is for is ambiguous: refused, naming what
+    // to send; so is a quantity for an address the product does not ship to.
+    let r = app
+        .put(&url, json!({"products": [{"id": 1, "quantity": 4}]}))
+        .await;
+    assert_v2_error(
+        &r,
+        StatusCode::BAD_REQUEST,
+        "send `order_address_id` (1 or 2)",
+    );
+    let r = app.get(&url).await;
+    let before = money(&r.body);
+    // Stopping the San Francisco part would leave that address with nothing to ship.
+    let r = app
+        .put(
+            &url,
+            json!({"products": [{"id": 1, "quantity": 0, "order_address_id": 1}]}),
+        )
+        .await;
+    assert_v2_error(&r, StatusCode::BAD_REQUEST, "shipping address 1");
+    assert_eq!(
+        money(&app.get(&url).await.body),
+        before,
+        "refusals change nothing"
+    );
+    assert_eq!(stock(&app).await, 17);
+
+    // New York's lamps 1 → 3: San Francisco keeps its 2, two more lamps are held.
+    let r = app
+        .put(
+            &url,
+            json!({"products": [{"id": 1, "quantity": 3, "order_address_id": 2}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let edited = r.body.clone();
+    assert_eq!(edited["items_total"], json!(5), "{edited}");
+    assert_eq!(
+        units_per_address(&app, id).await,
+        [(sf.clone(), 2), (nyc.clone(), 3)]
+    );
+    assert_eq!(stock(&app).await, 15, "the order holds 5 lamps");
+    assert_adds_up(&app, &edited, Decimal::ZERO).await;
+
+    // To the cent, it costs what the same checkout placed that way costs (each address
+    // taxed at its own rate, each paying its own shipping).
+    let fresh = split_checkout_order(&app, [2, 3]).await;
+    let r = app.get(&format!("{ORDERS}/{fresh}")).await;
+    assert_eq!(money(&edited), money(&r.body));
+    assert_eq!(taxes(&app, id).await, taxes(&app, fresh).await);
+    assert_eq!(stock(&app).await, 10);
+
+    // San Francisco's 2 → 1 (New York keeps 3); then, with no address, 0 removes the
+    // product's units everywhere, which an order of one product cannot do.
+    let r = app
+        .put(
+            &url,
+            json!({"products": [{"id": 1, "quantity": 1, "order_address_id": 1}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(units_per_address(&app, id).await, [(sf, 1), (nyc, 3)]);
+    assert_eq!(stock(&app).await, 11);
+    let r = app
+        .put(&url, json!({"products": [{"id": 1, "quantity": 0}]}))
+        .await;
+    assert_v2_error(&r, StatusCode::BAD_REQUEST, "no products left");
+
+    // Paid, it ships each address its own units of the one product.
+    let r = app.put(&url, json!({"status_id": 11})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let shipments = format!("{url}/shipments");
+    let ship = |address: i64, quantity: i64| json!({"order_address_id": address, "items": [{"order_product_id": 1, "quantity": quantity}]});
+    let r = app.post(&shipments, ship(1, 2)).await;
+    assert_v2_error(
+        &r,
+        StatusCode::BAD_REQUEST,
+        "1 of 1 units left to ship to address 1",
+    );
+    let r = app.post(&shipments, ship(2, 3)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(items_shipped(&app, id).await, [0, 3]);
+    assert_eq!(app.get(&url).await.body["status_id"], json!(3));
+    let r = app.post(&shipments, ship(1, 1)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(items_shipped(&app, id).await, [1, 3]);
+    assert_eq!(
+        app.get(&url).await.body["status_id"],
+        json!(2),
+        "all shipped"
+    );
+    // Deleting the New York shipment gives its units back to New York.
+    let first = r.body["id"].as_i64().expect("shipment id") - 1;
+    let r = app.delete(&format!("{shipments}/{first}")).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    assert_eq!(items_shipped(&app, id).await, [1, 0]);
+    assert_eq!(app.get(&url).await.body["status_id"], json!(3));
 }

@@ -23,6 +23,7 @@ on_both_backends!(
     remaining_reads_answer_for_every_order,
     merchant_creates_an_order_directly,
     an_edit_keeps_the_coupon_of_products_it_leaves_alone,
+    an_edit_keeps_each_coupon_its_own_discount,
 );
 
 const ORDERS: &str = "/stores/demo/v2/orders";
@@ -61,11 +62,11 @@ fn merchant_status_updates(events: &[(String, Value)], order: i64) -> Vec<(i64, 
 
 /// An order of 2 lamps (shipped to one address) and an e-book; returns its id.
 async fn lamp_order(app: &TestApp) -> i64 {
-    lamp_order_with(app, None).await
+    lamp_order_with(app, &[]).await
 }
 
-/// `lamp_order`, with a coupon code applied at checkout.
-async fn lamp_order_with(app: &TestApp, coupon: Option<&str>) -> i64 {
+/// `lamp_order`, with coupon codes applied at checkout.
+async fn lamp_order_with(app: &TestApp, coupons: &[&str]) -> i64 {
     let r = app
         .put(
             "/stores/demo/v3/catalog/products/940",
@@ -78,7 +79,7 @@ async fn lamp_order_with(app: &TestApp, coupon: Option<&str>) -> i64 {
         json!({"line_items": [{"product_id": 940, "quantity": 2}, {"product_id": 930, "quantity": 1}]}),
     )
     .await;
-    if let Some(code) = coupon {
+    for code in coupons {
         apply_coupon(app, &id, code).await;
     }
     let r = app.get(&format!("{CHECKOUTS}/{id}")).await;
@@ -397,7 +398,7 @@ async fn shipments_move_the_order_to_partially_shipped_then_shipped(app: TestApp
     for (body, needle) in [
         (
             json!({"order_address_id": 1, "items": [{"order_product_id": 1, "quantity": 2}]}),
-            "has 1 of 2 units left to ship; 2 asked",
+            "has 1 of 2 units left to ship to address 1; 2 asked",
         ),
         (
             json!({"order_address_id": 1, "items": [{"order_product_id": 2, "quantity": 1}]}),
@@ -737,13 +738,36 @@ async fn order_coupons(app: &TestApp, order: i64) -> (Vec<(Value, Value)>, Value
     (list, r.body["coupon_discount"].clone())
 }
 
+/// `PUT /v2/orders/{id}` with `n` lamps (order product 1), which must succeed.
+async fn set_lamps(app: &TestApp, order: i64, n: i64) {
+    let r = app
+        .put(
+            &format!("{ORDERS}/{order}"),
+            json!({"products": [{"id": 1, "quantity": n}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}
+
 /// A V2 coupon on every category, named after its code.
 async fn v2_coupon(app: &TestApp, code: &str, kind: &str, amount: &str) {
+    v2_coupon_on(
+        app,
+        code,
+        kind,
+        amount,
+        json!({"entity": "categories", "ids": [0]}),
+    )
+    .await;
+}
+
+/// A V2 coupon named after its code, on what `applies_to` says.
+async fn v2_coupon_on(app: &TestApp, code: &str, kind: &str, amount: &str, applies_to: Value) {
     let r = app
         .post(
             "/stores/demo/v2/coupons",
             json!({"name": code, "code": code, "type": kind, "amount": amount,
-                   "applies_to": {"entity": "categories", "ids": [0]}}),
+                   "applies_to": applies_to}),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
@@ -752,7 +776,7 @@ async fn v2_coupon(app: &TestApp, code: &str, kind: &str, amount: &str) {
 async fn an_edit_keeps_the_coupon_of_products_it_leaves_alone(app: TestApp) {
     let app = app.with_fixtures().await;
     v2_coupon(&app, "TENOFF", "percentage_discount", "10").await;
-    let order = lamp_order_with(&app, Some("TENOFF")).await;
+    let order = lamp_order_with(&app, &["TENOFF"]).await;
     let (coupons, placed) = order_coupons(&app, order).await;
     assert_eq!(coupons, [(json!("TENOFF"), placed.clone())]);
     assert_ne!(placed, json!("0.0000"));
@@ -784,13 +808,7 @@ async fn an_edit_keeps_the_coupon_of_products_it_leaves_alone(app: TestApp) {
     );
 
     // One lamp: the lamps lose their share; the e-book keeps its own.
-    let r = app
-        .put(
-            &format!("{ORDERS}/{order}"),
-            json!({"products": [{"id": 1, "quantity": 1}]}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    set_lamps(&app, order, 1).await;
     assert_eq!(
         order_coupons(&app, order).await,
         (vec![(json!("TENOFF"), ebook_off.clone())], ebook_off)
@@ -800,7 +818,7 @@ async fn an_edit_keeps_the_coupon_of_products_it_leaves_alone(app: TestApp) {
 
     // Free shipping stays with the address through edits of its products.
     v2_coupon(&app, "SHIPFREE", "free_shipping", "0").await;
-    let order = lamp_order_with(&app, Some("SHIPFREE")).await;
+    let order = lamp_order_with(&app, &["SHIPFREE"]).await;
     let r = app.get(&format!("{ORDERS}/{order}")).await;
     assert_eq!(r.body["base_shipping_cost"], json!("7.5000"), "{}", r.body);
     assert_eq!(
@@ -826,4 +844,53 @@ async fn an_edit_keeps_the_coupon_of_products_it_leaves_alone(app: TestApp) {
     );
     assert_eq!(r.body["items_total"], json!(4));
     assert_eq!(order_coupons(&app, order).await, free);
+}
+
+async fn an_edit_keeps_each_coupon_its_own_discount(app: TestApp) {
+    let app = app.with_fixtures().await;
+    let r = app
+        .put(
+            "/stores/demo/v3/promotions/settings",
+            json!({"multiple_coupons": true}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // One coupon on the lamps, one on the e-book.
+    let lamps = json!({"entity": "products", "ids": [940]});
+    v2_coupon_on(&app, "LAMPS10", "percentage_discount", "10", lamps).await;
+    let ebook = json!({"entity": "products", "ids": [930]});
+    v2_coupon_on(&app, "EBOOK50", "percentage_discount", "50", ebook).await;
+    let order = lamp_order_with(&app, &["LAMPS10", "EBOOK50"]).await;
+    let r = app.get(&format!("{ORDERS}/{order}/products")).await;
+    let off = |i: usize| r.body[i]["applied_discounts"][0]["amount"].clone();
+    let (lamps_off, ebook_off) = (off(0), off(1));
+    assert_ne!(lamps_off, ebook_off, "{}", r.body);
+    // Each product names the code that took something off it.
+    assert_eq!(r.body[0]["applied_discounts"][0]["code"], json!("LAMPS10"));
+    assert_eq!(r.body[1]["applied_discounts"][0]["code"], json!("EBOOK50"));
+    let (coupons, placed) = order_coupons(&app, order).await;
+    assert_eq!(
+        coupons,
+        [
+            (json!("LAMPS10"), lamps_off.clone()),
+            (json!("EBOOK50"), ebook_off.clone())
+        ],
+        "{placed}"
+    );
+
+    // A fee touches no product: both coupons stay exactly as they were.
+    let fee = json!([{"display_name_customer": "Insurance", "cost_ex_tax": "1.00", "cost_inc_tax": "1.00"}]);
+    let r = app
+        .put(&format!("{ORDERS}/{order}"), json!({"fees": fee}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(order_coupons(&app, order).await, (coupons, placed));
+
+    // Three lamps: the lamps lose LAMPS10's discount; the e-book keeps EBOOK50's, all
+    // of it (not a share of what is kept split over both codes).
+    set_lamps(&app, order, 3).await;
+    assert_eq!(
+        order_coupons(&app, order).await,
+        (vec![(json!("EBOOK50"), ebook_off.clone())], ebook_off)
+    );
 }

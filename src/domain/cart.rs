@@ -112,6 +112,10 @@ pub struct LinePricing {
     /// Each discount on this line: promotion id, `coupon` or `manual-discount`.
     #[serde(default)]
     pub discounts: Vec<LineDiscount>,
+    /// What each coupon code took off this line (`coupon_amount` by code), so an edited
+    /// order knows what each code still takes off. Empty in carts priced before it was kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub coupon_codes: Vec<(String, Money)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -198,6 +202,9 @@ pub struct CustomItem {
     /// This item's share of manual discounts.
     #[serde(default)]
     pub discount_amount: Money,
+    /// What each coupon code took off this item (see `LinePricing::coupon_codes`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub coupon_codes: Vec<(String, Money)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -466,6 +473,7 @@ impl Cart {
                 image_url: spec.image_url.clone(),
                 extended_list_price: Money::ZERO,
                 discount_amount: Money::ZERO,
+                coupon_codes: Vec::new(),
             });
         }
         for (i, spec) in gift_certificates.iter().enumerate() {
@@ -701,6 +709,7 @@ impl Cart {
                 discount_amount: Money::ZERO,
                 coupon_amount: Money::ZERO,
                 discounts: Vec::new(),
+                coupon_codes: Vec::new(),
             };
             base += line.pricing.extended_list_price;
         }

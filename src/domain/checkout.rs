@@ -708,6 +708,7 @@ impl Cart {
         for l in &mut self.line_items {
             l.pricing.discount_amount = discount.get(&l.id).copied().unwrap_or_default();
             l.pricing.coupon_amount = offered.line_coupon_total(&l.id);
+            l.pricing.coupon_codes = offered.line_coupons(&l.id);
             l.pricing.discounts = line_discounts(
                 offered
                     .per_line
@@ -719,6 +720,7 @@ impl Cart {
         }
         for c in &mut self.custom_items {
             c.discount_amount = discount.get(&c.id).copied().unwrap_or_default();
+            c.coupon_codes = offered.line_coupons(&c.id);
         }
         self.totals.manual_discount_amount = manual_total;
         self.totals.discount_amount = manual_total + offered.order_level;

@@ -143,6 +143,20 @@ impl ItemDiscounts {
             .unwrap_or_default()
     }
 
+    /// What each code took off a line: (code as stored, amount), in the order first taken.
+    pub fn line_coupons(&self, id: &Uuid) -> Vec<(String, Money)> {
+        let mut out: Vec<(String, Money)> = Vec::new();
+        for (source, m) in self.per_line.get(id).into_iter().flatten() {
+            if let Source::Code(code) = source {
+                match out.iter_mut().find(|(c, _)| c == code) {
+                    Some(e) => e.1 += *m,
+                    None => out.push((code.clone(), *m)),
+                }
+            }
+        }
+        out
+    }
+
     /// The part of a line's discount that came from codes.
     pub fn line_coupon_total(&self, id: &Uuid) -> Money {
         self.per_line

@@ -170,8 +170,7 @@ impl PlacedOrder {
     pub fn shipped_to(&self, address_id: i64) -> i64 {
         self.products()
             .iter()
-            .filter(|p| p.order_address_id == address_id)
-            .map(|p| self.shipped_of(p.id))
+            .map(|p| self.admin.shipped_at(p, address_id))
             .sum()
     }
 
@@ -360,8 +359,11 @@ pub struct OrderProduct {
     /// Everything taken off the line.
     pub discount: Money,
     pub discounts: Vec<ProductDiscount>,
-    /// The shipping address (consignment) id it ships to; 0 when it does not ship.
+    /// The shipping address (consignment) id it ships to; 0 when it does not ship. A
+    /// checkout line split over several addresses reads back at the first.
     pub order_address_id: i64,
+    /// Every address it ships to with its units there: (address id, units).
+    pub ships_to: Vec<(i64, i64)>,
     pub options: Vec<(String, String)>,
 }
 
@@ -404,6 +406,22 @@ pub fn item_keys(cart: &Cart) -> Vec<uuid::Uuid> {
         .collect()
 }
 
+/// Where the units of one cart item ship: (consignment position, quantity) for each
+/// consignment that has it.
+pub fn item_parts(cart: &Cart, item: uuid::Uuid) -> Vec<(usize, i64)> {
+    cart.checkout
+        .consignments
+        .iter()
+        .enumerate()
+        .flat_map(|(k, c)| {
+            c.items
+                .iter()
+                .filter(move |i| i.item_id == item)
+                .map(move |i| (k, i.quantity))
+        })
+        .collect()
+}
+
 /// An order's products, with the V2 ids `ids` gives them.
 pub fn products(cart: &Cart, ids: &IdMap) -> Vec<OrderProduct> {
     let ids = ids.ids_for(&item_keys(cart));
@@ -415,6 +433,12 @@ pub fn products(cart: &Cart, ids: &IdMap) -> Vec<OrderProduct> {
             .position(|c| c.items.iter().any(|i| i.item_id == item))
             .map(|i| i as i64 + 1)
             .unwrap_or(0)
+    };
+    let ships_to = |item: uuid::Uuid| -> Vec<(i64, i64)> {
+        item_parts(cart, item)
+            .into_iter()
+            .map(|(k, q)| (k as i64 + 1, q))
+            .collect()
     };
     let tax_of = |item: uuid::Uuid| -> Money {
         cart.checkout
@@ -436,6 +460,18 @@ pub fn products(cart: &Cart, ids: &IdMap) -> Vec<OrderProduct> {
         let tax = tax_of(l.id);
         let base_total = l.pricing.extended_sale_price;
         let (total_ex_tax, total_inc_tax) = ex_inc(base_total, tax, cart.tax_included);
+        // The codes that took something off this line (all the order's, for a line
+        // priced before they were told apart).
+        let codes = if l.pricing.coupon_codes.is_empty() {
+            coupon_codes.join(",")
+        } else {
+            l.pricing
+                .coupon_codes
+                .iter()
+                .map(|(c, _)| c.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
         let discounts = l
             .pricing
             .discounts
@@ -443,7 +479,7 @@ pub fn products(cart: &Cart, ids: &IdMap) -> Vec<OrderProduct> {
             .map(|d| ProductDiscount {
                 id: d.id.clone(),
                 amount: d.amount,
-                code: (d.id == super::discount::COUPON_DISCOUNT_ID).then(|| coupon_codes.join(",")),
+                code: (d.id == super::discount::COUPON_DISCOUNT_ID).then(|| codes.clone()),
             })
             .collect();
         out.push(OrderProduct {
@@ -469,6 +505,7 @@ pub fn products(cart: &Cart, ids: &IdMap) -> Vec<OrderProduct> {
             discount: l.pricing.discount_amount,
             discounts,
             order_address_id: address_of(l.id),
+            ships_to: ships_to(l.id),
             options: l
                 .options
                 .iter()
@@ -498,6 +535,7 @@ pub fn products(cart: &Cart, ids: &IdMap) -> Vec<OrderProduct> {
             discount: c.discount_amount,
             discounts: Vec::new(),
             order_address_id: address_of(c.id),
+            ships_to: ships_to(c.id),
             options: Vec::new(),
         });
     }
@@ -522,6 +560,7 @@ pub fn products(cart: &Cart, ids: &IdMap) -> Vec<OrderProduct> {
             discount: Money::ZERO,
             discounts: Vec::new(),
             order_address_id: 0,
+            ships_to: Vec::new(),
             options: Vec::new(),
         });
     }

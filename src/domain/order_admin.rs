@@ -45,11 +45,52 @@ pub struct OrderAdmin {
     /// V2 ids of the order's fees (checkout fee ids to order fee ids).
     #[serde(default)]
     pub fee_ids: IdMap,
+    /// Units shipped per (order product id, shipping address id), for products that
+    /// have it; a product shipped before it was kept shipped everything to its
+    /// `order_address_id`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shipped_at: Vec<(i64, i64, i64)>,
 }
 
 impl OrderAdmin {
     pub fn items_shipped(&self) -> i64 {
         self.shipped.values().sum()
+    }
+
+    /// Units of `p` shipped to the address `address_id`.
+    pub fn shipped_at(&self, p: &OrderProduct, address_id: i64) -> i64 {
+        let mut kept = self.shipped_at.iter().filter(|e| e.0 == p.id).peekable();
+        if kept.peek().is_none() {
+            return if p.order_address_id == address_id {
+                self.shipped.get(&p.id).copied().unwrap_or(0)
+            } else {
+                0
+            };
+        }
+        kept.filter(|e| e.1 == address_id).map(|e| e.2).sum()
+    }
+
+    /// Counts `quantity` more (or, negative, fewer) units of `p` shipped to `address_id`.
+    pub fn count_shipped(&mut self, p: &OrderProduct, address_id: i64, quantity: i64) {
+        if !self.shipped_at.iter().any(|e| e.0 == p.id) {
+            // Write down where what shipped before went, then count on from there.
+            let before = self.shipped.get(&p.id).copied().unwrap_or(0);
+            if before > 0 {
+                self.shipped_at.push((p.id, p.order_address_id, before));
+            }
+        }
+        match self
+            .shipped_at
+            .iter_mut()
+            .find(|e| e.0 == p.id && e.1 == address_id)
+        {
+            Some(e) => e.2 = (e.2 + quantity).max(0),
+            None => self.shipped_at.push((p.id, address_id, quantity.max(0))),
+        }
+        let total = self.shipped.entry(p.id).or_default();
+        *total = (*total + quantity).max(0);
+        self.shipped.retain(|_, n| *n > 0);
+        self.shipped_at.retain(|e| e.2 > 0);
     }
 }
 
@@ -403,14 +444,14 @@ fn shippable(p: &OrderProduct) -> bool {
 }
 
 /// Checks one shipment's items (order product id, quantity) against what the order has
-/// and what already shipped, for the shipping address `address_id`. Returns the shipped
-/// map after it.
+/// and what already shipped, for the shipping address `address_id` (a product split over
+/// several addresses ships to each its own units). Returns what is shipped after it.
 pub fn ship(
     products: &[OrderProduct],
-    shipped: &BTreeMap<i64, i64>,
+    shipped: &OrderAdmin,
     address_id: i64,
     items: &[(i64, i64)],
-) -> Result<BTreeMap<i64, i64>, String> {
+) -> Result<OrderAdmin, String> {
     if items.is_empty() {
         return Err("items: list at least one {order_product_id, quantity} to ship.".into());
     }
@@ -427,26 +468,27 @@ pub fn ship(
                 p.name, p.kind
             ));
         }
-        if p.order_address_id != address_id {
+        let Some(&(_, here)) = p.ships_to.iter().find(|(a, _)| *a == address_id) else {
+            let to: Vec<String> = p.ships_to.iter().map(|(a, _)| a.to_string()).collect();
             return Err(format!(
                 "items: order product {product_id} ({}) ships to address {}, not {address_id}.",
-                p.name, p.order_address_id
+                p.name,
+                to.join(" and ")
             ));
-        }
+        };
         if *quantity <= 0 {
             return Err(format!(
                 "items: the quantity of order product {product_id} must be at least 1."
             ));
         }
-        let done = after.entry(*product_id).or_default();
-        let left = p.quantity - *done;
+        let left = here - after.shipped_at(p, address_id);
         if *quantity > left {
             return Err(format!(
-                "items: order product {product_id} ({}) has {left} of {} units left to ship; {quantity} asked.",
-                p.name, p.quantity
+                "items: order product {product_id} ({}) has {left} of {here} units left to ship to address {address_id}; {quantity} asked.",
+                p.name
             ));
         }
-        *done += quantity;
+        after.count_shipped(p, address_id, *quantity);
     }
     Ok(after)
 }
@@ -553,13 +595,28 @@ fn before_discount(cart: &Cart, id: Uuid) -> Option<Money> {
 
 /// After an edited order was priced with `keep_discounts`: what it kept is labelled as
 /// before (the promotion or coupon it came from, not as set by hand), and each coupon
-/// it was placed with shows what it still takes off (items and shipping); a coupon
-/// that takes nothing any more is left out.
+/// it was placed with shows what it still takes off (items and shipping), code by
+/// code; a coupon that takes nothing any more is left out.
 pub fn label_kept_discounts(before: &Cart, after: &mut Cart, changed: &HashSet<Uuid>) {
     let replaced = !after.checkout.manual_discounts.cart_level.is_empty();
-    let mut kept_coupon_items = Money::ZERO;
+    let keeps = |id: Uuid| !replaced && !changed.contains(&id);
+    // What the products kept of each code; and, for products priced before codes were
+    // told apart, their coupon discount as a whole.
+    let mut by_code: Vec<(String, Money)> = Vec::new();
+    let mut untold = Money::ZERO;
+    let mut count = |codes: &[(String, Money)], whole: Money| {
+        if codes.is_empty() {
+            untold += whole;
+        }
+        for (code, m) in codes {
+            match by_code.iter_mut().find(|(c, _)| c == code) {
+                Some(e) => e.1 += *m,
+                None => by_code.push((code.clone(), *m)),
+            }
+        }
+    };
     for l in &mut after.line_items {
-        if replaced || changed.contains(&l.id) {
+        if !keeps(l.id) {
             continue;
         }
         if let Some(b) = before.line_items.iter().find(|b| b.id == l.id)
@@ -567,7 +624,19 @@ pub fn label_kept_discounts(before: &Cart, after: &mut Cart, changed: &HashSet<U
         {
             l.pricing.discounts = b.pricing.discounts.clone();
             l.pricing.coupon_amount = b.pricing.coupon_amount;
-            kept_coupon_items += b.pricing.coupon_amount;
+            l.pricing.coupon_codes = b.pricing.coupon_codes.clone();
+            count(&b.pricing.coupon_codes, b.pricing.coupon_amount);
+        }
+    }
+    for c in &mut after.custom_items {
+        if !keeps(c.id) {
+            continue;
+        }
+        if let Some(b) = before.custom_items.iter().find(|b| b.id == c.id)
+            && b.discount_amount == c.discount_amount
+        {
+            c.coupon_codes = b.coupon_codes.clone();
+            count(&b.coupon_codes, Money::ZERO);
         }
     }
     for c in &mut after.checkout.consignments {
@@ -583,7 +652,6 @@ pub fn label_kept_discounts(before: &Cart, after: &mut Cart, changed: &HashSet<U
             c.promotion_ids = b.promotion_ids.clone();
         }
     }
-    // The coupons' item parts shrink with the coupon discounts the products kept.
     let shipping_of = |cart: &Cart, code: &str| -> Money {
         cart.checkout
             .consignments
@@ -599,17 +667,25 @@ pub fn label_kept_discounts(before: &Cart, after: &mut Cart, changed: &HashSet<U
         .iter()
         .filter(|c| c.not_applied.is_none())
         .collect();
+    // A coupon discount not told apart by code is shared by what each code took off items.
     let item_parts: Vec<Money> = applied
         .iter()
         .map(|c| (c.discounted_amount - shipping_of(before, &c.code)).max(Money::ZERO))
         .collect();
-    let shares = allocate(kept_coupon_items, &item_parts, &after.currency);
+    let shares = allocate(untold, &item_parts, &after.currency);
     after.checkout.coupons = applied
         .iter()
         .zip(shares)
-        .map(|(c, items)| AppliedCoupon {
-            discounted_amount: items + shipping_of(after, &c.code),
-            ..(*c).clone()
+        .map(|(c, share)| {
+            let items: Money = by_code
+                .iter()
+                .filter(|(code, _)| *code == c.code)
+                .map(|(_, m)| *m)
+                .sum();
+            AppliedCoupon {
+                discounted_amount: items + share + shipping_of(after, &c.code),
+                ..(*c).clone()
+            }
         })
         .filter(|c| c.discounted_amount > Money::ZERO)
         .collect();
@@ -665,6 +741,11 @@ mod tests {
             discount: Money::ZERO,
             discounts: vec![],
             order_address_id: address,
+            ships_to: if kind == "physical" {
+                vec![(address, quantity)]
+            } else {
+                vec![]
+            },
             options: vec![],
         }
     }
@@ -718,22 +799,22 @@ mod tests {
     #[test]
     fn shipments_never_exceed_what_was_ordered() {
         let products = vec![product(1, "physical", 3, 1), product(2, "digital", 1, 0)];
-        let none = BTreeMap::new();
+        let none = OrderAdmin::default();
         let after = ship(&products, &none, 1, &[(1, 2)]).unwrap();
-        assert_eq!(after.get(&1), Some(&2));
+        assert_eq!(after.shipped.get(&1), Some(&2));
         assert_eq!(
-            status_after_shipping(&products, &after, 11),
+            status_after_shipping(&products, &after.shipped, 11),
             PARTIALLY_SHIPPED
         );
         let err = ship(&products, &after, 1, &[(1, 2)]).unwrap_err();
         assert!(
-            err.contains("has 1 of 3 units left to ship; 2 asked"),
+            err.contains("has 1 of 3 units left to ship to address 1; 2 asked"),
             "{err}"
         );
         // The same product twice in one shipment counts both.
         assert!(ship(&products, &none, 1, &[(1, 2), (1, 2)]).is_err());
         let all = ship(&products, &after, 1, &[(1, 1)]).unwrap();
-        assert_eq!(status_after_shipping(&products, &all, 3), SHIPPED);
+        assert_eq!(status_after_shipping(&products, &all.shipped, 3), SHIPPED);
         assert!(
             ship(&products, &none, 1, &[(9, 1)])
                 .unwrap_err()
@@ -751,6 +832,42 @@ mod tests {
         );
         assert!(ship(&products, &none, 1, &[(1, 0)]).is_err());
         assert!(ship(&products, &none, 1, &[]).is_err());
-        assert_eq!(status_after_shipping(&products, &none, 11), 11);
+        assert_eq!(status_after_shipping(&products, &none.shipped, 11), 11);
+    }
+
+    #[test]
+    fn a_split_product_ships_its_own_units_to_each_address() {
+        let mut split = product(1, "physical", 5, 1);
+        split.ships_to = vec![(1, 2), (2, 3)];
+        let products = vec![split];
+        let p = &products[0];
+        // Shipped before per-address counts were kept: all at its first address.
+        let legacy = OrderAdmin {
+            shipped: [(1, 1)].into(),
+            ..OrderAdmin::default()
+        };
+        assert_eq!(legacy.shipped_at(p, 1), 1);
+        assert_eq!(legacy.shipped_at(p, 2), 0);
+        let err = ship(&products, &legacy, 1, &[(1, 2)]).unwrap_err();
+        assert!(
+            err.contains("1 of 2 units left to ship to address 1"),
+            "{err}"
+        );
+        let after = ship(&products, &legacy, 2, &[(1, 3)]).unwrap();
+        assert_eq!((after.shipped_at(p, 1), after.shipped_at(p, 2)), (1, 3));
+        assert_eq!(after.shipped.get(&1), Some(&4));
+        assert!(ship(&products, &after, 2, &[(1, 1)]).is_err());
+        let all = ship(&products, &after, 1, &[(1, 1)]).unwrap();
+        assert_eq!(status_after_shipping(&products, &all.shipped, 11), SHIPPED);
+        assert!(
+            ship(&products, &OrderAdmin::default(), 3, &[(1, 1)])
+                .unwrap_err()
+                .contains("ships to address 1 and 2, not 3")
+        );
+        // Deleting a shipment counts its units back at its address.
+        let mut back = all.clone();
+        back.count_shipped(p, 2, -3);
+        assert_eq!((back.shipped_at(p, 1), back.shipped_at(p, 2)), (2, 0));
+        assert_eq!(back.shipped.get(&1), Some(&2));
     }
 }

@@ -4,17 +4,25 @@
 //!
 //! Uniqueness is checked against the stored coupons before writing, for a message that
 //! names the other coupon; codes are also written to the store's unique index of
-//! discount codes with the coupon, so of two concurrent writes of one code only one
-//! commits and the other gets the same 409. (Names are checked only beforehand.)
+//! discount codes with the coupon, and names to the store's unique index of coupon
+//! names, so of two concurrent writes of one code or name only one commits and the
+//! other gets the same 409.
 
 use super::{Kassa, ServiceError, ServiceResult};
 use crate::domain::coupon::{self, Coupon, CouponInput, CouponType, same_code};
-use crate::store::{CodeTaken, StoreRecord, UseKind};
+use crate::store::{CodeTaken, DocKeys, StoreRecord, UseKind};
 
 pub const COUPON_KIND: &str = "coupon";
 
 fn not_found(id: i64) -> ServiceError {
     ServiceError::NotFound(format!("Coupon {id} does not exist."))
+}
+
+/// The 409 of a name coupon `id` has.
+fn name_taken(id: i64, name: &str) -> ServiceError {
+    ServiceError::Duplicate(format!(
+        "The field `name`: coupon {id} already has the name `{name}`."
+    ))
 }
 
 /// The 409 of a code written meanwhile by another coupon or promotion (`coupon:5`), as
@@ -220,10 +228,7 @@ impl Kassa {
                 )));
             }
             if other.name.to_lowercase() == c.name.to_lowercase() {
-                return Err(ServiceError::Duplicate(format!(
-                    "The field `name`: coupon {} already has the name `{}`.",
-                    other.id, other.name
-                )));
+                return Err(name_taken(other.id, &other.name));
             }
         }
         Ok(())
@@ -244,12 +249,44 @@ impl Kassa {
         Ok(c)
     }
 
-    /// Writes a coupon with its code (409 when another coupon or promotion has it by now).
+    /// Writes a coupon with its code and name (409 when another coupon or promotion has
+    /// the code by now, or another coupon the name, worded as the check before writing).
     async fn put_coupon(&self, store_id: i64, c: &Coupon, now: i64) -> ServiceResult<()> {
-        self.store
-            .put_coded_doc(store_id, COUPON_KIND, c.id, c, &[c.code.as_str()], now)
+        let taken = match self
+            .store
+            .put_coded_doc(
+                store_id,
+                COUPON_KIND,
+                c.id,
+                c,
+                DocKeys {
+                    codes: &[c.code.as_str()],
+                    name: Some(&c.name),
+                },
+                now,
+            )
             .await?
-            .map_err(code_taken)
+        {
+            Ok(()) => return Ok(()),
+            Err(t) => t,
+        };
+        if !taken.name {
+            return Err(code_taken(taken));
+        }
+        let other = match taken.owner.split_once(':') {
+            Some((COUPON_KIND, id)) => id.parse::<i64>().ok(),
+            _ => None,
+        };
+        let holder = match other {
+            Some(id) => self
+                .store
+                .config_doc::<Coupon>(store_id, COUPON_KIND, id)
+                .await?
+                .map(|o| (o.id, o.name)),
+            None => None,
+        };
+        let (id, name) = holder.unwrap_or((other.unwrap_or(0), taken.code));
+        Err(name_taken(id, &name))
     }
 
     /// Changes the fields sent; an `applies_to` left out is cleared (see the domain).

@@ -416,8 +416,8 @@ impl Kassa {
                 )));
             }
             let products = o.products();
-            let mut admin = admin_of(&st.doc);
-            admin.shipped = ship(&products, &admin.shipped, address_id, items).map_err(invalid)?;
+            let mut admin =
+                ship(&products, &admin_of(&st.doc), address_id, items).map_err(invalid)?;
             let mut shipment = Shipment::default();
             input.apply(&mut shipment);
             shipment.items = items
@@ -524,17 +524,17 @@ impl Kassa {
                 };
             }
             let mut admin = admin_of(&st.doc);
+            let products = placed(order_id, &st)?.products();
             for r in &gone {
-                for (op, _, q) in shipment_of(&r.doc)?.items {
-                    if let Some(n) = admin.shipped.get_mut(&op) {
-                        *n = (*n - q).max(0);
+                let shipment = shipment_of(&r.doc)?;
+                for (op, _, q) in shipment.items {
+                    if let Some(p) = products.iter().find(|p| p.id == op) {
+                        admin.count_shipped(p, shipment.order_address_id, -q);
                     }
                 }
             }
-            admin.shipped.retain(|_, n| *n > 0);
             let mut c = self.change_from(order_id, &st);
             c.doc = with_admin(&st.doc, &admin)?;
-            let products = placed(order_id, &st)?.products();
             c.new_status_id = status_after_unshipping(&products, &admin.shipped, st.status_id);
             c.events.push(order_event("store/order/updated", order_id));
             if c.new_status_id != st.status_id {

@@ -18,7 +18,7 @@ use crate::domain::cart::{Cart, CustomItemSpec, ItemKind, LineItemChange, LineIt
 use crate::domain::catalog::ProductType;
 use crate::domain::checkout::{AddressRecord, Consignment, ConsignmentItem};
 use crate::domain::money::Money;
-use crate::domain::order::{PlacedOrder, item_keys};
+use crate::domain::order::{PlacedOrder, item_keys, item_parts};
 use crate::domain::order_admin::{
     OrderAdmin, OrderFeeInput, V2_ADDRESS_FIELDS, cannot_edit, fee_spec, keep_discounts,
     label_kept_discounts, set_v2_address_field,
@@ -86,6 +86,73 @@ pub(super) fn new_consignment(address: Address, option: Option<String>) -> Consi
 /// Which address (consignment position) edited items were sent to.
 type Destinations = HashMap<Uuid, usize>;
 
+/// How many units of an item ship to each address (consignment position) after an
+/// edit, for items split over several addresses whose units the edit changed.
+type Parts = HashMap<Uuid, Vec<(usize, i64)>>;
+
+/// "2 to address 1 and 1 to address 2", for messages.
+fn describe_parts(parts: &[(usize, i64)]) -> String {
+    parts
+        .iter()
+        .map(|(k, q)| format!("{q} to address {}", k + 1))
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+/// The units of a product split over several addresses after a change of its quantity
+/// (`None` = as it is) at `address` (a consignment position; `None` = not said), as
+/// products that each ship to one address (as BigCommerce's order products do):
+/// `order_address_id` picks the address whose units `quantity` sets, the others keep
+/// theirs; 0 there stops sending it there. Without an address, 0 removes the product
+/// and its current total changes nothing; another total could be taken from any
+/// address, so it is refused naming what to send. `Ok(None)`: not a change of units
+/// at one address (moving the whole product, or no change).
+fn split_quantity(
+    parts: &[(usize, i64)],
+    address: Option<usize>,
+    quantity: Option<i64>,
+    field: &str,
+    product_id: i64,
+    order_id: i64,
+) -> ServiceResult<Option<Vec<(usize, i64)>>> {
+    let total: i64 = parts.iter().map(|p| p.1).sum();
+    let which = || {
+        parts
+            .iter()
+            .map(|(k, _)| (k + 1).to_string())
+            .collect::<Vec<_>>()
+            .join(" or ")
+    };
+    match (address, quantity) {
+        (Some(k), q) if parts.iter().any(|p| p.0 == k) => {
+            if q.is_some_and(|q| q < 0) {
+                return Ok(None); // the cart rules refuse it, naming the field
+            }
+            Ok(Some(
+                parts
+                    .iter()
+                    .map(|&(at, n)| (at, if at == k { q.unwrap_or(n) } else { n }))
+                    .filter(|p| p.1 > 0)
+                    .collect(),
+            ))
+        }
+        (Some(_), None) | (None, None) => Ok(None),
+        (None, Some(q)) if q == 0 || q == total => Ok(None),
+        (Some(k), Some(_)) => Err(invalid(format!(
+            "{field}.order_address_id: product {product_id} of order {order_id} ships {} (not to address {}); send the order_address_id whose units `quantity` sets ({}), or no quantity to move all {total} units to address {}.",
+            describe_parts(parts),
+            k + 1,
+            which(),
+            k + 1
+        ))),
+        (None, Some(_)) => Err(invalid(format!(
+            "{field}.order_address_id: product {product_id} of order {order_id} ships {}, so a new quantity needs the address it is for: send `order_address_id` ({}) with that address's quantity, or quantity 0 to remove the product.",
+            describe_parts(parts),
+            which()
+        ))),
+    }
+}
+
 /// Sends every unit that ships to an address after an edit: items sent somewhere
 /// (`to`) go there whole; others stay where they were in `before`, a changed quantity
 /// following the item when it shipped to one address. An address left with nothing
@@ -94,6 +161,7 @@ fn place_items(
     cart: &mut Cart,
     before: &Cart,
     to: &Destinations,
+    parts: &Parts,
     admin: &OrderAdmin,
     order_id: i64,
 ) -> ServiceResult<()> {
@@ -113,18 +181,16 @@ fn place_items(
             placed[k].push(unit);
             continue;
         }
-        let was: Vec<(usize, i64)> = before
-            .checkout
-            .consignments
-            .iter()
-            .enumerate()
-            .flat_map(|(k, c)| {
-                c.items
-                    .iter()
-                    .filter(move |it| it.item_id == item)
-                    .map(move |it| (k, it.quantity))
-            })
-            .collect();
+        if let Some(split) = parts.get(&item) {
+            for &(k, quantity) in split {
+                placed[k].push(ConsignmentItem {
+                    item_id: item,
+                    quantity,
+                });
+            }
+            continue;
+        }
+        let was = item_parts(before, item);
         let shipped_before: i64 = was.iter().map(|w| w.1).sum();
         match was.as_slice() {
             [_, ..] if shipped_before == unit.quantity => {
@@ -144,9 +210,11 @@ fn place_items(
                 )));
             }
             _ => {
+                // Not reached: a split product's quantity changes per address (`Parts`).
                 return Err(invalid(format!(
-                    "products: product {} of order {order_id} ships in part to several addresses, so its quantity cannot change; remove it and add it again per address.",
-                    product_id(item)
+                    "products: product {} of order {order_id} ships {}; send `order_address_id` with the quantity for one of those addresses.",
+                    product_id(item),
+                    describe_parts(&was)
                 )));
             }
         }
@@ -164,6 +232,15 @@ fn place_items(
         c.items = items;
     }
     Ok(())
+}
+
+/// Where product edits send their items, and which items they changed.
+#[derive(Default)]
+struct Placing {
+    to: Destinations,
+    parts: Parts,
+    /// The items the edit touches: they lose their discounts.
+    changed: HashSet<Uuid>,
 }
 
 /// An edited order, ready to write.
@@ -314,15 +391,16 @@ impl Kassa {
                 .consignments
                 .push(new_consignment(address, method.clone()));
         }
-        let (mut to, mut changed) = (Destinations::new(), HashSet::new());
+        let mut placing = Placing::default();
         if !edits.products.is_empty() {
-            (to, changed) = self
+            placing = self
                 .edit_products(who, &mut cart, &mut admin, id, &edits.products)
                 .await?;
         }
         if !edits.products.is_empty() || !edits.new_shipping_addresses.is_empty() {
-            place_items(&mut cart, &o.cart, &to, &admin, id)?;
+            place_items(&mut cart, &o.cart, &placing.to, &placing.parts, &admin, id)?;
         }
+        let changed = placing.changed;
         if let Some(fees) = &edits.fees {
             let keys: Vec<Uuid> = cart.checkout.fees.iter().map(|f| f.id).collect();
             let mut kept: Vec<Option<Uuid>> = Vec::new();
@@ -433,7 +511,7 @@ impl Kassa {
         admin: &mut OrderAdmin,
         order_id: i64,
         edits: &[ProductEdit],
-    ) -> ServiceResult<(Destinations, HashSet<Uuid>)> {
+    ) -> ServiceResult<Placing> {
         let keys = item_keys(cart);
         let added = edits.iter().filter_map(|e| match e {
             ProductEdit::Add(NewOrderLine {
@@ -443,9 +521,8 @@ impl Kassa {
             _ => None,
         });
         let addresses = cart.checkout.consignments.len();
-        let mut to = Destinations::new();
-        // The items the edit touches: they lose their discounts.
-        let mut changed = HashSet::new();
+        let mut placing = Placing::default();
+        let Placing { to, parts, changed } = &mut placing;
         // The consignment position an edit sends its product to, if it says.
         let address = |a: Option<i64>, field: &str| -> ServiceResult<Option<usize>> {
             match a {
@@ -499,7 +576,21 @@ impl Kassa {
                     };
                     let item = admin.product_ids.key_of(&keys, *id).ok_or_else(gone)?;
                     changed.insert(item);
-                    if let Some(k) = address(*order_address_id, &field)? {
+                    let k = address(*order_address_id, &field)?;
+                    let now = parts
+                        .get(&item)
+                        .cloned()
+                        .unwrap_or_else(|| item_parts(cart, item));
+                    let mut quantity = *quantity;
+                    if let [_, _, ..] = now.as_slice()
+                        && let Some(split) =
+                            split_quantity(&now, k, quantity, &field, *id, order_id)?
+                    {
+                        // Units change at one address; the line's quantity is their sum.
+                        quantity = Some(split.iter().map(|p| p.1).sum());
+                        parts.insert(item, split);
+                    } else if let Some(k) = k {
+                        parts.remove(&item);
                         to.insert(item, k);
                         if addresses > 1 {
                             let place = cart.checkout.consignments[k].id.clone();
@@ -557,6 +648,6 @@ impl Kassa {
             )));
         }
         admin.product_ids = admin.product_ids.fixed(&keys).fixed(&item_keys(cart));
-        Ok((to, changed))
+        Ok(placing)
     }
 }

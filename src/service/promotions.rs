@@ -33,7 +33,7 @@ use crate::domain::promotion::{
 };
 use crate::domain::promotion_rules::{self, CodeInput, CodegenInput, CodegenSpec, PromotionInput};
 use crate::store::usage::UseKind;
-use crate::store::{StoreRecord, code_key};
+use crate::store::{DocKeys, StoreRecord, code_key};
 use std::collections::{HashMap, HashSet};
 
 pub const PROMOTION_KIND: &str = "promotion";
@@ -313,7 +313,17 @@ impl Kassa {
     async fn put_promotion(&self, store_id: i64, p: &Promotion, now: i64) -> ServiceResult<()> {
         let codes: Vec<&str> = p.codes.iter().map(|c| c.code.as_str()).collect();
         self.store
-            .put_coded_doc(store_id, PROMOTION_KIND, p.id, p, &codes, now)
+            .put_coded_doc(
+                store_id,
+                PROMOTION_KIND,
+                p.id,
+                p,
+                DocKeys {
+                    codes: &codes,
+                    name: None,
+                },
+                now,
+            )
             .await?
             .map_err(code_taken)
     }

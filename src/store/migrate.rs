@@ -133,12 +133,22 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../migrations/postgres/0020_hosted_page_carts.sql"),
     },
     Migration {
+        version: KEYED_IN_RUST,
+        name: "0021_coupon_names",
+        sqlite: include_str!("../../migrations/sqlite/0021_coupon_names.sql"),
+        postgres: include_str!("../../migrations/postgres/0021_coupon_names.sql"),
+    },
+    Migration {
         version: 23,
         name: "0023_query_plans",
         sqlite: include_str!("../../migrations/sqlite/0023_query_plans.sql"),
         postgres: include_str!("../../migrations/postgres/0023_query_plans.sql"),
     },
 ];
+
+/// The migration after whose SQL Kassa keys the stored discount codes and coupon names
+/// itself (`config_docs::key_codes_and_names`), in the same transaction.
+const KEYED_IN_RUST: i64 = 21;
 
 /// The statements of migration 18 that index the codes already stored (SQLite,
 /// PostgreSQL), for a test to run again over documents written without the index.
@@ -179,6 +189,11 @@ pub(super) async fn run(db: &Db) -> StoreResult<usize> {
                     .execute(&mut *tx)
                     .await
                     .map_err(|e| StoreError::Migration(m.name.into(), e))?;
+                if m.version == KEYED_IN_RUST {
+                    super::config_docs::key_codes_and_names(&mut *tx)
+                        .await
+                        .map_err(|e| StoreError::Migration(m.name.into(), e))?;
+                }
                 sqlx::query(
                     "INSERT INTO kassa_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
                 )
@@ -214,6 +229,11 @@ pub(super) async fn run(db: &Db) -> StoreResult<usize> {
                         .execute(&mut *tx)
                         .await
                         .map_err(|e| StoreError::Migration(m.name.into(), e))?;
+                    if m.version == KEYED_IN_RUST {
+                        super::config_docs::key_codes_and_names(&mut *tx)
+                            .await
+                            .map_err(|e| StoreError::Migration(m.name.into(), e))?;
+                    }
                     sqlx::query("INSERT INTO kassa_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
                         .bind(m.version)
                         .bind(m.name)

@@ -38,7 +38,7 @@ use sqlx::{PgPool, SqlitePool};
 use std::str::FromStr;
 use std::time::Duration;
 
-pub use config_docs::{CodeTaken, code_key};
+pub use config_docs::{CodeTaken, DocKeys, code_key};
 pub use idempotency::IdempotencyClaim;
 pub use metafields::{MetafieldFilter, MetafieldRecord, MetafieldWrite, NewMetafieldRow};
 pub use orders::{

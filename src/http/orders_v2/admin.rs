@@ -94,7 +94,9 @@ pub struct OrderProductRequest {
     /// The shipping address the product ships to: its position in the order's
     /// `shipping_addresses` (1, 2, …), needed when there are several (Kassa's addition;
     /// it is the `order_address_id` order products are read back with). On `PUT` with
-    /// an `id`, moves the product there.
+    /// an `id`, moves the product there; for a product of a checkout order split over
+    /// several addresses, names the address whose units `quantity` sets (the others keep
+    /// theirs), and is needed for any new quantity but 0.
     pub order_address_id: Option<i64>,
     #[schema(value_type = Option<String>)]
     pub price_ex_tax: Option<Value>,
