@@ -1,6 +1,7 @@
 //! Cart use cases: create, read, change items, delete, redirect URLs.
 
 use super::accounts::Principal;
+use super::checkouts::{PricingKit, StoreRules};
 use super::webhooks::{cart_deleted, cart_events};
 use super::{Kassa, ServiceError, ServiceResult, hash_secret, random_secret};
 use crate::domain::DomainError;
@@ -9,6 +10,7 @@ use crate::domain::cart::{
     Outcome, ProductsById,
 };
 use crate::domain::money::Money;
+use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -41,11 +43,11 @@ pub enum ItemUpdate {
     GiftCertificate(GiftCertificateSpec),
 }
 
-/// Whether a change puts more on the cart (refused where purchasing is switched off)
-/// or only edits what is there.
+/// Whether a change puts more on the cart (refused where purchasing is switched off;
+/// `adding` names the products it may bring) or only edits what is there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Purpose {
-    Purchase,
+pub(crate) enum Purpose<'a> {
+    Purchase { adding: &'a [i64] },
     Edit,
 }
 
@@ -148,7 +150,7 @@ impl Kassa {
             );
         }
         let changed = self
-            .change_cart(who, id, version, &[], Purpose::Edit, |cart, _| {
+            .change_cart(who, id, version, Purpose::Edit, |cart, _, _| {
                 cart.customer_id = customer_id;
                 Ok(Outcome::Kept)
             })
@@ -165,7 +167,7 @@ impl Kassa {
         customer_id: i64,
     ) -> ServiceResult<()> {
         let changed = self
-            .change_cart(who, id, None, &[], Purpose::Edit, |cart, _| {
+            .change_cart(who, id, None, Purpose::Edit, |cart, _, _| {
                 if cart.customer_id != customer_id {
                     cart.customer_id = customer_id;
                     cart.checkout.store_credit = None;
@@ -198,9 +200,8 @@ impl Kassa {
                 who,
                 id,
                 version,
-                &ids,
-                Purpose::Purchase,
-                |cart, products| {
+                Purpose::Purchase { adding: &ids },
+                |cart, products, _| {
                     cart.add_items(
                         &line_items,
                         &custom_items,
@@ -231,9 +232,8 @@ impl Kassa {
             who,
             id,
             version,
-            &ids,
-            Purpose::Purchase,
-            |cart, products| {
+            Purpose::Purchase { adding: &ids },
+            |cart, products, _| {
                 let kind = cart.item_kind(item_id).ok_or_else(|| {
                     DomainError::not_found(format!(
                         "Line item {item_id} does not exist on this cart."
@@ -277,7 +277,7 @@ impl Kassa {
         item_id: Uuid,
         version: Option<i64>,
     ) -> ServiceResult<Changed> {
-        self.change_cart(who, id, version, &[], Purpose::Edit, |cart, _| {
+        self.change_cart(who, id, version, Purpose::Edit, |cart, _, _| {
             cart.remove_item(item_id)
         })
         .await
@@ -318,7 +318,7 @@ impl Kassa {
             ))
         })?;
         let changed = self
-            .change_cart(who, id, None, &[], Purpose::Edit, |cart, products| {
+            .change_cart(who, id, None, Purpose::Edit, |cart, products, _| {
                 cart.change_currency(currency.clone(), products)?;
                 Ok(Outcome::Kept)
             })
@@ -388,33 +388,73 @@ impl Kassa {
         who: &Principal,
         id: Uuid,
         expected_version: Option<i64>,
-        extra_product_ids: &[i64],
-        purpose: Purpose,
+        purpose: Purpose<'_>,
         change: F,
     ) -> ServiceResult<Changed>
     where
-        F: Fn(&mut Cart, &ProductsById) -> Result<Outcome, DomainError>,
+        F: Fn(&mut Cart, &ProductsById, &PricingKit) -> Result<Outcome, DomainError>,
+    {
+        self.change_cart_checked(
+            who,
+            id,
+            expected_version,
+            purpose,
+            |_, _| std::future::ready(Ok(())),
+            change,
+        )
+        .await
+    }
+
+    /// `change_cart` with `check` run, with the customer and rules of each cart read,
+    /// before it is changed: for refusals that need the database, such as a coupon's
+    /// remaining uses.
+    pub(crate) async fn change_cart_checked<C, K, F>(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        expected_version: Option<i64>,
+        purpose: Purpose<'_>,
+        check: C,
+        change: F,
+    ) -> ServiceResult<Changed>
+    where
+        C: Fn(i64, Arc<StoreRules>) -> K,
+        K: Future<Output = ServiceResult<()>>,
+        F: Fn(&mut Cart, &ProductsById, &PricingKit) -> Result<Outcome, DomainError>,
     {
         for attempt in 0..MAX_ATTEMPTS {
-            let current = self.get_cart(who, id).await?;
+            let (current, config_version) = self
+                .store
+                .get_cart_to_change(who.store.id, id, self.now())
+                .await?
+                .ok_or_else(|| cart_not_found(id))?;
             if expected_version.is_some_and(|v| v != current.version) {
                 return Err(ServiceError::Conflict);
             }
-            if attempt == 0 && purpose == Purpose::Purchase {
+            let adding: &[i64] = match purpose {
+                Purpose::Purchase { adding } => adding,
+                Purpose::Edit => &[],
+            };
+            if attempt == 0 && purpose != Purpose::Edit {
                 self.ensure_purchasing_allowed(who, current.channel_id)
                     .await?;
             }
+            let rules = self.store_rules_at(who, config_version).await?;
+            let kit = self
+                .pricing_kit_with(who, current.customer_id, rules.clone())
+                .await?;
+            check(current.customer_id, rules.clone()).await?;
             let products = self
                 .load_products(
                     who,
                     current
                         .product_ids()
                         .into_iter()
-                        .chain(extra_product_ids.iter().copied()),
+                        .chain(adding.iter().copied()),
                 )
                 .await?;
             let mut cart = current.clone();
-            let outcome = change(&mut cart, &products)?;
+            let outcome = change(&mut cart, &products, &kit)?;
             let saved = match outcome {
                 Outcome::Emptied => {
                     let events = self
@@ -437,7 +477,14 @@ impl Kassa {
                 }
                 Outcome::Kept => {
                     cart.touch(self.now());
-                    self.price_cart(who, &mut cart).await?;
+                    if cart.customer_id == current.customer_id {
+                        kit.price(&mut cart)?;
+                    } else {
+                        // Prices follow the customer the change gave the cart.
+                        self.pricing_kit_with(who, cart.customer_id, rules)
+                            .await?
+                            .price(&mut cart)?;
+                    }
                     let events = self
                         .wanted(who.store.id, cart_events(Some(&current), Some(&cart)))
                         .await;

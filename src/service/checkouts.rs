@@ -4,17 +4,17 @@
 use super::accounts::Principal;
 use super::carts::{Changed, Purpose, cart_not_found};
 use super::coupons::COUPON_KIND;
-use super::{Kassa, ServiceError, ServiceResult};
+use super::{Kassa, ServiceResult};
 use crate::domain::DomainError;
 use crate::domain::address::Address;
 use crate::domain::address_rules::{AddressPurpose, normalize_and_validate};
-use crate::domain::cart::{Cart, Outcome};
+use crate::domain::cart::{Cart, Outcome, ProductsById};
 use crate::domain::checkout::{ConsignmentChange, ConsignmentSpec, FeeSpec, Offers, PricingRules};
 use crate::domain::coupon::{CODE_MAX_CHARS, Coupon};
 use crate::domain::discount::{CodeOffer, check_code};
 use crate::domain::money::Money;
 use crate::domain::promotion::{Promotion, PromotionSettings};
-use crate::domain::shipping::ShippingConfig;
+use crate::domain::shipping::{PickupLocation, ShippingConfig};
 use crate::domain::tax::{TaxAddress, TaxConfig};
 use crate::store::UseKind;
 use std::collections::HashMap;
@@ -48,6 +48,18 @@ impl StoreRules {
         Some(CodeOffer::Promotion {
             promotion,
             code: promotion.codes.get(*c)?,
+        })
+    }
+}
+
+impl StoreRules {
+    /// What a typed code names, or the field error a shopper sees for an unknown one.
+    pub fn typed_code_offer(&self, typed: &str) -> Result<CodeOffer<'_>, DomainError> {
+        self.code_offer(typed).ok_or_else(|| {
+            DomainError::field(
+                "coupon_code",
+                format!("The coupon code `{typed}` is not valid for this store."),
+            )
         })
     }
 }
@@ -141,6 +153,15 @@ impl Kassa {
     /// The store's pricing rules: one small query when nothing changed.
     pub async fn store_rules(&self, who: &Principal) -> ServiceResult<Arc<StoreRules>> {
         let version = self.store.config_version(who.store.id).await?;
+        self.store_rules_at(who, version).await
+    }
+
+    /// The store's pricing rules as of `version`, a `config_version` just read.
+    pub async fn store_rules_at(
+        &self,
+        who: &Principal,
+        version: i64,
+    ) -> ServiceResult<Arc<StoreRules>> {
         if let Some(r) = self
             .rules_cache
             .0
@@ -207,6 +228,16 @@ impl Kassa {
         customer_id: i64,
     ) -> ServiceResult<PricingKit> {
         let rules = self.store_rules(who).await?;
+        self.pricing_kit_with(who, customer_id, rules).await
+    }
+
+    /// A pricing kit for `customer_id` around rules already in hand.
+    pub(crate) async fn pricing_kit_with(
+        &self,
+        who: &Principal,
+        customer_id: i64,
+        rules: Arc<StoreRules>,
+    ) -> ServiceResult<PricingKit> {
         let (customer_group_id, customer_order_count) = if customer_id != 0
             && rules.promotions.iter().any(|p| {
                 !p.customer.group_ids.is_empty()
@@ -249,7 +280,7 @@ impl Kassa {
         message: String,
         version: Option<i64>,
     ) -> ServiceResult<Cart> {
-        self.change_checkout(who, id, version, |cart| {
+        self.change_checkout(who, id, version, |cart, _| {
             cart.set_customer_message(&message)?;
             Ok(Outcome::Kept)
         })
@@ -267,7 +298,7 @@ impl Kassa {
     ) -> ServiceResult<Cart> {
         let address = normalize_and_validate(address, AddressPurpose::Billing, "")?;
         let address_id = address_id.map(str::to_string);
-        self.change_checkout(who, id, version, |cart| {
+        self.change_checkout(who, id, version, |cart, _| {
             if let Some(aid) = &address_id {
                 let current = cart
                     .checkout
@@ -312,43 +343,8 @@ impl Kassa {
                 Ok(s)
             })
             .collect::<Result<Vec<_>, DomainError>>()?;
-        let rules = self.store_rules(who).await?;
-        for (i, s) in specs.iter().enumerate() {
-            if let Some(p) = s.pickup_method_id {
-                usable_pickup_location(
-                    &rules.shipping,
-                    p,
-                    &format!("[{i}].pickup_option.pickup_method_id"),
-                )?;
-            }
-        }
-        // A pickup consignment without an address is taxed where it is collected.
-        let specs: Vec<ConsignmentSpec> = specs
-            .into_iter()
-            .map(|mut s| {
-                if s.address.is_none()
-                    && let Some(loc) = s
-                        .pickup_method_id
-                        .and_then(|p| rules.shipping.pickup_locations.iter().find(|l| l.id == p))
-                {
-                    let a = &loc.address;
-                    s.address = Some(Address {
-                        address1: a.address1.clone(),
-                        address2: a.address2.clone(),
-                        city: a.city.clone(),
-                        state_or_province: a.state_or_province.clone(),
-                        state_or_province_code: a.state_or_province_code.clone(),
-                        country_code: a.country_code.clone(),
-                        postal_code: a.postal_code.clone(),
-                        phone: a.phone.clone(),
-                        company: loc.name.clone(),
-                        ..Address::default()
-                    });
-                }
-                s
-            })
-            .collect();
-        self.change_checkout(who, id, version, |cart| {
+        self.change_checkout(who, id, version, |cart, kit| {
+            let specs = with_pickup_addresses(&kit.rules().shipping, &specs)?;
             cart.add_consignments(&specs)?;
             Ok(Outcome::Kept)
         })
@@ -374,12 +370,10 @@ impl Kassa {
             )?);
         }
         let consignment_id = consignment_id.to_string();
-        let current = self.get_cart(who, id).await?;
-        let kit = self.pricing_kit(who, current.customer_id).await?;
-        if let Some(p) = change.pickup_method_id {
-            usable_pickup_location(&kit.rules().shipping, p, "pickup_option.pickup_method_id")?;
-        }
-        self.change_checkout(who, id, version, |cart| {
+        self.change_checkout(who, id, version, |cart, kit| {
+            if let Some(p) = change.pickup_method_id {
+                usable_pickup_location(&kit.rules().shipping, p, "pickup_option.pickup_method_id")?;
+            }
             cart.update_consignment(&consignment_id, &change)?;
             if let Some(option) = &shipping_option_id {
                 // Quotes for the consignment as changed, then the choice among them.
@@ -398,7 +392,7 @@ impl Kassa {
         consignment_id: &str,
         version: Option<i64>,
     ) -> ServiceResult<Cart> {
-        self.change_checkout(who, id, version, |cart| {
+        self.change_checkout(who, id, version, |cart, _| {
             cart.delete_consignment(consignment_id)?;
             Ok(Outcome::Kept)
         })
@@ -412,7 +406,7 @@ impl Kassa {
         fees: Vec<FeeSpec>,
         version: Option<i64>,
     ) -> ServiceResult<Cart> {
-        self.change_checkout(who, id, version, |cart| {
+        self.change_checkout(who, id, version, |cart, _| {
             cart.add_fees(&fees)?;
             Ok(Outcome::Kept)
         })
@@ -426,7 +420,7 @@ impl Kassa {
         fees: Vec<(Uuid, FeeSpec)>,
         version: Option<i64>,
     ) -> ServiceResult<Cart> {
-        self.change_checkout(who, id, version, |cart| {
+        self.change_checkout(who, id, version, |cart, _| {
             cart.update_fees(&fees)?;
             Ok(Outcome::Kept)
         })
@@ -440,7 +434,7 @@ impl Kassa {
         ids: Vec<Uuid>,
         version: Option<i64>,
     ) -> ServiceResult<Cart> {
-        self.change_checkout(who, id, version, |cart| {
+        self.change_checkout(who, id, version, |cart, _| {
             cart.delete_fees(&ids)?;
             Ok(Outcome::Kept)
         })
@@ -455,7 +449,7 @@ impl Kassa {
         per_line: Vec<(Uuid, Money)>,
         version: Option<i64>,
     ) -> ServiceResult<Cart> {
-        self.change_checkout(who, id, version, |cart| {
+        self.change_checkout(who, id, version, |cart, _| {
             cart.set_manual_discounts(cart_level.clone(), per_line.clone())?;
             Ok(Outcome::Kept)
         })
@@ -480,21 +474,16 @@ impl Kassa {
             )
             .into());
         }
-        let current = self.get_cart(who, id).await?;
-        let kit = self.pricing_kit(who, current.customer_id).await?;
-        let offer = kit.rules().code_offer(typed).ok_or_else(|| {
-            DomainError::field(
-                "coupon_code",
-                format!("The coupon code `{typed}` is not valid for this store."),
-            )
-        })?;
-        let stored = offer.code().to_string();
-        self.check_code_uses(who, &offer, current.customer_id)
-            .await?;
-        let multiple = kit.rules().promotion_settings.multiple_coupons;
-        self.change_checkout(who, id, version, |cart| {
+        let check = |customer_id: i64, rules: Arc<StoreRules>| async move {
+            let offer = rules.typed_code_offer(typed)?;
+            self.check_code_uses(who, &offer, customer_id).await
+        };
+        let change = |cart: &mut Cart, _: &ProductsById, kit: &PricingKit| {
+            let offer = kit.rules().typed_code_offer(typed)?;
+            let stored = offer.code();
+            let multiple = kit.rules().promotion_settings.multiple_coupons;
             let codes = &cart.checkout.coupon_codes;
-            if codes.iter().any(|c| c.eq_ignore_ascii_case(&stored)) {
+            if codes.iter().any(|c| c.eq_ignore_ascii_case(stored)) {
                 return Err(DomainError::field(
                     "coupon_code",
                     format!("The coupon `{stored}` is already applied to this checkout."),
@@ -518,10 +507,12 @@ impl Kassa {
                 &offers.codes,
                 &ctx,
             )?;
-            cart.checkout.coupon_codes.push(stored.clone());
+            cart.checkout.coupon_codes.push(stored.to_string());
             Ok(Outcome::Kept)
-        })
-        .await
+        };
+        self.change_cart_checked(who, id, version, Purpose::Edit, check, change)
+            .await?
+            .ok_or_else(|| cart_not_found(id))
     }
 
     /// Refuses a code whose uses (in all, or by this customer) are exhausted.
@@ -581,21 +572,14 @@ impl Kassa {
         code: &str,
     ) -> ServiceResult<Cart> {
         let typed = code.trim().to_string();
-        let current = self.get_cart(who, id).await?;
-        if !current
-            .checkout
-            .coupon_codes
-            .iter()
-            .any(|c| c.eq_ignore_ascii_case(&typed))
-        {
-            return Err(ServiceError::NotFound(format!(
-                "The coupon code `{typed}` is not applied to this checkout."
-            )));
-        }
-        self.change_checkout(who, id, None, |cart| {
-            cart.checkout
-                .coupon_codes
-                .retain(|c| !c.eq_ignore_ascii_case(&typed));
+        self.change_checkout(who, id, None, |cart, _| {
+            let codes = &mut cart.checkout.coupon_codes;
+            if !codes.iter().any(|c| c.eq_ignore_ascii_case(&typed)) {
+                return Err(DomainError::not_found(format!(
+                    "The coupon code `{typed}` is not applied to this checkout."
+                )));
+            }
+            codes.retain(|c| !c.eq_ignore_ascii_case(&typed));
             Ok(Outcome::Kept)
         })
         .await
@@ -609,21 +593,62 @@ impl Kassa {
         change: F,
     ) -> ServiceResult<Cart>
     where
-        F: Fn(&mut Cart) -> Result<Outcome, DomainError>,
+        F: Fn(&mut Cart, &PricingKit) -> Result<Outcome, DomainError>,
     {
         let changed: Changed = self
-            .change_cart(who, id, version, &[], Purpose::Edit, |cart, _| change(cart))
+            .change_cart(who, id, version, Purpose::Edit, |cart, _, kit| {
+                change(cart, kit)
+            })
             .await?;
         changed.ok_or_else(|| cart_not_found(id))
     }
 }
 
-/// A pickup location a consignment may name: one that exists and is enabled.
-fn usable_pickup_location(
+/// The consignments with their pickup locations checked, and a pickup consignment
+/// without an address given its location's: it is taxed where it is collected.
+fn with_pickup_addresses(
     shipping: &ShippingConfig,
+    specs: &[ConsignmentSpec],
+) -> Result<Vec<ConsignmentSpec>, DomainError> {
+    specs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let mut s = s.clone();
+            let Some(p) = s.pickup_method_id else {
+                return Ok(s);
+            };
+            let loc = usable_pickup_location(
+                shipping,
+                p,
+                &format!("[{i}].pickup_option.pickup_method_id"),
+            )?;
+            if s.address.is_none() {
+                let a = &loc.address;
+                s.address = Some(Address {
+                    address1: a.address1.clone(),
+                    address2: a.address2.clone(),
+                    city: a.city.clone(),
+                    state_or_province: a.state_or_province.clone(),
+                    state_or_province_code: a.state_or_province_code.clone(),
+                    country_code: a.country_code.clone(),
+                    postal_code: a.postal_code.clone(),
+                    phone: a.phone.clone(),
+                    company: loc.name.clone(),
+                    ..Address::default()
+                });
+            }
+            Ok(s)
+        })
+        .collect()
+}
+
+/// A pickup location a consignment may name: one that exists and is enabled.
+fn usable_pickup_location<'a>(
+    shipping: &'a ShippingConfig,
     id: i64,
     field: &str,
-) -> Result<(), DomainError> {
+) -> Result<&'a PickupLocation, DomainError> {
     match shipping.pickup_locations.iter().find(|l| l.id == id) {
         None => Err(DomainError::field(
             field,
@@ -633,6 +658,6 @@ fn usable_pickup_location(
             field,
             format!("Pickup method {id} is disabled."),
         )),
-        Some(_) => Ok(()),
+        Some(l) => Ok(l),
     }
 }

@@ -78,7 +78,7 @@ impl Kassa {
             purchase_date: gc.purchase_date,
             used: Money::ZERO,
         };
-        self.change_checkout(who, id, version, |cart| {
+        self.change_checkout(who, id, version, |cart, _| {
             if !cart.gift_certificates.is_empty() {
                 return Err(DomainError::field(
                     "gift_certificate_code",
@@ -124,7 +124,7 @@ impl Kassa {
                 code.trim()
             )));
         }
-        self.change_checkout(who, id, None, |cart| {
+        self.change_checkout(who, id, None, |cart, _| {
             cart.checkout
                 .gift_certificates
                 .retain(|g| code_key(&g.code) != key);
@@ -155,7 +155,7 @@ impl Kassa {
             ))
             .into());
         }
-        self.change_checkout(who, id, None, |cart| {
+        self.change_checkout(who, id, None, |cart, _| {
             cart.checkout.store_credit = Some(credit);
             Ok(Outcome::Kept)
         })
@@ -163,7 +163,7 @@ impl Kassa {
     }
 
     pub async fn remove_store_credit(&self, who: &Principal, id: Uuid) -> ServiceResult<Cart> {
-        self.change_checkout(who, id, None, |cart| {
+        self.change_checkout(who, id, None, |cart, _| {
             cart.checkout.store_credit = None;
             Ok(Outcome::Kept)
         })
