@@ -24,6 +24,7 @@ on_both_backends!(
     stale_version_is_409,
     concurrent_additions_are_never_lost,
     stock_is_enforced,
+    changes_see_the_catalog_as_it_is_now,
     disabled_products_are_refused,
     bad_quantities_are_refused,
     unknown_things_are_422,
@@ -615,6 +616,58 @@ async fn stock_is_enforced(app: TestApp) {
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
     assert_eq!(physical(r.data(), 0)["quantity"], 3);
+}
+
+/// A cart change reads its products with the cart (on PostgreSQL in one statement):
+/// what the catalog says now counts, for carts written before that too.
+async fn changes_see_the_catalog_as_it_is_now(app: TestApp) {
+    let app = app.with_fixtures().await;
+    let cart = create(
+        &app,
+        json!({"line_items": [{"product_id": 940, "quantity": 2}]}),
+    )
+    .await;
+    let items = format!("{CARTS}/{}/items", cart["id"].as_str().unwrap());
+    let add_one = json!({"line_items": [{"product_id": 940, "quantity": 1}]});
+    let stock = async |level: i64| {
+        let r = app
+            .put(
+                "/stores/demo/v3/catalog/products/940",
+                json!({"inventory_level": level}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    };
+
+    stock(2).await;
+    let r = app.post(&items, add_one.clone()).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(
+        r.body["title"].as_str().unwrap().contains("Only 2"),
+        "{}",
+        r.body
+    );
+
+    stock(10).await;
+    let r = app.post(&items, add_one.clone()).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(physical(r.data(), 0)["quantity"], 3);
+
+    // A cart stored before carts listed their products.
+    app.sql("UPDATE carts SET product_ids = ''").await;
+    stock(3).await;
+    let r = app.post(&items, add_one.clone()).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(
+        r.body["title"].as_str().unwrap().contains("Only 3"),
+        "{}",
+        r.body
+    );
+    stock(4).await;
+    let r = app.post(&items, add_one).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(physical(r.data(), 0)["quantity"], 4);
+    assert_eq!(r.data()["cart_amount"], json!(79.96));
 }
 
 async fn disabled_products_are_refused(app: TestApp) {

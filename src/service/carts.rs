@@ -423,11 +423,12 @@ impl Kassa {
         F: Fn(&mut Cart, &ProductsById, &PricingKit) -> Result<Outcome, DomainError>,
     {
         for attempt in 0..MAX_ATTEMPTS {
-            let (current, config_version) = self
+            let read = self
                 .store
                 .get_cart_to_change(who.store.id, id, self.now())
                 .await?
                 .ok_or_else(|| cart_not_found(id))?;
+            let current = read.cart;
             if expected_version.is_some_and(|v| v != current.version) {
                 return Err(ServiceError::Conflict);
             }
@@ -439,20 +440,21 @@ impl Kassa {
                 self.ensure_purchasing_allowed(who, current.channel_id)
                     .await?;
             }
-            let rules = self.store_rules_at(who, config_version).await?;
+            let rules = self.store_rules_at(who, read.config_version).await?;
             let kit = self
                 .pricing_kit_with(who, current.customer_id, rules.clone())
                 .await?;
             check(current.customer_id, rules.clone()).await?;
-            let products = self
-                .load_products(
-                    who,
-                    current
-                        .product_ids()
-                        .into_iter()
-                        .chain(adding.iter().copied()),
-                )
-                .await?;
+            let mut products = read.products;
+            let unread: Vec<i64> = current
+                .product_ids()
+                .into_iter()
+                .chain(adding.iter().copied())
+                .filter(|p| !products.contains_key(p))
+                .collect();
+            if !unread.is_empty() {
+                products.extend(self.load_products(who, unread.into_iter()).await?);
+            }
             let mut cart = current.clone();
             let outcome = change(&mut cart, &products, &kit)?;
             let saved = match outcome {

@@ -7,10 +7,11 @@ use super::{Db, Store, StoreError, StoreResult, write_tx};
 use crate::domain::cart::Cart;
 use uuid::Uuid;
 
-const INSERT_CART: &str = "INSERT INTO carts (id, store_id, version, doc, updated_at, expires_at)
-     VALUES ($1, $2, $3, $4, $5, $6)";
-const SAVE_CART: &str = "UPDATE carts SET version = $1, doc = $2, updated_at = $3, expires_at = $4
-     WHERE id = $5 AND store_id = $6 AND version = $7";
+const INSERT_CART: &str =
+    "INSERT INTO carts (id, store_id, version, doc, updated_at, expires_at, product_ids)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+const SAVE_CART: &str = "UPDATE carts SET version = $1, doc = $2, updated_at = $3, expires_at = $4,
+     product_ids = $8 WHERE id = $5 AND store_id = $6 AND version = $7";
 const DELETE_CART: &str =
     "DELETE FROM carts WHERE id = $1 AND store_id = $2 AND ($3 < 0 OR version = $3)";
 /// What hangs off a deleted cart (metafields, redirect and checkout tokens); each takes
@@ -20,6 +21,15 @@ pub(super) const DELETE_CART_BELONGINGS: [&str; 3] = [
     "DELETE FROM cart_redirect_tokens WHERE cart_id = $1 AND store_id = $2",
     "DELETE FROM checkout_tokens WHERE cart_id = $1 AND store_id = $2",
 ];
+
+/// The `product_ids` column: the cart's catalog products, comma-separated.
+fn product_id_list(cart: &Cart) -> String {
+    cart.product_ids()
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
 
 impl Store {
     pub async fn insert_cart_emitting(
@@ -35,7 +45,8 @@ impl Store {
             .bind(cart.version)
             .bind(serde_json::to_string(cart)?)
             .bind(now)
-            .bind(cart.expires_at());
+            .bind(cart.expires_at())
+            .bind(product_id_list(cart));
         let events = events.to_vec();
         let committed = match &self.db {
             // A lone statement commits by itself: BEGIN and COMMIT would be two more
@@ -72,7 +83,8 @@ impl Store {
             .bind(cart.expires_at())
             .bind(cart.id.to_string())
             .bind(store_id)
-            .bind(expected_version);
+            .bind(expected_version)
+            .bind(product_id_list(cart));
         let events = events.to_vec();
         let saved = match &self.db {
             // As in `insert_cart_emitting`: a lone statement needs no transaction.

@@ -144,6 +144,18 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0023_query_plans.sql"),
         postgres: include_str!("../../migrations/postgres/0023_query_plans.sql"),
     },
+    Migration {
+        version: 26,
+        name: "0026_document_compression",
+        sqlite: include_str!("../../migrations/sqlite/0026_document_compression.sql"),
+        postgres: include_str!("../../migrations/postgres/0026_document_compression.sql"),
+    },
+    Migration {
+        version: 27,
+        name: "0027_cart_product_ids",
+        sqlite: include_str!("../../migrations/sqlite/0027_cart_product_ids.sql"),
+        postgres: include_str!("../../migrations/postgres/0027_cart_product_ids.sql"),
+    },
 ];
 
 /// The migration after whose SQL Kassa keys the stored discount codes and coupon names

@@ -181,6 +181,15 @@ macro_rules! write_tx {
 pub(crate) use statement::read_on;
 pub(crate) use write_tx;
 
+/// Connections each node keeps to PostgreSQL (`KASSA_POSTGRES_MAX_CONNECTIONS`, default 16).
+fn postgres_max_connections() -> u32 {
+    std::env::var("KASSA_POSTGRES_MAX_CONNECTIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(16)
+}
+
 impl Store {
     /// Opens (creating if missing) the database the URL names.
     pub async fn connect(url: &str) -> StoreResult<Store> {
@@ -228,7 +237,7 @@ impl Store {
             // Short: when PostgreSQL is unreachable, callers get a prompt 503 with
             // Retry-After instead of hanging until the request timeout.
             let pool = PgPoolOptions::new()
-                .max_connections(16)
+                .max_connections(postgres_max_connections())
                 .acquire_timeout(Duration::from_secs(5))
                 .connect_with(opts)
                 .await?;

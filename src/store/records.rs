@@ -2,10 +2,10 @@
 
 use super::statement::stmt;
 use super::{StoreResult, on_pool, read_on};
-use crate::domain::cart::Cart;
+use crate::domain::cart::{Cart, ProductsById};
 use crate::domain::catalog::Product;
 use crate::domain::settings::StoreSettings;
-use crate::store::Store;
+use crate::store::{Db, Store};
 use sqlx::Row;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -36,6 +36,15 @@ pub struct ProductFilter {
     pub name: Option<String>,
     pub name_like: Option<String>,
     pub sku: Option<String>,
+}
+
+/// A cart read to be changed, with what the change needs that was read alongside it.
+pub struct CartToChange {
+    pub cart: Cart,
+    /// The store's configuration version, read no earlier than the cart.
+    pub config_version: i64,
+    /// The cart's products where they came with it (PostgreSQL); the rest are read apart.
+    pub products: ProductsById,
 }
 
 impl Store {
@@ -361,24 +370,60 @@ impl Store {
             .transpose()
     }
 
-    /// A live cart to change, with the store's configuration version read no earlier
-    /// than the cart: one statement, where reading them apart took two round trips.
+    /// A live cart to change, with what the change needs read in the same statement.
     pub async fn get_cart_to_change(
         &self,
         store_id: i64,
         id: Uuid,
         now: i64,
-    ) -> StoreResult<Option<(Cart, i64)>> {
+    ) -> StoreResult<Option<CartToChange>> {
         if let Some(cache) = self.cart_cache()
             && let Some(cart) = cache.get(store_id, id, now)
         {
             return match cart {
-                Some(c) => Ok(Some((
-                    std::sync::Arc::unwrap_or_clone(c),
-                    self.config_version(store_id).await?,
-                ))),
+                Some(c) => Ok(Some(CartToChange {
+                    cart: Arc::unwrap_or_clone(c),
+                    config_version: self.config_version(store_id).await?,
+                    products: ProductsById::new(),
+                })),
                 None => Ok(None),
             };
+        }
+        if let Db::Postgres(p) = &self.db {
+            // One round trip for the cart, the version and the products its lines name.
+            type PgRow = (String, Option<i64>, Option<Vec<i64>>, Option<Vec<String>>);
+            let row: Option<PgRow> = sqlx::query_as(
+                "SELECT c.doc, (SELECT config_version FROM stores WHERE id = c.store_id),
+                        named.ids, named.docs
+                 FROM carts c
+                 LEFT JOIN LATERAL (
+                     SELECT array_agg(p.id) AS ids, array_agg(p.doc) AS docs FROM products p
+                     WHERE p.store_id = c.store_id
+                       AND p.id = ANY(string_to_array(NULLIF(c.product_ids, ''), ',')::bigint[])
+                 ) named ON true
+                 WHERE c.id = $1 AND c.store_id = $2 AND c.expires_at > $3",
+            )
+            .bind(id.to_string())
+            .bind(store_id)
+            .bind(now)
+            .fetch_optional(p)
+            .await?;
+            let Some((doc, version, ids, docs)) = row else {
+                return Ok(None);
+            };
+            let mut products = ProductsById::new();
+            for (pid, pdoc) in ids
+                .unwrap_or_default()
+                .into_iter()
+                .zip(docs.unwrap_or_default())
+            {
+                products.insert(pid, self.product_docs.product(store_id, pid, &pdoc)?);
+            }
+            return Ok(Some(CartToChange {
+                cart: serde_json::from_str(&doc)?,
+                config_version: version.unwrap_or(0),
+                products,
+            }));
         }
         let row: Option<(String, Option<i64>)> = read_on!(self, |c| {
             stmt(
@@ -391,8 +436,14 @@ impl Store {
             .fetch_optional(c)
             .await?
         })?;
-        row.map(|(doc, version)| Ok((serde_json::from_str(&doc)?, version.unwrap_or(0))))
-            .transpose()
+        row.map(|(doc, version)| {
+            Ok(CartToChange {
+                cart: serde_json::from_str(&doc)?,
+                config_version: version.unwrap_or(0),
+                products: ProductsById::new(),
+            })
+        })
+        .transpose()
     }
 
     /// Saves a changed cart if nobody else changed it since `expected_version`.

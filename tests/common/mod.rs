@@ -289,6 +289,24 @@ impl TestApp {
         spawn_app_on(backend, &url, opts).await
     }
 
+    /// Runs one statement on the app's database from outside Kassa, as an operator (or an
+    /// older version of Kassa) would.
+    pub async fn sql(&self, sql: &'static str) {
+        if self.backend == Backend::Postgres {
+            let pool = sqlx::PgPool::connect(&self.database_url)
+                .await
+                .expect("connect");
+            sqlx::query(sql).execute(&pool).await.expect("statement");
+            pool.close().await;
+        } else {
+            let pool = sqlx::SqlitePool::connect(&self.database_url)
+                .await
+                .expect("connect");
+            sqlx::query(sql).execute(&pool).await.expect("statement");
+            pool.close().await;
+        }
+    }
+
     /// The webhook events one order of the demo store left in the outbox, in order:
     /// (scope, data).
     pub async fn order_events(&self, order_id: i64) -> Vec<(String, Value)> {

@@ -1,0 +1,2 @@
+-- PostgreSQL only (lz4 compression of documents); SQLite stores documents uncompressed.
+SELECT 1;
