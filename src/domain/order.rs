@@ -3,7 +3,9 @@
 //! from the snapshot, computed exactly with `Money`.
 //!
 //! - Products are the cart's line items, then custom items, then gift certificates, with
-//!   ids 1, 2, … in that order. `base_*`, `price_*` and `total_*` are before discounts
+//!   ids 1, 2, … in that order; an item that ships to several addresses is one product
+//!   per address (its share of the item's money, to the cent), except in orders placed
+//!   before Kassa did so (see `product_parts`). `base_*`, `price_*` and `total_*` are before discounts
 //!   (as BigCommerce shows them); the tax in them is the tax the line was actually
 //!   charged (after discounts), which is what the snapshot records per line.
 //! - Shipping addresses are the consignments, ids 1, 2, … in order.
