@@ -8,7 +8,8 @@
 mod common;
 
 use common::TestApp;
-use common::flow::{CHECKOUTS, checkout_with, place};
+use common::flow::{CHECKOUTS, apply_coupon, checkout_with, pay_by_card, place};
+use kassa::store::order_admin::{ChangeOutcome, OrderChange};
 use reqwest::StatusCode;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -22,6 +23,8 @@ on_both_backends!(
     products_and_addresses_of_an_order_with_several_change,
     an_edit_keeps_or_sets_discounts_as_documented,
     a_checkout_line_split_over_addresses_changes_per_address,
+    a_split_line_is_a_product_per_address_to_the_cent,
+    a_split_lines_products_change_one_address_at_a_time,
 );
 
 const ORDERS: &str = "/stores/demo/v2/orders";
@@ -90,13 +93,17 @@ fn sum_money(orders: &[&Value]) -> Vec<(&'static str, Decimal)> {
     total
 }
 
-/// (id, order_address_id, quantity) of each of an order's products.
-async fn placement(app: &TestApp, id: i64) -> Vec<(i64, i64, i64)> {
+/// An order's products, as `GET /v2/orders/{id}/products` lists them.
+async fn order_products(app: &TestApp, id: i64) -> Vec<Value> {
     let r = app.get(&format!("{ORDERS}/{id}/products")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    r.body
-        .as_array()
-        .expect("products")
+    r.body.as_array().expect("products").clone()
+}
+
+/// (id, order_address_id, quantity) of each of an order's products.
+async fn placement(app: &TestApp, id: i64) -> Vec<(i64, i64, i64)> {
+    order_products(app, id)
+        .await
         .iter()
         .map(|p| {
             let n = |k: &str| p[k].as_i64().unwrap_or(-1);
@@ -682,24 +689,29 @@ async fn assert_adds_up(app: &TestApp, o: &Value, fees_ex: Decimal) {
         "{o}"
     );
     let id = o["id"].as_i64().expect("id");
-    let r = app.get(&format!("{ORDERS}/{id}/taxes")).await;
-    let taxes: Decimal = r
-        .body
+    let taxes = sum_over(app, &format!("{ORDERS}/{id}/taxes"), |t| {
+        dec(&t["line_amount"])
+    })
+    .await;
+    assert_eq!(taxes, dec(&o["total_tax"]), "{o}");
+}
+
+/// The sum of `f` over the list at `path`.
+async fn sum_over(app: &TestApp, path: &str, f: impl Fn(&Value) -> Decimal) -> Decimal {
+    let r = app.get(path).await;
+    r.body
         .as_array()
-        .expect("taxes")
+        .unwrap_or_else(|| panic!("a list at {path}: {}", r.body))
         .iter()
-        .map(|t| dec(&t["line_amount"]))
-        .sum();
-    assert_eq!(taxes, dec(&o["total_tax"]), "{}", r.body);
+        .map(f)
+        .sum()
 }
 
 /// Each product's discounts: (id, [(name, amount)] as listed, everything taken off it).
 /// (Custom products list none, but their discount is taken all the same.)
 async fn product_discounts(app: &TestApp, id: i64) -> Vec<(i64, Vec<(String, Decimal)>, Decimal)> {
-    let r = app.get(&format!("{ORDERS}/{id}/products")).await;
-    r.body
-        .as_array()
-        .expect("products")
+    order_products(app, id)
+        .await
         .iter()
         .map(|p| {
             let list = p["applied_discounts"]
@@ -719,19 +731,25 @@ async fn product_discounts(app: &TestApp, id: i64) -> Vec<(i64, Vec<(String, Dec
         .collect()
 }
 
-async fn an_edit_keeps_or_sets_discounts_as_documented(app: TestApp) {
-    let app = app.with_fixtures().await;
-    lamps_in_stock(&app, 100).await;
+/// An automatic promotion taking 10 % off carts worth `minimum_spend` or more; returns
+/// the name order products list its discount under.
+async fn ten_percent_off_from(app: &TestApp, minimum_spend: &str) -> String {
     let r = app
         .post(
             "/stores/demo/v3/promotions",
-            json!({"name": "Spend 150, save 10%", "redemption_type": "AUTOMATIC",
+            json!({"name": format!("Spend {minimum_spend}, save 10%"), "redemption_type": "AUTOMATIC",
                    "rules": [{"action": {"cart_value": {"discount": {"percentage_amount": "10"}}},
-                              "condition": {"cart": {"minimum_spend": "150"}}}]}),
+                              "condition": {"cart": {"minimum_spend": minimum_spend}}}]}),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    let promotion = format!("Promotion {}", r.data()["id"]);
+    format!("Promotion {}", r.data()["id"])
+}
+
+async fn an_edit_keeps_or_sets_discounts_as_documented(app: TestApp) {
+    let app = app.with_fixtures().await;
+    lamps_in_stock(&app, 100).await;
+    let promotion = ten_percent_off_from(&app, "150").await;
     let ca = address("California", "San Francisco", "94105");
     // 165.00 of products: "Spend 150, save 10%" takes 16.50 (16.00 off the lamps, 0.50
     // off the engraving).
@@ -828,6 +846,14 @@ async fn an_edit_keeps_or_sets_discounts_as_documented(app: TestApp) {
 /// A checkout order (Incomplete, holding its stock) of lamps, one cart line split over
 /// San Francisco and New York: `lamps` units to each, with shipping option 1-1 for both.
 async fn split_checkout_order(app: &TestApp, lamps: [i64; 2]) -> i64 {
+    let id = split_checkout(app, lamps).await;
+    let r = place(app, &id).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.data()["id"].as_i64().expect("order id")
+}
+
+/// The checkout of [`split_checkout_order`], ready to place; returns its id.
+async fn split_checkout(app: &TestApp, lamps: [i64; 2]) -> String {
     let quantity = lamps[0] + lamps[1];
     let id = checkout_with(
         app,
@@ -863,9 +889,40 @@ async fn split_checkout_order(app: &TestApp, lamps: [i64; 2]) -> i64 {
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     }
-    let r = place(app, &id).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    r.data()["id"].as_i64().expect("order id")
+    id
+}
+
+/// Makes a placed order what orders placed before Kassa listed a product per shipping
+/// address are in the database: without that mark and without the tax of each
+/// address's units (a checkout line split over addresses is then one product).
+async fn as_placed_before_products_per_address(app: &TestApp, id: i64) {
+    let store = app.kassa.find_store("demo").await.expect("demo store");
+    let st = app
+        .kassa
+        .store
+        .order_state(store.id, id)
+        .await
+        .expect("read the order")
+        .expect("the order");
+    let mut doc = st.doc.clone();
+    assert_eq!(doc["admin"]["products_per_address"], json!(true), "{doc}");
+    assert!(
+        doc["cart"]["checkout"]["totals"]["part_tax"].is_object(),
+        "{doc}"
+    );
+    doc.as_object_mut().map(|o| o.remove("admin"));
+    doc["cart"]["checkout"]["totals"]
+        .as_object_mut()
+        .map(|t| t.remove("part_tax"));
+    let change = OrderChange {
+        doc,
+        ..OrderChange::from_state(id, &st, st.date_modified)
+    };
+    let outcome = app.kassa.store.change_order(store.id, &change).await;
+    assert!(
+        matches!(outcome, Ok(ChangeOutcome::Applied { .. })),
+        "{outcome:?}"
+    );
 }
 
 /// (order_address_id, line_amount) of each of an order's taxes.
@@ -910,8 +967,12 @@ async fn units_per_address(app: &TestApp, id: i64) -> Vec<(String, i64)> {
 async fn a_checkout_line_split_over_addresses_changes_per_address(app: TestApp) {
     let app = app.with_fixtures().await;
     lamps_in_stock(&app, 20).await;
-    // One cart line of 3 lamps: 2 to San Francisco, 1 to New York.
+    // One cart line of 3 lamps: 2 to San Francisco, 1 to New York, in an order placed
+    // before Kassa listed a product per address: it still reads and changes as one
+    // product.
     let id = split_checkout_order(&app, [2, 1]).await;
+    as_placed_before_products_per_address(&app, id).await;
+    assert_eq!(placement(&app, id).await, [(1, 1, 3)]);
     let url = format!("{ORDERS}/{id}");
     assert_eq!(stock(&app).await, 17, "the order holds its 3 lamps");
     let sf = "San Francisco".to_string();
@@ -1018,4 +1079,276 @@ async fn a_checkout_line_split_over_addresses_changes_per_address(app: TestApp) 
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
     assert_eq!(items_shipped(&app, id).await, [1, 0]);
     assert_eq!(app.get(&url).await.body["status_id"], json!(3));
+}
+
+/// An amount from a V3 JSON number.
+fn num(v: &Value) -> Decimal {
+    Decimal::from_str_exact(&v.to_string()).unwrap_or_else(|_| panic!("not a number: {v}"))
+}
+
+/// `total` in cents shared over `weights` by largest remainder (ties to the first).
+fn share_cents(total: Decimal, weights: [i64; 2]) -> [Decimal; 2] {
+    let cents = (total * Decimal::from(100)).round();
+    let sum = Decimal::from(weights[0] + weights[1]);
+    let exact = weights.map(|w| cents * Decimal::from(w) / sum);
+    let mut floor = exact.map(|e| e.floor());
+    if floor[0] + floor[1] < cents {
+        let k = usize::from(exact[1] - floor[1] > exact[0] - floor[0]);
+        floor[k] += Decimal::ONE;
+    }
+    floor.map(|c| c / Decimal::from(100))
+}
+
+/// Tax at `percent`, rounded half up to the cent.
+fn tax_at(amount: Decimal, percent: &str) -> Decimal {
+    (amount * d(percent) / Decimal::from(100))
+        .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+}
+
+async fn a_split_line_is_a_product_per_address_to_the_cent(app: TestApp) {
+    let app = app.with_fixtures().await;
+    lamps_in_stock(&app, 20).await;
+    ten_percent_off_from(&app, "50").await;
+    let r = app
+        .post(
+            "/stores/demo/v2/coupons",
+            json!({"name": "Five off", "code": "FIVEOFF", "type": "per_total_discount",
+                   "amount": "5", "applies_to": {"entity": "categories", "ids": [0]}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    // One cart line of 5 lamps (19.99 each): 3 to San Francisco (7.25 % tax), 2 to
+    // New York (8.875 %); a promotion and a coupon off the line; placed and paid.
+    let checkout = split_checkout(&app, [3, 2]).await;
+    apply_coupon(&app, &checkout, "FIVEOFF").await;
+    let r = place(&app, &checkout).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let id = r.data()["id"].as_i64().expect("order id");
+    let r = pay_by_card(&app, id).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let url = format!("{ORDERS}/{id}");
+    let o = app.get(&url).await.body;
+    assert_eq!(o["status_id"], json!(11), "{o}");
+    assert_eq!(o["items_total"], json!(5));
+    assert_adds_up(&app, &o, Decimal::ZERO).await;
+    let promotion = dec(&o["discount_amount"]);
+    let coupon = dec(&o["coupon_discount"]);
+    assert!(promotion > Decimal::ZERO, "{o}");
+    assert_eq!(coupon, d("5.00"), "{o}");
+
+    // Two products, one per address, each with its units and its share of the money:
+    // what came off the line shared by units, each address's units taxed at its rate.
+    let products = order_products(&app, id).await;
+    assert_eq!(placement(&app, id).await, [(1, 1, 3), (2, 2, 2)]);
+    let net = share_cents(d("99.95") - promotion - coupon, [3, 2]);
+    let base = [d("59.97"), d("39.98")];
+    let rates = ["7.25", "8.875"];
+    for (k, p) in products.iter().enumerate() {
+        let tax = tax_at(net[k], rates[k]);
+        assert_eq!(p["product_id"], json!(940), "{p}");
+        assert_eq!(p["base_price"], json!("19.9900"), "{p}");
+        assert_eq!(p["price_ex_tax"], json!("19.9900"), "{p}");
+        assert_eq!(dec(&p["base_total"]), base[k], "{p}");
+        assert_eq!(dec(&p["total_ex_tax"]), base[k], "{p}");
+        assert_eq!(dec(&p["total_tax"]), tax, "{p}");
+        assert_eq!(dec(&p["total_inc_tax"]), base[k] + tax, "{p}");
+        assert_eq!(
+            dec(&p["discounted_total_inc_tax"]),
+            net[k] + tax,
+            "what came off it: {p}"
+        );
+        let off: Decimal = p["applied_discounts"]
+            .as_array()
+            .expect("applied_discounts")
+            .iter()
+            .map(|a| dec(&a["amount"]))
+            .sum();
+        assert_eq!(off, base[k] - net[k], "{p}");
+        let one = app.get(&format!("{url}/products/{}", p["id"])).await;
+        assert_eq!(&one.body, p);
+    }
+    assert_ne!(
+        dec(&products[0]["total_tax"]) / d("3"),
+        dec(&products[1]["total_tax"]) / d("2"),
+        "each address is taxed at its own rate"
+    );
+    // The products add up to the order's totals to the cent.
+    let sum = |field: &str| -> Decimal { products.iter().map(|p| dec(&p[field])).sum() };
+    assert_eq!(sum("total_ex_tax"), dec(&o["subtotal_ex_tax"]));
+    assert_eq!(sum("total_inc_tax"), dec(&o["subtotal_inc_tax"]));
+    let shipping_tax = sum_over(&app, &format!("{url}/shipping_addresses"), |a| {
+        dec(&a["cost_tax"]) + dec(&a["handling_cost_tax"])
+    })
+    .await;
+    assert_eq!(sum("total_tax") + shipping_tax, dec(&o["total_tax"]));
+    let discounts = |coupons: bool| -> Decimal {
+        products
+            .iter()
+            .flat_map(|p| p["applied_discounts"].as_array().expect("discounts"))
+            .filter(|a| a["code"].is_string() == coupons)
+            .map(|a| dec(&a["amount"]))
+            .sum()
+    };
+    assert_eq!(discounts(false), promotion);
+    assert_eq!(discounts(true), coupon);
+    let r = app.get(&format!("{url}/coupons")).await;
+    assert_eq!(dec(&r.body[0]["amount"]), coupon, "{}", r.body);
+
+    // The consignments list each address's own product.
+    let r = app.get(&format!("{url}/consignments")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let listed: Vec<Value> = r.body["shipping"]
+        .as_array()
+        .expect("shipping consignments")
+        .iter()
+        .map(|c| c["line_items"].clone())
+        .collect();
+    assert_eq!(listed.len(), 2, "{}", r.body);
+    for (k, items) in listed.iter().enumerate() {
+        let resource = format!("/orders/{id}/products/{}", k + 1);
+        assert_eq!(items.as_array().map(Vec::len), Some(1), "{items}");
+        assert_eq!(items[0]["resource"], json!(resource), "{items}");
+    }
+
+    // A refund quote for New York's two lamps comes to what they cost.
+    let quotes = format!("/stores/demo/v3/orders/{id}/payment_actions/refund_quotes");
+    let quote = |quantity: i64| json!({"items": [{"item_type": "PRODUCT", "item_id": 2, "quantity": quantity}]});
+    let r = app.post(&quotes, quote(2)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(
+        num(&r.data()["total_refund_amount"]),
+        dec(&products[1]["discounted_total_inc_tax"]),
+        "{}",
+        r.body
+    );
+    let r = app.post(&quotes, quote(3)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.to_string().contains("1 to 2"), "{}", r.body);
+
+    // Shipping from an address takes that address's product, never more than it has.
+    let shipments = format!("{url}/shipments");
+    let ship = |address: i64, product: i64, quantity: i64| {
+        json!({"order_address_id": address,
+               "items": [{"order_product_id": product, "quantity": quantity}]})
+    };
+    let r = app.post(&shipments, ship(1, 1, 3)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    for (body, needle) in [
+        (ship(1, 1, 1), "0 of 3 units left to ship to address 1"),
+        (ship(1, 2, 1), "ships to address 2, not 1"),
+        (ship(2, 1, 1), "ships to address 1, not 2"),
+        (
+            ship(2, 2, 3),
+            "2 of 2 units left to ship to address 2; 3 asked",
+        ),
+    ] {
+        let r = app.post(&shipments, body).await;
+        assert_v2_error(&r, StatusCode::BAD_REQUEST, needle);
+    }
+    assert_eq!(items_shipped(&app, id).await, [3, 0]);
+    let r = app.get(&format!("{url}/shipping_addresses/1")).await;
+    assert_eq!(
+        (&r.body["items_total"], &r.body["items_shipped"]),
+        (&json!(3), &json!(3)),
+        "{}",
+        r.body
+    );
+    let shipped: Vec<Value> = order_products(&app, id)
+        .await
+        .iter()
+        .map(|p| p["quantity_shipped"].clone())
+        .collect();
+    assert_eq!(shipped, [json!(3), json!(0)]);
+    assert_eq!(app.get(&url).await.body["status_id"], json!(3));
+    let r = app.post(&shipments, ship(2, 2, 2)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(items_shipped(&app, id).await, [3, 2]);
+    assert_eq!(app.get(&url).await.body["status_id"], json!(2));
+}
+
+async fn a_split_lines_products_change_one_address_at_a_time(app: TestApp) {
+    let app = app.with_fixtures().await;
+    lamps_in_stock(&app, 20).await;
+    // One cart line of 3 lamps: 2 to San Francisco (product 1), 1 to New York (2).
+    let id = split_checkout_order(&app, [2, 1]).await;
+    let url = format!("{ORDERS}/{id}");
+    assert_eq!(placement(&app, id).await, [(1, 1, 2), (2, 2, 1)]);
+    assert_eq!(stock(&app).await, 17);
+
+    // New York's product 1 → 3 lamps; San Francisco's keeps its 2.
+    let r = app
+        .put(&url, json!({"products": [{"id": 2, "quantity": 3}]}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let edited = r.body.clone();
+    assert_eq!(placement(&app, id).await, [(1, 1, 2), (2, 2, 3)]);
+    assert_eq!(stock(&app).await, 15);
+    assert_adds_up(&app, &edited, Decimal::ZERO).await;
+    // To the cent what the same checkout placed that way costs, product by product.
+    let fresh = split_checkout_order(&app, [2, 3]).await;
+    let r = app.get(&format!("{ORDERS}/{fresh}")).await;
+    assert_eq!(money(&edited), money(&r.body));
+    assert_eq!(taxes(&app, id).await, taxes(&app, fresh).await);
+    let mut products = [
+        order_products(&app, id).await,
+        order_products(&app, fresh).await,
+    ];
+    for p in products.iter_mut().flatten() {
+        p.as_object_mut().map(|o| o.remove("order_id"));
+    }
+    assert_eq!(products[0], products[1]);
+    assert_eq!(stock(&app).await, 10);
+
+    // `PUT` of `products`, which must apply: then the products' (id, address, units)
+    // and the lamps left in stock.
+    let edit = |products: Value| {
+        let (app, url) = (&app, &url);
+        async move {
+            let r = app.put(url, json!({ "products": products })).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            (placement(app, id).await, stock(app).await)
+        }
+    };
+    // The request written for a split line listed once still works: the
+    // `order_address_id` of another address the line goes to sets its units there.
+    assert_eq!(
+        edit(json!([{"id": 1, "quantity": 1, "order_address_id": 2}])).await,
+        (vec![(1, 1, 2), (2, 2, 1)], 12)
+    );
+    // San Francisco's 2 → 3, by its own product.
+    assert_eq!(
+        edit(json!([{"id": 1, "quantity": 3, "order_address_id": 1}])).await,
+        (vec![(1, 1, 3), (2, 2, 1)], 11)
+    );
+
+    // Removing either address's product would leave it with nothing to ship.
+    for (body, needle) in [
+        (
+            json!({"products": [{"id": 1, "quantity": 0}]}),
+            "shipping address 1",
+        ),
+        (
+            json!({"products": [{"id": 2, "quantity": 0}]}),
+            "shipping address 2",
+        ),
+    ] {
+        let r = app.put(&url, body).await;
+        assert_v2_error(&r, StatusCode::BAD_REQUEST, needle);
+    }
+    // A third address: New York's lamp moves there, keeping its product id, once an
+    // engraving keeps New York busy.
+    let la = address("California", "Los Angeles", "90001");
+    let r = app
+        .put(
+            &url,
+            json!({"products": [
+                {"id": 2, "order_address_id": 3},
+                {"name": "Engraving", "quantity": 1, "price_ex_tax": 5, "order_address_id": 2}
+            ], "shipping_addresses": [la]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(placement(&app, id).await, [(1, 1, 3), (2, 3, 1), (3, 2, 1)]);
+    assert_eq!(stock(&app).await, 11);
+    assert_adds_up(&app, &r.body, Decimal::ZERO).await;
 }

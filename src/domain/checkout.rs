@@ -220,6 +220,11 @@ pub struct CheckoutTotals {
     pub taxes: Vec<TaxTotal>,
     /// Tax on each cart line (by line id), for per-line display.
     pub line_tax: BTreeMap<Uuid, Money>,
+    /// For lines whose units go to several places: the tax on each place's units, by
+    /// `{line id}@{consignment id}` (`{line id}@-` for units that ship nowhere). They add
+    /// up to the line's `line_tax`; an order lists each place's units as a product.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub part_tax: BTreeMap<String, Money>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -1074,6 +1079,7 @@ impl Cart {
                 .unwrap_or((entered, entered))
         };
         let mut line_tax: BTreeMap<Uuid, Money> = BTreeMap::new();
+        let mut part_tax: BTreeMap<String, Money> = BTreeMap::new();
         let (mut items_entered, mut items_ex, mut items_inc) =
             (Money::ZERO, Money::ZERO, Money::ZERO);
         for (k, (entered, ex, inc)) in &taxed {
@@ -1081,6 +1087,9 @@ impl Cart {
                 && let Ok(id) = Uuid::parse_str(id)
             {
                 *line_tax.entry(id).or_default() += *inc - *ex;
+                if placement.get(&id).is_some_and(|parts| parts.len() > 1) {
+                    part_tax.insert(k.clone(), *inc - *ex);
+                }
                 items_entered += *entered;
                 items_ex += *ex;
                 items_inc += *inc;
@@ -1137,6 +1146,7 @@ impl Cart {
             cart_amount_inc_tax: cart_inc,
             taxes,
             line_tax,
+            part_tax,
         };
 
         // 6. Stored value: gift certificates first, in the order applied, then store credit.

@@ -3,7 +3,9 @@
 //! from the snapshot, computed exactly with `Money`.
 //!
 //! - Products are the cart's line items, then custom items, then gift certificates, with
-//!   ids 1, 2, … in that order. `base_*`, `price_*` and `total_*` are before discounts
+//!   ids 1, 2, … in that order; an item that ships to several addresses is one product
+//!   per address (its share of the item's money, to the cent), except in orders placed
+//!   before Kassa did so (see `product_parts`). `base_*`, `price_*` and `total_*` are before discounts
 //!   (as BigCommerce shows them); the tax in them is the tax the line was actually
 //!   charged (after discounts), which is what the snapshot records per line.
 //! - Shipping addresses are the consignments, ids 1, 2, … in order.
@@ -12,7 +14,7 @@
 use super::address::Address;
 use super::cart::Cart;
 use super::catalog::ProductType;
-use super::checkout::{Fee, shipping_and_handling};
+use super::checkout::{Fee, allocate, shipping_and_handling};
 use super::money::Money;
 use super::order_admin::{IdMap, OrderAdmin};
 use rust_decimal::Decimal;
@@ -179,7 +181,11 @@ impl PlacedOrder {
     }
 
     pub fn products(&self) -> Vec<OrderProduct> {
-        products(&self.cart, &self.admin.product_ids)
+        products(
+            &self.cart,
+            &self.admin.product_ids,
+            self.admin.products_per_address,
+        )
     }
 
     /// The order's fees with their V2 ids.
@@ -339,6 +345,8 @@ pub struct ProductDiscount {
 #[derive(Clone, Debug, PartialEq)]
 pub struct OrderProduct {
     pub id: i64,
+    /// The cart item it is (all or, per address, some of) the units of.
+    pub item: uuid::Uuid,
     pub product_id: i64,
     pub variant_id: i64,
     /// `physical`, `digital` or `giftcertificate`.
@@ -359,8 +367,9 @@ pub struct OrderProduct {
     /// Everything taken off the line.
     pub discount: Money,
     pub discounts: Vec<ProductDiscount>,
-    /// The shipping address (consignment) id it ships to; 0 when it does not ship. A
-    /// checkout line split over several addresses reads back at the first.
+    /// The shipping address (consignment) id it ships to; 0 when it does not ship. In
+    /// an order placed before products were listed per address, a checkout line split
+    /// over several addresses reads back at the first.
     pub order_address_id: i64,
     /// Every address it ships to with its units there: (address id, units).
     pub ships_to: Vec<(i64, i64)>,
@@ -368,6 +377,33 @@ pub struct OrderProduct {
 }
 
 impl OrderProduct {
+    /// `quantity` units of the cart item `item`, with nothing else known yet.
+    pub fn of_item(item: uuid::Uuid, quantity: i64) -> OrderProduct {
+        OrderProduct {
+            id: 0,
+            item,
+            product_id: 0,
+            variant_id: 0,
+            kind: "physical",
+            name: String::new(),
+            sku: String::new(),
+            quantity,
+            weight: Decimal::ZERO,
+            base_price: Money::ZERO,
+            price_ex_tax: Money::ZERO,
+            price_inc_tax: Money::ZERO,
+            base_total: Money::ZERO,
+            total_ex_tax: Money::ZERO,
+            total_inc_tax: Money::ZERO,
+            total_tax: Money::ZERO,
+            discount: Money::ZERO,
+            discounts: Vec::new(),
+            order_address_id: 0,
+            ships_to: Vec::new(),
+            options: Vec::new(),
+        }
+    }
+
     /// Unit tax (the line's tax over its quantity).
     pub fn price_tax(&self) -> Money {
         per_unit(self.total_tax, self.quantity)
@@ -422,10 +458,169 @@ pub fn item_parts(cart: &Cart, item: uuid::Uuid) -> Vec<(usize, i64)> {
         .collect()
 }
 
-/// An order's products, with the V2 ids `ids` gives them.
-pub fn products(cart: &Cart, ids: &IdMap) -> Vec<OrderProduct> {
-    let ids = ids.ids_for(&item_keys(cart));
-    let id_at = |i: usize| ids.get(i).copied().unwrap_or(i as i64 + 1);
+/// One order product as the cart holds it: a cart item's units, all of them or (in an
+/// order that lists products per address) those going to one shipping address.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ProductPart {
+    /// What its V2 id is kept under (see `IdMap`): the item's id for a whole item, one
+    /// made from the item's and the consignment's ids for one address's units.
+    pub key: uuid::Uuid,
+    pub item: uuid::Uuid,
+    /// The consignment position its units ship to; `None` for a whole item (or units
+    /// that ship nowhere).
+    pub at: Option<usize>,
+    pub quantity: i64,
+}
+
+/// The key of the units of `item` that ship to the consignment `consignment_id`.
+pub fn part_key(item: uuid::Uuid, consignment_id: &str) -> uuid::Uuid {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(item.as_bytes());
+    h.update(consignment_id.as_bytes());
+    let digest = h.finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Uuid::from_bytes(bytes)
+}
+
+/// An order's products as cart parts, in the order (and so with the ids) the V2 API
+/// lists them: the cart's line items, then custom items, then gift certificates. With
+/// `per_address` (orders placed since Kassa lists a product per address, as
+/// BigCommerce does) an item that ships is one product per shipping address it goes
+/// to, in the order of the addresses; otherwise every item is one product.
+pub fn product_parts(cart: &Cart, per_address: bool) -> Vec<ProductPart> {
+    let whole = |item, quantity| ProductPart {
+        key: item,
+        item,
+        at: None,
+        quantity,
+    };
+    let items = cart
+        .line_items
+        .iter()
+        .map(|l| (l.id, l.quantity))
+        .chain(cart.custom_items.iter().map(|c| (c.id, c.quantity)));
+    let mut out = Vec::new();
+    for (item, quantity) in items {
+        let parts = if per_address {
+            item_parts(cart, item)
+        } else {
+            Vec::new()
+        };
+        if parts.is_empty() {
+            out.push(whole(item, quantity));
+            continue;
+        }
+        let placed: i64 = parts.iter().map(|p| p.1).sum();
+        for (k, q) in parts {
+            out.push(ProductPart {
+                key: part_key(item, &cart.checkout.consignments[k].id),
+                item,
+                at: Some(k),
+                quantity: q,
+            });
+        }
+        if quantity > placed {
+            out.push(whole(item, quantity - placed));
+        }
+    }
+    out.extend(
+        cart.gift_certificates
+            .iter()
+            .map(|g| whole(g.id, g.quantity)),
+    );
+    out
+}
+
+/// The keys of [`product_parts`], in order.
+pub fn product_keys(cart: &Cart, per_address: bool) -> Vec<uuid::Uuid> {
+    product_parts(cart, per_address)
+        .into_iter()
+        .map(|p| p.key)
+        .collect()
+}
+
+/// What one cart item comes to, before it is shared over its parts.
+struct ItemMoney {
+    /// Before discounts, as entered.
+    base_total: Money,
+    discount: Money,
+    tax: Money,
+    discounts: Vec<ProductDiscount>,
+}
+
+/// One part's share of an item: (base total, discount, tax, discounts).
+type PartMoney = (Money, Money, Money, Vec<ProductDiscount>);
+
+/// Shares an item's money over its parts (each a consignment position or none, and
+/// units) to the cent: the value after discounts as the pricing engine shared it for
+/// tax (by units), the value before discounts the same way, each part's tax as the
+/// engine charged it there (`part_tax`; shared by value when not kept), and each
+/// discount in proportion to what came off each part.
+fn share_item(
+    cart: &Cart,
+    item: uuid::Uuid,
+    m: &ItemMoney,
+    parts: &[(Option<usize>, i64)],
+) -> Vec<PartMoney> {
+    let cur = &cart.currency;
+    let units: Vec<Money> = parts
+        .iter()
+        .map(|p| Money::new(Decimal::from(p.1.max(0))))
+        .collect();
+    let base = allocate(m.base_total, &units, cur);
+    let net = allocate(m.base_total - m.discount, &units, cur);
+    let kept: Option<Vec<Money>> = parts
+        .iter()
+        .map(|(at, _)| {
+            let place = match at {
+                Some(k) => cart.checkout.consignments.get(*k)?.id.as_str(),
+                None => "-",
+            };
+            cart.checkout
+                .totals
+                .part_tax
+                .get(&format!("{item}@{place}"))
+                .copied()
+        })
+        .collect();
+    let tax = kept
+        .filter(|t| t.iter().copied().sum::<Money>() == m.tax)
+        .unwrap_or_else(|| allocate(m.tax, &net, cur));
+    let weights: Vec<Money> = m.discounts.iter().map(|d| d.amount).collect();
+    let mut left: Vec<Money> = weights.clone();
+    let last = parts.len().saturating_sub(1);
+    (0..parts.len())
+        .map(|k| {
+            let off = base[k] - net[k];
+            let amounts = if k == last {
+                left.clone()
+            } else {
+                allocate(off, &weights, cur)
+            };
+            for (l, a) in left.iter_mut().zip(&amounts) {
+                *l -= *a;
+            }
+            let discounts = m
+                .discounts
+                .iter()
+                .zip(amounts)
+                .map(|(d, amount)| ProductDiscount {
+                    amount,
+                    ..d.clone()
+                })
+                .collect();
+            (base[k], off, tax[k], discounts)
+        })
+        .collect()
+}
+
+/// An order's products, with the V2 ids `ids` gives them (see [`product_parts`]).
+pub fn products(cart: &Cart, ids: &IdMap, per_address: bool) -> Vec<OrderProduct> {
+    let parts = product_parts(cart, per_address);
+    let keys: Vec<uuid::Uuid> = parts.iter().map(|p| p.key).collect();
+    let ids = ids.ids_for(&keys);
     let address_of = |item: uuid::Uuid| -> i64 {
         cart.checkout
             .consignments
@@ -455,11 +650,9 @@ pub fn products(cart: &Cart, ids: &IdMap) -> Vec<OrderProduct> {
         .filter(|c| c.not_applied.is_none())
         .map(|c| c.code.as_str())
         .collect();
-    let mut out = Vec::new();
+    // Every item as one product, then each split into its parts.
+    let mut whole: Vec<(OrderProduct, ItemMoney)> = Vec::new();
     for l in &cart.line_items {
-        let tax = tax_of(l.id);
-        let base_total = l.pricing.extended_sale_price;
-        let (total_ex_tax, total_inc_tax) = ex_inc(base_total, tax, cart.tax_included);
         // The codes that took something off this line (all the order's, for a line
         // priced before they were told apart).
         let codes = if l.pricing.coupon_codes.is_empty() {
@@ -482,8 +675,7 @@ pub fn products(cart: &Cart, ids: &IdMap) -> Vec<OrderProduct> {
                 code: (d.id == super::discount::COUPON_DISCOUNT_ID).then(|| codes.clone()),
             })
             .collect();
-        out.push(OrderProduct {
-            id: id_at(out.len()),
+        let p = OrderProduct {
             product_id: l.product_id,
             variant_id: l.variant_id,
             kind: if l.kind == ProductType::Physical {
@@ -493,76 +685,98 @@ pub fn products(cart: &Cart, ids: &IdMap) -> Vec<OrderProduct> {
             },
             name: l.name.clone(),
             sku: l.sku.clone(),
-            quantity: l.quantity,
             weight: l.weight,
             base_price: l.pricing.sale_price,
-            price_ex_tax: per_unit(total_ex_tax, l.quantity),
-            price_inc_tax: per_unit(total_inc_tax, l.quantity),
-            base_total,
-            total_ex_tax,
-            total_inc_tax,
-            total_tax: tax,
-            discount: l.pricing.discount_amount,
-            discounts,
-            order_address_id: address_of(l.id),
-            ships_to: ships_to(l.id),
             options: l
                 .options
                 .iter()
                 .map(|o| (o.name.clone(), o.value.clone()))
                 .collect(),
-        });
+            ..OrderProduct::of_item(l.id, l.quantity)
+        };
+        let m = ItemMoney {
+            base_total: l.pricing.extended_sale_price,
+            discount: l.pricing.discount_amount,
+            tax: tax_of(l.id),
+            discounts,
+        };
+        whole.push((p, m));
     }
     for c in &cart.custom_items {
-        let tax = tax_of(c.id);
-        let (total_ex_tax, total_inc_tax) = ex_inc(c.extended_list_price, tax, cart.tax_included);
-        out.push(OrderProduct {
-            id: id_at(out.len()),
-            product_id: 0,
-            variant_id: 0,
+        let p = OrderProduct {
             kind: "physical",
             name: c.name.clone(),
             sku: c.sku.clone(),
-            quantity: c.quantity,
-            weight: Decimal::ZERO,
             base_price: c.list_price,
-            price_ex_tax: per_unit(total_ex_tax, c.quantity),
-            price_inc_tax: per_unit(total_inc_tax, c.quantity),
+            ..OrderProduct::of_item(c.id, c.quantity)
+        };
+        let m = ItemMoney {
             base_total: c.extended_list_price,
-            total_ex_tax,
-            total_inc_tax,
-            total_tax: tax,
             discount: c.discount_amount,
+            tax: tax_of(c.id),
             discounts: Vec::new(),
-            order_address_id: address_of(c.id),
-            ships_to: ships_to(c.id),
-            options: Vec::new(),
-        });
+        };
+        whole.push((p, m));
     }
     for g in &cart.gift_certificates {
-        let total = g.amount.times(g.quantity.max(0) as u32);
-        out.push(OrderProduct {
-            id: id_at(out.len()),
-            product_id: 0,
-            variant_id: 0,
+        let p = OrderProduct {
             kind: "giftcertificate",
             name: g.name.clone(),
-            sku: String::new(),
-            quantity: g.quantity,
-            weight: Decimal::ZERO,
             base_price: g.amount,
-            price_ex_tax: g.amount,
-            price_inc_tax: g.amount,
-            base_total: total,
-            total_ex_tax: total,
-            total_inc_tax: total,
-            total_tax: Money::ZERO,
+            ..OrderProduct::of_item(g.id, g.quantity)
+        };
+        let m = ItemMoney {
+            base_total: g.amount.times(g.quantity.max(0) as u32),
             discount: Money::ZERO,
+            tax: Money::ZERO,
             discounts: Vec::new(),
-            order_address_id: 0,
-            ships_to: Vec::new(),
-            options: Vec::new(),
-        });
+        };
+        whole.push((p, m));
+    }
+    let mut out = Vec::new();
+    for (template, m) in whole {
+        let item = template.item;
+        // Parts of one item are next to each other, in the order of `parts`.
+        let mine: Vec<&ProductPart> = parts.iter().filter(|p| p.item == item).collect();
+        let shares: Vec<PartMoney> = match mine.as_slice() {
+            [one] if one.at.is_none() => {
+                vec![(m.base_total, m.discount, m.tax, m.discounts.clone())]
+            }
+            _ => {
+                let placed: Vec<(Option<usize>, i64)> =
+                    mine.iter().map(|p| (p.at, p.quantity)).collect();
+                share_item(cart, item, &m, &placed)
+            }
+        };
+        for (part, (base_total, discount, tax, discounts)) in mine.into_iter().zip(shares) {
+            let (total_ex_tax, total_inc_tax) = if template.kind == "giftcertificate" {
+                (base_total, base_total)
+            } else {
+                ex_inc(base_total, tax, cart.tax_included)
+            };
+            let (order_address_id, ships_to) = match part.at {
+                Some(k) => (k as i64 + 1, vec![(k as i64 + 1, part.quantity)]),
+                // Per address, a part without one is units that ship nowhere.
+                None if per_address || template.kind == "giftcertificate" => (0, Vec::new()),
+                None => (address_of(item), ships_to(item)),
+            };
+            let position = out.len();
+            out.push(OrderProduct {
+                id: ids.get(position).copied().unwrap_or(position as i64 + 1),
+                quantity: part.quantity,
+                price_ex_tax: per_unit(total_ex_tax, part.quantity),
+                price_inc_tax: per_unit(total_inc_tax, part.quantity),
+                base_total,
+                total_ex_tax,
+                total_inc_tax,
+                total_tax: tax,
+                discount,
+                discounts,
+                order_address_id,
+                ships_to,
+                ..template.clone()
+            });
+        }
     }
     out
 }

@@ -50,6 +50,11 @@ pub struct OrderAdmin {
     /// `order_address_id`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shipped_at: Vec<(i64, i64, i64)>,
+    /// The order lists a product per (cart item, shipping address), as BigCommerce
+    /// does; orders placed before Kassa did list a checkout line split over several
+    /// addresses as one product, and keep doing so (their ids stay as they were).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub products_per_address: bool,
 }
 
 impl OrderAdmin {
@@ -694,7 +699,6 @@ pub fn label_kept_discounts(before: &Cart, after: &mut Cart, changed: &HashSet<U
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rust_decimal::Decimal;
 
     #[test]
     fn deleting_shipments_moves_a_shipped_order_back() {
@@ -725,28 +729,15 @@ mod tests {
         OrderProduct {
             id,
             product_id: 100 + id,
-            variant_id: 0,
             kind,
             name: format!("P{id}"),
-            sku: String::new(),
-            quantity,
-            weight: Decimal::ZERO,
-            base_price: Money::ZERO,
-            price_ex_tax: Money::ZERO,
-            price_inc_tax: Money::ZERO,
-            base_total: Money::ZERO,
-            total_ex_tax: Money::ZERO,
-            total_inc_tax: Money::ZERO,
-            total_tax: Money::ZERO,
-            discount: Money::ZERO,
-            discounts: vec![],
             order_address_id: address,
             ships_to: if kind == "physical" {
                 vec![(address, quantity)]
             } else {
                 vec![]
             },
-            options: vec![],
+            ..OrderProduct::of_item(Uuid::new_v4(), quantity)
         }
     }
 

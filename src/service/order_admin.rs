@@ -197,21 +197,7 @@ impl Kassa {
 
     /// A change that starts from `st` and leaves the order as it is, for callers to fill in.
     fn change_from(&self, id: i64, st: &OrderState) -> OrderChange {
-        OrderChange {
-            order_id: id,
-            revision: st.revision,
-            status_id: st.status_id,
-            new_status_id: st.status_id,
-            doc: st.doc.clone(),
-            release: false,
-            archive: false,
-            shipment: ShipmentWrite::None,
-            total_inc_tax_e4: None,
-            stock: Default::default(),
-            payment: None,
-            now: self.now(),
-            events: Vec::new(),
-        }
+        OrderChange::from_state(id, st, self.now())
     }
 
     /// `PUT /v2/orders/{id}`: status, notes, message, archiving, and products, fees
@@ -480,7 +466,7 @@ impl Kassa {
                 let ships_there = s.items.iter().all(|(op, _, _)| {
                     o.products()
                         .iter()
-                        .any(|p| p.id == *op && p.order_address_id == a)
+                        .any(|p| p.id == *op && p.ships_to.iter().any(|t| t.0 == a))
                 });
                 if !ships_there {
                     return Err(invalid(format!(
@@ -762,6 +748,7 @@ impl Kassa {
         let stock = if holds { stock_of(&cart) } else { Vec::new() };
         let admin = OrderAdmin {
             staff_notes: new.staff_notes.clone(),
+            products_per_address: true,
             ..OrderAdmin::default()
         };
         let doc = OrderDoc::of(&OrderSnapshot {

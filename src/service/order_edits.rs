@@ -18,9 +18,9 @@ use crate::domain::cart::{Cart, CustomItemSpec, ItemKind, LineItemChange, LineIt
 use crate::domain::catalog::ProductType;
 use crate::domain::checkout::{AddressRecord, Consignment, ConsignmentItem};
 use crate::domain::money::Money;
-use crate::domain::order::{PlacedOrder, item_keys, item_parts};
+use crate::domain::order::{PlacedOrder, ProductPart, item_parts, product_parts};
 use crate::domain::order_admin::{
-    OrderAdmin, OrderFeeInput, V2_ADDRESS_FIELDS, cannot_edit, fee_spec, keep_discounts,
+    IdMap, OrderAdmin, OrderFeeInput, V2_ADDRESS_FIELDS, cannot_edit, fee_spec, keep_discounts,
     label_kept_discounts, set_v2_address_field,
 };
 use crate::store::{Held, StockChanges, StockTake, stock_delta};
@@ -153,6 +153,72 @@ fn split_quantity(
     }
 }
 
+/// The units of an item listed as one product per address after a change to its
+/// product at `at` (a consignment position): `quantity` sets that address's units (0
+/// stops sending it there); with the `order_address_id` of another address the item
+/// goes to (`to`), it sets that address's units instead, as for an order that lists the
+/// item once; with one it does not go to, this product's units move there. `None`: the
+/// item goes to one address and the change is to the item as a whole (or a negative
+/// quantity, which the cart rules refuse naming the field).
+fn part_quantity(
+    parts: &[(usize, i64)],
+    at: usize,
+    to: Option<usize>,
+    quantity: Option<i64>,
+) -> Option<Vec<(usize, i64)>> {
+    if parts.len() < 2 || quantity.is_some_and(|q| q < 0) {
+        return None;
+    }
+    let target = to.unwrap_or(at);
+    let mut after: Vec<(usize, i64)> = if parts.iter().any(|p| p.0 == target) {
+        parts
+            .iter()
+            .map(|&(k, n)| {
+                (
+                    k,
+                    if k == target {
+                        quantity.unwrap_or(n)
+                    } else {
+                        n
+                    },
+                )
+            })
+            .collect()
+    } else {
+        let here = parts.iter().find(|p| p.0 == at).map_or(0, |p| p.1);
+        let mut moved: Vec<(usize, i64)> = parts.iter().filter(|p| p.0 != at).copied().collect();
+        moved.push((target, quantity.unwrap_or(here)));
+        moved
+    };
+    after.retain(|p| p.1 > 0);
+    Some(after)
+}
+
+/// The product ids of an order after an edit moved units between the products listed
+/// `before` and `after`: every id stays with its product, a product whose units moved
+/// to another address keeps its id there, and a new one counts on from the highest.
+fn product_ids_after(ids: &IdMap, before: &[ProductPart], after: &[ProductPart]) -> IdMap {
+    let keys = |parts: &[ProductPart]| parts.iter().map(|p| p.key).collect::<Vec<Uuid>>();
+    let (was, now) = (keys(before), keys(after));
+    let mut ids = ids.fixed(&was);
+    let mut items: Vec<Uuid> = after.iter().map(|p| p.item).collect();
+    items.dedup();
+    for item in items {
+        let gone = before
+            .iter()
+            .filter(|p| p.item == item && !now.contains(&p.key));
+        let new = after
+            .iter()
+            .filter(|p| p.item == item && !was.contains(&p.key));
+        for (g, n) in gone.zip(new) {
+            if let Some(e) = ids.ids.iter_mut().find(|e| e.0 == g.key) {
+                e.0 = n.key;
+            }
+        }
+    }
+    ids.fixed(&now)
+}
+
 /// Sends every unit that ships to an address after an edit: items sent somewhere
 /// (`to`) go there whole; others stay where they were in `before`, a changed quantity
 /// following the item when it shipped to one address. An address left with nothing
@@ -166,11 +232,14 @@ fn place_items(
     order_id: i64,
 ) -> ServiceResult<()> {
     let n = cart.checkout.consignments.len();
-    let keys = item_keys(cart);
+    let listed = product_parts(cart, admin.products_per_address);
+    let keys: Vec<Uuid> = listed.iter().map(|p| p.key).collect();
     let ids = admin.product_ids.ids_for(&keys);
+    // The (first) product an item is listed as, for messages.
     let product_id = |item: Uuid| {
-        keys.iter()
-            .position(|k| *k == item)
+        listed
+            .iter()
+            .position(|p| p.item == item)
             .and_then(|i| ids.get(i).copied())
             .unwrap_or(0)
     };
@@ -394,11 +463,17 @@ impl Kassa {
         let mut placing = Placing::default();
         if !edits.products.is_empty() {
             placing = self
-                .edit_products(who, &mut cart, &mut admin, id, &edits.products)
+                .edit_products(who, &mut cart, &admin, id, &edits.products)
                 .await?;
         }
         if !edits.products.is_empty() || !edits.new_shipping_addresses.is_empty() {
             place_items(&mut cart, &o.cart, &placing.to, &placing.parts, &admin, id)?;
+            let per_address = admin.products_per_address;
+            admin.product_ids = product_ids_after(
+                &admin.product_ids,
+                &product_parts(&o.cart, per_address),
+                &product_parts(&cart, per_address),
+            );
         }
         let changed = placing.changed;
         if let Some(fees) = &edits.fees {
@@ -508,11 +583,13 @@ impl Kassa {
         &self,
         who: &Principal,
         cart: &mut Cart,
-        admin: &mut OrderAdmin,
+        admin: &OrderAdmin,
         order_id: i64,
         edits: &[ProductEdit],
     ) -> ServiceResult<Placing> {
-        let keys = item_keys(cart);
+        let per_address = admin.products_per_address;
+        let listed = product_parts(cart, per_address);
+        let keys: Vec<Uuid> = listed.iter().map(|p| p.key).collect();
         let added = edits.iter().filter_map(|e| match e {
             ProductEdit::Add(NewOrderLine {
                 product: NewOrderProduct::Catalog { product_id, .. },
@@ -574,7 +651,9 @@ impl Kassa {
                             "{field}.id: order {order_id} has no product {id} (see GET /v2/orders/{order_id}/products)."
                         ))
                     };
-                    let item = admin.product_ids.key_of(&keys, *id).ok_or_else(gone)?;
+                    let key = admin.product_ids.key_of(&keys, *id).ok_or_else(gone)?;
+                    let part = listed.iter().find(|p| p.key == key).ok_or_else(gone)?;
+                    let item = part.item;
                     changed.insert(item);
                     let k = address(*order_address_id, &field)?;
                     let now = parts
@@ -582,10 +661,16 @@ impl Kassa {
                         .cloned()
                         .unwrap_or_else(|| item_parts(cart, item));
                     let mut quantity = *quantity;
-                    if let [_, _, ..] = now.as_slice()
-                        && let Some(split) =
+                    let split = match part.at {
+                        // One address's units of an item listed per address.
+                        Some(at) => part_quantity(&now, at, k, quantity),
+                        // An item listed once, split over several addresses.
+                        None if now.len() > 1 => {
                             split_quantity(&now, k, quantity, &field, *id, order_id)?
-                    {
+                        }
+                        None => None,
+                    };
+                    if let Some(split) = split {
                         // Units change at one address; the line's quantity is their sum.
                         quantity = Some(split.iter().map(|p| p.1).sum());
                         parts.insert(item, split);
@@ -647,7 +732,67 @@ impl Kassa {
                 "products: order {order_id} has no shipping address, so it cannot take products that ship."
             )));
         }
-        admin.product_ids = admin.product_ids.fixed(&keys).fixed(&item_keys(cart));
         Ok(placing)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_product_per_address_changes_its_own_units() {
+        let parts = [(0, 3), (1, 2)];
+        // Its own units, by itself or naming its own address.
+        assert_eq!(
+            part_quantity(&parts, 1, None, Some(4)),
+            Some(vec![(0, 3), (1, 4)])
+        );
+        assert_eq!(
+            part_quantity(&parts, 1, Some(1), Some(0)),
+            Some(vec![(0, 3)])
+        );
+        // Another address of the line: that address's units (a split line listed once).
+        assert_eq!(
+            part_quantity(&parts, 0, Some(1), Some(1)),
+            Some(vec![(0, 3), (1, 1)])
+        );
+        // An address the line does not go to: its units move there.
+        assert_eq!(
+            part_quantity(&parts, 1, Some(2), None),
+            Some(vec![(0, 3), (2, 2)])
+        );
+        // A line at one address changes as a whole; a negative quantity is the cart's
+        // to refuse.
+        assert_eq!(part_quantity(&[(0, 3)], 0, None, Some(5)), None);
+        assert_eq!(part_quantity(&parts, 0, None, Some(-1)), None);
+    }
+
+    #[test]
+    fn moved_units_keep_their_product_id() {
+        let item = Uuid::new_v4();
+        let other = Uuid::new_v4();
+        let part = |key: Uuid, item: Uuid, at: usize| ProductPart {
+            key,
+            item,
+            at: Some(at),
+            quantity: 1,
+        };
+        let (a, b, c) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let before = [part(a, item, 0), part(b, item, 1), part(other, other, 0)];
+        // b moved to c; a product added.
+        let added = Uuid::new_v4();
+        let after = [
+            part(a, item, 0),
+            part(c, item, 2),
+            part(other, other, 0),
+            part(added, added, 0),
+        ];
+        let ids = product_ids_after(&IdMap::default(), &before, &after);
+        assert_eq!(ids.ids_for(&[a, c, other, added]), [1, 2, 3, 4]);
+        // Removed, its id is not given again.
+        let ids = product_ids_after(&ids, &after, &after[..3]);
+        let fresh = Uuid::new_v4();
+        assert_eq!(ids.ids_for(&[a, c, other, fresh]), [1, 2, 3, 5]);
     }
 }

@@ -179,11 +179,16 @@ impl Kassa {
             })
             .collect();
         let reserved_until = now + 60 * who.store.settings.order_reservation_minutes.max(1);
+        // Products are listed per shipping address from the start.
+        let admin = crate::domain::order_admin::OrderAdmin {
+            products_per_address: true,
+            ..Default::default()
+        };
         let doc = OrderDoc::of(&OrderSnapshot {
             status_id,
             date_created: now,
             cart: &cart,
-            admin: None,
+            admin: Some(&admin),
         })?;
         let save_addresses = self.addresses_to_save(who, &cart).await?;
         let order = NewOrder {

@@ -68,6 +68,28 @@ pub struct OrderChange {
     pub events: Vec<OutboxEvent>,
 }
 
+impl OrderChange {
+    /// A change of order `order_id` that starts from `st` and leaves the order as it
+    /// is, for callers to fill in.
+    pub fn from_state(order_id: i64, st: &OrderState, now: i64) -> OrderChange {
+        OrderChange {
+            order_id,
+            revision: st.revision,
+            status_id: st.status_id,
+            new_status_id: st.status_id,
+            doc: st.doc.clone(),
+            release: false,
+            archive: false,
+            shipment: ShipmentWrite::None,
+            total_inc_tax_e4: None,
+            stock: Default::default(),
+            payment: None,
+            now,
+            events: Vec::new(),
+        }
+    }
+}
+
 /// What applying a change did.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ChangeOutcome {

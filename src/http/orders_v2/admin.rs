@@ -94,9 +94,12 @@ pub struct OrderProductRequest {
     /// The shipping address the product ships to: its position in the order's
     /// `shipping_addresses` (1, 2, …), needed when there are several (Kassa's addition;
     /// it is the `order_address_id` order products are read back with). On `PUT` with
-    /// an `id`, moves the product there; for a product of a checkout order split over
-    /// several addresses, names the address whose units `quantity` sets (the others keep
-    /// theirs), and is needed for any new quantity but 0.
+    /// an `id`, moves the product's units there. Each order product ships to one
+    /// address (a checkout line split over several is a product per address), so its
+    /// `quantity` is that address's units; naming another address the same line goes
+    /// to sets that address's units instead. For an order placed before Kassa listed a
+    /// product per address (a split line listed once), it names the address whose
+    /// units `quantity` sets, and is needed for any new quantity but 0.
     pub order_address_id: Option<i64>,
     #[schema(value_type = Option<String>)]
     pub price_ex_tax: Option<Value>,
@@ -948,7 +951,7 @@ pub(super) async fn list_consignments(
             address: shipping_address_wire(o.id, a, &base, o.shipped_to(a.id)),
             line_items: products
                 .iter()
-                .filter(|p| p.order_address_id == a.id)
+                .filter(|p| p.ships_to.iter().any(|t| t.0 == a.id))
                 .map(|p| link(&base, o.id, &format!("products/{}", p.id)))
                 .collect(),
         })
