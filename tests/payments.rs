@@ -5,8 +5,8 @@
 
 mod common;
 
-use common::TestApp;
 use common::flow::{CARTS, CHECKOUTS, billing, card, new_pat, pay, token};
+use common::{Reply, TestApp};
 use futures_util::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -16,6 +16,7 @@ on_both_backends!(
     refused_cards_leave_the_order_payable,
     tokens_are_checked,
     racing_payments_charge_once,
+    one_token_raced_charges_once,
     paying_issues_bought_gift_certificates,
 );
 
@@ -58,23 +59,7 @@ async fn a_card_pays_the_order_once(app: TestApp) {
     assert_eq!(r.data()["status"], "success");
     assert_eq!(r.data()["transaction_type"], "purchase");
     // Paid: the cart is gone, and the order cannot be paid again in any way.
-    assert_eq!(
-        app.get(&format!("{CHECKOUTS}/{cart}")).await.status,
-        StatusCode::NOT_FOUND
-    );
-    let again = pay(&app, &pat, card("4111111111111111")).await;
-    assert_eq!(
-        again.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{}",
-        again.body
-    );
-    assert!(
-        again.body["title"]
-            .as_str()
-            .unwrap()
-            .contains("already been paid")
-    );
+    cart_gone_and_token_spent(&app, &cart, &pat).await;
     let r = token(&app, order_id).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     assert!(
@@ -173,6 +158,11 @@ async fn racing_payments_charge_once(app: TestApp) {
         pats.push(new_pat(&app, order_id).await);
     }
     let replies = join_all(pats.iter().map(|p| pay(&app, p, card("4111111111111111")))).await;
+    one_succeeded(&replies);
+}
+
+/// Exactly one reply is a payment made; every other one a refusal (422).
+fn one_succeeded(replies: &[Reply]) {
     let ok = replies
         .iter()
         .filter(|r| r.status == StatusCode::CREATED)
@@ -186,6 +176,51 @@ async fn racing_payments_charge_once(app: TestApp) {
     for r in replies.iter().filter(|r| r.status != StatusCode::CREATED) {
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     }
+}
+
+/// One payment access token sent many times at once: one payment, one transaction
+/// recorded, and the token spent (its use and the order's move are one step).
+async fn one_token_raced_charges_once(app: TestApp) {
+    let app = app.with_fixtures().await;
+    let (cart, order_id) = ebook_order(&app).await;
+    let pat = new_pat(&app, order_id).await;
+    let replies = join_all((0..20).map(|_| pay(&app, &pat, card("4111111111111111")))).await;
+    one_succeeded(&replies);
+    let r = app
+        .get(&format!("/stores/demo/v3/orders/{order_id}/transactions"))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let recorded: Vec<(&str, &str)> = r
+        .data()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["event"].as_str().unwrap(), t["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(recorded, [("purchase", "ok")], "{}", r.body);
+    // The cart went with the payment, and the spent token pays nothing more.
+    cart_gone_and_token_spent(&app, &cart, &pat).await;
+}
+
+/// After a payment completed its order: the cart is gone and the token pays no more.
+async fn cart_gone_and_token_spent(app: &TestApp, cart: &str, pat: &str) {
+    assert_eq!(
+        app.get(&format!("{CHECKOUTS}/{cart}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let again = pay(app, pat, card("4111111111111111")).await;
+    assert_eq!(
+        again.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        again.body
+    );
+    assert!(
+        again.body["title"]
+            .as_str()
+            .unwrap()
+            .contains("already been paid")
+    );
 }
 
 async fn paying_issues_bought_gift_certificates(app: TestApp) {

@@ -13,31 +13,63 @@ use std::time::{Duration, Instant};
 const AUTH_CACHE_TTL: Duration = Duration::from_secs(2);
 const AUTH_CACHE_MAX: usize = 10_000;
 
-/// Recently authenticated tokens, by hash, so a request is one query, not two.
+/// Recently authenticated tokens, by hash, so a request is one query, not two; and
+/// recently found stores, by hash, for requests a payment access token authorizes
+/// (`POST /stores/{hash}/payments`), which would otherwise read the store every time.
+/// Both trust what they hold for the same short time, so a store's record is never
+/// staler than an API token's principal already may be.
 #[derive(Debug, Default)]
-pub struct AuthCache(RwLock<HashMap<String, (Principal, Instant)>>);
+pub struct AuthCache {
+    tokens: Timed<Principal>,
+    stores: Timed<Arc<StoreRecord>>,
+}
 
-impl AuthCache {
-    fn get(&self, token_hash: &str) -> Option<Principal> {
+/// Values by key, each trusted for `AUTH_CACHE_TTL` after it was put.
+#[derive(Debug)]
+struct Timed<T>(RwLock<HashMap<String, (T, Instant)>>);
+
+impl<T> Default for Timed<T> {
+    fn default() -> Self {
+        Timed(RwLock::default())
+    }
+}
+
+impl<T: Clone> Timed<T> {
+    fn get(&self, key: &str) -> Option<T> {
         let map = self.0.read().ok()?;
-        let (p, at) = map.get(token_hash)?;
-        (at.elapsed() < AUTH_CACHE_TTL).then(|| p.clone())
+        let (v, at) = map.get(key)?;
+        (at.elapsed() < AUTH_CACHE_TTL).then(|| v.clone())
     }
 
-    fn put(&self, token_hash: String, p: Principal) {
+    fn put(&self, key: String, v: T) {
         if let Ok(mut map) = self.0.write() {
             if map.len() >= AUTH_CACHE_MAX {
                 map.clear();
             }
-            map.insert(token_hash, (p, Instant::now()));
+            map.insert(key, (v, Instant::now()));
         }
+    }
+
+    fn clear(&self) {
+        if let Ok(mut map) = self.0.write() {
+            map.clear();
+        }
+    }
+}
+
+impl AuthCache {
+    fn get(&self, token_hash: &str) -> Option<Principal> {
+        self.tokens.get(token_hash)
+    }
+
+    fn put(&self, token_hash: String, p: Principal) {
+        self.tokens.put(token_hash, p);
     }
 
     /// Forgets everything; called after this node changes a store's settings.
     pub fn clear(&self) {
-        if let Ok(mut map) = self.0.write() {
-            map.clear();
-        }
+        self.tokens.clear();
+        self.stores.clear();
     }
 }
 
@@ -109,6 +141,18 @@ impl Kassa {
             .find_store(hash)
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("no store with hash `{hash}`")))
+    }
+
+    /// [`Kassa::find_store`], answered from the auth cache when this node found the
+    /// store moments ago (see [`AuthCache`]). For requests that need only the store's
+    /// identity and settings, with the staleness an API token's principal has.
+    pub async fn find_store_cached(&self, hash: &str) -> ServiceResult<Arc<StoreRecord>> {
+        if let Some(store) = self.auth_cache.stores.get(hash) {
+            return Ok(store);
+        }
+        let store = Arc::new(self.find_store(hash).await?);
+        self.auth_cache.stores.put(hash.to_string(), store.clone());
+        Ok(store)
     }
 
     /// Mints an API token for a store. The plain token is returned once and only its hash is kept.

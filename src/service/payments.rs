@@ -146,17 +146,27 @@ impl Kassa {
         who: &Principal,
         order_id: i64,
     ) -> ServiceResult<String> {
-        self.order_awaiting_payment(who.store.id, order_id).await?;
         let token = random_secret();
-        self.store
-            .insert_payment_token(
-                &hash_secret(&token),
-                who.store.id,
-                order_id,
-                self.now() + PAYMENT_TOKEN_SECS,
-            )
-            .await?;
-        Ok(token)
+        let (token_hash, now) = (hash_secret(&token), self.now());
+        // The order's check and the token's insert are one statement; only a refusal
+        // reads the order, to tell why (or, should it be payable by then, tries again).
+        for _ in 0..2 {
+            if self
+                .store
+                .insert_payment_token_if_payable(
+                    &token_hash,
+                    who.store.id,
+                    order_id,
+                    now + PAYMENT_TOKEN_SECS,
+                    now,
+                )
+                .await?
+            {
+                return Ok(token);
+            }
+            self.order_awaiting_payment(who.store.id, order_id).await?;
+        }
+        Err(lapsed(order_id))
     }
 
     /// The gateway a store's payments go through (chosen per store; every store uses
@@ -216,22 +226,22 @@ impl Kassa {
         payment_method_id: &str,
         instrument: &PaymentInstrument,
     ) -> ServiceResult<Payment> {
-        let store = match self.find_store(store_hash).await {
+        let store = match self.find_store_cached(store_hash).await {
             Ok(s) => s,
             Err(ServiceError::NotFound(_)) => return Err(ServiceError::Unauthorized),
             Err(e) => return Err(e),
         };
         let token_hash = hash_secret(pat.trim());
         let now = self.now();
-        let Some((token_store, order_id, expires_at, used_at)) =
-            self.store.payment_token(&token_hash).await?
-        else {
+        // The token, its order, the order's document and the store's setting: one read.
+        let Some(context) = self.store.payment_context(&token_hash).await? else {
             return Err(ServiceError::Unauthorized);
         };
-        if token_store != store.id || expires_at <= now {
+        let order_id = context.order_id;
+        if context.store_id != store.id || context.expires_at <= now {
             return Err(ServiceError::Unauthorized);
         }
-        if used_at.is_some() {
+        if context.used_at.is_some() {
             return Err(DomainError::invalid(format!(
                 "Order {order_id} has already been paid with this payment access token."
             ))
@@ -248,15 +258,14 @@ impl Kassa {
             )
             .into());
         }
-        let Some(order) = self.store.payable_order(store.id, order_id).await? else {
+        let Some(order) = context.order else {
             return Err(ServiceError::NotFound(format!(
                 "Order {order_id} does not exist."
             )));
         };
         // What is left to pay: the total less what stored value paid at placement and
         // what earlier payments of this order covered.
-        let doc = self.store.order_doc(store.id, order_id).await?;
-        let cart: Option<Cart> = doc.as_ref().and_then(super::order_admin::placed_cart);
+        let cart: Option<Cart> = super::order_admin::placed_cart(&order.doc);
         let outstanding = cart
             .as_ref()
             .map(|c| c.checkout.payments.outstanding_balance)
@@ -265,7 +274,7 @@ impl Kassa {
 
         // What the instrument is and covers, checked before anything is held.
         let gateway = self.gateway_for(store.id);
-        let capture = self.payment_transaction_type(store.id).await? == AUTHORIZATION_AND_CAPTURE;
+        let capture = context.transaction_type.as_deref() != Some(AUTHORIZATION);
         let (year, month) = {
             let t = time::OffsetDateTime::from_unix_timestamp(now)
                 .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
@@ -536,7 +545,7 @@ impl Kassa {
             && let Some(cart) = cart
         {
             let who = Principal {
-                store: std::sync::Arc::new(store.clone()),
+                store: store.clone(),
                 scopes: crate::domain::scope::Scopes::every(),
                 client_id: Default::default(),
             };

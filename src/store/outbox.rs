@@ -24,22 +24,46 @@ impl OutboxEvent {
 }
 
 pub(crate) const INSERT_OUTBOX: &str =
-    "INSERT INTO webhook_outbox (store_id, scope, resource_id, data, created_at)
+    "INSERT INTO webhook_outbox (store_id, created_at, scope, resource_id, data)
      VALUES ($1, $2, $3, $4, $5)";
 
-/// Inserts `$events` (an iterator of `&OutboxEvent`) on `$exec` (a transaction).
+/// Events written by one statement at most (three parameters each).
+pub(crate) const OUTBOX_ROWS_PER_STATEMENT: usize = 64;
+
+/// The INSERT of `rows` events: the store is `$1`, the time `$2`, then each event's
+/// scope, resource id and data. One row is [`INSERT_OUTBOX`]; more are one multi-row
+/// statement (one round trip), whose rows take their `seq` in the order written.
+pub(crate) fn insert_outbox_sql(rows: usize) -> std::borrow::Cow<'static, str> {
+    if rows <= 1 {
+        return std::borrow::Cow::Borrowed(INSERT_OUTBOX);
+    }
+    let mut sql = String::from(INSERT_OUTBOX);
+    for i in 1..rows {
+        let p = 3 + 3 * i;
+        sql.push_str(&format!(", ($1, $2, ${p}, ${}, ${})", p + 1, p + 2));
+    }
+    std::borrow::Cow::Owned(sql)
+}
+
+/// Inserts `$events` (an iterator of `&OutboxEvent`) on `$exec` (a transaction), in
+/// order, up to [`OUTBOX_ROWS_PER_STATEMENT`] per statement.
 macro_rules! insert_outbox {
-    ($exec:expr, $store_id:expr, $now:expr, $events:expr) => {
-        for e in $events {
-            $crate::store::statement::stmt($crate::store::outbox::INSERT_OUTBOX)
-                .bind($store_id)
-                .bind(&e.scope)
-                .bind(&e.resource_id)
-                .bind(e.data.to_string())
-                .bind($now)
-                .execute(&mut *$exec)
-                .await?;
+    ($exec:expr, $store_id:expr, $now:expr, $events:expr) => {{
+        let events: Vec<&$crate::store::outbox::OutboxEvent> = ($events).into_iter().collect();
+        for chunk in events.chunks($crate::store::outbox::OUTBOX_ROWS_PER_STATEMENT) {
+            let mut s = $crate::store::statement::stmt($crate::store::outbox::insert_outbox_sql(
+                chunk.len(),
+            ))
+            .bind($store_id)
+            .bind($now);
+            for e in chunk {
+                s = s
+                    .bind(&e.scope)
+                    .bind(&e.resource_id)
+                    .bind(e.data.to_string());
+            }
+            s.execute(&mut *$exec).await?;
         }
-    };
+    }};
 }
 pub(crate) use insert_outbox;

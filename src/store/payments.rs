@@ -58,6 +58,33 @@ impl PayableOrder {
     }
 }
 
+/// What a payment reads before it holds its order ([`Store::payment_context`]).
+#[derive(Clone, Debug)]
+pub struct PaymentContext {
+    /// The token's store, order, expiry and use.
+    pub store_id: i64,
+    pub order_id: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    /// The order the token is bound to; None when it does not exist.
+    pub order: Option<PaymentOrder>,
+    /// The store's payment setting (None until set).
+    pub transaction_type: Option<String>,
+}
+
+/// An order as a payment sees it.
+#[derive(Clone, Debug)]
+pub struct PaymentOrder {
+    pub status_id: i64,
+    pub total_inc_tax_e4: i64,
+    pub currency_code: String,
+    pub customer_id: i64,
+    /// Authorized so far through payment instruments.
+    pub authorized_e4: i64,
+    /// The order's document.
+    pub doc: serde_json::Value,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Hold {
     Held,
@@ -140,6 +167,61 @@ pub enum Recorded {
     NoBalance,
 }
 
+/// Spends a payment access token ($1 its hash, $2 the time).
+const SPEND_TOKEN: &str = "UPDATE payment_access_tokens SET used_at = $2
+     WHERE token_hash = $1 AND used_at IS NULL";
+
+/// Moves a paid order on from `$7` to `$3` at `$4`, adding `$5` authorized and `$6`
+/// captured; a partly paid order (Pending, 1) keeps its reservation, any other move
+/// ends it.
+const MOVE_PAID_ORDER: &str =
+    "UPDATE orders SET status_id = $3, payment_started_at = 0, date_modified = $4,
+            reserved_until = CASE WHEN $3 = 1 THEN reserved_until ELSE 0 END,
+            authorized_e4 = authorized_e4 + $5, paid_e4 = paid_e4 + $6
+     WHERE store_id = $1 AND id = $2 AND status_id = $7 AND released = 0";
+
+/// PostgreSQL: [`SPEND_TOKEN`] (token hash `$8`) and, only when it spent the token,
+/// [`MOVE_PAID_ORDER`] in one statement; (tokens spent, orders moved). A concurrent
+/// spender of the same token waits on its row lock and then finds it used.
+const SPEND_TOKEN_AND_MOVE_ORDER: &str = "WITH spent AS (
+         UPDATE payment_access_tokens SET used_at = $4
+         WHERE token_hash = $8 AND used_at IS NULL
+         RETURNING 1
+     ), moved AS (
+         UPDATE orders SET status_id = $3, payment_started_at = 0, date_modified = $4,
+                reserved_until = CASE WHEN $3 = 1 THEN reserved_until ELSE 0 END,
+                authorized_e4 = authorized_e4 + $5, paid_e4 = paid_e4 + $6
+         WHERE store_id = $1 AND id = $2 AND status_id = $7 AND released = 0
+           AND EXISTS (SELECT 1 FROM spent)
+         RETURNING 1
+     )
+     SELECT (SELECT COUNT(*) FROM spent), (SELECT COUNT(*) FROM moved)";
+
+/// PostgreSQL: `insert_transaction!` ($1–$10) and the deletion of the cart `$11` with
+/// what hangs off it (as `DELETE_CART_BELONGINGS`, only when the cart was there) in one
+/// statement; (the transaction's number, carts deleted).
+const INSERT_TRANSACTION_DELETING_CART: &str = "WITH gone AS (
+         DELETE FROM carts WHERE id = $11 AND store_id = $1 RETURNING id
+     ), metafields_gone AS (
+         DELETE FROM metafields
+         WHERE resource_type = 'cart' AND resource_id = $11 AND store_id = $1
+           AND EXISTS (SELECT 1 FROM gone)
+     ), redirects_gone AS (
+         DELETE FROM cart_redirect_tokens WHERE cart_id = $11 AND store_id = $1
+           AND EXISTS (SELECT 1 FROM gone)
+     ), checkout_tokens_gone AS (
+         DELETE FROM checkout_tokens WHERE cart_id = $11 AND store_id = $1
+           AND EXISTS (SELECT 1 FROM gone)
+     ), recorded AS (
+         INSERT INTO order_transactions (store_id, id, order_id, event, status, amount_e4,
+             currency_code, gateway, created_at, doc, number)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+                 $3 * 1000 + 1 + (SELECT COUNT(*) FROM order_transactions
+                                  WHERE store_id = $1 AND order_id = $3))
+         RETURNING number
+     )
+     SELECT (SELECT number FROM recorded), (SELECT COUNT(*) FROM gone)";
+
 /// How long a hold stays valid if its request died (seconds).
 const HOLD_SECS: i64 = super::orders::PAYMENT_HOLD_SECS;
 
@@ -172,25 +254,34 @@ macro_rules! insert_transaction {
 pub(super) use insert_transaction;
 
 impl Store {
-    pub async fn insert_payment_token(
+    /// Keeps a new payment access token for an order that awaits payment (Incomplete or
+    /// Pending, not released, its reservation not lapsed at `now`), checking the order
+    /// and inserting the token in one statement. False, with nothing written, when the
+    /// order does not exist or cannot be paid.
+    pub async fn insert_payment_token_if_payable(
         &self,
         token_hash: &str,
         store_id: i64,
         order_id: i64,
         expires_at: i64,
-    ) -> StoreResult<()> {
-        self.execute_write(
-            stmt(
-                "INSERT INTO payment_access_tokens (token_hash, store_id, order_id, expires_at)
-                 VALUES ($1, $2, $3, $4)",
+        now: i64,
+    ) -> StoreResult<bool> {
+        let n = self
+            .execute_write(
+                stmt(
+                    "INSERT INTO payment_access_tokens (token_hash, store_id, order_id, expires_at)
+                     SELECT $1, $2, $3, $4 FROM orders
+                     WHERE store_id = $2 AND id = $3 AND status_id IN (0, 1) AND released = 0
+                       AND (reserved_until <= 0 OR reserved_until >= $5)",
+                )
+                .bind(token_hash.to_string())
+                .bind(store_id)
+                .bind(order_id)
+                .bind(expires_at)
+                .bind(now),
             )
-            .bind(token_hash.to_string())
-            .bind(store_id)
-            .bind(order_id)
-            .bind(expires_at),
-        )
-        .await?;
-        Ok(())
+            .await?;
+        Ok(n == 1)
     }
 
     /// (store id, order id, expires at, used at) of a token.
@@ -207,6 +298,76 @@ impl Store {
             .fetch_optional(c)
             .await?
         })
+    }
+
+    /// Everything a payment reads before it holds the order, in one query: the token,
+    /// the order it is bound to (`order` None when the order does not exist), the
+    /// order's document and the store's payment transaction type. None for an unknown
+    /// token.
+    pub async fn payment_context(&self, token_hash: &str) -> StoreResult<Option<PaymentContext>> {
+        type Row = (
+            i64,
+            i64,
+            i64,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<String>,
+            Option<i64>,
+            Option<i64>,
+            Option<String>,
+            Option<String>,
+        );
+        let row: Option<Row> = read_on!(self, |c| {
+            stmt(
+                "SELECT t.store_id, t.order_id, t.expires_at, t.used_at, o.status_id,
+                        o.total_inc_tax_e4, o.currency_code, o.customer_id, o.authorized_e4,
+                        o.doc,
+                        (SELECT transaction_type FROM payment_settings WHERE store_id = t.store_id)
+                 FROM payment_access_tokens t
+                 LEFT JOIN orders o ON o.store_id = t.store_id AND o.id = t.order_id
+                 WHERE t.token_hash = $1",
+            )
+            .bind(token_hash)
+            .fetch_optional(c)
+            .await?
+        })?;
+        let Some((
+            store_id,
+            order_id,
+            expires_at,
+            used_at,
+            status_id,
+            total_inc_tax_e4,
+            currency_code,
+            customer_id,
+            authorized_e4,
+            doc,
+            transaction_type,
+        )) = row
+        else {
+            return Ok(None);
+        };
+        // The order's columns are NOT NULL: all set when the join found the order.
+        let order = match (status_id, doc) {
+            (Some(status_id), Some(doc)) => Some(PaymentOrder {
+                status_id,
+                total_inc_tax_e4: total_inc_tax_e4.unwrap_or_default(),
+                currency_code: currency_code.unwrap_or_default(),
+                customer_id: customer_id.unwrap_or_default(),
+                authorized_e4: authorized_e4.unwrap_or_default(),
+                doc: serde_json::from_str(&doc)?,
+            }),
+            _ => None,
+        };
+        Ok(Some(PaymentContext {
+            store_id,
+            order_id,
+            expires_at,
+            used_at,
+            order,
+            transaction_type,
+        }))
     }
 
     pub async fn payable_order(
@@ -317,36 +478,48 @@ impl Store {
     ) -> StoreResult<Recorded> {
         let token_hash = token_hash.to_string();
         let payment = p.clone();
+        // PostgreSQL runs pairs of writes as one statement (data-modifying WITH), one
+        // round trip each; SQLite, whose statements are calls in process, runs them one
+        // by one, as it has no data-modifying WITH.
+        let postgres = matches!(self.db, super::Db::Postgres(_));
         let recorded = write_tx!(self, StoreError, |pool| {
             let p = &payment;
             let t = &p.transaction;
             let mut tx = pool.begin().await?;
-            let spent = stmt(
-                "UPDATE payment_access_tokens SET used_at = $2
-                 WHERE token_hash = $1 AND used_at IS NULL",
-            )
-            .bind(&token_hash)
-            .bind(t.created_at)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            // A partly paid order (Pending) keeps its reservation; any other move ends it.
-            let moved = stmt(
-                "UPDATE orders SET status_id = $3, payment_started_at = 0, date_modified = $4,
-                        reserved_until = CASE WHEN $3 = 1 THEN reserved_until ELSE 0 END,
-                        authorized_e4 = authorized_e4 + $5, paid_e4 = paid_e4 + $6
-                 WHERE store_id = $1 AND id = $2 AND status_id = $7 AND released = 0",
-            )
-            .bind(store_id)
-            .bind(t.order_id)
-            .bind(p.new_status)
-            .bind(t.created_at)
-            .bind(p.authorized_e4)
-            .bind(p.paid_e4)
-            .bind(p.previous_status)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            // The token is spent and the order moved on together, or neither: a spent
+            // token (or an order that moved meanwhile) writes nothing.
+            let move_order = |sql: &'static str| {
+                stmt(sql)
+                    .bind(store_id)
+                    .bind(t.order_id)
+                    .bind(p.new_status)
+                    .bind(t.created_at)
+                    .bind(p.authorized_e4)
+                    .bind(p.paid_e4)
+                    .bind(p.previous_status)
+            };
+            let (spent, moved) = if postgres {
+                move_order(SPEND_TOKEN_AND_MOVE_ORDER)
+                    .bind(&token_hash)
+                    .fetch_one::<(i64, i64), _>(&mut *tx)
+                    .await?
+            } else {
+                let spent = stmt(SPEND_TOKEN)
+                    .bind(&token_hash)
+                    .bind(t.created_at)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                let moved = if spent == 1 {
+                    move_order(MOVE_PAID_ORDER)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected()
+                } else {
+                    0
+                };
+                (spent as i64, moved as i64)
+            };
             if spent != 1 || moved != 1 {
                 tx.rollback().await?;
                 return Ok(Recorded::AlreadyPaid);
@@ -395,23 +568,49 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
-            let number = insert_transaction!(&mut *tx, store_id, t);
-            let events = status_and_transaction_events(t, number, p.previous_status, p.new_status);
-            insert_outbox!(tx, store_id, t.created_at, &events);
-            if let Some((cart_id, cart_events)) = &p.close_cart {
-                let id = cart_id.to_string();
-                let gone = stmt("DELETE FROM carts WHERE id = $1 AND store_id = $2")
-                    .bind(&id)
-                    .bind(store_id)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                // A cart deleted meanwhile (by its owner) fires no second event.
-                if gone == 1 {
-                    delete_cart_belongings!(tx, store_id, &id);
-                    insert_outbox!(tx, store_id, t.created_at, cart_events);
+            // The transaction, and the cart this payment completes deleted with what
+            // hangs off it (a cart deleted meanwhile by its owner fires no second event).
+            let (number, cart_gone) = match &p.close_cart {
+                Some((cart_id, _)) if postgres => {
+                    stmt(INSERT_TRANSACTION_DELETING_CART)
+                        .bind(store_id)
+                        .bind(&t.id)
+                        .bind(t.order_id)
+                        .bind(&t.event)
+                        .bind(&t.status)
+                        .bind(t.amount_e4)
+                        .bind(&t.currency_code)
+                        .bind(&t.gateway)
+                        .bind(t.created_at)
+                        .bind(&t.doc)
+                        .bind(cart_id.to_string())
+                        .fetch_one::<(i64, i64), _>(&mut *tx)
+                        .await?
                 }
+                Some((cart_id, _)) => {
+                    let number = insert_transaction!(&mut *tx, store_id, t);
+                    let id = cart_id.to_string();
+                    let gone = stmt("DELETE FROM carts WHERE id = $1 AND store_id = $2")
+                        .bind(&id)
+                        .bind(store_id)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    if gone == 1 {
+                        delete_cart_belongings!(tx, store_id, &id);
+                    }
+                    (number, gone as i64)
+                }
+                None => (insert_transaction!(&mut *tx, store_id, t), 0),
+            };
+            let mut events =
+                status_and_transaction_events(t, number, p.previous_status, p.new_status);
+            if let Some((_, cart_events)) = &p.close_cart
+                && cart_gone == 1
+            {
+                events.extend(cart_events.iter().cloned());
             }
+            insert_outbox!(tx, store_id, t.created_at, &events);
             tx.commit().await?;
             Recorded::Done
         });
