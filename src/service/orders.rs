@@ -13,6 +13,7 @@
 //! Fulfillment, the gift certificates it buys are issued and its cart is deleted.
 
 use super::accounts::Principal;
+use super::carts::cart_not_found;
 use super::checkouts::code_limits;
 use super::customer_addresses::ADDRESS_COUNTER;
 use super::{Kassa, Refusal, ServiceError, ServiceResult};
@@ -73,8 +74,15 @@ impl Kassa {
         {
             return Ok(order_id);
         }
-        let mut cart = self.get_cart(who, id).await?;
-        let kit = self.pricing_kit(who, cart.customer_id).await?;
+        // The cart and the store's rules version in one read (see `change_cart`).
+        let read = self
+            .store
+            .get_cart_to_change(who.store.id, id, self.now())
+            .await?
+            .ok_or_else(|| cart_not_found(id))?;
+        let mut cart = read.cart;
+        let rules = self.store_rules_at(who, read.config_version).await?;
+        let kit = self.pricing_kit_with(who, cart.customer_id, rules).await?;
         kit.price(&mut cart)?;
         check_complete(&cart)?;
 
