@@ -422,6 +422,10 @@ impl Kassa {
         K: Future<Output = ServiceResult<()>>,
         F: Fn(&mut Cart, &ProductsById, &PricingKit) -> Result<Outcome, DomainError>,
     {
+        let adding: &[i64] = match purpose {
+            Purpose::Purchase { adding } => adding,
+            Purpose::Edit => &[],
+        };
         for attempt in 0..MAX_ATTEMPTS {
             let read = self
                 .store
@@ -432,10 +436,6 @@ impl Kassa {
             if expected_version.is_some_and(|v| v != current.version) {
                 return Err(ServiceError::Conflict);
             }
-            let adding: &[i64] = match purpose {
-                Purpose::Purchase { adding } => adding,
-                Purpose::Edit => &[],
-            };
             if attempt == 0 && purpose != Purpose::Edit {
                 self.ensure_purchasing_allowed(who, current.channel_id)
                     .await?;

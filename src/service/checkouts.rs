@@ -50,9 +50,7 @@ impl StoreRules {
             code: promotion.codes.get(*c)?,
         })
     }
-}
 
-impl StoreRules {
     /// What a typed code names, or the field error a shopper sees for an unknown one.
     pub fn typed_code_offer(&self, typed: &str) -> Result<CodeOffer<'_>, DomainError> {
         self.code_offer(typed).ok_or_else(|| {
