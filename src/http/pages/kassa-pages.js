@@ -17,8 +17,17 @@
     return doc;
   }
 
+  // A form that saves state (the details, the shipping choice) sent while its previous
+  // post is still out (an autosave racing the shopper's own submit) is sent again once
+  // that post is back, so the server ends with what the form holds now; the page counts
+  // as updated only after the last of them. A code box sent twice is sent once.
   function send(form) {
-    if (form.dataset.busy) return;
+    if (form.dataset.busy) {
+      if (form.hasAttribute("data-autosave") || form.hasAttribute("data-autosubmit")) {
+        form.dataset.again = "1";
+      }
+      return;
+    }
     form.dataset.busy = "1";
     var body = new URLSearchParams(new FormData(form));
     fetch(form.action, { method: "POST", body: body, credentials: "same-origin" })
@@ -26,8 +35,9 @@
         return res.text().then(function (html) {
           var doc = swapRegions(html);
           // Coupon and gift certificate boxes clear once the code is applied.
-          if (res.ok && form.id !== "details-form") form.reset();
-          document.body.dataset.updated = String(Date.now());
+          var last = !form.dataset.again;
+          if (res.ok && last && form.id !== "details-form") form.reset();
+          if (last) document.body.dataset.updated = String(Date.now());
           // The pay button shows the amount due; keep it in step with the summary.
           var fresh = doc.getElementById("place-order");
           var current = document.getElementById("place-order");
@@ -35,7 +45,13 @@
         });
       })
       .catch(function () { form.submit(); })
-      .finally(function () { delete form.dataset.busy; });
+      .finally(function () {
+        delete form.dataset.busy;
+        if (form.dataset.again) {
+          delete form.dataset.again;
+          send(form);
+        }
+      });
   }
 
   function wire(root) {
