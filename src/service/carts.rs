@@ -2,7 +2,7 @@
 
 use super::accounts::Principal;
 use super::checkouts::{PricingKit, StoreRules};
-use super::webhooks::{cart_deleted, cart_events};
+use super::webhooks::cart_deleted;
 use super::{Kassa, ServiceError, ServiceResult, hash_secret, random_secret};
 use crate::domain::DomainError;
 use crate::domain::cart::{
@@ -122,7 +122,7 @@ impl Kassa {
         let mut cart = cart;
         self.price_cart(who, &mut cart).await?;
         let events = self
-            .wanted(who.store.id, cart_events(None, Some(&cart)))
+            .wanted_cart_events(who.store.id, None, Some(&cart))
             .await;
         self.store
             .insert_cart_emitting(who.store.id, &cart, &events)
@@ -460,7 +460,7 @@ impl Kassa {
             let saved = match outcome {
                 Outcome::Emptied => {
                     let events = self
-                        .wanted(who.store.id, cart_events(Some(&current), None))
+                        .wanted_cart_events(who.store.id, Some(&current), None)
                         .await;
                     if self
                         .store
@@ -488,7 +488,7 @@ impl Kassa {
                             .price(&mut cart)?;
                     }
                     let events = self
-                        .wanted(who.store.id, cart_events(Some(&current), Some(&cart)))
+                        .wanted_cart_events(who.store.id, Some(&current), Some(&cart))
                         .await;
                     self.store
                         .save_cart_emitting(who.store.id, &cart, current.version, &events)

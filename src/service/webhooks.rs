@@ -141,10 +141,15 @@ fn hook_not_found(id: i64) -> ServiceError {
 }
 
 impl Kassa {
-    /// Whether any active hook of the store would receive an event of `scope`. When
-    /// the check itself fails the answer is yes: writing an unneeded event is harmless.
+    /// Whether any active hook of the store would receive an event of `scope`.
     pub async fn listening(&self, store_id: i64, scope: &str) -> bool {
-        let scopes = match self.hook_cache.get(store_id) {
+        self.listening_to_any(store_id, &[scope]).await
+    }
+
+    /// Whether any active hook of the store would receive an event of one of `scopes`.
+    /// When the check itself fails the answer is yes: writing an unneeded event is harmless.
+    async fn listening_to_any(&self, store_id: i64, scopes: &[&str]) -> bool {
+        let hooks = match self.hook_cache.get(store_id) {
             Some(s) => s,
             None => match self.store.active_webhook_scopes(store_id).await {
                 Ok(s) => {
@@ -157,7 +162,9 @@ impl Kassa {
                 }
             },
         };
-        scopes.iter().any(|h| scope_matches(h, scope))
+        hooks
+            .iter()
+            .any(|h| scopes.iter().any(|scope| scope_matches(h, scope)))
     }
 
     /// `events` without those no hook of the store listens to.
@@ -169,6 +176,21 @@ impl Kassa {
             }
         }
         out
+    }
+
+    /// The events of a cart change (`cart_events`) that a hook of the store listens to.
+    /// Comparing the lines of a big cart is work on every change, so it is skipped when
+    /// no hook listens to carts at all.
+    pub async fn wanted_cart_events(
+        &self,
+        store_id: i64,
+        before: Option<&Cart>,
+        after: Option<&Cart>,
+    ) -> Vec<OutboxEvent> {
+        if !self.listening_to_any(store_id, CART_CHANGE_SCOPES).await {
+            return Vec::new();
+        }
+        self.wanted(store_id, cart_events(before, after)).await
     }
 
     /// A destination refused when saved, as deliveries to it would be refused.
@@ -352,6 +374,16 @@ pub fn cart_deleted(cart_id: Uuid) -> OutboxEvent {
         json!({"type": "cart", "id": cart_id.to_string()}),
     )
 }
+
+/// Every scope `cart_events` emits.
+const CART_CHANGE_SCOPES: &[&str] = &[
+    "store/cart/created",
+    "store/cart/updated",
+    "store/cart/deleted",
+    "store/cart/lineItem/created",
+    "store/cart/lineItem/updated",
+    "store/cart/lineItem/deleted",
+];
 
 /// The events of a cart change, all about the cart (so they are delivered in order per
 /// cart): `before` `None` is a creation, `after` `None` a deletion. Line items of every
