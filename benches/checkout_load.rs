@@ -1233,6 +1233,7 @@ struct WriterHistograms {
     job_hold: Histogram,
     direct_hold: Histogram,
     commit: Histogram,
+    wal_sync: Histogram,
     jobs: u64,
     /// Wall time between the two scrapes (set by `since`).
     seconds: f64,
@@ -1247,6 +1248,7 @@ impl WriterHistograms {
             job_hold: self.job_hold.since(&before.job_hold),
             direct_hold: self.direct_hold.since(&before.direct_hold),
             commit: self.commit.since(&before.commit),
+            wal_sync: self.wal_sync.since(&before.wal_sync),
             jobs: self.jobs.saturating_sub(before.jobs),
             seconds: self.at.duration_since(before.at).as_secs_f64(),
             at: self.at,
@@ -1269,6 +1271,7 @@ async fn writer_histograms(http: &reqwest::Client, target: &Target) -> Option<Wr
         job_hold: Histogram::parse(&text, "kassa_sqlite_write_job_hold_seconds")?,
         direct_hold: Histogram::parse(&text, "kassa_sqlite_write_direct_job_seconds")?,
         commit: Histogram::parse(&text, "kassa_sqlite_commit_duration_seconds")?,
+        wal_sync: Histogram::parse(&text, "kassa_sqlite_wal_sync_duration_seconds")?,
         jobs: text.lines().find_map(|l| {
             l.strip_prefix("kassa_sqlite_commit_batch_jobs_sum ")?
                 .trim()
@@ -1377,7 +1380,8 @@ impl Report<'_> {
                 ("the writer's time on the transaction", &w.job_hold),
                 ("… of which direct writes", &w.direct_hold),
                 ("wait for the batch's COMMIT", &w.commit_wait),
-                ("COMMIT (with its fsync)", &w.commit),
+                ("COMMIT (with its fsync if not beside)", &w.commit),
+                ("fsync of the WAL beside the writer", &w.wal_sync),
             ] {
                 let _ = writeln!(
                     out,

@@ -273,8 +273,14 @@ fn render_commits(out: &mut String, c: &BatchFigures) {
     render_durations(
         out,
         "kassa_sqlite_commit_duration_seconds",
-        "Time a batch's COMMIT (and its fsync) took.",
+        "Time a batch's COMMIT took (with its fsync when KASSA_SQLITE_OVERLAP_SYNC=0).",
         &c.commit,
+    );
+    render_durations(
+        out,
+        "kassa_sqlite_wal_sync_duration_seconds",
+        "Time an fsync of the WAL took on the writer's sync thread (one per group of committed batches).",
+        &c.wal_sync,
     );
     render_durations(
         out,

@@ -11,6 +11,13 @@
 //! - a batch admits jobs while they are waiting, at most a set number and for at most
 //!   a set time ([`Limits`]), so a long job cannot hold the others' replies for long.
 //!
+//! - with a WAL file to sync ([`SqliteWriter::start`] given its path), the COMMIT itself
+//!   does not fsync (the write connection runs `synchronous=NORMAL`): the batch's jobs are
+//!   handed to a sync thread that fsyncs the WAL and only then tells them, while the
+//!   writer already runs the next batch. Replies still leave only after their writes are
+//!   on disk; what changes is that other connections may read a batch between its COMMIT
+//!   and its fsync (a power cut there loses it, and no one was told it was saved).
+//!
 //! `SqliteWriter::begin` stands in for `SqlitePool::begin`, and `BatchTx` derefs to the
 //! connection like `sqlx::Transaction` does, so store code is the same for both backends.
 //!
@@ -26,6 +33,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{SqliteQueryResult, SqliteRow, SqliteStatement, SqliteTypeInfo};
 use sqlx::{Sqlite, SqliteConnection, SqlitePool};
 use std::ops::{Deref, DerefMut};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -120,6 +128,8 @@ pub struct BatchFigures {
     pub job_hold: DurationHistogram,
     /// The part of `job_hold` that direct jobs took (no task switches in them).
     pub direct_hold: DurationHistogram,
+    /// The WAL's fsyncs when they run beside the writer (one per group of batches).
+    pub wal_sync: DurationHistogram,
 }
 
 impl BatchFigures {
@@ -192,10 +202,19 @@ pub struct SqliteWriter {
 
 impl SqliteWriter {
     /// Starts the writer task on the current runtime. `pool` should hold one connection.
-    pub fn start(pool: SqlitePool, limits: Limits) -> SqliteWriter {
+    /// With `wal`, the path of the database's WAL file, the pool's connection must run
+    /// `synchronous=NORMAL`: the writer's own sync thread makes each batch durable.
+    pub fn start(pool: SqlitePool, limits: Limits, wal: Option<PathBuf>) -> SqliteWriter {
         let (queue, rx) = mpsc::unbounded_channel();
         let figures = Arc::new(BatchFigures::default());
-        tokio::spawn(write_loop(pool.clone(), rx, figures.clone(), limits));
+        let syncer = wal.map(|wal| WalSyncer::start(wal, figures.clone()));
+        tokio::spawn(write_loop(
+            pool.clone(),
+            rx,
+            figures.clone(),
+            limits,
+            syncer,
+        ));
         SqliteWriter {
             pool,
             queue,
@@ -679,11 +698,81 @@ async fn run_direct(
     }
 }
 
+/// The thread that makes committed batches durable when their COMMIT did not: it
+/// fsyncs the WAL once for every batch that queued while the previous fsync ran, then
+/// tells their jobs, in commit order.
+struct WalSyncer {
+    queue: std::sync::mpsc::Sender<Vec<Finish>>,
+}
+
+impl WalSyncer {
+    fn start(wal: PathBuf, figures: Arc<BatchFigures>) -> WalSyncer {
+        let (queue, rx) = std::sync::mpsc::channel::<Vec<Finish>>();
+        let spawned = std::thread::Builder::new()
+            .name("kassa-wal-sync".into())
+            .spawn(move || {
+                // The WAL's directory entry, once: a file created by a COMMIT that did
+                // not sync is only durable with it.
+                let mut dir_synced = false;
+                while let Ok(mut group) = rx.recv() {
+                    while let Ok(more) = rx.try_recv() {
+                        group.extend(more);
+                    }
+                    let started = Instant::now();
+                    let outcome = sync_wal(&wal, &mut dir_synced);
+                    figures.wal_sync.observe(started.elapsed());
+                    if let Err(e) = &outcome {
+                        tracing::error!(error = %e, "fsync of the SQLite WAL failed");
+                    }
+                    for finish in group {
+                        finish(outcome.clone());
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            // Without the thread every batch is told of the failure, not left waiting.
+            tracing::error!(error = %e, "the WAL sync thread did not start");
+        }
+        WalSyncer { queue }
+    }
+
+    /// Hands a committed batch's jobs over; they hear back once it is on disk.
+    fn durable_then_tell(&self, committed: Vec<Finish>) {
+        if let Err(std::sync::mpsc::SendError(committed)) = self.queue.send(committed) {
+            for finish in committed {
+                finish(Err("the WAL sync thread is gone".into()));
+            }
+        }
+    }
+}
+
+/// fdatasync of the WAL (opened afresh: SQLite may delete and recreate it). A WAL that
+/// is gone was checkpointed into the database, and synced with it, first.
+fn sync_wal(wal: &std::path::Path, dir_synced: &mut bool) -> Result<(), String> {
+    let file = match std::fs::File::open(wal) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(format!("opening {}: {e}", wal.display())),
+    };
+    file.sync_data()
+        .map_err(|e| format!("syncing {}: {e}", wal.display()))?;
+    if !*dir_synced {
+        if let Some(dir) = wal.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| format!("syncing {}: {e}", dir.display()))?;
+        }
+        *dir_synced = true;
+    }
+    Ok(())
+}
+
 async fn write_loop(
     pool: SqlitePool,
     mut queue: mpsc::UnboundedReceiver<Job>,
     figures: Arc<BatchFigures>,
     limits: Limits,
+    syncer: Option<WalSyncer>,
 ) {
     // A job taken from the queue when its batch was already full starts the next one.
     let mut carried: Option<Job> = None;
@@ -775,8 +864,19 @@ async fn write_loop(
         figures.record(batch.committed.len(), started.elapsed(), outcome.is_ok());
         // Back to the pool before anyone hears back, so the next batch can start at once.
         drop(held);
-        for finish in batch.committed.into_iter().chain(batch.waiting) {
-            finish(outcome.clone());
+        match (&outcome, &syncer) {
+            (Ok(()), Some(syncer)) => {
+                // Undone jobs only wait to see the batch's writes: those are visible now.
+                for finish in batch.waiting {
+                    finish(Ok(()));
+                }
+                syncer.durable_then_tell(batch.committed);
+            }
+            _ => {
+                for finish in batch.committed.into_iter().chain(batch.waiting) {
+                    finish(outcome.clone());
+                }
+            }
         }
     }
 }
@@ -846,8 +946,14 @@ mod tests {
     };
 
     /// A writer on a fresh file, with limits wide enough that batches are decided by
-    /// what is waiting, not by the clock.
+    /// what is waiting, not by the clock; it syncs the WAL beside its COMMITs, as a
+    /// server's does.
     async fn writer() -> (SqliteWriter, SqlitePool, std::path::PathBuf) {
+        writer_syncing(true).await
+    }
+
+    /// `overlap` false: every COMMIT fsyncs (`KASSA_SQLITE_OVERLAP_SYNC=0`).
+    async fn writer_syncing(overlap: bool) -> (SqliteWriter, SqlitePool, std::path::PathBuf) {
         let path = std::env::temp_dir().join(format!("kassa-gc-{}.db", uuid::Uuid::new_v4()));
         let opts = SqliteConnectOptions::new()
             .filename(&path)
@@ -855,9 +961,18 @@ mod tests {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true);
+        let wal = overlap.then(|| {
+            let mut wal = path.clone().into_os_string();
+            wal.push("-wal");
+            std::path::PathBuf::from(wal)
+        });
+        let write_opts = match wal {
+            Some(_) => opts.clone().synchronous(SqliteSynchronous::Normal),
+            None => opts.clone(),
+        };
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(opts.clone())
+            .connect_with(write_opts)
             .await
             .unwrap();
         sqlx::raw_sql(
@@ -877,7 +992,7 @@ mod tests {
             max_jobs: 1_000,
             max_open: Duration::from_secs(60),
         };
-        (SqliteWriter::start(pool, limits), read, path)
+        (SqliteWriter::start(pool, limits, wal), read, path)
     }
 
     async fn ids(read: &SqlitePool) -> Vec<i64> {
@@ -905,7 +1020,13 @@ mod tests {
 
     #[tokio::test(flavor = "current_thread")]
     async fn waiting_jobs_share_one_commit_and_all_are_durable() {
-        let (w, read, path) = writer().await;
+        for overlap in [true, false] {
+            jobs_share_one_commit(overlap).await;
+        }
+    }
+
+    async fn jobs_share_one_commit(overlap: bool) {
+        let (w, read, path) = writer_syncing(overlap).await;
         // Hold the batch open with a first job so the others queue behind it.
         let mut gate = w.begin().await.unwrap();
         sqlx::query("INSERT INTO t (id) VALUES (0)")
@@ -928,6 +1049,23 @@ mod tests {
         assert_eq!(f.jobs.load(Ordering::Relaxed), 21);
         // The 20 that waited joined the gate's batch: one COMMIT for all 21.
         assert_eq!(f.batches.load(Ordering::Relaxed), 1);
+        // With the sync beside the writer, they heard back after its fsync of the WAL.
+        let syncs = f.wal_sync.count.load(Ordering::Relaxed);
+        assert_eq!(syncs, u64::from(overlap), "WAL fsyncs");
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[tokio::test]
+    async fn a_job_hears_back_only_after_the_wal_holding_it_is_synced() {
+        let (w, read, path) = writer().await;
+        for id in 1..=5 {
+            insert(&w, id).await.unwrap();
+            // One after another, each write is a batch of its own, told only after an
+            // fsync of its own, and readable once told.
+            let syncs = w.figures().wal_sync.count.load(Ordering::Relaxed);
+            assert_eq!(syncs, u64::try_from(id).unwrap(), "fsyncs of the WAL");
+            assert!(ids(&read).await.contains(&id));
+        }
         let _ = std::fs::remove_file(path);
     }
 

@@ -190,6 +190,25 @@ fn postgres_max_connections() -> u32 {
         .unwrap_or(16)
 }
 
+/// The WAL file the SQLite writer syncs itself, overlapping the fsync of one batch with
+/// the next batch's statements. None for a database in memory (nothing to sync), and
+/// when `KASSA_SQLITE_OVERLAP_SYNC=0` asks for the fsync inside each COMMIT instead
+/// (equally durable; kept for comparison).
+fn sqlite_wal_to_sync(opts: &SqliteConnectOptions) -> Option<std::path::PathBuf> {
+    if std::env::var("KASSA_SQLITE_OVERLAP_SYNC").is_ok_and(|v| v.trim() == "0") {
+        return None;
+    }
+    let file = opts.get_filename();
+    let name = file.to_string_lossy();
+    if name.is_empty() || name == ":memory:" || name.starts_with("file:") {
+        return None;
+    }
+    let absolute = std::path::absolute(file).ok()?;
+    let mut wal = absolute.into_os_string();
+    wal.push("-wal");
+    Some(wal.into())
+}
+
 impl Store {
     /// Opens (creating if missing) the database the URL names.
     pub async fn connect(url: &str) -> StoreResult<Store> {
@@ -203,15 +222,28 @@ impl Store {
                 // Pages come from a shared memory map and a larger per-connection cache
                 // instead of one pread() per page miss.
                 .pragma("mmap_size", "268435456")
-                .pragma("cache_size", "-16384");
+                .pragma("cache_size", "-16384")
+                // The writer's batches run each write in a savepoint, whose journal of
+                // pages (the statement journal) would spill to a temporary file past
+                // 64 KiB: in memory it is copies instead of file writes. Sorts and
+                // temporary indexes of reads stay in memory too.
+                .pragma("temp_store", "memory");
+            // The writer's COMMITs leave the fsync to its sync thread (see group_commit),
+            // unless the database is in memory or KASSA_SQLITE_OVERLAP_SYNC=0.
+            let wal = sqlite_wal_to_sync(&opts);
+            let write_opts = match wal {
+                Some(_) => opts.clone().synchronous(SqliteSynchronous::Normal),
+                None => opts.clone(),
+            };
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
                 .acquire_timeout(Duration::from_secs(60))
                 // The writer task is its only user between batches; a ping per batch is waste.
                 .test_before_acquire(false)
-                .connect_with(opts.clone())
+                .connect_with(write_opts)
                 .await?;
-            let write = group_commit::SqliteWriter::start(write, group_commit::Limits::from_env());
+            let write =
+                group_commit::SqliteWriter::start(write, group_commit::Limits::from_env(), wal);
             let readers = std::sync::Arc::new(statement::DirectReaders::new(&opts));
             let read = SqlitePoolOptions::new()
                 .max_connections(8)
