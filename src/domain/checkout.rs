@@ -1308,6 +1308,14 @@ pub fn allocate(total: Money, weights: &[Money], cur: &Currency) -> Vec<Money> {
     }
     let unit = Decimal::new(1, cur.decimal_places);
     let units_total = (cur.round(total).amount() / unit).trunc();
+    whole_units(units_total, weights, cur.decimal_places)
+        .unwrap_or_else(|| allocate_in_decimals(total, weights, cur))
+}
+
+/// `allocate` in decimal arithmetic, for weights that do not fit `whole_units`.
+fn allocate_in_decimals(total: Money, weights: &[Money], cur: &Currency) -> Vec<Money> {
+    let unit = Decimal::new(1, cur.decimal_places);
+    let units_total = (cur.round(total).amount() / unit).trunc();
     let weight_sum: Decimal = weights.iter().map(|w| w.amount().max(Decimal::ZERO)).sum();
     if weight_sum.is_zero() {
         let mut out = vec![Money::ZERO; weights.len()];
@@ -1339,6 +1347,53 @@ pub fn allocate(total: Money, weights: &[Money], cur: &Currency) -> Vec<Money> {
         .collect()
 }
 
+/// `allocate` in integers, which a big cart's many lines need: the weights as whole
+/// multiples of their finest decimal place, each share `units × weight / sum` with its
+/// remainder, the units left over going to the largest remainders (ties to the first).
+/// Exact where decimal division rounds at 28 digits. None when the weights sum to zero
+/// or a product does not fit 128 bits; `allocate` then works in decimals.
+fn whole_units(units_total: Decimal, weights: &[Money], places: u32) -> Option<Vec<Money>> {
+    let scale = weights.iter().map(|w| w.amount().scale()).max()?;
+    let ints = weights
+        .iter()
+        .map(|w| {
+            let w = w.amount().max(Decimal::ZERO);
+            w.mantissa()
+                .checked_mul(10i128.checked_pow(scale - w.scale())?)
+        })
+        .collect::<Option<Vec<i128>>>()?;
+    let sum = ints.iter().try_fold(0i128, |s, w| s.checked_add(*w))?;
+    if sum == 0 || units_total.scale() != 0 && !units_total.fract().is_zero() {
+        return None;
+    }
+    let total = units_total.mantissa() / 10i128.checked_pow(units_total.scale())?;
+    let mut shares = Vec::with_capacity(ints.len());
+    let mut remainders = Vec::with_capacity(ints.len());
+    for w in &ints {
+        let exact = total.checked_mul(*w)?;
+        shares.push(exact / sum);
+        remainders.push(exact % sum);
+    }
+    let mut leftover = total - shares.iter().sum::<i128>();
+    let mut order: Vec<usize> = (0..ints.len()).collect();
+    order.sort_by(|&a, &b| remainders[b].cmp(&remainders[a]).then(a.cmp(&b)));
+    for idx in order {
+        if leftover <= 0 {
+            break;
+        }
+        shares[idx] += 1;
+        leftover -= 1;
+    }
+    shares
+        .into_iter()
+        .map(|u| {
+            Decimal::try_from_i128_with_scale(u, places)
+                .ok()
+                .map(Money::new)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1350,6 +1405,21 @@ mod tests {
 
     proptest! {
         /// Allocation always adds up to the whole, never goes negative, and follows the weights.
+        #[test]
+        /// The integer way and the decimal way give the same shares, weights with four
+        /// decimal places and equal weights (ties) included.
+        fn whole_units_agree_with_decimals(total_cents in 0i64..10_000_000, weights in proptest::collection::vec(prop_oneof![0i64..4, 0i64..100_000_000], 1..40), scale in 0u32..5) {
+            let cur = usd();
+            let w: Vec<Money> = weights.iter().map(|c| Money::new(Decimal::new(*c, scale))).collect();
+            let units = Decimal::from(total_cents);
+            if let Some(ints) = whole_units(units, &w, cur.decimal_places) {
+                let total = Money::new(Decimal::new(total_cents, 2));
+                prop_assert_eq!(ints, allocate_in_decimals(total, &w, &cur));
+            } else {
+                prop_assert!(weights.iter().all(|c| *c == 0));
+            }
+        }
+
         #[test]
         fn allocation_adds_up(total_cents in 0i64..10_000_000, weights in proptest::collection::vec(0i64..1_000_000, 1..12)) {
             let cur = usd();
