@@ -21,6 +21,7 @@ on_both_backends!(
     gift_certificate_and_store_credit_pay_in_full,
     wrong_gift_certificate_codes_are_rate_limited,
     bought_gift_certificates_are_issued_when_paid,
+    placing_again_gives_the_unpaid_orders_coupon_use_to_the_new_one,
 );
 
 /// A checkout of `items` for `customer_id` with a billing address; returns its id.
@@ -436,4 +437,35 @@ async fn bought_gift_certificates_are_issued_when_paid(app: TestApp) {
         assert_eq!(g["order_id"], json!(order));
     }
     assert_ne!(issued[0]["code"], issued[1]["code"]);
+}
+
+/// A checkout of items that count no stock placed again: its unpaid order is replaced,
+/// and the one use a coupon allows passes from the old order to the new one, which
+/// alone can be paid.
+async fn placing_again_gives_the_unpaid_orders_coupon_use_to_the_new_one(app: TestApp) {
+    let app = app.with_fixtures().await;
+    let coupon = create_coupon(&app, "ONCEONLY", json!({"max_uses": 1})).await;
+    let id = ebook_checkout(&app, 0).await;
+    let r = apply(&app, &id, "ONCEONLY").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let first = place(&app, &id).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let second = place(&app, &id).await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.body);
+    let (a, b) = (
+        first.data()["id"].as_i64().expect("order id"),
+        second.data()["id"].as_i64().expect("order id"),
+    );
+    assert!(b > a, "order ids increase: {a} then {b}");
+    let r = app.get(&format!("/stores/demo/v2/coupons/{coupon}")).await;
+    assert_eq!(r.body["num_uses"], json!(1), "{}", r.body);
+    let r = common::flow::token(&app, a).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let r = common::flow::token(&app, b).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    // Another checkout finds the one use taken.
+    let other = ebook_checkout(&app, 0).await;
+    let r = apply(&app, &other, "ONCEONLY").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(title(&r).contains("maximum number of times"), "{}", r.body);
 }

@@ -20,6 +20,7 @@ on_both_backends!(
     a_lapsed_reservation_gives_back_stock_uses_and_balance,
     exactly_k_of_n_buyers_get_the_last_units,
     variant_stock_is_counted_per_variant,
+    a_product_that_starts_counting_stock_after_it_is_in_carts_is_counted,
 );
 
 async fn checkout(app: &TestApp, product: i64, quantity: i64) -> String {
@@ -42,6 +43,19 @@ async fn pay(app: &TestApp, order_id: i64) -> common::Reply {
 
 fn detail(r: &common::Reply) -> String {
     r.body.to_string()
+}
+
+/// How many of racing placements got an order; every other one must have been refused
+/// for want of stock.
+fn placed_or_out_of_stock(replies: &[common::Reply]) -> usize {
+    for r in replies.iter().filter(|r| r.status != StatusCode::OK) {
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        assert!(detail(r).contains("out of stock"), "{}", r.body);
+    }
+    replies
+        .iter()
+        .filter(|r| r.status == StatusCode::OK)
+        .count()
 }
 
 async fn placing_takes_stock_and_a_newer_order_replaces_the_unpaid_one(app: TestApp) {
@@ -176,15 +190,11 @@ async fn exactly_k_of_n_buyers_get_the_last_units(app: TestApp) {
         ids.push(checkout(&app, product, 1).await);
     }
     let replies = join_all(ids.iter().map(|id| place(&app, id))).await;
-    let ok = replies
-        .iter()
-        .filter(|r| r.status == StatusCode::OK)
-        .count();
-    assert_eq!(ok as i64, K, "exactly K orders get the last units");
-    for r in replies.iter().filter(|r| r.status != StatusCode::OK) {
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
-        assert!(detail(r).contains("out of stock"), "{}", r.body);
-    }
+    assert_eq!(
+        placed_or_out_of_stock(&replies) as i64,
+        K,
+        "exactly K orders get the last units"
+    );
     assert_eq!(stock_level(&app, product).await, 0);
     // Paying them all keeps the count exact.
     let orders: Vec<i64> = replies
@@ -251,4 +261,34 @@ async fn variant_stock_is_counted_per_variant(app: TestApp) {
         .collect();
     assert!(levels.contains(&("TEE-S".to_string(), 0)), "{levels:?}");
     assert!(levels.contains(&("TEE-M".to_string(), 5)), "{levels:?}");
+}
+
+/// Placement trusts what the cart read says about a product's stock only when that is
+/// "not counted"; a product the merchant starts counting while it sits in carts is
+/// counted (and locked) by the placements that follow: one unit, one order.
+async fn a_product_that_starts_counting_stock_after_it_is_in_carts_is_counted(app: TestApp) {
+    let app = app.with_fixtures().await;
+    let r = app
+        .post(
+            "/stores/demo/v3/catalog/products",
+            json!({"name": "Zine", "type": "digital", "price": 8, "weight": 0,
+                   "inventory_tracking": "none", "categories": [1]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let product = r.data()["id"].as_i64().expect("product id");
+    let mut ids = Vec::new();
+    for _ in 0..6 {
+        ids.push(checkout(&app, product, 1).await);
+    }
+    let r = app
+        .put(
+            &format!("/stores/demo/v3/catalog/products/{product}"),
+            json!({"inventory_tracking": "product", "inventory_level": 1}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let replies = join_all(ids.iter().map(|id| place(&app, id))).await;
+    assert_eq!(placed_or_out_of_stock(&replies), 1, "one unit, one order");
+    assert_eq!(stock_level(&app, product).await, 0);
 }

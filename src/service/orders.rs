@@ -81,6 +81,8 @@ impl Kassa {
             .await?
             .ok_or_else(|| cart_not_found(id))?;
         let mut cart = read.cart;
+        // What the cart read found about its products spares placement reading them again.
+        let known = read.products;
         let rules = self.store_rules_at(who, read.config_version).await?;
         let kit = self.pricing_kit_with(who, cart.customer_id, rules).await?;
         kit.price(&mut cart)?;
@@ -215,7 +217,10 @@ impl Kassa {
             idempotency: idempotency.cloned(),
             save_addresses,
         };
-        let mut placed = self.store.place_order(who.store.id, &order).await;
+        let mut placed = self
+            .store
+            .place_order_knowing(who.store.id, &order, &known)
+            .await;
         if matches!(
             placed,
             Err(PlaceOrderError::Refused(_) | PlaceOrderError::OutOfStock(_))
@@ -225,7 +230,10 @@ impl Kassa {
             if self.release_lapsed_orders(500).await? > 0 {
                 self.metrics
                     .count(crate::metrics::Event::OrderPlacementRetried);
-                placed = self.store.place_order(who.store.id, &order).await;
+                placed = self
+                    .store
+                    .place_order_knowing(who.store.id, &order, &known)
+                    .await;
             }
         }
         let order_id = match placed {

@@ -5,7 +5,7 @@
 //! same transaction. Rows are locked in placement's order: the order, then products,
 //! then uses, balances and counters.
 
-use super::catalog::{decode, encode};
+use super::catalog::decode;
 use super::orders::{
     Held, PAYMENT_HOLD_SECS, PlaceOrderError, StockChanges, add_stock, change_stock, give_back,
     return_held,

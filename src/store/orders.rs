@@ -3,9 +3,12 @@
 //! credit, reserves stock, and inserts the order — all or nothing. Each claim is an
 //! UPDATE whose WHERE clause holds the limit, so concurrent placements can never exceed
 //! it: on SQLite the single writer serializes them, on PostgreSQL the row lock does
-//! (READ COMMITTED re-checks the WHERE clause on the locked row). Stock lives in the
-//! product documents: a product row is locked first (a no-op UPDATE), then read,
+//! (READ COMMITTED re-checks the WHERE clause on the locked row; an upsert's DO UPDATE
+//! WHERE likewise). Stock lives in the product documents: a product row is locked
+//! first (a no-op UPDATE, or on PostgreSQL's placement `FOR UPDATE`), then read,
 //! changed and written back, so concurrent buyers of the last units queue on it.
+//! PostgreSQL places in few round trips (`place_on_postgres`), SQLite statement by
+//! statement in its one writer, where a round trip costs little.
 //!
 //! What an unpaid order took is listed in its document (`held`). Releasing the order
 //! (its reservation lapsed, a newer order from the same cart replaced it, or it was
@@ -20,7 +23,8 @@ use super::idempotency::record_idempotency_outcome;
 use super::outbox::{OutboxEvent, insert_outbox};
 use super::statement::stmt;
 use super::usage::UseKind;
-use super::{Store, StoreError, StoreResult, on_pool, read_on, write_tx};
+use super::{Store, StoreError, StoreResult, on_pool, read_on};
+use crate::domain::cart::ProductsById;
 use crate::domain::customer_address::CustomerAddress;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -282,32 +286,46 @@ macro_rules! change_stock {
             .fetch_optional_scalar(&mut *$tx)
             .await?;
             let Some(doc) = doc else { continue };
-            let mut product = decode(&doc)?;
-            if !product.product.tracks_stock() {
-                continue;
-            }
-            let mut ordered: Vec<(i64, i64)> = changes.clone();
-            ordered.sort_by_key(|(_, q)| *q);
-            for (variant_id, quantity) in ordered {
-                if let Err(e) = product.product.take_stock(variant_id, quantity) {
-                    refused = Some(e.to_string());
+            let doc = match $crate::store::orders::changed_stock(&doc, changes)? {
+                Ok(Some(doc)) => doc,
+                Ok(None) => continue,
+                Err(why) => {
+                    refused = Some(why);
                     break;
                 }
-            }
-            if refused.is_some() {
-                break;
-            }
+            };
             $crate::store::statement::stmt(
                 "UPDATE products SET doc = $3 WHERE store_id = $1 AND id = $2",
             )
             .bind($store_id)
             .bind(*product_id)
-            .bind(encode(&product)?)
+            .bind(doc)
             .execute(&mut *$tx)
             .await?;
         }
         refused
     }};
+}
+
+/// A product document (read under its row lock) with `changes` applied: `None` when the
+/// product does not count stock, `Err` (why) when it has too few units. Puts back before
+/// it takes, so a replaced order's units serve its successor.
+pub(super) fn changed_stock(
+    doc: &str,
+    changes: &[(i64, i64)],
+) -> StoreResult<Result<Option<String>, String>> {
+    let mut product = decode(doc)?;
+    if !product.product.tracks_stock() {
+        return Ok(Ok(None));
+    }
+    let mut ordered: Vec<(i64, i64)> = changes.to_vec();
+    ordered.sort_by_key(|(_, q)| *q);
+    for (variant_id, quantity) in ordered {
+        if let Err(e) = product.product.take_stock(variant_id, quantity) {
+            return Ok(Err(e.to_string()));
+        }
+    }
+    Ok(Ok(Some(encode(&product)?)))
 }
 
 /// Gives back the uses and balances in `$held` (stock is given back by `change_stock!`).
@@ -379,8 +397,10 @@ pub(super) use {change_stock, give_back, return_held};
 /// The counter order ids come from.
 const ORDER_COUNTER: &str = "order";
 
+/// Placing on SQLite, statement by statement (its one writer serializes placements; see
+/// `place_on_postgres` for PostgreSQL's few round trips).
 macro_rules! place_on {
-    ($pool:expr, $store_id:expr, $o:expr, $preassigned:expr, $saves:expr) => {{
+    ($pool:expr, $store_id:expr, $o:expr, $saves:expr) => {{
         let mut tx = $pool.begin().await?;
         let hold_before = $o.now - PAYMENT_HOLD_SECS;
         // Earlier unpaid orders of this cart are replaced: what they hold comes back
@@ -497,22 +517,15 @@ macro_rules! place_on {
                 ));
             }
         }
-        // The counter row is every placement's meeting point: when the id was not taken
-        // beforehand (see `place_order`), take it last, to hold the row the least time.
-        let id: i64 = match $preassigned {
-            Some(id) => id,
-            None => {
-                $crate::store::statement::stmt(
-                    "INSERT INTO counters (store_id, name, value) VALUES ($1, $2, 1)
-                     ON CONFLICT (store_id, name) DO UPDATE SET value = counters.value + 1
-                     RETURNING value",
-                )
-                .bind($store_id)
-                .bind(ORDER_COUNTER)
-                .fetch_one_scalar(&mut *tx)
-                .await?
-            }
-        };
+        let id: i64 = $crate::store::statement::stmt(
+            "INSERT INTO counters (store_id, name, value) VALUES ($1, $2, 1)
+             ON CONFLICT (store_id, name) DO UPDATE SET value = counters.value + 1
+             RETURNING value",
+        )
+        .bind($store_id)
+        .bind(ORDER_COUNTER)
+        .fetch_one_scalar(&mut *tx)
+        .await?;
         let held = $o.held();
         let doc = $o.doc.placed(id, &held)?;
         let reserved_until = if $o.status_id == 0 { $o.reserved_until } else { 0 };
@@ -628,28 +641,48 @@ macro_rules! release_on {
 impl Store {
     /// Places an order atomically; `Refused` when a limit or balance stands in the way.
     pub async fn place_order(&self, store_id: i64, o: &NewOrder) -> Result<i64, PlaceOrderError> {
-        // On PostgreSQL several nodes place orders at once: the id comes from the store's
-        // counter in its own short transaction, so the counter row is not locked for the
-        // whole placement (three nodes queued on it for seconds). A placement that is then
-        // refused leaves a gap; ids still increase. SQLite has one writer: no queue to avoid.
-        let preassigned = match self.db {
-            super::Db::Postgres(_) => Some(self.next_ids(store_id, ORDER_COUNTER, 1).await?),
-            super::Db::Sqlite { .. } => None,
-        };
+        self.place_order_knowing(store_id, o, &ProductsById::new())
+            .await
+    }
+
+    /// [`Store::place_order`], told the products read with the cart (`known`): on
+    /// PostgreSQL one the cart read found not counting stock is neither read nor locked
+    /// again. Any other product the order takes is locked and read inside the placement.
+    pub async fn place_order_knowing(
+        &self,
+        store_id: i64,
+        o: &NewOrder,
+        known: &ProductsById,
+    ) -> Result<i64, PlaceOrderError> {
         // The address book rows to write with the order: (id, customer, key, doc).
         let saves = o
             .save_addresses
             .iter()
             .map(|a| Ok((a.id, a.customer_id, address_key(a), address_doc(a)?)))
             .collect::<StoreResult<Vec<_>>>()?;
-        let o = o.clone();
-        write_tx!(self, PlaceOrderError, |pool| place_on!(
-            pool,
-            store_id,
-            &o,
-            preassigned,
-            saves
-        ))
+        match &self.db {
+            super::Db::Postgres(pool) => {
+                // Several nodes place orders at once: the id comes from the store's
+                // counter in its own short transaction, so the counter row is not locked
+                // for the whole placement (three nodes queued on it for seconds). A
+                // placement that is then refused leaves a gap; ids still increase.
+                let id = self.next_ids(store_id, ORDER_COUNTER, 1).await?;
+                place_on_postgres(pool, store_id, o, id, &saves, known).await
+            }
+            super::Db::Sqlite { write, .. } => {
+                // One writer: no queue on the counter to avoid, the id is taken inside.
+                let o = o.clone();
+                match write
+                    .run_tx(async move |pool| {
+                        Ok::<_, PlaceOrderError>(place_on!(pool, store_id, &o, saves))
+                    })
+                    .await
+                {
+                    Ok(done) => done,
+                    Err(e) => Err(PlaceOrderError::from(e)),
+                }
+            }
+        }
     }
 
     /// Gives back what an unpaid order holds (stock, uses, balances) — or, for a paid
@@ -707,4 +740,312 @@ impl Store {
         });
         Ok(n)
     }
+}
+
+/// The cart's earlier unpaid orders released (orders are locked first), and the products
+/// named locked in id order and read: those in `lock` and whatever the released orders
+/// held. One round trip; the released orders come first, as (false, id, doc), then the
+/// products as (true, id, doc).
+const RELEASE_AND_LOCK: &str = "
+WITH released AS (
+    UPDATE orders SET released = 1, reserved_until = 0, date_modified = $4
+    WHERE store_id = $1 AND cart_id = $2 AND status_id = 0 AND released = 0
+      AND payment_started_at < $3
+    RETURNING id, doc
+), locked AS (
+    SELECT id, doc FROM products
+    WHERE store_id = $1 AND id = ANY(ARRAY(
+        SELECT unnest($5::bigint[])
+        UNION
+        SELECT (s.value ->> 'product_id')::bigint
+        FROM released r, json_array_elements((r.doc::json) -> 'held' -> 'stock') s
+    ))
+    ORDER BY id
+    FOR UPDATE
+)
+SELECT false, id, doc FROM released
+UNION ALL
+SELECT true, id, doc FROM locked";
+
+/// Everything else placing writes, in one statement: the claims of uses (limited ones
+/// only up to their limit), gift certificate and store credit debits, the stock taken,
+/// the order, its address book entries, its webhook events and the idempotency key's
+/// outcome. With `$11` the cart's earlier unpaid orders are released too (the caller
+/// rolls back and goes the long way should there be any). What each claim got comes
+/// back for the caller to refuse (and roll back) when any fell short. The scalar
+/// subqueries run in the order written, so rows are locked as everywhere else:
+/// orders, uses, gift certificates, customers.
+const PLACE: &str = "
+WITH released AS (
+    UPDATE orders SET released = 1, reserved_until = 0, date_modified = $8
+    WHERE $11 AND store_id = $1 AND cart_id = $3 AND status_id = 0 AND released = 0
+      AND payment_started_at < $12
+    RETURNING id
+), uses AS (
+    INSERT INTO promotion_uses (store_id, kind, ref_id, customer_id, uses)
+    SELECT $1, w.kind, w.ref_id, w.customer_id, w.n
+    FROM unnest($13::text[], $14::bigint[], $15::bigint[], $16::bigint[])
+        AS w(kind, ref_id, customer_id, n)
+    ON CONFLICT (store_id, kind, ref_id, customer_id) DO UPDATE
+    SET uses = promotion_uses.uses + excluded.uses
+    WHERE EXISTS (
+        SELECT 1 FROM unnest($13::text[], $14::bigint[], $15::bigint[], $17::bigint[])
+            AS l(kind, ref_id, customer_id, max)
+        WHERE l.kind = excluded.kind AND l.ref_id = excluded.ref_id
+          AND l.customer_id = excluded.customer_id
+          AND (l.max = 0 OR promotion_uses.uses + excluded.uses <= l.max))
+    RETURNING kind, ref_id, customer_id
+), gifts AS (
+    UPDATE gift_certificates g SET balance_e4 = g.balance_e4 - d.amount
+    FROM unnest($18::bigint[], $19::bigint[]) AS d(id, amount)
+    WHERE g.store_id = $1 AND g.id = d.id AND g.status = 'active' AND g.balance_e4 >= d.amount
+      AND (g.expiry_date = 0 OR g.expiry_date > $8)
+    RETURNING g.id
+), credit AS (
+    UPDATE customers SET store_credit_e4 = store_credit_e4 - $20, date_modified = $8
+    WHERE $20 > 0 AND store_id = $1 AND id = $5 AND store_credit_e4 >= $20
+    RETURNING id
+), stock AS (
+    UPDATE products p SET doc = s.doc
+    FROM unnest($21::bigint[], $22::text[]) AS s(id, doc)
+    WHERE p.store_id = $1 AND p.id = s.id
+), placed AS (
+    INSERT INTO orders (store_id, id, cart_id, status_id, customer_id, currency_code,
+                        total_inc_tax_e4, date_created, date_modified, doc,
+                        reserved_until, shopper_id)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10,
+            (SELECT shopper_id FROM carts WHERE id = $3 AND store_id = $1))
+), addresses AS (
+    INSERT INTO customer_addresses (store_id, id, customer_id, address_key, doc)
+    SELECT $1, a.id, a.customer_id, a.address_key, a.doc
+    FROM unnest($23::bigint[], $24::bigint[], $25::text[], $26::text[])
+        AS a(id, customer_id, address_key, doc)
+    WHERE EXISTS (SELECT 1 FROM customers c WHERE c.store_id = $1 AND c.id = a.customer_id)
+    ON CONFLICT (store_id, customer_id, address_key) DO NOTHING
+), events AS (
+    INSERT INTO webhook_outbox (store_id, created_at, scope, resource_id, data)
+    SELECT $1, $8, e.scope, e.resource_id, e.data
+    FROM unnest($27::text[], $28::text[], $29::text[]) WITH ORDINALITY
+        AS e(scope, resource_id, data, n)
+    ORDER BY e.n
+), recorded AS (
+    UPDATE idempotency_keys SET outcome = $32
+    WHERE scope = $30 AND idem_key = $31 AND (outcome IS NULL OR outcome = $32)
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM released),
+       ARRAY(SELECT kind FROM uses), ARRAY(SELECT ref_id FROM uses),
+       ARRAY(SELECT customer_id FROM uses),
+       ARRAY(SELECT id FROM gifts),
+       (SELECT count(*) FROM credit),
+       (SELECT count(*) FROM recorded)";
+
+/// What [`PLACE`] reports: orders released, uses claimed (kind, ref id, customer id),
+/// gift certificates debited, store credit debits, idempotency outcomes recorded.
+type Placed = (i64, Vec<String>, Vec<i64>, Vec<i64>, Vec<i64>, i64, i64);
+
+/// Places an order with id `id` on PostgreSQL: one statement and a COMMIT when no
+/// product the order takes counts stock, two when some does (their rows are locked and
+/// read first); a cart whose earlier unpaid order is replaced takes the long way too, with
+/// what that order held given back statement by statement. Refusals are decided in the
+/// same order as on SQLite: stock, uses, gift certificates, store credit, the key.
+async fn place_on_postgres(
+    pool: &sqlx::PgPool,
+    store_id: i64,
+    o: &NewOrder,
+    id: i64,
+    saves: &[(i64, i64, String, String)],
+    known: &ProductsById,
+) -> Result<i64, PlaceOrderError> {
+    let hold_before = o.now - PAYMENT_HOLD_SECS;
+    // Products that may count stock: all but those the cart read found not to.
+    let mut lock: Vec<i64> = o
+        .stock
+        .iter()
+        .map(|t| t.product_id)
+        .filter(|p| known.get(p).is_none_or(|p| p.tracks_stock()))
+        .collect();
+    lock.sort_unstable();
+    lock.dedup();
+    // Nothing to lock: the earlier orders' release goes with the rest, and only when it
+    // finds one (a shopper placing again) is the placement redone the long way.
+    let mut short = lock.is_empty();
+    loop {
+        let mut tx = pool.begin().await?;
+        let mut stock_docs: (Vec<i64>, Vec<String>) = (Vec::new(), Vec::new());
+        if !short {
+            let rows: Vec<(bool, i64, String)> = sqlx::query_as(RELEASE_AND_LOCK)
+                .bind(store_id)
+                .bind(&o.cart_id)
+                .bind(hold_before)
+                .bind(o.now)
+                .bind(&lock)
+                .fetch_all(&mut *tx)
+                .await?;
+            let mut changes = StockChanges::new();
+            let mut returned: Vec<Held> = Vec::new();
+            for (is_product, _, doc) in &rows {
+                if !is_product {
+                    returned.push(Held::of(&serde_json::from_str(doc)?));
+                }
+            }
+            for h in &returned {
+                add_stock(&mut changes, &h.stock, -1);
+            }
+            add_stock(&mut changes, &o.stock, 1);
+            for (is_product, product_id, doc) in &rows {
+                let Some(change) = changes.get(product_id).filter(|_| *is_product) else {
+                    continue;
+                };
+                match changed_stock(doc, change)? {
+                    Ok(Some(doc)) => {
+                        stock_docs.0.push(*product_id);
+                        stock_docs.1.push(doc);
+                    }
+                    Ok(None) => {}
+                    Err(why) => return Err(PlaceOrderError::OutOfStock(why)),
+                }
+            }
+            for h in &returned {
+                return_held!(tx, store_id, h, o.now);
+            }
+        }
+        let claims = claim_rows(&o.claims)?;
+        // One row per certificate (an UPDATE … FROM changes a row once), in id order.
+        let mut debits: BTreeMap<i64, (i64, &str)> = BTreeMap::new();
+        for g in &o.gift_certificates {
+            debits.entry(g.id).or_insert((0, &g.label)).0 += g.amount_e4;
+        }
+        let held = o.held();
+        let doc = o.doc.placed(id, &held)?;
+        let reserved_until = if o.status_id == 0 {
+            o.reserved_until
+        } else {
+            0
+        };
+        let events = o.events(id);
+        let outcome = format!("order:{id}");
+        let placed: Placed = sqlx::query_as(PLACE)
+            .bind(store_id)
+            .bind(id)
+            .bind(&o.cart_id)
+            .bind(o.status_id)
+            .bind(o.customer_id)
+            .bind(&o.currency_code)
+            .bind(o.total_inc_tax_e4)
+            .bind(o.now)
+            .bind(doc)
+            .bind(reserved_until)
+            .bind(short)
+            .bind(hold_before)
+            .bind(claims.iter().map(|c| c.kind).collect::<Vec<_>>())
+            .bind(claims.iter().map(|c| c.ref_id).collect::<Vec<_>>())
+            .bind(claims.iter().map(|c| c.customer_id).collect::<Vec<_>>())
+            .bind(claims.iter().map(|c| c.count).collect::<Vec<_>>())
+            .bind(claims.iter().map(|c| c.max).collect::<Vec<_>>())
+            .bind(debits.keys().copied().collect::<Vec<_>>())
+            .bind(debits.values().map(|d| d.0).collect::<Vec<_>>())
+            .bind(o.store_credit_e4)
+            .bind(&stock_docs.0)
+            .bind(&stock_docs.1)
+            .bind(saves.iter().map(|s| s.0).collect::<Vec<_>>())
+            .bind(saves.iter().map(|s| s.1).collect::<Vec<_>>())
+            .bind(saves.iter().map(|s| s.2.as_str()).collect::<Vec<_>>())
+            .bind(saves.iter().map(|s| s.3.as_str()).collect::<Vec<_>>())
+            .bind(events.iter().map(|e| e.scope.as_str()).collect::<Vec<_>>())
+            .bind(
+                events
+                    .iter()
+                    .map(|e| e.resource_id.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                events
+                    .iter()
+                    .map(|e| e.data.to_string())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(o.idempotency.as_ref().map(|c| c.scope.as_str()))
+            .bind(o.idempotency.as_ref().map(|c| c.key.as_str()))
+            .bind(&outcome)
+            .fetch_one(&mut *tx)
+            .await?;
+        let (released, kinds, refs, customers, gifts, credit, recorded) = placed;
+        if released > 0 {
+            // Only the short way releases here; what those orders hold must come back.
+            tx.rollback().await?;
+            short = false;
+            continue;
+        }
+        let refusal = claims
+            .iter()
+            .find(|c| {
+                !(0..kinds.len()).any(|i| {
+                    kinds[i] == c.kind && refs.get(i) == Some(&c.ref_id)
+                        && customers.get(i) == Some(&c.customer_id)
+                })
+            })
+            .map(|c| c.label.to_string())
+            .or_else(|| {
+                debits
+                    .iter()
+                    .find(|(id, _)| !gifts.contains(id))
+                    .map(|(_, d)| d.1.to_string())
+            })
+            .or_else(|| {
+                (o.store_credit_e4 > 0 && credit == 0).then(|| {
+                    "The customer's store credit no longer covers the amount applied; refresh the checkout and try again.".to_string()
+                })
+            })
+            .or_else(|| {
+                (o.idempotency.is_some() && recorded == 0).then(|| {
+                    "This Idempotency-Key has already placed another order; send a new key for a new order.".to_string()
+                })
+            });
+        if let Some(why) = refusal {
+            tx.rollback().await?;
+            return Err(PlaceOrderError::Refused(why));
+        }
+        tx.commit().await?;
+        return Ok(id);
+    }
+}
+
+/// One row of [`PLACE`]'s claims: the uses an order takes of one (kind, ref id,
+/// customer), together, and the tightest limit among them (0 = none).
+struct ClaimRow<'a> {
+    kind: &'a str,
+    ref_id: i64,
+    customer_id: i64,
+    count: i64,
+    max: i64,
+    label: &'a str,
+}
+
+/// The claims as rows sorted as every placement locks them, one per use counter (a
+/// multi-row upsert may touch a row once). A counter claimed more often than its limit
+/// allows is refused at once.
+fn claim_rows(claims: &[UseClaim]) -> Result<Vec<ClaimRow<'_>>, PlaceOrderError> {
+    let mut rows: BTreeMap<(&str, i64, i64), ClaimRow<'_>> = BTreeMap::new();
+    for c in claims {
+        let row = rows
+            .entry((c.kind.as_str(), c.ref_id, c.customer_id))
+            .or_insert(ClaimRow {
+                kind: c.kind.as_str(),
+                ref_id: c.ref_id,
+                customer_id: c.customer_id,
+                count: 0,
+                max: 0,
+                label: &c.label,
+            });
+        row.count += 1;
+        if c.max > 0 && (row.max == 0 || c.max < row.max) {
+            row.max = c.max;
+            row.label = &c.label;
+        }
+    }
+    if let Some(r) = rows.values().find(|r| r.max > 0 && r.count > r.max) {
+        return Err(PlaceOrderError::Refused(r.label.to_string()));
+    }
+    Ok(rows.into_values().collect())
 }

@@ -4,7 +4,7 @@
 //! moves the order on and records the transaction in one transaction.
 
 use super::cart_events::{CartWrite, delete_cart_belongings};
-use super::catalog::{decode, encode};
+use super::catalog::decode;
 use super::orders::{Held, StockChanges, add_stock, change_stock, give_back, return_held};
 use super::outbox::{OutboxEvent, insert_outbox};
 use super::statement::stmt;

@@ -253,15 +253,24 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        // Ids are integers we parsed, so inlining them is safe and keeps one query for both backends.
-        let list = ids
-            .iter()
-            .map(|i| i.to_string())
-            .collect::<Vec<_>>()
-            .join(",");
-        let sql = format!("SELECT id, doc FROM products WHERE store_id = $1 AND id IN ({list})");
-        let docs: Vec<(i64, String)> =
-            read_on!(self, |c| stmt(sql).bind(store_id).fetch_all(c).await?)?;
+        let docs: Vec<(i64, String)> = if let Db::Postgres(p) = &self.db {
+            // One array parameter: one prepared statement whatever the ids.
+            sqlx::query_as("SELECT id, doc FROM products WHERE store_id = $1 AND id = ANY($2)")
+                .bind(store_id)
+                .bind(ids)
+                .fetch_all(p)
+                .await?
+        } else {
+            // Ids are integers we parsed, so inlining them is safe (SQLite has no arrays).
+            let list = ids
+                .iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(",");
+            let sql =
+                format!("SELECT id, doc FROM products WHERE store_id = $1 AND id IN ({list})");
+            read_on!(self, |c| stmt(sql).bind(store_id).fetch_all(c).await?)?
+        };
         docs.iter()
             .map(|(id, doc)| Ok(self.product_docs.product(store_id, *id, doc)?))
             .collect()
