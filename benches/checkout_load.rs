@@ -1383,6 +1383,9 @@ impl Report<'_> {
                 ("COMMIT (with its fsync if not beside)", &w.commit),
                 ("fsync of the WAL beside the writer", &w.wal_sync),
             ] {
+                if h.count == 0 {
+                    continue;
+                }
                 let _ = writeln!(
                     out,
                     "| {name} | {} | {} | {} | {} | {} |",
