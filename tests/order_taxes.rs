@@ -66,6 +66,16 @@ fn r(
     )
 }
 
+/// A shipping or handling row (the shipping class, no product).
+fn ship(address: i64, kind: &str, name: &str, rate: &str, amount: &str) -> Row {
+    r(address, Value::Null, kind, name, S, rate, amount)
+}
+
+/// A fee's row (default class, at the billing address).
+fn fee(name: &str, rate: &str, amount: &str) -> Row {
+    r(0, Value::Null, "fee", name, D, rate, amount)
+}
+
 async fn tax_list(app: &TestApp, id: i64, query: &str) -> Vec<Value> {
     let reply = app.get(&format!("{ORDERS}/{id}/taxes{query}")).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
@@ -205,7 +215,6 @@ const S: &str = "Shipping";
 /// 12.00, e-book 9.99; each amount's tax is rounded, then shared over its rates.
 fn two_address_details() -> Vec<Row> {
     let p = |id: i64| json!(id.to_string());
-    let none = Value::Null;
     vec![
         // 2 lamps (39.98) in SF: 2.89855 + 0.3998 → 3.30.
         r(1, p(1), "item", "CA Sales Tax", D, "7.2500", "2.9000"),
@@ -224,34 +233,10 @@ fn two_address_details() -> Vec<Row> {
         r(0, p(6), "item", "CA Sales Tax", D, "7.2500", "0.7200"),
         r(0, p(6), "item", "SF City Tax", D, "1.0000", "0.1000"),
         // Shipping 7.50 and handling 1.00 to each address, the shipping class.
-        r(
-            1,
-            none.clone(),
-            "shipping",
-            "CA Sales Tax",
-            S,
-            "7.2500",
-            "0.5400",
-        ),
-        r(
-            1,
-            none.clone(),
-            "handling",
-            "CA Sales Tax",
-            S,
-            "7.2500",
-            "0.0700",
-        ),
-        r(
-            2,
-            none.clone(),
-            "shipping",
-            "NY Sales Tax",
-            S,
-            "8.8750",
-            "0.6700",
-        ),
-        r(2, none, "handling", "NY Sales Tax", S, "8.8750", "0.0900"),
+        ship(1, "shipping", "CA Sales Tax", "7.2500", "0.5400"),
+        ship(1, "handling", "CA Sales Tax", "7.2500", "0.0700"),
+        ship(2, "shipping", "NY Sales Tax", "8.8750", "0.6700"),
+        ship(2, "handling", "NY Sales Tax", "8.8750", "0.0900"),
     ]
 }
 
@@ -416,7 +401,6 @@ async fn an_edited_order_lists_the_taxes_it_was_priced_with(app: TestApp) {
         .map(row)
         .collect();
     let p = |id: i64| json!(id.to_string());
-    let none = Value::Null;
     // Lamp 10.00: 0.725 + 0.10 → 0.83 (0.73 + 0.10); jacket 29.99 → 1.50 + 0.30;
     // the fee 5.00 at the billing address: 0.3625 + 0.05 → 0.41 (0.36 + 0.05).
     let before = vec![
@@ -424,34 +408,10 @@ async fn an_edited_order_lists_the_taxes_it_was_priced_with(app: TestApp) {
         r(1, p(1), "item", "SF City Tax", D, "1.0000", "0.1000"),
         r(1, p(2), "item", "CA Sales Tax", C, "5.0000", "1.5000"),
         r(1, p(2), "item", "SF City Tax", C, "1.0000", "0.3000"),
-        r(
-            1,
-            none.clone(),
-            "shipping",
-            "CA Sales Tax",
-            S,
-            "7.2500",
-            "0.5400",
-        ),
-        r(
-            1,
-            none.clone(),
-            "handling",
-            "CA Sales Tax",
-            S,
-            "7.2500",
-            "0.0700",
-        ),
-        r(
-            0,
-            none.clone(),
-            "fee",
-            "CA Sales Tax",
-            D,
-            "7.2500",
-            "0.3600",
-        ),
-        r(0, none.clone(), "fee", "SF City Tax", D, "1.0000", "0.0500"),
+        ship(1, "shipping", "CA Sales Tax", "7.2500", "0.5400"),
+        ship(1, "handling", "CA Sales Tax", "7.2500", "0.0700"),
+        fee("CA Sales Tax", "7.2500", "0.3600"),
+        fee("SF City Tax", "1.0000", "0.0500"),
     ];
     assert_eq!(rows, before);
     let o = app.get(&format!("{ORDERS}/{id}")).await.body;
