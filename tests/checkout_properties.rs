@@ -612,21 +612,34 @@ fn all_amounts(cart: &Cart) -> Vec<(String, Money)> {
     out
 }
 
-/// The checkout's totals with each consignment named by its place instead of its random
-/// id, so two builds of one input compare equal.
+/// The checkout's totals with each consignment (and fee) named by its place instead of
+/// its random id, so two builds of one input compare equal.
 fn checkout_totals_by_place(cart: &Cart) -> CheckoutTotals {
     let mut totals = cart.checkout.totals.clone();
+    let by_place = |key: String| {
+        cart.checkout
+            .consignments
+            .iter()
+            .enumerate()
+            .fold(key, |k, (i, c)| k.replace(&c.id, &format!("#{i}")))
+    };
+    // Fees' ids are random too (only `rate_tax` is keyed by them).
+    let fee_by_place = |key: String| {
+        cart.checkout
+            .fees
+            .iter()
+            .enumerate()
+            .fold(key, |k, (i, f)| {
+                k.replace(&f.id.to_string(), &format!("fee#{i}"))
+            })
+    };
     totals.part_tax = std::mem::take(&mut totals.part_tax)
         .into_iter()
-        .map(|(key, tax)| {
-            let key = cart
-                .checkout
-                .consignments
-                .iter()
-                .enumerate()
-                .fold(key, |k, (i, c)| k.replace(&c.id, &format!("#{i}")));
-            (key, tax)
-        })
+        .map(|(key, tax)| (by_place(key), tax))
+        .collect();
+    totals.rate_tax = std::mem::take(&mut totals.rate_tax)
+        .into_iter()
+        .map(|(key, charges)| (fee_by_place(by_place(key)), charges))
         .collect();
     totals
 }

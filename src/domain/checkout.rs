@@ -18,7 +18,7 @@ use super::error::DomainError;
 use super::money::{Currency, Money};
 use super::promotion::{ItemFacts, Promotion};
 use super::shipping::{ShipmentRequest, ShippableItem, ShippingConfig, ShippingQuote, quotes};
-use super::tax::{AppliedRate, TaxConfig, TaxableAmount, compute_tax};
+use super::tax::{AppliedRate, RateCharge, TaxConfig, TaxableAmount, compute_tax};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -225,6 +225,12 @@ pub struct CheckoutTotals {
     /// up to the line's `line_tax`; an order lists each place's units as a product.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub part_tax: BTreeMap<String, Money>,
+    /// What each rate charged each taxed amount, by the key it was taxed under
+    /// (`{line id}@{consignment id}`, `{line id}@-`, `shipping:{consignment id}`,
+    /// `handling:{consignment id}`, `fee:{fee id}`); together exactly `tax_total`. An
+    /// order lists its taxes from it. Empty in carts priced before it was kept.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rate_tax: BTreeMap<String, Vec<RateCharge>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -1037,6 +1043,7 @@ impl Cart {
         // Every taxed amount by key: (as entered, excluding tax, including tax).
         let mut taxed: HashMap<String, (Money, Money, Money)> = HashMap::new();
         let mut taxes: Vec<TaxTotal> = Vec::new();
+        let mut rate_tax: BTreeMap<String, Vec<RateCharge>> = BTreeMap::new();
         if let Some(r) = rules {
             for (addr, amounts) in &groups {
                 if amounts.is_empty() {
@@ -1051,7 +1058,11 @@ impl Cart {
                 for a in amounts {
                     *entered_by_key.entry(a.key.as_str()).or_default() += a.amount;
                 }
-                for lt in result.lines {
+                for (lt, a) in result.lines.into_iter().zip(amounts) {
+                    let charges = RateCharge::of(r.tax, a.tax_class_id, &lt.rates);
+                    if !charges.is_empty() {
+                        rate_tax.entry(lt.key.clone()).or_default().extend(charges);
+                    }
                     let entered = entered_by_key
                         .get(lt.key.as_str())
                         .copied()
@@ -1147,6 +1158,7 @@ impl Cart {
             taxes,
             line_tax,
             part_tax,
+            rate_tax,
         };
 
         // 6. Stored value: gift certificates first, in the order applied, then store credit.

@@ -9,7 +9,9 @@
 //!   (as BigCommerce shows them); the tax in them is the tax the line was actually
 //!   charged (after discounts), which is what the snapshot records per line.
 //! - Shipping addresses are the consignments, ids 1, 2, … in order.
-//! - Taxes are one row per tax rate name, over the whole order.
+//! - Taxes are listed from what each rate charged each taxed amount when the order was
+//!   priced (kept in the checkout totals): per shipping address, product (or shipping,
+//!   handling, fee) and rate, to the cent, adding up to `total_tax`.
 
 use super::address::Address;
 use super::cart::Cart;
@@ -17,6 +19,7 @@ use super::catalog::ProductType;
 use super::checkout::{Fee, allocate, shipping_and_handling};
 use super::money::Money;
 use super::order_admin::{IdMap, OrderAdmin};
+use super::tax::RateCharge;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::Value;
@@ -210,6 +213,149 @@ impl PlacedOrder {
 
     pub fn taxes(&self) -> Vec<OrderTax> {
         taxes(&self.cart)
+    }
+
+    /// The order's taxes as V2 lists them (see [`OrderTaxRow`]): with `details`, one row
+    /// per order product (or shipping, handling, fee) and rate; otherwise those rows
+    /// added up per address, kind and rate. Either way they add up to the order's
+    /// `total_tax`.
+    pub fn tax_rows(&self, details: bool) -> Vec<OrderTaxRow> {
+        let rows = if self.cart.checkout.totals.rate_tax.is_empty() {
+            self.derived_tax_rows()
+        } else {
+            self.kept_tax_rows()
+        };
+        let mut rows = if details { rows } else { aggregate(rows) };
+        for (n, r) in rows.iter_mut().enumerate() {
+            r.id = n as i64 + 1;
+        }
+        rows
+    }
+
+    /// Rows from what each rate charged each taxed amount when the order was priced.
+    fn kept_tax_rows(&self) -> Vec<OrderTaxRow> {
+        let cart = &self.cart;
+        let kept = &cart.checkout.totals.rate_tax;
+        let consignments = &cart.checkout.consignments;
+        // `-` (units that ship nowhere, taxed at the billing address) is address 0.
+        let address_of = |place: &str| -> i64 {
+            consignments
+                .iter()
+                .position(|c| c.id == place)
+                .map(|k| k as i64 + 1)
+                .unwrap_or(0)
+        };
+        let mut used: std::collections::BTreeSet<&str> = Default::default();
+        let mut rows = Vec::new();
+        let mut add = |key: &str, address: i64, product: Option<i64>, kind: &'static str| {
+            if let Some((key, charges)) = kept.get_key_value(key) {
+                used.insert(key.as_str());
+                rows.extend(charges.iter().map(|c| tax_row(c, address, product, kind)));
+            }
+        };
+        let per_address = self.admin.products_per_address;
+        let parts = product_parts(cart, per_address);
+        let keys: Vec<uuid::Uuid> = parts.iter().map(|p| p.key).collect();
+        let ids = self.admin.product_ids.ids_for(&keys);
+        for (n, part) in parts.iter().enumerate() {
+            let id = ids.get(n).copied().unwrap_or(n as i64 + 1);
+            let places: Vec<(i64, String)> = match part.at {
+                Some(k) => consignments
+                    .get(k)
+                    .map(|c| (k as i64 + 1, format!("{}@{}", part.item, c.id)))
+                    .into_iter()
+                    .collect(),
+                None if per_address => vec![(0, format!("{}@-", part.item))],
+                // One product for the whole item: each place's units as taxed there.
+                None => {
+                    let prefix = format!("{}@", part.item);
+                    let mut places: Vec<(i64, String)> = kept
+                        .range(prefix.clone()..)
+                        .take_while(|(k, _)| k.starts_with(&prefix))
+                        .map(|(k, _)| (address_of(&k[prefix.len()..]), k.clone()))
+                        .collect();
+                    places.sort_by_key(|(a, _)| (*a == 0, *a));
+                    places
+                }
+            };
+            for (address, key) in places {
+                add(&key, address, Some(id), "item");
+            }
+        }
+        for (k, c) in consignments.iter().enumerate() {
+            let address = k as i64 + 1;
+            add(&format!("shipping:{}", c.id), address, None, "shipping");
+            add(&format!("handling:{}", c.id), address, None, "handling");
+        }
+        for (_, f) in self.fees() {
+            add(&format!("fee:{}", f.id), 0, None, "fee");
+        }
+        // Anything else charged (nothing, as orders are made) still counts toward the total.
+        for (key, charges) in kept {
+            if used.contains(key.as_str()) {
+                continue;
+            }
+            let (kind, place) = match key.split_once(':') {
+                Some(("shipping", place)) => ("shipping", place),
+                Some(("handling", place)) => ("handling", place),
+                Some(("fee", _)) => ("fee", "-"),
+                _ => ("item", key.split_once('@').map(|(_, p)| p).unwrap_or("-")),
+            };
+            let address = address_of(place);
+            rows.extend(charges.iter().map(|c| tax_row(c, address, None, kind)));
+        }
+        rows
+    }
+
+    /// Rows for an order priced before the charges per rate were kept. With one tax
+    /// rate, every product's, shipping's, handling's and fee's tax is that rate's (as
+    /// the order lists them); otherwise (or should those not add up to the rate's total)
+    /// one row per rate over the whole order, at no address.
+    fn derived_tax_rows(&self) -> Vec<OrderTaxRow> {
+        let totals = self.taxes();
+        let whole_order = |t: &OrderTax| OrderTaxRow {
+            id: t.id,
+            order_address_id: 0,
+            rate_id: 0,
+            name: t.name.clone(),
+            class_id: 0,
+            class: String::new(),
+            rate: Decimal::ZERO,
+            priority: 0,
+            amount: t.amount,
+            order_product_id: None,
+            line_item_type: "item",
+        };
+        let [only] = totals.as_slice() else {
+            return totals.iter().map(whole_order).collect();
+        };
+        let mut taxed: Vec<(i64, Option<i64>, &'static str, Money)> = self
+            .products()
+            .iter()
+            .map(|p| (p.order_address_id, Some(p.id), "item", p.total_tax))
+            .collect();
+        for a in self.shipping_addresses() {
+            taxed.push((a.id, None, "shipping", a.cost_inc_tax - a.cost_ex_tax));
+            let handling = a.handling_cost_inc_tax - a.handling_cost_ex_tax;
+            taxed.push((a.id, None, "handling", handling));
+        }
+        for (_, f) in self.fees() {
+            taxed.push((0, None, "fee", f.cost_inc_tax - f.cost_ex_tax));
+        }
+        taxed.retain(|t| !t.3.amount().is_zero());
+        if taxed.iter().map(|t| t.3).sum::<Money>() != only.amount {
+            return vec![whole_order(only)];
+        }
+        taxed
+            .into_iter()
+            .map(|(address, product, kind, amount)| OrderTaxRow {
+                order_address_id: address,
+                amount,
+                order_product_id: product,
+                line_item_type: kind,
+                ..whole_order(only)
+            })
+            .collect()
     }
 
     /// The order's messages: the comment the shopper wrote at checkout (or that came
@@ -877,6 +1023,89 @@ pub struct OrderTax {
     pub id: i64,
     pub name: String,
     pub amount: Money,
+}
+
+/// One row of an order's taxes (V2 `orderTaxes`): what one tax rate charged at one
+/// shipping address, on one product with details (else on all of one kind there).
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrderTaxRow {
+    pub id: i64,
+    /// The shipping address the taxed units (or shipping) go to; 0 for what ships
+    /// nowhere (digital products, gift certificates, fees), taxed at the billing address.
+    pub order_address_id: i64,
+    /// 0 when not known (orders priced before rates were kept per amount).
+    pub rate_id: i64,
+    pub name: String,
+    pub class_id: i64,
+    /// The tax class the amount was taxed as (`""` when not known).
+    pub class: String,
+    /// Percent.
+    pub rate: Decimal,
+    pub priority: i64,
+    pub amount: Money,
+    /// With details, the order product an `item` row is for.
+    pub order_product_id: Option<i64>,
+    /// `item`, `shipping`, `handling` or `fee`.
+    pub line_item_type: &'static str,
+}
+
+fn tax_row(
+    c: &RateCharge,
+    order_address_id: i64,
+    order_product_id: Option<i64>,
+    line_item_type: &'static str,
+) -> OrderTaxRow {
+    OrderTaxRow {
+        id: 0,
+        order_address_id,
+        rate_id: c.rate_id,
+        name: c.name.clone(),
+        class_id: c.class_id,
+        class: c.class.clone(),
+        rate: c.rate,
+        priority: c.priority,
+        amount: c.amount,
+        order_product_id,
+        line_item_type,
+    }
+}
+
+/// Rows added up per address, kind, rate and class (no product), ordered by address
+/// (what ships nowhere last), then items, shipping, handling, fees.
+fn aggregate(rows: Vec<OrderTaxRow>) -> Vec<OrderTaxRow> {
+    let mut out: Vec<OrderTaxRow> = Vec::new();
+    for r in rows {
+        let same = |o: &&mut OrderTaxRow| {
+            o.order_address_id == r.order_address_id
+                && o.line_item_type == r.line_item_type
+                && o.rate_id == r.rate_id
+                && o.name == r.name
+                && o.class_id == r.class_id
+                && o.class == r.class
+                && o.rate == r.rate
+        };
+        match out.iter_mut().find(same) {
+            Some(o) => o.amount += r.amount,
+            None => out.push(OrderTaxRow {
+                order_product_id: None,
+                ..r
+            }),
+        }
+    }
+    let kind_rank = |k: &str| match k {
+        "item" => 0,
+        "shipping" => 1,
+        "handling" => 2,
+        _ => 3,
+    };
+    out.sort_by_key(|r| {
+        (
+            r.order_address_id == 0,
+            r.order_address_id,
+            kind_rank(r.line_item_type),
+        )
+    });
+    out
 }
 
 pub fn taxes(cart: &Cart) -> Vec<OrderTax> {

@@ -375,6 +375,17 @@ impl TaxConfig {
         id == DEFAULT_TAX_CLASS_ID || self.classes.iter().any(|c| c.id == id)
     }
 
+    /// The name of the class an amount of class `id` is taxed as (a class the store no
+    /// longer has is taxed as the default class).
+    pub fn class_name(&self, id: i64) -> String {
+        let id = effective_class(self, id);
+        self.classes
+            .iter()
+            .find(|c| c.id == id)
+            .map(|c| c.name.clone())
+            .unwrap_or_else(|| DEFAULT_TAX_CLASS_NAME.to_string())
+    }
+
     pub fn zone(&self, id: i64) -> Option<&TaxZone> {
         self.zones.iter().find(|z| z.id == id)
     }
@@ -462,9 +473,47 @@ pub struct LineTax {
 pub struct AppliedRate {
     pub rate_id: i64,
     pub name: String,
+    /// The rate's priority (rates of a higher priority compound on the lower ones).
+    pub priority: i64,
     /// Percent.
     pub rate: Decimal,
     pub amount: Money,
+}
+
+/// What one rate charged one taxed amount, as an order keeps it (so it can list its
+/// taxes per address, product and rate as they were charged, whatever the store's tax
+/// setup becomes).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateCharge {
+    pub rate_id: i64,
+    pub name: String,
+    pub priority: i64,
+    /// Percent.
+    pub rate: Decimal,
+    pub class_id: i64,
+    /// The name of the tax class the amount was taxed as.
+    pub class: String,
+    pub amount: Money,
+}
+
+impl RateCharge {
+    /// The charges of one taxed amount of class `class_id` (none for rates that took nothing).
+    pub fn of(config: &TaxConfig, class_id: i64, rates: &[AppliedRate]) -> Vec<RateCharge> {
+        let class_id = effective_class(config, class_id);
+        rates
+            .iter()
+            .filter(|r| !r.amount.amount().is_zero())
+            .map(|r| RateCharge {
+                rate_id: r.rate_id,
+                name: r.name.clone(),
+                priority: r.priority,
+                rate: r.rate,
+                class_id,
+                class: config.class_name(class_id),
+                amount: r.amount,
+            })
+            .collect()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -620,6 +669,7 @@ pub fn compute_tax_for_group(
                     AppliedRate {
                         rate_id: rates[*i].id,
                         name: rates[*i].name.clone(),
+                        priority: rates[*i].priority,
                         rate: rates[*i].percent_for(effective_class(config, a.tax_class_id)),
                         amount: Money::new(amt),
                     }
@@ -651,6 +701,7 @@ pub fn compute_tax_for_group(
         .map(|(i, r)| AppliedRate {
             rate_id: r.id,
             name: r.name.clone(),
+            priority: r.priority,
             rate: representative_percent(config, r, amounts),
             amount: Money::new(per_rate[i]),
         })

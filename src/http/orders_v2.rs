@@ -22,7 +22,7 @@ use crate::domain::address::Address;
 use crate::domain::coupon::rfc2822;
 use crate::domain::money::{Money, json_number};
 use crate::domain::order::{
-    ORDER_STATUSES, OrderCoupon, OrderProduct, OrderShippingAddress, OrderTax, PlacedOrder,
+    ORDER_STATUSES, OrderCoupon, OrderProduct, OrderShippingAddress, OrderTaxRow, PlacedOrder,
     STATUS_SORT_ORDER, status_name,
 };
 use crate::domain::scope::Scope;
@@ -529,31 +529,63 @@ fn coupon_wire(order_id: i64, c: &OrderCoupon) -> OrderCouponWire {
     }
 }
 
-/// `orderTaxes_Base`.
+/// `orderTaxes_Base`: what one tax rate charged at one shipping address (0: what ships
+/// nowhere, taxed at the billing address), with `?details=true` on one order product
+/// (or the shipping, handling or a fee there).
 #[derive(Serialize, ToSchema)]
 pub struct OrderTaxWire {
     pub id: i64,
     pub order_id: i64,
     pub order_address_id: i64,
+    /// The tax rate's id (0 for orders priced before Kassa kept it).
+    pub tax_rate_id: i64,
+    /// The same id, as a string.
+    pub sales_tax_id: String,
+    pub tax_class_id: i64,
+    /// The tax rate's name.
     pub name: String,
+    /// The name of the tax class the amount was taxed as.
     pub class: String,
+    /// The rate in percent.
+    pub rate: String,
     pub priority: i64,
+    /// What the rate charged (the same as `line_amount`).
     pub priority_amount: String,
     pub line_amount: String,
+    pub order_pickup_method_id: i64,
+    /// With `?details=true` only: the order product of an `item` row, else null.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub order_product_id: Option<Value>,
+    /// `item`, `shipping`, `handling` or `fee` (a fee's tax; the spec's list has no fees).
     pub line_item_type: String,
 }
 
-fn tax_wire(order_id: i64, t: &OrderTax) -> OrderTaxWire {
+fn tax_wire(order: &PlacedOrder, t: &OrderTaxRow, details: bool) -> OrderTaxWire {
+    let pickup = usize::try_from(t.order_address_id - 1)
+        .ok()
+        .and_then(|k| order.cart.checkout.consignments.get(k))
+        .and_then(|c| c.pickup_method_id)
+        .unwrap_or(0);
     OrderTaxWire {
         id: t.id,
-        order_id,
-        order_address_id: 0,
+        order_id: order.id,
+        order_address_id: t.order_address_id,
+        tax_rate_id: t.rate_id,
+        sales_tax_id: t.rate_id.to_string(),
+        tax_class_id: t.class_id,
         name: t.name.clone(),
-        class: String::new(),
-        priority: 0,
+        class: t.class.clone(),
+        rate: m(Money::new(t.rate)),
+        priority: t.priority,
         priority_amount: m(t.amount),
         line_amount: m(t.amount),
-        line_item_type: "item".to_string(),
+        order_pickup_method_id: pickup,
+        order_product_id: details.then(|| {
+            t.order_product_id
+                .map_or(Value::Null, |id| Value::String(id.to_string()))
+        }),
+        line_item_type: t.line_item_type.to_string(),
     }
 }
 
@@ -722,21 +754,25 @@ fn list_filter(pairs: &[(String, String)]) -> V2Result<OrderListFilter> {
             max_date_modified: date_param(pairs, "max_date_modified")?,
             cart_id: param(pairs, "cart_id").map(String::from),
             // Archived orders are left out of lists unless asked for.
-            is_deleted: Some(match param(pairs, "is_deleted").map(str::trim) {
-                None | Some("false") => 0,
-                Some("true") => 1,
-                Some(v) => {
-                    return Err(V2Error::bad_request(format!(
-                        "The query parameter `is_deleted` must be true or false, not `{v}`."
-                    )));
-                }
-            }),
+            is_deleted: Some(i64::from(bool_param(pairs, "is_deleted")?.unwrap_or(false))),
             sort,
             descending,
             page: None,
         },
         email: param(pairs, "email").map(String::from),
     })
+}
+
+/// A `true`/`false` parameter; anything else is a 400.
+fn bool_param(pairs: &[(String, String)], name: &str) -> V2Result<Option<bool>> {
+    match param(pairs, name) {
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(v) => Err(V2Error::bad_request(format!(
+            "The query parameter `{name}` must be true or false, not `{v}`."
+        ))),
+    }
 }
 
 fn page_and_limit(pairs: &[(String, String)]) -> V2Result<(i64, i64)> {
@@ -968,11 +1004,14 @@ async fn list_order_coupons(
     Ok(v2::reply(StatusCode::OK, &paged(wire, &pairs)?))
 }
 
-/// List an order's taxes, one per tax rate.
+/// List an order's taxes: per shipping address, tax rate and kind (item, shipping,
+/// handling, fee), or with `details=true` per order product too; they add up to the
+/// order's `total_tax`.
 #[utoipa::path(get, path = "/stores/{store_hash}/v2/orders/{order_id}/taxes", tag = "Order Taxes",
     operation_id = "getOrderTaxes",
     params(("store_hash" = String, Path), ("order_id" = i64, Path),
-        ("page" = Option<i64>, Query), ("limit" = Option<i64>, Query)),
+        ("page" = Option<i64>, Query), ("limit" = Option<i64>, Query),
+        ("details" = Option<bool>, Query, description = "true lists a row per order product and rate, with order_product_id; default false")),
     responses((status = 200, body = Vec<OrderTaxWire>), (status = 404, body = Vec<V2ErrorItem>)))]
 async fn list_order_taxes(
     State(state): State<AppState>,
@@ -982,8 +1021,13 @@ async fn list_order_taxes(
 ) -> V2Result<Response> {
     let who = v2::principal(auth, READ)?;
     let pairs = query_pairs(q.as_deref());
+    let details = bool_param(&pairs, "details")?.unwrap_or(false);
     let o = load(&state, &who.store, &path.1).await?;
-    let wire: Vec<OrderTaxWire> = o.taxes().iter().map(|t| tax_wire(o.id, t)).collect();
+    let wire: Vec<OrderTaxWire> = o
+        .tax_rows(details)
+        .iter()
+        .map(|t| tax_wire(&o, t, details))
+        .collect();
     Ok(v2::reply(StatusCode::OK, &paged(wire, &pairs)?))
 }
 
