@@ -9,7 +9,6 @@ mod common;
 
 use common::TestApp;
 use common::flow::{CHECKOUTS, apply_coupon, checkout_with, pay_by_card, place};
-use kassa::store::order_admin::{ChangeOutcome, OrderChange};
 use reqwest::StatusCode;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -896,33 +895,18 @@ async fn split_checkout(app: &TestApp, lamps: [i64; 2]) -> String {
 /// address are in the database: without that mark and without the tax of each
 /// address's units (a checkout line split over addresses is then one product).
 async fn as_placed_before_products_per_address(app: &TestApp, id: i64) {
-    let store = app.kassa.find_store("demo").await.expect("demo store");
-    let st = app
-        .kassa
-        .store
-        .order_state(store.id, id)
-        .await
-        .expect("read the order")
-        .expect("the order");
-    let mut doc = st.doc.clone();
-    assert_eq!(doc["admin"]["products_per_address"], json!(true), "{doc}");
-    assert!(
-        doc["cart"]["checkout"]["totals"]["part_tax"].is_object(),
-        "{doc}"
-    );
-    doc.as_object_mut().map(|o| o.remove("admin"));
-    doc["cart"]["checkout"]["totals"]
-        .as_object_mut()
-        .map(|t| t.remove("part_tax"));
-    let change = OrderChange {
-        doc,
-        ..OrderChange::from_state(id, &st, st.date_modified)
-    };
-    let outcome = app.kassa.store.change_order(store.id, &change).await;
-    assert!(
-        matches!(outcome, Ok(ChangeOutcome::Applied { .. })),
-        "{outcome:?}"
-    );
+    app.rewrite_order_doc(id, |doc| {
+        assert_eq!(doc["admin"]["products_per_address"], json!(true), "{doc}");
+        assert!(
+            doc["cart"]["checkout"]["totals"]["part_tax"].is_object(),
+            "{doc}"
+        );
+        doc.as_object_mut().map(|o| o.remove("admin"));
+        doc["cart"]["checkout"]["totals"]
+            .as_object_mut()
+            .map(|t| t.remove("part_tax"));
+    })
+    .await;
 }
 
 /// (order_address_id, line_amount) of each of an order's taxes.

@@ -307,6 +307,31 @@ impl TestApp {
         }
     }
 
+    /// Rewrites the stored document of one order of the demo store with `edit`, through
+    /// the store, to make it what an older Kassa left in the database.
+    pub async fn rewrite_order_doc(&self, order_id: i64, edit: impl FnOnce(&mut Value)) {
+        use kassa::store::order_admin::{ChangeOutcome, OrderChange};
+        let store = self.demo_store_id().await;
+        let st = self
+            .kassa
+            .store
+            .order_state(store, order_id)
+            .await
+            .expect("read the order")
+            .expect("the order");
+        let mut doc = st.doc.clone();
+        edit(&mut doc);
+        let change = OrderChange {
+            doc,
+            ..OrderChange::from_state(order_id, &st, st.date_modified)
+        };
+        let outcome = self.kassa.store.change_order(store, &change).await;
+        assert!(
+            matches!(outcome, Ok(ChangeOutcome::Applied { .. })),
+            "{outcome:?}"
+        );
+    }
+
     /// The webhook events one order of the demo store left in the outbox, in order:
     /// (scope, data).
     pub async fn order_events(&self, order_id: i64) -> Vec<(String, Value)> {
