@@ -70,9 +70,10 @@ fn ship(address: i64, kind: &str, name: &str, rate: &str, amount: &str) -> Row {
     r(address, Value::Null, kind, name, S, rate, amount)
 }
 
-/// A fee's row (default class, at the billing address).
+/// A fee's row (default class, at the billing address; `handling`, as the spec's line
+/// item types have none for fees).
 fn fee(name: &str, rate: &str, amount: &str) -> Row {
-    r(0, Value::Null, "fee", name, D, rate, amount)
+    r(0, Value::Null, "handling", name, D, rate, amount)
 }
 
 async fn tax_list(app: &TestApp, id: i64, query: &str) -> Vec<Value> {

@@ -287,8 +287,10 @@ impl PlacedOrder {
             add(&format!("shipping:{}", c.id), address, None, "shipping");
             add(&format!("handling:{}", c.id), address, None, "handling");
         }
+        // The spec's line item types have none for fees: a fee is a charge on the order
+        // like handling, at no shipping address.
         for (_, f) in self.fees() {
-            add(&format!("fee:{}", f.id), 0, None, "fee");
+            add(&format!("fee:{}", f.id), 0, None, "handling");
         }
         // Anything else charged (nothing, as orders are made) still counts toward the total.
         for (key, charges) in kept {
@@ -298,7 +300,7 @@ impl PlacedOrder {
             let (kind, place) = match key.split_once(':') {
                 Some(("shipping", place)) => ("shipping", place),
                 Some(("handling", place)) => ("handling", place),
-                Some(("fee", _)) => ("fee", "-"),
+                Some(("fee", _)) => ("handling", "-"),
                 _ => ("item", key.split_once('@').map(|(_, p)| p).unwrap_or("-")),
             };
             let address = address_of(place);
@@ -340,7 +342,7 @@ impl PlacedOrder {
             taxed.push((a.id, None, "handling", handling));
         }
         for (_, f) in self.fees() {
-            taxed.push((0, None, "fee", f.cost_inc_tax - f.cost_ex_tax));
+            taxed.push((0, None, "handling", f.cost_inc_tax - f.cost_ex_tax));
         }
         taxed.retain(|t| !t.3.amount().is_zero());
         if taxed.iter().map(|t| t.3).sum::<Money>() != only.amount {

@@ -557,7 +557,7 @@ pub struct OrderTaxWire {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub order_product_id: Option<Value>,
-    /// `item`, `shipping`, `handling` or `fee` (a fee's tax; the spec's list has no fees).
+    /// `item`, `shipping` or `handling` (also a fee's tax: the spec's list has no fees).
     pub line_item_type: String,
 }
 
