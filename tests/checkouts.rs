@@ -37,12 +37,6 @@ fn us_address() -> Value {
            "country_code": "us", "postal_code": "94105", "phone": "+1 415 555 0100"})
 }
 
-fn ny_address() -> Value {
-    json!({"first_name": "Grace", "last_name": "Hopper", "email": "grace@example.com",
-           "address1": "2 Broadway", "city": "New York", "state_or_province_code": "NY",
-           "country_code": "US", "postal_code": "10004"})
-}
-
 /// A cart with 3 lamps (19.99, physical), 1 e-book (9.99, digital) and a custom item (5.00 × 2).
 async fn cart(app: &TestApp) -> (String, Value) {
     let r = app
@@ -188,7 +182,7 @@ async fn consignments_split_items(app: TestApp) {
             &format!("{CHECKOUTS}/{id}/consignments"),
             json!([
                 {"address": us_address(), "line_items": [{"item_id": lamp, "quantity": 2}, {"item_id": custom, "quantity": 2}]},
-                {"address": ny_address(), "line_items": [{"item_id": lamp, "quantity": 1}]}
+                {"address": common::flow::new_york(), "line_items": [{"item_id": lamp, "quantity": 1}]}
             ]),
         )
         .await;
@@ -202,7 +196,7 @@ async fn consignments_split_items(app: TestApp) {
     let r = app
         .post(
             &format!("{CHECKOUTS}/{id}/consignments"),
-            json!([{"address": ny_address(), "line_items": [{"item_id": lamp, "quantity": 0}]}]),
+            json!([{"address": common::flow::new_york(), "line_items": [{"item_id": lamp, "quantity": 0}]}]),
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
@@ -240,7 +234,7 @@ async fn over_allocation_is_refused(app: TestApp) {
             &format!("{CHECKOUTS}/{id}/consignments"),
             json!([
                 {"address": us_address(), "line_items": [{"item_id": lamp, "quantity": 2}]},
-                {"address": ny_address(), "line_items": [{"item_id": lamp, "quantity": 2}]}
+                {"address": common::flow::new_york(), "line_items": [{"item_id": lamp, "quantity": 2}]}
             ]),
         )
         .await;

@@ -861,9 +861,7 @@ async fn split_checkout(app: &TestApp, lamps: [i64; 2]) -> String {
     .await;
     let r = app.get(&format!("{CHECKOUTS}/{id}")).await;
     let lamp = r.data()["cart"]["line_items"]["physical_items"][0]["id"].clone();
-    let ny = json!({"first_name": "Grace", "last_name": "Hopper", "email": "grace@example.com",
-        "address1": "2 Broadway", "city": "New York", "state_or_province_code": "NY",
-        "country_code": "US", "postal_code": "10004"});
+    let ny = common::flow::new_york();
     let r = app
         .post(
             &format!("{CHECKOUTS}/{id}/consignments"),

@@ -175,9 +175,7 @@ async fn two_address_order(app: &TestApp) -> i64 {
             .map(|l| l["id"].clone())
             .expect("line")
     };
-    let ny = json!({"first_name": "Grace", "last_name": "Hopper", "email": "grace@example.com",
-        "address1": "2 Broadway", "city": "New York", "state_or_province_code": "NY",
-        "country_code": "US", "postal_code": "10004"});
+    let ny = common::flow::new_york();
     let reply = app
         .post(
             &format!("{CHECKOUTS}/{id}/consignments"),

@@ -1375,7 +1375,7 @@ fn whole_units(units_total: Decimal, weights: &[Money], places: u32) -> Option<V
         })
         .collect::<Option<Vec<i128>>>()?;
     let sum = ints.iter().try_fold(0i128, |s, w| s.checked_add(*w))?;
-    if sum == 0 || units_total.scale() != 0 && !units_total.fract().is_zero() {
+    if sum == 0 {
         return None;
     }
     let total = units_total.mantissa() / 10i128.checked_pow(units_total.scale())?;

@@ -761,6 +761,13 @@ pub mod flow {
                "country_code": "US", "postal_code": "94105"})
     }
 
+    /// A complete address in New York (a second shipping destination, NY tax).
+    pub fn new_york() -> Value {
+        json!({"first_name": "Grace", "last_name": "Hopper", "email": "grace@example.com",
+               "address1": "2 Broadway", "city": "New York", "state_or_province_code": "NY",
+               "country_code": "US", "postal_code": "10004"})
+    }
+
     /// A cart made from `body` with the billing address set; returns the checkout id.
     pub async fn checkout_with(app: &TestApp, body: Value) -> String {
         let r = app.post(CARTS, body).await;
