@@ -241,11 +241,11 @@ impl Metrics {
 pub fn render_memory(out: &mut String, m: crate::store::MemoryFigures) {
     let _ = writeln!(
         out,
-        "# HELP kassa_product_reads_total Products a cart change or price read, by where from.\n\
+        "# HELP kassa_product_reads_total Reads of the products a cart change needs: answered from memory, or by a statement.\n\
          # TYPE kassa_product_reads_total counter\n\
          kassa_product_reads_total{{from=\"memory\"}} {}\n\
          kassa_product_reads_total{{from=\"database\"}} {}\n\
-         # HELP kassa_channel_override_reads_total Channels' allow_purchasing overrides read, by where from.\n\
+         # HELP kassa_channel_override_reads_total Reads of a channel's allow_purchasing override: answered from memory, or by a statement.\n\
          # TYPE kassa_channel_override_reads_total counter\n\
          kassa_channel_override_reads_total{{from=\"memory\"}} {}\n\
          kassa_channel_override_reads_total{{from=\"database\"}} {}",

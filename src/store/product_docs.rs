@@ -58,12 +58,12 @@ impl Entries {
     }
 }
 
-/// Counted facts for `/metrics`.
+/// Counted facts for `/metrics`: reads of a set of products (a cart change's).
 #[derive(Debug, Default)]
 pub struct ProductFigures {
-    /// Products served from memory without a read of the database.
+    /// Reads answered from memory alone, without a statement.
     pub hits: AtomicU64,
-    /// Products read from the database (missing from memory, or memory not exact).
+    /// Reads that ran a statement (some product not in memory, or memory not exact).
     pub reads: AtomicU64,
 }
 

@@ -257,7 +257,7 @@ impl Store {
         }
         let memory = &self.product_docs;
         if let Db::Postgres(p) = &self.db {
-            memory.figures.reads.fetch_add(ids.len() as u64, Relaxed);
+            memory.figures.reads.fetch_add(1, Relaxed);
             // One array parameter: one prepared statement whatever the ids.
             let docs: Vec<(i64, String)> =
                 sqlx::query_as("SELECT id, doc FROM products WHERE store_id = $1 AND id = ANY($2)")
@@ -280,14 +280,11 @@ impl Store {
                 None => unread.push(id.to_string()),
             }
         }
-        memory
-            .figures
-            .hits
-            .fetch_add(products.len() as u64, Relaxed);
         if unread.is_empty() {
+            memory.figures.hits.fetch_add(1, Relaxed);
             return Ok(products);
         }
-        memory.figures.reads.fetch_add(unread.len() as u64, Relaxed);
+        memory.figures.reads.fetch_add(1, Relaxed);
         // Ids are integers we parsed, so inlining them is safe (SQLite has no arrays).
         let sql = format!(
             "SELECT rowid, id, doc FROM products WHERE store_id = $1 AND id IN ({})",
@@ -446,8 +443,10 @@ impl Store {
                 return Ok(None);
             };
             let mut products = ProductsById::new();
-            let read = docs.as_ref().map_or(0, Vec::len) as u64;
-            (self.product_docs.figures.reads).fetch_add(read, std::sync::atomic::Ordering::Relaxed);
+            if docs.as_ref().is_some_and(|d| !d.is_empty()) {
+                (self.product_docs.figures.reads)
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
             for (pid, pdoc) in ids
                 .unwrap_or_default()
                 .into_iter()
