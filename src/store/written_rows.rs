@@ -134,7 +134,8 @@ mod tests {
         let Db::Sqlite { write, .. } = &store.db else {
             unreachable!()
         };
-        sqlx::query("UPDATE products SET doc = $1 WHERE id = 7")
+        sqlx::query("UPDATE products SET doc = $2 WHERE store_id = $1 AND id = 7")
+            .bind(shop)
             .bind(serde_json::to_string(&product(7, 650, None)).unwrap())
             .execute(write)
             .await
