@@ -251,7 +251,9 @@ impl Store {
                 .acquire_timeout(Duration::from_secs(60))
                 // The writer task is its only user between batches; a ping per batch is waste.
                 .test_before_acquire(false)
-                // Every connection the writer ever gets reports the rows it writes.
+                // Every connection the writer ever gets reports the rows it writes. sqlx's
+                // hook, kept with its connection until it closes: rusqlite's refuses the
+                // handle the writer's direct jobs borrow, which it does not own.
                 .after_connect(move |conn, _| {
                     let written = hooked.clone();
                     Box::pin(async move {
