@@ -236,6 +236,26 @@ impl Metrics {
     }
 }
 
+/// How reads of products and of channels' purchasing overrides were answered: from the
+/// memory of a server that owns its SQLite file, or by the database.
+pub fn render_memory(out: &mut String, m: crate::store::MemoryFigures) {
+    let _ = writeln!(
+        out,
+        "# HELP kassa_product_reads_total Reads of the products a cart change needs: answered from memory, or by a statement.\n\
+         # TYPE kassa_product_reads_total counter\n\
+         kassa_product_reads_total{{from=\"memory\"}} {}\n\
+         kassa_product_reads_total{{from=\"database\"}} {}\n\
+         # HELP kassa_channel_override_reads_total Reads of a channel's allow_purchasing override: answered from memory, or by a statement.\n\
+         # TYPE kassa_channel_override_reads_total counter\n\
+         kassa_channel_override_reads_total{{from=\"memory\"}} {}\n\
+         kassa_channel_override_reads_total{{from=\"database\"}} {}",
+        m.products_from_memory,
+        m.products_from_database,
+        m.overrides_from_memory,
+        m.overrides_from_database,
+    );
+}
+
 /// The SQLite writer's batches: how many, how full, how long their COMMIT took.
 fn render_commits(out: &mut String, c: &BatchFigures) {
     let load = |a: &AtomicU64| a.load(Ordering::Relaxed);

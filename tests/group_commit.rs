@@ -70,20 +70,7 @@ async fn concurrent_orders_all_commit_and_a_refused_one_leaves_nothing(app: Test
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["count"], json!(13), "{}", r.body);
     if app.backend == common::Backend::Sqlite {
-        let text = app
-            .client
-            .get(format!("{}/metrics", app.base))
-            .send()
-            .await
-            .expect("metrics")
-            .text()
-            .await
-            .expect("metrics body");
-        let figure = |name: &str| -> u64 {
-            text.lines()
-                .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
-                .unwrap_or_else(|| panic!("{name} missing from /metrics"))
-        };
+        let figure = app.metrics().await;
         assert!(figure("kassa_sqlite_commit_batches_total{outcome=\"committed\"}") > 0);
         assert_eq!(
             figure("kassa_sqlite_commit_batches_total{outcome=\"failed\"}"),

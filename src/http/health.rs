@@ -17,10 +17,11 @@ pub fn router() -> Router<AppState> {
 
 /// Prometheus text exposition (figures of this node only).
 async fn metrics(State(state): State<AppState>) -> axum::response::Response {
-    let text = state.kassa.metrics.render(
+    let mut text = state.kassa.metrics.render(
         &state.kassa.store.pool_stats(),
         state.kassa.store.commit_figures(),
     );
+    crate::metrics::render_memory(&mut text, state.kassa.store.memory_figures());
     (
         [(
             axum::http::header::CONTENT_TYPE,

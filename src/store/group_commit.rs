@@ -147,6 +147,13 @@ impl BatchFigures {
     }
 }
 
+/// Told when each batch is over, right after its COMMIT (or ROLLBACK) returned and before
+/// any of its jobs hears back: what this process keeps in memory about rows the batch
+/// wrote (reported by an update hook on the connection) is dropped there.
+pub trait AfterBatch: Send + Sync {
+    fn batch_over(&self);
+}
+
 /// What a job gets: the batch's connection, inside a fresh savepoint.
 type Lease = Result<BatchTx, sqlx::Error>;
 
@@ -204,7 +211,13 @@ impl SqliteWriter {
     /// Starts the writer task on the current runtime. `pool` should hold one connection.
     /// With `wal`, the path of the database's WAL file, the pool's connection must run
     /// `synchronous=NORMAL`: the writer's own sync thread makes each batch durable.
-    pub fn start(pool: SqlitePool, limits: Limits, wal: Option<PathBuf>) -> SqliteWriter {
+    /// `after_batch` is told when each batch is over.
+    pub fn start(
+        pool: SqlitePool,
+        limits: Limits,
+        wal: Option<PathBuf>,
+        after_batch: Option<Arc<dyn AfterBatch>>,
+    ) -> SqliteWriter {
         let (queue, rx) = mpsc::unbounded_channel();
         let figures = Arc::new(BatchFigures::default());
         let syncer = wal.map(|wal| WalSyncer::start(wal, figures.clone()));
@@ -214,6 +227,7 @@ impl SqliteWriter {
             figures.clone(),
             limits,
             syncer,
+            after_batch,
         ));
         SqliteWriter {
             pool,
@@ -773,6 +787,7 @@ async fn write_loop(
     figures: Arc<BatchFigures>,
     limits: Limits,
     syncer: Option<WalSyncer>,
+    after_batch: Option<Arc<dyn AfterBatch>>,
 ) {
     // A job taken from the queue when its batch was already full starts the next one.
     let mut carried: Option<Job> = None;
@@ -862,6 +877,11 @@ async fn write_loop(
             }
         }
         figures.record(batch.committed.len(), started.elapsed(), outcome.is_ok());
+        // Committed or not, the batch's writes are settled: memory of them goes before
+        // anyone hears back (after a ROLLBACK it forgets rows that did not change, harmless).
+        if let Some(after) = &after_batch {
+            after.batch_over();
+        }
         // Back to the pool before anyone hears back, so the next batch can start at once.
         drop(held);
         match (&outcome, &syncer) {
@@ -992,7 +1012,7 @@ mod tests {
             max_jobs: 1_000,
             max_open: Duration::from_secs(60),
         };
-        (SqliteWriter::start(pool, limits, wal), read, path)
+        (SqliteWriter::start(pool, limits, wal, None), read, path)
     }
 
     async fn ids(read: &SqlitePool) -> Vec<i64> {

@@ -31,6 +31,7 @@ mod shopper_sessions;
 pub(crate) mod statement;
 pub mod usage;
 pub mod webhooks;
+mod written_rows;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -121,8 +122,11 @@ pub struct Store {
     carts: Option<std::sync::Arc<cart_cache::CartCache>>,
     /// Configuration versions as last read (same condition as `carts`).
     config_versions: Option<std::sync::Arc<config_docs::ConfigVersions>>,
-    /// Products parsed from their documents, reused while the text is unchanged.
+    /// Products parsed from their documents, reused while the text is unchanged, and
+    /// served without a read under the same condition as `carts` (see `written_rows`).
     product_docs: std::sync::Arc<product_docs::ProductDocs>,
+    /// Channels' `allow_purchasing` overrides (used under the same condition as `carts`).
+    channel_overrides: std::sync::Arc<cart_settings::ChannelOverrides>,
     /// Held from `keep_carts_in_memory` until `close`.
     file_lock: std::sync::Arc<std::sync::Mutex<Option<cart_cache::SqliteFileLock>>>,
 }
@@ -235,15 +239,38 @@ impl Store {
                 Some(_) => opts.clone().synchronous(SqliteSynchronous::Normal),
                 None => opts.clone(),
             };
+            let product_docs = std::sync::Arc::<product_docs::ProductDocs>::default();
+            let channel_overrides = std::sync::Arc::<cart_settings::ChannelOverrides>::default();
+            let written = std::sync::Arc::new(written_rows::WrittenRows::new(
+                product_docs.clone(),
+                channel_overrides.clone(),
+            ));
+            let hooked = written.clone();
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
                 .acquire_timeout(Duration::from_secs(60))
                 // The writer task is its only user between batches; a ping per batch is waste.
                 .test_before_acquire(false)
+                // Every connection the writer ever gets reports the rows it writes. sqlx's
+                // hook, kept with its connection until it closes: rusqlite's refuses the
+                // handle the writer's direct jobs borrow, which it does not own.
+                .after_connect(move |conn, _| {
+                    let written = hooked.clone();
+                    Box::pin(async move {
+                        conn.lock_handle()
+                            .await?
+                            .set_update_hook(move |row| written.row_written(row.table, row.rowid));
+                        Ok(())
+                    })
+                })
                 .connect_with(write_opts)
                 .await?;
-            let write =
-                group_commit::SqliteWriter::start(write, group_commit::Limits::from_env(), wal);
+            let write = group_commit::SqliteWriter::start(
+                write,
+                group_commit::Limits::from_env(),
+                wal,
+                Some(written),
+            );
             let readers = std::sync::Arc::new(statement::DirectReaders::new(&opts));
             let read = SqlitePoolOptions::new()
                 .max_connections(8)
@@ -261,7 +288,8 @@ impl Store {
                 },
                 carts: None,
                 config_versions: None,
-                product_docs: Default::default(),
+                product_docs,
+                channel_overrides,
                 file_lock: Default::default(),
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
@@ -278,6 +306,7 @@ impl Store {
                 carts: None,
                 config_versions: None,
                 product_docs: Default::default(),
+                channel_overrides: Default::default(),
                 file_lock: Default::default(),
             })
         } else {
@@ -301,6 +330,8 @@ impl Store {
         }
         self.carts = Some(std::sync::Arc::default());
         self.config_versions = Some(std::sync::Arc::default());
+        self.product_docs.keep_exact();
+        self.channel_overrides.keep_exact();
         true
     }
 
@@ -338,6 +369,17 @@ impl Store {
         }
     }
 
+    /// How reads of products and of channels' overrides were answered, for `/metrics`.
+    pub fn memory_figures(&self) -> MemoryFigures {
+        use std::sync::atomic::Ordering::Relaxed;
+        MemoryFigures {
+            products_from_memory: self.product_docs.figures.hits.load(Relaxed),
+            products_from_database: self.product_docs.figures.reads.load(Relaxed),
+            overrides_from_memory: self.channel_overrides.hits.load(Relaxed),
+            overrides_from_database: self.channel_overrides.reads.load(Relaxed),
+        }
+    }
+
     /// True when the database answers a trivial query.
     pub async fn ping(&self) -> bool {
         on_pool!(self, read, |p| sqlx::query("SELECT 1")
@@ -365,6 +407,15 @@ impl Store {
             Db::Postgres(p) => p.close().await,
         }
     }
+}
+
+/// Products and channel overrides read, by where they came from (see `written_rows`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MemoryFigures {
+    pub products_from_memory: u64,
+    pub products_from_database: u64,
+    pub overrides_from_memory: u64,
+    pub overrides_from_database: u64,
 }
 
 /// A URL fit for a log line: any password removed.

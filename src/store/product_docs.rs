@@ -1,22 +1,84 @@
-//! Products as parsed from their stored documents, kept by the document's text: a
-//! cart change reads its products' documents (cheap, indexed) and reuses the parsed
-//! product whenever the text is the one parsed before. Correct on every backend and
-//! node, since the text read is always the database's own; only the parsing is saved.
+//! Products as parsed from their stored documents, kept in memory two ways:
+//!
+//! - by the document's text, on every backend ([`ProductDocs::product`]): a reader that
+//!   read a product's document reuses the product parsed before whenever the text is the
+//!   same. Correct on every node, since the text read is always the database's own; only
+//!   the parsing is saved.
+//! - as the product itself, for a server that owns its SQLite file
+//!   ([`ProductDocs::known`], filled by [`ProductDocs::fill`]): then no read goes to the
+//!   database for a product already in memory. See `written_rows` for the rules that keep
+//!   these entries exactly what the file holds.
 
 use crate::domain::catalog::Product;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Beyond this many products the cache starts over: a few KB each (text and parsed), so
 /// at most some 10 MB, within the memory a node is sized for.
 const MAX_PRODUCTS: usize = 2_000;
 
-/// (store id, product id) → the document's text and the product parsed from it.
-type Parsed = HashMap<(i64, i64), (Box<str>, Arc<Product>)>;
+struct Parsed {
+    text: Box<str>,
+    product: Arc<Product>,
+    /// The row it was read from, for entries the writer keeps exact (`fill`); None for
+    /// those only reused by their text (`product`).
+    rowid: Option<i64>,
+}
 
+#[derive(Default)]
+struct Entries {
+    /// (store id, product id) → the product.
+    parsed: HashMap<(i64, i64), Parsed>,
+    /// rowid → key, for the entries that have a rowid.
+    by_rowid: HashMap<i64, (i64, i64)>,
+    /// Bumped each time rows are forgotten: a fill read before then is not installed.
+    generation: u64,
+}
+
+impl Entries {
+    /// Keeps `by_rowid` naming exactly the entries that have a rowid.
+    fn insert(&mut self, key: (i64, i64), entry: Parsed) {
+        if self.parsed.len() >= MAX_PRODUCTS {
+            self.parsed.clear();
+            self.by_rowid.clear();
+        }
+        if let Some(old) = self.parsed.remove(&key)
+            && let Some(rowid) = old.rowid
+        {
+            self.by_rowid.remove(&rowid);
+        }
+        if let Some(rowid) = entry.rowid
+            && let Some(other) = self.by_rowid.insert(rowid, key)
+            && other != key
+        {
+            self.parsed.remove(&other);
+        }
+        self.parsed.insert(key, entry);
+    }
+}
+
+/// Counted facts for `/metrics`: reads of a set of products (a cart change's).
 #[derive(Debug, Default)]
+pub struct ProductFigures {
+    /// Reads answered from memory alone, without a statement.
+    pub hits: AtomicU64,
+    /// Reads that ran a statement (some product not in memory, or memory not exact).
+    pub reads: AtomicU64,
+}
+
+#[derive(Default)]
 pub struct ProductDocs {
-    parsed: Mutex<Parsed>,
+    entries: Mutex<Entries>,
+    /// Set once this process owns its SQLite file: only then are `known` entries served.
+    exact: AtomicBool,
+    pub figures: ProductFigures,
+}
+
+impl std::fmt::Debug for ProductDocs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProductDocs")
+    }
 }
 
 impl ProductDocs {
@@ -28,22 +90,100 @@ impl ProductDocs {
         doc: &str,
     ) -> Result<Arc<Product>, serde_json::Error> {
         let key = (store_id, id);
-        if let Some((text, p)) = self.lock().get(&key)
-            && **text == *doc
+        if let Some(p) = self.lock().parsed.get(&key)
+            && *p.text == *doc
         {
-            return Ok(p.clone());
+            return Ok(p.product.clone());
         }
         let product: Arc<Product> = Arc::new(serde_json::from_str(doc)?);
-        let mut parsed = self.lock();
-        if parsed.len() >= MAX_PRODUCTS {
-            parsed.clear();
-        }
-        parsed.insert(key, (doc.into(), product.clone()));
+        let entry = Parsed {
+            text: doc.into(),
+            product: product.clone(),
+            rowid: None,
+        };
+        self.lock().insert(key, entry);
         Ok(product)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Parsed> {
-        self.parsed.lock().unwrap_or_else(|e| e.into_inner())
+    /// From now on, entries filled with their rowid are served without a read: this
+    /// process owns the SQLite file and its writer forgets every row it changes.
+    pub fn keep_exact(&self) {
+        // What was filled before may predate writes of another process.
+        let mut entries = self.lock();
+        entries.parsed.clear();
+        entries.by_rowid.clear();
+        entries.generation += 1;
+        self.exact.store(true, Ordering::Release);
+    }
+
+    pub fn is_exact(&self) -> bool {
+        self.exact.load(Ordering::Acquire)
+    }
+
+    /// To read before reading products from the database, and to hand to `fill`.
+    pub fn generation(&self) -> u64 {
+        self.lock().generation
+    }
+
+    /// The product as the database holds it, when it is in memory and kept exact.
+    pub fn known(&self, store_id: i64, id: i64) -> Option<Arc<Product>> {
+        if !self.is_exact() {
+            return None;
+        }
+        let entries = self.lock();
+        let p = entries.parsed.get(&(store_id, id))?;
+        p.rowid?;
+        Some(p.product.clone())
+    }
+
+    /// The product read from row `rowid` as `doc`, remembered (for `known`) unless rows
+    /// were forgotten since `read_at` (the `generation` taken before the read): then what
+    /// was read may be older than a write that has committed since.
+    pub fn fill(
+        &self,
+        store_id: i64,
+        id: i64,
+        rowid: i64,
+        doc: &str,
+        read_at: u64,
+    ) -> Result<Arc<Product>, serde_json::Error> {
+        let key = (store_id, id);
+        let reused = self
+            .lock()
+            .parsed
+            .get(&key)
+            .filter(|p| *p.text == *doc)
+            .map(|p| p.product.clone());
+        let product = match reused {
+            Some(p) => p,
+            None => Arc::new(serde_json::from_str(doc)?),
+        };
+        let mut entries = self.lock();
+        if entries.generation == read_at {
+            let entry = Parsed {
+                text: doc.into(),
+                product: product.clone(),
+                rowid: Some(rowid),
+            };
+            entries.insert(key, entry);
+        }
+        Ok(product)
+    }
+
+    /// Drops the entries read from these rows (the writer changed them), and makes
+    /// every fill read before now a stale one.
+    pub fn forget_rows(&self, rowids: &[i64]) {
+        let mut entries = self.lock();
+        entries.generation += 1;
+        for rowid in rowids {
+            if let Some(key) = entries.by_rowid.remove(rowid) {
+                entries.parsed.remove(&key);
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -69,5 +209,46 @@ mod tests {
         let other = docs.product(2, 7, &doc(500)).unwrap();
         assert!(!Arc::ptr_eq(&first, &other));
         assert!(docs.product(1, 8, "{").is_err());
+        // Reused by text only: never served without a read.
+        docs.keep_exact();
+        assert!(docs.known(1, 7).is_none());
+    }
+
+    #[test]
+    fn a_filled_product_is_known_until_its_row_is_forgotten() {
+        let docs = ProductDocs::default();
+        let at = docs.generation();
+        docs.fill(1, 7, 70, &doc(500), at).unwrap();
+        // Not served before the process owns its file, nor filled before then.
+        assert!(docs.known(1, 7).is_none());
+        docs.keep_exact();
+        assert!(docs.known(1, 7).is_none());
+        let at = docs.generation();
+        docs.fill(1, 7, 70, &doc(500), at).unwrap();
+        assert_eq!(*docs.known(1, 7).unwrap(), product(7, 500, None));
+        assert!(docs.known(2, 7).is_none());
+        // Another row written: this one stays.
+        docs.forget_rows(&[71]);
+        assert!(docs.known(1, 7).is_some());
+        docs.forget_rows(&[70]);
+        assert!(docs.known(1, 7).is_none());
+    }
+
+    #[test]
+    fn a_fill_read_before_a_write_committed_is_not_installed() {
+        let docs = ProductDocs::default();
+        docs.keep_exact();
+        // A reader takes the generation, reads the row (500), and meanwhile the writer
+        // commits a new price for it and forgets the row.
+        let read_at = docs.generation();
+        docs.forget_rows(&[70]);
+        let stale = docs.fill(1, 7, 70, &doc(500), read_at).unwrap();
+        // The reader gets what it read, but memory does not keep it.
+        assert_eq!(*stale, product(7, 500, None));
+        assert!(docs.known(1, 7).is_none());
+        // A read after the write is kept.
+        let read_at = docs.generation();
+        docs.fill(1, 7, 70, &doc(600), read_at).unwrap();
+        assert_eq!(*docs.known(1, 7).unwrap(), product(7, 600, None));
     }
 }

@@ -441,6 +441,24 @@ impl TestApp {
         self.call(Method::DELETE, path, None).await
     }
 
+    /// This node's /metrics, and a reader of its figures by full name (labels included).
+    pub async fn metrics(&self) -> impl Fn(&str) -> u64 {
+        let text = self
+            .client
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics body");
+        move |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+                .unwrap_or_else(|| panic!("{name} missing from /metrics"))
+        }
+    }
+
     /// The client id of the API account `token` belongs to (its resources' `owner_client_id`).
     pub async fn client_id_of(&self, token: &str) -> String {
         self.kassa
