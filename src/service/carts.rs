@@ -455,7 +455,7 @@ impl Kassa {
             if !unread.is_empty() {
                 products.extend(self.load_products(who, unread.into_iter()).await?);
             }
-            let mut cart = current.clone();
+            let mut cart = Cart::clone(&current);
             let outcome = change(&mut cart, &products, &kit)?;
             let saved = match outcome {
                 Outcome::Emptied => {

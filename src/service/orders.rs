@@ -80,7 +80,7 @@ impl Kassa {
             .get_cart_to_change(who.store.id, id, self.now())
             .await?
             .ok_or_else(|| cart_not_found(id))?;
-        let mut cart = read.cart;
+        let mut cart = std::sync::Arc::unwrap_or_clone(read.cart);
         // What the cart read found about its products spares placement reading them again.
         let known = read.products;
         let rules = self.store_rules_at(who, read.config_version).await?;

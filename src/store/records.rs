@@ -40,7 +40,8 @@ pub struct ProductFilter {
 
 /// A cart read to be changed, with what the change needs that was read alongside it.
 pub struct CartToChange {
-    pub cart: Cart,
+    /// Shared with the cart cache on a hit: the change clones it once, into its new cart.
+    pub cart: Arc<Cart>,
     /// The store's configuration version, read no earlier than the cart.
     pub config_version: i64,
     /// The cart's products where they came with it (PostgreSQL); the rest are read apart.
@@ -413,7 +414,7 @@ impl Store {
         {
             return match cart {
                 Some(c) => Ok(Some(CartToChange {
-                    cart: Arc::unwrap_or_clone(c),
+                    cart: c,
                     config_version: self.config_version(store_id).await?,
                     products: ProductsById::new(),
                 })),
@@ -455,7 +456,7 @@ impl Store {
                 products.insert(pid, self.product_docs.product(store_id, pid, &pdoc)?);
             }
             return Ok(Some(CartToChange {
-                cart: serde_json::from_str(&doc)?,
+                cart: Arc::new(serde_json::from_str(&doc)?),
                 config_version: version.unwrap_or(0),
                 products,
             }));
@@ -473,7 +474,7 @@ impl Store {
         })?;
         row.map(|(doc, version)| {
             Ok(CartToChange {
-                cart: serde_json::from_str(&doc)?,
+                cart: Arc::new(serde_json::from_str(&doc)?),
                 config_version: version.unwrap_or(0),
                 products: ProductsById::new(),
             })
