@@ -410,7 +410,13 @@ impl Kassa {
             Hold::Held
         } else {
             self.store
-                .hold_order_for_payment(store.id, order_id, now)
+                .hold_order_for_payment(
+                    store.id,
+                    order_id,
+                    &token_hash,
+                    (order.status_id, order.authorized_e4),
+                    now,
+                )
                 .await?
         };
         match hold {

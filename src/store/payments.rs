@@ -464,11 +464,18 @@ impl Store {
         ))
     }
 
-    /// Holds an order awaiting payment (status 0) for one payment attempt.
+    /// Holds an order awaiting payment (status 0) for one payment attempt, paid with the
+    /// token `token_hash`, and only as the payment read it (`as_read`: its status and
+    /// the amount authorized). A payment that completed between that read and this hold
+    /// would otherwise leave this one charging what was due before it; the token still
+    /// unused keeps a token spent meanwhile from paying twice. An order that moved on
+    /// but still awaits payment is reported `Busy`: trying again reads it afresh.
     pub async fn hold_order_for_payment(
         &self,
         store_id: i64,
         order_id: i64,
+        token_hash: &str,
+        as_read: (i64, i64),
         now: i64,
     ) -> StoreResult<Hold> {
         let n = self
@@ -476,12 +483,18 @@ impl Store {
                 stmt(
                     "UPDATE orders SET payment_started_at = $3
                      WHERE store_id = $1 AND id = $2 AND status_id IN (0, 1) AND released = 0
-                       AND payment_started_at < $4 AND (reserved_until = 0 OR reserved_until >= $3)",
+                       AND payment_started_at < $4 AND (reserved_until = 0 OR reserved_until >= $3)
+                       AND status_id = $5 AND authorized_e4 = $6
+                       AND EXISTS (SELECT 1 FROM payment_access_tokens
+                                   WHERE token_hash = $7 AND used_at IS NULL)",
                 )
                 .bind(store_id)
                 .bind(order_id)
                 .bind(now)
-                .bind(now - HOLD_SECS),
+                .bind(now - HOLD_SECS)
+                .bind(as_read.0)
+                .bind(as_read.1)
+                .bind(token_hash.to_string()),
             )
             .await?;
         if n == 1 {
