@@ -1,7 +1,7 @@
 //! Cart writes that also record their webhook events, in the same transaction, so an
 //! event exists exactly when its change was committed.
 
-use super::outbox::{OutboxEvent, insert_outbox};
+use super::outbox::{OutboxEvent, insert_outbox, outbox_columns};
 use super::statement::stmt;
 use super::{Db, Store, StoreError, StoreResult, write_tx};
 use crate::domain::cart::Cart;
@@ -10,6 +10,18 @@ use uuid::Uuid;
 const INSERT_CART: &str =
     "INSERT INTO carts (id, store_id, version, doc, updated_at, expires_at, product_ids)
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
+/// PostgreSQL: [`INSERT_CART`] and its events (`$8`–`$10`: scopes, resource ids, data,
+/// written in order) in one statement that commits by itself. A cart that cannot be
+/// inserted fails the whole statement, so no event is left without its cart.
+const INSERT_CART_EMITTING: &str = "WITH inserted AS (
+         INSERT INTO carts (id, store_id, version, doc, updated_at, expires_at, product_ids)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+     )
+     INSERT INTO webhook_outbox (store_id, created_at, scope, resource_id, data)
+     SELECT $2, $5, e.scope, e.resource_id, e.data
+     FROM unnest($8::text[], $9::text[], $10::text[]) WITH ORDINALITY
+         AS e(scope, resource_id, data, n)
+     ORDER BY e.n";
 const SAVE_CART: &str = "UPDATE carts SET version = $1, doc = $2, updated_at = $3, expires_at = $4,
      product_ids = $8 WHERE id = $5 AND store_id = $6 AND version = $7";
 const DELETE_CART: &str =
@@ -39,28 +51,49 @@ impl Store {
         events: &[OutboxEvent],
     ) -> StoreResult<()> {
         let now = cart.updated_time;
-        let insert = stmt(INSERT_CART)
-            .bind(cart.id.to_string())
-            .bind(store_id)
-            .bind(cart.version)
-            .bind(serde_json::to_string(cart)?)
-            .bind(now)
-            .bind(cart.expires_at())
-            .bind(product_id_list(cart));
-        let events = events.to_vec();
+        let (id, doc, products) = (
+            cart.id.to_string(),
+            serde_json::to_string(cart)?,
+            product_id_list(cart),
+        );
         let committed = match &self.db {
-            // A lone statement commits by itself: BEGIN and COMMIT would be two more
-            // round trips.
-            Db::Postgres(p) if events.is_empty() => {
-                insert.execute(&mut *p.acquire().await?).await?;
-                Ok(())
+            // One statement commits by itself: BEGIN and COMMIT would be two more round
+            // trips.
+            Db::Postgres(p) => {
+                let (scopes, resource_ids, data) = outbox_columns(events);
+                sqlx::query(INSERT_CART_EMITTING)
+                    .bind(&id)
+                    .bind(store_id)
+                    .bind(cart.version)
+                    .bind(&doc)
+                    .bind(now)
+                    .bind(cart.expires_at())
+                    .bind(&products)
+                    .bind(scopes)
+                    .bind(resource_ids)
+                    .bind(data)
+                    .execute(p)
+                    .await
+                    .map(|_| ())
+                    .map_err(StoreError::from)
             }
-            _ => write_tx!(self, StoreError, |pool| {
-                let mut tx = pool.begin().await?;
-                insert.execute(&mut *tx).await?;
-                insert_outbox!(tx, store_id, now, &events);
-                tx.commit().await?;
-            }),
+            Db::Sqlite { .. } => {
+                let insert = stmt(INSERT_CART)
+                    .bind(id)
+                    .bind(store_id)
+                    .bind(cart.version)
+                    .bind(doc)
+                    .bind(now)
+                    .bind(cart.expires_at())
+                    .bind(products);
+                let events = events.to_vec();
+                write_tx!(self, StoreError, |pool| {
+                    let mut tx = pool.begin().await?;
+                    insert.execute(&mut *tx).await?;
+                    insert_outbox!(tx, store_id, now, &events);
+                    tx.commit().await?;
+                })
+            }
         };
         self.cache_cart_write(committed.is_ok(), cart.id, CartWrite::Put(store_id, cart));
         committed

@@ -20,7 +20,7 @@ use super::IdempotencyClaim;
 use super::catalog::{decode, encode};
 use super::customer_addresses::{address_doc, address_key};
 use super::idempotency::record_idempotency_outcome;
-use super::outbox::{OutboxEvent, insert_outbox};
+use super::outbox::{OutboxEvent, insert_outbox, outbox_columns};
 use super::statement::stmt;
 use super::usage::UseKind;
 use super::{Store, StoreError, StoreResult, on_pool, read_on};
@@ -924,6 +924,7 @@ async fn place_on_postgres(
             0
         };
         let events = o.events(id);
+        let event_columns = outbox_columns(&events);
         let outcome = format!("order:{id}");
         let placed: Placed = sqlx::query_as(PLACE)
             .bind(store_id)
@@ -952,19 +953,9 @@ async fn place_on_postgres(
             .bind(saves.iter().map(|s| s.1).collect::<Vec<_>>())
             .bind(saves.iter().map(|s| s.2.as_str()).collect::<Vec<_>>())
             .bind(saves.iter().map(|s| s.3.as_str()).collect::<Vec<_>>())
-            .bind(events.iter().map(|e| e.scope.as_str()).collect::<Vec<_>>())
-            .bind(
-                events
-                    .iter()
-                    .map(|e| e.resource_id.as_str())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                events
-                    .iter()
-                    .map(|e| e.data.to_string())
-                    .collect::<Vec<_>>(),
-            )
+            .bind(event_columns.0)
+            .bind(event_columns.1)
+            .bind(event_columns.2)
             .bind(o.idempotency.as_ref().map(|c| c.scope.as_str()))
             .bind(o.idempotency.as_ref().map(|c| c.key.as_str()))
             .bind(&outcome)

@@ -45,6 +45,19 @@ pub(crate) fn insert_outbox_sql(rows: usize) -> std::borrow::Cow<'static, str> {
     std::borrow::Cow::Owned(sql)
 }
 
+/// Events as the arrays a PostgreSQL statement writes them from in one go
+/// (`unnest($scopes::text[], $resource_ids::text[], $data::text[]) WITH ORDINALITY`):
+/// scopes, resource ids and data, in order.
+pub(crate) type OutboxColumns<'a> = (Vec<&'a str>, Vec<&'a str>, Vec<String>);
+
+pub(crate) fn outbox_columns(events: &[OutboxEvent]) -> OutboxColumns<'_> {
+    (
+        events.iter().map(|e| e.scope.as_str()).collect(),
+        events.iter().map(|e| e.resource_id.as_str()).collect(),
+        events.iter().map(|e| e.data.to_string()).collect(),
+    )
+}
+
 /// Inserts `$events` (an iterator of `&OutboxEvent`) on `$exec` (a transaction), in
 /// order, up to [`OUTBOX_ROWS_PER_STATEMENT`] per statement.
 macro_rules! insert_outbox {

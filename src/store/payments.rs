@@ -1,7 +1,10 @@
 //! Payment access tokens, order transactions, and the order's payment hold: a payment
 //! first holds its order (one UPDATE guarded by status and hold), so two payments for
 //! one order are never sent to the gateway; the approved one then marks the token used,
-//! moves the order on and records the transaction in one transaction.
+//! moves the order on and records the transaction in one transaction. PostgreSQL does
+//! each step in one statement that commits by itself (`HOLD_BY_TOKEN`,
+//! `RECORD_PAYMENT`, `RELEASE_HOLD_RECORDING`), SQLite statement by statement in its
+//! one writer, where a round trip costs little.
 
 use super::cart_events::{CartWrite, delete_cart_belongings};
 use super::catalog::decode;
@@ -180,47 +183,138 @@ const MOVE_PAID_ORDER: &str =
             authorized_e4 = authorized_e4 + $5, paid_e4 = paid_e4 + $6
      WHERE store_id = $1 AND id = $2 AND status_id = $7 AND released = 0";
 
-/// PostgreSQL: [`SPEND_TOKEN`] (token hash `$8`) and, only when it spent the token,
-/// [`MOVE_PAID_ORDER`] in one statement; (tokens spent, orders moved). A concurrent
-/// spender of the same token waits on its row lock and then finds it used.
-const SPEND_TOKEN_AND_MOVE_ORDER: &str = "WITH spent AS (
+/// PostgreSQL: [`Store::payment_context`] and [`Store::hold_order_for_payment`] in one
+/// statement. The token (`$1`, of store `$2`, live at `$3`, unused) is locked and the
+/// order it is bound to held (the hold's guard as `hold_order_for_payment`'s, `$4` the
+/// oldest hold still standing); the order is read as the hold left it, in
+/// `payment_context`'s columns. No row when nothing was held. The token's lock is
+/// waited for, so a payment that just spent it is seen: a hold never starts on a token
+/// spent meanwhile.
+const HOLD_BY_TOKEN: &str = "WITH token AS (
+         SELECT order_id, expires_at FROM payment_access_tokens
+         WHERE token_hash = $1 AND store_id = $2 AND expires_at > $3 AND used_at IS NULL
+         FOR NO KEY UPDATE
+     ), held AS (
+         UPDATE orders o SET payment_started_at = $3
+         FROM token t
+         WHERE o.store_id = $2 AND o.id = t.order_id AND o.status_id IN (0, 1)
+           AND o.released = 0 AND o.payment_started_at < $4
+           AND (o.reserved_until = 0 OR o.reserved_until >= $3)
+         RETURNING o.id, t.expires_at, o.status_id, o.total_inc_tax_e4, o.currency_code,
+                   o.customer_id, o.authorized_e4, o.doc
+     )
+     SELECT $2::bigint, h.id, h.expires_at, NULL::bigint, h.status_id, h.total_inc_tax_e4,
+            h.currency_code, h.customer_id, h.authorized_e4, h.doc,
+            (SELECT transaction_type FROM payment_settings WHERE store_id = $2)
+     FROM held h";
+
+/// PostgreSQL: everything [`Store::record_payment`] writes, in one statement that
+/// commits by itself. The rows whose state decides are locked and checked first — the
+/// token (`$8`) unused, the order still at `$7` and not released, the gift certificate
+/// (`$9`) or customer's store credit (`$10`, 0 = none) still covering `$11` — and only
+/// when all hold (`go`) does anything change: the token is spent, the order moved on
+/// (as [`MOVE_PAID_ORDER`]), the stored value debited, a card kept (`$12`–`$14`, token
+/// NULL = none), the transaction recorded (`$15`–`$21`, numbered as `insert_transaction!`),
+/// the cart `$22` (NULL = none) deleted with what hangs off it, and the events written
+/// (`$23`–`$26`: the transaction's own event, whose data is NULL, gets its number here;
+/// those marked as the cart's only when the cart was there). The writes find their rows
+/// by key alone: locked above, they cannot have changed since the checks. (payable,
+/// covered) comes back; either false means nothing was written.
+const RECORD_PAYMENT: &str = r#"WITH token AS (
+         SELECT 1 FROM payment_access_tokens WHERE token_hash = $8 AND used_at IS NULL
+         FOR NO KEY UPDATE
+     ), unpaid AS (
+         SELECT 1 FROM orders WHERE store_id = $1 AND id = $2 AND status_id = $7 AND released = 0
+         FOR NO KEY UPDATE
+     ), gift_balance AS (
+         SELECT 1 FROM gift_certificates
+         WHERE $9 > 0 AND store_id = $1 AND id = $9 AND balance_e4 >= $11
+         FOR NO KEY UPDATE
+     ), credit_balance AS (
+         SELECT 1 FROM customers
+         WHERE $10 > 0 AND store_id = $1 AND id = $10 AND store_credit_e4 >= $11
+         FOR NO KEY UPDATE
+     ), checked AS (
+         SELECT EXISTS (SELECT 1 FROM token) AND EXISTS (SELECT 1 FROM unpaid) AS payable,
+                ($9 = 0 AND $10 = 0) OR EXISTS (SELECT 1 FROM gift_balance)
+                    OR EXISTS (SELECT 1 FROM credit_balance) AS covered
+     ), go AS (
+         SELECT 1 FROM checked WHERE payable AND covered
+     ), spent AS (
          UPDATE payment_access_tokens SET used_at = $4
-         WHERE token_hash = $8 AND used_at IS NULL
-         RETURNING 1
+         WHERE token_hash = $8 AND EXISTS (SELECT 1 FROM go)
      ), moved AS (
          UPDATE orders SET status_id = $3, payment_started_at = 0, date_modified = $4,
                 reserved_until = CASE WHEN $3 = 1 THEN reserved_until ELSE 0 END,
                 authorized_e4 = authorized_e4 + $5, paid_e4 = paid_e4 + $6
-         WHERE store_id = $1 AND id = $2 AND status_id = $7 AND released = 0
-           AND EXISTS (SELECT 1 FROM spent)
-         RETURNING 1
-     )
-     SELECT (SELECT COUNT(*) FROM spent), (SELECT COUNT(*) FROM moved)";
-
-/// PostgreSQL: `insert_transaction!` ($1–$10) and the deletion of the cart `$11` with
-/// what hangs off it (as `DELETE_CART_BELONGINGS`, only when the cart was there) in one
-/// statement; (the transaction's number, carts deleted).
-const INSERT_TRANSACTION_DELETING_CART: &str = "WITH gone AS (
-         DELETE FROM carts WHERE id = $11 AND store_id = $1 RETURNING id
+         WHERE store_id = $1 AND id = $2 AND EXISTS (SELECT 1 FROM go)
+     ), gift_debited AS (
+         UPDATE gift_certificates SET balance_e4 = balance_e4 - $11
+         WHERE store_id = $1 AND id = $9 AND EXISTS (SELECT 1 FROM go)
+     ), credit_debited AS (
+         UPDATE customers SET store_credit_e4 = store_credit_e4 - $11, date_modified = $4
+         WHERE store_id = $1 AND id = $10 AND EXISTS (SELECT 1 FROM go)
+     ), card_kept AS (
+         INSERT INTO stored_instruments (store_id, token, customer_id, created_at, doc)
+         SELECT $1, $12, $13, $4, $14 FROM go WHERE $12::text IS NOT NULL
+     ), cart_gone AS (
+         DELETE FROM carts WHERE id = $22 AND store_id = $1 AND EXISTS (SELECT 1 FROM go)
+         RETURNING id
      ), metafields_gone AS (
          DELETE FROM metafields
-         WHERE resource_type = 'cart' AND resource_id = $11 AND store_id = $1
-           AND EXISTS (SELECT 1 FROM gone)
+         WHERE resource_type = 'cart' AND resource_id = $22 AND store_id = $1
+           AND EXISTS (SELECT 1 FROM cart_gone)
      ), redirects_gone AS (
-         DELETE FROM cart_redirect_tokens WHERE cart_id = $11 AND store_id = $1
-           AND EXISTS (SELECT 1 FROM gone)
+         DELETE FROM cart_redirect_tokens WHERE cart_id = $22 AND store_id = $1
+           AND EXISTS (SELECT 1 FROM cart_gone)
      ), checkout_tokens_gone AS (
-         DELETE FROM checkout_tokens WHERE cart_id = $11 AND store_id = $1
-           AND EXISTS (SELECT 1 FROM gone)
+         DELETE FROM checkout_tokens WHERE cart_id = $22 AND store_id = $1
+           AND EXISTS (SELECT 1 FROM cart_gone)
      ), recorded AS (
          INSERT INTO order_transactions (store_id, id, order_id, event, status, amount_e4,
              currency_code, gateway, created_at, doc, number)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
-                 $3 * 1000 + 1 + (SELECT COUNT(*) FROM order_transactions
-                                  WHERE store_id = $1 AND order_id = $3))
+         SELECT $1, $15, $2, $16, $17, $18, $19, $20, $4, $21,
+                $2 * 1000 + 1 + (SELECT COUNT(*) FROM order_transactions
+                                 WHERE store_id = $1 AND order_id = $2)
+         FROM go
          RETURNING number
+     ), events AS (
+         INSERT INTO webhook_outbox (store_id, created_at, scope, resource_id, data)
+         SELECT $1, $4, e.scope, e.resource_id,
+                COALESCE(e.data, '{"id":' || $2 || ',"transaction":{"id":' || r.number
+                                 || '},"type":"order"}')
+         FROM recorded r,
+              unnest($23::text[], $24::text[], $25::text[], $26::bool[]) WITH ORDINALITY
+                  AS e(scope, resource_id, data, of_cart, n)
+         WHERE NOT e.of_cart OR EXISTS (SELECT 1 FROM cart_gone)
+         ORDER BY e.n
      )
-     SELECT (SELECT number FROM recorded), (SELECT COUNT(*) FROM gone)";
+     SELECT payable, covered FROM checked"#;
+
+/// PostgreSQL: [`Store::release_payment_hold`] in one statement, the failed attempt
+/// recorded as `insert_transaction!` records it ($1–$10).
+const RELEASE_HOLD_RECORDING: &str = "WITH released AS (
+         UPDATE orders SET payment_started_at = 0 WHERE store_id = $1 AND id = $3
+     )
+     INSERT INTO order_transactions (store_id, id, order_id, event, status, amount_e4,
+         currency_code, gateway, created_at, doc, number)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+             $3 * 1000 + 1 + (SELECT COUNT(*) FROM order_transactions
+                              WHERE store_id = $1 AND order_id = $3))";
+
+/// Binds an approved payment's move of its order, `$1`–`$7` of [`MOVE_PAID_ORDER`] and
+/// [`RECORD_PAYMENT`], on either backend's statement.
+macro_rules! bind_order_move {
+    ($q:expr, $store_id:expr, $p:expr) => {
+        $q.bind($store_id)
+            .bind($p.transaction.order_id)
+            .bind($p.new_status)
+            .bind($p.transaction.created_at)
+            .bind($p.authorized_e4)
+            .bind($p.paid_e4)
+            .bind($p.previous_status)
+    };
+}
 
 /// How long a hold stays valid if its request died (seconds).
 const HOLD_SECS: i64 = super::orders::PAYMENT_HOLD_SECS;
@@ -305,20 +399,7 @@ impl Store {
     /// order's document and the store's payment transaction type. None for an unknown
     /// token.
     pub async fn payment_context(&self, token_hash: &str) -> StoreResult<Option<PaymentContext>> {
-        type Row = (
-            i64,
-            i64,
-            i64,
-            Option<i64>,
-            Option<i64>,
-            Option<i64>,
-            Option<String>,
-            Option<i64>,
-            Option<i64>,
-            Option<String>,
-            Option<String>,
-        );
-        let row: Option<Row> = read_on!(self, |c| {
+        let row: Option<ContextRow> = read_on!(self, |c| {
             stmt(
                 "SELECT t.store_id, t.order_id, t.expires_at, t.used_at, o.status_id,
                         o.total_inc_tax_e4, o.currency_code, o.customer_id, o.authorized_e4,
@@ -332,42 +413,7 @@ impl Store {
             .fetch_optional(c)
             .await?
         })?;
-        let Some((
-            store_id,
-            order_id,
-            expires_at,
-            used_at,
-            status_id,
-            total_inc_tax_e4,
-            currency_code,
-            customer_id,
-            authorized_e4,
-            doc,
-            transaction_type,
-        )) = row
-        else {
-            return Ok(None);
-        };
-        // The order's columns are NOT NULL: all set when the join found the order.
-        let order = match (status_id, doc) {
-            (Some(status_id), Some(doc)) => Some(PaymentOrder {
-                status_id,
-                total_inc_tax_e4: total_inc_tax_e4.unwrap_or_default(),
-                currency_code: currency_code.unwrap_or_default(),
-                customer_id: customer_id.unwrap_or_default(),
-                authorized_e4: authorized_e4.unwrap_or_default(),
-                doc: serde_json::from_str(&doc)?,
-            }),
-            _ => None,
-        };
-        Ok(Some(PaymentContext {
-            store_id,
-            order_id,
-            expires_at,
-            used_at,
-            order,
-            transaction_type,
-        }))
+        row.map(context_of).transpose()
     }
 
     pub async fn payable_order(
@@ -418,11 +464,18 @@ impl Store {
         ))
     }
 
-    /// Holds an order awaiting payment (status 0) for one payment attempt.
+    /// Holds an order awaiting payment (status 0) for one payment attempt, paid with the
+    /// token `token_hash`, and only as the payment read it (`as_read`: its status and
+    /// the amount authorized). A payment that completed between that read and this hold
+    /// would otherwise leave this one charging what was due before it; the token still
+    /// unused keeps a token spent meanwhile from paying twice. An order that moved on
+    /// but still awaits payment is reported `Busy`: trying again reads it afresh.
     pub async fn hold_order_for_payment(
         &self,
         store_id: i64,
         order_id: i64,
+        token_hash: &str,
+        as_read: (i64, i64),
         now: i64,
     ) -> StoreResult<Hold> {
         let n = self
@@ -430,12 +483,18 @@ impl Store {
                 stmt(
                     "UPDATE orders SET payment_started_at = $3
                      WHERE store_id = $1 AND id = $2 AND status_id IN (0, 1) AND released = 0
-                       AND payment_started_at < $4 AND (reserved_until = 0 OR reserved_until >= $3)",
+                       AND payment_started_at < $4 AND (reserved_until = 0 OR reserved_until >= $3)
+                       AND status_id = $5 AND authorized_e4 = $6
+                       AND EXISTS (SELECT 1 FROM payment_access_tokens
+                                   WHERE token_hash = $7 AND used_at IS NULL)",
                 )
                 .bind(store_id)
                 .bind(order_id)
                 .bind(now)
-                .bind(now - HOLD_SECS),
+                .bind(now - HOLD_SECS)
+                .bind(as_read.0)
+                .bind(as_read.1)
+                .bind(token_hash.to_string()),
             )
             .await?;
         if n == 1 {
@@ -448,12 +507,74 @@ impl Store {
         })
     }
 
+    /// PostgreSQL: reads what a payment needs and holds its order in one statement
+    /// ([`HOLD_BY_TOKEN`]), for a token of `store_id` that is live at `now` and unused,
+    /// bound to an order that can be held. The context comes back only when the order
+    /// was held; None when it was not, and always on SQLite (its statements are calls
+    /// in process): the caller then goes the long way (`payment_context`,
+    /// `hold_order_for_payment`), which tells why.
+    pub async fn hold_order_by_token(
+        &self,
+        token_hash: &str,
+        store_id: i64,
+        now: i64,
+    ) -> StoreResult<Option<PaymentContext>> {
+        let super::Db::Postgres(pool) = &self.db else {
+            return Ok(None);
+        };
+        let row: Option<ContextRow> = sqlx::query_as(HOLD_BY_TOKEN)
+            .bind(token_hash)
+            .bind(store_id)
+            .bind(now)
+            .bind(now - HOLD_SECS)
+            .fetch_optional(pool)
+            .await?;
+        row.map(context_of).transpose()
+    }
+
+    /// Ends a hold taken at `held_at` that no payment followed, recording nothing.
+    pub async fn drop_payment_hold(
+        &self,
+        store_id: i64,
+        order_id: i64,
+        held_at: i64,
+    ) -> StoreResult<()> {
+        self.execute_write(
+            stmt(
+                "UPDATE orders SET payment_started_at = 0
+                 WHERE store_id = $1 AND id = $2 AND payment_started_at = $3",
+            )
+            .bind(store_id)
+            .bind(order_id)
+            .bind(held_at),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Ends a hold after a failed attempt, recording the attempt.
     pub async fn release_payment_hold(
         &self,
         store_id: i64,
         failed: &TransactionRow,
     ) -> StoreResult<()> {
+        if let super::Db::Postgres(pool) = &self.db {
+            let t = failed;
+            sqlx::query(RELEASE_HOLD_RECORDING)
+                .bind(store_id)
+                .bind(&t.id)
+                .bind(t.order_id)
+                .bind(&t.event)
+                .bind(&t.status)
+                .bind(t.amount_e4)
+                .bind(&t.currency_code)
+                .bind(&t.gateway)
+                .bind(t.created_at)
+                .bind(&t.doc)
+                .execute(pool)
+                .await?;
+            return Ok(());
+        }
         on_pool!(self, write, |p| {
             let mut tx = p.begin().await?;
             let _ = insert_transaction!(&mut *tx, store_id, failed);
@@ -476,49 +597,51 @@ impl Store {
         token_hash: &str,
         p: &ApprovedPayment,
     ) -> StoreResult<Recorded> {
+        // PostgreSQL writes it all in one statement that commits by itself; SQLite,
+        // whose statements are calls in process, runs them one by one in a
+        // transaction, as it has no data-modifying WITH.
+        let recorded = match &self.db {
+            super::Db::Postgres(pool) => record_on_postgres(pool, store_id, token_hash, p).await,
+            super::Db::Sqlite { .. } => self.record_on_sqlite(store_id, token_hash, p).await,
+        };
+        // The cart is gone once the payment is committed; after a failure it may or may
+        // not be, so the cache forgets it.
+        if let Some((cart_id, _)) = &p.close_cart
+            && !matches!(recorded, Ok(Recorded::AlreadyPaid | Recorded::NoBalance))
+        {
+            self.cache_cart_write(recorded.is_ok(), *cart_id, CartWrite::Gone);
+        }
+        recorded
+    }
+
+    /// [`Store::record_payment`] on SQLite: one transaction, statement by statement.
+    async fn record_on_sqlite(
+        &self,
+        store_id: i64,
+        token_hash: &str,
+        p: &ApprovedPayment,
+    ) -> StoreResult<Recorded> {
         let token_hash = token_hash.to_string();
         let payment = p.clone();
-        // PostgreSQL runs pairs of writes as one statement (data-modifying WITH), one
-        // round trip each; SQLite, whose statements are calls in process, runs them one
-        // by one, as it has no data-modifying WITH.
-        let postgres = matches!(self.db, super::Db::Postgres(_));
-        let recorded = write_tx!(self, StoreError, |pool| {
+        write_tx!(self, StoreError, |pool| {
             let p = &payment;
             let t = &p.transaction;
             let mut tx = pool.begin().await?;
             // The token is spent and the order moved on together, or neither: a spent
             // token (or an order that moved meanwhile) writes nothing.
-            let move_order = |sql: &'static str| {
-                stmt(sql)
-                    .bind(store_id)
-                    .bind(t.order_id)
-                    .bind(p.new_status)
-                    .bind(t.created_at)
-                    .bind(p.authorized_e4)
-                    .bind(p.paid_e4)
-                    .bind(p.previous_status)
-            };
-            let (spent, moved) = if postgres {
-                move_order(SPEND_TOKEN_AND_MOVE_ORDER)
-                    .bind(&token_hash)
-                    .fetch_one::<(i64, i64), _>(&mut *tx)
-                    .await?
-            } else {
-                let spent = stmt(SPEND_TOKEN)
-                    .bind(&token_hash)
-                    .bind(t.created_at)
+            let spent = stmt(SPEND_TOKEN)
+                .bind(&token_hash)
+                .bind(t.created_at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            let moved = if spent == 1 {
+                bind_order_move!(stmt(MOVE_PAID_ORDER), store_id, p)
                     .execute(&mut *tx)
                     .await?
-                    .rows_affected();
-                let moved = if spent == 1 {
-                    move_order(MOVE_PAID_ORDER)
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected()
-                } else {
-                    0
-                };
-                (spent as i64, moved as i64)
+                    .rows_affected()
+            } else {
+                0
             };
             if spent != 1 || moved != 1 {
                 tx.rollback().await?;
@@ -571,22 +694,6 @@ impl Store {
             // The transaction, and the cart this payment completes deleted with what
             // hangs off it (a cart deleted meanwhile by its owner fires no second event).
             let (number, cart_gone) = match &p.close_cart {
-                Some((cart_id, _)) if postgres => {
-                    stmt(INSERT_TRANSACTION_DELETING_CART)
-                        .bind(store_id)
-                        .bind(&t.id)
-                        .bind(t.order_id)
-                        .bind(&t.event)
-                        .bind(&t.status)
-                        .bind(t.amount_e4)
-                        .bind(&t.currency_code)
-                        .bind(&t.gateway)
-                        .bind(t.created_at)
-                        .bind(&t.doc)
-                        .bind(cart_id.to_string())
-                        .fetch_one::<(i64, i64), _>(&mut *tx)
-                        .await?
-                }
                 Some((cart_id, _)) => {
                     let number = insert_transaction!(&mut *tx, store_id, t);
                     let id = cart_id.to_string();
@@ -613,15 +720,7 @@ impl Store {
             insert_outbox!(tx, store_id, t.created_at, &events);
             tx.commit().await?;
             Recorded::Done
-        });
-        // The cart is gone once the payment is committed; after a failure it may or may
-        // not be, so the cache forgets it.
-        if let Some((cart_id, _)) = &p.close_cart
-            && !matches!(recorded, Ok(Recorded::AlreadyPaid | Recorded::NoBalance))
-        {
-            self.cache_cart_write(recorded.is_ok(), *cart_id, CartWrite::Gone);
-        }
-        recorded
+        })
     }
 
     /// The store's payment transaction type (`authorization` or
@@ -851,4 +950,139 @@ impl Store {
             .await?
         }))
     }
+}
+
+/// [`Store::record_payment`] on PostgreSQL: [`RECORD_PAYMENT`], one statement that
+/// commits by itself (no BEGIN or COMMIT round trips).
+async fn record_on_postgres(
+    pool: &sqlx::PgPool,
+    store_id: i64,
+    token_hash: &str,
+    p: &ApprovedPayment,
+) -> StoreResult<Recorded> {
+    let t = &p.transaction;
+    let (gift_certificate, credit_customer, debit_e4) = match &p.debit {
+        None => (0, 0, 0),
+        Some(StoredValueDebit::GiftCertificate { id, amount_e4 }) => (*id, 0, *amount_e4),
+        Some(StoredValueDebit::StoreCredit {
+            customer_id,
+            amount_e4,
+        }) => (0, *customer_id, *amount_e4),
+    };
+    // The events in order: the status change, the transaction's own (last of those,
+    // its data NULL: the statement numbers the transaction), then the cart's, written
+    // only with the cart.
+    let order_events = status_and_transaction_events(t, 0, p.previous_status, p.new_status);
+    let own = order_events.len() - 1;
+    let cart_events = p.close_cart.iter().flat_map(|(_, e)| e.iter());
+    let events: Vec<(&OutboxEvent, bool)> = order_events
+        .iter()
+        .map(|e| (e, false))
+        .chain(cart_events.map(|e| (e, true)))
+        .collect();
+    let card = p.stored_card.as_ref();
+    let record = sqlx::query_as(RECORD_PAYMENT);
+    let (payable, covered): (bool, bool) = bind_order_move!(record, store_id, p)
+        .bind(token_hash)
+        .bind(gift_certificate)
+        .bind(credit_customer)
+        .bind(debit_e4)
+        .bind(card.map(|c| c.token.as_str()))
+        .bind(card.map_or(0, |c| c.customer_id))
+        .bind(card.map(|c| c.doc.as_str()))
+        .bind(&t.id)
+        .bind(&t.event)
+        .bind(&t.status)
+        .bind(t.amount_e4)
+        .bind(&t.currency_code)
+        .bind(&t.gateway)
+        .bind(&t.doc)
+        .bind(p.close_cart.as_ref().map(|(id, _)| id.to_string()))
+        .bind(
+            events
+                .iter()
+                .map(|(e, _)| e.scope.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            events
+                .iter()
+                .map(|(e, _)| e.resource_id.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            events
+                .iter()
+                .enumerate()
+                .map(|(i, (e, _))| (i != own).then(|| e.data.to_string()))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            events
+                .iter()
+                .map(|(_, of_cart)| *of_cart)
+                .collect::<Vec<_>>(),
+        )
+        .fetch_one(pool)
+        .await?;
+    Ok(if !payable {
+        Recorded::AlreadyPaid
+    } else if !covered {
+        Recorded::NoBalance
+    } else {
+        Recorded::Done
+    })
+}
+
+/// A payment's context as [`Store::payment_context`] and [`HOLD_BY_TOKEN`] read it: the
+/// token's store, order, expiry and use, the order's columns (NULL when the order does
+/// not exist), its document and the store's payment setting.
+type ContextRow = (
+    i64,
+    i64,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+);
+
+fn context_of(row: ContextRow) -> StoreResult<PaymentContext> {
+    let (
+        store_id,
+        order_id,
+        expires_at,
+        used_at,
+        status_id,
+        total_inc_tax_e4,
+        currency_code,
+        customer_id,
+        authorized_e4,
+        doc,
+        transaction_type,
+    ) = row;
+    // The order's columns are NOT NULL: all set when the order was found.
+    let order = match (status_id, doc) {
+        (Some(status_id), Some(doc)) => Some(PaymentOrder {
+            status_id,
+            total_inc_tax_e4: total_inc_tax_e4.unwrap_or_default(),
+            currency_code: currency_code.unwrap_or_default(),
+            customer_id: customer_id.unwrap_or_default(),
+            authorized_e4: authorized_e4.unwrap_or_default(),
+            doc: serde_json::from_str(&doc)?,
+        }),
+        _ => None,
+    };
+    Ok(PaymentContext {
+        store_id,
+        order_id,
+        expires_at,
+        used_at,
+        order,
+        transaction_type,
+    })
 }
