@@ -273,7 +273,10 @@ mod tests {
         let v = serde_json::json!({"total": Money(dec!(27.950))});
         assert!(v["total"].is_number());
         assert_eq!(v.to_string(), r#"{"total":27.95}"#);
-        assert_eq!(v["total"], serde_json::Value::Number(json_number(dec!(27.95))));
+        assert_eq!(
+            v["total"],
+            serde_json::Value::Number(json_number(dec!(27.95)))
+        );
     }
 
     proptest::proptest! {

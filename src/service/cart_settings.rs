@@ -101,6 +101,19 @@ impl Kassa {
         Ok(ChannelCartSettings { allow_purchasing })
     }
 
+    /// Refuses (422) a cart write on a channel where purchasing is switched off.
+    pub async fn ensure_purchasing_allowed(
+        &self,
+        who: &Principal,
+        channel_id: i64,
+    ) -> ServiceResult<()> {
+        if self.purchasing_allowed(who, channel_id).await? {
+            Ok(())
+        } else {
+            Err(purchasing_disabled(channel_id).into())
+        }
+    }
+
     /// Whether shoppers may buy on this channel: its override, else the global setting.
     pub async fn purchasing_allowed(
         &self,
@@ -113,18 +126,19 @@ impl Kassa {
             .await?;
         Ok(channel.unwrap_or(who.store.settings.allow_purchasing))
     }
+}
 
-    /// Refuses (422) a cart write on a channel where purchasing is switched off.
-    pub async fn ensure_purchasing_allowed(
-        &self,
-        who: &Principal,
-        channel_id: i64,
-    ) -> ServiceResult<()> {
-        if self.purchasing_allowed(who, channel_id).await? {
-            Ok(())
-        } else {
-            Err(purchasing_disabled(channel_id).into())
-        }
+/// Refuses (422) a cart write on `channel_id` when its override (`channel`, as read),
+/// else the store-wide setting, switches purchasing off.
+pub fn check_purchasing(
+    who: &Principal,
+    channel_id: i64,
+    channel: Option<bool>,
+) -> ServiceResult<()> {
+    if channel.unwrap_or(who.store.settings.allow_purchasing) {
+        Ok(())
+    } else {
+        Err(purchasing_disabled(channel_id).into())
     }
 }
 

@@ -99,10 +99,13 @@ impl Kassa {
         if req.channel_id < 1 {
             return Err(DomainError::field("channel_id", "channel_id must be 1 or more.").into());
         }
-        self.ensure_purchasing_allowed(who, req.channel_id).await?;
-        let products = self
-            .load_products(who, req.line_items.iter().map(|l| l.product_id))
+        let ids = distinct(req.line_items.iter().map(|l| l.product_id));
+        let start = self
+            .store
+            .cart_start_reads(who.store.id, req.channel_id, &ids)
             .await?;
+        super::cart_settings::check_purchasing(who, req.channel_id, start.channel_override)?;
+        let products: ProductsById = start.products.into_iter().map(|p| (p.id, p)).collect();
         let cart = Cart::create(
             Uuid::new_v4(),
             NewCart {
@@ -120,7 +123,10 @@ impl Kassa {
             Uuid::new_v4,
         )?;
         let mut cart = cart;
-        self.price_cart(who, &mut cart).await?;
+        let rules = self.store_rules_at(who, start.config_version).await?;
+        self.pricing_kit_with(who, cart.customer_id, rules)
+            .await?
+            .price(&mut cart)?;
         let events = self
             .wanted_cart_events(who.store.id, None, Some(&cart))
             .await;
@@ -373,10 +379,10 @@ impl Kassa {
         who: &Principal,
         ids: impl Iterator<Item = i64>,
     ) -> ServiceResult<ProductsById> {
-        let mut ids: Vec<i64> = ids.collect();
-        ids.sort_unstable();
-        ids.dedup();
-        let products = self.store.get_products(who.store.id, &ids).await?;
+        let products = self
+            .store
+            .get_products(who.store.id, &distinct(ids))
+            .await?;
         Ok(products.into_iter().map(|p| (p.id, p)).collect())
     }
 
@@ -508,6 +514,14 @@ impl Kassa {
         }
         Err(ServiceError::Conflict)
     }
+}
+
+/// Product ids once each, in order.
+fn distinct(ids: impl Iterator<Item = i64>) -> Vec<i64> {
+    let mut ids: Vec<i64> = ids.collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
 pub fn cart_not_found(id: Uuid) -> ServiceError {

@@ -38,6 +38,16 @@ pub struct ProductFilter {
     pub sku: Option<String>,
 }
 
+/// What creating a cart needs read ([`Store::cart_start_reads`]).
+pub struct CartStartReads {
+    /// The channel's `allow_purchasing` override, if it has one.
+    pub channel_override: Option<bool>,
+    /// The store's configuration version, for `store_rules_at`.
+    pub config_version: i64,
+    /// The named products that exist.
+    pub products: Vec<Arc<Product>>,
+}
+
 /// A cart read to be changed, with what the change needs that was read alongside it.
 pub struct CartToChange {
     /// Shared with the cart cache on a hit: the change clones it once, into its new cart.
@@ -297,6 +307,60 @@ impl Store {
             products.push(memory.fill(store_id, *id, *rowid, doc, read_at)?);
         }
         Ok(products)
+    }
+
+    /// What creating a cart reads before it prices: the channel's `allow_purchasing`
+    /// override, the store's configuration version and the products named. One
+    /// statement on PostgreSQL; on SQLite each comes from memory when it can.
+    pub async fn cart_start_reads(
+        &self,
+        store_id: i64,
+        channel_id: i64,
+        product_ids: &[i64],
+    ) -> StoreResult<CartStartReads> {
+        let Db::Postgres(p) = &self.db else {
+            return Ok(CartStartReads {
+                channel_override: self.channel_allow_purchasing(store_id, channel_id).await?,
+                config_version: self.config_version(store_id).await?,
+                products: self.get_products(store_id, product_ids).await?,
+            });
+        };
+        type PgRow = (Option<bool>, i64, Option<Vec<i64>>, Option<Vec<String>>);
+        let row: Option<PgRow> = sqlx::query_as(
+            "SELECT ch.allow_purchasing, s.config_version, named.ids, named.docs
+             FROM stores s
+             LEFT JOIN channel_cart_settings ch ON ch.store_id = s.id AND ch.channel_id = $2
+             LEFT JOIN LATERAL (
+                 SELECT array_agg(p.id) AS ids, array_agg(p.doc) AS docs FROM products p
+                 WHERE p.store_id = s.id AND p.id = ANY($3)
+             ) named ON true
+             WHERE s.id = $1",
+        )
+        .bind(store_id)
+        .bind(channel_id)
+        .bind(product_ids)
+        .fetch_optional(p)
+        .await?;
+        let (channel_override, config_version, ids, docs) = row.unwrap_or((None, 0, None, None));
+        let memory = &self.product_docs;
+        memory
+            .figures
+            .reads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.channel_overrides
+            .reads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let products = ids
+            .unwrap_or_default()
+            .into_iter()
+            .zip(docs.unwrap_or_default())
+            .map(|(id, doc)| Ok(memory.product(store_id, id, &doc)?))
+            .collect::<StoreResult<_>>()?;
+        Ok(CartStartReads {
+            channel_override,
+            config_version,
+            products,
+        })
     }
 
     /// One page of products, ordered by id, and the total matching the filter.
