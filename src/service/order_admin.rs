@@ -108,6 +108,16 @@ pub(super) fn placed_cart(doc: &Value) -> Option<crate::domain::cart::Cart> {
     serde_json::from_value(doc["cart"].clone()).ok()
 }
 
+/// [`placed_cart`] read from the document's text, without parsing the rest of the order
+/// into a `Value` first.
+pub(super) fn placed_cart_in(doc: &str) -> Option<crate::domain::cart::Cart> {
+    #[derive(serde::Deserialize)]
+    struct Placed {
+        cart: Option<crate::domain::cart::Cart>,
+    }
+    serde_json::from_str::<Placed>(doc).ok()?.cart
+}
+
 /// The transaction of the money an order placed with an offline method received: what
 /// it had left to pay, under the method's id (refunds of it are recorded, not sent to
 /// a gateway).

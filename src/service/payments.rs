@@ -290,7 +290,7 @@ impl Kassa {
         };
         // What is left to pay: the total less what stored value paid at placement and
         // what earlier payments of this order covered.
-        let cart: Option<Cart> = super::order_admin::placed_cart(&order.doc);
+        let cart: Option<Cart> = super::order_admin::placed_cart_in(&order.doc);
         let outstanding = cart
             .as_ref()
             .map(|c| c.checkout.payments.outstanding_balance)

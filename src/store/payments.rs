@@ -84,8 +84,9 @@ pub struct PaymentOrder {
     pub customer_id: i64,
     /// Authorized so far through payment instruments.
     pub authorized_e4: i64,
-    /// The order's document.
-    pub doc: serde_json::Value,
+    /// The order's document as stored: the payment reads only its cart, straight from
+    /// the text (a `Value` of the whole order first was 4 % of a checkout's CPU).
+    pub doc: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1073,7 +1074,7 @@ fn context_of(row: ContextRow) -> StoreResult<PaymentContext> {
             currency_code: currency_code.unwrap_or_default(),
             customer_id: customer_id.unwrap_or_default(),
             authorized_e4: authorized_e4.unwrap_or_default(),
-            doc: serde_json::from_str(&doc)?,
+            doc,
         }),
         _ => None,
     };
