@@ -620,6 +620,7 @@ async fn remaining_reads_answer_for_every_order(app: TestApp) {
 
 async fn merchant_creates_an_order_directly(app: TestApp) {
     let app = app.with_fixtures().await;
+    app.listen_to("store/order/created").await;
     let r = app
         .put(
             "/stores/demo/v3/catalog/products/940",

@@ -356,6 +356,7 @@ async fn authorize_only_waits_for_capture(app: TestApp) {
 
 async fn payments_write_status_and_transaction_events(app: TestApp) {
     let app = app.with_fixtures().await;
+    app.listen_to("store/order/*").await;
     let order_id = order_for(&app, 0).await;
     let pat = new_pat(&app, order_id).await;
     let r = pay(&app, &pat, card("4111111111111111")).await;

@@ -5,7 +5,7 @@ mod common;
 #[path = "support/receiver.rs"]
 mod receiver;
 
-use common::flow::{CARTS, CHECKOUTS, billing};
+use common::flow::{CARTS, CHECKOUTS, billing, checkout_with, pay_by_card, place};
 use common::{AppOptions, Backend, TestApp, fast_dispatcher, spawn_app_opts};
 use kassa::clock::Clock;
 use receiver::Receiver;
@@ -50,6 +50,7 @@ on_both!(
     rolled_back_changes_send_nothing,
     two_dispatchers_deliver_each_event_once_at_a_time,
     no_hook_no_event,
+    order_events_only_when_listened_to,
     the_last_failed_attempt_deactivates_the_hook,
     private_destinations_are_refused_unless_allowed,
     private_destinations_are_refused_when_a_hook_is_saved,
@@ -614,6 +615,63 @@ async fn no_hook_no_event(backend: Backend) {
     create_hook(&app, "store/cart/created", &rx.url, Value::Null).await;
     new_cart(&app, json!([{"product_id": 940, "quantity": 1}])).await;
     assert_eq!(app.kassa.store.outbox_len().await.unwrap(), 1);
+}
+
+/// An order placed and paid writes only the events a hook listens to: none without a
+/// hook, then only `store/order/created` for a hook of that one scope, then all three
+/// for `store/order/*`, each naming the order (the transaction event its number).
+async fn order_events_only_when_listened_to(backend: Backend) {
+    let Some(app) = common::spawn_app(backend).await else {
+        return;
+    };
+    let app = app.with_fixtures().await;
+    let placed_and_paid = async || {
+        let checkout = checkout_with(
+            &app,
+            json!({"line_items": [{"product_id": 930, "quantity": 1}]}),
+        )
+        .await;
+        let r = place(&app, &checkout).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let order = r.data()["id"].as_i64().expect("order id");
+        let r = pay_by_card(&app, order).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        order
+    };
+    let order = placed_and_paid().await;
+    assert_eq!(app.order_events(order).await, []);
+    assert_eq!(app.kassa.store.outbox_len().await.unwrap(), 0);
+
+    app.listen_to("store/order/created").await;
+    let order = placed_and_paid().await;
+    assert_eq!(
+        app.order_events(order).await,
+        [(
+            "store/order/created".to_string(),
+            json!({"type": "order", "id": order})
+        )]
+    );
+
+    app.listen_to("store/order/*").await;
+    let order = placed_and_paid().await;
+    assert_eq!(
+        app.order_events(order).await,
+        [
+            (
+                "store/order/created".to_string(),
+                json!({"type": "order", "id": order})
+            ),
+            (
+                "store/order/statusUpdated".to_string(),
+                json!({"type": "order", "id": order,
+                       "status": {"previous_status_id": 0, "new_status_id": 11}})
+            ),
+            (
+                "store/order/transaction/created".to_string(),
+                json!({"type": "order", "id": order, "transaction": {"id": order * 1000 + 1}})
+            ),
+        ]
+    );
 }
 
 /// Without `KASSA_WEBHOOK_PRIVATE_DESTINATIONS=allow`, nothing is delivered to loopback or

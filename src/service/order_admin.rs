@@ -782,6 +782,7 @@ impl Kassa {
             doc,
             idempotency: None,
             save_addresses: Vec::new(),
+            listeners: self.listeners(who.store.id).await,
         };
         match self.store.place_order(who.store.id, &order).await {
             Ok(id) => Ok(id),

@@ -216,6 +216,7 @@ impl Kassa {
             doc,
             idempotency: idempotency.cloned(),
             save_addresses,
+            listeners: self.listeners(who.store.id).await,
         };
         let mut placed = self
             .store

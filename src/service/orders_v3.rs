@@ -177,7 +177,12 @@ impl Kassa {
             amount_e4,
             self.now(),
         );
-        if !self.store.capture_payment(who.store.id, &t).await? {
+        let listeners = self.listeners(who.store.id).await;
+        if !self
+            .store
+            .capture_payment(who.store.id, &t, &listeners)
+            .await?
+        {
             return Err(DomainError::invalid(format!(
                 "Order {order_id} was captured or voided meanwhile."
             ))
@@ -219,7 +224,12 @@ impl Kassa {
             order.authorized_e4,
             self.now(),
         );
-        if !self.store.void_payment(who.store.id, &t).await? {
+        let listeners = self.listeners(who.store.id).await;
+        if !self
+            .store
+            .void_payment(who.store.id, &t, &listeners)
+            .await?
+        {
             return Err(DomainError::invalid(format!(
                 "Order {order_id} was captured or voided meanwhile."
             ))

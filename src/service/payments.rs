@@ -551,6 +551,7 @@ impl Kassa {
             debit,
             stored_card,
             close_cart,
+            listeners: self.listeners(store.id).await,
         };
         match self
             .store

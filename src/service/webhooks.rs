@@ -7,14 +7,14 @@ use crate::domain::DomainError;
 use crate::domain::cart::Cart;
 use crate::domain::scope::Scope;
 use crate::domain::webhook::{
-    PRIVATE_REFUSED, forbidden_destination_address, host_ip, scope_matches, validate_destination,
-    validate_header, validate_scope,
+    PRIVATE_REFUSED, forbidden_destination_address, host_ip, validate_destination, validate_header,
+    validate_scope,
 };
-use crate::store::OutboxEvent;
 use crate::store::webhooks::{WebhookFilter, WebhookRecord};
+use crate::store::{Listeners, OutboxEvent};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
@@ -23,14 +23,17 @@ use uuid::Uuid;
 /// itself says a new hook can take up to a minute to start firing).
 const HOOK_CACHE_TTL: Duration = Duration::from_secs(5);
 
+/// The scopes of a store's active hooks.
+type HookScopes = Arc<[String]>;
+
 /// Per store: the scopes of its active hooks, and when they were read.
 #[derive(Debug, Default)]
 pub struct HookCache {
-    entries: Mutex<HashMap<i64, (Instant, Vec<String>)>>,
+    entries: Mutex<HashMap<i64, (Instant, HookScopes)>>,
 }
 
 impl HookCache {
-    fn get(&self, store_id: i64) -> Option<Vec<String>> {
+    fn get(&self, store_id: i64) -> Option<HookScopes> {
         let entries = self.entries.lock().ok()?;
         entries
             .get(&store_id)
@@ -38,7 +41,7 @@ impl HookCache {
             .map(|(_, s)| s.clone())
     }
 
-    fn put(&self, store_id: i64, scopes: Vec<String>) {
+    fn put(&self, store_id: i64, scopes: HookScopes) {
         if let Ok(mut entries) = self.entries.lock() {
             entries.insert(store_id, (Instant::now(), scopes));
         }
@@ -141,41 +144,33 @@ fn hook_not_found(id: i64) -> ServiceError {
 }
 
 impl Kassa {
-    /// Whether any active hook of the store would receive an event of `scope`.
-    pub async fn listening(&self, store_id: i64, scope: &str) -> bool {
-        self.listening_to_any(store_id, &[scope]).await
+    /// What the store's active hooks subscribe to. When they cannot be read the answer is
+    /// everything: writing an unneeded event is harmless.
+    pub async fn listeners(&self, store_id: i64) -> Listeners {
+        if let Some(scopes) = self.hook_cache.get(store_id) {
+            return Listeners::Scopes(scopes);
+        }
+        match self.store.active_webhook_scopes(store_id).await {
+            Ok(scopes) => {
+                let scopes: HookScopes = scopes.into();
+                self.hook_cache.put(store_id, scopes.clone());
+                Listeners::Scopes(scopes)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "reading webhook scopes failed; recording the event anyway");
+                Listeners::All
+            }
+        }
     }
 
-    /// Whether any active hook of the store would receive an event of one of `scopes`.
-    /// When the check itself fails the answer is yes: writing an unneeded event is harmless.
-    async fn listening_to_any(&self, store_id: i64, scopes: &[&str]) -> bool {
-        let hooks = match self.hook_cache.get(store_id) {
-            Some(s) => s,
-            None => match self.store.active_webhook_scopes(store_id).await {
-                Ok(s) => {
-                    self.hook_cache.put(store_id, s.clone());
-                    s
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "reading webhook scopes failed; recording the event anyway");
-                    return true;
-                }
-            },
-        };
-        hooks
-            .iter()
-            .any(|h| scopes.iter().any(|scope| scope_matches(h, scope)))
+    /// Whether any active hook of the store would receive an event of `scope`.
+    pub async fn listening(&self, store_id: i64, scope: &str) -> bool {
+        self.listeners(store_id).await.wants(scope)
     }
 
     /// `events` without those no hook of the store listens to.
     pub async fn wanted(&self, store_id: i64, events: Vec<OutboxEvent>) -> Vec<OutboxEvent> {
-        let mut out = Vec::with_capacity(events.len());
-        for e in events {
-            if self.listening(store_id, &e.scope).await {
-                out.push(e);
-            }
-        }
-        out
+        self.listeners(store_id).await.keep_wanted(events)
     }
 
     /// The events of a cart change (`cart_events`) that a hook of the store listens to.
@@ -187,10 +182,11 @@ impl Kassa {
         before: Option<&Cart>,
         after: Option<&Cart>,
     ) -> Vec<OutboxEvent> {
-        if !self.listening_to_any(store_id, CART_CHANGE_SCOPES).await {
+        let listeners = self.listeners(store_id).await;
+        if !CART_CHANGE_SCOPES.iter().any(|s| listeners.wants(s)) {
             return Vec::new();
         }
-        self.wanted(store_id, cart_events(before, after)).await
+        listeners.keep_wanted(cart_events(before, after))
     }
 
     /// A destination refused when saved, as deliveries to it would be refused.

@@ -46,7 +46,7 @@ pub use orders::{
     BalanceDebit, Held, NewOrder, OrderDoc, OrderSnapshot, PAYMENT_HOLD_SECS, PlaceOrderError,
     StockChanges, StockTake, UseClaim, stock_delta,
 };
-pub use outbox::OutboxEvent;
+pub use outbox::{Listeners, OutboxEvent};
 pub use payments::{
     ApprovedPayment, Hold, NewStoredCard, PayableOrder, Recorded, StoredValueDebit, TransactionRow,
 };

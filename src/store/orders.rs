@@ -20,7 +20,7 @@ use super::IdempotencyClaim;
 use super::catalog::{decode, encode};
 use super::customer_addresses::{address_doc, address_key};
 use super::idempotency::record_idempotency_outcome;
-use super::outbox::{OutboxEvent, insert_outbox, outbox_columns};
+use super::outbox::{Listeners, OutboxEvent, insert_outbox, outbox_columns};
 use super::statement::stmt;
 use super::usage::UseKind;
 use super::{Store, StoreError, StoreResult, on_pool, read_on};
@@ -113,6 +113,8 @@ pub struct NewOrder {
     /// order; one the customer has already is skipped, as is every one should the
     /// customer be gone.
     pub save_addresses: Vec<CustomerAddress>,
+    /// The events the store's hooks listen to; the others are not written.
+    pub listeners: Listeners,
 }
 
 impl NewOrder {
@@ -135,6 +137,10 @@ impl NewOrder {
     }
 
     fn events(&self, id: i64) -> Vec<OutboxEvent> {
+        self.listeners.keep_wanted(self.all_events(id))
+    }
+
+    fn all_events(&self, id: i64) -> Vec<OutboxEvent> {
         let mut events = vec![OutboxEvent::new(
             "store/order/created",
             id,

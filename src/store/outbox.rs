@@ -3,6 +3,34 @@
 //! was committed. Delivery reads them afterwards.
 
 use serde_json::Value;
+use std::sync::Arc;
+
+/// The scopes a store's active hooks subscribe to, as the service knew them when a write
+/// began. Writes that make their events inside the store (an order placed, a payment
+/// recorded) leave out the events no hook listens to: nobody would ever receive them.
+#[derive(Clone, Debug)]
+pub enum Listeners {
+    /// Every event is written (the hooks could not be read; an unneeded event is harmless).
+    All,
+    Scopes(Arc<[String]>),
+}
+
+impl Listeners {
+    pub fn wants(&self, scope: &str) -> bool {
+        match self {
+            Listeners::All => true,
+            Listeners::Scopes(hooks) => hooks
+                .iter()
+                .any(|h| crate::domain::webhook::scope_matches(h, scope)),
+        }
+    }
+
+    /// `events` without those nobody listens to.
+    pub fn keep_wanted(&self, mut events: Vec<OutboxEvent>) -> Vec<OutboxEvent> {
+        events.retain(|e| self.wants(&e.scope));
+        events
+    }
+}
 
 /// One event to deliver: a BigCommerce webhook scope (`store/order/created`), the id
 /// of the resource it is about (ordering is per resource), and the payload's `data`.

@@ -9,7 +9,7 @@
 use super::cart_events::{CartWrite, delete_cart_belongings};
 use super::catalog::decode;
 use super::orders::{Held, StockChanges, add_stock, change_stock, give_back, return_held};
-use super::outbox::{OutboxEvent, insert_outbox};
+use super::outbox::{Listeners, OutboxEvent, insert_outbox};
 use super::statement::stmt;
 use super::{Store, StoreError, StoreResult, on_pool, read_on, write_tx};
 use serde_json::json;
@@ -129,15 +129,17 @@ pub struct ApprovedPayment {
     /// The order's cart, deleted in the same transaction when this payment completes
     /// the order, with its events (`store/cart/converted`).
     pub close_cart: Option<(uuid::Uuid, Vec<OutboxEvent>)>,
+    /// The events the store's hooks listen to; the others are not written.
+    pub listeners: Listeners,
 }
 
 /// `store/order/statusUpdated` (when the status changes) and
-/// `store/order/transaction/created`.
+/// `store/order/transaction/created`, those a hook listens to.
 fn status_and_transaction_events(
     t: &TransactionRow,
     number: i64,
-    from: i64,
-    to: i64,
+    (from, to): (i64, i64),
+    listeners: &Listeners,
 ) -> Vec<OutboxEvent> {
     let mut events = Vec::new();
     if from != to {
@@ -149,13 +151,15 @@ fn status_and_transaction_events(
         ));
     }
     events.push(transaction_event(t.order_id, number));
-    events
+    listeners.keep_wanted(events)
 }
+
+const TRANSACTION_CREATED: &str = "store/order/transaction/created";
 
 /// The webhook event of a transaction recorded for an order.
 pub(super) fn transaction_event(order_id: i64, number: i64) -> OutboxEvent {
     OutboxEvent::new(
-        "store/order/transaction/created",
+        TRANSACTION_CREATED,
         order_id,
         json!({"type": "order", "id": order_id, "transaction": {"id": number}}),
     )
@@ -711,8 +715,12 @@ impl Store {
                 }
                 None => (insert_transaction!(&mut *tx, store_id, t), 0),
             };
-            let mut events =
-                status_and_transaction_events(t, number, p.previous_status, p.new_status);
+            let mut events = status_and_transaction_events(
+                t,
+                number,
+                (p.previous_status, p.new_status),
+                &p.listeners,
+            );
             if let Some((_, cart_events)) = &p.close_cart
                 && cart_gone == 1
             {
@@ -786,7 +794,12 @@ impl Store {
 
     /// Captures an authorized order (Awaiting Payment → Awaiting Fulfillment). False
     /// when the order is not awaiting capture.
-    pub async fn capture_payment(&self, store_id: i64, t: &TransactionRow) -> StoreResult<bool> {
+    pub async fn capture_payment(
+        &self,
+        store_id: i64,
+        t: &TransactionRow,
+        listeners: &Listeners,
+    ) -> StoreResult<bool> {
         Ok(on_pool!(self, write, |p| {
             let mut tx = p.begin().await?;
             let n = sqlx::query(
@@ -805,7 +818,7 @@ impl Store {
                 return Ok(false);
             }
             let number = insert_transaction!(&mut *tx, store_id, t);
-            let events = status_and_transaction_events(t, number, 7, 11);
+            let events = status_and_transaction_events(t, number, (7, 11), listeners);
             insert_outbox!(tx, store_id, t.created_at, &events);
             tx.commit().await?;
             true
@@ -814,7 +827,12 @@ impl Store {
 
     /// Voids an authorized order: it moves to Cancelled and what it holds (stock, coupon
     /// uses, balances applied at checkout) is given back by `give_back!`, once. False when the order is not awaiting capture.
-    pub async fn void_payment(&self, store_id: i64, t: &TransactionRow) -> StoreResult<bool> {
+    pub async fn void_payment(
+        &self,
+        store_id: i64,
+        t: &TransactionRow,
+        listeners: &Listeners,
+    ) -> StoreResult<bool> {
         Ok(on_pool!(self, write, |p| {
             let mut tx = p.begin().await?;
             let n = sqlx::query(
@@ -843,7 +861,7 @@ impl Store {
             // unpaid one, so stock, uses and balances applied at checkout all come back.
             give_back!(tx, store_id, &doc, true, t.created_at);
             let number = insert_transaction!(&mut *tx, store_id, t);
-            let events = status_and_transaction_events(t, number, 7, 5);
+            let events = status_and_transaction_events(t, number, (7, 5), listeners);
             insert_outbox!(tx, store_id, t.created_at, &events);
             tx.commit().await?;
             true
@@ -970,11 +988,10 @@ async fn record_on_postgres(
             amount_e4,
         }) => (0, *customer_id, *amount_e4),
     };
-    // The events in order: the status change, the transaction's own (last of those,
-    // its data NULL: the statement numbers the transaction), then the cart's, written
-    // only with the cart.
-    let order_events = status_and_transaction_events(t, 0, p.previous_status, p.new_status);
-    let own = order_events.len() - 1;
+    // The events in order: the status change, the transaction's own (its data NULL: the
+    // statement numbers the transaction), then the cart's, written only with the cart.
+    let order_events =
+        status_and_transaction_events(t, 0, (p.previous_status, p.new_status), &p.listeners);
     let cart_events = p.close_cart.iter().flat_map(|(_, e)| e.iter());
     let events: Vec<(&OutboxEvent, bool)> = order_events
         .iter()
@@ -1014,8 +1031,9 @@ async fn record_on_postgres(
         .bind(
             events
                 .iter()
-                .enumerate()
-                .map(|(i, (e, _))| (i != own).then(|| e.data.to_string()))
+                .map(|(e, of_cart)| {
+                    (*of_cart || e.scope != TRANSACTION_CREATED).then(|| e.data.to_string())
+                })
                 .collect::<Vec<_>>(),
         )
         .bind(

@@ -7,7 +7,7 @@ use kassa::clock::ManualClock;
 use kassa::service::Kassa;
 use kassa::startup::{Application, Settings};
 use reqwest::{Method, StatusCode};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::io::Write;
 use std::sync::{Arc, Once};
 
@@ -330,6 +330,19 @@ impl TestApp {
             matches!(outcome, Ok(ChangeOutcome::Applied { .. })),
             "{outcome:?}"
         );
+    }
+
+    /// Subscribes a hook of the demo store to `scope`: events no hook listens to are not
+    /// written. The destination, in an address range kept for documentation, never
+    /// answers; the outbox is what tests read.
+    pub async fn listen_to(&self, scope: &str) {
+        let r = self
+            .post(
+                "/stores/demo/v3/hooks",
+                json!({"scope": scope, "destination": "https://192.0.2.1/hooks", "is_active": true}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     }
 
     /// The webhook events one order of the demo store left in the outbox, in order:
