@@ -19,8 +19,9 @@
 //! 2. **half load**: the same flow paced (open loop) at half the checkouts/s of phase 1,
 //!    for the latency of each step when the machine is not saturated.
 //! 3. **get-checkout vs baseline**: `GET /checkouts/{id}` on ready checkouts, then the
-//!    same number of connections against a minimal HTTP server in this process that
-//!    returns a fixed body of the same size; the ratio of the two throughputs.
+//!    same number of connections, through the same client, against a minimal HTTP server
+//!    in this process (on its own multi-threaded runtime, like a node) that returns a fixed
+//!    body of the same size; the ratio of the two throughputs.
 //! 4. **big cart**: one cart grown line by line to `--lines` lines (default 1,000),
 //!    timing each add and a GET of its checkout at 10, 100 and 1,000 lines.
 //! 5. **verification**: every order from phases 1–2 read back through V2 (Awaiting
