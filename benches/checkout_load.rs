@@ -19,8 +19,9 @@
 //! 2. **half load**: the same flow paced (open loop) at half the checkouts/s of phase 1,
 //!    for the latency of each step when the machine is not saturated.
 //! 3. **get-checkout vs baseline**: `GET /checkouts/{id}` on ready checkouts, then the
-//!    same number of connections against a minimal HTTP server in this process that
-//!    returns a fixed body of the same size; the ratio of the two throughputs.
+//!    same number of connections, through the same client, against a minimal HTTP server
+//!    in this process (on its own multi-threaded runtime, like a node) that returns a fixed
+//!    body of the same size; the ratio of the two throughputs.
 //! 4. **big cart**: one cart grown line by line to `--lines` lines (default 1,000),
 //!    timing each add and a GET of its checkout at 10, 100 and 1,000 lines.
 //! 5. **verification**: every order from phases 1–2 read back through V2 (Awaiting
@@ -30,20 +31,30 @@
 //! It also reports each node's readiness after start and its resident memory idle and
 //! at peak. Results and their interpretation: `BENCHMARKS.md`. Exit status 1 when any
 //! request failed or any violation was found.
+//!
+//! The generator shares the machine with the nodes it measures, so it is built to spend
+//! little CPU per checkout: one thread, one keep-alive connection per shopper and node
+//! ([`support::Http`]), request bodies serialized once, and responses read into structs
+//! holding only the fields the checks need.
 
 mod support;
 
 use axum::body::Bytes;
 use rust_decimal::Decimal;
-use serde_json::{Value, json};
+use serde::Deserialize;
+use serde_json::json;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use support::{
-    FreshDatabase, address, cart_body, client, ms, payment_body, percentile, send, spawn_node,
-};
+use support::{FreshDatabase, Http, address, cart_body, ms, payment_body, percentile, spawn_node};
+
+// The generator's many small allocations (bodies, ids, latencies) cost less with it, as in
+// the server.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const TOKEN: &str = "bench-token-all-scopes-0001";
 const STORE: &str = "/stores/demo";
@@ -145,6 +156,10 @@ fn parse_options() -> Options {
         "--seconds must be in (0, 3600]"
     );
     assert!(o.lines <= 10_000, "--lines must be at most 10000");
+    assert!(
+        o.url.as_ref().is_none_or(|u| u.starts_with("http://")),
+        "--url must be an http:// URL (the load generator speaks plain HTTP/1.1)"
+    );
     o
 }
 
@@ -194,12 +209,35 @@ impl Step {
 struct Target {
     nodes: Vec<String>,
     token: String,
+    /// The request bodies every checkout sends unchanged, serialized once.
+    cart: Vec<u8>,
+    address: Vec<u8>,
+    payment: Vec<u8>,
 }
 
 impl Target {
+    fn new(nodes: Vec<String>, token: String) -> Target {
+        let bytes = |v: serde_json::Value| v.to_string().into_bytes();
+        Target {
+            nodes,
+            token,
+            cart: bytes(cart_body()),
+            address: bytes(address()),
+            payment: bytes(payment_body()),
+        }
+    }
+
     /// The node for step `k` of checkout `n`: several nodes take turns within one checkout.
     fn node(&self, n: usize, k: usize) -> &str {
         &self.nodes[(n + k) % self.nodes.len()]
+    }
+
+    /// The headers of a request with the store's API token.
+    fn auth(&self) -> [(&str, &str); 2] {
+        [
+            ("x-auth-token", self.token.as_str()),
+            ("accept", "application/json"),
+        ]
     }
 }
 
@@ -213,199 +251,374 @@ struct Failure {
 #[derive(Clone)]
 struct Completed {
     order_id: i64,
-    grand_total: String,
+    grand_total: Decimal,
 }
 
-/// Sends one step and checks its status; returns the parsed body and the latency.
-async fn step_call(
-    c: &reqwest::Client,
+// ---------- the fields the checks read ----------
+// serde skips every other field of a response without building it.
+
+/// A string of a response, borrowed from the body unless it holds escapes.
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_str(Visitor)
+    }
+}
+
+impl Text<'_> {
+    fn is(t: &Option<Text>, want: &str) -> bool {
+        t.as_ref().is_some_and(|t| t.0 == want)
+    }
+}
+
+#[derive(Deserialize)]
+struct Data<T> {
+    data: T,
+}
+
+#[derive(Deserialize)]
+struct CartOut<'a> {
+    #[serde(borrow)]
+    id: Text<'a>,
+    #[serde(borrow)]
+    line_items: LineItemsOut<'a>,
+    cart_amount: Decimal,
+}
+
+#[derive(Deserialize)]
+struct LineItemsOut<'a> {
+    #[serde(borrow)]
+    physical_items: Vec<ItemOut<'a>>,
+}
+
+#[derive(Deserialize)]
+struct ItemOut<'a> {
+    #[serde(borrow)]
+    id: Text<'a>,
+    quantity: i64,
+}
+
+#[derive(Deserialize)]
+struct BillingOut<'a> {
+    #[serde(borrow)]
+    billing_address: Option<EmailOut<'a>>,
+}
+
+#[derive(Deserialize)]
+struct EmailOut<'a> {
+    #[serde(borrow)]
+    email: Option<Text<'a>>,
+}
+
+#[derive(Deserialize)]
+struct ConsignmentsOut<'a> {
+    #[serde(borrow)]
+    consignments: Vec<ConsignmentOut<'a>>,
+}
+
+#[derive(Deserialize)]
+struct ConsignmentOut<'a> {
+    #[serde(borrow)]
+    id: Option<Text<'a>>,
+    #[serde(borrow)]
+    available_shipping_options: Option<Vec<ShippingOptionOut<'a>>>,
+    #[serde(borrow)]
+    selected_shipping_option: Option<IdText<'a>>,
+}
+
+#[derive(Deserialize)]
+struct ShippingOptionOut<'a> {
+    #[serde(borrow)]
+    id: Option<Text<'a>>,
+    #[serde(borrow)]
+    description: Option<Text<'a>>,
+}
+
+#[derive(Deserialize)]
+struct IdText<'a> {
+    #[serde(borrow)]
+    id: Option<Text<'a>>,
+}
+
+#[derive(Deserialize)]
+struct IdNumber {
+    id: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct CouponsOut<'a> {
+    #[serde(borrow)]
+    coupons: Option<Vec<CodeOut<'a>>>,
+    grand_total: Decimal,
+}
+
+#[derive(Deserialize)]
+struct CodeOut<'a> {
+    #[serde(borrow)]
+    code: Option<Text<'a>>,
+}
+
+#[derive(Deserialize)]
+struct PaymentOut<'a> {
+    #[serde(borrow)]
+    status: Option<Text<'a>>,
+}
+
+/// Sends one step and checks its status; returns the body's checked fields and the latency.
+#[allow(clippy::too_many_arguments)]
+async fn step_call<'h, T: Deserialize<'h>>(
+    http: &'h mut Http,
     step: Step,
-    method: reqwest::Method,
-    url: String,
-    auth: (&str, &str),
-    body: Option<&Value>,
+    node: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
     want: u16,
-) -> Result<(Value, u32), Failure> {
+) -> Result<(T, u32), Failure> {
     let start = Instant::now();
-    let out = send(c, method, url, auth, body).await;
+    let out = http.send(node, method, path, headers, body).await;
     let us = u32::try_from(start.elapsed().as_micros()).unwrap_or(u32::MAX);
     let fail = |what: String| Failure { step, what };
-    let (status, bytes) = out.map_err(fail)?;
-    if status.as_u16() != want {
+    let res = out.map_err(fail)?;
+    if res.status != want {
         return Err(fail(format!(
-            "{status} (wanted {want}): {}",
-            String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
+            "{} (wanted {want}): {}",
+            res.status,
+            res.snippet(300)
         )));
     }
-    let v: Value = serde_json::from_slice(&bytes).map_err(|e| fail(format!("not JSON: {e}")))?;
+    let v = serde_json::from_slice(res.body)
+        .map_err(|e| fail(format!("unexpected body ({e}): {}", res.snippet(300))))?;
     Ok((v, us))
+}
+
+/// The consignment for the cart's items to the billing address, as JSON.
+fn consignment_body(address: &[u8], items: &[ItemOut]) -> Vec<u8> {
+    let mut b = Vec::with_capacity(address.len() + 128);
+    b.extend_from_slice(b"[{\"address\":");
+    b.extend_from_slice(address);
+    b.extend_from_slice(b",\"line_items\":[");
+    for (k, i) in items.iter().enumerate() {
+        if k > 0 {
+            b.push(b',');
+        }
+        b.extend_from_slice(b"{\"item_id\":");
+        json_string(&mut b, &i.id.0);
+        b.extend_from_slice(format!(",\"quantity\":{}}}", i.quantity).as_bytes());
+    }
+    b.extend_from_slice(b"]}]");
+    b
+}
+
+/// `s` as a JSON string (quoted, escaped).
+fn json_string(out: &mut Vec<u8>, s: &str) {
+    // Writing to a Vec cannot fail; a str always serializes.
+    let _ = serde_json::to_writer(out, s);
 }
 
 /// One whole checkout; latencies go to `lat` by step. Stops at the first failed check.
 async fn checkout(
-    c: &reqwest::Client,
+    http: &mut Http,
     t: &Target,
     n: usize,
     lat: &mut BTreeMap<Step, Vec<u32>>,
     stop_after: Option<Step>,
 ) -> Result<(String, Option<Completed>), Failure> {
-    use reqwest::Method;
-    let auth = ("x-auth-token", t.token.as_str());
+    let auth = t.auth();
     let mut record = |s: Step, us: u32| lat.entry(s).or_default().push(us);
     let bad = |step: Step, what: String| Failure { step, what };
 
-    let (v, us) = step_call(
-        c,
+    let (v, us) = step_call::<Data<CartOut>>(
+        http,
         Step::CreateCart,
-        Method::POST,
-        format!("{}{STORE}/v3/carts", t.node(n, 0)),
-        auth,
-        Some(&cart_body()),
+        t.node(n, 0),
+        "POST",
+        &format!("{STORE}/v3/carts"),
+        &auth,
+        Some(&t.cart),
         201,
     )
     .await?;
     record(Step::CreateCart, us);
-    let cart = v["data"]["id"]
-        .as_str()
-        .ok_or_else(|| bad(Step::CreateCart, "no data.id".into()))?
-        .to_string();
-    let items: Vec<Value> = v["data"]["line_items"]["physical_items"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|i| json!({"item_id": i["id"], "quantity": i["quantity"]}))
-                .collect()
-        })
-        .unwrap_or_default();
-    let amount = v["data"]["cart_amount"].to_string().parse::<Decimal>();
-    if items.len() != 3 || amount != Ok(Decimal::new(8195, 2)) {
+    let items = &v.data.line_items.physical_items;
+    if items.len() != 3 || v.data.cart_amount != Decimal::new(8195, 2) {
         return Err(bad(
             Step::CreateCart,
-            format!("wanted 3 items worth 81.95, got {}", v["data"]),
+            format!(
+                "wanted 3 items worth 81.95, got {} items worth {}",
+                items.len(),
+                v.data.cart_amount
+            ),
         ));
     }
+    let cart = v.data.id.0.into_owned();
+    let consignment = consignment_body(&t.address, items);
     let checkout = format!("{STORE}/v3/checkouts/{cart}");
 
-    let (v, us) = step_call(
-        c,
+    let (v, us) = step_call::<Data<BillingOut>>(
+        http,
         Step::BillingAddress,
-        Method::POST,
-        format!("{}{checkout}/billing-address", t.node(n, 1)),
-        auth,
-        Some(&address()),
+        t.node(n, 1),
+        "POST",
+        &format!("{checkout}/billing-address"),
+        &auth,
+        Some(&t.address),
         200,
     )
     .await?;
     record(Step::BillingAddress, us);
-    if v["data"]["billing_address"]["email"] != "ada@example.com" {
+    let email = v.data.billing_address.and_then(|a| a.email);
+    if !Text::is(&email, "ada@example.com") {
         return Err(bad(Step::BillingAddress, "billing address not set".into()));
     }
 
-    let (v, us) = step_call(
-        c,
+    let (v, us) = step_call::<Data<ConsignmentsOut>>(
+        http,
         Step::Consignment,
-        Method::POST,
-        format!(
-            "{}{checkout}/consignments?include=consignments.available_shipping_options",
-            t.node(n, 2)
-        ),
-        auth,
-        Some(&json!([{"address": address(), "line_items": items}])),
+        t.node(n, 2),
+        "POST",
+        &format!("{checkout}/consignments?include=consignments.available_shipping_options"),
+        &auth,
+        Some(&consignment),
         200,
     )
     .await?;
     record(Step::Consignment, us);
-    let consignment = &v["data"]["consignments"][0];
-    let consignment_id = consignment["id"]
-        .as_str()
+    let first = v.data.consignments.into_iter().next();
+    let consignment_id = first
+        .as_ref()
+        .and_then(|c| c.id.as_ref())
         .ok_or_else(|| bad(Step::Consignment, "no consignment id".into()))?
+        .0
         .to_string();
-    let option = consignment["available_shipping_options"]
-        .as_array()
-        .and_then(|o| o.iter().find(|o| o["description"] == "Standard"))
-        .and_then(|o| o["id"].as_str())
+    let option = first
+        .as_ref()
+        .and_then(|c| c.available_shipping_options.as_ref())
+        .and_then(|o| o.iter().find(|o| Text::is(&o.description, "Standard")))
+        .and_then(|o| o.id.as_ref())
         .ok_or_else(|| bad(Step::Consignment, "no Standard shipping option".into()))?
+        .0
         .to_string();
 
-    let (v, us) = step_call(
-        c,
+    let mut option_body = b"{\"shipping_option_id\":".to_vec();
+    json_string(&mut option_body, &option);
+    option_body.push(b'}');
+    let (v, us) = step_call::<Data<ConsignmentsOut>>(
+        http,
         Step::ShippingOption,
-        Method::PUT,
-        format!("{}{checkout}/consignments/{consignment_id}", t.node(n, 3)),
-        auth,
-        Some(&json!({"shipping_option_id": option})),
+        t.node(n, 3),
+        "PUT",
+        &format!("{checkout}/consignments/{consignment_id}"),
+        &auth,
+        Some(&option_body),
         200,
     )
     .await?;
     record(Step::ShippingOption, us);
-    if v["data"]["consignments"][0]["selected_shipping_option"]["id"] != option.as_str() {
+    let selected = v
+        .data
+        .consignments
+        .into_iter()
+        .next()
+        .and_then(|c| c.selected_shipping_option)
+        .and_then(|o| o.id);
+    if !Text::is(&selected, &option) {
         return Err(bad(Step::ShippingOption, "option not selected".into()));
     }
 
-    let (v, us) = step_call(
-        c,
+    let (v, us) = step_call::<Data<CouponsOut>>(
+        http,
         Step::Coupon,
-        Method::POST,
-        format!("{}{checkout}/coupons", t.node(n, 4)),
-        auth,
-        Some(&json!({"coupon_code": "TENPERCENT"})),
+        t.node(n, 4),
+        "POST",
+        &format!("{checkout}/coupons"),
+        &auth,
+        Some(br#"{"coupon_code":"TENPERCENT"}"#),
         200,
     )
     .await?;
     record(Step::Coupon, us);
-    if v["data"]["coupons"][0]["code"] != "TENPERCENT" {
+    let code = v
+        .data
+        .coupons
+        .and_then(|c| c.into_iter().next())
+        .and_then(|c| c.code);
+    if !Text::is(&code, "TENPERCENT") {
         return Err(bad(Step::Coupon, "coupon not applied".into()));
     }
-    let grand_total = v["data"]["grand_total"].to_string();
+    let grand_total = v.data.grand_total;
     if stop_after == Some(Step::Coupon) {
         return Ok((cart, None));
     }
 
-    let (v, us) = step_call(
-        c,
+    let (v, us) = step_call::<Data<IdNumber>>(
+        http,
         Step::Order,
-        Method::POST,
-        format!("{}{checkout}/orders", t.node(n, 5)),
-        auth,
+        t.node(n, 5),
+        "POST",
+        &format!("{checkout}/orders"),
+        &auth,
         None,
         200,
     )
     .await?;
     record(Step::Order, us);
-    let order_id = v["data"]["id"]
-        .as_i64()
+    let order_id = v
+        .data
+        .id
         .ok_or_else(|| bad(Step::Order, "no order id".into()))?;
 
-    let (v, us) = step_call(
-        c,
+    let (v, us) = step_call::<Data<IdText>>(
+        http,
         Step::PaymentToken,
-        Method::POST,
-        format!("{}{STORE}/v3/payments/access_tokens", t.node(n, 6)),
-        auth,
-        Some(&json!({"order": {"id": order_id}})),
+        t.node(n, 6),
+        "POST",
+        &format!("{STORE}/v3/payments/access_tokens"),
+        &auth,
+        Some(format!(r#"{{"order":{{"id":{order_id}}}}}"#).as_bytes()),
         201,
     )
     .await?;
     record(Step::PaymentToken, us);
-    let pat = v["data"]["id"]
-        .as_str()
-        .ok_or_else(|| bad(Step::PaymentToken, "no token".into()))?
-        .to_string();
+    let pat = v
+        .data
+        .id
+        .ok_or_else(|| bad(Step::PaymentToken, "no token".into()))?;
 
-    let pat_header = format!("PAT {pat}");
-    let (v, us) = step_call(
-        c,
+    let pat_header = format!("PAT {}", pat.0);
+    let (v, us) = step_call::<Data<PaymentOut>>(
+        http,
         Step::Payment,
-        Method::POST,
-        format!("{}{STORE}/payments", t.node(n, 7)),
-        ("authorization", &pat_header),
-        Some(&payment_body()),
+        t.node(n, 7),
+        "POST",
+        &format!("{STORE}/payments"),
+        &[
+            ("authorization", &pat_header),
+            ("accept", "application/json"),
+        ],
+        Some(&t.payment),
         201,
     )
     .await?;
     record(Step::Payment, us);
-    if v["data"]["status"] != "success" {
-        return Err(bad(Step::Payment, format!("payment {}", v["data"])));
+    if !Text::is(&v.data.status, "success") {
+        let status = v.data.status.map(|s| s.0.into_owned());
+        return Err(bad(Step::Payment, format!("payment status {status:?}")));
     }
     Ok((
         cart,
@@ -464,7 +677,7 @@ async fn shopper(
     measure_from: Instant,
     deadline: Instant,
 ) -> FlowResult {
-    let c = client();
+    let mut http = Http::new();
     let mut r = FlowResult::default();
     // Open-loop shoppers start at staggered offsets so the arrivals are spread evenly.
     let mut next = match pace {
@@ -483,7 +696,7 @@ async fn shopper(
         let measuring = start >= measure_from;
         let n = counter.fetch_add(1, Ordering::Relaxed);
         let mut lat = BTreeMap::new();
-        match checkout(&c, &target, n, &mut lat, None).await {
+        match checkout(&mut http, &target, n, &mut lat, None).await {
             Ok((_, Some(done))) => {
                 if measuring {
                     r.measured_checkouts += 1;
@@ -568,9 +781,10 @@ struct GetResult {
     samples: Vec<String>,
 }
 
+/// `connections` connections, each getting the next of `urls` (origin, path) in turn.
 async fn run_gets(
     name: &str,
-    urls: Arc<Vec<String>>,
+    urls: Arc<Vec<(String, String)>>,
     token: &str,
     connections: usize,
     seconds: f64,
@@ -583,7 +797,11 @@ async fn run_gets(
             let urls = urls.clone();
             let token = token.to_string();
             tokio::spawn(async move {
-                let c = client();
+                let mut http = Http::new();
+                let headers = [
+                    ("x-auth-token", token.as_str()),
+                    ("accept", "application/json"),
+                ];
                 let (mut lat, mut ok, mut errors, mut bytes) = (Vec::new(), 0u64, 0u64, 0u64);
                 let mut samples = Vec::new();
                 let mut k = i;
@@ -592,38 +810,21 @@ async fn run_gets(
                     if start >= deadline {
                         break;
                     }
-                    let url = &urls[k % urls.len()];
+                    let (origin, path) = &urls[k % urls.len()];
                     k += connections;
-                    let res = c
-                        .get(url)
-                        .header("x-auth-token", &token)
-                        .header("accept", "application/json")
-                        .send()
-                        .await;
-                    let out = match res {
-                        Ok(r) => {
-                            let s = r.status();
-                            r.bytes().await.map(|b| (s, b)).map_err(|e| e.to_string())
-                        }
-                        Err(e) => Err(e.to_string()),
+                    let out = match http.send(origin, "GET", path, &headers, None).await {
+                        Ok(r) if (200..300).contains(&r.status) => Ok(r.body.len()),
+                        Ok(r) => Err(format!("{}: {}", r.status, r.snippet(200))),
+                        Err(e) => Err(e),
                     };
                     if start < measure_from {
                         continue;
                     }
                     lat.push(u32::try_from(start.elapsed().as_micros()).unwrap_or(u32::MAX));
                     match out {
-                        Ok((s, b)) if s.is_success() => {
+                        Ok(len) => {
                             ok += 1;
-                            bytes += b.len() as u64;
-                        }
-                        Ok((s, b)) => {
-                            errors += 1;
-                            if samples.len() < 3 {
-                                samples.push(format!(
-                                    "{s}: {}",
-                                    String::from_utf8_lossy(&b[..b.len().min(200)])
-                                ));
-                            }
+                            bytes += len as u64;
                         }
                         Err(e) => {
                             errors += 1;
@@ -663,8 +864,10 @@ async fn run_gets(
     }
 }
 
-/// The baseline: a minimal HTTP server in this process answering every GET with `body`.
-async fn start_baseline(body: Bytes) -> (String, tokio::sync::oneshot::Sender<()>) {
+/// The baseline: a minimal HTTP server answering every GET with `body`, on its own
+/// multi-threaded runtime like a Kassa node's (the generator's one thread is the client's),
+/// so that the same client meets both servers on equal terms. Returns its origin and path.
+fn start_baseline(body: Bytes) -> ((String, String), tokio::sync::oneshot::Sender<()>) {
     let app = axum::Router::new().route(
         "/fixed",
         axum::routing::get(move || {
@@ -677,22 +880,31 @@ async fn start_baseline(body: Bytes) -> (String, tokio::sync::oneshot::Sender<()
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind the baseline server");
-    let url = format!(
-        "http://{}/fixed",
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the baseline server");
+    listener
+        .set_nonblocking(true)
+        .expect("a non-blocking baseline socket");
+    let origin = format!(
+        "http://{}",
         listener.local_addr().expect("baseline address")
     );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await;
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("the baseline server's runtime");
+        runtime.block_on(async move {
+            let listener =
+                tokio::net::TcpListener::from_std(listener).expect("the baseline listener");
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
     });
-    (url, stop)
+    ((origin, "/fixed".to_string()), stop)
 }
 
 // ---------- the big cart ----------
@@ -704,32 +916,34 @@ struct BigCart {
 }
 
 async fn big_cart(target: &Target, lines: usize) -> BigCart {
-    use reqwest::Method;
-    let c = client();
+    let mut http = Http::new();
     let node = target.node(0, 0);
-    let auth = ("x-auth-token", target.token.as_str());
+    let auth = target.auth();
     let item = |k: usize| {
         json!({"custom_items": [{"sku": format!("BIG-{k}"), "name": format!("Line {k}"),
                                  "quantity": 1, "list_price": "1.25"}]})
+        .to_string()
     };
     let mut out = BigCart {
         points: Vec::new(),
         error: None,
     };
-    let cart = match send(
-        &c,
-        Method::POST,
-        format!("{node}{STORE}/v3/carts"),
-        auth,
-        Some(&item(1)),
-    )
-    .await
+    let cart = match http
+        .send(
+            node,
+            "POST",
+            &format!("{STORE}/v3/carts"),
+            &auth,
+            Some(item(1).as_bytes()),
+        )
+        .await
     {
-        Ok((s, b)) if s.as_u16() == 201 => serde_json::from_slice::<Value>(&b)
+        Ok(r) if r.status == 201 => serde_json::from_slice::<Data<IdText>>(r.body)
             .ok()
-            .and_then(|v| v["data"]["id"].as_str().map(str::to_string)),
-        Ok((s, b)) => {
-            out.error = Some(format!("create: {s} {}", String::from_utf8_lossy(&b)));
+            .and_then(|v| v.data.id)
+            .map(|id| id.0.into_owned()),
+        Ok(r) => {
+            out.error = Some(format!("create: {} {}", r.status, r.snippet(usize::MAX)));
             None
         }
         Err(e) => {
@@ -738,28 +952,23 @@ async fn big_cart(target: &Target, lines: usize) -> BigCart {
         }
     };
     let Some(cart) = cart else { return out };
+    let items = format!("{STORE}/v3/carts/{cart}/items");
+    let checkout = format!("{STORE}/v3/checkouts/{cart}");
     let marks: HashSet<usize> = [10, 100, 1000, lines].into_iter().collect();
     // Each size reports the median of the adds that reached it (up to 11), like the GETs:
     // one sample shows any preemption of the server on a busy machine.
     let mut adds: Vec<u32> = Vec::new();
     for k in 2..=lines {
+        let body = item(k);
         let start = Instant::now();
-        let res = send(
-            &c,
-            Method::POST,
-            format!("{node}{STORE}/v3/carts/{cart}/items"),
-            auth,
-            Some(&item(k)),
-        )
-        .await;
+        let res = http
+            .send(node, "POST", &items, &auth, Some(body.as_bytes()))
+            .await;
         adds.push(u32::try_from(start.elapsed().as_micros()).unwrap_or(u32::MAX));
         match res {
-            Ok((s, _)) if s.is_success() => {}
-            Ok((s, b)) => {
-                out.error = Some(format!(
-                    "add line {k}: {s} {}",
-                    String::from_utf8_lossy(&b[..b.len().min(300)])
-                ));
+            Ok(r) if (200..300).contains(&r.status) => {}
+            Ok(r) => {
+                out.error = Some(format!("add line {k}: {} {}", r.status, r.snippet(300)));
                 return out;
             }
             Err(e) => {
@@ -771,20 +980,12 @@ async fn big_cart(target: &Target, lines: usize) -> BigCart {
             let mut gets = Vec::new();
             for _ in 0..21 {
                 let start = Instant::now();
-                match send(
-                    &c,
-                    Method::GET,
-                    format!("{node}{STORE}/v3/checkouts/{cart}"),
-                    auth,
-                    None,
-                )
-                .await
-                {
-                    Ok((s, _)) if s.is_success() => {}
+                match http.send(node, "GET", &checkout, &auth, None).await {
+                    Ok(r) if (200..300).contains(&r.status) => {}
                     other => {
                         out.error = Some(format!(
                             "GET checkout at {k} lines: {:?}",
-                            other.map(|o| o.0)
+                            other.map(|r| r.status)
                         ));
                         return out;
                     }
@@ -824,6 +1025,12 @@ async fn verify(
         }
     }
     // Every order, read back through V2, concurrently.
+    #[derive(Deserialize)]
+    struct V2Order<'a> {
+        status_id: Option<i64>,
+        #[serde(borrow)]
+        total_inc_tax: Option<Text<'a>>,
+    }
     let queue = Arc::new(std::sync::Mutex::new(completed.to_vec()));
     let handles: Vec<_> = (0..32)
         .map(|w| {
@@ -831,40 +1038,36 @@ async fn verify(
             let node = target.node(w, 0).to_string();
             let token = target.token.clone();
             tokio::spawn(async move {
-                let c = client();
+                let mut http = Http::new();
+                let headers = [
+                    ("x-auth-token", token.as_str()),
+                    ("accept", "application/json"),
+                ];
                 let mut bad = Vec::new();
                 loop {
                     let next = queue.lock().ok().and_then(|mut q| q.pop());
                     let Some(done) = next else { break };
-                    let url = format!("{node}{STORE}/v2/orders/{}", done.order_id);
-                    match send(
-                        &c,
-                        reqwest::Method::GET,
-                        url,
-                        ("x-auth-token", &token),
-                        None,
-                    )
-                    .await
-                    {
-                        Ok((s, b)) if s.is_success() => {
-                            let v: Value = serde_json::from_slice(&b).unwrap_or_default();
-                            let total = v["total_inc_tax"].as_str().unwrap_or("");
-                            let want = format!(
-                                "{:.4}",
-                                done.grand_total
-                                    .parse::<rust_decimal::Decimal>()
-                                    .unwrap_or_default()
-                            );
-                            if v["status_id"] != 11 || total != want {
+                    let path = format!("{STORE}/v2/orders/{}", done.order_id);
+                    match http.send(&node, "GET", &path, &headers, None).await {
+                        Ok(r) if (200..300).contains(&r.status) => {
+                            let (status, total) = match serde_json::from_slice::<V2Order>(r.body) {
+                                Ok(v) => (v.status_id, v.total_inc_tax.map(|t| t.0)),
+                                Err(_) => (None, None),
+                            };
+                            let total = total.unwrap_or_default();
+                            let want = format!("{:.4}", done.grand_total);
+                            if status != Some(11) || total != want {
                                 bad.push(format!(
-                                    "order {}: status {} total {total}, checkout showed {}",
-                                    done.order_id, v["status_id"], done.grand_total
+                                    "order {}: status {status:?} total {total}, checkout showed {}",
+                                    done.order_id, done.grand_total
                                 ));
                             }
                         }
-                        other => {
-                            bad.push(format!("order {}: {:?}", done.order_id, other.map(|o| o.0)))
-                        }
+                        other => bad.push(format!(
+                            "order {}: {:?}",
+                            done.order_id,
+                            other.map(|r| r.status)
+                        )),
                     }
                 }
                 bad
@@ -933,7 +1136,9 @@ use db_counts;
 
 // ---------- main ----------
 
-#[tokio::main]
+// One thread: the shoppers' work is small and sequential per request, and a second worker
+// only adds wake-ups across threads (the baseline server has its own runtime).
+#[tokio::main(flavor = "current_thread")]
 async fn main() {
     let opts = parse_options();
     let started = Instant::now();
@@ -968,15 +1173,12 @@ async fn main() {
         Some(u) => vec![u.clone()],
         None => nodes.iter().map(|n| n.url.clone()).collect(),
     };
-    let target = Arc::new(Target {
-        nodes: urls,
-        token: opts.token.clone(),
-    });
+    let target = Arc::new(Target::new(urls, opts.token.clone()));
 
     // Prove the flow works once before measuring anything.
-    let probe = client();
+    let mut probe = Http::new();
     let mut lat = BTreeMap::new();
-    let probe_order = match checkout(&probe, &target, 0, &mut lat, None).await {
+    let probe_order = match checkout(&mut probe, &target, 0, &mut lat, None).await {
         Ok((_, done)) => done,
         Err(f) => panic!(
             "the checkout flow fails before any load: {:?}: {}",
@@ -998,7 +1200,7 @@ async fn main() {
     let peak_kib: Vec<u64> = nodes.iter().map(|n| n.memory_kib().1).collect();
 
     // (2) half load, open loop, with the SQLite writer's histograms over just this phase.
-    let writer_before = writer_histograms(&probe, &target).await;
+    let writer_before = writer_histograms(&mut probe, &target).await;
     let half = if opts.half_seconds > 0.0 && max_rate > 0.0 {
         let every = Duration::from_secs_f64(opts.shoppers as f64 / (max_rate / 2.0));
         Some(
@@ -1015,7 +1217,7 @@ async fn main() {
     } else {
         None
     };
-    let half_writer = match (writer_before, writer_histograms(&probe, &target).await) {
+    let half_writer = match (writer_before, writer_histograms(&mut probe, &target).await) {
         (Some(before), Some(after)) if half.is_some() => Some(after.since(&before)),
         _ => None,
     };
@@ -1024,30 +1226,27 @@ async fn main() {
     let mut ready_checkouts = Vec::new();
     for n in 0..READY_CHECKOUTS {
         let mut lat = BTreeMap::new();
-        match checkout(&probe, &target, n, &mut lat, Some(Step::Coupon)).await {
+        match checkout(&mut probe, &target, n, &mut lat, Some(Step::Coupon)).await {
             Ok((cart, _)) => ready_checkouts.push(cart),
             Err(f) => panic!("preparing checkouts: {:?}: {}", f.step, f.what),
         }
     }
-    let get_urls: Arc<Vec<String>> = Arc::new(
+    let get_urls: Arc<Vec<(String, String)>> = Arc::new(
         ready_checkouts
             .iter()
             .enumerate()
-            .map(|(i, id)| format!("{}{STORE}/v3/checkouts/{id}", target.node(i, 0)))
+            .map(|(i, id)| {
+                (
+                    target.node(i, 0).to_string(),
+                    format!("{STORE}/v3/checkouts/{id}"),
+                )
+            })
             .collect(),
     );
     let mut sizes = Vec::new();
-    for u in get_urls.iter().take(31) {
-        if let Ok((_, b)) = send(
-            &probe,
-            reqwest::Method::GET,
-            u.clone(),
-            ("x-auth-token", &opts.token),
-            None,
-        )
-        .await
-        {
-            sizes.push(b);
+    for (origin, path) in get_urls.iter().take(31) {
+        if let Ok(r) = probe.send(origin, "GET", path, &target.auth(), None).await {
+            sizes.push(Bytes::copy_from_slice(r.body));
         }
     }
     sizes.sort_by_key(|b| b.len());
@@ -1061,7 +1260,7 @@ async fn main() {
         opts.get_seconds,
     )
     .await;
-    let (baseline_url, stop_baseline) = start_baseline(body).await;
+    let (baseline_url, stop_baseline) = start_baseline(body);
     let baseline = run_gets(
         "baseline (fixed body)",
         Arc::new(vec![baseline_url]),
@@ -1256,22 +1455,19 @@ impl WriterHistograms {
     }
 }
 
-async fn writer_histograms(http: &reqwest::Client, target: &Target) -> Option<WriterHistograms> {
-    let text = http
-        .get(format!("{}/metrics", target.node(0, 0)))
-        .send()
-        .await
-        .ok()?
-        .text()
+async fn writer_histograms(http: &mut Http, target: &Target) -> Option<WriterHistograms> {
+    let res = http
+        .send(target.node(0, 0), "GET", "/metrics", &[], None)
         .await
         .ok()?;
+    let text = std::str::from_utf8(res.body).ok()?;
     Some(WriterHistograms {
-        lease_wait: Histogram::parse(&text, "kassa_sqlite_write_lease_wait_seconds")?,
-        commit_wait: Histogram::parse(&text, "kassa_sqlite_write_commit_wait_seconds")?,
-        job_hold: Histogram::parse(&text, "kassa_sqlite_write_job_hold_seconds")?,
-        direct_hold: Histogram::parse(&text, "kassa_sqlite_write_direct_job_seconds")?,
-        commit: Histogram::parse(&text, "kassa_sqlite_commit_duration_seconds")?,
-        wal_sync: Histogram::parse(&text, "kassa_sqlite_wal_sync_duration_seconds")?,
+        lease_wait: Histogram::parse(text, "kassa_sqlite_write_lease_wait_seconds")?,
+        commit_wait: Histogram::parse(text, "kassa_sqlite_write_commit_wait_seconds")?,
+        job_hold: Histogram::parse(text, "kassa_sqlite_write_job_hold_seconds")?,
+        direct_hold: Histogram::parse(text, "kassa_sqlite_write_direct_job_seconds")?,
+        commit: Histogram::parse(text, "kassa_sqlite_commit_duration_seconds")?,
+        wal_sync: Histogram::parse(text, "kassa_sqlite_wal_sync_duration_seconds")?,
         jobs: text.lines().find_map(|l| {
             l.strip_prefix("kassa_sqlite_commit_batch_jobs_sum ")?
                 .trim()

@@ -1,4 +1,4 @@
-//! What the benchmark programs share: a fresh database per run, the HTTP client they all
+//! What the benchmark programs share: a fresh database per run, the HTTP clients they
 //! use, and latency percentiles. Each program uses part of it.
 #![allow(dead_code)]
 
@@ -6,6 +6,8 @@ use axum::body::Bytes;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 /// A database prepared for one run, removed again by [`FreshDatabase::remove`].
 pub enum FreshDatabase {
@@ -253,4 +255,363 @@ pub async fn send(
     let status = res.status();
     let bytes = res.bytes().await.map_err(|e| format!("body: {e}"))?;
     Ok((status, bytes))
+}
+
+// ---------- the load generator's HTTP/1.1 client ----------
+
+/// A lean HTTP/1.1 client: one keep-alive connection per origin (`http://host:port`), each
+/// request written from one reused buffer in one `write`, each response read into a reused
+/// buffer and parsed by `httparse` (hyper's parser), its body handed out as a slice of that
+/// buffer. The load generator runs on the machine it measures, so its CPU is taken from the
+/// server: reqwest's per-request work (URL parsing, header maps, pool, its connection
+/// tasks) was most of the generator's own CPU.
+///
+/// A request once written is never sent again, not even on a connection the server closed
+/// meanwhile (it may have been a payment): that is a failed request, as with reqwest.
+pub struct Http {
+    conns: Vec<Conn>,
+    /// The request being written.
+    out: Vec<u8>,
+    timeout: Duration,
+}
+
+/// A response: its status and body (de-chunked), valid until the next request.
+pub struct Response<'a> {
+    pub status: u16,
+    pub body: &'a [u8],
+}
+
+impl Response<'_> {
+    /// Up to `max` bytes of the body as text, for error messages.
+    pub fn snippet(&self, max: usize) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.body[..self.body.len().min(max)])
+    }
+}
+
+struct Conn {
+    origin: String,
+    stream: Option<TcpStream>,
+    /// Received bytes are `buf[..filled]`; the last response ended at `consumed`.
+    buf: Vec<u8>,
+    filled: usize,
+    consumed: usize,
+    /// A chunked body, decoded.
+    chunked: Vec<u8>,
+    last_used: Instant,
+}
+
+/// Where a response's body is.
+enum BodyAt {
+    Buf(usize, usize),
+    Chunked,
+}
+
+/// A parsed response head.
+struct Head {
+    status: u16,
+    len: usize,
+    framing: Framing,
+    close: bool,
+}
+
+enum Framing {
+    Length(usize),
+    Chunked,
+    /// Until the server closes the connection.
+    Eof,
+}
+
+impl Default for Http {
+    fn default() -> Self {
+        Http::new()
+    }
+}
+
+impl Http {
+    pub fn new() -> Http {
+        Http {
+            conns: Vec::new(),
+            out: Vec::with_capacity(2048),
+            timeout: Duration::from_secs(60),
+        }
+    }
+
+    /// `method` `path` on `origin` (`http://host:port`), with `headers` and, when given,
+    /// a JSON `body`.
+    pub async fn send(
+        &mut self,
+        origin: &str,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Result<Response<'_>, String> {
+        let host = origin
+            .strip_prefix("http://")
+            .ok_or_else(|| format!("request: only http:// origins, not `{origin}`"))?;
+        let out = &mut self.out;
+        out.clear();
+        for part in [method, " ", path, " HTTP/1.1\r\nhost: ", host, "\r\n"] {
+            out.extend_from_slice(part.as_bytes());
+        }
+        for (name, value) in headers {
+            for part in [*name, ": ", *value, "\r\n"] {
+                out.extend_from_slice(part.as_bytes());
+            }
+        }
+        if let Some(b) = body {
+            use std::io::Write as _;
+            let _ = write!(
+                out,
+                "content-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                b.len()
+            );
+            out.extend_from_slice(b);
+        } else {
+            out.extend_from_slice(b"\r\n");
+        }
+        let i = match self.conns.iter().position(|c| c.origin == origin) {
+            Some(i) => i,
+            None => {
+                self.conns.push(Conn::new(origin));
+                self.conns.len() - 1
+            }
+        };
+        let conn = &mut self.conns[i];
+        let done = tokio::time::timeout(self.timeout, conn.exchange(host, &self.out)).await;
+        match done {
+            Ok(Ok((status, at))) => Ok(Response {
+                status,
+                body: match at {
+                    BodyAt::Buf(from, to) => &conn.buf[from..to],
+                    BodyAt::Chunked => &conn.chunked,
+                },
+            }),
+            Ok(Err(e)) => {
+                conn.stream = None;
+                Err(e)
+            }
+            Err(_) => {
+                conn.stream = None;
+                Err(format!("request: no response after {:?}", self.timeout))
+            }
+        }
+    }
+}
+
+impl Conn {
+    fn new(origin: &str) -> Conn {
+        Conn {
+            origin: origin.to_string(),
+            stream: None,
+            buf: vec![0; 16 * 1024],
+            filled: 0,
+            consumed: 0,
+            chunked: Vec::new(),
+            last_used: Instant::now(),
+        }
+    }
+
+    /// Writes `request`, reads the whole response.
+    async fn exchange(&mut self, host: &str, request: &[u8]) -> Result<(u16, BodyAt), String> {
+        // The server may have closed a connection idle for a while; find out before writing
+        // rather than after (the request would then have to be sent twice or fail).
+        if self.last_used.elapsed() > Duration::from_millis(500)
+            && let Some(s) = &self.stream
+        {
+            let mut probe = [0u8; 1];
+            match s.try_read(&mut probe) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                _ => self.stream = None,
+            }
+        }
+        if self.stream.is_none() {
+            let s = TcpStream::connect(host)
+                .await
+                .map_err(|e| format!("request: connect to {host}: {e}"))?;
+            s.set_nodelay(true)
+                .map_err(|e| format!("request: nodelay: {e}"))?;
+            self.stream = Some(s);
+            self.filled = 0;
+            self.consumed = 0;
+        }
+        // Bytes after the previous response (none unless the server sent too much) stay.
+        self.buf.copy_within(self.consumed..self.filled, 0);
+        self.filled -= self.consumed;
+        self.consumed = 0;
+        let Some(stream) = self.stream.as_mut() else {
+            return Err("request: no connection".into());
+        };
+        stream
+            .write_all(request)
+            .await
+            .map_err(|e| format!("request: write: {e}"))?;
+        let head = loop {
+            match parse_head(&self.buf[..self.filled])? {
+                Some(h) if (100..200).contains(&h.status) => {
+                    // An interim response: the real one follows.
+                    self.buf.copy_within(h.len..self.filled, 0);
+                    self.filled -= h.len;
+                }
+                Some(h) => break h,
+                None => self.fill().await?,
+            }
+        };
+        let at = match head.framing {
+            _ if head.status == 204 || head.status == 304 => {
+                self.consumed = head.len;
+                BodyAt::Buf(head.len, head.len)
+            }
+            Framing::Length(n) => {
+                let end = head.len + n;
+                if self.buf.len() < end {
+                    self.buf.resize(end, 0);
+                }
+                while self.filled < end {
+                    self.fill().await?;
+                }
+                self.consumed = end;
+                BodyAt::Buf(head.len, end)
+            }
+            Framing::Chunked => {
+                self.read_chunked(head.len).await?;
+                BodyAt::Chunked
+            }
+            Framing::Eof => {
+                while self.read_more().await? > 0 {}
+                self.consumed = self.filled;
+                self.stream = None;
+                BodyAt::Buf(head.len, self.filled)
+            }
+        };
+        if head.close {
+            self.stream = None;
+        }
+        self.last_used = Instant::now();
+        Ok((head.status, at))
+    }
+
+    /// Reads more bytes; the end of the connection is an error.
+    async fn fill(&mut self) -> Result<(), String> {
+        match self.read_more().await? {
+            0 => Err("request: connection closed before the response was complete".into()),
+            _ => Ok(()),
+        }
+    }
+
+    /// Reads more bytes (0: the server closed the connection), growing the buffer if full.
+    async fn read_more(&mut self) -> Result<usize, String> {
+        if self.filled == self.buf.len() {
+            self.buf.resize(self.buf.len() * 2, 0);
+        }
+        let Some(stream) = self.stream.as_mut() else {
+            return Err("request: no connection".into());
+        };
+        let n = stream
+            .read(&mut self.buf[self.filled..])
+            .await
+            .map_err(|e| format!("request: read: {e}"))?;
+        self.filled += n;
+        Ok(n)
+    }
+
+    /// Decodes a chunked body starting at `pos` into `self.chunked`.
+    async fn read_chunked(&mut self, mut pos: usize) -> Result<(), String> {
+        self.chunked.clear();
+        loop {
+            let (used, size) = match httparse::parse_chunk_size(&self.buf[pos..self.filled]) {
+                Ok(httparse::Status::Complete((used, size))) => (used, size),
+                Ok(httparse::Status::Partial) => {
+                    self.fill().await?;
+                    continue;
+                }
+                Err(_) => return Err("response: bad chunk size".into()),
+            };
+            let size = usize::try_from(size).map_err(|_| "response: chunk too large")?;
+            if size == 0 {
+                // The last chunk, then trailers (ignored) up to an empty line.
+                pos += used;
+                loop {
+                    let rest = &self.buf[pos..self.filled];
+                    if rest.starts_with(b"\r\n") {
+                        self.consumed = pos + 2;
+                        return Ok(());
+                    }
+                    if let Some(i) = rest.windows(4).position(|w| w == b"\r\n\r\n") {
+                        self.consumed = pos + i + 4;
+                        return Ok(());
+                    }
+                    self.fill().await?;
+                }
+            }
+            let end = pos + used + size + 2;
+            while self.filled < end {
+                self.fill().await?;
+            }
+            if &self.buf[end - 2..end] != b"\r\n" {
+                return Err("response: chunk not followed by CRLF".into());
+            }
+            self.chunked
+                .extend_from_slice(&self.buf[pos + used..end - 2]);
+            pos = end;
+        }
+    }
+}
+
+/// The response head at the start of `bytes`, if all of it is there.
+fn parse_head(bytes: &[u8]) -> Result<Option<Head>, String> {
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut r = httparse::Response::new(&mut headers);
+    let len = match r.parse(bytes) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(e) => return Err(format!("response: bad head: {e}")),
+    };
+    let status = r.code.unwrap_or(0);
+    // HTTP/1.0 closes unless told otherwise; HTTP/1.1 keeps the connection.
+    let mut close = r.version == Some(0);
+    let mut framing = Framing::Eof;
+    for h in r.headers.iter() {
+        let value = std::str::from_utf8(h.value).unwrap_or("").trim();
+        if h.name.eq_ignore_ascii_case("content-length") {
+            if !matches!(framing, Framing::Chunked) {
+                framing = Framing::Length(
+                    value
+                        .parse()
+                        .map_err(|_| format!("response: bad content-length `{value}`"))?,
+                );
+            }
+        } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            if value
+                .rsplit(',')
+                .next()
+                .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"))
+            {
+                framing = Framing::Chunked;
+            }
+        } else if h.name.eq_ignore_ascii_case("connection") {
+            for token in value.split(',') {
+                if token.trim().eq_ignore_ascii_case("close") {
+                    close = true;
+                } else if token.trim().eq_ignore_ascii_case("keep-alive") {
+                    close = false;
+                }
+            }
+        }
+    }
+    Ok(Some(Head {
+        status,
+        len,
+        framing,
+        close,
+    }))
+}
+
+/// `http://host:port/path?query` as (`http://host:port`, `/path?query`).
+pub fn split_url(url: &str) -> (&str, &str) {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    match url[after_scheme..].find('/') {
+        Some(i) => url.split_at(after_scheme + i),
+        None => (url, "/"),
+    }
 }
