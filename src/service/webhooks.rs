@@ -163,11 +163,6 @@ impl Kassa {
         }
     }
 
-    /// Whether any active hook of the store would receive an event of `scope`.
-    pub async fn listening(&self, store_id: i64, scope: &str) -> bool {
-        self.listeners(store_id).await.wants(scope)
-    }
-
     /// `events` without those no hook of the store listens to.
     pub async fn wanted(&self, store_id: i64, events: Vec<OutboxEvent>) -> Vec<OutboxEvent> {
         self.listeners(store_id).await.keep_wanted(events)

@@ -136,11 +136,8 @@ impl NewOrder {
         }
     }
 
+    /// The order's events that a hook listens to.
     fn events(&self, id: i64) -> Vec<OutboxEvent> {
-        self.listeners.keep_wanted(self.all_events(id))
-    }
-
-    fn all_events(&self, id: i64) -> Vec<OutboxEvent> {
         let mut events = vec![OutboxEvent::new(
             "store/order/created",
             id,
@@ -154,7 +151,7 @@ impl NewOrder {
                     "status": {"previous_status_id": 0, "new_status_id": self.status_id}}),
             ));
         }
-        events
+        self.listeners.keep_wanted(events)
     }
 }
 

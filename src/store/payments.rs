@@ -138,7 +138,8 @@ pub struct ApprovedPayment {
 fn status_and_transaction_events(
     t: &TransactionRow,
     number: i64,
-    (from, to): (i64, i64),
+    from: i64,
+    to: i64,
     listeners: &Listeners,
 ) -> Vec<OutboxEvent> {
     let mut events = Vec::new();
@@ -718,7 +719,8 @@ impl Store {
             let mut events = status_and_transaction_events(
                 t,
                 number,
-                (p.previous_status, p.new_status),
+                p.previous_status,
+                p.new_status,
                 &p.listeners,
             );
             if let Some((_, cart_events)) = &p.close_cart
@@ -818,7 +820,7 @@ impl Store {
                 return Ok(false);
             }
             let number = insert_transaction!(&mut *tx, store_id, t);
-            let events = status_and_transaction_events(t, number, (7, 11), listeners);
+            let events = status_and_transaction_events(t, number, 7, 11, listeners);
             insert_outbox!(tx, store_id, t.created_at, &events);
             tx.commit().await?;
             true
@@ -861,7 +863,7 @@ impl Store {
             // unpaid one, so stock, uses and balances applied at checkout all come back.
             give_back!(tx, store_id, &doc, true, t.created_at);
             let number = insert_transaction!(&mut *tx, store_id, t);
-            let events = status_and_transaction_events(t, number, (7, 5), listeners);
+            let events = status_and_transaction_events(t, number, 7, 5, listeners);
             insert_outbox!(tx, store_id, t.created_at, &events);
             tx.commit().await?;
             true
@@ -991,7 +993,7 @@ async fn record_on_postgres(
     // The events in order: the status change, the transaction's own (its data NULL: the
     // statement numbers the transaction), then the cart's, written only with the cart.
     let order_events =
-        status_and_transaction_events(t, 0, (p.previous_status, p.new_status), &p.listeners);
+        status_and_transaction_events(t, 0, p.previous_status, p.new_status, &p.listeners);
     let cart_events = p.close_cart.iter().flat_map(|(_, e)| e.iter());
     let events: Vec<(&OutboxEvent, bool)> = order_events
         .iter()
