@@ -156,6 +156,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0027_cart_product_ids.sql"),
         postgres: include_str!("../../migrations/postgres/0027_cart_product_ids.sql"),
     },
+    Migration {
+        version: 28,
+        name: "0028_placement_refusal",
+        sqlite: include_str!("../../migrations/sqlite/0028_placement_refusal.sql"),
+        postgres: include_str!("../../migrations/postgres/0028_placement_refusal.sql"),
+    },
 ];
 
 /// The migration after whose SQL Kassa keys the stored discount codes and coupon names

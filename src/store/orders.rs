@@ -7,8 +7,9 @@
 //! WHERE likewise). Stock lives in the product documents: a product row is locked
 //! first (a no-op UPDATE, or on PostgreSQL's placement `FOR UPDATE`), then read,
 //! changed and written back, so concurrent buyers of the last units queue on it.
-//! PostgreSQL places in few round trips (`place_on_postgres`), SQLite statement by
-//! statement in its one writer, where a round trip costs little.
+//! PostgreSQL places most orders in one statement that commits by itself
+//! (`place_on_postgres`), SQLite statement by statement in its one writer, where a
+//! round trip costs little.
 //!
 //! What an unpaid order took is listed in its document (`held`). Releasing the order
 //! (its reservation lapsed, a newer order from the same cart replaced it, or it was
@@ -20,7 +21,7 @@ use super::IdempotencyClaim;
 use super::catalog::{decode, encode};
 use super::customer_addresses::{address_doc, address_key};
 use super::idempotency::record_idempotency_outcome;
-use super::outbox::{Listeners, OutboxEvent, insert_outbox, outbox_columns};
+use super::outbox::{Listeners, OutboxColumns, OutboxEvent, insert_outbox, outbox_columns};
 use super::statement::stmt;
 use super::usage::UseKind;
 use super::{Store, StoreError, StoreResult, on_pool, read_on};
@@ -773,10 +774,12 @@ SELECT true, id, doc FROM locked";
 /// Everything else placing writes, in one statement: the claims of uses (limited ones
 /// only up to their limit), gift certificate and store credit debits, the stock taken,
 /// the order, its address book entries, its webhook events and the idempotency key's
-/// outcome. With `$11` the cart's earlier unpaid orders are released too (the caller
-/// rolls back and goes the long way should there be any). What each claim got comes
-/// back for the caller to refuse (and roll back) when any fell short. The scalar
-/// subqueries run in the order written, so rows are locked as everywhere else:
+/// outcome. With `$11` the cart's earlier unpaid orders are released too. What each
+/// claim got comes back; with `$33` the statement itself fails (SQLSTATE
+/// [`PLACEMENT_REFUSED`]) when anything fell short or an earlier order was released, so
+/// it can commit by itself: it then either wrote everything or nothing. Without `$33`
+/// the caller, in a transaction, reads what fell short, refuses and rolls back. The
+/// scalar subqueries run in the order written, so rows are locked as everywhere else:
 /// orders, uses, gift certificates, customers.
 const PLACE: &str = "
 WITH released AS (
@@ -835,23 +838,148 @@ WITH released AS (
     UPDATE idempotency_keys SET outcome = $32
     WHERE scope = $30 AND idem_key = $31 AND (outcome IS NULL OR outcome = $32)
     RETURNING 1
+), outcome AS (
+    SELECT (SELECT count(*) FROM released) AS released,
+           ARRAY(SELECT kind FROM uses) AS kinds, ARRAY(SELECT ref_id FROM uses) AS refs,
+           ARRAY(SELECT customer_id FROM uses) AS customers,
+           ARRAY(SELECT id FROM gifts) AS gifts,
+           (SELECT count(*) FROM credit) AS credit,
+           (SELECT count(*) FROM recorded) AS recorded
 )
-SELECT (SELECT count(*) FROM released),
-       ARRAY(SELECT kind FROM uses), ARRAY(SELECT ref_id FROM uses),
-       ARRAY(SELECT customer_id FROM uses),
-       ARRAY(SELECT id FROM gifts),
-       (SELECT count(*) FROM credit),
-       (SELECT count(*) FROM recorded)";
+SELECT released, kinds, refs, customers, gifts, credit, recorded,
+       CASE WHEN NOT $33
+              OR (released = 0
+                  AND cardinality(kinds) = cardinality($13::text[])
+                  AND cardinality(gifts) = cardinality($18::bigint[])
+                  AND ($20 = 0 OR credit > 0)
+                  AND ($30::text IS NULL OR recorded > 0))
+            THEN true
+            ELSE kassa_refuse_placement()
+       END
+FROM outcome";
+
+/// The SQLSTATE of `kassa_refuse_placement()` (migration 0028): [`PLACE`] alone found
+/// something short and wrote nothing.
+const PLACEMENT_REFUSED: &str = "KA001";
 
 /// What [`PLACE`] reports: orders released, uses claimed (kind, ref id, customer id),
-/// gift certificates debited, store credit debits, idempotency outcomes recorded.
-type Placed = (i64, Vec<String>, Vec<i64>, Vec<i64>, Vec<i64>, i64, i64);
+/// gift certificates debited, store credit debits, idempotency outcomes recorded (and
+/// a constant true, the check that fails the statement alone).
+type Placed = (
+    i64,
+    Vec<String>,
+    Vec<i64>,
+    Vec<i64>,
+    Vec<i64>,
+    i64,
+    i64,
+    bool,
+);
 
-/// Places an order with id `id` on PostgreSQL: one statement and a COMMIT when no
-/// product the order takes counts stock, two when some does (their rows are locked and
-/// read first); a cart whose earlier unpaid order is replaced takes the long way too, with
-/// what that order held given back statement by statement. Refusals are decided in the
-/// same order as on SQLite: stock, uses, gift certificates, store credit, the key.
+/// What one placement binds to [`PLACE`], whichever way it goes.
+struct Placement<'a> {
+    store_id: i64,
+    id: i64,
+    o: &'a NewOrder,
+    doc: String,
+    reserved_until: i64,
+    hold_before: i64,
+    claims: Vec<ClaimRow<'a>>,
+    /// One row per certificate (an UPDATE … FROM changes a row once), in id order:
+    /// (id, amount, refusal).
+    debits: Vec<(i64, i64, &'a str)>,
+    saves: &'a [(i64, i64, String, String)],
+    events: OutboxColumns<'a>,
+    outcome: String,
+}
+
+impl<'a> Placement<'a> {
+    /// [`PLACE`] bound: `release` the cart's earlier orders in the same statement,
+    /// `alone` to fail the statement rather than report a shortfall.
+    fn statement(
+        &'a self,
+        stock_docs: &'a (Vec<i64>, Vec<String>),
+        release: bool,
+        alone: bool,
+    ) -> sqlx::query::QueryAs<'a, sqlx::Postgres, Placed, sqlx::postgres::PgArguments> {
+        let (o, claims, saves) = (self.o, &self.claims, self.saves);
+        sqlx::query_as(PLACE)
+            .bind(self.store_id)
+            .bind(self.id)
+            .bind(&o.cart_id)
+            .bind(o.status_id)
+            .bind(o.customer_id)
+            .bind(&o.currency_code)
+            .bind(o.total_inc_tax_e4)
+            .bind(o.now)
+            .bind(&self.doc)
+            .bind(self.reserved_until)
+            .bind(release)
+            .bind(self.hold_before)
+            .bind(claims.iter().map(|c| c.kind).collect::<Vec<_>>())
+            .bind(claims.iter().map(|c| c.ref_id).collect::<Vec<_>>())
+            .bind(claims.iter().map(|c| c.customer_id).collect::<Vec<_>>())
+            .bind(claims.iter().map(|c| c.count).collect::<Vec<_>>())
+            .bind(claims.iter().map(|c| c.max).collect::<Vec<_>>())
+            .bind(self.debits.iter().map(|d| d.0).collect::<Vec<_>>())
+            .bind(self.debits.iter().map(|d| d.1).collect::<Vec<_>>())
+            .bind(o.store_credit_e4)
+            .bind(&stock_docs.0)
+            .bind(&stock_docs.1)
+            .bind(saves.iter().map(|s| s.0).collect::<Vec<_>>())
+            .bind(saves.iter().map(|s| s.1).collect::<Vec<_>>())
+            .bind(saves.iter().map(|s| s.2.as_str()).collect::<Vec<_>>())
+            .bind(saves.iter().map(|s| s.3.as_str()).collect::<Vec<_>>())
+            .bind(&self.events.0)
+            .bind(&self.events.1)
+            .bind(&self.events.2)
+            .bind(o.idempotency.as_ref().map(|c| c.scope.as_str()))
+            .bind(o.idempotency.as_ref().map(|c| c.key.as_str()))
+            .bind(&self.outcome)
+            .bind(alone)
+    }
+
+    /// Why [`PLACE`]'s report refuses the order, if it does.
+    fn refusal(&self, placed: &Placed) -> Option<String> {
+        let (_, kinds, refs, customers, gifts, credit, recorded, _) = placed;
+        let o = self.o;
+        self.claims
+            .iter()
+            .find(|c| {
+                !(0..kinds.len()).any(|i| {
+                    kinds[i] == c.kind
+                        && refs.get(i) == Some(&c.ref_id)
+                        && customers.get(i) == Some(&c.customer_id)
+                })
+            })
+            .map(|c| c.label.to_string())
+            .or_else(|| {
+                self.debits
+                    .iter()
+                    .find(|d| !gifts.contains(&d.0))
+                    .map(|d| d.2.to_string())
+            })
+            .or_else(|| {
+                (o.store_credit_e4 > 0 && *credit == 0).then(|| {
+                    "The customer's store credit no longer covers the amount applied; refresh the checkout and try again.".to_string()
+                })
+            })
+            .or_else(|| {
+                (o.idempotency.is_some() && *recorded == 0).then(|| {
+                    "This Idempotency-Key has already placed another order; send a new key for a new order.".to_string()
+                })
+            })
+    }
+}
+
+/// Places an order with id `id` on PostgreSQL. When no product the order takes counts
+/// stock, [`PLACE`] alone, committing by itself: the coupon's use counter, which every
+/// order with that coupon updates, is then locked only until that statement's commit,
+/// not for two more round trips. Should anything fall short there, or the cart have an
+/// earlier unpaid order to replace, nothing was written and the placement goes the way
+/// that finds out why: in a transaction, products counting stock locked and read first,
+/// the earlier order's holdings given back statement by statement. Refusals are decided
+/// in the same order as on SQLite: stock, uses, gift certificates, store credit, the key.
 async fn place_on_postgres(
     pool: &sqlx::PgPool,
     store_id: i64,
@@ -860,7 +988,6 @@ async fn place_on_postgres(
     saves: &[(i64, i64, String, String)],
     known: &ProductsById,
 ) -> Result<i64, PlaceOrderError> {
-    let hold_before = o.now - PAYMENT_HOLD_SECS;
     // Products that may count stock: all but those the cart read found not to.
     let mut lock: Vec<i64> = o
         .stock
@@ -870,139 +997,87 @@ async fn place_on_postgres(
         .collect();
     lock.sort_unstable();
     lock.dedup();
-    // Nothing to lock: the earlier orders' release goes with the rest, and only when it
-    // finds one (a shopper placing again) is the placement redone the long way.
-    let mut short = lock.is_empty();
-    loop {
-        let mut tx = pool.begin().await?;
-        let mut stock_docs: (Vec<i64>, Vec<String>) = (Vec::new(), Vec::new());
-        if !short {
-            let rows: Vec<(bool, i64, String)> = sqlx::query_as(RELEASE_AND_LOCK)
-                .bind(store_id)
-                .bind(&o.cart_id)
-                .bind(hold_before)
-                .bind(o.now)
-                .bind(&lock)
-                .fetch_all(&mut *tx)
-                .await?;
-            let mut changes = StockChanges::new();
-            let mut returned: Vec<Held> = Vec::new();
-            for (is_product, _, doc) in &rows {
-                if !is_product {
-                    returned.push(Held::of(&serde_json::from_str(doc)?));
-                }
-            }
-            for h in &returned {
-                add_stock(&mut changes, &h.stock, -1);
-            }
-            add_stock(&mut changes, &o.stock, 1);
-            for (is_product, product_id, doc) in &rows {
-                let Some(change) = changes.get(product_id).filter(|_| *is_product) else {
-                    continue;
-                };
-                match changed_stock(doc, change)? {
-                    Ok(Some(doc)) => {
-                        stock_docs.0.push(*product_id);
-                        stock_docs.1.push(doc);
-                    }
-                    Ok(None) => {}
-                    Err(why) => return Err(PlaceOrderError::OutOfStock(why)),
-                }
-            }
-            for h in &returned {
-                return_held!(tx, store_id, h, o.now);
-            }
-        }
-        let claims = claim_rows(&o.claims)?;
-        // One row per certificate (an UPDATE … FROM changes a row once), in id order.
-        let mut debits: BTreeMap<i64, (i64, &str)> = BTreeMap::new();
-        for g in &o.gift_certificates {
-            debits.entry(g.id).or_insert((0, &g.label)).0 += g.amount_e4;
-        }
-        let held = o.held();
-        let doc = o.doc.placed(id, &held)?;
-        let reserved_until = if o.status_id == 0 {
+    let mut debits: BTreeMap<i64, (i64, &str)> = BTreeMap::new();
+    for g in &o.gift_certificates {
+        debits.entry(g.id).or_insert((0, &g.label)).0 += g.amount_e4;
+    }
+    let events = o.events(id);
+    let placement = Placement {
+        store_id,
+        id,
+        o,
+        doc: o.doc.placed(id, &o.held())?,
+        reserved_until: if o.status_id == 0 {
             o.reserved_until
         } else {
             0
-        };
-        let events = o.events(id);
-        let event_columns = outbox_columns(&events);
-        let outcome = format!("order:{id}");
-        let placed: Placed = sqlx::query_as(PLACE)
-            .bind(store_id)
-            .bind(id)
-            .bind(&o.cart_id)
-            .bind(o.status_id)
-            .bind(o.customer_id)
-            .bind(&o.currency_code)
-            .bind(o.total_inc_tax_e4)
-            .bind(o.now)
-            .bind(doc)
-            .bind(reserved_until)
-            .bind(short)
-            .bind(hold_before)
-            .bind(claims.iter().map(|c| c.kind).collect::<Vec<_>>())
-            .bind(claims.iter().map(|c| c.ref_id).collect::<Vec<_>>())
-            .bind(claims.iter().map(|c| c.customer_id).collect::<Vec<_>>())
-            .bind(claims.iter().map(|c| c.count).collect::<Vec<_>>())
-            .bind(claims.iter().map(|c| c.max).collect::<Vec<_>>())
-            .bind(debits.keys().copied().collect::<Vec<_>>())
-            .bind(debits.values().map(|d| d.0).collect::<Vec<_>>())
-            .bind(o.store_credit_e4)
-            .bind(&stock_docs.0)
-            .bind(&stock_docs.1)
-            .bind(saves.iter().map(|s| s.0).collect::<Vec<_>>())
-            .bind(saves.iter().map(|s| s.1).collect::<Vec<_>>())
-            .bind(saves.iter().map(|s| s.2.as_str()).collect::<Vec<_>>())
-            .bind(saves.iter().map(|s| s.3.as_str()).collect::<Vec<_>>())
-            .bind(event_columns.0)
-            .bind(event_columns.1)
-            .bind(event_columns.2)
-            .bind(o.idempotency.as_ref().map(|c| c.scope.as_str()))
-            .bind(o.idempotency.as_ref().map(|c| c.key.as_str()))
-            .bind(&outcome)
-            .fetch_one(&mut *tx)
-            .await?;
-        let (released, kinds, refs, customers, gifts, credit, recorded) = placed;
-        if released > 0 {
-            // Only the short way releases here; what those orders hold must come back.
-            tx.rollback().await?;
-            short = false;
-            continue;
+        },
+        hold_before: o.now - PAYMENT_HOLD_SECS,
+        claims: claim_rows(&o.claims)?,
+        debits: debits.into_iter().map(|(id, d)| (id, d.0, d.1)).collect(),
+        saves,
+        events: outbox_columns(&events),
+        outcome: format!("order:{id}"),
+    };
+    let no_stock = (Vec::new(), Vec::new());
+    if lock.is_empty() {
+        match placement
+            .statement(&no_stock, true, true)
+            .fetch_one(pool)
+            .await
+        {
+            Ok(_) => return Ok(id),
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some(PLACEMENT_REFUSED) => {}
+            Err(e) => return Err(e.into()),
         }
-        let refusal = claims
-            .iter()
-            .find(|c| {
-                !(0..kinds.len()).any(|i| {
-                    kinds[i] == c.kind && refs.get(i) == Some(&c.ref_id)
-                        && customers.get(i) == Some(&c.customer_id)
-                })
-            })
-            .map(|c| c.label.to_string())
-            .or_else(|| {
-                debits
-                    .iter()
-                    .find(|(id, _)| !gifts.contains(id))
-                    .map(|(_, d)| d.1.to_string())
-            })
-            .or_else(|| {
-                (o.store_credit_e4 > 0 && credit == 0).then(|| {
-                    "The customer's store credit no longer covers the amount applied; refresh the checkout and try again.".to_string()
-                })
-            })
-            .or_else(|| {
-                (o.idempotency.is_some() && recorded == 0).then(|| {
-                    "This Idempotency-Key has already placed another order; send a new key for a new order.".to_string()
-                })
-            });
-        if let Some(why) = refusal {
-            tx.rollback().await?;
-            return Err(PlaceOrderError::Refused(why));
-        }
-        tx.commit().await?;
-        return Ok(id);
     }
+    let mut tx = pool.begin().await?;
+    let mut stock_docs: (Vec<i64>, Vec<String>) = (Vec::new(), Vec::new());
+    let rows: Vec<(bool, i64, String)> = sqlx::query_as(RELEASE_AND_LOCK)
+        .bind(store_id)
+        .bind(&o.cart_id)
+        .bind(placement.hold_before)
+        .bind(o.now)
+        .bind(&lock)
+        .fetch_all(&mut *tx)
+        .await?;
+    let mut changes = StockChanges::new();
+    let mut returned: Vec<Held> = Vec::new();
+    for (is_product, _, doc) in &rows {
+        if !is_product {
+            returned.push(Held::of(&serde_json::from_str(doc)?));
+        }
+    }
+    for h in &returned {
+        add_stock(&mut changes, &h.stock, -1);
+    }
+    add_stock(&mut changes, &o.stock, 1);
+    for (is_product, product_id, doc) in &rows {
+        let Some(change) = changes.get(product_id).filter(|_| *is_product) else {
+            continue;
+        };
+        match changed_stock(doc, change)? {
+            Ok(Some(doc)) => {
+                stock_docs.0.push(*product_id);
+                stock_docs.1.push(doc);
+            }
+            Ok(None) => {}
+            Err(why) => return Err(PlaceOrderError::OutOfStock(why)),
+        }
+    }
+    for h in &returned {
+        return_held!(tx, store_id, h, o.now);
+    }
+    let placed = placement
+        .statement(&stock_docs, false, false)
+        .fetch_one(&mut *tx)
+        .await?;
+    if let Some(why) = placement.refusal(&placed) {
+        tx.rollback().await?;
+        return Err(PlaceOrderError::Refused(why));
+    }
+    tx.commit().await?;
+    Ok(id)
 }
 
 /// One row of [`PLACE`]'s claims: the uses an order takes of one (kind, ref id,
