@@ -410,3 +410,36 @@ where
         Poll::Ready(Ok(res))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_the_prefix_and_a_counter_in_hex() {
+        let id = request_id(0x3f9c_0e2a_1b7d_4c55, 0x1a2b);
+        assert_eq!(
+            id.as_ref().and_then(|v| v.to_str().ok()),
+            Some("3f9c0e2a1b7d4c55-1a2b")
+        );
+        let id = request_id(7, u64::MAX);
+        assert_eq!(
+            id.as_ref().and_then(|v| v.to_str().ok()),
+            Some("0000000000000007-ffffffffffffffff")
+        );
+    }
+
+    #[test]
+    fn threads_never_hand_out_the_same_counter() {
+        let threads: Vec<std::thread::JoinHandle<Vec<u64>>> = (0..4)
+            .map(|_| std::thread::spawn(|| (0..3 * ID_BLOCK).map(|_| next_counter()).collect()))
+            .collect();
+        let counters: Vec<u64> = threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap_or_default())
+            .collect();
+        let distinct: std::collections::HashSet<u64> = counters.iter().copied().collect();
+        assert_eq!(counters.len(), 4 * 3 * ID_BLOCK as usize);
+        assert_eq!(distinct.len(), counters.len());
+    }
+}
