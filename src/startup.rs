@@ -5,6 +5,7 @@ use crate::http::rate_limit::RateLimiter;
 use crate::http::{AppParts, AppState, app};
 use crate::service::Kassa;
 use crate::store::Store;
+use axum::extract::Request;
 use axum_server::tls_rustls::RustlsConfig;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -42,7 +43,7 @@ pub fn install_tls_provider() {
 
 pub struct Application {
     listener: TcpListener,
-    router: axum::Router,
+    router: crate::http::App,
     tls: Option<RustlsConfig>,
     pub kassa: Kassa,
 }
@@ -138,8 +139,9 @@ impl Application {
             None => {
                 axum::serve(
                     self.listener,
-                    self.router
-                        .into_make_service_with_connect_info::<SocketAddr>(),
+                    axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(
+                        self.router,
+                    ),
                 )
                 .with_graceful_shutdown(shutdown)
                 .await?
@@ -154,8 +156,9 @@ impl Application {
                 axum_server::tls_rustls::from_tcp_rustls(self.listener.into_std()?, config)?
                     .handle(handle)
                     .serve(
-                        self.router
-                            .into_make_service_with_connect_info::<SocketAddr>(),
+                        axum::ServiceExt::<Request>::into_make_service_with_connect_info::<
+                            SocketAddr,
+                        >(self.router),
                     )
                     .await?
             }

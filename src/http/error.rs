@@ -208,7 +208,7 @@ pub async fn plain_rejections_as_v3(res: Response) -> Response {
 }
 
 /// The API shape a path answers errors in, by the same test as the layers that shape
-/// them (`limits::refuse`, `rate_limit::limit`, `storefront::guard`).
+/// them (`limits::refuse`, `rate_limit::admit`, `storefront::guard`).
 #[derive(Clone, Copy, PartialEq)]
 enum ErrorShape {
     V3,

@@ -19,19 +19,13 @@ impl FromRequestParts<AppState> for Auth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         // Paths are `/stores/{store_hash}/…`.
-        let store_hash = parts
-            .uri
-            .path()
-            .split('/')
-            .nth(2)
-            .unwrap_or_default()
-            .to_string();
+        let store_hash = parts.uri.path().split('/').nth(2).unwrap_or_default();
         let token = parts
             .headers
             .get("x-auth-token")
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
-        let principal = state.kassa.authenticate(&store_hash, token.trim()).await?;
+        let principal = state.kassa.authenticate(store_hash, token.trim()).await?;
         Ok(Auth(principal))
     }
 }

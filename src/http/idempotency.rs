@@ -25,9 +25,8 @@ use super::{AppState, REQUEST_TIMEOUT};
 use crate::service::Kassa;
 use crate::store::idempotency::{ClaimClock, Claimed, SavedResponse};
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRequest, Request, State};
+use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use tracing::Instrument;
@@ -61,11 +60,20 @@ const SAVED_HEADERS: [HeaderName; 9] = [
     header::LINK,
 ];
 
-/// The middleware (installed with `route_layer`, so only requests that reach an endpoint
-/// can claim a key).
-pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if req.method() != Method::POST || !req.headers().contains_key(IDEMPOTENCY_KEY) {
-        return next.run(req).await;
+/// Whether a request is one this layer handles: a POST with the header.
+pub fn applies_to(req: &Request) -> bool {
+    req.method() == Method::POST && req.headers().contains_key(IDEMPOTENCY_KEY)
+}
+
+/// The middleware, for requests it [`applies_to`]; `next` is the endpoint (run by
+/// `super::stack::Endpoint`, so only requests that reach an endpoint can claim a key).
+pub async fn idempotency<F, Fut>(state: AppState, req: Request, next: F) -> Response
+where
+    F: FnOnce(Request) -> Fut + Send + 'static,
+    Fut: Future<Output = Response> + Send + 'static,
+{
+    if !applies_to(&req) {
+        return next(req).await;
     }
     let v2 = req.uri().path().contains("/v2/");
     match run(state, req, next).await {
@@ -84,7 +92,11 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     }
 }
 
-async fn run(state: AppState, req: Request, next: Next) -> Result<Response, ApiError> {
+async fn run<F, Fut>(state: AppState, req: Request, next: F) -> Result<Response, ApiError>
+where
+    F: FnOnce(Request) -> Fut + Send + 'static,
+    Fut: Future<Output = Response> + Send + 'static,
+{
     let key = parse_key(req.headers())?;
     let scope = scope_of(&req);
     let (parts, body) = req.into_parts();
@@ -151,7 +163,7 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, ApiE
     let worker_token = lock_token.clone();
     let task = tokio::spawn(
         async move {
-            let res = next.run(req).await;
+            let res = next(req).await;
             finish(&worker_kassa, &worker_claim, &worker_token, res).await
         }
         .instrument(tracing::Span::current()),

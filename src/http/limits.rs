@@ -9,16 +9,17 @@
 use super::error::ApiError;
 use super::v2::V2Error;
 use axum::body::Body;
+use axum::extract::Request;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Request, State};
 use axum::http::StatusCode;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
+use std::ops::ControlFlow;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::Poll;
-use std::time::Duration;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 /// Request bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -30,9 +31,10 @@ pub const MAX_JSON_DEPTH: usize = 32;
 /// A request still running after this is answered 408 (body still arriving) or 503.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// A limit's refusal, in the V2 shape on V2 paths and the V3 shape everywhere else.
-fn refuse(path: &str, status: StatusCode, title: String) -> Response {
-    if path.contains("/v2/") {
+/// A limit's refusal, in the V2 shape on V2 paths (`/v2/` in the path) and the V3 shape
+/// everywhere else.
+fn refuse(v2: bool, status: StatusCode, title: String) -> Response {
+    if v2 {
         V2Error::new(status, title).into_response()
     } else {
         ApiError::new(status, title).into_response()
@@ -60,7 +62,7 @@ fn headers_too_large(req: &Request) -> Option<Response> {
         .sum();
     (size > MAX_HEADER_BYTES).then(|| {
         refuse(
-            req.uri().path(),
+            req.uri().path().contains("/v2/"),
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             format!(
                 "The request headers take {size} bytes; this API accepts at most {MAX_HEADER_BYTES}."
@@ -100,51 +102,107 @@ pub fn json_depth_exceeds(json: &[u8], max: usize) -> bool {
     false
 }
 
-/// Refuses oversized headers (431), then gives the request `limit` to be answered. When
-/// it runs out the work is dropped (an uncommitted transaction rolls back) and the client
-/// hears why: 408 when its body had not fully arrived, 503 with `Retry-After` when Kassa
-/// was the slow one. One layer for both: every layer costs each request an allocation.
-pub async fn deadline(State(limit): State<Duration>, req: Request, next: Next) -> Response {
-    // The outermost of Kassa's own layers: every 503 leaves here with its `Retry-After`.
-    super::error::retry_after_when_unavailable(within_deadline(limit, req, next).await)
+/// What a request's deadline answers when it runs out: the work is dropped (an
+/// uncommitted transaction rolls back) and the client hears why, 408 when its body had
+/// not fully arrived, 503 (with `Retry-After`, from the layer around) when Kassa was the
+/// slow one. Made by [`admit`]; `super::stack::Front` keeps the time with [`Within`].
+pub struct Expiry {
+    v2: bool,
+    /// Set once the body has fully arrived; `None` when there was no body to wait for.
+    received: Option<Arc<AtomicBool>>,
 }
 
-async fn within_deadline(limit: Duration, req: Request, next: Next) -> Response {
+/// The checks before a request may start: oversized headers are refused (431, `Break`),
+/// and a body still to arrive is watched, so that its deadline can tell who was slow.
+pub fn admit(req: Request) -> ControlFlow<Response, (Request, Expiry)> {
     if let Some(res) = headers_too_large(&req) {
-        return res;
+        return ControlFlow::Break(res);
     }
-    let uri = req.uri().clone();
+    let v2 = req.uri().path().contains("/v2/");
     let (parts, body) = req.into_parts();
-    // `None` when there is no body to wait for.
-    let (body, received) = if axum::body::HttpBody::is_end_stream(&body) {
-        (body, None)
-    } else {
-        // Marks the body as received once its stream ends.
-        let received = Arc::new(AtomicBool::new(false));
-        let flag = received.clone();
-        let end = futures_util::stream::poll_fn(move |_| {
-            flag.store(true, Ordering::Relaxed);
-            Poll::Ready(None)
-        });
-        let body = Body::from_stream(body.into_data_stream().chain(end));
-        (body, Some(received))
+    if axum::body::HttpBody::is_end_stream(&body) {
+        let req = Request::from_parts(parts, body);
+        return ControlFlow::Continue((req, Expiry { v2, received: None }));
+    }
+    // Marks the body as received once its stream ends.
+    let received = Arc::new(AtomicBool::new(false));
+    let flag = received.clone();
+    let end = futures_util::stream::poll_fn(move |_| {
+        flag.store(true, Ordering::Relaxed);
+        Poll::Ready(None)
+    });
+    let body = Body::from_stream(body.into_data_stream().chain(end));
+    let expiry = Expiry {
+        v2,
+        received: Some(received),
     };
-    let path = uri.path();
-    let secs = limit.as_secs_f64();
-    match tokio::time::timeout(limit, next.run(Request::from_parts(parts, body))).await {
-        Ok(res) => res,
-        Err(_) if received.is_some_and(|r| !r.load(Ordering::Relaxed)) => refuse(
-            path,
-            StatusCode::REQUEST_TIMEOUT,
-            format!("The request body did not arrive within {secs} seconds."),
-        ),
-        Err(_) => refuse(
-            path,
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!(
-                "The request could not be answered within {secs} seconds. Try again shortly; with an Idempotency-Key a retry cannot apply it twice."
-            ),
-        ),
+    ControlFlow::Continue((Request::from_parts(parts, body), expiry))
+}
+
+impl Expiry {
+    /// The answer to a request still running after `limit`.
+    pub fn answer(&self, limit: Duration) -> Response {
+        let secs = limit.as_secs_f64();
+        if self
+            .received
+            .as_ref()
+            .is_some_and(|r| !r.load(Ordering::Relaxed))
+        {
+            refuse(
+                self.v2,
+                StatusCode::REQUEST_TIMEOUT,
+                format!("The request body did not arrive within {secs} seconds."),
+            )
+        } else {
+            refuse(
+                self.v2,
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "The request could not be answered within {secs} seconds. Try again shortly; with an Idempotency-Key a retry cannot apply it twice."
+                ),
+            )
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// `work`, or `Err(())` once `until` has passed. Like `tokio::time::timeout`, but the
+    /// timer is only armed when the work is still pending after its first poll: a request
+    /// answered at once (a cached read) never touches the runtime's timer or its handle.
+    pub struct Within<F> {
+        #[pin]
+        work: F,
+        until: Instant,
+        timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    }
+}
+
+impl<F> Within<F> {
+    pub fn new(work: F, until: Instant) -> Self {
+        Within {
+            work,
+            until,
+            timer: None,
+        }
+    }
+}
+
+impl<F: Future> Future for Within<F> {
+    type Output = Result<F::Output, ()>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(out) = this.work.poll(cx) {
+            return Poll::Ready(Ok(out));
+        }
+        let until = *this.until;
+        let timer = this
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(until.into())));
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(())),
+            Poll::Pending => Poll::Pending,
+        }
     }
 }
 
@@ -161,30 +219,21 @@ mod tests {
         assert!(!json_depth_exceeds(&[b'['; 32], MAX_JSON_DEPTH));
     }
 
-    /// A handler slower than the deadline, its body already read: 503 in the API's shape.
+    /// Work slower than the deadline, its body already read: 503 in the API's shape.
     #[tokio::test]
     async fn slow_work_is_answered_503() {
-        use tower::ServiceExt;
-        let app = axum::Router::new()
-            .route(
-                "/stores/demo/v3/slow",
-                axum::routing::get(|| async {
-                    tokio::time::sleep(Duration::from_secs(5)).await;
-                    "late"
-                }),
-            )
-            .layer(axum::middleware::from_fn_with_state(
-                Duration::from_millis(50),
-                deadline,
-            ));
-        let res = app
-            .oneshot(
-                Request::get("/stores/demo/v3/slow")
-                    .body(Body::empty())
-                    .expect("request"),
-            )
-            .await
-            .unwrap_or_else(|e| match e {});
+        let req = Request::get("/stores/demo/v3/slow")
+            .body(Body::empty())
+            .expect("request");
+        let ControlFlow::Continue((_, expiry)) = admit(req) else {
+            panic!("small headers are admitted")
+        };
+        let limit = Duration::from_millis(50);
+        let slow = tokio::time::sleep(Duration::from_secs(5));
+        let res = match Within::new(slow, Instant::now() + limit).await {
+            Ok(()) => panic!("the deadline passes first"),
+            Err(()) => expiry.answer(limit),
+        };
         assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
         let body = axum::body::to_bytes(res.into_body(), 4096)
             .await
@@ -197,5 +246,16 @@ mod tests {
                 .is_some_and(|t| t.contains("0.05 seconds")),
             "{body}"
         );
+    }
+
+    /// Work done at its first poll never arms the timer.
+    #[tokio::test]
+    async fn ready_work_needs_no_timer() {
+        let until = Instant::now() + Duration::from_millis(50);
+        let mut within = std::pin::pin!(Within::new(std::future::ready(7), until));
+        let waker = std::task::Waker::noop();
+        let polled = within.as_mut().poll(&mut Context::from_waker(waker));
+        assert_eq!(polled, Poll::Ready(Ok(7)));
+        assert!(within.timer.is_none());
     }
 }

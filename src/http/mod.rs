@@ -27,6 +27,7 @@ pub mod promotions;
 pub mod rate_limit;
 pub mod rendered;
 pub mod shipping;
+pub mod stack;
 pub mod storefront;
 pub mod tax;
 pub mod v2;
@@ -36,14 +37,12 @@ pub mod wire;
 use crate::service::Kassa;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Request, StatusCode};
+use axum::extract::Request;
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use error::ApiError;
 use std::time::Duration;
-use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{
-    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
+use tower::Layer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -100,59 +99,10 @@ impl utoipa::Modify for SecurityAddon {
     }
 }
 
-/// Request ids without asking the kernel for randomness per request: this process's
-/// random prefix and a counter (`3f9c0e2a1b7d4c55-1a2b`), unique across nodes.
-#[derive(Clone, Debug)]
-struct NextRequestId {
-    prefix: u64,
-    counter: std::sync::Arc<std::sync::atomic::AtomicU64>,
-}
-
-impl NextRequestId {
-    fn new() -> Self {
-        NextRequestId {
-            prefix: uuid::Uuid::new_v4().as_u64_pair().0,
-            counter: std::sync::Arc::default(),
-        }
-    }
-}
-
-impl MakeRequestId for NextRequestId {
-    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
-        let n = self
-            .counter
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let id = format!("{:016x}-{n:x}", self.prefix);
-        axum::http::HeaderValue::from_str(&id)
-            .ok()
-            .map(RequestId::new)
-    }
-}
-
-/// Times every request and records it under its route template (`/metrics`).
-async fn observe(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    req: Request<axum::body::Body>,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let started = std::time::Instant::now();
-    let method = req.method().clone();
-    let route = req
-        .extensions()
-        .get::<axum::extract::MatchedPath>()
-        .cloned();
-    let res = next.run(req).await;
-    state.kassa.metrics.observe(
-        method.as_str(),
-        route.as_ref().map_or("unmatched", |r| r.as_str()),
-        res.status().as_u16(),
-        started.elapsed(),
-    );
-    res
-}
+pub use stack::App;
 
 /// The whole application: API routes, health, OpenAPI, and the layers every request passes.
-pub fn app(state: AppState) -> Router {
+pub fn app(state: AppState) -> App {
     let (api, mut spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(carts::router())
         .merge(cart_settings::router())
@@ -187,8 +137,7 @@ pub fn app(state: AppState) -> Router {
             axum::body::Bytes::new()
         }
     };
-    let request_id = HeaderName::from_static("x-request-id");
-    Router::new()
+    let router = Router::new()
         .merge(api)
         .merge(health::router())
         .merge(pages::router(state.clone()))
@@ -199,8 +148,7 @@ pub fn app(state: AppState) -> Router {
                 async move { wire::json_body_response(spec) }
             }),
         )
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::idempotency))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
+        .route_layer(stack::EndpointLayer)
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "No such endpoint.").into_response()
         })
@@ -211,45 +159,23 @@ pub fn app(state: AppState) -> Router {
             )
             .into_response()
         })
-        .with_state(state.clone())
-        .layer(axum::middleware::from_fn_with_state(
-            state.rate_limiter.clone(),
-            rate_limit::limit,
-        ))
-        .layer(axum::middleware::map_response(error::plain_rejections_as_v3))
-        // Outside the v3 error mapping, so storefront answers leave in the storefront's shape.
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            storefront::guard,
-        ))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(CatchPanicLayer::custom(|_| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "An unexpected error occurred.",
-            )
-            .into_response()
-        }))
-        .layer(axum::middleware::from_fn_with_state(
-            state.request_timeout,
-            limits::deadline,
-        ))
-        .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(
-            TraceLayer::new_for_http()
-                .on_response(
-                    tower_http::trace::DefaultOnResponse::new()
-                        .level(tracing::Level::INFO)
-                        .latency_unit(tower_http::LatencyUnit::Micros),
-                )
-                .make_span_with(|req: &Request<_>| {
-                let id = req
-                    .headers()
-                    .get("x-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("-");
-                tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
-            }),
+        .with_state(state.clone());
+    // The layers, innermost first; `stack` says what each does and why in this order.
+    let front = stack::Front::new(state, DefaultBodyLimit::max(MAX_BODY_BYTES).layer(router));
+    let traced = TraceLayer::new_for_http()
+        .on_response(
+            tower_http::trace::DefaultOnResponse::new()
+                .level(tracing::Level::INFO)
+                .latency_unit(tower_http::LatencyUnit::Micros),
         )
-        .layer(SetRequestIdLayer::new(request_id, NextRequestId::new()))
+        .make_span_with(|req: &Request<_>| {
+            let id = req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+        })
+        .layer(front);
+    App::new(stack::RequestIds::new(traced))
 }

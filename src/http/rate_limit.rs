@@ -13,13 +13,13 @@
 
 use super::error::ApiError;
 use super::v2::V2Error;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
-use std::sync::{Arc, Mutex};
+use std::ops::ControlFlow;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Quotas and their window. Read from `KASSA_RATE_LIMIT_*` by `kassa serve`.
@@ -206,7 +206,8 @@ impl RateLimiter {
     }
 }
 
-fn set_headers(headers: &mut HeaderMap, window: Duration, v: Verdict) {
+/// Puts a counted request's quota headers on its response.
+pub fn set_headers(headers: &mut HeaderMap, window: Duration, v: Verdict) {
     let ms = |d: Duration| HeaderValue::from(u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
     headers.insert("x-rate-limit-time-window-ms", ms(window));
     headers.insert("x-rate-limit-time-reset-ms", ms(v.reset));
@@ -214,16 +215,18 @@ fn set_headers(headers: &mut HeaderMap, window: Duration, v: Verdict) {
     headers.insert("x-rate-limit-requests-left", HeaderValue::from(v.left));
 }
 
-/// The layer: counts `/stores/{store_hash}/…` requests and refuses those over quota in
-/// the shape of the API they were made to.
-pub async fn limit(State(limiter): State<Arc<RateLimiter>>, req: Request, next: Next) -> Response {
+/// The layer's decision, before the request goes on (`super::stack` runs it): counts
+/// `/stores/{store_hash}/…` requests. `Continue(None)`: not counted, no headers;
+/// `Continue(Some)`: allowed, its response gets [`set_headers`]; `Break`: over quota,
+/// refused in the shape of the API it was made to, headers set.
+pub fn admit(limiter: &RateLimiter, req: &Request) -> ControlFlow<Response, Option<Verdict>> {
     let config = limiter.config();
     let path = req.uri().path();
     let Some(rest) = path.strip_prefix("/stores/") else {
-        return next.run(req).await;
+        return ControlFlow::Continue(None);
     };
     if config.unlimited() {
-        return next.run(req).await;
+        return ControlFlow::Continue(None);
     }
     let mut parts = rest.splitn(2, '/');
     let store_hash = parts.next().unwrap_or_default();
@@ -235,23 +238,21 @@ pub async fn limit(State(limiter): State<Arc<RateLimiter>>, req: Request, next: 
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     let verdict = limiter.check(store_hash, token.trim(), Instant::now());
-    let mut res = if verdict.allowed {
-        next.run(req).await
+    if verdict.allowed {
+        return ControlFlow::Continue(Some(verdict));
+    }
+    let wait = i64::try_from(verdict.reset.as_millis().div_ceil(1000)).unwrap_or(i64::MAX);
+    let title = "This client has made more requests than its quota allows in this window; retry after X-Rate-Limit-Time-Reset-Ms.";
+    let mut res = if is_v2 {
+        V2Error::new(StatusCode::TOO_MANY_REQUESTS, title).into_response()
     } else {
-        let wait = i64::try_from(verdict.reset.as_millis().div_ceil(1000)).unwrap_or(i64::MAX);
-        let title = "This client has made more requests than its quota allows in this window; retry after X-Rate-Limit-Time-Reset-Ms.";
-        let mut res = if is_v2 {
-            V2Error::new(StatusCode::TOO_MANY_REQUESTS, title).into_response()
-        } else {
-            ApiError::new(StatusCode::TOO_MANY_REQUESTS, title).into_response()
-        };
-        let v = HeaderValue::from(wait.max(1));
-        res.headers_mut().insert("retry-after", v.clone());
-        res.headers_mut().insert("x-retry-after", v);
-        res
+        ApiError::new(StatusCode::TOO_MANY_REQUESTS, title).into_response()
     };
+    let v = HeaderValue::from(wait.max(1));
+    res.headers_mut().insert("retry-after", v.clone());
+    res.headers_mut().insert("x-retry-after", v);
     set_headers(res.headers_mut(), config.window, verdict);
-    res
+    ControlFlow::Break(res)
 }
 
 #[cfg(test)]

@@ -72,10 +72,9 @@ use crate::service::Kassa;
 use crate::service::accounts::Principal;
 use crate::service::storefront::{ShopperSession, csrf_token, shopper_principal};
 use crate::store::StoreRecord;
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::sync::{Arc, Mutex};
 use utoipa_axum::router::OpenApiRouter;
@@ -427,16 +426,23 @@ fn cors_headers(res: &mut Response, origin: &str) {
     h.append(header::VARY, HeaderValue::from_static("Origin"));
 }
 
-/// The storefront's front door (see the module docs): store, session, CSRF, CORS,
-/// cookies, and the storefront error shape. Requests outside
-/// [`SHOPPER_PATH_PREFIXES`] pass untouched.
-pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let path = req.uri().path();
-    if !SHOPPER_PATH_PREFIXES
+/// Whether [`guard`] looks after a path: those under [`SHOPPER_PATH_PREFIXES`].
+pub fn is_shopper_path(path: &str) -> bool {
+    SHOPPER_PATH_PREFIXES
         .iter()
         .any(|p| path.starts_with(p) || path == p.trim_end_matches('/'))
-    {
-        return next.run(req).await;
+}
+
+/// The storefront's front door (see the module docs): store, session, CSRF, CORS,
+/// cookies, and the storefront error shape, around `next`. Requests outside
+/// [`SHOPPER_PATH_PREFIXES`] pass untouched.
+pub async fn guard<F, Fut>(state: &AppState, mut req: Request, next: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
+    if !is_shopper_path(req.uri().path()) {
+        return next(req).await;
     }
     let kassa = &state.kassa;
     let headers = req.headers().clone();
@@ -528,7 +534,7 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
         client,
         issued: issued.clone(),
     });
-    let mut res = next.run(req).await;
+    let mut res = next(req).await;
     if res.status().is_client_error() || res.status().is_server_error() {
         res = storefront_error(res, for_sdk).await;
     }
