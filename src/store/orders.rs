@@ -774,11 +774,12 @@ SELECT true, id, doc FROM locked";
 /// Everything else placing writes, in one statement: the claims of uses (limited ones
 /// only up to their limit), gift certificate and store credit debits, the stock taken,
 /// the order, its address book entries, its webhook events and the idempotency key's
-/// outcome. With `$11` the cart's earlier unpaid orders are released too. What each
-/// claim got comes back; with `$33` the statement itself fails (SQLSTATE
-/// [`PLACEMENT_REFUSED`]) when anything fell short or an earlier order was released, so
-/// it can commit by itself: it then either wrote everything or nothing. Without `$33`
-/// the caller, in a transaction, reads what fell short, refuses and rolls back. The
+/// outcome. What each claim got comes back. With `$11` (placing alone) the statement
+/// also looks for the cart's earlier unpaid orders, and fails (SQLSTATE
+/// [`PLACEMENT_REFUSED`]) when it finds one or anything fell short, so it can commit by
+/// itself: it then either wrote everything or nothing. Without `$11` the caller, in a
+/// transaction that gave those orders back first, reads what fell short, refuses and
+/// rolls back. The
 /// scalar subqueries run in the order written, so rows are locked as everywhere else:
 /// orders, uses, gift certificates, customers.
 const PLACE: &str = "
@@ -847,7 +848,7 @@ WITH released AS (
            (SELECT count(*) FROM recorded) AS recorded
 )
 SELECT released, kinds, refs, customers, gifts, credit, recorded,
-       CASE WHEN NOT $33
+       CASE WHEN NOT $11
               OR (released = 0
                   AND cardinality(kinds) = cardinality($13::text[])
                   AND cardinality(gifts) = cardinality($18::bigint[])
@@ -894,12 +895,10 @@ struct Placement<'a> {
 }
 
 impl<'a> Placement<'a> {
-    /// [`PLACE`] bound: `release` the cart's earlier orders in the same statement,
-    /// `alone` to fail the statement rather than report a shortfall.
+    /// [`PLACE`] bound; `alone` to commit it by itself (see `$11` there).
     fn statement(
         &'a self,
         stock_docs: &'a (Vec<i64>, Vec<String>),
-        release: bool,
         alone: bool,
     ) -> sqlx::query::QueryAs<'a, sqlx::Postgres, Placed, sqlx::postgres::PgArguments> {
         let (o, claims, saves) = (self.o, &self.claims, self.saves);
@@ -914,7 +913,7 @@ impl<'a> Placement<'a> {
             .bind(o.now)
             .bind(&self.doc)
             .bind(self.reserved_until)
-            .bind(release)
+            .bind(alone)
             .bind(self.hold_before)
             .bind(claims.iter().map(|c| c.kind).collect::<Vec<_>>())
             .bind(claims.iter().map(|c| c.ref_id).collect::<Vec<_>>())
@@ -936,7 +935,6 @@ impl<'a> Placement<'a> {
             .bind(o.idempotency.as_ref().map(|c| c.scope.as_str()))
             .bind(o.idempotency.as_ref().map(|c| c.key.as_str()))
             .bind(&self.outcome)
-            .bind(alone)
     }
 
     /// Why [`PLACE`]'s report refuses the order, if it does.
@@ -1021,11 +1019,7 @@ async fn place_on_postgres(
     };
     let no_stock = (Vec::new(), Vec::new());
     if lock.is_empty() {
-        match placement
-            .statement(&no_stock, true, true)
-            .fetch_one(pool)
-            .await
-        {
+        match placement.statement(&no_stock, true).fetch_one(pool).await {
             Ok(_) => return Ok(id),
             Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some(PLACEMENT_REFUSED) => {}
             Err(e) => return Err(e.into()),
@@ -1069,7 +1063,7 @@ async fn place_on_postgres(
         return_held!(tx, store_id, h, o.now);
     }
     let placed = placement
-        .statement(&stock_docs, false, false)
+        .statement(&stock_docs, false)
         .fetch_one(&mut *tx)
         .await?;
     if let Some(why) = placement.refusal(&placed) {
