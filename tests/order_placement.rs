@@ -22,6 +22,7 @@ on_both_backends!(
     wrong_gift_certificate_codes_are_rate_limited,
     bought_gift_certificates_are_issued_when_paid,
     placing_again_gives_the_unpaid_orders_coupon_use_to_the_new_one,
+    unlimited_coupon_counts_every_use_and_a_limit_set_later_counts_them_all,
 );
 
 /// A checkout of `items` for `customer_id` with a billing address; returns its id.
@@ -468,4 +469,59 @@ async fn placing_again_gives_the_unpaid_orders_coupon_use_to_the_new_one(app: Te
     let r = apply(&app, &other, "ONCEONLY").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     assert!(title(&r).contains("maximum number of times"), "{}", r.body);
+}
+
+/// Orders placed at once with a coupon without a limit all count (PostgreSQL spreads
+/// those uses over several counter rows); an unpaid order replaced gives its use back;
+/// a limit the merchant sets afterwards is checked against every use so far.
+async fn unlimited_coupon_counts_every_use_and_a_limit_set_later_counts_them_all(app: TestApp) {
+    let app = app.with_fixtures().await;
+    const N: usize = 20;
+    let coupon = create_coupon(&app, "EVERYONE", json!({})).await;
+    let mut ids = Vec::new();
+    for _ in 0..N {
+        let id = ebook_checkout(&app, 0).await;
+        let r = apply(&app, &id, "EVERYONE").await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        ids.push(id);
+    }
+    let replies = join_all(ids.iter().map(|id| place(&app, id))).await;
+    for r in &replies {
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    async fn uses(app: &TestApp, coupon: i64) -> Value {
+        let r = app.get(&format!("/stores/demo/v2/coupons/{coupon}")).await;
+        r.body["num_uses"].clone()
+    }
+    assert_eq!(uses(&app, coupon).await, json!(N));
+    // Placing a checkout again replaces its unpaid order: the use passes on, not doubles.
+    let again = place(&app, &ids[0]).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    assert_eq!(uses(&app, coupon).await, json!(N));
+
+    let r = app
+        .put(
+            &format!("/stores/demo/v2/coupons/{coupon}"),
+            json!({"max_uses": N + 2, "applies_to": {"entity": "categories", "ids": [0]}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let mut late = Vec::new();
+    for _ in 0..5 {
+        let id = ebook_checkout(&app, 0).await;
+        let r = apply(&app, &id, "EVERYONE").await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        late.push(id);
+    }
+    let replies = join_all(late.iter().map(|id| place(&app, id))).await;
+    let ok = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::OK)
+        .count();
+    assert_eq!(ok, 2, "only the two uses left under the new limit");
+    for r in replies.iter().filter(|r| r.status != StatusCode::OK) {
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        assert!(title(r).contains("maximum number of times"), "{}", r.body);
+    }
+    assert_eq!(uses(&app, coupon).await, json!(N + 2));
 }

@@ -162,6 +162,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0028_placement_refusal.sql"),
         postgres: include_str!("../../migrations/postgres/0028_placement_refusal.sql"),
     },
+    Migration {
+        version: 29,
+        name: "0029_use_slots",
+        sqlite: include_str!("../../migrations/sqlite/0029_use_slots.sql"),
+        postgres: include_str!("../../migrations/postgres/0029_use_slots.sql"),
+    },
 ];
 
 /// The migration after whose SQL Kassa keys the stored discount codes and coupon names

@@ -118,8 +118,33 @@ pub struct NewOrder {
     pub listeners: Listeners,
 }
 
+/// How many rows an unlimited use counter is spread over on PostgreSQL (slots 1 to
+/// this): orders placed at once with the same coupon then rarely wait for each other's
+/// commit on its row. A limited use is claimed on slot 0, against the sum of all slots.
+const USE_SLOTS: i64 = 16;
+
+/// The slot of `claims`' counter row for (kind, ref id, customer) of order `spread_by`
+/// (`None`: every use on slot 0, as on SQLite). Unlimited there when no claim of the
+/// order on that counter has a limit.
+fn use_slot(claims: &[UseClaim], c: &UseClaim, spread_by: Option<i64>) -> i64 {
+    let limited = claims.iter().any(|o| {
+        o.max > 0 && o.kind == c.kind && o.ref_id == c.ref_id && o.customer_id == c.customer_id
+    });
+    match spread_by {
+        Some(order_id) if !limited => 1 + order_id.rem_euclid(USE_SLOTS),
+        _ => 0,
+    }
+}
+
 impl NewOrder {
-    fn held(&self) -> Held {
+    /// What the order holds, its uses counted on the slots `use_slot` gives for
+    /// `spread_by`.
+    fn held(&self, spread_by: Option<i64>) -> Held {
+        let use_slots: Vec<i64> = self
+            .claims
+            .iter()
+            .map(|c| use_slot(&self.claims, c, spread_by))
+            .collect();
         Held {
             stock: self.stock.clone(),
             uses: self
@@ -127,6 +152,11 @@ impl NewOrder {
                 .iter()
                 .map(|c| (c.kind.as_str().to_string(), c.ref_id, c.customer_id))
                 .collect(),
+            use_slots: if use_slots.iter().all(|s| *s == 0) {
+                Vec::new()
+            } else {
+                use_slots
+            },
             gift_certificates: self
                 .gift_certificates
                 .iter()
@@ -196,6 +226,10 @@ pub struct Held {
     /// (kind, ref id, customer id) of each use claimed.
     #[serde(default)]
     pub uses: Vec<(String, i64, i64)>,
+    /// The counter slot of each of `uses`, in the same order; absent (orders placed
+    /// before slots, or all on slot 0) means slot 0.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub use_slots: Vec<i64>,
     /// (gift certificate id, ten-thousandths debited).
     #[serde(default)]
     pub gift_certificates: Vec<(i64, i64)>,
@@ -335,15 +369,17 @@ pub(super) fn changed_stock(
 /// Gives back the uses and balances in `$held` (stock is given back by `change_stock!`).
 macro_rules! return_held {
     ($tx:expr, $store_id:expr, $held:expr, $now:expr) => {{
-        for (kind, ref_id, customer_id) in &$held.uses {
+        for (i, (kind, ref_id, customer_id)) in $held.uses.iter().enumerate() {
             $crate::store::statement::stmt(
                 "UPDATE promotion_uses SET uses = uses - 1
-                 WHERE store_id = $1 AND kind = $2 AND ref_id = $3 AND customer_id = $4 AND uses > 0",
+                 WHERE store_id = $1 AND kind = $2 AND ref_id = $3 AND customer_id = $4
+                   AND slot = $5 AND uses > 0",
             )
             .bind($store_id)
             .bind(kind)
             .bind(*ref_id)
             .bind(*customer_id)
+            .bind($held.use_slots.get(i).copied().unwrap_or(0))
             .execute(&mut *$tx)
             .await?;
         }
@@ -390,6 +426,7 @@ macro_rules! give_back {
         } else {
             Held {
                 uses: held.uses,
+                use_slots: held.use_slots,
                 ..Held::default()
             }
         };
@@ -530,7 +567,7 @@ macro_rules! place_on {
         .bind(ORDER_COUNTER)
         .fetch_one_scalar(&mut *tx)
         .await?;
-        let held = $o.held();
+        let held = $o.held(None);
         let doc = $o.doc.placed(id, &held)?;
         let reserved_until = if $o.status_id == 0 { $o.reserved_until } else { 0 };
         $crate::store::statement::stmt(
@@ -771,8 +808,9 @@ SELECT false, id, doc FROM released
 UNION ALL
 SELECT true, id, doc FROM locked";
 
-/// Everything else placing writes, in one statement: the claims of uses (limited ones
-/// only up to their limit), gift certificate and store credit debits, the stock taken,
+/// Everything else placing writes, in one statement: the claims of uses (unlimited ones
+/// on the order's slot, limited ones on slot 0 and only up to their limit, counted over
+/// all slots), gift certificate and store credit debits, the stock taken,
 /// the order, its address book entries, its webhook events and the idempotency key's
 /// outcome. What each claim got comes back. With `$11` (placing alone) the statement
 /// also looks for the cart's earlier unpaid orders, and fails (SQLSTATE
@@ -789,18 +827,27 @@ WITH released AS (
       AND payment_started_at < $12
     RETURNING id
 ), uses AS (
-    INSERT INTO promotion_uses (store_id, kind, ref_id, customer_id, uses)
-    SELECT $1, w.kind, w.ref_id, w.customer_id, w.n
-    FROM unnest($13::text[], $14::bigint[], $15::bigint[], $16::bigint[])
-        AS w(kind, ref_id, customer_id, n)
-    ON CONFLICT (store_id, kind, ref_id, customer_id) DO UPDATE
+    INSERT INTO promotion_uses (store_id, kind, ref_id, customer_id, slot, uses)
+    SELECT $1, w.kind, w.ref_id, w.customer_id, w.slot, w.n
+    FROM unnest($13::text[], $14::bigint[], $15::bigint[], $16::bigint[], $17::bigint[],
+                $33::bigint[])
+        AS w(kind, ref_id, customer_id, n, max, slot)
+    WHERE w.max = 0 OR w.n + (
+        SELECT coalesce(sum(t.uses), 0) FROM promotion_uses t
+        WHERE t.store_id = $1 AND t.kind = w.kind AND t.ref_id = w.ref_id
+          AND t.customer_id = w.customer_id) <= w.max
+    ON CONFLICT (store_id, kind, ref_id, customer_id, slot) DO UPDATE
     SET uses = promotion_uses.uses + excluded.uses
     WHERE EXISTS (
         SELECT 1 FROM unnest($13::text[], $14::bigint[], $15::bigint[], $17::bigint[])
             AS l(kind, ref_id, customer_id, max)
         WHERE l.kind = excluded.kind AND l.ref_id = excluded.ref_id
           AND l.customer_id = excluded.customer_id
-          AND (l.max = 0 OR promotion_uses.uses + excluded.uses <= l.max))
+          AND (l.max = 0 OR promotion_uses.uses + excluded.uses + (
+              SELECT coalesce(sum(o.uses), 0) FROM promotion_uses o
+              WHERE o.store_id = $1 AND o.kind = excluded.kind AND o.ref_id = excluded.ref_id
+                AND o.customer_id = excluded.customer_id AND o.slot <> excluded.slot)
+              <= l.max))
     RETURNING kind, ref_id, customer_id
 ), gifts AS (
     UPDATE gift_certificates g SET balance_e4 = g.balance_e4 - d.amount
@@ -935,6 +982,7 @@ impl<'a> Placement<'a> {
             .bind(o.idempotency.as_ref().map(|c| c.scope.as_str()))
             .bind(o.idempotency.as_ref().map(|c| c.key.as_str()))
             .bind(&self.outcome)
+            .bind(claims.iter().map(|c| c.slot).collect::<Vec<_>>())
     }
 
     /// Why [`PLACE`]'s report refuses the order, if it does.
@@ -1004,14 +1052,14 @@ async fn place_on_postgres(
         store_id,
         id,
         o,
-        doc: o.doc.placed(id, &o.held())?,
+        doc: o.doc.placed(id, &o.held(Some(id)))?,
         reserved_until: if o.status_id == 0 {
             o.reserved_until
         } else {
             0
         },
         hold_before: o.now - PAYMENT_HOLD_SECS,
-        claims: claim_rows(&o.claims)?,
+        claims: claim_rows(&o.claims, id)?,
         debits: debits.into_iter().map(|(id, d)| (id, d.0, d.1)).collect(),
         saves,
         events: outbox_columns(&events),
@@ -1080,6 +1128,7 @@ struct ClaimRow<'a> {
     kind: &'a str,
     ref_id: i64,
     customer_id: i64,
+    slot: i64,
     count: i64,
     max: i64,
     label: &'a str,
@@ -1088,7 +1137,7 @@ struct ClaimRow<'a> {
 /// The claims as rows sorted as every placement locks them, one per use counter (a
 /// multi-row upsert may touch a row once). A counter claimed more often than its limit
 /// allows is refused at once.
-fn claim_rows(claims: &[UseClaim]) -> Result<Vec<ClaimRow<'_>>, PlaceOrderError> {
+fn claim_rows(claims: &[UseClaim], order_id: i64) -> Result<Vec<ClaimRow<'_>>, PlaceOrderError> {
     let mut rows: BTreeMap<(&str, i64, i64), ClaimRow<'_>> = BTreeMap::new();
     for c in claims {
         let row = rows
@@ -1097,6 +1146,7 @@ fn claim_rows(claims: &[UseClaim]) -> Result<Vec<ClaimRow<'_>>, PlaceOrderError>
                 kind: c.kind.as_str(),
                 ref_id: c.ref_id,
                 customer_id: c.customer_id,
+                slot: use_slot(claims, c, Some(order_id)),
                 count: 0,
                 max: 0,
                 label: &c.label,

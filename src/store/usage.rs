@@ -27,8 +27,8 @@ impl UseKind {
 }
 
 impl Store {
-    /// Uses so far of each of `ref_ids` by `customer_id` (0 = everyone together).
-    /// Ids never used are absent.
+    /// Uses so far of each of `ref_ids` by `customer_id` (0 = everyone together), the
+    /// sum of the counter's slots. Ids never used are absent.
     pub async fn use_counts(
         &self,
         store_id: i64,
@@ -41,8 +41,9 @@ impl Store {
         }
         let rows: Vec<(i64, i64)> = on_pool!(self, read, |p| {
             sqlx::query_as(
-                "SELECT ref_id, uses FROM promotion_uses
-                 WHERE store_id = $1 AND kind = $2 AND customer_id = $3",
+                "SELECT ref_id, CAST(SUM(uses) AS BIGINT) FROM promotion_uses
+                 WHERE store_id = $1 AND kind = $2 AND customer_id = $3
+                 GROUP BY ref_id",
             )
             .bind(store_id)
             .bind(kind.as_str())
