@@ -8,6 +8,11 @@
 //!   ([`ProductDocs::known`], filled by [`ProductDocs::fill`]): then no read goes to the
 //!   database for a product already in memory. See `written_rows` for the rules that keep
 //!   these entries exactly what the file holds.
+//! - with the row version it was read at, on PostgreSQL ([`ProductDocs::at_version`]):
+//!   a statement that reads products is told the versions this node holds (see
+//!   [`ProductDocs::versions`]) and sends a document only when the row's version differs,
+//!   so an unchanged product costs its id and version, not its document, on the wire
+//!   and in the database. The version is the row's `xmin`, which every update changes.
 
 use crate::domain::catalog::Product;
 use std::collections::HashMap;
@@ -24,6 +29,8 @@ struct Parsed {
     /// The row it was read from, for entries the writer keeps exact (`fill`); None for
     /// those only reused by their text (`product`).
     rowid: Option<i64>,
+    /// The PostgreSQL row version (`xmin`) it was read at, if read with one.
+    version: Option<i64>,
 }
 
 #[derive(Default)]
@@ -100,9 +107,69 @@ impl ProductDocs {
             text: doc.into(),
             product: product.clone(),
             rowid: None,
+            version: None,
         };
         self.lock().insert(key, entry);
         Ok(product)
+    }
+
+    /// [`ProductDocs::product`] for a document read at row version `version`.
+    pub fn product_at(
+        &self,
+        store_id: i64,
+        id: i64,
+        version: i64,
+        doc: &str,
+    ) -> Result<Arc<Product>, serde_json::Error> {
+        let key = (store_id, id);
+        let reused = self
+            .lock()
+            .parsed
+            .get(&key)
+            .filter(|p| *p.text == *doc)
+            .map(|p| p.product.clone());
+        let product = match reused {
+            Some(p) => p,
+            None => Arc::new(serde_json::from_str(doc)?),
+        };
+        let mut entries = self.lock();
+        // An entry the SQLite writer keeps exact stays as it is.
+        if entries.parsed.get(&key).is_none_or(|p| p.rowid.is_none()) {
+            let entry = Parsed {
+                text: doc.into(),
+                product: product.clone(),
+                rowid: None,
+                version: Some(version),
+            };
+            entries.insert(key, entry);
+        }
+        Ok(product)
+    }
+
+    /// The product held for row version `version`, if this node holds that version.
+    pub fn at_version(&self, store_id: i64, id: i64, version: i64) -> Option<Arc<Product>> {
+        let entries = self.lock();
+        let p = entries.parsed.get(&(store_id, id))?;
+        (p.version == Some(version)).then(|| p.product.clone())
+    }
+
+    /// Up to `limit` (product id, row version) pairs held for `store_id`: those of `ids`
+    /// or, with no ids, any of the store's. What a statement reading products needs no
+    /// document for.
+    pub fn versions(&self, store_id: i64, ids: &[i64], limit: usize) -> (Vec<i64>, Vec<i64>) {
+        let entries = self.lock();
+        let held: Box<dyn Iterator<Item = (i64, i64)> + '_> =
+            if ids.is_empty() {
+                Box::new(entries.parsed.iter().filter_map(|((s, id), p)| {
+                    p.version.filter(|_| *s == store_id).map(|v| (*id, v))
+                }))
+            } else {
+                Box::new(ids.iter().filter_map(|id| {
+                    let p = entries.parsed.get(&(store_id, *id))?;
+                    p.version.map(|v| (*id, v))
+                }))
+            };
+        held.take(limit).unzip()
     }
 
     /// From now on, entries filled with their rowid are served without a read: this
@@ -164,6 +231,7 @@ impl ProductDocs {
                 text: doc.into(),
                 product: product.clone(),
                 rowid: Some(rowid),
+                version: None,
             };
             entries.insert(key, entry);
         }
@@ -212,6 +280,31 @@ mod tests {
         // Reused by text only: never served without a read.
         docs.keep_exact();
         assert!(docs.known(1, 7).is_none());
+    }
+
+    #[test]
+    fn a_product_read_at_a_version_is_held_for_that_version_only() {
+        let docs = ProductDocs::default();
+        let first = docs.product_at(1, 7, 900, &doc(500)).unwrap();
+        assert!(Arc::ptr_eq(&docs.at_version(1, 7, 900).unwrap(), &first));
+        assert!(docs.at_version(1, 7, 901).is_none());
+        assert!(docs.at_version(2, 7, 900).is_none());
+        docs.product_at(1, 8, 905, &doc(700)).unwrap();
+        docs.product_at(2, 9, 906, &doc(700)).unwrap();
+        // A newer version replaces the older one.
+        let changed = docs.product_at(1, 7, 950, &doc(600)).unwrap();
+        assert_eq!(*changed, product(7, 600, None));
+        assert!(docs.at_version(1, 7, 900).is_none());
+
+        let (mut ids, versions) = docs.versions(1, &[], 10);
+        assert_eq!(ids.len(), versions.len());
+        ids.sort_unstable();
+        assert_eq!(ids, vec![7, 8]);
+        assert_eq!(docs.versions(1, &[8, 3], 10), (vec![8], vec![905]));
+        assert_eq!(docs.versions(1, &[], 1).0.len(), 1);
+        // Read by text only: no version to offer.
+        docs.product(3, 1, &doc(100)).unwrap();
+        assert_eq!(docs.versions(3, &[], 10), (vec![], vec![]));
     }
 
     #[test]

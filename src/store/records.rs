@@ -58,6 +58,10 @@ pub struct CartToChange {
     pub products: ProductsById,
 }
 
+/// How many (product, row version) pairs a cart read on PostgreSQL sends of what this
+/// node holds: a small catalog's every product; of a larger one, some.
+const KNOWN_VERSIONS_SENT: usize = 64;
+
 impl Store {
     pub async fn create_store(
         &self,
@@ -200,18 +204,21 @@ impl Store {
             // the next node have it at once, and loses nothing: a write that uses the id
             // commits later with the flush, which makes the counter's change durable too
             // (the WAL is flushed in order); should the server crash before, no durable
-            // write used the id. One simple-protocol query: one round trip, one implicit
-            // transaction for SET LOCAL. The values are integers and a code constant.
+            // write used the id. `set_config(…, true)` is `SET LOCAL` inside the
+            // statement's own transaction, so this stays one prepared statement.
             Db::Postgres(p) => {
-                let sql = format!(
-                    "SET LOCAL synchronous_commit = off;
-                     INSERT INTO counters (store_id, name, value) VALUES ({store_id}, '{}', {count})
+                sqlx::query_scalar(
+                    "INSERT INTO counters (store_id, name, value)
+                     SELECT $1, $2, $3
+                     FROM (SELECT set_config('synchronous_commit', 'off', true)) AS no_flush_wait
                      ON CONFLICT (store_id, name) DO UPDATE SET value = counters.value + excluded.value
                      RETURNING value",
-                    name.replace('\'', "''")
-                );
-                let row = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).fetch_one(p).await?;
-                row.try_get(0)?
+                )
+                .bind(store_id)
+                .bind(name)
+                .bind(count)
+                .fetch_one(p)
+                .await?
             }
             Db::Sqlite { write, .. } => {
                 sqlx::query_scalar(
@@ -345,13 +352,26 @@ impl Store {
                 products: self.get_products(store_id, product_ids).await?,
             });
         };
-        type PgRow = (Option<bool>, i64, Option<Vec<i64>>, Option<Vec<String>>);
+        type PgRow = (
+            Option<bool>,
+            i64,
+            Option<Vec<i64>>,
+            Option<Vec<i64>>,
+            Option<Vec<Option<String>>>,
+        );
+        let known = self
+            .product_docs
+            .versions(store_id, product_ids, product_ids.len());
         let row: Option<PgRow> = sqlx::query_as(
-            "SELECT ch.allow_purchasing, s.config_version, named.ids, named.docs
+            "SELECT ch.allow_purchasing, s.config_version, named.ids, named.versions, named.docs
              FROM stores s
              LEFT JOIN channel_cart_settings ch ON ch.store_id = s.id AND ch.channel_id = $2
              LEFT JOIN LATERAL (
-                 SELECT array_agg(p.id) AS ids, array_agg(p.doc) AS docs FROM products p
+                 SELECT array_agg(p.id) AS ids, array_agg(v.version) AS versions,
+                        array_agg(CASE WHEN NOT EXISTS (
+                            SELECT 1 FROM unnest($4::bigint[], $5::bigint[]) AS k(id, version)
+                            WHERE k.id = p.id AND k.version = v.version) THEN p.doc END) AS docs
+                 FROM products p, LATERAL (SELECT p.xmin::text::bigint AS version) v
                  WHERE p.store_id = s.id AND p.id = ANY($3)
              ) named ON true
              WHERE s.id = $1",
@@ -359,28 +379,71 @@ impl Store {
         .bind(store_id)
         .bind(channel_id)
         .bind(product_ids)
+        .bind(&known.0)
+        .bind(&known.1)
         .fetch_optional(p)
         .await?;
-        let (channel_override, config_version, ids, docs) = row.unwrap_or((None, 0, None, None));
-        let memory = &self.product_docs;
-        memory
-            .figures
-            .reads
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (channel_override, config_version, ids, versions, docs) =
+            row.unwrap_or((None, 0, None, None, None));
         self.channel_overrides
             .reads
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let products = ids
-            .unwrap_or_default()
-            .into_iter()
-            .zip(docs.unwrap_or_default())
-            .map(|(id, doc)| Ok(memory.product(store_id, id, &doc)?))
-            .collect::<StoreResult<_>>()?;
+        let (held, missing) = self.products_at_versions(store_id, ids, versions, docs)?;
+        let mut products: Vec<Arc<Product>> = held.into_values().collect();
+        if !missing.is_empty() {
+            products.extend(self.get_products(store_id, &missing).await?);
+        }
         Ok(CartStartReads {
             channel_override,
             config_version,
             products,
         })
+    }
+
+    /// The products a PostgreSQL read returned as (ids, row versions, documents), a
+    /// document NULL where this node said it holds that version; and the ids of those
+    /// it no longer holds (memory started over meanwhile), to read apart.
+    fn products_at_versions(
+        &self,
+        store_id: i64,
+        ids: Option<Vec<i64>>,
+        versions: Option<Vec<i64>>,
+        docs: Option<Vec<Option<String>>>,
+    ) -> StoreResult<(ProductsById, Vec<i64>)> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let memory = &self.product_docs;
+        let mut products = ProductsById::new();
+        let mut missing = Vec::new();
+        let (mut hits, mut reads) = (0, 0);
+        let rows = ids
+            .unwrap_or_default()
+            .into_iter()
+            .zip(versions.unwrap_or_default())
+            .zip(docs.unwrap_or_default());
+        for ((id, version), doc) in rows {
+            let product = match doc {
+                Some(doc) => {
+                    reads += 1;
+                    Some(memory.product_at(store_id, id, version, &doc)?)
+                }
+                None => {
+                    hits += 1;
+                    memory.at_version(store_id, id, version)
+                }
+            };
+            match product {
+                Some(product) => {
+                    products.insert(id, product);
+                }
+                None => missing.push(id),
+            }
+        }
+        if reads > 0 {
+            memory.figures.reads.fetch_add(1, Relaxed);
+        } else if hits > 0 {
+            memory.figures.hits.fetch_add(1, Relaxed);
+        }
+        Ok((products, missing))
     }
 
     /// One page of products, ordered by id, and the total matching the filter.
@@ -506,14 +569,28 @@ impl Store {
             };
         }
         if let Db::Postgres(p) = &self.db {
-            // One round trip for the cart, the version and the products its lines name.
-            type PgRow = (String, Option<i64>, Option<Vec<i64>>, Option<Vec<String>>);
+            // One round trip for the cart, the version and the products its lines name;
+            // documents only of those this node does not hold at their current version.
+            type PgRow = (
+                String,
+                Option<i64>,
+                Option<Vec<i64>>,
+                Option<Vec<i64>>,
+                Option<Vec<Option<String>>>,
+            );
+            let known = self
+                .product_docs
+                .versions(store_id, &[], KNOWN_VERSIONS_SENT);
             let row: Option<PgRow> = sqlx::query_as(
                 "SELECT c.doc, (SELECT config_version FROM stores WHERE id = c.store_id),
-                        named.ids, named.docs
+                        named.ids, named.versions, named.docs
                  FROM carts c
                  LEFT JOIN LATERAL (
-                     SELECT array_agg(p.id) AS ids, array_agg(p.doc) AS docs FROM products p
+                     SELECT array_agg(p.id) AS ids, array_agg(v.version) AS versions,
+                            array_agg(CASE WHEN NOT EXISTS (
+                                SELECT 1 FROM unnest($4::bigint[], $5::bigint[]) AS k(id, version)
+                                WHERE k.id = p.id AND k.version = v.version) THEN p.doc END) AS docs
+                     FROM products p, LATERAL (SELECT p.xmin::text::bigint AS version) v
                      WHERE p.store_id = c.store_id
                        AND p.id = ANY(string_to_array(NULLIF(c.product_ids, ''), ',')::bigint[])
                  ) named ON true
@@ -522,27 +599,17 @@ impl Store {
             .bind(id.to_string())
             .bind(store_id)
             .bind(now)
+            .bind(&known.0)
+            .bind(&known.1)
             .fetch_optional(p)
             .await?;
-            let Some((doc, version, ids, docs)) = row else {
+            let Some((doc, version, ids, versions, docs)) = row else {
                 return Ok(None);
             };
-            let mut products = ProductsById::new();
-            if docs.as_ref().is_some_and(|d| !d.is_empty()) {
-                (self.product_docs.figures.reads)
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            }
-            for (pid, pdoc) in ids
-                .unwrap_or_default()
-                .into_iter()
-                .zip(docs.unwrap_or_default())
-            {
-                products.insert(pid, self.product_docs.product(store_id, pid, &pdoc)?);
-            }
             return Ok(Some(CartToChange {
                 cart: Arc::new(serde_json::from_str(&doc)?),
                 config_version: version.unwrap_or(0),
-                products,
+                products: self.products_at_versions(store_id, ids, versions, docs)?.0,
             }));
         }
         let row: Option<(String, Option<i64>)> = read_on!(self, |c| {
