@@ -122,16 +122,7 @@ impl ProductDocs {
         doc: &str,
     ) -> Result<Arc<Product>, serde_json::Error> {
         let key = (store_id, id);
-        let reused = self
-            .lock()
-            .parsed
-            .get(&key)
-            .filter(|p| *p.text == *doc)
-            .map(|p| p.product.clone());
-        let product = match reused {
-            Some(p) => p,
-            None => Arc::new(serde_json::from_str(doc)?),
-        };
+        let product = self.parsed(key, doc)?;
         let mut entries = self.lock();
         // An entry the SQLite writer keeps exact stays as it is.
         if entries.parsed.get(&key).is_none_or(|p| p.rowid.is_none()) {
@@ -215,16 +206,7 @@ impl ProductDocs {
         read_at: u64,
     ) -> Result<Arc<Product>, serde_json::Error> {
         let key = (store_id, id);
-        let reused = self
-            .lock()
-            .parsed
-            .get(&key)
-            .filter(|p| *p.text == *doc)
-            .map(|p| p.product.clone());
-        let product = match reused {
-            Some(p) => p,
-            None => Arc::new(serde_json::from_str(doc)?),
-        };
+        let product = self.parsed(key, doc)?;
         let mut entries = self.lock();
         if entries.generation == read_at {
             let entry = Parsed {
@@ -247,6 +229,21 @@ impl ProductDocs {
             if let Some(key) = entries.by_rowid.remove(rowid) {
                 entries.parsed.remove(&key);
             }
+        }
+    }
+
+    /// The product `doc` describes, parsed (outside the lock) unless the entry of `key`
+    /// holds that very text.
+    fn parsed(&self, key: (i64, i64), doc: &str) -> Result<Arc<Product>, serde_json::Error> {
+        let reused = self
+            .lock()
+            .parsed
+            .get(&key)
+            .filter(|p| *p.text == *doc)
+            .map(|p| p.product.clone());
+        match reused {
+            Some(p) => Ok(p),
+            None => Ok(Arc::new(serde_json::from_str(doc)?)),
         }
     }
 
