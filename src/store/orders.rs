@@ -812,7 +812,8 @@ SELECT true, id, doc FROM locked";
 /// (on the order's slot; a limited use is claimed before, by [`CLAIM_LIMITED`]), gift
 /// certificate and store credit debits, the stock taken,
 /// the order, its address book entries, its webhook events and the idempotency key's
-/// outcome. What each claim got comes back. With `$11` (placing alone) the statement
+/// outcome. What each debit and the key got comes back (the counted uses cannot fall
+/// short). With `$11` (placing alone) the statement
 /// also looks for the cart's earlier unpaid orders, and fails (SQLSTATE
 /// [`PLACEMENT_REFUSED`]) when it finds one or anything fell short, so it can commit by
 /// itself: it then either wrote everything or nothing. Without `$11` the caller, in a
@@ -833,7 +834,6 @@ WITH released AS (
         AS w(kind, ref_id, customer_id, n, slot)
     ON CONFLICT (store_id, kind, ref_id, customer_id, slot) DO UPDATE
     SET uses = promotion_uses.uses + excluded.uses
-    RETURNING kind, ref_id, customer_id
 ), gifts AS (
     UPDATE gift_certificates g SET balance_e4 = g.balance_e4 - d.amount
     FROM unnest($18::bigint[], $19::bigint[]) AS d(id, amount)
@@ -873,16 +873,13 @@ WITH released AS (
     RETURNING 1
 ), outcome AS (
     SELECT (SELECT count(*) FROM released) AS released,
-           ARRAY(SELECT kind FROM uses) AS kinds, ARRAY(SELECT ref_id FROM uses) AS refs,
-           ARRAY(SELECT customer_id FROM uses) AS customers,
            ARRAY(SELECT id FROM gifts) AS gifts,
            (SELECT count(*) FROM credit) AS credit,
            (SELECT count(*) FROM recorded) AS recorded
 )
-SELECT released, kinds, refs, customers, gifts, credit, recorded,
+SELECT released, gifts, credit, recorded,
        CASE WHEN NOT $11
               OR (released = 0
-                  AND cardinality(kinds) = cardinality($13::text[])
                   AND cardinality(gifts) = cardinality($18::bigint[])
                   AND ($20 = 0 OR credit > 0)
                   AND ($30::text IS NULL OR recorded > 0))
@@ -913,19 +910,10 @@ WHERE promotion_uses.uses + excluded.uses + (
 /// something short and wrote nothing.
 const PLACEMENT_REFUSED: &str = "KA001";
 
-/// What [`PLACE`] reports: orders released, uses claimed (kind, ref id, customer id),
-/// gift certificates debited, store credit debits, idempotency outcomes recorded (and
-/// a constant true, the check that fails the statement alone).
-type Placed = (
-    i64,
-    Vec<String>,
-    Vec<i64>,
-    Vec<i64>,
-    Vec<i64>,
-    i64,
-    i64,
-    bool,
-);
+/// What [`PLACE`] reports: orders released, gift certificates debited, store credit
+/// debits, idempotency outcomes recorded (and a constant true, the check that fails the
+/// statement alone).
+type Placed = (i64, Vec<i64>, i64, i64, bool);
 
 /// What one placement binds to [`PLACE`], whichever way it goes.
 struct Placement<'a> {
@@ -992,24 +980,12 @@ impl<'a> Placement<'a> {
 
     /// Why [`PLACE`]'s report refuses the order, if it does.
     fn refusal(&self, placed: &Placed) -> Option<String> {
-        let (_, kinds, refs, customers, gifts, credit, recorded, _) = placed;
+        let (_, gifts, credit, recorded, _) = placed;
         let o = self.o;
-        self.claims
+        self.debits
             .iter()
-            .find(|c| {
-                !(0..kinds.len()).any(|i| {
-                    kinds[i] == c.kind
-                        && refs.get(i) == Some(&c.ref_id)
-                        && customers.get(i) == Some(&c.customer_id)
-                })
-            })
-            .map(|c| c.label.to_string())
-            .or_else(|| {
-                self.debits
-                    .iter()
-                    .find(|d| !gifts.contains(&d.0))
-                    .map(|d| d.2.to_string())
-            })
+            .find(|d| !gifts.contains(&d.0))
+            .map(|d| d.2.to_string())
             .or_else(|| {
                 (o.store_credit_e4 > 0 && *credit == 0).then(|| {
                     "The customer's store credit no longer covers the amount applied; refresh the checkout and try again.".to_string()
