@@ -67,6 +67,38 @@ impl FreshDatabase {
         }
     }
 
+    /// PostgreSQL: gathers the planner's statistics of the schema's tables, as
+    /// autovacuum's first pass would on a live database (within `autovacuum_naptime`, a
+    /// minute by default). A fresh schema has none, and a node's connections keep the
+    /// generic plans PostgreSQL chose while its tables held a few rows: plans that, with
+    /// no statistics, can look an order up by its store alone and then filter every
+    /// order the store has. ANALYZE invalidates them, so they are planned again. False
+    /// on SQLite, which has nothing to do.
+    pub async fn analyze(&self) -> bool {
+        let FreshDatabase::Postgres { url, .. } = self else {
+            return false;
+        };
+        let pool = sqlx::PgPool::connect(url)
+            .await
+            .expect("connect to the PostgreSQL benchmark database");
+        // Only this schema's tables: a bare ANALYZE would also walk every other schema.
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = current_schema()",
+        )
+        .fetch_all(&pool)
+        .await
+        .expect("list the benchmark schema's tables");
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "ANALYZE {}",
+            tables.join(", ")
+        )))
+        .execute(&pool)
+        .await
+        .expect("ANALYZE the benchmark schema");
+        pool.close().await;
+        true
+    }
+
     pub async fn remove(self) {
         match self {
             FreshDatabase::Sqlite { dir, .. } => {
