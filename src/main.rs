@@ -312,6 +312,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         app.kassa.clone(),
         kassa::service::abandoned_carts::abandon_after_from_env()?,
     );
+    let statistics = kassa::startup::spawn_statistics_keeper(app.kassa.clone());
     kassa::startup::release_startup_memory();
     // SAFETY: mi_collect takes no pointers; `true` returns every free page it can.
     unsafe { libmimalloc_sys::mi_collect(true) };
@@ -320,6 +321,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     reservations.abort();
     webhooks.abort();
     abandoned.abort();
+    statistics.abort();
     tracing::info!("stopped");
     Ok(())
 }

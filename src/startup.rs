@@ -218,6 +218,42 @@ pub fn spawn_cart_sweeper(kassa: Kassa) -> tokio::task::JoinHandle<()> {
     })
 }
 
+/// Rows a table needs before it gets its first statistics: enough for the planner to see
+/// that a store's rows are many and an order's key picks one.
+const FIRST_STATISTICS_ROWS: i64 = 50;
+
+/// PostgreSQL: every 15 seconds, gives tables that have rows but no statistics yet their
+/// first ANALYZE (`store::statistics`), so a new database's cached plans are replaced
+/// within seconds of its first orders. Safe on many nodes at once; nothing on SQLite.
+pub fn spawn_statistics_keeper(kassa: Kassa) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if kassa.store.backend() != "postgres" {
+            return;
+        }
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(15));
+        let mut warned = false;
+        loop {
+            tick.tick().await;
+            match kassa
+                .store
+                .analyze_tables_without_statistics(FIRST_STATISTICS_ROWS)
+                .await
+            {
+                Ok(tables) if tables.is_empty() => {}
+                Ok(tables) => {
+                    tracing::info!(tables = %tables.join(", "), "first planner statistics gathered")
+                }
+                // Autovacuum gathers them anyway; one warning is enough.
+                Err(e) if !warned => {
+                    warned = true;
+                    tracing::warn!(error = %e, "gathering first planner statistics failed; leaving it to autovacuum");
+                }
+                Err(_) => {}
+            }
+        }
+    })
+}
+
 /// Resolves on SIGINT or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {

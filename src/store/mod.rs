@@ -29,6 +29,7 @@ pub mod records;
 pub mod refunds;
 mod shopper_sessions;
 pub(crate) mod statement;
+mod statistics;
 pub mod usage;
 pub mod webhooks;
 mod written_rows;
