@@ -1,18 +1,16 @@
 //! Products as parsed from their stored documents, kept in memory two ways:
 //!
-//! - by the document's text, on every backend ([`ProductDocs::product`]): a reader that
-//!   read a product's document reuses the product parsed before whenever the text is the
-//!   same. Correct on every node, since the text read is always the database's own; only
-//!   the parsing is saved.
 //! - as the product itself, for a server that owns its SQLite file
 //!   ([`ProductDocs::known`], filled by [`ProductDocs::fill`]): then no read goes to the
 //!   database for a product already in memory. See `written_rows` for the rules that keep
 //!   these entries exactly what the file holds.
-//! - with the row version it was read at, on PostgreSQL ([`ProductDocs::at_version`]):
-//!   a statement that reads products is told the versions this node holds (see
-//!   [`ProductDocs::versions`]) and sends a document only when the row's version differs,
-//!   so an unchanged product costs its id and version, not its document, on the wire
-//!   and in the database. The version is the row's `xmin`, which every update changes.
+//! - with the row version it was read at, on PostgreSQL ([`ProductDocs::product_at`],
+//!   [`ProductDocs::at_version`]): a cart read returns each product's (id, version) only,
+//!   and creating a cart sends the versions this node holds ([`ProductDocs::versions`]) and
+//!   gets a document only where the row's version differs. So an unchanged product costs
+//!   its id and version, not its document, on the wire and in the database; a document
+//!   read again with the same text is not parsed again. The version is the row's `xmin`,
+//!   which every update changes.
 
 use crate::domain::catalog::Product;
 use std::collections::HashMap;
@@ -89,31 +87,8 @@ impl std::fmt::Debug for ProductDocs {
 }
 
 impl ProductDocs {
-    /// The product `doc` describes: the one parsed before when the text is unchanged.
-    pub fn product(
-        &self,
-        store_id: i64,
-        id: i64,
-        doc: &str,
-    ) -> Result<Arc<Product>, serde_json::Error> {
-        let key = (store_id, id);
-        if let Some(p) = self.lock().parsed.get(&key)
-            && *p.text == *doc
-        {
-            return Ok(p.product.clone());
-        }
-        let product: Arc<Product> = Arc::new(serde_json::from_str(doc)?);
-        let entry = Parsed {
-            text: doc.into(),
-            product: product.clone(),
-            rowid: None,
-            version: None,
-        };
-        self.lock().insert(key, entry);
-        Ok(product)
-    }
-
-    /// [`ProductDocs::product`] for a document read at row version `version`.
+    /// The product `doc`, read at row version `version`, describes: the one parsed before
+    /// when the text is unchanged.
     pub fn product_at(
         &self,
         store_id: i64,
@@ -264,17 +239,18 @@ mod tests {
     #[test]
     fn a_changed_document_is_parsed_again_and_an_unchanged_one_is_not() {
         let docs = ProductDocs::default();
-        let first = docs.product(1, 7, &doc(500)).unwrap();
+        let first = docs.product_at(1, 7, 900, &doc(500)).unwrap();
         assert_eq!(*first, product(7, 500, None));
-        let again = docs.product(1, 7, &doc(500)).unwrap();
+        // A new row version with the same text: the same product, not parsed again.
+        let again = docs.product_at(1, 7, 901, &doc(500)).unwrap();
         assert!(Arc::ptr_eq(&first, &again));
-        let changed = docs.product(1, 7, &doc(600)).unwrap();
+        let changed = docs.product_at(1, 7, 902, &doc(600)).unwrap();
         assert_eq!(*changed, product(7, 600, None));
         // Another store's product of the same id is its own.
-        let other = docs.product(2, 7, &doc(500)).unwrap();
+        let other = docs.product_at(2, 7, 900, &doc(500)).unwrap();
         assert!(!Arc::ptr_eq(&first, &other));
-        assert!(docs.product(1, 8, "{").is_err());
-        // Reused by text only: never served without a read.
+        assert!(docs.product_at(1, 8, 903, "{").is_err());
+        // Held by version only: never served as known without a read.
         docs.keep_exact();
         assert!(docs.known(1, 7).is_none());
     }
@@ -299,8 +275,6 @@ mod tests {
         assert_eq!(ids, vec![7, 8]);
         assert_eq!(docs.versions(1, &[8, 3], 10), (vec![8], vec![905]));
         assert_eq!(docs.versions(1, &[], 1).0.len(), 1);
-        // Read by text only: no version to offer.
-        docs.product(3, 1, &doc(100)).unwrap();
         assert_eq!(docs.versions(3, &[], 10), (vec![], vec![]));
     }
 

@@ -58,10 +58,6 @@ pub struct CartToChange {
     pub products: ProductsById,
 }
 
-/// How many (product, row version) pairs a cart read on PostgreSQL sends of what this
-/// node holds: a small catalog's every product; of a larger one, some.
-const KNOWN_VERSIONS_SENT: usize = 64;
-
 impl Store {
     pub async fn create_store(
         &self,
@@ -296,16 +292,19 @@ impl Store {
         let memory = &self.product_docs;
         if let Db::Postgres(p) = &self.db {
             memory.figures.reads.fetch_add(1, Relaxed);
-            // One array parameter: one prepared statement whatever the ids.
-            let docs: Vec<(i64, String)> =
-                sqlx::query_as("SELECT id, doc FROM products WHERE store_id = $1 AND id = ANY($2)")
-                    .bind(store_id)
-                    .bind(ids)
-                    .fetch_all(p)
-                    .await?;
+            // One array parameter: one prepared statement whatever the ids. With the row
+            // version, so that the next cart read knows this node holds it.
+            let docs: Vec<(i64, i64, String)> = sqlx::query_as(
+                "SELECT id, xmin::text::bigint, doc FROM products
+                 WHERE store_id = $1 AND id = ANY($2)",
+            )
+            .bind(store_id)
+            .bind(ids)
+            .fetch_all(p)
+            .await?;
             return docs
                 .iter()
-                .map(|(id, doc)| Ok(memory.product(store_id, *id, doc)?))
+                .map(|(id, version, doc)| Ok(memory.product_at(store_id, *id, *version, doc)?))
                 .collect();
         }
         // Taken before reading, so that nothing read before a write committed is kept.
@@ -427,8 +426,9 @@ impl Store {
                     Some(memory.product_at(store_id, id, version, &doc)?)
                 }
                 None => {
-                    hits += 1;
-                    memory.at_version(store_id, id, version)
+                    let held = memory.at_version(store_id, id, version);
+                    hits += usize::from(held.is_some());
+                    held
                 }
             };
             match product {
@@ -569,47 +569,42 @@ impl Store {
             };
         }
         if let Db::Postgres(p) = &self.db {
-            // One round trip for the cart, the version and the products its lines name;
-            // documents only of those this node does not hold at their current version.
-            type PgRow = (
-                String,
-                Option<i64>,
-                Option<Vec<i64>>,
-                Option<Vec<i64>>,
-                Option<Vec<Option<String>>>,
-            );
-            let known = self
-                .product_docs
-                .versions(store_id, &[], KNOWN_VERSIONS_SENT);
+            // One round trip for the cart, the version and the (id, row version) of each
+            // product its lines name: a product this node holds at that version comes
+            // from memory, any other is read apart by the caller. Documents never come
+            // with it, which halves the statement's cost (BENCHMARKS.md, 2026-11-25).
+            type PgRow = (String, Option<i64>, Vec<String>);
             let row: Option<PgRow> = sqlx::query_as(
                 "SELECT c.doc, (SELECT config_version FROM stores WHERE id = c.store_id),
-                        named.ids, named.versions, named.docs
+                        ARRAY(SELECT p.id::text || ':' || p.xmin::text FROM products p
+                              WHERE p.store_id = c.store_id
+                                AND p.id = ANY(string_to_array(NULLIF(c.product_ids, ''),
+                                                               ',')::bigint[]))
                  FROM carts c
-                 LEFT JOIN LATERAL (
-                     SELECT array_agg(p.id) AS ids, array_agg(v.version) AS versions,
-                            array_agg(CASE WHEN NOT EXISTS (
-                                SELECT 1 FROM unnest($4::bigint[], $5::bigint[]) AS k(id, version)
-                                WHERE k.id = p.id AND k.version = v.version) THEN p.doc END) AS docs
-                     FROM products p, LATERAL (SELECT p.xmin::text::bigint AS version) v
-                     WHERE p.store_id = c.store_id
-                       AND p.id = ANY(string_to_array(NULLIF(c.product_ids, ''), ',')::bigint[])
-                 ) named ON true
                  WHERE c.id = $1 AND c.store_id = $2 AND c.expires_at > $3",
             )
             .bind(id.to_string())
             .bind(store_id)
             .bind(now)
-            .bind(&known.0)
-            .bind(&known.1)
             .fetch_optional(p)
             .await?;
-            let Some((doc, version, ids, versions, docs)) = row else {
+            let Some((doc, version, named)) = row else {
                 return Ok(None);
             };
+            let (ids, versions): (Vec<i64>, Vec<i64>) = named
+                .iter()
+                .filter_map(|pair| {
+                    let (id, version) = pair.split_once(':')?;
+                    Some((id.parse::<i64>().ok()?, version.parse::<i64>().ok()?))
+                })
+                .unzip();
+            let docs = vec![None; ids.len()];
             return Ok(Some(CartToChange {
                 cart: Arc::new(serde_json::from_str(&doc)?),
                 config_version: version.unwrap_or(0),
-                products: self.products_at_versions(store_id, ids, versions, docs)?.0,
+                products: self
+                    .products_at_versions(store_id, Some(ids), Some(versions), Some(docs))?
+                    .0,
             }));
         }
         let row: Option<(String, Option<i64>)> = read_on!(self, |c| {
