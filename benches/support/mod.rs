@@ -78,24 +78,15 @@ impl FreshDatabase {
         let FreshDatabase::Postgres { url, .. } = self else {
             return false;
         };
-        let pool = sqlx::PgPool::connect(url)
+        // Kassa's own first statistics, for every table of the schema whatever its rows.
+        let store = kassa::store::Store::connect(url)
             .await
             .expect("connect to the PostgreSQL benchmark database");
-        // Only this schema's tables: a bare ANALYZE would also walk every other schema.
-        let tables: Vec<String> = sqlx::query_scalar(
-            "SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = current_schema()",
-        )
-        .fetch_all(&pool)
-        .await
-        .expect("list the benchmark schema's tables");
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "ANALYZE {}",
-            tables.join(", ")
-        )))
-        .execute(&pool)
-        .await
-        .expect("ANALYZE the benchmark schema");
-        pool.close().await;
+        store
+            .analyze_tables_without_statistics(0)
+            .await
+            .expect("ANALYZE the benchmark schema");
+        store.close().await;
         true
     }
 

@@ -387,7 +387,12 @@ impl Store {
         self.channel_overrides
             .reads
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let (held, missing) = self.products_at_versions(store_id, ids, versions, docs)?;
+        let rows = ids
+            .unwrap_or_default()
+            .into_iter()
+            .zip(versions.unwrap_or_default())
+            .zip(docs.unwrap_or_default());
+        let (held, missing) = self.products_at_versions(store_id, rows)?;
         let mut products: Vec<Arc<Product>> = held.into_values().collect();
         if !missing.is_empty() {
             products.extend(self.get_products(store_id, &missing).await?);
@@ -399,26 +404,19 @@ impl Store {
         })
     }
 
-    /// The products a PostgreSQL read returned as (ids, row versions, documents), a
-    /// document NULL where this node said it holds that version; and the ids of those
-    /// it no longer holds (memory started over meanwhile), to read apart.
+    /// The products a PostgreSQL read returned as ((id, row version), document), the
+    /// document None where the node is to hold that version; and the ids of those it
+    /// does not hold (never read, changed since, or memory started over), to read apart.
     fn products_at_versions(
         &self,
         store_id: i64,
-        ids: Option<Vec<i64>>,
-        versions: Option<Vec<i64>>,
-        docs: Option<Vec<Option<String>>>,
+        rows: impl IntoIterator<Item = ((i64, i64), Option<String>)>,
     ) -> StoreResult<(ProductsById, Vec<i64>)> {
         use std::sync::atomic::Ordering::Relaxed;
         let memory = &self.product_docs;
         let mut products = ProductsById::new();
         let mut missing = Vec::new();
         let (mut hits, mut reads) = (0, 0);
-        let rows = ids
-            .unwrap_or_default()
-            .into_iter()
-            .zip(versions.unwrap_or_default())
-            .zip(docs.unwrap_or_default());
         for ((id, version), doc) in rows {
             let product = match doc {
                 Some(doc) => {
@@ -591,20 +589,14 @@ impl Store {
             let Some((doc, version, named)) = row else {
                 return Ok(None);
             };
-            let (ids, versions): (Vec<i64>, Vec<i64>) = named
-                .iter()
-                .filter_map(|pair| {
-                    let (id, version) = pair.split_once(':')?;
-                    Some((id.parse::<i64>().ok()?, version.parse::<i64>().ok()?))
-                })
-                .unzip();
-            let docs = vec![None; ids.len()];
+            let held_or_missing = named.iter().filter_map(|pair| {
+                let (id, version) = pair.split_once(':')?;
+                Some(((id.parse().ok()?, version.parse().ok()?), None))
+            });
             return Ok(Some(CartToChange {
                 cart: Arc::new(serde_json::from_str(&doc)?),
                 config_version: version.unwrap_or(0),
-                products: self
-                    .products_at_versions(store_id, Some(ids), Some(versions), Some(docs))?
-                    .0,
+                products: self.products_at_versions(store_id, held_or_missing)?.0,
             }));
         }
         let row: Option<(String, Option<i64>)> = read_on!(self, |c| {
