@@ -254,6 +254,22 @@ pub fn render_memory(out: &mut String, m: crate::store::MemoryFigures) {
         m.overrides_from_memory,
         m.overrides_from_database,
     );
+    if let Some(c) = m.carts {
+        let _ = writeln!(
+            out,
+            "# HELP kassa_cart_reads_total PostgreSQL: whole-cart reads (such as GET of a checkout), many answered by one statement.\n\
+             # TYPE kassa_cart_reads_total counter\n\
+             kassa_cart_reads_total {}\n\
+             # HELP kassa_cart_read_statements_total PostgreSQL: the statements that answered whole-cart reads.\n\
+             # TYPE kassa_cart_read_statements_total counter\n\
+             kassa_cart_read_statements_total {}\n\
+             # HELP kassa_cart_documents_total PostgreSQL: carts read, taken from this node's copy (the database confirmed its version) or parsed from the document it sent.\n\
+             # TYPE kassa_cart_documents_total counter\n\
+             kassa_cart_documents_total{{from=\"copy\"}} {}\n\
+             kassa_cart_documents_total{{from=\"database\"}} {}",
+            c.reads, c.statements, c.from_copy, c.from_document,
+        );
+    }
 }
 
 /// The SQLite writer's batches: how many, how full, how long their COMMIT took.

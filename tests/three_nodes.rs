@@ -39,6 +39,18 @@ async fn stop(nodes: Vec<TestApp>) {
     }
 }
 
+/// A cart of `quantity` e-books made on `node`: its `data`.
+async fn new_cart(node: &TestApp, quantity: i64) -> Value {
+    let r = node
+        .post(
+            "/stores/demo/v3/carts",
+            json!({"line_items": [{"product_id": 930, "quantity": quantity}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    r.data().clone()
+}
+
 fn ok_count(replies: &[Reply], status: StatusCode) -> usize {
     replies.iter().filter(|r| r.status == status).count()
 }
@@ -219,14 +231,10 @@ async fn concurrent_edits_of_one_cart_on_three_nodes_are_never_lost() {
     let Some(nodes) = three_nodes().await else {
         return;
     };
-    let r = nodes[0]
-        .post(
-            "/stores/demo/v3/carts",
-            json!({"line_items": [{"product_id": 930, "quantity": 1}]}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    let cart = r.data()["id"].as_str().expect("cart id").to_string();
+    let cart = new_cart(&nodes[0], 1).await["id"]
+        .as_str()
+        .expect("cart id")
+        .to_string();
     let path = format!("/stores/demo/v3/carts/{cart}/items");
     let replies = join_all((0..15).map(|i| {
         nodes[i % 3].call(
@@ -246,6 +254,108 @@ async fn concurrent_edits_of_one_cart_on_three_nodes_are_never_lost() {
         quantity,
         &Value::from(1 + acked),
         "every acknowledged addition is in the cart, and nothing else"
+    );
+    stop(nodes).await;
+}
+
+/// Each node keeps copies of the carts it read and checks them against the database on
+/// every read (`store::cart_reads`): a read on any node shows the last change acknowledged
+/// by any other, and a deleted cart is gone everywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkout_read_on_any_node_shows_the_last_change_made_on_another() {
+    let Some(nodes) = three_nodes().await else {
+        return;
+    };
+    let id = new_cart(&nodes[0], 1).await["id"]
+        .as_str()
+        .expect("cart id")
+        .to_string();
+    let checkout = format!("{CHECKOUTS}/{id}");
+    let read = |n: usize| nodes[n].get(&checkout);
+    // Every node now holds the cart as created.
+    for n in 0..3 {
+        let r = read(n).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.data()["customer_message"], json!(""), "{}", r.body);
+    }
+    for (writer, message) in [(0, "First note"), (1, "Second note"), (2, "Third note")] {
+        let r = nodes[writer]
+            .put(&checkout, json!({"customer_message": message}))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let version = r.data()["version"].clone();
+        for n in 0..3 {
+            let r = read(n).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            assert_eq!(
+                (&r.data()["customer_message"], &r.data()["version"]),
+                (&json!(message), &version),
+                "node {n} after node {writer}'s change"
+            );
+        }
+    }
+    let from_copy = r#"kassa_cart_documents_total{from="copy"}"#;
+    let before = nodes[1].metrics().await(from_copy);
+    assert_eq!(read(1).await.status, StatusCode::OK);
+    assert_eq!(
+        nodes[1].metrics().await(from_copy),
+        before + 1,
+        "an unchanged cart is not sent again"
+    );
+    let r = nodes[2]
+        .delete(&format!("/stores/demo/v3/carts/{id}"))
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    for n in 0..3 {
+        let r = read(n).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "node {n}: {}", r.body);
+        assert_eq!(
+            r.body["title"],
+            json!(format!("Cart {id} does not exist.")),
+            "{}",
+            r.body
+        );
+    }
+    stop(nodes).await;
+}
+
+/// Reads that arrive together share statements, and each gets its own cart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_checkout_reads_share_statements_and_each_gets_its_own_cart() {
+    let Some(nodes) = three_nodes().await else {
+        return;
+    };
+    let mut carts = Vec::new();
+    for quantity in 1..=8 {
+        let cart = new_cart(&nodes[0], quantity).await;
+        let id = cart["id"].as_str().expect("cart id").to_string();
+        carts.push((id, cart["cart_amount"].clone()));
+    }
+    let metrics = nodes[1].metrics().await;
+    let (reads, statements) = (
+        metrics("kassa_cart_reads_total"),
+        metrics("kassa_cart_read_statements_total"),
+    );
+    const ROUNDS: usize = 25;
+    let paths: Vec<String> = (0..ROUNDS)
+        .flat_map(|_| carts.iter())
+        .map(|(id, _)| format!("{CHECKOUTS}/{id}"))
+        .collect();
+    let replies = join_all(paths.iter().map(|p| nodes[1].get(p))).await;
+    for (r, (id, total)) in replies.iter().zip((0..ROUNDS).flat_map(|_| carts.iter())) {
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(
+            (&r.data()["id"], &r.data()["cart"]["cart_amount_inc_tax"]),
+            (&json!(id), total)
+        );
+    }
+    let metrics = nodes[1].metrics().await;
+    let reads = metrics("kassa_cart_reads_total") - reads;
+    let statements = metrics("kassa_cart_read_statements_total") - statements;
+    assert_eq!(reads, (ROUNDS * carts.len()) as u64);
+    assert!(
+        statements < reads,
+        "{reads} concurrent reads took {statements} statements"
     );
     stop(nodes).await;
 }

@@ -2,10 +2,12 @@
 //! checkout step reads its cart first, and `GET /checkouts/{id}` does nothing else)
 //! costs a clone instead of a query and a JSON parse.
 //!
-//! Only for SQLite, and only while this process holds the database file's lock
-//! ([`SqliteFileLock`]): then every write to a cart goes through this process, so what
-//! it committed last is what the file holds. On PostgreSQL other nodes write too, and
-//! every read goes to the database.
+//! As the carts themselves only for SQLite, and only while this process holds the
+//! database file's lock ([`SqliteFileLock`]): then every write to a cart goes through
+//! this process, so what it committed last is what the file holds. On PostgreSQL other
+//! nodes write too, and every read goes to the database; there the same map holds
+//! copies ([`CartCache::copy`]), used only when the database says the cart is still at
+//! the copy's version (see `cart_reads`).
 //!
 //! Rules that keep it right:
 //! - only writers fill it, after their COMMIT returned; a reader that misses reads the
@@ -101,8 +103,35 @@ impl CartCache {
         }
     }
 
+    /// PostgreSQL, where the cache is a set of copies: the cart as this process last wrote
+    /// or read it, expired or not, whatever the database holds now (see `cart_reads`).
+    pub fn copy(&self, store_id: i64, id: Uuid) -> Option<Arc<Cart>> {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        match entries.map.get_mut(&id) {
+            Some(Entry::Live {
+                store_id: owner,
+                cart,
+                touched,
+                ..
+            }) if *owner == store_id => {
+                *touched = Instant::now();
+                Some(cart.clone())
+            }
+            _ => None,
+        }
+    }
+
     /// Records a committed insert or update.
     pub fn put(&self, store_id: i64, cart: &Cart) {
+        self.put_with(store_id, cart, || Arc::new(cart.clone()));
+    }
+
+    /// Records a cart read from the database (PostgreSQL's copies only).
+    pub(crate) fn put_shared(&self, store_id: i64, cart: Arc<Cart>) {
+        self.put_with(store_id, &cart, || cart.clone());
+    }
+
+    fn put_with(&self, store_id: i64, cart: &Cart, shared: impl FnOnce() -> Arc<Cart>) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         match entries.map.get(&cart.id) {
             Some(Entry::Gone { .. }) => return,
@@ -115,7 +144,7 @@ impl CartCache {
                 store_id,
                 version: cart.version,
                 expires_at: cart.expires_at(),
-                cart: Arc::new(cart.clone()),
+                cart: shared(),
                 touched: Instant::now(),
             },
         );

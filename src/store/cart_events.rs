@@ -210,9 +210,12 @@ impl Store {
     /// Tells the cart cache what the database holds after a cart write: what it
     /// committed, or (`committed` false) to forget the cart and read the database next.
     pub(super) fn cache_cart_write(&self, committed: bool, id: Uuid, write: CartWrite<'_>) {
-        if let Some(cache) = self.cart_cache() {
-            match (committed, write) {
-                (true, CartWrite::Put(store_id, cart)) => cache.put(store_id, cart),
+        for cache in [self.cart_cache(), self.cart_copies()]
+            .into_iter()
+            .flatten()
+        {
+            match (committed, &write) {
+                (true, CartWrite::Put(store_id, cart)) => cache.put(*store_id, cart),
                 (true, CartWrite::Gone) => cache.gone(id),
                 (false, _) => cache.forget(id),
             }

@@ -6,6 +6,7 @@
 mod abandoned_carts;
 pub mod cart_cache;
 mod cart_events;
+mod cart_reads;
 mod cart_settings;
 pub mod catalog;
 mod checkout_tokens;
@@ -121,6 +122,8 @@ pub struct Store {
     pub(crate) db: Db,
     /// Carts this process committed (SQLite with the file's lock only; see `cart_cache`).
     carts: Option<std::sync::Arc<cart_cache::CartCache>>,
+    /// PostgreSQL: whole-cart reads, batched and checked against this node's copies.
+    cart_reads: Option<std::sync::Arc<cart_reads::CartReads>>,
     /// Configuration versions as last read (same condition as `carts`).
     config_versions: Option<std::sync::Arc<config_docs::ConfigVersions>>,
     /// Products parsed from their documents, reused while the text is unchanged, and
@@ -291,6 +294,7 @@ impl Store {
                     readers,
                 },
                 carts: None,
+                cart_reads: None,
                 config_versions: None,
                 product_docs,
                 channel_overrides,
@@ -319,6 +323,9 @@ impl Store {
                 .connect_with(opts)
                 .await?;
             Ok(Store {
+                cart_reads: Some(std::sync::Arc::new(cart_reads::CartReads::new(
+                    pool.clone(),
+                ))),
                 db: Db::Postgres(pool),
                 carts: None,
                 config_versions: None,
@@ -354,6 +361,12 @@ impl Store {
 
     pub(crate) fn cart_cache(&self) -> Option<&cart_cache::CartCache> {
         self.carts.as_deref()
+    }
+
+    /// PostgreSQL: the carts this node last wrote or read, each checked against the
+    /// database's version before use.
+    pub(crate) fn cart_copies(&self) -> Option<&cart_cache::CartCache> {
+        self.cart_reads.as_deref().map(|r| &r.copies)
     }
 
     pub fn backend(&self) -> &'static str {
@@ -394,6 +407,15 @@ impl Store {
             products_from_database: self.product_docs.figures.reads.load(Relaxed),
             overrides_from_memory: self.channel_overrides.hits.load(Relaxed),
             overrides_from_database: self.channel_overrides.reads.load(Relaxed),
+            carts: self.cart_reads.as_deref().map(|r| {
+                let f = r.figures();
+                CartReadCounts {
+                    reads: f.reads.load(Relaxed),
+                    statements: f.statements.load(Relaxed),
+                    from_copy: f.from_copy.load(Relaxed),
+                    from_document: f.from_document.load(Relaxed),
+                }
+            }),
         }
     }
 
@@ -433,6 +455,18 @@ pub struct MemoryFigures {
     pub products_from_database: u64,
     pub overrides_from_memory: u64,
     pub overrides_from_database: u64,
+    /// PostgreSQL only (see `cart_reads`).
+    pub carts: Option<CartReadCounts>,
+}
+
+/// PostgreSQL's cart reads: whole-cart reads and the statements that answered them; carts
+/// of any read taken from the node's copy, or parsed from a document the database sent.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CartReadCounts {
+    pub reads: u64,
+    pub statements: u64,
+    pub from_copy: u64,
+    pub from_document: u64,
 }
 
 /// A URL fit for a log line: any password removed.

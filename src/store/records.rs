@@ -533,6 +533,9 @@ impl Store {
         {
             return Ok(cart);
         }
+        if let Some(reads) = &self.cart_reads {
+            return reads.get(store_id, id, now).await;
+        }
         let doc: Option<String> = on_pool!(self, read, |p| {
             sqlx::query_scalar(
                 "SELECT doc FROM carts WHERE id = $1 AND store_id = $2 AND expires_at > $3",
@@ -566,14 +569,17 @@ impl Store {
                 None => Ok(None),
             };
         }
-        if let Db::Postgres(p) = &self.db {
+        if let (Db::Postgres(p), Some(reads)) = (&self.db, &self.cart_reads) {
             // One round trip for the cart, the version and the (id, row version) of each
             // product its lines name: a product this node holds at that version comes
-            // from memory, any other is read apart by the caller. Documents never come
-            // with it, which halves the statement's cost (BENCHMARKS.md, 2026-11-25).
-            type PgRow = (String, Option<i64>, Vec<String>);
+            // from memory, any other is read apart by the caller. Product documents never
+            // come with it, which halves the statement's cost, and the cart's only when
+            // this node's copy is not at its version (BENCHMARKS.md, 2026-11-25).
+            type PgRow = (Option<String>, Option<i64>, Vec<String>);
+            let copy = reads.copies.copy(store_id, id);
             let row: Option<PgRow> = sqlx::query_as(
-                "SELECT c.doc, (SELECT config_version FROM stores WHERE id = c.store_id),
+                "SELECT CASE WHEN c.version = $4 THEN NULL ELSE c.doc END,
+                        (SELECT config_version FROM stores WHERE id = c.store_id),
                         ARRAY(SELECT p.id::text || ':' || p.xmin::text FROM products p
                               WHERE p.store_id = c.store_id
                                 AND p.id = ANY(string_to_array(NULLIF(c.product_ids, ''),
@@ -584,17 +590,19 @@ impl Store {
             .bind(id.to_string())
             .bind(store_id)
             .bind(now)
+            .bind(copy.as_ref().map_or(-1, |c| c.version))
             .fetch_optional(p)
             .await?;
             let Some((doc, version, named)) = row else {
                 return Ok(None);
             };
+            let cart = reads.current(store_id, copy, doc)?;
             let held_or_missing = named.iter().filter_map(|pair| {
                 let (id, version) = pair.split_once(':')?;
                 Some(((id.parse().ok()?, version.parse().ok()?), None))
             });
             return Ok(Some(CartToChange {
-                cart: Arc::new(serde_json::from_str(&doc)?),
+                cart,
                 config_version: version.unwrap_or(0),
                 products: self.products_at_versions(store_id, held_or_missing)?.0,
             }));

@@ -455,7 +455,7 @@ impl TestApp {
     }
 
     /// This node's /metrics, and a reader of its figures by full name (labels included).
-    pub async fn metrics(&self) -> impl Fn(&str) -> u64 {
+    pub async fn metrics(&self) -> impl Fn(&str) -> u64 + use<> {
         let text = self
             .client
             .get(format!("{}/metrics", self.base))
