@@ -59,23 +59,25 @@ impl Store {
         let committed = match &self.db {
             // One statement commits by itself: BEGIN and COMMIT would be two more round
             // trips.
-            Db::Postgres(p) => {
+            Db::Postgres(_) => {
                 let (scopes, resource_ids, data) = outbox_columns(events);
-                sqlx::query(INSERT_CART_EMITTING)
-                    .bind(&id)
-                    .bind(store_id)
-                    .bind(cart.version)
-                    .bind(&doc)
-                    .bind(now)
-                    .bind(cart.expires_at())
-                    .bind(&products)
-                    .bind(scopes)
-                    .bind(resource_ids)
-                    .bind(data)
-                    .execute(p)
-                    .await
-                    .map(|_| ())
-                    .map_err(StoreError::from)
+                self.with_hot(async |c| {
+                    sqlx::query(INSERT_CART_EMITTING)
+                        .bind(&id)
+                        .bind(store_id)
+                        .bind(cart.version)
+                        .bind(&doc)
+                        .bind(now)
+                        .bind(cart.expires_at())
+                        .bind(&products)
+                        .bind(scopes)
+                        .bind(resource_ids)
+                        .bind(data)
+                        .execute(c)
+                        .await?;
+                    Ok(())
+                })
+                .await
             }
             Db::Sqlite { .. } => {
                 let insert = stmt(INSERT_CART)
@@ -121,11 +123,10 @@ impl Store {
         let events = events.to_vec();
         let saved = match &self.db {
             // As in `insert_cart_emitting`: a lone statement needs no transaction.
-            Db::Postgres(p) if events.is_empty() => Ok(save
-                .execute(&mut *p.acquire().await?)
-                .await?
-                .rows_affected()
-                == 1),
+            Db::Postgres(_) if events.is_empty() => {
+                self.with_hot(async |c| Ok(save.execute(c).await?.rows_affected() == 1))
+                    .await
+            }
             _ => write_tx!(self, StoreError, |pool| {
                 let mut tx = pool.begin().await?;
                 let n = save.execute(&mut *tx).await?.rows_affected();

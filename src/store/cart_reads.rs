@@ -12,9 +12,9 @@
 //! before it, as a read of its own would.
 
 use super::cart_cache::CartCache;
+use super::hot_connections::HotConnections;
 use super::{StoreError, StoreResult};
 use crate::domain::cart::Cart;
-use sqlx::PgPool;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
@@ -37,7 +37,7 @@ const READ_CARTS: &str = "SELECT k.n, c.version,
      JOIN carts c ON c.id = k.id AND c.store_id = k.store_id AND c.expires_at > k.now";
 
 pub(crate) struct CartReads {
-    pool: PgPool,
+    connections: Arc<HotConnections>,
     /// The carts this node last wrote or read, at their versions then.
     pub(crate) copies: CartCache,
     queue: Mutex<Queue>,
@@ -92,9 +92,9 @@ enum Found {
 }
 
 impl CartReads {
-    pub(crate) fn new(pool: PgPool) -> CartReads {
+    pub(crate) fn new(connections: Arc<HotConnections>) -> CartReads {
         CartReads {
-            pool,
+            connections,
             copies: CartCache::default(),
             queue: Mutex::default(),
             figures: CartReadFigures::default(),
@@ -205,12 +205,17 @@ impl CartReads {
 
     /// One statement for these reads, answers in their order.
     async fn ask(&self, keys: &[Key]) -> StoreResult<Vec<Found>> {
-        let rows: Vec<(i64, i64, Option<String>)> = sqlx::query_as(READ_CARTS)
-            .bind(keys.iter().map(|k| k.id.to_string()).collect::<Vec<_>>())
-            .bind(keys.iter().map(|k| k.store_id).collect::<Vec<_>>())
-            .bind(keys.iter().map(|k| k.held).collect::<Vec<_>>())
-            .bind(keys.iter().map(|k| k.now).collect::<Vec<_>>())
-            .fetch_all(&self.pool)
+        let rows: Vec<(i64, i64, Option<String>)> = self
+            .connections
+            .with(async |c| {
+                Ok(sqlx::query_as(READ_CARTS)
+                    .bind(keys.iter().map(|k| k.id.to_string()).collect::<Vec<_>>())
+                    .bind(keys.iter().map(|k| k.store_id).collect::<Vec<_>>())
+                    .bind(keys.iter().map(|k| k.held).collect::<Vec<_>>())
+                    .bind(keys.iter().map(|k| k.now).collect::<Vec<_>>())
+                    .fetch_all(c)
+                    .await?)
+            })
             .await?;
         self.figures.statements.fetch_add(1, Ordering::Relaxed);
         self.figures

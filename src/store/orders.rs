@@ -708,7 +708,7 @@ impl Store {
                 // for the whole placement (three nodes queued on it for seconds). A
                 // placement that is then refused leaves a gap; ids still increase.
                 let id = self.next_ids(store_id, ORDER_COUNTER, 1).await?;
-                place_on_postgres(pool, store_id, o, id, &saves, known).await
+                place_on_postgres(self, pool, store_id, o, id, &saves, known).await
             }
             super::Db::Sqlite { write, .. } => {
                 // One writer: no queue on the counter to avoid, the id is taken inside.
@@ -1010,6 +1010,7 @@ impl<'a> Placement<'a> {
 /// plan it anew for every order, 0.86 ms of its CPU each time.) Refusals are decided in
 /// the same order as on SQLite: stock, uses, gift certificates, store credit, the key.
 async fn place_on_postgres(
+    store: &Store,
     pool: &sqlx::PgPool,
     store_id: i64,
     o: &NewOrder,
@@ -1054,9 +1055,13 @@ async fn place_on_postgres(
     };
     let no_stock = (Vec::new(), Vec::new());
     if lock.is_empty() && placement.limited.is_empty() {
-        match placement.statement(&no_stock, true).fetch_one(pool).await {
+        let placed = store
+            .with_hot(async |c| Ok(placement.statement(&no_stock, true).fetch_one(c).await?))
+            .await;
+        match placed {
             Ok(_) => return Ok(id),
-            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some(PLACEMENT_REFUSED) => {}
+            Err(StoreError::Database(sqlx::Error::Database(e)))
+                if e.code().as_deref() == Some(PLACEMENT_REFUSED) => {}
             Err(e) => return Err(e.into()),
         }
     }

@@ -525,15 +525,19 @@ impl Store {
         store_id: i64,
         now: i64,
     ) -> StoreResult<Option<PaymentContext>> {
-        let super::Db::Postgres(pool) = &self.db else {
+        let super::Db::Postgres(_) = &self.db else {
             return Ok(None);
         };
-        let row: Option<ContextRow> = sqlx::query_as(HOLD_BY_TOKEN)
-            .bind(token_hash)
-            .bind(store_id)
-            .bind(now)
-            .bind(now - HOLD_SECS)
-            .fetch_optional(pool)
+        let row: Option<ContextRow> = self
+            .with_hot(async |c| {
+                Ok(sqlx::query_as(HOLD_BY_TOKEN)
+                    .bind(token_hash)
+                    .bind(store_id)
+                    .bind(now)
+                    .bind(now - HOLD_SECS)
+                    .fetch_optional(c)
+                    .await?)
+            })
             .await?;
         row.map(context_of).transpose()
     }
@@ -607,7 +611,10 @@ impl Store {
         // whose statements are calls in process, runs them one by one in a
         // transaction, as it has no data-modifying WITH.
         let recorded = match &self.db {
-            super::Db::Postgres(pool) => record_on_postgres(pool, store_id, token_hash, p).await,
+            super::Db::Postgres(_) => {
+                self.with_hot(async |c| record_on_postgres(c, store_id, token_hash, p).await)
+                    .await
+            }
             super::Db::Sqlite { .. } => self.record_on_sqlite(store_id, token_hash, p).await,
         };
         // The cart is gone once the payment is committed; after a failure it may or may
@@ -976,7 +983,7 @@ impl Store {
 /// [`Store::record_payment`] on PostgreSQL: [`RECORD_PAYMENT`], one statement that
 /// commits by itself (no BEGIN or COMMIT round trips).
 async fn record_on_postgres(
-    pool: &sqlx::PgPool,
+    conn: &mut sqlx::PgConnection,
     store_id: i64,
     token_hash: &str,
     p: &ApprovedPayment,
@@ -1044,7 +1051,7 @@ async fn record_on_postgres(
                 .map(|(_, of_cart)| *of_cart)
                 .collect::<Vec<_>>(),
         )
-        .fetch_one(pool)
+        .fetch_one(conn)
         .await?;
     Ok(if !payable {
         Recorded::AlreadyPaid

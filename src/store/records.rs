@@ -202,8 +202,8 @@ impl Store {
             // (the WAL is flushed in order); should the server crash before, no durable
             // write used the id. `set_config(…, true)` is `SET LOCAL` inside the
             // statement's own transaction, so this stays one prepared statement.
-            Db::Postgres(p) => {
-                sqlx::query_scalar(
+            Db::Postgres(_) => {
+                self.with_hot(async |c| Ok(sqlx::query_scalar(
                     "INSERT INTO counters (store_id, name, value)
                      SELECT $1, $2, $3
                      FROM (SELECT set_config('synchronous_commit', 'off', true)) AS no_flush_wait
@@ -213,8 +213,7 @@ impl Store {
                 .bind(store_id)
                 .bind(name)
                 .bind(count)
-                .fetch_one(p)
-                .await?
+                .fetch_one(c).await?)).await?
             }
             Db::Sqlite { write, .. } => {
                 sqlx::query_scalar(
@@ -569,7 +568,7 @@ impl Store {
                 None => Ok(None),
             };
         }
-        if let (Db::Postgres(p), Some(reads)) = (&self.db, &self.cart_reads) {
+        if let (Db::Postgres(_), Some(reads)) = (&self.db, &self.cart_reads) {
             // One round trip for the cart, the version and the (id, row version) of each
             // product its lines name: a product this node holds at that version comes
             // from memory, any other is read apart by the caller. Product documents never
@@ -577,8 +576,10 @@ impl Store {
             // this node's copy is not at its version (BENCHMARKS.md, 2026-11-25).
             type PgRow = (Option<String>, Option<i64>, Vec<String>);
             let copy = reads.copies.copy(store_id, id);
-            let row: Option<PgRow> = sqlx::query_as(
-                "SELECT CASE WHEN c.version = $4 THEN NULL ELSE c.doc END,
+            let row: Option<PgRow> = self
+                .with_hot(async |c| {
+                    Ok(sqlx::query_as(
+                        "SELECT CASE WHEN c.version = $4 THEN NULL ELSE c.doc END,
                         (SELECT config_version FROM stores WHERE id = c.store_id),
                         ARRAY(SELECT p.id::text || ':' || p.xmin::text FROM products p
                               WHERE p.store_id = c.store_id
@@ -586,13 +587,15 @@ impl Store {
                                                                ',')::bigint[]))
                  FROM carts c
                  WHERE c.id = $1 AND c.store_id = $2 AND c.expires_at > $3",
-            )
-            .bind(id.to_string())
-            .bind(store_id)
-            .bind(now)
-            .bind(copy.as_ref().map_or(-1, |c| c.version))
-            .fetch_optional(p)
-            .await?;
+                    )
+                    .bind(id.to_string())
+                    .bind(store_id)
+                    .bind(now)
+                    .bind(copy.as_ref().map_or(-1, |c| c.version))
+                    .fetch_optional(c)
+                    .await?)
+                })
+                .await?;
             let Some((doc, version, named)) = row else {
                 return Ok(None);
             };

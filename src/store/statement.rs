@@ -282,7 +282,7 @@ impl super::Store {
     /// trip), on SQLite as a direct job of the writer.
     pub(crate) async fn execute_write(&self, s: Stmt<'static>) -> super::StoreResult<u64> {
         match &self.db {
-            super::Db::Postgres(pool) => Ok(s.execute(&mut *pool.acquire().await?).await?.rows),
+            super::Db::Postgres(_) => self.with_hot(async |c| Ok(s.execute(c).await?.rows)).await,
             super::Db::Sqlite { write, .. } => Ok(write
                 .run(move |db| {
                     let rows = DirectConn { db }.run_execute(&s)?;
@@ -456,13 +456,10 @@ impl DirectReaders {
 macro_rules! read_on {
     ($store:expr, |$conn:ident| $body:expr) => {
         match &$store.db {
-            $crate::store::Db::Postgres(p) => {
-                async {
-                    let mut c = p.acquire().await?;
-                    let $conn = &mut *c;
-                    Ok::<_, $crate::store::StoreError>($body)
-                }
-                .await
+            $crate::store::Db::Postgres(_) => {
+                $store
+                    .with_hot(async |$conn| Ok::<_, $crate::store::StoreError>($body))
+                    .await
             }
             $crate::store::Db::Sqlite { readers, .. } => readers.read(|$conn| {
                 futures_util::FutureExt::now_or_never(async {

@@ -1,0 +1,134 @@
+//! PostgreSQL: connections for the statements every checkout runs, handed back to a short
+//! list of their own instead of to sqlx's pool.
+//!
+//! sqlx's pool checks each connection it gets back with a `Sync` and waits for PostgreSQL's
+//! answer: a round trip per statement, which cost about 15 % of the machine's CPU per
+//! checkout (BENCHMARKS.md, 2026-11-25 08:15 UTC). A connection taken from here comes back
+//! without it. The round trip stays where it is needed: when something is left to send
+//! (a dropped transaction's queued `ROLLBACK`) the connection goes back through sqlx's own
+//! release, which sends it, and a connection idle for a second is pinged before use. A
+//! statement abandoned half-way (its request cancelled) needs nothing: sqlx reads the
+//! rest of its answer before the connection's next statement.
+//!
+//! The connections are the pool's, checked out: the list keeps at most half of the pool,
+//! so the other statements always have the rest.
+
+use super::{StoreError, StoreResult};
+use sqlx::pool::PoolConnection;
+use sqlx::{Connection, PgPool, Postgres};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// A connection idle this long is pinged before it is handed out (as the pool does).
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
+
+pub(crate) struct HotConnections {
+    pool: PgPool,
+    idle: Mutex<Vec<(PoolConnection<Postgres>, Instant)>>,
+    keep: usize,
+    closed: AtomicBool,
+}
+
+impl std::fmt::Debug for HotConnections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HotConnections")
+    }
+}
+
+/// A connection from [`HotConnections`]; back to its list when dropped.
+pub(crate) struct HotConnection<'a> {
+    conn: Option<PoolConnection<Postgres>>,
+    home: &'a HotConnections,
+}
+
+impl HotConnections {
+    pub(crate) fn new(pool: PgPool, pool_size: u32) -> HotConnections {
+        HotConnections {
+            pool,
+            idle: Mutex::default(),
+            keep: (pool_size as usize / 2).max(1),
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    /// The most recently used idle connection, or one from the pool (waiting as the pool
+    /// does, and failing as it does when PostgreSQL cannot be reached).
+    async fn acquire(&self) -> Result<HotConnection<'_>, sqlx::Error> {
+        loop {
+            let next = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            let Some((mut conn, since)) = next else {
+                return Ok(HotConnection {
+                    conn: Some(self.pool.acquire().await?),
+                    home: self,
+                });
+            };
+            if since.elapsed() < IDLE_BEFORE_PING || conn.ping().await.is_ok() {
+                return Ok(HotConnection {
+                    conn: Some(conn),
+                    home: self,
+                });
+            }
+            conn.close_on_drop();
+        }
+    }
+
+    /// Runs `run` on a connection from here. A connection that failed other than by
+    /// PostgreSQL refusing a statement (a broken socket, a protocol error) is closed,
+    /// and the pool opens another when needed.
+    pub(crate) async fn with<T>(
+        &self,
+        run: impl AsyncFnOnce(&mut sqlx::PgConnection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let mut conn = self.acquire().await?;
+        let result = run(&mut conn).await;
+        if let Err(StoreError::Database(e)) = &result
+            && !matches!(e, sqlx::Error::Database(_))
+            && let Some(mut suspect) = conn.conn.take()
+        {
+            suspect.close_on_drop();
+        }
+        result
+    }
+
+    /// Gives every idle connection back to the pool, and any later one as it is dropped,
+    /// so that the pool can close.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+}
+
+impl std::ops::Deref for HotConnection<'_> {
+    type Target = sqlx::PgConnection;
+    fn deref(&self) -> &sqlx::PgConnection {
+        self.conn
+            .as_deref()
+            .unwrap_or_else(|| unreachable!("a hot connection is only emptied when dropped"))
+    }
+}
+
+impl std::ops::DerefMut for HotConnection<'_> {
+    fn deref_mut(&mut self) -> &mut sqlx::PgConnection {
+        self.conn
+            .as_deref_mut()
+            .unwrap_or_else(|| unreachable!("a hot connection is only emptied when dropped"))
+    }
+}
+
+impl Drop for HotConnection<'_> {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else {
+            return;
+        };
+        // Dropped, the connection goes back to the pool the usual way: with the
+        // round trip that sends what is queued, or tells a broken connection apart.
+        if conn.should_flush() || self.home.closed.load(Ordering::SeqCst) {
+            return;
+        }
+        let mut idle = self.home.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < self.home.keep {
+            idle.push((conn, Instant::now()));
+        }
+    }
+}
