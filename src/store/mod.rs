@@ -192,6 +192,9 @@ macro_rules! write_tx {
 pub(crate) use statement::read_on;
 pub(crate) use write_tx;
 
+/// How long a statement waits for a PostgreSQL connection before giving up (a prompt 503).
+const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// A pooled PostgreSQL connection idle this long is pinged before it is handed out.
 const POSTGRES_IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
 
@@ -311,7 +314,7 @@ impl Store {
             let size = postgres_max_connections();
             let pool = PgPoolOptions::new()
                 .max_connections(size)
-                .acquire_timeout(Duration::from_secs(5))
+                .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
                 // sqlx's default pings every connection it hands out, a round trip more
                 // per statement (a node completes 12 % more checkouts without it). One in
                 // steady use is alive (sqlx still pings on release and drops one that

@@ -343,7 +343,7 @@ impl Store {
         channel_id: i64,
         product_ids: &[i64],
     ) -> StoreResult<CartStartReads> {
-        let Db::Postgres(p) = &self.db else {
+        let Db::Postgres(_) = &self.db else {
             return Ok(CartStartReads {
                 channel_override: self.channel_allow_purchasing(store_id, channel_id).await?,
                 config_version: self.config_version(store_id).await?,
@@ -360,7 +360,9 @@ impl Store {
         let known = self
             .product_docs
             .versions(store_id, product_ids, product_ids.len());
-        let row: Option<PgRow> = sqlx::query_as(
+        let row: Option<PgRow> = self
+            .with_hot(async |c| {
+                Ok(sqlx::query_as(
             "SELECT ch.allow_purchasing, s.config_version, named.ids, named.versions, named.docs
              FROM stores s
              LEFT JOIN channel_cart_settings ch ON ch.store_id = s.id AND ch.channel_id = $2
@@ -379,8 +381,9 @@ impl Store {
         .bind(product_ids)
         .bind(&known.0)
         .bind(&known.1)
-        .fetch_optional(p)
-        .await?;
+.fetch_optional(c).await?)
+            })
+            .await?;
         let (channel_override, config_version, ids, versions, docs) =
             row.unwrap_or((None, 0, None, None, None));
         self.channel_overrides
