@@ -160,3 +160,52 @@ impl Drop for HotConnection<'_> {
             .push((conn, Instant::now()));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::postgres::PgPoolOptions;
+
+    /// The list never takes the whole pool: with a pool of two it keeps one connection and
+    /// a transaction still gets the other at once, with a pool of one it keeps none. Many
+    /// statements at once take their turns on what it keeps, each with its own answer,
+    /// and the pool closes once the list is closed. (PostgreSQL only.)
+    #[tokio::test]
+    async fn half_the_pool_stays_free_and_statements_take_turns() {
+        let Ok(url) = std::env::var("KASSA_TEST_DATABASE_URL") else {
+            return;
+        };
+        for size in [1u32, 2] {
+            let pool = PgPoolOptions::new()
+                .max_connections(size)
+                .acquire_timeout(Duration::from_secs(2))
+                .connect(&url)
+                .await
+                .unwrap();
+            let hot = HotConnections::new(pool.clone(), size);
+            let ask = |n: i32| {
+                hot.with(async move |c: &mut sqlx::PgConnection| {
+                    Ok(sqlx::query_scalar::<_, i32>("SELECT $1")
+                        .bind(n)
+                        .fetch_one(c)
+                        .await?)
+                })
+            };
+            assert_eq!(ask(7).await.unwrap(), 7);
+            let kept = hot.idle.lock().unwrap().len();
+            assert_eq!(kept, (size / 2) as usize, "pool of {size}");
+            let tx = tokio::time::timeout(Duration::from_secs(1), pool.begin())
+                .await
+                .unwrap_or_else(|_| panic!("pool of {size}: no connection left for a transaction"))
+                .unwrap();
+            tx.rollback().await.unwrap();
+            let answers = futures_util::future::join_all((0..20).map(ask)).await;
+            let answers: Vec<i32> = answers.into_iter().map(|a| a.unwrap()).collect();
+            assert_eq!(answers, (0..20).collect::<Vec<_>>());
+            hot.close();
+            tokio::time::timeout(Duration::from_secs(5), pool.close())
+                .await
+                .unwrap_or_else(|_| panic!("pool of {size}: a connection was kept from closing"));
+        }
+    }
+}
