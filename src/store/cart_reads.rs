@@ -27,11 +27,10 @@ const RUNNERS: usize = 1;
 /// Most reads in one statement.
 const MOST_PER_STATEMENT: usize = 256;
 
-/// For each read `n` (from 1): its cart's version, and its document unless it is at the
+/// For each read `n` (from 1): its cart's document, or NULL when the cart is at the
 /// version the node holds (`held`, -1 for none). A cart that is gone, expired or of
 /// another store has no row.
-const READ_CARTS: &str = "SELECT k.n, c.version,
-            CASE WHEN c.version = k.held THEN NULL ELSE c.doc END
+const READ_CARTS: &str = "SELECT k.n, CASE WHEN c.version = k.held THEN NULL ELSE c.doc END
      FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[])
               WITH ORDINALITY AS k(id, store_id, held, now, n)
      JOIN carts c ON c.id = k.id AND c.store_id = k.store_id AND c.expires_at > k.now";
@@ -205,7 +204,7 @@ impl CartReads {
 
     /// One statement for these reads, answers in their order.
     async fn ask(&self, keys: &[Key]) -> StoreResult<Vec<Found>> {
-        let rows: Vec<(i64, i64, Option<String>)> = self
+        let rows: Vec<(i64, Option<String>)> = self
             .connections
             .with(async |c| {
                 Ok(sqlx::query_as(READ_CARTS)
@@ -222,7 +221,7 @@ impl CartReads {
             .reads
             .fetch_add(keys.len() as u64, Ordering::Relaxed);
         let mut found: Vec<Found> = keys.iter().map(|_| Found::Gone).collect();
-        for (n, _version, doc) in rows {
+        for (n, doc) in rows {
             if let Some(slot) = usize::try_from(n - 1).ok().and_then(|i| found.get_mut(i)) {
                 *slot = doc.map_or(Found::AsHeld, Found::Changed);
             }

@@ -10,6 +10,31 @@ use sqlx::Row;
 use std::sync::Arc;
 use uuid::Uuid;
 
+/// PostgreSQL: takes `$3` ids from counter `$2` of store `$1` and returns the last one.
+/// The statement commits without waiting for the WAL flush (see `Store::next_ids`).
+const TAKE_IDS_WITHOUT_FLUSH_WAIT: &str = "INSERT INTO counters (store_id, name, value)
+     SELECT $1, $2, $3
+     FROM (SELECT set_config('synchronous_commit', 'off', true)) AS no_flush_wait
+     ON CONFLICT (store_id, name) DO UPDATE SET value = counters.value + excluded.value
+     RETURNING value";
+
+/// PostgreSQL: what creating a cart reads (see `Store::cart_start_reads`): the channel's
+/// override, the configuration version, and the products `$3` with their row versions,
+/// each document only when the node does not hold it at that version (`$4`, `$5`).
+const CART_START_READS: &str =
+    "SELECT ch.allow_purchasing, s.config_version, named.ids, named.versions, named.docs
+     FROM stores s
+     LEFT JOIN channel_cart_settings ch ON ch.store_id = s.id AND ch.channel_id = $2
+     LEFT JOIN LATERAL (
+         SELECT array_agg(p.id) AS ids, array_agg(v.version) AS versions,
+                array_agg(CASE WHEN NOT EXISTS (
+                    SELECT 1 FROM unnest($4::bigint[], $5::bigint[]) AS k(id, version)
+                    WHERE k.id = p.id AND k.version = v.version) THEN p.doc END) AS docs
+         FROM products p, LATERAL (SELECT p.xmin::text::bigint AS version) v
+         WHERE p.store_id = s.id AND p.id = ANY($3)
+     ) named ON true
+     WHERE s.id = $1";
+
 /// A merchant's store (a tenant).
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoreRecord {
@@ -203,17 +228,15 @@ impl Store {
             // write used the id. `set_config(…, true)` is `SET LOCAL` inside the
             // statement's own transaction, so this stays one prepared statement.
             Db::Postgres(_) => {
-                self.with_hot(async |c| Ok(sqlx::query_scalar(
-                    "INSERT INTO counters (store_id, name, value)
-                     SELECT $1, $2, $3
-                     FROM (SELECT set_config('synchronous_commit', 'off', true)) AS no_flush_wait
-                     ON CONFLICT (store_id, name) DO UPDATE SET value = counters.value + excluded.value
-                     RETURNING value",
-                )
-                .bind(store_id)
-                .bind(name)
-                .bind(count)
-                .fetch_one(c).await?)).await?
+                self.with_hot(async |c| {
+                    Ok(sqlx::query_scalar(TAKE_IDS_WITHOUT_FLUSH_WAIT)
+                        .bind(store_id)
+                        .bind(name)
+                        .bind(count)
+                        .fetch_one(c)
+                        .await?)
+                })
+                .await?
             }
             Db::Sqlite { write, .. } => {
                 sqlx::query_scalar(
@@ -362,26 +385,14 @@ impl Store {
             .versions(store_id, product_ids, product_ids.len());
         let row: Option<PgRow> = self
             .with_hot(async |c| {
-                Ok(sqlx::query_as(
-            "SELECT ch.allow_purchasing, s.config_version, named.ids, named.versions, named.docs
-             FROM stores s
-             LEFT JOIN channel_cart_settings ch ON ch.store_id = s.id AND ch.channel_id = $2
-             LEFT JOIN LATERAL (
-                 SELECT array_agg(p.id) AS ids, array_agg(v.version) AS versions,
-                        array_agg(CASE WHEN NOT EXISTS (
-                            SELECT 1 FROM unnest($4::bigint[], $5::bigint[]) AS k(id, version)
-                            WHERE k.id = p.id AND k.version = v.version) THEN p.doc END) AS docs
-                 FROM products p, LATERAL (SELECT p.xmin::text::bigint AS version) v
-                 WHERE p.store_id = s.id AND p.id = ANY($3)
-             ) named ON true
-             WHERE s.id = $1",
-        )
-        .bind(store_id)
-        .bind(channel_id)
-        .bind(product_ids)
-        .bind(&known.0)
-        .bind(&known.1)
-.fetch_optional(c).await?)
+                Ok(sqlx::query_as(CART_START_READS)
+                    .bind(store_id)
+                    .bind(channel_id)
+                    .bind(product_ids)
+                    .bind(&known.0)
+                    .bind(&known.1)
+                    .fetch_optional(c)
+                    .await?)
             })
             .await?;
         let (channel_override, config_version, ids, versions, docs) =
