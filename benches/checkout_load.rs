@@ -51,7 +51,10 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use support::{FreshDatabase, Http, address, cart_body, ms, payment_body, percentile, spawn_node};
+use support::{
+    BASELINE_THREADS, CpuTimes, FreshDatabase, Http, address, cart_body, ms, payment_body,
+    percentile, spawn_node,
+};
 
 // The generator's many small allocations (bodies, ids, latencies) cost less with it, as in
 // the server.
@@ -778,6 +781,8 @@ async fn run_flow(
 struct GetResult {
     errors: u64,
     throughput: f64,
+    /// CPU used over the measured seconds (after the warm-up), by group.
+    cpu: Option<CpuTimes>,
     lat: Vec<u32>,
     mean_body: f64,
     samples: Vec<String>,
@@ -790,6 +795,7 @@ async fn run_gets(
     token: &str,
     connections: usize,
     seconds: f64,
+    node_pids: &[u32],
 ) -> GetResult {
     eprintln!("phase {name}: {connections} connections, 1s warm-up + {seconds:.1}s");
     let measure_from = Instant::now() + Duration::from_secs(1);
@@ -840,6 +846,12 @@ async fn run_gets(
             })
         })
         .collect();
+    tokio::time::sleep_until(measure_from.into()).await;
+    let cpu_before = CpuTimes::now(node_pids);
+    tokio::time::sleep_until(deadline.into()).await;
+    let cpu = CpuTimes::now(node_pids)
+        .zip(cpu_before)
+        .map(|(after, before)| after.since(&before));
     let (mut lat, mut ok, mut errors, mut bytes) = (Vec::new(), 0u64, 0u64, 0u64);
     let mut samples = Vec::new();
     for h in handles {
@@ -856,6 +868,7 @@ async fn run_gets(
     GetResult {
         errors,
         throughput,
+        cpu,
         lat,
         mean_body: if ok > 0 {
             bytes as f64 / ok as f64
@@ -894,6 +907,7 @@ fn start_baseline(body: Bytes) -> ((String, String), tokio::sync::oneshot::Sende
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
+            .thread_name(BASELINE_THREADS)
             .build()
             .expect("the baseline server's runtime");
         runtime.block_on(async move {
@@ -1207,6 +1221,7 @@ async fn main() {
     }
 
     // (1) full load.
+    let flow_reads_before = CartReadFigures::of(&mut probe, &target).await;
     let (full, full_secs) = run_flow(
         "flow (full load)",
         opts.shoppers,
@@ -1217,6 +1232,9 @@ async fn main() {
     )
     .await;
     let max_rate = full.measured_checkouts as f64 / full_secs;
+    let flow_reads = CartReadFigures::of(&mut probe, &target)
+        .await
+        .since(&flow_reads_before);
     let peak_kib: Vec<u64> = nodes.iter().map(|n| n.memory_kib().1).collect();
 
     // (2) half load, open loop, with the SQLite writer's histograms over just this phase.
@@ -1272,14 +1290,20 @@ async fn main() {
     sizes.sort_by_key(|b| b.len());
     let body = sizes.get(sizes.len() / 2).cloned().unwrap_or_default();
     let body_len = body.len();
+    let node_pids: Vec<u32> = nodes.iter().map(|n| n.pid).collect();
+    let reads_before = CartReadFigures::of(&mut probe, &target).await;
     let get = run_gets(
         "get-checkout",
         get_urls,
         &opts.token,
         opts.shoppers,
         opts.get_seconds,
+        &node_pids,
     )
     .await;
+    let get_reads = CartReadFigures::of(&mut probe, &target)
+        .await
+        .since(&reads_before);
     let (baseline_url, stop_baseline) = start_baseline(body);
     let baseline = run_gets(
         "baseline (fixed body)",
@@ -1287,6 +1311,7 @@ async fn main() {
         &opts.token,
         opts.shoppers,
         opts.get_seconds,
+        &node_pids,
     )
     .await;
     let _ = stop_baseline.send(());
@@ -1341,6 +1366,8 @@ async fn main() {
         half_writer: half_writer.as_ref(),
         fsync: fsync.as_deref(),
         get: &get,
+        get_reads,
+        flow_reads,
         baseline: &baseline,
         body_len,
         big: big.as_ref(),
@@ -1480,6 +1507,46 @@ impl WriterHistograms {
     }
 }
 
+/// PostgreSQL's whole-cart reads, summed over the nodes' `/metrics`.
+#[derive(Clone, Copy, Debug, Default)]
+struct CartReadFigures {
+    reads: u64,
+    statements: u64,
+    from_copy: u64,
+    from_database: u64,
+}
+
+impl CartReadFigures {
+    async fn of(http: &mut Http, target: &Target) -> CartReadFigures {
+        let mut sum = CartReadFigures::default();
+        for node in &target.nodes {
+            let Ok(res) = http.send(node, "GET", "/metrics", &[], None).await else {
+                continue;
+            };
+            let text = std::str::from_utf8(res.body).unwrap_or_default();
+            let value = |name: &str| -> u64 {
+                text.lines()
+                    .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+                    .unwrap_or(0)
+            };
+            sum.reads += value("kassa_cart_reads_total ");
+            sum.statements += value("kassa_cart_read_statements_total ");
+            sum.from_copy += value("kassa_cart_documents_total{from=\"copy\"} ");
+            sum.from_database += value("kassa_cart_documents_total{from=\"database\"} ");
+        }
+        sum
+    }
+
+    fn since(&self, earlier: &CartReadFigures) -> CartReadFigures {
+        CartReadFigures {
+            reads: self.reads.saturating_sub(earlier.reads),
+            statements: self.statements.saturating_sub(earlier.statements),
+            from_copy: self.from_copy.saturating_sub(earlier.from_copy),
+            from_database: self.from_database.saturating_sub(earlier.from_database),
+        }
+    }
+}
+
 async fn writer_histograms(http: &mut Http, target: &Target) -> Option<WriterHistograms> {
     let res = http
         .send(target.node(0, 0), "GET", "/metrics", &[], None)
@@ -1518,6 +1585,8 @@ struct Report<'a> {
     half_writer: Option<&'a WriterHistograms>,
     fsync: Option<&'a [u32]>,
     get: &'a GetResult,
+    get_reads: CartReadFigures,
+    flow_reads: CartReadFigures,
     baseline: &'a GetResult,
     body_len: usize,
     big: Option<&'a BigCart>,
@@ -1588,6 +1657,18 @@ impl Report<'_> {
                 ms(percentile(h, 0.5)),
                 ms(percentile(h, 0.99)),
                 ms(percentile(h, 0.999)),
+            );
+        }
+        let r = self.flow_reads;
+        if r.from_copy + r.from_database > 0 {
+            let _ = writeln!(
+                out,
+                "\nCarts read on PostgreSQL during the full load, to show or to change (the nodes' \
+                 `/metrics`): {} from the node's copy at the cart's version, {} documents sent by \
+                 the database ({:.0} % from copies).",
+                r.from_copy,
+                r.from_database,
+                100.0 * r.from_copy as f64 / (r.from_copy + r.from_database) as f64
             );
         }
         if let Some((h, secs)) = self.half {
@@ -1673,6 +1754,37 @@ impl Report<'_> {
                 "\n**GET checkout / baseline throughput: {:.2}** (baseline body {} bytes, the median checkout).",
                 g.throughput / b.throughput,
                 self.body_len
+            );
+        }
+        if let (Some(gc), Some(bc), None) = (g.cpu, b.cpu, &o.url) {
+            let per =
+                |ns: u64, r: &GetResult| ns as f64 / 1e3 / (r.throughput * o.get_seconds).max(1.0);
+            let idle = |c: CpuTimes| 100.0 * c.idle_ticks as f64 / c.total_ticks.max(1) as f64;
+            let _ = writeln!(
+                out,
+                "\nCPU per request while measured (`/proc`): GET checkout: Kassa {:.1} µs, \
+                 PostgreSQL {:.1} µs, generator {:.1} µs, machine idle {:.0} %; baseline: \
+                 fixed-body server {:.1} µs, generator {:.1} µs, machine idle {:.0} %.",
+                per(gc.nodes, g),
+                per(gc.postgres, g),
+                per(gc.generator, g),
+                idle(gc),
+                per(bc.baseline, b),
+                per(bc.generator, b),
+                idle(bc)
+            );
+        }
+        let r = self.get_reads;
+        if r.reads > 0 {
+            let _ = writeln!(
+                out,
+                "\nCart reads during the GET phase (the nodes' `/metrics`): {} reads in {} statements \
+                 ({:.1} per statement); carts from the node's copy {}, documents sent by the database {}.",
+                r.reads,
+                r.statements,
+                r.reads as f64 / r.statements.max(1) as f64,
+                r.from_copy,
+                r.from_database
             );
         }
         for s in g.samples.iter().chain(&b.samples) {

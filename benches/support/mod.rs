@@ -638,3 +638,92 @@ pub fn split_url(url: &str) -> (&str, &str) {
         None => (url, "/"),
     }
 }
+
+/// CPU time used so far, in nanoseconds, by the groups of processes a run puts on the
+/// machine, from the scheduler's per-thread counters in `/proc` (Linux). `None` elsewhere.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CpuTimes {
+    /// Every thread of the Kassa nodes.
+    pub nodes: u64,
+    /// Every process named `postgres` (backends and background workers).
+    pub postgres: u64,
+    /// This process's threads, but for the baseline server's.
+    pub generator: u64,
+    /// This process's threads named `baseline…` (the fixed-body server).
+    pub baseline: u64,
+    /// The machine's idle and total time, in clock ticks (`/proc/stat`).
+    pub idle_ticks: u64,
+    pub total_ticks: u64,
+}
+
+/// Thread name prefix of the fixed-body server's runtime, so [`cpu_times`] counts it apart.
+pub const BASELINE_THREADS: &str = "baseline";
+
+impl CpuTimes {
+    pub fn now(node_pids: &[u32]) -> Option<CpuTimes> {
+        let ran = |schedstat: &str| -> u64 {
+            std::fs::read_to_string(schedstat)
+                .ok()
+                .and_then(|s| s.split_whitespace().next()?.parse().ok())
+                .unwrap_or(0)
+        };
+        let threads = |pid: &str| -> Vec<(String, u64)> {
+            std::fs::read_dir(format!("/proc/{pid}/task"))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|t| {
+                    let dir = t.path();
+                    let name = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+                    (name, ran(&dir.join("schedstat").to_string_lossy()))
+                })
+                .collect()
+        };
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let ticks: Vec<u64> = stat
+            .lines()
+            .next()?
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        let mut times = CpuTimes {
+            idle_ticks: *ticks.get(3)?,
+            total_ticks: ticks.iter().sum(),
+            ..CpuTimes::default()
+        };
+        for pid in node_pids {
+            times.nodes += threads(&pid.to_string()).iter().map(|t| t.1).sum::<u64>();
+        }
+        for (name, ns) in threads("self") {
+            if name.starts_with(BASELINE_THREADS) {
+                times.baseline += ns;
+            } else {
+                times.generator += ns;
+            }
+        }
+        for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+            let pid = entry.file_name();
+            let pid = pid.to_string_lossy();
+            if pid.bytes().all(|b| b.is_ascii_digit())
+                && std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .is_ok_and(|c| c.trim_end() == "postgres")
+            {
+                times.postgres += ran(&format!("/proc/{pid}/schedstat"));
+            }
+        }
+        Some(times)
+    }
+
+    /// What was used from `earlier` to `self`.
+    pub fn since(&self, earlier: &CpuTimes) -> CpuTimes {
+        CpuTimes {
+            nodes: self.nodes.saturating_sub(earlier.nodes),
+            postgres: self.postgres.saturating_sub(earlier.postgres),
+            generator: self.generator.saturating_sub(earlier.generator),
+            baseline: self.baseline.saturating_sub(earlier.baseline),
+            idle_ticks: self.idle_ticks.saturating_sub(earlier.idle_ticks),
+            total_ticks: self.total_ticks.saturating_sub(earlier.total_ticks),
+        }
+    }
+}
