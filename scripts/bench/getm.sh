@@ -1,0 +1,25 @@
+#!/bin/bash
+# The GET phase alone: CPU per GET by process group and each node's cart-read figures
+# (reads per statement, copies against documents) from /metrics (BENCHMARKS.md).
+# Usage: scripts/bench/getm.sh BENCH_BINARY [checkout_load options]
+B=$(realpath "$1"); shift
+cd "$(dirname "$0")/../.."
+$B --seconds 1 --half-seconds 0 --get-seconds 8 --lines 0 "$@" > /tmp/getm.out 2>&1 &
+BP=$!
+until grep -q "phase get-checkout" /tmp/getm.out 2>/dev/null; do sleep 0.2; done
+sleep 2.5
+tick() { local s=0; for p in "$@"; do if [ -r /proc/$p/stat ]; then set -- $(cut -d' ' -f14-15 /proc/$p/stat); s=$((s+$1+$2)); fi; done; echo $s; }
+PORTS=$(pgrep -af "kassa.*serve" | grep -o "listen 127.0.0.1:[0-9]*" | cut -d" " -f2)
+NODES=$(pgrep -f "kassa.*serve" | tr '\n' ' ')
+PGS=$(pgrep -x postgres | tr '\n' ' ')
+m() { for p in $PORTS; do echo "$p $(curl -s http://$p/metrics | grep -E '^kassa_cart_(reads|read_statements|documents)_total' | awk '{printf "%s ", $2}')"; done; }
+m > /tmp/getm.m0
+idle0=$(awk '/^cpu /{print $5}' /proc/stat); n0=$(tick $NODES); b0=$(tick $BP); p0=$(tick $PGS)
+sleep 4
+idle1=$(awk '/^cpu /{print $5}' /proc/stat); n1=$(tick $NODES); b1=$(tick $BP); p1=$(tick $PGS)
+m > /tmp/getm.m1
+wait $BP
+grep -E "GET /checkouts|baseline:|GET checkout /" /tmp/getm.out
+R=$(paste /tmp/getm.m0 /tmp/getm.m1 | awk '{r+=$7-$2} END{print r/4}')
+paste /tmp/getm.m0 /tmp/getm.m1 | awk '{printf "node %s: reads %d statements %d (%.1f per statement) copy %d database %d\n", $1, $7-$2, $8-$3, ($7-$2)/($8-$3+0.001), $9-$4, $10-$5}'
+awk -v r=$R -v n=$((n1-n0)) -v b=$((b1-b0)) -v p=$((p1-p0)) -v i=$((idle1-idle0)) 'BEGIN{printf "GETs/s (metrics) %.0f; CPU per GET: node %.1f bench %.1f pg %.1f us; idle %.1f%%\n", r, n*1e4/(r*4), b*1e4/(r*4), p*1e4/(r*4), i/8}'
