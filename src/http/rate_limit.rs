@@ -345,6 +345,20 @@ mod tests {
     }
 
     #[test]
+    fn default_quotas_stay_beyond_what_one_node_serves() {
+        // One node answers over 100,000 GETs a second (BENCHMARKS.md, 2026-11-25); the
+        // defaults are for runaway clients, not for a busy storefront.
+        let c = RateLimitConfig::default();
+        let per_second = |quota: u64| quota / c.window.as_secs();
+        assert!(per_second(c.client_quota) >= 150_000, "{c:?}");
+        assert!(c.store_quota >= c.client_quota, "{c:?}");
+        let l = RateLimiter::new(c);
+        let t0 = Instant::now();
+        let second_of_gets = (0..150_000).all(|_| l.check("s", "tok", t0).allowed);
+        assert!(second_of_gets, "a second at 150,000 requests/s was refused");
+    }
+
+    #[test]
     fn refused_requests_spend_nothing_and_unlimited_counts_nothing() {
         let l = limiter(1, 0);
         let t0 = Instant::now();
