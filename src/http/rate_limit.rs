@@ -34,7 +34,7 @@ pub struct RateLimitConfig {
 
 impl Default for RateLimitConfig {
     /// Far above what two cores serve (200,000 requests/s for one client; a node serves
-    /// about 60,000 `GET /checkouts/{id}` a second), so only a runaway client meets them;
+    /// 60,000–110,000 `GET /checkouts/{id}` a second), so only a runaway client meets them;
     /// merchants who share a node with untrusted apps lower them.
     fn default() -> Self {
         RateLimitConfig {
@@ -160,7 +160,7 @@ impl RateLimiter {
     /// spends nothing.
     pub fn check(&self, store_hash: &str, token: &str, now: Instant) -> Verdict {
         let c = self.config;
-        // Hashed outside the lock: the lock is held only for two map lookups.
+        // Hashed outside the lock, which is held only for the map's lookups.
         let store = self.token_hasher.hash_one(store_hash);
         let client = self.token_hasher.hash_one(token);
         let Ok(mut windows) = self.windows.lock() else {
