@@ -4,18 +4,15 @@
 # BENCH_BINARY: the built checkout_load program (target/release/deps/checkout_load-*);
 # KASSA_BIN picks the server binary it starts. Runs 20 s of full load and reads
 # /proc over 6 s of it: the nodes, the generator, every postgres process, and idle time.
-B=$(realpath "$1"); shift
-cd "$(dirname "$0")/../.."
-$B --seconds 20 --half-seconds 0 --get-seconds 0 --lines 0 "$@" > /tmp/cpu.out 2>&1 &
-BP=$!
+. "$(dirname "$0")/common.sh"
+B=$1; shift
+start_bench /tmp/cpu.out "$B" --seconds 20 --half-seconds 0 --get-seconds 0 --lines 0 "$@"
 sleep 11
-tick() { local s=0; for p in "$@"; do if [ -r /proc/$p/stat ]; then set -- $(cut -d' ' -f14-15 /proc/$p/stat); s=$((s+$1+$2)); fi; done; echo $s; }
-NODES=$(pgrep -P $BP -f serve | tr '\n' ' ')
-PGS=$(pgrep -x postgres | tr '\n' ' ')
-idle0=$(awk '/^cpu /{print $5}' /proc/stat)
+find_processes
+idle0=$(idle_ticks)
 n0=$(tick $NODES); b0=$(tick $BP); p0=$(tick $PGS)
 sleep 6
-idle1=$(awk '/^cpu /{print $5}' /proc/stat)
+idle1=$(idle_ticks)
 n1=$(tick $NODES); b1=$(tick $BP); p1=$(tick $PGS)
 wait $BP
 R=$(grep -o '\*\*[0-9.,]* complete checkouts/s' /tmp/cpu.out | head -1 | tr -d '*,' | awk '{print $1}')

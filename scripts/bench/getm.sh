@@ -2,21 +2,17 @@
 # The GET phase alone: CPU per GET by process group and each node's cart-read figures
 # (reads per statement, copies against documents) from /metrics (BENCHMARKS.md).
 # Usage: scripts/bench/getm.sh BENCH_BINARY [checkout_load options]
-B=$(realpath "$1"); shift
-cd "$(dirname "$0")/../.."
-$B --seconds 1 --half-seconds 0 --get-seconds 8 --lines 0 "$@" > /tmp/getm.out 2>&1 &
-BP=$!
-until grep -q "phase get-checkout" /tmp/getm.out 2>/dev/null; do sleep 0.2; done
+. "$(dirname "$0")/common.sh"
+B=$1; shift
+start_bench /tmp/getm.out "$B" --seconds 1 --half-seconds 0 --get-seconds 8 --lines 0 "$@"
+wait_phase /tmp/getm.out "phase get-checkout"
 sleep 2.5
-tick() { local s=0; for p in "$@"; do if [ -r /proc/$p/stat ]; then set -- $(cut -d' ' -f14-15 /proc/$p/stat); s=$((s+$1+$2)); fi; done; echo $s; }
-PORTS=$(pgrep -af "kassa.*serve" | grep -o "listen 127.0.0.1:[0-9]*" | cut -d" " -f2)
-NODES=$(pgrep -f "kassa.*serve" | tr '\n' ' ')
-PGS=$(pgrep -x postgres | tr '\n' ' ')
+find_processes
 m() { for p in $PORTS; do echo "$p $(curl -s http://$p/metrics | grep -E '^kassa_cart_(reads|read_statements|documents)_total' | awk '{printf "%s ", $2}')"; done; }
 m > /tmp/getm.m0
-idle0=$(awk '/^cpu /{print $5}' /proc/stat); n0=$(tick $NODES); b0=$(tick $BP); p0=$(tick $PGS)
+idle0=$(idle_ticks); n0=$(tick $NODES); b0=$(tick $BP); p0=$(tick $PGS)
 sleep 4
-idle1=$(awk '/^cpu /{print $5}' /proc/stat); n1=$(tick $NODES); b1=$(tick $BP); p1=$(tick $PGS)
+idle1=$(idle_ticks); n1=$(tick $NODES); b1=$(tick $BP); p1=$(tick $PGS)
 m > /tmp/getm.m1
 wait $BP
 grep -E "GET /checkouts|baseline:|GET checkout /" /tmp/getm.out
