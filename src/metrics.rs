@@ -266,8 +266,17 @@ pub fn render_memory(out: &mut String, m: crate::store::MemoryFigures) {
              # HELP kassa_cart_documents_total PostgreSQL: carts read, taken from this node's copy (the database confirmed its version) or parsed from the document it sent.\n\
              # TYPE kassa_cart_documents_total counter\n\
              kassa_cart_documents_total{{from=\"copy\"}} {}\n\
-             kassa_cart_documents_total{{from=\"database\"}} {}",
-            c.reads, c.statements, c.from_copy, c.from_document,
+             kassa_cart_documents_total{{from=\"database\"}} {}\n\
+             # HELP kassa_cart_changes_from_copy_total PostgreSQL: cart changes made from this node's copy without reading the cart, by how their one statement went (written, or refused because the copy, the configuration or a product had changed, and made again on the cart it read).\n\
+             # TYPE kassa_cart_changes_from_copy_total counter\n\
+             kassa_cart_changes_from_copy_total{{outcome=\"written\"}} {}\n\
+             kassa_cart_changes_from_copy_total{{outcome=\"refused\"}} {}",
+            c.reads,
+            c.statements,
+            c.from_copy,
+            c.from_document,
+            c.changes_from_copy,
+            c.changes_refused,
         );
     }
 }

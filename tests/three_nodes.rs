@@ -359,3 +359,93 @@ async fn concurrent_checkout_reads_share_statements_and_each_gets_its_own_cart()
     );
     stop(nodes).await;
 }
+
+/// A node changes a cart it holds a copy of without reading it first, and its one
+/// statement checks the copy, the store's configuration and the products it used
+/// (`Store::save_cart_if_current`). Whatever another node changed in between (the cart,
+/// a product's price, a promotion) is in the result, never lost or priced around.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_from_an_out_of_date_copy_is_made_again_on_what_another_node_wrote() {
+    let Some(nodes) = three_nodes().await else {
+        return;
+    };
+    let written = r#"kassa_cart_changes_from_copy_total{outcome="written"}"#;
+    let refused = r#"kassa_cart_changes_from_copy_total{outcome="refused"}"#;
+    let cart = new_cart(&nodes[0], 1).await;
+    let id = cart["id"].as_str().expect("cart id").to_string();
+    let item = cart["line_items"]["digital_items"][0]["id"]
+        .as_str()
+        .expect("line id")
+        .to_string();
+    let item_path = format!("/stores/demo/v3/carts/{id}/items/{item}");
+    let set_quantity = async |quantity: i64| {
+        let before = nodes[0].metrics().await;
+        let r = nodes[0]
+            .put(
+                &item_path,
+                json!({"line_item": {"product_id": 930, "quantity": quantity}}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let after = nodes[0].metrics().await;
+        let counts = |m: &dyn Fn(&str) -> u64| (m(written), m(refused));
+        let (w0, r0) = counts(&before);
+        let (w1, r1) = counts(&after);
+        (r.data().clone(), (w1 - w0, r1 - r0))
+    };
+
+    // Node 0 holds the cart as it created it: one statement, written.
+    let (data, counted) = set_quantity(2).await;
+    assert_eq!(counted, (1, 0), "written from the copy");
+    assert_eq!(data["cart_amount"], json!(19.98), "{data}");
+
+    // Node 1 changes the cart: node 0's copy is out of date, and its change is made again
+    // on node 1's cart, which keeps node 1's message.
+    let checkout = format!("{CHECKOUTS}/{id}");
+    let r = nodes[1]
+        .put(&checkout, json!({"customer_message": "Leave at the door"}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let (data, counted) = set_quantity(3).await;
+    assert_eq!(counted, (0, 1), "refused once, then made on the cart read");
+    assert_eq!(data["cart_amount"], json!(29.97), "{data}");
+    let r = nodes[2].get(&checkout).await;
+    assert_eq!(r.data()["customer_message"], json!("Leave at the door"));
+    assert_eq!(
+        r.data()["cart"]["line_items"]["digital_items"][0]["quantity"],
+        json!(3)
+    );
+
+    // A new price set on node 1: node 0 holds the product at its old row version.
+    let r = nodes[1]
+        .put(
+            "/stores/demo/v3/catalog/products/930",
+            json!({"price": 12.5}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let (data, counted) = set_quantity(2).await;
+    assert_eq!(counted, (0, 1), "the product's version refused it");
+    assert_eq!(data["cart_amount"], json!(25), "priced at 12.50: {data}");
+
+    // A promotion created on node 1 changes the store's configuration version. (It starts
+    // in the past: each test node has a clock of its own, set when it started.)
+    let r = nodes[1]
+        .post(
+            "/stores/demo/v3/promotions",
+            json!({"redemption_type": "AUTOMATIC", "name": "Tenth off",
+                   "start_date": "2020-01-01T00:00:00+00:00",
+                   "rules": [{"action": {"cart_value": {"discount": {"percentage_amount": "10"}}}}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let (data, counted) = set_quantity(4).await;
+    assert_eq!(counted, (0, 1), "the configuration's version refused it");
+    assert_eq!(data["cart_amount"], json!(45), "50.00 less 10 %: {data}");
+
+    // Nothing changed since: written from the copy again.
+    let (data, counted) = set_quantity(1).await;
+    assert_eq!(counted, (1, 0));
+    assert_eq!(data["cart_amount"], json!(11.25), "{data}");
+    stop(nodes).await;
+}

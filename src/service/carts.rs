@@ -10,6 +10,7 @@ use crate::domain::cart::{
     Outcome, ProductsById,
 };
 use crate::domain::money::Money;
+use crate::store::{CartToChange, CopyWrite, OutboxEvent};
 use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
@@ -432,77 +433,79 @@ impl Kassa {
             Purpose::Purchase { adding } => adding,
             Purpose::Edit => &[],
         };
+        let store_id = who.store.id;
+        // PostgreSQL: first from this node's copy, without reading; the write checks that
+        // the copy was current. Any other outcome is decided again on the cart as read.
+        let mut from_copy = self.store.cart_copy_to_change(store_id, id, adding);
+        let mut in_hand: Option<CartToChange> = None;
+        let mut purchasing_checked = purpose == Purpose::Edit;
         for attempt in 0..MAX_ATTEMPTS {
-            let read = self
-                .store
-                .get_cart_to_change(who.store.id, id, self.now())
-                .await?
-                .ok_or_else(|| cart_not_found(id))?;
-            let current = read.cart;
-            if expected_version.is_some_and(|v| v != current.version) {
-                return Err(ServiceError::Conflict);
+            let (read, assumed) = match (from_copy.take(), in_hand.take()) {
+                (Some((read, assumed)), _) => (read, Some(assumed)),
+                (None, Some(read)) => (read, None),
+                (None, None) => (
+                    self.store
+                        .get_cart_to_change(store_id, id, self.now())
+                        .await?
+                        .ok_or_else(|| cart_not_found(id))?,
+                    None,
+                ),
+            };
+            let made = self
+                .make_change(
+                    who,
+                    read,
+                    expected_version,
+                    &mut purchasing_checked,
+                    adding,
+                    &check,
+                    &change,
+                )
+                .await;
+            if let Some(assumed) = assumed {
+                if let Ok(Made::Kept {
+                    current,
+                    cart,
+                    events,
+                }) = made
+                {
+                    let now = self.now();
+                    match self
+                        .store
+                        .save_cart_if_current(store_id, &cart, current, &assumed, now, &events)
+                        .await?
+                    {
+                        CopyWrite::Saved => return Ok(Some(*cart)),
+                        CopyWrite::Refused(None) => return Err(cart_not_found(id)),
+                        CopyWrite::Refused(Some(read)) => in_hand = Some(read),
+                    }
+                }
+                continue;
             }
-            if attempt == 0 && purpose != Purpose::Edit {
-                self.ensure_purchasing_allowed(who, current.channel_id)
-                    .await?;
-            }
-            let rules = self.store_rules_at(who, read.config_version).await?;
-            let kit = self
-                .pricing_kit_with(who, current.customer_id, rules.clone())
-                .await?;
-            check(current.customer_id, rules.clone()).await?;
-            let mut products = read.products;
-            let unread: Vec<i64> = current
-                .product_ids()
-                .into_iter()
-                .chain(adding.iter().copied())
-                .filter(|p| !products.contains_key(p))
-                .collect();
-            if !unread.is_empty() {
-                products.extend(self.load_products(who, unread.into_iter()).await?);
-            }
-            let mut cart = Cart::clone(&current);
-            let outcome = change(&mut cart, &products, &kit)?;
-            let saved = match outcome {
-                Outcome::Emptied => {
-                    let events = self
-                        .wanted_cart_events(who.store.id, Some(&current), None)
-                        .await;
+            match made? {
+                Made::Emptied { current, events } => {
+                    let now = self.now();
                     if self
                         .store
-                        .delete_cart_emitting(
-                            who.store.id,
-                            id,
-                            Some(current.version),
-                            self.now(),
-                            &events,
-                        )
+                        .delete_cart_emitting(store_id, id, Some(current.version), now, &events)
                         .await?
                     {
                         return Ok(None);
                     }
-                    false
                 }
-                Outcome::Kept => {
-                    cart.touch(self.now());
-                    if cart.customer_id == current.customer_id {
-                        kit.price(&mut cart)?;
-                    } else {
-                        // Prices follow the customer the change gave the cart.
-                        self.pricing_kit_with(who, cart.customer_id, rules)
-                            .await?
-                            .price(&mut cart)?;
-                    }
-                    let events = self
-                        .wanted_cart_events(who.store.id, Some(&current), Some(&cart))
-                        .await;
-                    self.store
-                        .save_cart_emitting(who.store.id, &cart, current.version, &events)
+                Made::Kept {
+                    current,
+                    cart,
+                    events,
+                } => {
+                    if self
+                        .store
+                        .save_cart_emitting(store_id, &cart, current.version, &events)
                         .await?
+                    {
+                        return Ok(Some(*cart));
+                    }
                 }
-            };
-            if saved {
-                return Ok(Some(cart));
             }
             if expected_version.is_some() {
                 return Err(ServiceError::Conflict);
@@ -514,6 +517,94 @@ impl Kassa {
         }
         Err(ServiceError::Conflict)
     }
+
+    /// One attempt of a change, written nowhere: `check`, then `change` applied to the
+    /// cart as `read` and priced, with the events it emits. A cart whose version is not
+    /// the caller's `expected_version` is a conflict.
+    #[allow(clippy::too_many_arguments)]
+    async fn make_change<C, K, F>(
+        &self,
+        who: &Principal,
+        read: CartToChange,
+        expected_version: Option<i64>,
+        purchasing_checked: &mut bool,
+        adding: &[i64],
+        check: &C,
+        change: &F,
+    ) -> ServiceResult<Made>
+    where
+        C: Fn(i64, Arc<StoreRules>) -> K,
+        K: Future<Output = ServiceResult<()>>,
+        F: Fn(&mut Cart, &ProductsById, &PricingKit) -> Result<Outcome, DomainError>,
+    {
+        let current = read.cart;
+        if expected_version.is_some_and(|v| v != current.version) {
+            return Err(ServiceError::Conflict);
+        }
+        if !*purchasing_checked {
+            self.ensure_purchasing_allowed(who, current.channel_id)
+                .await?;
+            *purchasing_checked = true;
+        }
+        let rules = self.store_rules_at(who, read.config_version).await?;
+        let kit = self
+            .pricing_kit_with(who, current.customer_id, rules.clone())
+            .await?;
+        check(current.customer_id, rules.clone()).await?;
+        let mut products = read.products;
+        let unread: Vec<i64> = current
+            .product_ids()
+            .into_iter()
+            .chain(adding.iter().copied())
+            .filter(|p| !products.contains_key(p))
+            .collect();
+        if !unread.is_empty() {
+            products.extend(self.load_products(who, unread.into_iter()).await?);
+        }
+        let mut cart = Cart::clone(&current);
+        let store_id = who.store.id;
+        Ok(match change(&mut cart, &products, &kit)? {
+            Outcome::Emptied => {
+                let events = self
+                    .wanted_cart_events(store_id, Some(&current), None)
+                    .await;
+                Made::Emptied { current, events }
+            }
+            Outcome::Kept => {
+                cart.touch(self.now());
+                if cart.customer_id == current.customer_id {
+                    kit.price(&mut cart)?;
+                } else {
+                    // Prices follow the customer the change gave the cart.
+                    self.pricing_kit_with(who, cart.customer_id, rules)
+                        .await?
+                        .price(&mut cart)?;
+                }
+                let events = self
+                    .wanted_cart_events(store_id, Some(&current), Some(&cart))
+                    .await;
+                Made::Kept {
+                    current,
+                    cart: Box::new(cart),
+                    events,
+                }
+            }
+        })
+    }
+}
+
+/// A change made in memory, to write: the cart it changed (at the version it was read
+/// at), and what it became.
+enum Made {
+    Emptied {
+        current: Arc<Cart>,
+        events: Vec<OutboxEvent>,
+    },
+    Kept {
+        current: Arc<Cart>,
+        cart: Box<Cart>,
+        events: Vec<OutboxEvent>,
+    },
 }
 
 /// Product ids once each, in order.

@@ -2,9 +2,12 @@
 //! event exists exactly when its change was committed.
 
 use super::outbox::{OutboxEvent, insert_outbox, outbox_columns};
+use super::records::{Assumed, CopyWrite};
 use super::statement::stmt;
 use super::{Db, Store, StoreError, StoreResult, write_tx};
 use crate::domain::cart::Cart;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 use uuid::Uuid;
 
 const INSERT_CART: &str =
@@ -33,6 +36,54 @@ pub(super) const DELETE_CART_BELONGINGS: [&str; 3] = [
     "DELETE FROM cart_redirect_tokens WHERE cart_id = $1 AND store_id = $2",
     "DELETE FROM checkout_tokens WHERE cart_id = $1 AND store_id = $2",
 ];
+
+/// PostgreSQL: [`SAVE_CART`] for a change made from this node's copy, checking in the same
+/// statement what the change assumed: the cart still at `$7` and live at `$9`, the store's
+/// configuration at `$10`, the products `$11` (ascending) at row versions `$12` (NULL for
+/// none). When any check fails nothing is written and the statement's answer is the cart
+/// as `get_cart_to_change` reads it (its document only when not at `$7`), so the change is
+/// made again without another round trip. That read sees the rows as they were before the
+/// statement.
+macro_rules! save_cart_if_current {
+    ($events:literal) => {
+        concat!(
+            "WITH saved AS (
+                 UPDATE carts SET version = $1, doc = $2, updated_at = $3, expires_at = $4,
+                        product_ids = $8
+                 WHERE id = $5 AND store_id = $6 AND version = $7 AND expires_at > $9
+                   AND (SELECT config_version FROM stores WHERE id = $6) = $10
+                   AND (SELECT array_agg(p.xmin::text::bigint ORDER BY p.id) FROM products p
+                        WHERE p.store_id = $6 AND p.id = ANY($11)) IS NOT DISTINCT FROM $12
+                 RETURNING 1
+             )",
+            $events,
+            // Read only when nothing was saved.
+            " SELECT EXISTS (SELECT 1 FROM saved), c.id IS NOT NULL,
+                     CASE WHEN c.version = $7 THEN NULL ELSE c.doc END,
+                     CASE WHEN c.id IS NOT NULL
+                          THEN (SELECT config_version FROM stores WHERE id = $6) END,
+                     ARRAY(SELECT p.id::text || ':' || p.xmin::text FROM products p
+                           WHERE p.store_id = $6
+                             AND p.id = ANY(string_to_array(NULLIF(c.product_ids, ''),
+                                                            ',')::bigint[]))
+              FROM (SELECT 1) AS one
+              LEFT JOIN carts c ON NOT EXISTS (SELECT 1 FROM saved)
+                   AND c.id = $5 AND c.store_id = $6 AND c.expires_at > $9"
+        )
+    };
+}
+const SAVE_CART_IF_CURRENT: &str = save_cart_if_current!("");
+/// [`SAVE_CART_IF_CURRENT`] with events to write (`$13`–`$15`).
+const SAVE_CART_IF_CURRENT_EMITTING: &str = save_cart_if_current!(
+    ", events AS (
+         INSERT INTO webhook_outbox (store_id, created_at, scope, resource_id, data)
+         SELECT $6, $3, e.scope, e.resource_id, e.data
+         FROM unnest($13::text[], $14::text[], $15::text[]) WITH ORDINALITY
+             AS e(scope, resource_id, data, n)
+         WHERE EXISTS (SELECT 1 FROM saved)
+         ORDER BY e.n
+     )"
+);
 
 /// The `product_ids` column: the cart's catalog products, comma-separated.
 fn product_id_list(cart: &Cart) -> String {
@@ -146,6 +197,79 @@ impl Store {
             _ => self.cache_cart_write(false, cart.id, CartWrite::Gone),
         }
         saved
+    }
+
+    /// PostgreSQL: saves `cart`, a change of `held` (this node's copy) made with what
+    /// `assumed` says, with its events, if all of it still holds at `now`; otherwise
+    /// writes nothing and returns the cart as it is (see [`SAVE_CART_IF_CURRENT`]).
+    pub async fn save_cart_if_current(
+        &self,
+        store_id: i64,
+        cart: &Cart,
+        held: Arc<Cart>,
+        assumed: &Assumed,
+        now: i64,
+        events: &[OutboxEvent],
+    ) -> StoreResult<CopyWrite> {
+        let Some(reads) = self.cart_reads.as_deref() else {
+            return Err(StoreError::Database(sqlx::Error::PoolClosed));
+        };
+        type Row = (bool, bool, Option<String>, Option<i64>, Vec<String>);
+        let doc = serde_json::to_string(cart)?;
+        let mut products = assumed.products.clone();
+        products.sort_unstable();
+        let (product_ids, versions): (Vec<i64>, Vec<i64>) = products.into_iter().unzip();
+        // `array_agg` of no rows is NULL, not an empty array.
+        let versions = (!versions.is_empty()).then_some(versions);
+        let (scopes, resource_ids, data) = outbox_columns(events);
+        let sql = if events.is_empty() {
+            SAVE_CART_IF_CURRENT
+        } else {
+            SAVE_CART_IF_CURRENT_EMITTING
+        };
+        let row: StoreResult<Row> = self
+            .with_hot(async |c| {
+                let query = sqlx::query_as(sql)
+                    .bind(cart.version)
+                    .bind(&doc)
+                    .bind(cart.updated_time)
+                    .bind(cart.expires_at())
+                    .bind(cart.id.to_string())
+                    .bind(store_id)
+                    .bind(held.version)
+                    .bind(product_id_list(cart))
+                    .bind(now)
+                    .bind(assumed.config_version)
+                    .bind(&product_ids)
+                    .bind(&versions);
+                let query = if events.is_empty() {
+                    query
+                } else {
+                    query.bind(scopes).bind(resource_ids).bind(data)
+                };
+                Ok(query.fetch_one(c).await?)
+            })
+            .await;
+        let (saved, live, doc, config_version, named) = match row {
+            Ok(row) => row,
+            Err(e) => {
+                self.cache_cart_write(false, cart.id, CartWrite::Gone);
+                return Err(e);
+            }
+        };
+        let figures = reads.figures();
+        if saved {
+            figures.changes_from_copy.fetch_add(1, Relaxed);
+            self.cache_cart_write(true, cart.id, CartWrite::Put(store_id, cart));
+            return Ok(CopyWrite::Saved);
+        }
+        figures.changes_refused.fetch_add(1, Relaxed);
+        if !live {
+            self.cache_cart_write(false, cart.id, CartWrite::Gone);
+            return Ok(CopyWrite::Refused(None));
+        }
+        let read = self.cart_read_to_change(store_id, Some(held), doc, config_version, &named)?;
+        Ok(CopyWrite::Refused(Some(read)))
     }
 
     /// Deletes a cart (and what hangs off it) if it is still at `expected_version`,

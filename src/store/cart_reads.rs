@@ -15,6 +15,7 @@ use super::cart_cache::CartCache;
 use super::hot_connections::HotConnections;
 use super::{StoreError, StoreResult};
 use crate::domain::cart::Cart;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
@@ -28,6 +29,8 @@ const RUNNERS: usize = 1;
 const GATHER_TURNS: usize = 3;
 /// Most reads in one statement.
 const MOST_PER_STATEMENT: usize = 256;
+/// Stores whose configuration version is remembered; beyond, the memory starts over.
+const MOST_STORES_REMEMBERED: usize = 10_000;
 
 /// For each read `n` (from 1): its cart's document, or NULL when the cart is at the
 /// version the node holds (`held`, -1 for none). A cart that is gone, expired or of
@@ -41,6 +44,9 @@ pub(crate) struct CartReads {
     connections: Arc<HotConnections>,
     /// The carts this node last wrote or read, at their versions then.
     pub(crate) copies: CartCache,
+    /// Each store's configuration version as the last cart read on this node found it:
+    /// what a change made from a copy assumes, and its write checks.
+    config_versions: Mutex<HashMap<i64, i64>>,
     queue: Mutex<Queue>,
     figures: CartReadFigures,
 }
@@ -55,6 +61,11 @@ pub(crate) struct CartReadFigures {
     /// from the document the database sent.
     pub from_copy: AtomicU64,
     pub from_document: AtomicU64,
+    /// Cart changes made from this node's copy and written in one statement, and those
+    /// whose write found the copy (or the configuration or a product) out of date and
+    /// read the cart instead.
+    pub changes_from_copy: AtomicU64,
+    pub changes_refused: AtomicU64,
 }
 
 impl std::fmt::Debug for CartReads {
@@ -97,6 +108,7 @@ impl CartReads {
         CartReads {
             connections,
             copies: CartCache::default(),
+            config_versions: Mutex::default(),
             queue: Mutex::default(),
             figures: CartReadFigures::default(),
         }
@@ -248,6 +260,27 @@ impl CartReads {
             }
         }
         Ok(found)
+    }
+
+    /// A cart read found the store's configuration at `version`.
+    pub(crate) fn saw_config(&self, store_id: i64, version: i64) {
+        let mut seen = self
+            .config_versions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if seen.len() >= MOST_STORES_REMEMBERED && !seen.contains_key(&store_id) {
+            seen.clear();
+        }
+        seen.insert(store_id, version);
+    }
+
+    /// The store's configuration version the last cart read on this node found.
+    pub(crate) fn config_seen(&self, store_id: i64) -> Option<i64> {
+        self.config_versions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&store_id)
+            .copied()
     }
 
     pub(crate) fn figures(&self) -> &CartReadFigures {

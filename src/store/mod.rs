@@ -422,6 +422,8 @@ impl Store {
                     statements: f.statements.load(Relaxed),
                     from_copy: f.from_copy.load(Relaxed),
                     from_document: f.from_document.load(Relaxed),
+                    changes_from_copy: f.changes_from_copy.load(Relaxed),
+                    changes_refused: f.changes_refused.load(Relaxed),
                 }
             }),
         }
@@ -485,13 +487,16 @@ pub struct MemoryFigures {
 }
 
 /// PostgreSQL's cart reads: whole-cart reads and the statements that answered them; carts
-/// of any read taken from the node's copy, or parsed from a document the database sent.
+/// of any read taken from the node's copy, or parsed from a document the database sent;
+/// changes made from the copy and written in one statement, or refused by their write.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CartReadCounts {
     pub reads: u64,
     pub statements: u64,
     pub from_copy: u64,
     pub from_document: u64,
+    pub changes_from_copy: u64,
+    pub changes_refused: u64,
 }
 
 /// A URL fit for a log line: any password removed.

@@ -119,6 +119,14 @@ impl ProductDocs {
         (p.version == Some(version)).then(|| p.product.clone())
     }
 
+    /// The product held for `store_id` with the row version it was read at, whatever
+    /// that version: what a change made without reading assumes, for its write to check.
+    pub fn held(&self, store_id: i64, id: i64) -> Option<(i64, Arc<Product>)> {
+        let entries = self.lock();
+        let p = entries.parsed.get(&(store_id, id))?;
+        Some((p.version?, p.product.clone()))
+    }
+
     /// Up to `limit` (product id, row version) pairs held for `store_id`: those of `ids`
     /// or, with no ids, any of the store's. What a statement reading products needs no
     /// document for.

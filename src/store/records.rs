@@ -83,6 +83,25 @@ pub struct CartToChange {
     pub products: ProductsById,
 }
 
+/// PostgreSQL: what a change made from this node's copy of a cart assumed without reading
+/// it (see [`Store::cart_copy_to_change`]); its write checks each point and refuses when
+/// one no longer holds.
+#[derive(Clone, Debug)]
+pub struct Assumed {
+    /// The store's configuration version the change's rules came from.
+    pub config_version: i64,
+    /// (product id, row version) of every product the change used.
+    pub products: Vec<(i64, i64)>,
+}
+
+/// How a write of a change made from a copy went ([`Store::save_cart_if_current`]).
+pub enum CopyWrite {
+    Saved,
+    /// Something assumed no longer held; nothing was written. The cart as the same
+    /// statement read it, to change again; `None` when it is gone or expired.
+    Refused(Option<CartToChange>),
+}
+
 impl Store {
     pub async fn create_store(
         &self,
@@ -395,6 +414,9 @@ impl Store {
                     .await?)
             })
             .await?;
+        if let (Some(reads), Some(row)) = (&self.cart_reads, &row) {
+            reads.saw_config(store_id, row.1);
+        }
         let (channel_override, config_version, ids, versions, docs) =
             row.unwrap_or((None, 0, None, None, None));
         self.channel_overrides
@@ -415,6 +437,78 @@ impl Store {
             config_version,
             products,
         })
+    }
+
+    /// PostgreSQL: a cart to change from what a statement read alongside it (see
+    /// `get_cart_to_change`): its document unless at the version of `copy`, the
+    /// configuration version, and "id:version" of each product its lines name.
+    pub(super) fn cart_read_to_change(
+        &self,
+        store_id: i64,
+        copy: Option<Arc<Cart>>,
+        doc: Option<String>,
+        config_version: Option<i64>,
+        named: &[String],
+    ) -> StoreResult<CartToChange> {
+        let Some(reads) = self.cart_reads.as_deref() else {
+            return Err(super::StoreError::Database(sqlx::Error::PoolClosed));
+        };
+        let cart = reads.current(store_id, copy, doc)?;
+        if let Some(v) = config_version {
+            reads.saw_config(store_id, v);
+        }
+        let held_or_missing = named.iter().filter_map(|pair| {
+            let (id, version) = pair.split_once(':')?;
+            Some(((id.parse().ok()?, version.parse().ok()?), None))
+        });
+        Ok(CartToChange {
+            cart,
+            config_version: config_version.unwrap_or(0),
+            products: self.products_at_versions(store_id, held_or_missing)?.0,
+        })
+    }
+
+    /// PostgreSQL: the cart as this node last wrote or read it, to change without reading
+    /// it, with the store's configuration version the last cart read found and the
+    /// products (its lines' and `adding`) as this node holds them; and what that assumes,
+    /// for [`Store::save_cart_if_current`] to check. `None` when the node lacks any of
+    /// them: the change then reads first. With one node, or a load balancer that keeps a
+    /// cart's requests on one node, the copy is nearly always current, and a change is
+    /// one statement instead of two.
+    pub fn cart_copy_to_change(
+        &self,
+        store_id: i64,
+        id: Uuid,
+        adding: &[i64],
+    ) -> Option<(CartToChange, Assumed)> {
+        let reads = self.cart_reads.as_deref()?;
+        let config_version = reads.config_seen(store_id)?;
+        let cart = reads.copies.copy(store_id, id)?;
+        let mut products = ProductsById::new();
+        let mut versions = Vec::new();
+        for product_id in cart.product_ids().into_iter().chain(adding.iter().copied()) {
+            if products.contains_key(&product_id) {
+                continue;
+            }
+            let (version, product) = self.product_docs.held(store_id, product_id)?;
+            products.insert(product_id, product);
+            versions.push((product_id, version));
+        }
+        if !products.is_empty() {
+            let hits = &self.product_docs.figures.hits;
+            hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        Some((
+            CartToChange {
+                cart,
+                config_version,
+                products,
+            },
+            Assumed {
+                config_version,
+                products: versions,
+            },
+        ))
     }
 
     /// The products a PostgreSQL read returned as ((id, row version), document), the
@@ -613,16 +707,9 @@ impl Store {
             let Some((doc, version, named)) = row else {
                 return Ok(None);
             };
-            let cart = reads.current(store_id, copy, doc)?;
-            let held_or_missing = named.iter().filter_map(|pair| {
-                let (id, version) = pair.split_once(':')?;
-                Some(((id.parse().ok()?, version.parse().ok()?), None))
-            });
-            return Ok(Some(CartToChange {
-                cart,
-                config_version: version.unwrap_or(0),
-                products: self.products_at_versions(store_id, held_or_missing)?.0,
-            }));
+            return self
+                .cart_read_to_change(store_id, copy, doc, version, &named)
+                .map(Some);
         }
         let row: Option<(String, Option<i64>)> = read_on!(self, |c| {
             stmt(
