@@ -7,7 +7,6 @@ use super::statement::stmt;
 use super::{Db, Store, StoreError, StoreResult, write_tx};
 use crate::domain::cart::Cart;
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
 use uuid::Uuid;
 
 const INSERT_CART: &str =
@@ -257,13 +256,11 @@ impl Store {
                 return Err(e);
             }
         };
-        let figures = reads.figures();
+        reads.copy_change_written(saved);
         if saved {
-            figures.changes_from_copy.fetch_add(1, Relaxed);
             self.cache_cart_write(true, cart.id, CartWrite::Put(store_id, cart));
             return Ok(CopyWrite::Saved);
         }
-        figures.changes_refused.fetch_add(1, Relaxed);
         if !live {
             self.cache_cart_write(false, cart.id, CartWrite::Gone);
             return Ok(CopyWrite::Refused(None));

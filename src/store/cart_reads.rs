@@ -29,6 +29,9 @@ const RUNNERS: usize = 1;
 const GATHER_TURNS: usize = 3;
 /// Most reads in one statement.
 const MOST_PER_STATEMENT: usize = 256;
+/// Refusals in a row after which changes from copies become rare, and how rare.
+const REFUSALS_BEFORE_RARE: u64 = 8;
+const RARE_TRY: u64 = 16;
 /// Stores whose configuration version is remembered; beyond, the memory starts over.
 const MOST_STORES_REMEMBERED: usize = 10_000;
 
@@ -47,6 +50,13 @@ pub(crate) struct CartReads {
     /// Each store's configuration version as the last cart read on this node found it:
     /// what a change made from a copy assumes, and its write checks.
     config_versions: Mutex<HashMap<i64, i64>>,
+    /// Changes from copies refused since the last one written (at most
+    /// [`REFUSALS_BEFORE_RARE`]), and changes asked for since: while copies keep being
+    /// out of date (each request to another node, as behind a load balancer without
+    /// affinity), only one change in [`RARE_TRY`] is made from a copy, so the others are
+    /// not made twice.
+    refusals: AtomicU64,
+    changes: AtomicU64,
     queue: Mutex<Queue>,
     figures: CartReadFigures,
 }
@@ -109,6 +119,8 @@ impl CartReads {
             connections,
             copies: CartCache::default(),
             config_versions: Mutex::default(),
+            refusals: AtomicU64::new(0),
+            changes: AtomicU64::new(0),
             queue: Mutex::default(),
             figures: CartReadFigures::default(),
         }
@@ -281,6 +293,30 @@ impl CartReads {
             .unwrap_or_else(|e| e.into_inner())
             .get(&store_id)
             .copied()
+    }
+
+    /// Whether to make this change from a copy: always, unless the last
+    /// [`REFUSALS_BEFORE_RARE`] were all refused.
+    pub(crate) fn try_copy(&self) -> bool {
+        let n = self.changes.fetch_add(1, Ordering::Relaxed);
+        self.refusals.load(Ordering::Relaxed) < REFUSALS_BEFORE_RARE || n.is_multiple_of(RARE_TRY)
+    }
+
+    /// How a change from a copy went: written, or refused.
+    pub(crate) fn copy_change_written(&self, written: bool) {
+        if written {
+            self.figures
+                .changes_from_copy
+                .fetch_add(1, Ordering::Relaxed);
+            self.refusals.store(0, Ordering::Relaxed);
+        } else {
+            self.figures.changes_refused.fetch_add(1, Ordering::Relaxed);
+            let _ = self
+                .refusals
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |r| {
+                    Some((r + 1).min(REFUSALS_BEFORE_RARE))
+                });
+        }
     }
 
     pub(crate) fn figures(&self) -> &CartReadFigures {

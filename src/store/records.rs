@@ -472,9 +472,10 @@ impl Store {
     /// it, with the store's configuration version the last cart read found and the
     /// products (its lines' and `adding`) as this node holds them; and what that assumes,
     /// for [`Store::save_cart_if_current`] to check. `None` when the node lacks any of
-    /// them: the change then reads first. With one node, or a load balancer that keeps a
-    /// cart's requests on one node, the copy is nearly always current, and a change is
-    /// one statement instead of two.
+    /// them, or while this node's copies keep being refused (see `CartReads::try_copy`):
+    /// the change then reads first. With one node, or a load balancer that keeps a cart's
+    /// requests on one node, the copy is nearly always current, and a change is one
+    /// statement instead of two.
     pub fn cart_copy_to_change(
         &self,
         store_id: i64,
@@ -484,6 +485,9 @@ impl Store {
         let reads = self.cart_reads.as_deref()?;
         let config_version = reads.config_seen(store_id)?;
         let cart = reads.copies.copy(store_id, id)?;
+        if !reads.try_copy() {
+            return None;
+        }
         let mut products = ProductsById::new();
         let mut versions = Vec::new();
         for product_id in cart.product_ids().into_iter().chain(adding.iter().copied()) {
