@@ -50,13 +50,7 @@ pub(crate) struct CartReads {
     /// Each store's configuration version as the last cart read on this node found it:
     /// what a change made from a copy assumes, and its write checks.
     config_versions: Mutex<HashMap<i64, i64>>,
-    /// Changes from copies refused since the last one written (at most
-    /// [`REFUSALS_BEFORE_RARE`]), and changes asked for since: while copies keep being
-    /// out of date (each request to another node, as behind a load balancer without
-    /// affinity), only one change in [`RARE_TRY`] is made from a copy, so the others are
-    /// not made twice.
-    refusals: AtomicU64,
-    changes: AtomicU64,
+    copy_tries: CopyTries,
     queue: Mutex<Queue>,
     figures: CartReadFigures,
 }
@@ -119,8 +113,7 @@ impl CartReads {
             connections,
             copies: CartCache::default(),
             config_versions: Mutex::default(),
-            refusals: AtomicU64::new(0),
-            changes: AtomicU64::new(0),
+            copy_tries: CopyTries::default(),
             queue: Mutex::default(),
             figures: CartReadFigures::default(),
         }
@@ -295,32 +288,54 @@ impl CartReads {
             .copied()
     }
 
-    /// Whether to make this change from a copy: always, unless the last
-    /// [`REFUSALS_BEFORE_RARE`] were all refused.
+    /// Whether to make this change from a copy (see [`CopyTries`]).
     pub(crate) fn try_copy(&self) -> bool {
-        let n = self.changes.fetch_add(1, Ordering::Relaxed);
-        self.refusals.load(Ordering::Relaxed) < REFUSALS_BEFORE_RARE || n.is_multiple_of(RARE_TRY)
+        self.copy_tries.try_copy()
     }
 
     /// How a change from a copy went: written, or refused.
     pub(crate) fn copy_change_written(&self, written: bool) {
+        let figure = if written {
+            &self.figures.changes_from_copy
+        } else {
+            &self.figures.changes_refused
+        };
+        figure.fetch_add(1, Ordering::Relaxed);
+        self.copy_tries.went(written);
+    }
+
+    pub(crate) fn figures(&self) -> &CartReadFigures {
+        &self.figures
+    }
+}
+
+/// Changes from copies refused since the last one written (at most
+/// [`REFUSALS_BEFORE_RARE`]), and changes asked for. While copies keep being out of date
+/// (each request to another node, as behind a load balancer without affinity), only one
+/// change in [`RARE_TRY`] is made from a copy, so the others are not made twice; a change
+/// written from a copy makes them all tried again.
+#[derive(Default)]
+struct CopyTries {
+    refusals: AtomicU64,
+    changes: AtomicU64,
+}
+
+impl CopyTries {
+    fn try_copy(&self) -> bool {
+        let n = self.changes.fetch_add(1, Ordering::Relaxed);
+        self.refusals.load(Ordering::Relaxed) < REFUSALS_BEFORE_RARE || n.is_multiple_of(RARE_TRY)
+    }
+
+    fn went(&self, written: bool) {
         if written {
-            self.figures
-                .changes_from_copy
-                .fetch_add(1, Ordering::Relaxed);
             self.refusals.store(0, Ordering::Relaxed);
         } else {
-            self.figures.changes_refused.fetch_add(1, Ordering::Relaxed);
             let _ = self
                 .refusals
                 .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |r| {
                     Some((r + 1).min(REFUSALS_BEFORE_RARE))
                 });
         }
-    }
-
-    pub(crate) fn figures(&self) -> &CartReadFigures {
-        &self.figures
     }
 }
 
@@ -337,5 +352,28 @@ impl Drop for RunnerSlot<'_> {
             let mut queue = self.reads.queue.lock().unwrap_or_else(|e| e.into_inner());
             queue.runners -= 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tried(t: &CopyTries, n: u64) -> u64 {
+        (0..n).filter(|_| t.try_copy()).count() as u64
+    }
+
+    #[test]
+    fn copies_are_tried_rarely_after_refusals_in_a_row_and_always_after_a_write() {
+        let t = CopyTries::default();
+        assert_eq!(tried(&t, 100), 100, "nothing refused yet");
+        for _ in 0..REFUSALS_BEFORE_RARE - 1 {
+            t.went(false);
+        }
+        assert_eq!(tried(&t, 100), 100, "one refusal short");
+        t.went(false);
+        assert_eq!(tried(&t, RARE_TRY * 10), 10, "one in RARE_TRY");
+        t.went(true);
+        assert_eq!(tried(&t, 100), 100, "a write resets");
     }
 }
